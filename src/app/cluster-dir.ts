@@ -1,0 +1,95 @@
+/**
+ * The cluster directory (DESIGN §3): where config.yml, certificates, secrets and the SSH key live,
+ * and the one place that turns it into a resolved cluster plus the material rendering needs.
+ */
+import { basename, join, resolve as resolvePath } from 'node:path';
+import { readConfigFile } from '../config/load.js';
+import { validateConfig } from '../config/validate.js';
+import type { ConfigProblem } from '../errors.js';
+import { resolveCluster } from '../model/resolve.js';
+import type { ClusterConfig, ResolvedCluster, Vars } from '../model/types.js';
+import { ensureClusterPki, readClusterPki } from '../pki/store.js';
+import { ensureSshKey } from '../pki/sshkey.js';
+import { ensureSecrets, secretNamesFor, type SecretStore } from '../secrets/store.js';
+import type { ClusterPki } from '../model/types.js';
+
+export interface ClusterPaths {
+  dir: string;
+  config: string;
+  ssl: string;
+  secrets: string;
+  ssh: string;
+  privateKey: string;
+  knownHosts: string;
+  localRepo: string;
+}
+
+export function clusterPaths(dir: string): ClusterPaths {
+  const abs = resolvePath(dir);
+  return {
+    dir: abs,
+    config: join(abs, 'config.yml'),
+    ssl: join(abs, 'ssl'),
+    secrets: join(abs, 'secrets'),
+    ssh: join(abs, 'ssh'),
+    privateKey: join(abs, 'ssh', 'id_pgha'),
+    knownHosts: join(abs, 'ssh', 'known_hosts'),
+    localRepo: join(abs, 'local-repo'),
+  };
+}
+
+export function clusterNameOf(dir: string): string {
+  return basename(resolvePath(dir));
+}
+
+export interface LoadedCluster {
+  paths: ClusterPaths;
+  config: ClusterConfig;
+  cluster: ResolvedCluster;
+  warnings: ConfigProblem[];
+}
+
+/** Read, validate and resolve DIR/config.yml. Throws ConfigError (exit 2) on any problem. */
+export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
+  const paths = clusterPaths(dir);
+  const doc = readConfigFile(paths.config);
+  doc.file = paths.config === resolvePath(doc.file) ? 'config.yml' : doc.file;
+  const { config, warnings } = validateConfig(doc, extraVars);
+  return { paths, config, cluster: resolveCluster(config, extraVars), warnings };
+}
+
+/** Secret names the cluster needs, from any data node's resolved variables. */
+export function clusterSecretNames(cluster: ResolvedCluster): string[] {
+  const names = new Set<string>();
+  for (const host of cluster.hosts) {
+    const v = host.vars;
+    for (const n of secretNamesFor(v as Parameters<typeof secretNamesFor>[0], {
+      pgbouncer: cluster.hosts.some((h) => h.roles.includes('pgbouncer')),
+      etcdAuth: v.etcd_authentication_mode === 'basic',
+    })) {
+      names.add(n);
+    }
+  }
+  return [...names].sort();
+}
+
+export interface ClusterMaterial {
+  secrets: SecretStore;
+  pki: ClusterPki;
+  sshPublicKey: string;
+}
+
+/** Create what is missing in DIR (key, CA, node certificates, passwords); keep what exists. */
+export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<ClusterMaterial> {
+  const { paths, cluster } = loaded;
+  const ssh = await ensureSshKey(paths.dir);
+  const mtls = cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls');
+  await ensureClusterPki(
+    paths.dir,
+    cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
+    { clients: mtls ? ['haproxy', 'pgha'] : [] },
+  );
+  const secrets = await ensureSecrets(paths.dir, clusterSecretNames(cluster));
+  const pki = await readClusterPki(paths.dir);
+  return { secrets, pki, sshPublicKey: ssh.publicKeyLine };
+}

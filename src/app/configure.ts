@@ -1,0 +1,52 @@
+/** `pgha configure DIR`: write config.yml and create the cluster's key material. */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { buildConfig, parseHostnamesFile, type ConfigureOptions } from '../config/configure.js';
+import { UsageError } from '../errors.js';
+import { clusterNameOf, clusterPaths, ensureClusterMaterial, loadCluster } from './cluster-dir.js';
+
+export type ConfigureRequest = Omit<ConfigureOptions, 'clusterName' | 'hostnames'> & {
+  hostnamesFrom?: string | undefined;
+  force: boolean;
+};
+
+export const CLUSTER_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+
+export async function configureCluster(dir: string, req: ConfigureRequest): Promise<{ summary: string }> {
+  const paths = clusterPaths(dir);
+  const clusterName = clusterNameOf(dir);
+  if (!CLUSTER_NAME_PATTERN.test(clusterName)) {
+    throw new UsageError(`cluster directory ${paths.dir}: its name "${clusterName}" is the cluster name and must match ${CLUSTER_NAME_PATTERN} (lower-case letters, digits, "-")`);
+  }
+  if (existsSync(paths.config) && !req.force) {
+    throw new UsageError(`${paths.config} already exists`, { hint: 'edit it, or pass --force to overwrite it (certificates and passwords are kept)' });
+  }
+  if (req.platform === 'bare' && !req.hostnamesFrom) {
+    throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
+  }
+  if (req.platform === 'nspawn' && req.hostnamesFrom) {
+    throw new UsageError('--hostnames-from is for --platform bare; nspawn assigns addresses in --subnet');
+  }
+  let hostnames: { name: string; ip: string }[] | undefined;
+  if (req.hostnamesFrom) {
+    let text: string;
+    try {
+      text = readFileSync(req.hostnamesFrom, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--hostnames-from ${req.hostnamesFrom}: cannot be read (${(e as NodeJS.ErrnoException).code})`);
+    }
+    hostnames = parseHostnamesFile(text, req.hostnamesFrom);
+  }
+  const config = buildConfig({ ...req, clusterName, hostnames });
+
+  mkdirSync(paths.dir, { recursive: true });
+  const header = `# pgha cluster "${clusterName}" — the source of truth; edit, then run \`pgha deploy ${dir}\`.\n`;
+  writeFileSync(paths.config, header + stringify(config, { lineWidth: 0 }), { mode: 0o644 });
+
+  const loaded = loadCluster(paths.dir);
+  await ensureClusterMaterial(loaded);
+  const rows = loaded.cluster.hosts.map((h) => `  ${h.name.padEnd(10)} ${h.ip.padEnd(15)} ${h.roles.join(', ')}`);
+  return {
+    summary: [`wrote ${paths.config} (${config.instance_defaults.platform}, ${rows.length} hosts):`, ...rows, `next: pgha provision ${dir}`].join('\n'),
+  };
+}

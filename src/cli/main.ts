@@ -1,0 +1,52 @@
+/**
+ * pgha's entry point: commander wiring and the only top-level catch. Expected failures
+ * (PghaError) print their location, message and hint with their exit code; anything else is a bug.
+ */
+import { Command, CommanderError } from 'commander';
+import { ExitCode, PghaError } from '../errors.js';
+import { registerConfigure } from './configure.js';
+import { registerExplain } from './explain.js';
+import { registerRender } from './render.js';
+import { registerShowPassword } from './show-password.js';
+
+export type Register = (program: Command) => void;
+
+const COMMANDS: Register[] = [registerConfigure, registerRender, registerExplain, registerShowPassword];
+
+export function buildProgram(): Command {
+  const program = new Command('pgha')
+    .description('Deploy and run highly available PostgreSQL clusters managed by Patroni')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const register of COMMANDS) register(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export function formatError(e: PghaError): string {
+  const where = e.where ? `[${e.where}] ` : '';
+  const hint = e.hint ? `\n  fix: ${e.hint}` : '';
+  return `error: ${where}${e.message}${hint}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? ExitCode.ok : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (e instanceof PghaError) {
+      process.stderr.write(formatError(e));
+      return e.exitCode;
+    }
+    const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`pgha: internal error — this is a bug, please report it with the output below.\n${detail}\n`);
+    return ExitCode.runtime;
+  }
+}

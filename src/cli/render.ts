@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { loadCluster } from '../app/cluster-dir.js';
+import { renderFiles } from '../app/render.js';
+import { parseExtraVars } from '../config/extra-vars.js';
+import { collect } from './options.js';
+import { printWarnings } from './warnings.js';
+
+export function registerRender(program: Command): void {
+  program
+    .command('render')
+    .description('offline: print (or write under --out) every file deploy would write, secrets masked')
+    .argument('<dir>', 'cluster directory')
+    .option('--host <name>', 'only this host')
+    .option('--file <name>', 'only files with this basename (patroni.yml, haproxy.cfg, pgbouncer.ini, …)')
+    .option('--out <dir>', 'mirror the remote paths under DIR/<host>/ instead of printing')
+    .option('-e, --extra-vars <KEY=VALUE>', 'top layer, VALUE parsed as YAML (repeatable)', collect, [])
+    .action(async (dir: string, o: { host?: string; file?: string; out?: string; extraVars: string[] }) => {
+      const loaded = loadCluster(dir, parseExtraVars(o.extraVars));
+      printWarnings(loaded.warnings);
+      process.stdout.write(`${await renderFiles(loaded, o)}\n`);
+    });
+}

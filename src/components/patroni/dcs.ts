@@ -1,0 +1,49 @@
+/**
+ * The DCS (dynamic) configuration of DESIGN §5:
+ * Patroni defaults ← postgres parameters ← patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
+ * Nulls are kept here: for PATCH /config a null means "delete this key"; the file's
+ * bootstrap.dcs is this document with nulls stripped.
+ */
+import { deepMerge, isPlainObject, type Plain } from '../../model/merge.js';
+import type { Vars } from '../../model/types.js';
+
+export const PATRONI_DCS_DEFAULTS: Readonly<Plain> = Object.freeze({
+  ttl: 30,
+  loop_wait: 10,
+  retry_timeout: 10,
+  maximum_lag_on_failover: 1048576,
+  postgresql: { use_slots: true, use_pg_rewind: true },
+});
+
+/** Parameters every pgha cluster needs for streaming replication and pg_rewind. */
+export function postgresDcsParameters(vars: Vars): Plain {
+  return {
+    postgresql: {
+      use_pg_rewind: vars.patroni_rewind_enabled !== false,
+      parameters: {
+        wal_level: 'replica',
+        hot_standby: 'on',
+        max_wal_senders: 10,
+        max_replication_slots: 10,
+        wal_keep_size: '128MB',
+        wal_log_hints: 'on',
+        max_connections: 100,
+        password_encryption: 'scram-sha-256',
+      },
+    },
+  };
+}
+
+function asPlain(v: unknown): Plain {
+  return isPlainObject(v) ? v : {};
+}
+
+/** The desired DCS document for a cluster, nulls kept (they mean "remove"). */
+export function desiredDcs(vars: Vars): Plain {
+  const bootstrapDcs = asPlain(asPlain(asPlain(vars.patroni_conf_settings).bootstrap).dcs);
+  let dcs: unknown = structuredClone(PATRONI_DCS_DEFAULTS);
+  dcs = deepMerge(dcs, postgresDcsParameters(vars));
+  dcs = deepMerge(dcs, bootstrapDcs);
+  dcs = deepMerge(dcs, asPlain(vars.patroni_dynamic_conf_settings));
+  return dcs as Plain;
+}

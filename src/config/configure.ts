@@ -1,0 +1,125 @@
+/**
+ * Build a new config.yml (TPA vocabulary) from `pgha configure` options. Pure.
+ */
+import { createHash } from 'node:crypto';
+import { UsageError } from '../errors.js';
+import type { ClusterConfig, InstanceConfig, Platform, Role, Vars } from '../model/types.js';
+
+export interface ConfigureOptions {
+  clusterName: string;
+  architecture: string;
+  enablePatroni: boolean;
+  enableHaproxy: boolean;
+  enablePgbouncer: boolean;
+  postgresVersion: number;
+  patroniPackageFlavour: 'community' | 'edb';
+  platform: Platform;
+  /** `name ip` pairs, for --platform bare. */
+  hostnames?: { name: string; ip: string }[];
+  dataNodes: number;
+  etcdNodes: number;
+  subnet?: string;
+}
+
+/** A /24 in 10.0.0.0/8 derived from the cluster name, so two clusters rarely collide. */
+export function defaultSubnet(clusterName: string): string {
+  const h = createHash('sha256').update(clusterName).digest();
+  // Avoid 10.0.x and 10.255.x, which are popular for hand-made networks.
+  return `10.${1 + ((h[0] ?? 0) % 254)}.${h[1] ?? 0}.0/24`;
+}
+
+export function parseCidr24(cidr: string): { base: [number, number, number]; prefix: number } {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  if (!m || octets.some((o) => o > 255) || Number(m[5]) !== 24 || octets[3] !== 0) {
+    throw new UsageError(`--subnet ${cidr}: must be an IPv4 /24 network such as 10.23.7.0/24`);
+  }
+  return { base: [octets[0]!, octets[1]!, octets[2]!], prefix: 24 };
+}
+
+export function parseHostnamesFile(text: string, file: string): { name: string; ip: string }[] {
+  const out: { name: string; ip: string }[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) return;
+    const [name, ip, ...rest] = line.split(/\s+/);
+    if (!name || !ip || rest.length || !/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) || !/^[a-z][a-z0-9-]*$/.test(name)) {
+      throw new UsageError(`${file}:${i + 1}: expected "name ip" (e.g. "pg1 192.168.10.11"), got "${line}"`);
+    }
+    out.push({ name, ip });
+  });
+  return out;
+}
+
+export const SECURE_CLUSTER_VARS: Readonly<Vars> = Object.freeze({
+  patroni_ssl_enabled: true,
+  etcd_ssl_enabled: true,
+  // Patroni 3.0 cannot use etcd RBAC with client certificates alone (DESIGN §5).
+  etcd_authentication_mode: 'basic',
+  patroni_authentication_mode: 'basic',
+});
+
+export function buildConfig(o: ConfigureOptions): ClusterConfig {
+  if (o.architecture !== 'M1') throw new UsageError(`-a ${o.architecture}: only M1 is supported`);
+  if (!o.enablePatroni) {
+    throw new UsageError('--enable-patroni is required: M1 clusters built by pgha are managed by Patroni');
+  }
+  if (o.enableHaproxy && o.enablePgbouncer) {
+    throw new UsageError('--enable-haproxy and --enable-pgbouncer cannot be combined: choose one way for clients to reach the primary');
+  }
+  if (o.postgresVersion !== 15) throw new UsageError(`--postgresql ${o.postgresVersion}: only PostgreSQL 15 is supported`);
+  if (!Number.isInteger(o.dataNodes) || o.dataNodes < 1 || o.dataNodes > 50) {
+    throw new UsageError(`--data-nodes ${o.dataNodes}: must be an integer from 1 to 50`);
+  }
+  if (!Number.isInteger(o.etcdNodes) || o.etcdNodes < 0 || (o.etcdNodes > 0 && o.etcdNodes % 2 === 0)) {
+    throw new UsageError(`--etcd-nodes ${o.etcdNodes}: must be 0 (etcd on the data nodes) or an odd number such as 3`);
+  }
+  if (o.etcdNodes === 0 && o.dataNodes % 2 === 0) {
+    throw new UsageError(`--data-nodes ${o.dataNodes} with etcd on the data nodes gives an even etcd cluster: use an odd number of data nodes or --etcd-nodes 3`);
+  }
+
+  const wanted: { name: string; roles: Role[] }[] = [];
+  for (let i = 1; i <= o.dataNodes; i++) {
+    const roles: Role[] = [i === 1 ? 'primary' : 'replica'];
+    if (o.etcdNodes === 0) roles.push('etcd');
+    if (o.enablePgbouncer) roles.push('pgbouncer');
+    wanted.push({ name: `pg${i}`, roles });
+  }
+  for (let i = 1; i <= o.etcdNodes; i++) wanted.push({ name: `etcd${i}`, roles: ['etcd'] });
+  if (o.enableHaproxy) wanted.push({ name: 'proxy1', roles: ['haproxy'] });
+
+  let addresses: { name: string; ip: string }[];
+  if (o.platform === 'bare') {
+    const given = o.hostnames;
+    if (!given) throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
+    if (given.length < wanted.length) {
+      throw new UsageError(`--hostnames-from lists ${given.length} hosts, but this cluster needs ${wanted.length} (${wanted.map((w) => w.roles.join('+')).join(', ')})`);
+    }
+    addresses = given.slice(0, wanted.length);
+  } else {
+    const { base } = parseCidr24(o.subnet ?? defaultSubnet(o.clusterName));
+    addresses = wanted.map((w, i) => ({ name: w.name, ip: `${base.join('.')}.${11 + i}` }));
+  }
+
+  const instances: InstanceConfig[] = wanted.map((w, i) => ({
+    Name: addresses[i]!.name,
+    node: i + 1,
+    location: 'main',
+    role: w.roles,
+    ip_address: addresses[i]!.ip,
+  }));
+  const clusterVars: Vars = {
+    ...SECURE_CLUSTER_VARS,
+    postgres_version: o.postgresVersion,
+    patroni_package_flavour: o.patroniPackageFlavour,
+    ...(o.platform === 'nspawn' ? { use_local_repo_only: true } : {}),
+  };
+  return {
+    architecture: 'M1',
+    cluster_name: o.clusterName,
+    cluster_vars: clusterVars,
+    locations: [{ Name: 'main' }],
+    instance_defaults: { platform: o.platform, vars: {} },
+    instances,
+  };
+}

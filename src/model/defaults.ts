@@ -1,0 +1,79 @@
+/**
+ * Built-in and architecture defaults (DESIGN §5, TPA's names) and the list of known variables.
+ * A variable known here but without a default (e.g. a package pin) is simply unset until a layer sets it.
+ */
+import type { Vars } from './types.js';
+
+export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
+  postgres_version: 15,
+  postgres_port: 5432,
+  postgres_listen_addresses: '*',
+
+  patroni_super_user: 'postgres',
+  patroni_replication_user: 'replicator',
+  patroni_restapi_user: 'patroni',
+  patroni_rewind_user: 'rewind',
+  patroni_installation_method: 'pkg',
+  patroni_package_flavour: 'community',
+  patroni_ssl_enabled: false,
+  patroni_authentication_mode: 'basic',
+  patroni_rewind_enabled: true,
+  patroni_watchdog_enabled: false,
+  patroni_dcs: 'etcd',
+  patroni_dcs_namespace: '/pgha',
+  patroni_listen_port: 8008,
+  patroni_etcd_user: 'etcd_patroni',
+  patroni_conf_settings: {},
+  patroni_dynamic_conf_settings: {},
+  patroni_restapi_allowlist_extra: [],
+
+  etcd_ssl_enabled: false,
+  etcd_authentication_mode: 'none',
+  etcd_client_port: 2379,
+  etcd_peer_port: 2380,
+  etcd_conf_settings: {},
+
+  haproxy_port: 5432,
+  haproxy_read_only_port: 5433,
+  haproxy_read_only_load_balancer_enabled: false,
+  haproxy_conf_settings: {},
+
+  pgbouncer_port: 6432,
+  pgbouncer_auth_user: 'pgbouncer_auth_user',
+  pgbouncer_conf_settings: {},
+
+  use_local_repo_only: false,
+});
+
+/** Variables pgha understands that have no default. */
+export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
+  'postgres_package_version',
+  'patroni_package_version',
+  'etcd_package_version',
+  'haproxy_package_version',
+  'pgbouncer_package_version',
+  'patroni_repl_max_lag',
+  'postgres_data_dir',
+  'postgres_bin_dir',
+  'etcd_data_dir',
+  'failover_manager',
+];
+
+export const ARCHITECTURE_DEFAULTS: Readonly<Record<'M1', Vars>> = Object.freeze({
+  M1: { failover_manager: 'patroni' },
+});
+
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  ...Object.keys(BUILTIN_DEFAULTS),
+  ...KNOWN_WITHOUT_DEFAULT,
+]);
+
+/** Defaults that depend on other variables; applied after all layers, only where still unset. */
+export function derivedDefaults(vars: Vars, clusterName: string): Vars {
+  const ver = String(vars.postgres_version);
+  return {
+    postgres_data_dir: `/var/lib/postgresql/${ver}/${clusterName}`,
+    postgres_bin_dir: `/usr/lib/postgresql/${ver}/bin`,
+    etcd_data_dir: `/var/lib/etcd/${clusterName}`,
+  };
+}

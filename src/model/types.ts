@@ -1,0 +1,78 @@
+/** Plain data shapes shared across the pure core. */
+
+export const ROLES = ['primary', 'replica', 'etcd', 'haproxy', 'pgbouncer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PLATFORMS = ['nspawn', 'bare'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export type Vars = Record<string, unknown>;
+
+export interface InstanceConfig {
+  Name: string;
+  node: number;
+  location: string;
+  role: Role[];
+  ip_address: string;
+  vars?: Vars;
+}
+
+/** config.yml after validation: TPA's vocabulary. */
+export interface ClusterConfig {
+  architecture: 'M1';
+  cluster_name: string;
+  cluster_vars: Vars;
+  locations: { Name: string }[];
+  instance_defaults: { platform: Platform; vars?: Vars };
+  instances: InstanceConfig[];
+}
+
+/** The layers of DESIGN §5, lowest first. */
+export const LAYERS = ['builtin', 'architecture', 'cluster_vars', 'instance_defaults', 'instance', '-e'] as const;
+export type Layer = (typeof LAYERS)[number];
+
+/** For each leaf path (e.g. `patroni_conf_settings.log.level`), the layer that set it. */
+export type Provenance = Map<string, Layer>;
+
+export interface ResolvedHost {
+  name: string;
+  node: number;
+  location: string;
+  roles: Role[];
+  ip: string;
+  /** Every variable, after all layers and null-negation. */
+  vars: Vars;
+  provenance: Provenance;
+}
+
+export interface ResolvedCluster {
+  name: string;
+  platform: Platform;
+  architecture: 'M1';
+  hosts: ResolvedHost[];
+}
+
+/** A file deploy will write on a host. */
+export interface DesiredFile {
+  path: string;
+  content: string;
+  owner: string;
+  group: string;
+  mode: number;
+  /** Private keys and the like: never shown in diffs or render output. */
+  sensitive?: boolean;
+}
+
+/** PEM material the renderer needs, read from DIR/ssl by the caller. */
+export interface ClusterPki {
+  caCert: string;
+  nodes: Record<string, { cert: string; key: string }>;
+  clients: Record<string, { cert: string; key: string }>;
+}
+
+/** Everything rendering needs besides the resolved cluster: pure inputs. */
+export interface RenderInputs {
+  /** The password of a user (secrets are named by user name). */
+  secret(name: string): string;
+  pki: ClusterPki;
+}

@@ -1,0 +1,53 @@
+/**
+ * Filesystem helpers for secret material under the cluster directory (DESIGN §3).
+ * Modes are set with chmod after creation because the process umask may be stricter or looser
+ * than what we need; files are written to a temporary name and renamed so that a crash never
+ * leaves a half-written key where the next run would take it for a valid one.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Creates `path` (and parents) if needed and forces `mode` on `path` itself, even if it existed. */
+export async function ensurePrivateDir(path: string, mode = 0o700): Promise<void> {
+  await mkdir(path, { recursive: true, mode });
+  const st = await lstat(path);
+  if (!st.isDirectory()) throw new Error(`${path} exists and is not a directory`);
+  if ((st.mode & 0o777) !== mode) await chmod(path, mode);
+}
+
+export async function writeFileAtomic(path: string, content: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // 'wx' + restrictive mode from the first byte: the secret is never readable by others, not even
+  // between open() and chmod().
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(content, 'utf8');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await chmod(tmp, mode);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** The file's content, or undefined when it does not exist (other errors propagate). */
+export async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Forces `mode` on an existing file (kept keys may have been copied in with a loose mode). */
+export async function enforceMode(path: string, mode: number): Promise<void> {
+  const st = await lstat(path);
+  if ((st.mode & 0o777) !== mode) await chmod(path, mode);
+}

@@ -1,0 +1,276 @@
+/**
+ * Pure helpers of the nspawn platform: text of the files written into containers, names,
+ * address arithmetic and the subnet overlap check. No I/O here (node:crypto's sha1 is pure).
+ */
+import { createHash } from 'node:crypto';
+import { UsageError } from '../../errors.js';
+
+export interface HostAddr {
+  name: string;
+  ip: string;
+}
+
+// ---------------------------------------------------------------- IPv4 arithmetic
+
+export function ipToInt(ip: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip.trim());
+  if (!m) throw new UsageError(`not an IPv4 address: ${JSON.stringify(ip)}`);
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) throw new UsageError(`not an IPv4 address: ${JSON.stringify(ip)}`);
+    n = n * 256 + octet;
+  }
+  return n;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export interface Cidr {
+  /** Network address as an unsigned 32-bit integer (host bits cleared). */
+  network: number;
+  prefix: number;
+  /** Number of addresses in the block. */
+  size: number;
+}
+
+/** Parse `a.b.c.d/n` (a bare address is a /32). Host bits set in the address are cleared. */
+export function parseCidr(cidr: string): Cidr {
+  const [addr, len, ...rest] = cidr.trim().split('/');
+  if (addr === undefined || rest.length > 0) throw new UsageError(`not an IPv4 CIDR: ${JSON.stringify(cidr)}`);
+  const prefix = len === undefined ? 32 : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32 || (len !== undefined && !/^\d+$/.test(len))) {
+    throw new UsageError(`not an IPv4 CIDR: ${JSON.stringify(cidr)}`);
+  }
+  const size = 2 ** (32 - prefix);
+  const network = Math.floor(ipToInt(addr) / size) * size;
+  return { network, prefix, size };
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${intToIp(c.network)}/${c.prefix}`;
+}
+
+export function cidrsOverlap(a: string | Cidr, b: string | Cidr): boolean {
+  const x = typeof a === 'string' ? parseCidr(a) : a;
+  const y = typeof b === 'string' ? parseCidr(b) : b;
+  return x.network < y.network + y.size && y.network < x.network + x.size;
+}
+
+export function cidrContains(cidr: string | Cidr, ip: string): boolean {
+  const c = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
+  const n = ipToInt(ip);
+  return n >= c.network && n < c.network + c.size;
+}
+
+/** The n-th address of a subnet (1 = first host address, the bridge's own address). */
+export function subnetAddress(cidr: string, n: number): string {
+  const c = parseCidr(cidr);
+  if (n < 0 || n >= c.size) throw new UsageError(`subnet ${cidr} has no address number ${n}`);
+  return intToIp(c.network + n);
+}
+
+/**
+ * Check a cluster's subnet and host addresses: a usable IPv4 block (prefix ≤ 30), every host
+ * inside it, none on the network, broadcast or bridge (.1) address, no duplicates.
+ */
+export function validateClusterAddressing(subnet: string, hosts: HostAddr[]): void {
+  const c = parseCidr(subnet);
+  const problems: string[] = [];
+  if (c.prefix > 30) problems.push(`subnet ${subnet} is too small (need a prefix of /30 or shorter)`);
+  const bridge = c.network + 1;
+  const seenIp = new Map<number, string>();
+  const seenName = new Set<string>();
+  for (const h of hosts) {
+    if (!isValidHostname(h.name)) problems.push(`host name ${JSON.stringify(h.name)} is not a valid hostname`);
+    if (seenName.has(h.name)) problems.push(`host name ${h.name} is used twice`);
+    seenName.add(h.name);
+    let n: number;
+    try {
+      n = ipToInt(h.ip);
+    } catch {
+      problems.push(`${h.name}: ${JSON.stringify(h.ip)} is not an IPv4 address`);
+      continue;
+    }
+    if (n < c.network || n >= c.network + c.size) problems.push(`${h.name}: ${h.ip} is outside subnet ${subnet}`);
+    else if (n === c.network || n === c.network + c.size - 1) problems.push(`${h.name}: ${h.ip} is the network or broadcast address of ${subnet}`);
+    else if (n === bridge) problems.push(`${h.name}: ${h.ip} is reserved for the host side of the bridge`);
+    const other = seenIp.get(n);
+    if (other !== undefined) problems.push(`${h.name}: ${h.ip} is also used by ${other}`);
+    seenIp.set(n, h.name);
+  }
+  if (problems.length) {
+    throw new UsageError(`invalid addressing for the nspawn platform:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      hint: 'pick a private subnet (e.g. 10.23.7.0/24) and host addresses from .2 upwards',
+    });
+  }
+}
+
+export function isValidHostname(name: string): boolean {
+  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(name);
+}
+
+// ---------------------------------------------------------------- routes
+
+export interface RouteEntry {
+  dst: string;
+  dev?: string;
+}
+
+/** Parse `ip -j route` output into destination CIDRs (default routes are skipped). */
+export function parseIpRoutes(json: string): RouteEntry[] {
+  const data: unknown = JSON.parse(json || '[]');
+  if (!Array.isArray(data)) return [];
+  const out: RouteEntry[] = [];
+  for (const r of data) {
+    if (typeof r !== 'object' || r === null) continue;
+    const dst = (r as { dst?: unknown }).dst;
+    const dev = (r as { dev?: unknown }).dev;
+    if (typeof dst !== 'string' || dst === 'default') continue;
+    if (!/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(dst)) continue;
+    out.push(typeof dev === 'string' ? { dst, dev } : { dst });
+  }
+  return out;
+}
+
+/** Routes that overlap `subnet`, ignoring those on our own bridge. */
+export function overlappingRoutes(subnet: string, routes: RouteEntry[], ownBridge: string): RouteEntry[] {
+  return routes.filter((r) => r.dev !== ownBridge && cidrsOverlap(subnet, r.dst));
+}
+
+// ---------------------------------------------------------------- names
+
+/** Bridge name (≤ 15 chars, IFNAMSIZ-1) derived deterministically from the cluster name. */
+export function bridgeName(clusterName: string): string {
+  return `pgha-${createHash('sha1').update(clusterName).digest('hex').slice(0, 6)}`;
+}
+
+/** Machine name given to systemd-nspawn -M: the cluster and host, as a valid hostname. */
+export function machineName(clusterName: string, host: string): string {
+  return host;
+}
+
+// ---------------------------------------------------------------- file texts
+
+/** networkd file for the container's veth (`host0`); sorts before 80-container-host0.network. */
+export const NETWORKD_FILE = '/etc/systemd/network/10-pgha.network';
+
+export function networkdConfig(ip: string, subnet: string): string {
+  const { prefix } = parseCidr(subnet);
+  return [
+    '# Written by pgha: static address on the cluster bridge (no route out of the host).',
+    '[Match]',
+    'Name=host0',
+    '',
+    '[Network]',
+    `Address=${ip}/${prefix}`,
+    'LinkLocalAddressing=no',
+    'IPv6AcceptRA=no',
+    '',
+  ].join('\n');
+}
+
+export function hostsFile(self: string, hosts: HostAddr[]): string {
+  const lines = [
+    '# Written by pgha',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
+  if (!hosts.some((h) => h.name === self)) lines.push(`127.0.1.1\t${self}`);
+  for (const h of hosts) lines.push(`${h.ip}\t${h.name}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Where the local repository is bind-mounted inside containers. */
+export const REPO_MOUNT = '/srv/pgha-repo';
+
+export function localRepoSourcesList(): string {
+  return `deb [trusted=yes] file:${REPO_MOUNT} ./\n`;
+}
+
+export function mirrorSourcesList(mirror: string, suite = 'bookworm'): string {
+  return [
+    `deb ${mirror} ${suite} main`,
+    `deb ${mirror} ${suite}-updates main`,
+    `deb http://deb.debian.org/debian-security ${suite}-security main`,
+    '',
+  ].join('\n');
+}
+
+/** apt preferences pinning each package to a version (priority 1001 allows downgrades). */
+export function aptPinText(pins: Record<string, string>): string {
+  return Object.keys(pins)
+    .sort()
+    .map((pkg) => `Package: ${pkg}\nPin: version ${pins[pkg] ?? ''}\nPin-Priority: 1001\n`)
+    .join('\n');
+}
+
+/** Package arguments for apt-get install: `pkg=version` when pinned. */
+export function aptInstallArgs(packages: string[], pins: Record<string, string>): string[] {
+  return packages.map((p) => (pins[p] ? `${p}=${pins[p]}` : p));
+}
+
+export const APT_NO_RECOMMENDS = 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n';
+
+export const SSHD_CONFIG_DROPIN = [
+  '# Written by pgha: root by key only, no passwords anywhere.',
+  'PermitRootLogin prohibit-password',
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'UseDNS no',
+  '',
+].join('\n');
+
+/** known_hosts lines for one host: by address and by name, per host key (`type base64`). */
+export function knownHostsLines(host: HostAddr, publicKeys: string[]): string[] {
+  const out: string[] = [];
+  for (const pub of publicKeys) {
+    const [type, key] = pub.trim().split(/\s+/);
+    if (!type || !key) continue;
+    out.push(`${host.ip} ${type} ${key}`, `${host.name} ${type} ${key}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- prerequisites
+
+export interface Prereq {
+  tool: string;
+  pkg: string;
+}
+
+export const HOST_PREREQS: Prereq[] = [
+  { tool: 'systemd-nspawn', pkg: 'systemd-container' },
+  { tool: 'debootstrap', pkg: 'debootstrap' },
+  { tool: 'dpkg-scanpackages', pkg: 'dpkg-dev' },
+];
+
+export const PREREQ_INSTALL_COMMAND = `apt-get install -y ${HOST_PREREQS.map((p) => p.pkg).join(' ')}`;
+
+export function missingPrereqsMessage(missing: string[]): string {
+  const named = missing.map((tool) => {
+    const p = HOST_PREREQS.find((x) => x.tool === tool);
+    return p ? `${tool} (package ${p.pkg})` : tool;
+  });
+  return (
+    `missing on this machine: ${named.join(', ')}. ` +
+    `Install with \`${PREREQ_INSTALL_COMMAND}\` or run \`pgha provision DIR --install-prereqs\`.`
+  );
+}
+
+// ---------------------------------------------------------------- nspawn command line
+
+export function nspawnArgs(opts: {
+  root: string;
+  machine: string;
+  bridge: string;
+  repoDir?: string | undefined;
+}): string[] {
+  const args = ['-D', opts.root, '-M', opts.machine, '-b', '--register=no', '--keep-unit', `--network-bridge=${opts.bridge}`];
+  if (opts.repoDir) args.push(`--bind-ro=${opts.repoDir}:${REPO_MOUNT}`);
+  return args;
+}

@@ -1,0 +1,126 @@
+/**
+ * The one place that turns data into shell text (DESIGN §10), and the one place that keeps
+ * secrets out of it. A remote command's script travels as an argument of `bash -c`, which any
+ * user on the host can read with `ps`; so a script may hold paths, names and versions, never a
+ * password or key. Secrets travel on the command's stdin instead, and every text that leaves a
+ * transport (errors, logs) goes through `maskSecrets` first.
+ */
+
+/** A remote (or local) command as plain data: what to run, what to feed it, what to hide. */
+export interface Command {
+  /** bash source, run as `bash -c <script>`. Visible in `ps`: never put a secret here. */
+  script: string;
+  /** Fed to the script's stdin, then stdin is closed. The only channel for secrets. */
+  stdin?: string;
+  /** Strings to mask in any output that is shown or logged (stderr in errors, debug logs). */
+  secrets?: string[];
+}
+
+/** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
+export interface RawShell {
+  readonly __rawShell: string;
+}
+
+export type ShellArg = string | number | bigint | RawShell | readonly (string | number)[];
+
+/** Marks a trusted, pgha-authored fragment (e.g. a generated script) to splice into `sh` unquoted. */
+export function raw(text: string): RawShell {
+  return { __rawShell: text };
+}
+
+function isRaw(v: unknown): v is RawShell {
+  return typeof v === 'object' && v !== null && '__rawShell' in v;
+}
+
+/**
+ * One word for bash, whatever the string holds. Single quotes stop every expansion; the only
+ * character they cannot contain is `'` itself, written as `'\''` (close, escaped quote, reopen).
+ */
+export function quote(value: string | number | bigint): string {
+  const s = String(value);
+  // argv strings are C strings: a NUL would silently truncate the word on the far side.
+  if (s.includes('\0')) throw new Error('bug: a shell argument cannot contain a NUL byte');
+  // Plain words stay readable in --check output and error messages.
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(s)) return s;
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Tagged template: every interpolated value becomes one quoted word (arrays: one word each,
+ * space separated); `raw()` values are spliced as they are.
+ *
+ *   sh`install -d -m 0700 ${dir} && systemctl restart ${units}`
+ */
+export function sh(strings: TemplateStringsArray, ...values: ShellArg[]): string {
+  let out = strings[0] ?? '';
+  values.forEach((v, i) => {
+    if (isRaw(v)) out += v.__rawShell;
+    else if (Array.isArray(v)) out += v.map((x) => quote(x)).join(' ');
+    else out += quote(v as string | number | bigint);
+    out += strings[i + 1] ?? '';
+  });
+  return out;
+}
+
+export const MASK = '********';
+
+/**
+ * Replaces every occurrence of every secret by `********`. Longest first, so a secret that
+ * contains another is masked whole. A multi-line secret (a key) is also masked line by line,
+ * because tools that echo input tend to re-wrap it.
+ */
+export function maskSecrets(text: string, secrets: readonly string[] | undefined): string {
+  if (!secrets || secrets.length === 0 || text === '') return text;
+  const pieces = new Set<string>();
+  for (const s of secrets) {
+    if (!s) continue;
+    pieces.add(s);
+    if (s.includes('\n')) {
+      for (const line of s.split('\n')) {
+        // PEM armour lines and short fragments are not secret and would mask noise everywhere.
+        const t = line.trim();
+        if (t.length >= 8 && !t.startsWith('-----')) pieces.add(t);
+      }
+    }
+  }
+  let out = text;
+  for (const p of [...pieces].sort((a, b) => b.length - a.length)) {
+    out = out.split(p).join(MASK);
+  }
+  return out;
+}
+
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A command whose script starts with its secrets already in shell variables, read from stdin
+ * (`IFS= read -r NAME`) so they never appear in argv. Whatever `opts.stdin` holds follows the
+ * secrets on the same stream and is what the rest of the script reads.
+ *
+ * The variables are neither exported nor passed to anything by pgha; use them only with
+ * builtins, for instance `printf '%s\n' "$PW" | etcdctl user add root --interactive=false`.
+ * Passing "$PW" as an argument to a program would put it back in argv.
+ */
+export function withSecrets(
+  vars: Record<string, string>,
+  script: string,
+  opts: { stdin?: string; secrets?: string[] } = {},
+): Command {
+  const names = Object.keys(vars);
+  let prelude = '';
+  let stdin = '';
+  for (const name of names) {
+    if (!VAR_NAME.test(name)) throw new Error(`bug: ${JSON.stringify(name)} is not a shell variable name`);
+    const value = vars[name] ?? '';
+    // One line per secret: a newline would split it and shift every later value.
+    if (/[\n\r\0]/.test(value)) throw new Error(`bug: secret ${name} contains a newline or NUL; write it as a file instead`);
+    // `read` fails only at EOF, i.e. when stdin did not arrive: stop before running half a script.
+    prelude += `IFS= read -r ${name} || { echo 'pgha: secret ${name} missing on stdin' >&2; exit 97; }\n`;
+    stdin += `${value}\n`;
+  }
+  return {
+    script: prelude + script,
+    stdin: stdin + (opts.stdin ?? ''),
+    secrets: [...names.map((n) => vars[n] ?? '').filter((s) => s !== ''), ...(opts.secrets ?? [])],
+  };
+}

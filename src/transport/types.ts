@@ -1,0 +1,44 @@
+import { RuntimeError } from '../errors.js';
+import { maskSecrets, type Command } from './quote.js';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** Exit status; a command killed by a signal reports 128 + signal number where known, else 255. */
+  code: number;
+}
+
+/** Runs commands on one host. Implementations never throw for a non-zero exit; see `run`. */
+export interface Transport {
+  /** Inventory name of the host, used in every message. */
+  readonly host: string;
+  exec(cmd: Command): Promise<ExecResult>;
+  close(): Promise<void>;
+  /** Commands executed so far: benchmarks report round trips per host. */
+  readonly execCount: number;
+}
+
+/** How many trailing stderr lines an error quotes: enough to see the cause, not a wall of text. */
+const STDERR_TAIL_LINES = 20;
+
+export function tail(text: string, lines = STDERR_TAIL_LINES): string {
+  const all = text.replace(/\s+$/, '').split('\n');
+  return all.length > lines ? ['…', ...all.slice(-lines)].join('\n') : all.join('\n');
+}
+
+/**
+ * `exec`, but a non-zero exit becomes a RuntimeError naming host and step, with the tail of
+ * stderr (or stdout, when stderr is empty) and every secret masked.
+ */
+export async function run(t: Transport, cmd: Command, step: string, hint?: string): Promise<ExecResult> {
+  const r = await t.exec(cmd);
+  if (r.code !== 0) {
+    const out = maskSecrets(tail(r.stderr.trim() ? r.stderr : r.stdout), cmd.secrets);
+    const detail = out.trim() ? `:\n${out.replace(/^/gm, '  ')}` : ' (no output)';
+    throw new RuntimeError(`${step} failed with exit code ${r.code}${detail}`, {
+      where: `${t.host}: ${step}`,
+      ...(hint !== undefined ? { hint } : {}),
+    });
+  }
+  return r;
+}
