@@ -5,13 +5,15 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, PghaError } from '../errors.js';
 import { registerConfigure } from './configure.js';
+import { registerDeploy } from './deploy.js';
 import { registerExplain } from './explain.js';
+import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerShowPassword } from './show-password.js';
 
 export type Register = (program: Command) => void;
 
-const COMMANDS: Register[] = [registerConfigure, registerRender, registerExplain, registerShowPassword];
+const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword];
 
 export function buildProgram(): Command {
   const program = new Command('pgha')

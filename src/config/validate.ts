@@ -8,15 +8,22 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { formatPath } from '../model/merge.js';
 import type { ClusterConfig, Vars } from '../model/types.js';
 import type { LoadedDocument } from './load.js';
-import { semanticProblems } from './rules.js';
+import { didYouMean, semanticProblems } from './rules.js';
 
 const schemaUrl = new URL('../../schemas/config.schema.json', import.meta.url);
-let compiled: ReturnType<Ajv['compile']> | undefined;
+type Validator = ReturnType<Ajv['compile']>;
+let compiled: { config: Validator; vars: Validator } | undefined;
 
-function schemaValidator(): ReturnType<Ajv['compile']> {
+function validators(): { config: Validator; vars: Validator } {
   if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-    compiled = ajv.compile(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
+    // verbose: errors carry their schema node, whose `x-message` says what to write instead.
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
+    ajv.addKeyword('x-message');
+    const schema = JSON.parse(readFileSync(schemaUrl, 'utf8')) as { $id: string };
+    const config = ajv.compile(schema);
+    const vars = ajv.getSchema(`${schema.$id}#/$defs/vars`);
+    if (!vars) throw new Error('bug: schemas/config.schema.json has no $defs/vars');
+    compiled = { config, vars };
   }
   return compiled;
 }
@@ -30,8 +37,23 @@ function segmentsOf(instancePath: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
+function typeWords(t: unknown): string {
+  const names = (Array.isArray(t) ? t : String(t).split(',')).map(String);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : (names[0] ?? '');
+}
+
 function describeAjvError(e: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = segmentsOf(e.instancePath);
+  // required/additionalProperties are about the map's keys, not what the map's x-message describes.
+  const hint = (e.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+  if (e.keyword === 'uniqueItems') {
+    const { i, j } = e.params as { i: number; j: number };
+    const item = Array.isArray(e.data) ? (e.data as unknown[])[i] : undefined;
+    return { segments: [...segments, i], message: `${JSON.stringify(item)} is listed twice (also item ${j}); list it once` };
+  }
+  if (typeof hint === 'string' && e.keyword !== 'required' && e.keyword !== 'additionalProperties') {
+    return { segments, message: hint };
+  }
   switch (e.keyword) {
     case 'enum':
       return { segments, message: `must be one of ${(e.params.allowedValues as unknown[]).join(', ')}` };
@@ -39,27 +61,34 @@ function describeAjvError(e: ErrorObject): { segments: (string | number)[]; mess
       return { segments, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
-      return { segments: [...segments, key], message: `unknown key "${key}"` };
+      const known = Object.keys(((e.parentSchema as Record<string, unknown> | undefined)?.properties as object | undefined) ?? {});
+      const guess = didYouMean(key, known);
+      const fix = guess ? `did you mean "${guess}"?` : `remove it (allowed here: ${known.join(', ')})`;
+      return { segments: [...segments, key], message: `unknown key "${key}"; ${fix}` };
     }
     case 'required':
       return { segments, message: `missing required key "${String(e.params.missingProperty)}"` };
     case 'type':
-      return { segments, message: `must be ${String(e.params.type)}` };
+      return { segments, message: `must be ${typeWords(e.params.type)}` };
     default:
       return { segments, message: e.message ?? e.keyword };
   }
 }
 
-export function schemaProblems(doc: LoadedDocument): ConfigProblem[] {
-  const validate = schemaValidator();
-  if (validate(doc.raw)) return [];
+function problemsOf(
+  validate: Validator,
+  data: unknown,
+  file: string,
+  lineOf: (segments: (string | number)[]) => number | undefined,
+): ConfigProblem[] {
+  if (validate(data)) return [];
   const seen = new Set<string>();
   const out: ConfigProblem[] = [];
   for (const e of validate.errors ?? []) {
     // oneOf/anyOf wrappers repeat what their branches already said.
     if (e.keyword === 'oneOf' || e.keyword === 'anyOf' || e.keyword === 'if') continue;
     const { segments, message } = describeAjvError(e);
-    const problem = { file: doc.file, line: doc.lineOf(segments), path: formatPath(segments), message };
+    const problem = { file, line: lineOf(segments), path: formatPath(segments), message };
     const key = `${problem.path}\0${message}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -67,6 +96,23 @@ export function schemaProblems(doc: LoadedDocument): ConfigProblem[] {
     }
   }
   return out;
+}
+
+export function schemaProblems(doc: LoadedDocument): ConfigProblem[] {
+  return problemsOf(validators().config, doc.raw, doc.file, (s) => doc.lineOf(s));
+}
+
+/** `-e KEY=VALUE` variables get the same typing as config.yml's vars; they have no line. */
+export function extraVarsProblems(extraVars: Vars): ConfigProblem[] {
+  return problemsOf(validators().vars, extraVars, '-e', () => undefined);
+}
+
+/** Operators fix a config top to bottom; `-e` problems (no line) come last. Stable. */
+function inFileOrder(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (a.p.line ?? Infinity) - (b.p.line ?? Infinity) || a.i - b.i)
+    .map(({ p }) => p);
 }
 
 export interface ValidConfig {
@@ -80,10 +126,10 @@ export function validateConfig(doc: LoadedDocument, extraVars: Vars = {}): Valid
   if (doc.raw === null || typeof doc.raw !== 'object' || Array.isArray(doc.raw)) {
     throw new ConfigError([{ file: doc.file, line: 1, path: '', message: 'must be a YAML mapping (see `pgha configure`)' }]);
   }
-  const fromSchema = schemaProblems(doc);
-  if (fromSchema.length) throw new ConfigError(fromSchema);
+  const fromSchema = [...schemaProblems(doc), ...extraVarsProblems(extraVars)];
+  if (fromSchema.length) throw new ConfigError(inFileOrder(fromSchema));
   const config = doc.raw as ClusterConfig;
   const { errors, warnings } = semanticProblems(config, doc, extraVars);
-  if (errors.length) throw new ConfigError(errors);
-  return { config, warnings };
+  if (errors.length) throw new ConfigError(inFileOrder(errors));
+  return { config, warnings: inFileOrder(warnings) };
 }

@@ -34,6 +34,21 @@ export async function writeFileAtomic(path: string, content: string, mode: numbe
     await rm(tmp, { force: true });
     throw err;
   }
+  await syncDir(dirname(path));
+}
+
+/** Makes the rename itself durable; best effort because some filesystems refuse fsync on a directory. */
+async function syncDir(path: string): Promise<void> {
+  try {
+    const dh = await open(path, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    // Durability of the directory entry is a nicety; the data itself was synced above.
+  }
 }
 
 /** The file's content, or undefined when it does not exist (other errors propagate). */

@@ -147,9 +147,17 @@ export function bridgeName(clusterName: string): string {
   return `pgha-${createHash('sha1').update(clusterName).digest('hex').slice(0, 6)}`;
 }
 
-/** Machine name given to systemd-nspawn -M: the cluster and host, as a valid hostname. */
+/**
+ * Machine name given to systemd-nspawn -M: `<host>.<cluster>`, so two clusters with the same
+ * host names don't collide in nspawn's per-machine state (/run/systemd/nspawn/propagate/NAME)
+ * or in the host-side veth name (`vb-NAME`, which nspawn shortens with a hash when too long).
+ * The hostname inside is set separately (`--hostname`, /etc/hostname).
+ */
 export function machineName(clusterName: string, host: string): string {
-  return host;
+  const label = clusterName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const name = `${host}.${label}`;
+  if (label && name.length <= 64) return name;
+  return `${host}.${createHash('sha1').update(clusterName).digest('hex').slice(0, 8)}`;
 }
 
 // ---------------------------------------------------------------- file texts
@@ -267,10 +275,112 @@ export function missingPrereqsMessage(missing: string[]): string {
 export function nspawnArgs(opts: {
   root: string;
   machine: string;
+  hostname: string;
   bridge: string;
   repoDir?: string | undefined;
 }): string[] {
-  const args = ['-D', opts.root, '-M', opts.machine, '-b', '--register=no', '--keep-unit', `--network-bridge=${opts.bridge}`];
+  const args = [
+    '-D',
+    opts.root,
+    '-M',
+    opts.machine,
+    `--hostname=${opts.hostname}`,
+    '-b',
+    '--register=no',
+    '--keep-unit',
+    `--network-bridge=${opts.bridge}`,
+  ];
   if (opts.repoDir) args.push(`--bind-ro=${opts.repoDir}:${REPO_MOUNT}`);
   return args;
+}
+
+// ---------------------------------------------------------------- known_hosts, cgroups, names
+
+/**
+ * Replace the entries of `hosts` (by name or address) in an existing known_hosts text with
+ * `lines`; entries of other machines are kept as they are.
+ */
+export function mergeKnownHosts(existing: string, hosts: HostAddr[], lines: string[]): string {
+  const ours = new Set<string>();
+  for (const h of hosts) {
+    ours.add(h.name);
+    ours.add(h.ip);
+  }
+  const kept = existing.split('\n').filter((line) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return t.length > 0;
+    const first = t.startsWith('@') ? (t.split(/\s+/)[1] ?? '') : (t.split(/\s+/)[0] ?? '');
+    return !first.split(',').some((pat) => ours.has(pat.replace(/^\[(.*)\](:\d+)?$/, '$1')));
+  });
+  return `${[...kept, ...lines].join('\n')}\n`;
+}
+
+/**
+ * cgroup hierarchies systemd-nspawn places itself in, from /proc/self/mountinfo text:
+ * every cgroup2 mount, and the v1 `name=systemd` hierarchy (hybrid/legacy hosts).
+ */
+export function cgroupRootsFromMountinfo(mountinfo: string): string[] {
+  const roots: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const mountPoint = left.split(' ')[4];
+    const [fstype, , superOpts = ''] = right.split(' ');
+    if (!mountPoint) continue;
+    if (fstype === 'cgroup2' || (fstype === 'cgroup' && superOpts.split(',').includes('name=systemd'))) {
+      roots.push(mountPoint);
+    }
+  }
+  return roots;
+}
+
+/** Cluster names end up in paths, cgroup and machine names: keep them plain. */
+export function isValidClusterName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name) && !name.includes('..');
+}
+
+/** An OpenSSH public key on one line (no options prefix, which could weaken the key's use). */
+export function isPublicKeyLine(line: string): boolean {
+  return /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+=*( [^\n\r]*)?$/.test(
+    line.trim(),
+  );
+}
+
+// ---------------------------------------------------------------- local repository
+
+export interface AptPackage {
+  name: string;
+  version: string;
+  arch: string;
+}
+
+/**
+ * Packages apt would install, from `apt-get install -s` output:
+ * `Inst libpq5 (15.14-0+deb12u1 Debian:12.12/stable [amd64])` or, for an upgrade,
+ * `Inst libssl3 [3.0.11-1~deb12u2] (3.0.17-1~deb12u2 Debian-Security:12/stable-security [amd64])`.
+ */
+export function parseAptSimulation(output: string): AptPackage[] {
+  const out: AptPackage[] = [];
+  for (const line of output.split('\n')) {
+    const m = /^Inst (\S+) (?:\[[^\]]*\] )?\((\S+) .*\[([^\]\s]+)\]\)/.exec(line.trim());
+    if (m && m[1] && m[2] && m[3]) out.push({ name: m[1], version: m[2], arch: m[3] });
+  }
+  return out;
+}
+
+/** File name apt gives a downloaded package in /var/cache/apt/archives (epoch `:` as `%3a`). */
+export function debFileName(p: AptPackage): string {
+  return `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`;
+}
+
+/** A minimal Release file for a flat repository, so apt doesn't warn about a missing one. */
+export function releaseFileText(files: { name: string; size: number; sha256: string }[], date: Date): string {
+  return [
+    'Origin: pgha',
+    'Label: pgha local repository',
+    `Date: ${date.toUTCString()}`,
+    'SHA256:',
+    ...files.map((f) => ` ${f.sha256} ${f.size} ${f.name}`),
+    '',
+  ].join('\n');
 }

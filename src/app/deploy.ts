@@ -1,0 +1,428 @@
+/**
+ * `pgha deploy`: facts → plan → apply, in TPA's lifecycle phases (packages, files, services),
+ * then cluster formation: etcd (parallel start, health gate, auth), Patroni (primary first,
+ * then replicas), the DCS configuration through PATCH /config with rolling restarts, and the
+ * proxies. Every step looks at the real state first, so a re-run — also after an interruption —
+ * converges and a run with nothing to do changes nothing.
+ */
+import { desiredDcs } from '../components/patroni/dcs.js';
+import { dcsPatch } from '../components/patroni/dcs-patch.js';
+import { ensureEtcdAuth } from '../components/etcd/auth.js';
+import {
+  daemonReloadCommand,
+  installPackagesCommand,
+  pgbouncerAuthUserCommand,
+  reloadUnitCommand,
+  restartUnitCommand,
+  startUnitsCommand,
+} from '../components/host-commands.js';
+import { ExitCode, RuntimeError, UsageError } from '../errors.js';
+import { stripNulls, type Plain } from '../model/merge.js';
+import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
+import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { factsScript, parseFacts, type HostFacts } from '../plan/facts.js';
+import { applyFilesScript, formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
+import { packagesFor, renderCluster, servicesFor } from '../render/index.js';
+import { run } from '../transport/types.js';
+import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
+import { runPhases, type Phase, type Progress } from './progress.js';
+import { ClusterSession, isDataNode, mapLimit } from './session.js';
+import { waitFor } from './wait.js';
+
+export interface DeployRequest {
+  check: boolean;
+  diff: boolean;
+  extraVars: Vars;
+  hosts?: string[] | undefined;
+  concurrency: number;
+}
+
+export interface DeployResult {
+  exitCode: number;
+  summary: string;
+  roundTrips: Record<string, number>;
+}
+
+interface HostWork {
+  host: ResolvedHost;
+  files: DesiredFile[];
+  packages: string[];
+  services: string[];
+  facts?: HostFacts;
+  plan?: HostPlan;
+  /** Paths whose content this run changed. */
+  changed: Set<string>;
+}
+
+export function patroniUnit(cluster: string): string {
+  return `patroni@${cluster}`;
+}
+
+/** Which unit reacts to a changed file, and how. */
+export function reactionTo(path: string, cluster: string): { unit: string; how: 'reload' | 'restart' } | 'daemon-reload' | undefined {
+  if (path.startsWith('/etc/systemd/')) return 'daemon-reload';
+  if (path.startsWith('/etc/etcd/') || path === '/etc/default/etcd') return { unit: 'etcd', how: 'restart' };
+  if (path.startsWith('/etc/patroni/')) return { unit: patroniUnit(cluster), how: 'reload' };
+  if (path.startsWith('/etc/haproxy/')) return { unit: 'haproxy', how: 'reload' };
+  if (path.startsWith('/etc/pgbouncer/')) return { unit: 'pgbouncer', how: 'reload' };
+  return undefined;
+}
+
+class Deployment {
+  readonly session: ClusterSession;
+  readonly work = new Map<string, HostWork>();
+  readonly notes: string[] = [];
+  live: ClusterInfo | undefined;
+  dcsChange: Plain | undefined;
+
+  constructor(
+    readonly loaded: LoadedCluster,
+    material: Awaited<ReturnType<typeof ensureClusterMaterial>>,
+    readonly req: DeployRequest,
+  ) {
+    this.session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  }
+
+  get clusterName(): string {
+    return this.loaded.cluster.name;
+  }
+
+  selected(): ResolvedHost[] {
+    const all = this.loaded.cluster.hosts;
+    if (!this.req.hosts?.length) return all;
+    return all.filter((h) => this.req.hosts!.includes(h.name));
+  }
+
+  hostsWith(pred: (h: ResolvedHost) => boolean): HostWork[] {
+    return [...this.work.values()].filter((w) => pred(w.host));
+  }
+
+  secret(name: string): string {
+    return this.session.material.secrets.get(name);
+  }
+
+  /** The leader as the DCS sees it, read through any data node that answers. */
+  async readLive(): Promise<ClusterInfo | undefined> {
+    for (const h of this.loaded.cluster.hosts.filter(isDataNode)) {
+      try {
+        const info = await this.session.patroni(h.name).cluster();
+        if (info.members.length) return info;
+      } catch {
+        // Not running there (yet): try the next member.
+      }
+    }
+    return undefined;
+  }
+
+  leaderName(): string | undefined {
+    return this.live ? leaderOf(this.live)?.name : undefined;
+  }
+
+  configuredPrimary(): ResolvedHost {
+    const p = this.loaded.cluster.hosts.find((h) => h.roles.includes('primary'));
+    if (!p) throw new UsageError('config.yml has no primary');
+    return p;
+  }
+
+  render(): void {
+    const material = this.session.material;
+    const leader = this.leaderName() ?? this.configuredPrimary().name;
+    const rendered = renderCluster(this.loaded.cluster, { secret: (n) => material.secrets.get(n), pki: material.pki }, { leader });
+    for (const host of this.selected()) {
+      this.work.set(host.name, {
+        host,
+        files: rendered.get(host.name) ?? [],
+        packages: packagesFor(host).map((p) => (p.version ? `${p.name}=${p.version}` : p.name)),
+        services: servicesFor(this.loaded.cluster, host),
+        changed: new Set(),
+      });
+    }
+  }
+
+  async gatherFacts(w: HostWork): Promise<void> {
+    const t = this.session.transport(w.host.name);
+    const pkgNames = w.packages.map((p) => p.split('=')[0]!);
+    const r = await run(t, { script: factsScript(w.files.map((f) => f.path), pkgNames, w.services) }, 'gather facts');
+    w.facts = parseFacts(r.stdout, w.host.name);
+    const pins = packagesFor(w.host);
+    w.plan = planHost(
+      { files: w.files, packages: pins.map((p) => ({ name: p.name, ...(p.version ? { version: p.version } : {}) })) },
+      w.facts,
+      { redact: (s: string) => this.session.material.secrets.redact(s) },
+    );
+  }
+
+  async planDcs(): Promise<void> {
+    const leader = this.leaderName();
+    if (!leader) return;
+    const live = await this.session.patroni(leader).config();
+    this.dcsChange = dcsPatch(desiredDcs(this.session.host(leader).vars), live);
+  }
+
+  pendingSummary(): string[] {
+    const lines: string[] = [];
+    for (const w of this.work.values()) {
+      if (w.plan?.hasChanges) lines.push(formatHostPlan(w.host.name, w.plan, { diff: this.req.diff }));
+      const inactive = w.services.filter((s) => w.facts?.services[s]?.active !== 'active');
+      if (inactive.length) lines.push(`${w.host.name}: start ${inactive.join(', ')}`);
+    }
+    if (this.dcsChange) {
+      lines.push(`cluster: PATCH /config ${JSON.stringify(this.dcsChange)}`);
+    }
+    return lines.map((l) => this.session.material.secrets.redact(l));
+  }
+
+  // ── apply ────────────────────────────────────────────────────────────────────────────
+
+  async installPackages(w: HostWork): Promise<void> {
+    if (!w.plan?.installs.length) return;
+    await run(this.session.transport(w.host.name), installPackagesCommand(w.packages), 'install packages', 'check the package repository (pgha download-packages DIR)');
+  }
+
+  async writeFiles(w: HostWork): Promise<void> {
+    const plan = w.plan;
+    if (!plan || plan.files.length === 0) return;
+    const cmd = applyFilesScript(plan.files, this.session.material.secrets.names().map((n) => this.secret(n)));
+    const needsDaemonReload = plan.changedPaths.some((p) => reactionTo(p, this.clusterName) === 'daemon-reload');
+    if (needsDaemonReload) cmd.script += `\n${daemonReloadCommand().script}\n`;
+    await run(this.session.transport(w.host.name), cmd, 'write files');
+    for (const p of plan.changedPaths) w.changed.add(p);
+  }
+
+  isActive(w: HostWork, unit: string): boolean {
+    return w.facts?.services[unit]?.active === 'active';
+  }
+
+  needs(w: HostWork, unit: string): boolean {
+    return [...w.changed].some((p) => {
+      const r = reactionTo(p, this.clusterName);
+      return typeof r === 'object' && r.unit === unit;
+    });
+  }
+
+  // ── etcd ──
+
+  async etcdHealthy(h: ResolvedHost): Promise<boolean> {
+    const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+    return res.status === 200 && (res.body as { health?: string }).health === 'true';
+  }
+
+  async waitEtcd(h: ResolvedHost): Promise<void> {
+    await waitFor(async () => ((await this.etcdHealthy(h)) ? true : undefined), {
+      timeoutMs: 90_000,
+      what: `etcd on ${h.name} to be healthy`,
+      where: `${h.name}: etcd`,
+      hint: `look at \`journalctl -u etcd\` on ${h.name}`,
+    });
+  }
+
+  async etcdPhase(): Promise<void> {
+    const members = this.hostsWith((h) => h.roles.includes('etcd'));
+    if (!members.length) return;
+    const stopped = members.filter((w) => !this.isActive(w, 'etcd'));
+    // Members of a new cluster wait for each other: start them all, without blocking, then gate.
+    await Promise.all(stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd'], { noBlock: true }), 'start etcd')));
+    await Promise.all(members.map((w) => this.waitEtcd(w.host)));
+    // A changed configuration rolls through the members one at a time, health-gated.
+    for (const w of members.filter((m) => !stopped.includes(m) && this.needs(m, 'etcd'))) {
+      await run(this.session.transport(w.host.name), restartUnitCommand('etcd'), 'restart etcd');
+      await Promise.all(members.map((m) => this.waitEtcd(m.host)));
+    }
+    const first = members[0]!.host;
+    if (first.vars.etcd_authentication_mode === 'basic') {
+      const user = String(first.vars.patroni_etcd_user);
+      const prefix = `${String(first.vars.patroni_dcs_namespace).replace(/\/$/, '')}/${this.clusterName}/`;
+      const changed = await ensureEtcdAuth(this.session.etcd(first.name), {
+        rootPassword: this.secret('etcd_root'),
+        patroniUser: user,
+        patroniPassword: this.secret(user),
+        prefix,
+        role: `patroni_${this.clusterName.replace(/-/g, '_')}`,
+      });
+      this.notes.push(...changed.map((c) => `etcd: ${c}`));
+    }
+  }
+
+  // ── Patroni ──
+
+  async memberState(): Promise<ClusterInfo | undefined> {
+    this.live = await this.readLive();
+    return this.live;
+  }
+
+  async waitLeader(name: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const info = await this.session.patroni(name).cluster();
+        const leader = leaderOf(info);
+        return leader && leader.state === 'running' ? leader : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 1000, what: `${name} to bootstrap and lead`, where: `${name}: patroni`, hint: `look at \`journalctl -u ${patroniUnit(this.clusterName)}\` on ${name}` },
+    );
+  }
+
+  async waitAllStreaming(names: string[]): Promise<ClusterInfo> {
+    return waitFor(
+      async () => {
+        const info = await this.readLive();
+        if (!info) return undefined;
+        const leaders = info.members.filter((m) => isLeaderRole(m.role));
+        if (leaders.length !== 1 || leaders[0]!.state !== 'running') return undefined;
+        const ok = names.every((n) => {
+          const m = info.members.find((x) => x.name === n);
+          return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number'));
+        });
+        return ok ? info : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, what: `members ${names.join(', ')} to run and stream from the leader` },
+    );
+  }
+
+  async patroniPhase(): Promise<void> {
+    const data = this.hostsWith(isDataNode);
+    if (!data.length) return;
+    const unit = patroniUnit(this.clusterName);
+    await this.memberState();
+    let leader = this.leaderName();
+    let bootstrapped = false;
+    if (!leader) {
+      // Nothing leads yet: the configured primary bootstraps alone, the replicas follow it.
+      const primary = this.work.get(this.configuredPrimary().name) ?? data[0]!;
+      if (!this.isActive(primary, unit)) {
+        await run(this.session.transport(primary.host.name), startUnitsCommand([unit]), `start ${unit}`);
+      }
+      await this.waitLeader(primary.host.name);
+      leader = primary.host.name;
+      bootstrapped = true;
+      this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
+    }
+    if (this.loaded.cluster.hosts.some((h) => h.roles.includes('pgbouncer'))) {
+      const pgbouncerNeedsUser = bootstrapped || this.hostsWith((h) => h.roles.includes('pgbouncer')).some((w) => [...w.changed].some((p) => p.endsWith('/userlist.txt')));
+      if (pgbouncerNeedsUser) {
+        const lv = this.session.host(leader).vars;
+        const user = String(lv.pgbouncer_auth_user);
+        await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), { timeoutMs: 60_000, what: `${leader} to accept writes` });
+        await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port)), 'create the PgBouncer auth user');
+      }
+    }
+    const toStart = data.filter((w) => w.host.name !== leader && !this.isActive(w, unit));
+    await Promise.all(toStart.map((w) => run(this.session.transport(w.host.name), startUnitsCommand([unit]), `start ${unit}`)));
+    const toReload = data.filter((w) => this.isActive(w, unit) && this.needs(w, unit));
+    await Promise.all(toReload.map((w) => run(this.session.transport(w.host.name), reloadUnitCommand(unit), `reload ${unit}`)));
+    if (toStart.length || bootstrapped || toReload.length) {
+      this.live = await this.waitAllStreaming(data.map((w) => w.host.name));
+    }
+    await this.reconcileDcs();
+  }
+
+  async reconcileDcs(): Promise<void> {
+    const leader = this.leaderName();
+    if (!leader) return;
+    const live = await this.session.patroni(leader).config();
+    const desired = desiredDcs(this.session.host(leader).vars);
+    const patch = dcsPatch(desired, live);
+    if (!patch) return;
+    await this.session.patroni(leader, { fromMember: true }).patchConfig(patch);
+    this.notes.push(`patroni: PATCH /config ${JSON.stringify(patch)}`);
+    await this.rollingRestartIfPending(Number(stripNulls(desired).loop_wait ?? 10));
+  }
+
+  /**
+   * Parameters that need a restart show up as pending_restart within one HA loop after the
+   * PATCH. Restart those members through Patroni, replicas first and the leader last, one at a
+   * time, each back and streaming before the next.
+   */
+  async rollingRestartIfPending(loopWait: number): Promise<void> {
+    const deadline = Date.now() + (loopWait + 5) * 1000;
+    let pending: string[] = [];
+    while (Date.now() < deadline) {
+      const info = await this.readLive();
+      pending = (info?.members ?? []).filter((m) => m.pending_restart).map((m) => m.name);
+      if (pending.length) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (!pending.length) return;
+    const leader = this.leaderName();
+    const order = [...pending.filter((n) => n !== leader), ...pending.filter((n) => n === leader)];
+    for (const name of order) {
+      const res = await this.session.patroni(name, { fromMember: true }).restart({ restart_pending: true });
+      if (res.status >= 300) throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${name}: patroni restart` });
+      this.live = await this.waitAllStreaming(this.hostsWith(isDataNode).map((w) => w.host.name));
+      this.notes.push(`patroni: restarted ${name} for pending parameters`);
+    }
+  }
+
+  // ── proxies ──
+
+  async proxyPhase(): Promise<void> {
+    const jobs: Promise<unknown>[] = [];
+    for (const w of this.work.values()) {
+      for (const unit of w.services.filter((s) => s === 'haproxy' || s.startsWith('pgbouncer') || s.startsWith('pgha-'))) {
+        const t = this.session.transport(w.host.name);
+        if (!this.isActive(w, unit)) jobs.push(run(t, startUnitsCommand([unit]), `start ${unit}`));
+        else if (this.needs(w, unit)) jobs.push(run(t, reloadUnitCommand(unit), `reload ${unit}`));
+      }
+    }
+    await Promise.all(jobs);
+  }
+
+  async verify(): Promise<void> {
+    if (!this.hostsWith(isDataNode).length) return;
+    const info = await this.readLive();
+    const leaders = info?.members.filter((m) => isLeaderRole(m.role)) ?? [];
+    if (leaders.length !== 1) {
+      throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, { hint: 'run `pgha status DIR` and look at the Patroni logs' });
+    }
+  }
+}
+
+export async function deploy(dir: string, req: DeployRequest, progress: Progress): Promise<DeployResult> {
+  const loaded = loadCluster(dir, req.extraVars);
+  const unknown = (req.hosts ?? []).filter((n) => !loaded.cluster.hosts.some((h) => h.name === n));
+  if (unknown.length) {
+    throw new UsageError(`--hosts ${unknown.join(',')}: not in this cluster (hosts: ${loaded.cluster.hosts.map((h) => h.name).join(', ')})`);
+  }
+  const material = await ensureClusterMaterial(loaded);
+  const d = new Deployment(loaded, material, req);
+  try {
+    const phases: Phase[] = [
+      { title: 'connect', run: async () => d.session.connect(d.selected(), req.concurrency) },
+      {
+        title: 'gather facts',
+        run: async () => {
+          d.live = await d.readLive();
+          d.render();
+          await mapLimit([...d.work.values()], req.concurrency, (w) => d.gatherFacts(w));
+          await d.planDcs();
+        },
+      },
+    ];
+    await runPhases(phases, progress);
+    const pending = d.pendingSummary();
+    if (req.check) {
+      const summary = pending.length ? `pending changes:\n${pending.join('\n')}` : 'no changes';
+      return { exitCode: pending.length ? ExitCode.pendingChanges : ExitCode.ok, summary, roundTrips: d.session.roundTrips() };
+    }
+    const all = () => [...d.work.values()];
+    await runPhases(
+      [
+        { title: 'packages', run: () => mapLimit(all(), req.concurrency, (w) => d.installPackages(w)) },
+        { title: 'files', run: () => mapLimit(all(), req.concurrency, (w) => d.writeFiles(w)) },
+        { title: 'etcd', run: () => d.etcdPhase() },
+        { title: 'patroni', run: () => d.patroniPhase() },
+        { title: 'haproxy and pgbouncer', run: () => d.proxyPhase() },
+        { title: 'verify', run: () => d.verify() },
+      ],
+      progress,
+    );
+    const changed = pending.length > 0 || d.notes.length > 0;
+    const lines = [...pending, ...d.notes];
+    return {
+      exitCode: ExitCode.ok,
+      summary: changed ? `applied:\n${lines.join('\n')}` : 'no changes',
+      roundTrips: d.session.roundTrips(),
+    };
+  } finally {
+    await d.session.close();
+  }
+}

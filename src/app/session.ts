@@ -1,0 +1,136 @@
+/**
+ * A live session with a cluster: one SSH connection per host (opened together, reused for the
+ * whole run), plus REST clients for Patroni and etcd with the cluster's TLS and credentials.
+ * Shared by deploy and the operational commands.
+ */
+import type { Duplex } from 'node:stream';
+import { RuntimeError } from '../errors.js';
+import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
+import { PatroniClient, type PatroniCredentials } from '../patroni/client.js';
+import { EtcdGateway } from '../components/etcd/auth.js';
+import { HttpsJsonClient, type TlsMaterial } from '../transport/https.js';
+import { SshTransport } from '../transport/ssh.js';
+import type { Transport } from '../transport/types.js';
+import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
+
+export type HostTransport = Transport & { forwardOut(ip: string, port: number): Promise<Duplex> };
+
+export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export class ClusterSession {
+  private readonly transports = new Map<string, HostTransport>();
+  private readonly clients: { close(): Promise<void> }[] = [];
+
+  constructor(
+    readonly cluster: ResolvedCluster,
+    readonly paths: ClusterPaths,
+    readonly material: ClusterMaterial,
+  ) {}
+
+  host(name: string): ResolvedHost {
+    const h = this.cluster.hosts.find((x) => x.name === name);
+    if (!h) throw new RuntimeError(`bug: unknown host ${name}`);
+    return h;
+  }
+
+  /**
+   * Connect to every given host at once. Any failure is reported for every host that failed,
+   * before anything is changed anywhere.
+   */
+  async connect(hosts: readonly ResolvedHost[], concurrency = 16): Promise<void> {
+    const failures: string[] = [];
+    await mapLimit(hosts, concurrency, async (h) => {
+      if (this.transports.has(h.name)) return;
+      try {
+        const t = await SshTransport.connect({
+          host: h.name,
+          ip: h.ip,
+          privateKeyPath: this.paths.privateKey,
+          knownHostsPath: this.paths.knownHosts,
+          readyTimeoutMs: 10_000,
+        });
+        this.transports.set(h.name, t as unknown as HostTransport);
+      } catch (e) {
+        failures.push((e as Error).message);
+      }
+    });
+    if (failures.length) {
+      throw new RuntimeError(`cannot reach ${failures.length} host(s); nothing was changed:\n${failures.map((f) => `  - ${f}`).join('\n')}`, {
+        hint: `check the hosts are up (nspawn: pgha provision ${this.paths.dir}) and reachable over SSH`,
+      });
+    }
+  }
+
+  transport(name: string): HostTransport {
+    const t = this.transports.get(name);
+    if (!t) throw new RuntimeError(`bug: no connection to ${name}`);
+    return t;
+  }
+
+  roundTrips(): Record<string, number> {
+    return Object.fromEntries([...this.transports].map(([n, t]) => [n, t.execCount]));
+  }
+
+  tls(): TlsMaterial {
+    const pgha = this.material.pki.clients.pgha;
+    return { ca: this.material.pki.caCert, cert: pgha?.cert, key: pgha?.key };
+  }
+
+  private patroniCredentials(h: ResolvedHost): PatroniCredentials {
+    const user = String(h.vars.patroni_restapi_user);
+    return {
+      tls: this.tls(),
+      ssl: h.vars.patroni_ssl_enabled === true,
+      username: user,
+      password: this.material.secrets.get(user),
+    };
+  }
+
+  /**
+   * A Patroni client for a data node. `fromMember` routes the connection through an SSH channel
+   * opened on that member, so unsafe calls pass the REST API allowlist (DESIGN §6).
+   */
+  patroni(name: string, opts: { fromMember?: boolean } = {}): PatroniClient {
+    const h = this.host(name);
+    const port = Number(h.vars.patroni_listen_port);
+    const dial = opts.fromMember ? () => this.transport(name).forwardOut(h.ip, port) : undefined;
+    const c = new PatroniClient({ host: h.name, ip: h.ip, port }, this.patroniCredentials(h), dial);
+    this.clients.push(c);
+    return c;
+  }
+
+  etcd(name: string): EtcdGateway {
+    return new EtcdGateway(this.etcdHttp(name), `${name}: etcd`);
+  }
+
+  etcdHttp(name: string): HttpsJsonClient {
+    const h = this.host(name);
+    const http = new HttpsJsonClient(
+      { ip: h.ip, port: Number(h.vars.etcd_client_port), servername: h.name },
+      { ca: this.material.pki.caCert },
+      undefined,
+      h.vars.etcd_ssl_enabled === true ? 'https' : 'http',
+    );
+    this.clients.push(http);
+    return http;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+    await Promise.all([...this.transports.values()].map((t) => t.close().catch(() => undefined)));
+    this.transports.clear();
+  }
+}

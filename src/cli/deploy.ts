@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { deploy } from '../app/deploy.js';
+import { progressMode } from '../app/progress.js';
+import { parseExtraVars } from '../config/extra-vars.js';
+import { collect, intOption } from './options.js';
+
+export function registerDeploy(program: Command): void {
+  program
+    .command('deploy')
+    .description('turn the hosts into a working cluster (safe to run again at any time)')
+    .argument('<dir>', 'cluster directory')
+    .option('--check', 'only show what would change; exit 10 when something would', false)
+    .option('--diff', 'show unified diffs of changed files (secrets masked)', false)
+    .option('-e, --extra-vars <KEY=VALUE>', 'top layer, VALUE parsed as YAML (repeatable)', collect, [])
+    .option('--hosts <a,b>', 'only these hosts (comma-separated)')
+    .option('--concurrency <n>', 'hosts worked on at once', intOption('--concurrency', 1, 256), 16)
+    .action(async (dir: string, o: { check: boolean; diff: boolean; extraVars: string[]; hosts?: string; concurrency: number }) => {
+      const result = await deploy(
+        dir,
+        {
+          check: o.check,
+          diff: o.diff,
+          extraVars: parseExtraVars(o.extraVars),
+          hosts: o.hosts?.split(',').map((s) => s.trim()).filter(Boolean),
+          concurrency: o.concurrency,
+        },
+        progressMode(),
+      );
+      process.stdout.write(`${result.summary}\n`);
+      if (process.env.PGHA_REPORT_ROUNDTRIPS) process.stdout.write(`ssh round trips: ${JSON.stringify(result.roundTrips)}\n`);
+      process.exitCode = result.exitCode;
+    });
+}

@@ -1,0 +1,101 @@
+/**
+ * etcd 3.4 on `etcd` role hosts: a YAML config file (the model, etcd_conf_settings merged over,
+ * nulls removed) and a drop-in that makes Debian's etcd.service read only that file.
+ */
+import type { Plain } from '../../model/merge.js';
+import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
+import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles, toYaml } from '../common.js';
+import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_DROP_IN, ETCD_SSL_DIR } from '../paths.js';
+
+function scheme(host: ResolvedHost): string {
+  return bool(host.vars, 'etcd_ssl_enabled') ? 'https' : 'http';
+}
+
+export function etcdPeerUrl(host: ResolvedHost): string {
+  return `${scheme(host)}://${hostPort(host.ip, num(host.vars, 'etcd_peer_port'))}`;
+}
+
+export function etcdClientUrl(host: ResolvedHost): string {
+  return `${scheme(host)}://${hostPort(host.ip, num(host.vars, 'etcd_client_port'))}`;
+}
+
+/** Every etcd member's client URL: what etcdctl and health checks use. */
+export function etcdEndpoints(cluster: ResolvedCluster): string[] {
+  return etcdMembers(cluster).map(etcdClientUrl);
+}
+
+export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
+  const v = host.vars;
+  const ssl = bool(v, 'etcd_ssl_enabled');
+  const clientPort = num(v, 'etcd_client_port');
+  const model: Plain = {
+    name: host.name,
+    'data-dir': str(v, 'etcd_data_dir'),
+    'listen-peer-urls': etcdPeerUrl(host),
+    // Loopback too, so etcdctl on the host works without knowing the address.
+    'listen-client-urls': [etcdClientUrl(host), `${scheme(host)}://127.0.0.1:${clientPort}`].join(','),
+    'initial-advertise-peer-urls': etcdPeerUrl(host),
+    'advertise-client-urls': etcdClientUrl(host),
+    'initial-cluster': etcdMembers(cluster)
+      .map((m) => `${m.name}=${etcdPeerUrl(m)}`)
+      .join(','),
+    'initial-cluster-token': `pgha-${cluster.name}`,
+    'initial-cluster-state': 'new',
+    // Patroni 3.0.2 fails against etcd's jwt tokens; simple tokens are what it was tested with.
+    'auth-token': 'simple',
+    'enable-v2': false,
+  };
+  if (ssl) {
+    const tls = {
+      'cert-file': `${ETCD_SSL_DIR}/node.crt`,
+      'key-file': `${ETCD_SSL_DIR}/node.key`,
+      'trusted-ca-file': `${ETCD_SSL_DIR}/ca.crt`,
+    };
+    model['client-transport-security'] = {
+      ...tls,
+      // With RBAC, users authenticate by password; requiring certificates as well would make etcd
+      // take the certificate's CN as the user name for requests without a token.
+      'client-cert-auth': str(v, 'etcd_authentication_mode') !== 'basic',
+    };
+    model['peer-transport-security'] = { ...tls, 'client-cert-auth': true };
+  }
+  return model;
+}
+
+export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost): Plain {
+  return layered(etcdModel(cluster, host), host.vars.etcd_conf_settings);
+}
+
+/**
+ * Debian's unit runs `etcd $DAEMON_ARGS` with ETCD_NAME=%H and ETCD_DATA_DIR in its environment:
+ * both are reset so that only the config file counts.
+ */
+const DROP_IN = `# Managed by pgha: changes here are overwritten by \`pgha deploy\`.
+[Service]
+Environment=
+ExecStart=
+ExecStart=/usr/bin/etcd --config-file ${ETCD_CONFIG}
+Restart=on-failure
+RestartSec=2s
+`;
+
+/**
+ * The package's default file may add flags; ours adds none and names the config file, so even an
+ * etcd started before the drop-in is loaded (package postinst) joins pgha's cluster, not a
+ * single-node one of its own.
+ */
+const DEFAULTS = `# Managed by pgha: etcd is configured in ${ETCD_CONFIG} (see ${ETCD_DROP_IN}).
+ETCD_CONFIG_FILE=${ETCD_CONFIG}
+DAEMON_ARGS=
+`;
+
+export function etcdFiles(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): DesiredFile[] {
+  const files: DesiredFile[] = [];
+  if (bool(host.vars, 'etcd_ssl_enabled')) files.push(...tlsFiles(ETCD_SSL_DIR, 'etcd', 'etcd', inputs, host));
+  files.push(
+    { path: ETCD_CONFIG, content: toYaml(etcdDocument(cluster, host)), owner: 'root', group: 'etcd', mode: 0o640 },
+    { path: ETCD_DEFAULTS, content: DEFAULTS, owner: 'root', group: 'root', mode: 0o644 },
+    { path: ETCD_DROP_IN, content: DROP_IN, owner: 'root', group: 'root', mode: 0o644 },
+  );
+  return files;
+}

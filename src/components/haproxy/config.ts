@@ -1,0 +1,199 @@
+/**
+ * HAProxy on `haproxy` role hosts: a structured model of haproxy.cfg that haproxy_conf_settings
+ * is merged over (nulls negate), flattened into lines for a logic-free template.
+ *
+ * Model shape (also the shape of haproxy_conf_settings):
+ *   global / defaults:   { "<directive>": value }       e.g. { "timeout client": "30m" }
+ *   default_server:      { "<server option>": value }   e.g. { inter: "3s", fall: 3, rise: 2 }
+ *   frontends.<name>:    { "<directive>": value }
+ *   backends.<name>:     { "<directive>": value, servers: { <name>: { address, <option>: value } } }
+ * A value `true` prints the keyword alone, `false` or `null` omits it, a list repeats the
+ * directive once per item, anything else prints `keyword value`. Keys keep their order, which
+ * matters for `http-check` rules.
+ */
+import type { Plain } from '../../model/merge.js';
+import { isPlainObject } from '../../model/merge.js';
+import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
+import { bool, dataNodes, hostPort, layered, num, optStr, str, tlsFiles, withNewline } from '../common.js';
+import { HAPROXY_ADMIN_SOCKET, HAPROXY_CA, HAPROXY_CLIENT_PEM, HAPROXY_CONFIG, HAPROXY_SSL_DIR } from '../paths.js';
+
+export const HAPROXY_RW_BACKEND = 'pgha_rw';
+export const HAPROXY_RO_BACKEND = 'pgha_ro';
+
+/**
+ * Checks every 500 ms, and 250 ms while a server is changing state: a demoted primary answers 503
+ * on /primary and is marked down after 2 failures (~0.75 s), killing its sessions; the new primary
+ * is up after 1 success (≤0.5 s). Two checks a second per server is nothing for Patroni's API.
+ * `shutdown-backup-sessions` only acts if a user adds backup servers, then it moves their clients
+ * back to the real primary.
+ */
+export const HAPROXY_DEFAULT_SERVER: Readonly<Plain> = Object.freeze({
+  inter: '500ms',
+  fastinter: '250ms',
+  downinter: '500ms',
+  fall: 2,
+  rise: 1,
+  'on-marked-down': 'shutdown-sessions',
+  'on-marked-up': 'shutdown-backup-sessions',
+});
+
+/** What the server lines of a data node need, from that node's own vars (instance overrides). */
+function serverEntry(target: ResolvedHost): Plain {
+  const v = target.vars;
+  const entry: Plain = {
+    address: hostPort(target.ip, num(v, 'postgres_port')),
+    check: true,
+    port: num(v, 'patroni_listen_port'),
+  };
+  if (bool(v, 'patroni_ssl_enabled')) {
+    Object.assign(entry, { 'check-ssl': true, verify: 'required', 'ca-file': HAPROXY_CA, verifyhost: target.name });
+    if (str(v, 'patroni_authentication_mode') === 'mtls') entry.crt = HAPROXY_CLIENT_PEM;
+  }
+  return entry;
+}
+
+function servers(cluster: ResolvedCluster): Plain {
+  return Object.fromEntries(dataNodes(cluster).map((h) => [h.name, serverEntry(h)]));
+}
+
+export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
+  const v = host.vars;
+  const model: Plain = {
+    global: {
+      log: ['/dev/log local0', '/dev/log local1 notice'],
+      chroot: '/var/lib/haproxy',
+      'stats socket': `${HAPROXY_ADMIN_SOCKET} mode 660 level admin`,
+      'stats timeout': '30s',
+      user: 'haproxy',
+      group: 'haproxy',
+      maxconn: 4096,
+      'ssl-server-verify': 'required',
+    },
+    defaults: {
+      mode: 'tcp',
+      log: 'global',
+      'option tcplog': true,
+      'option dontlognull': true,
+      retries: 2,
+      'timeout connect': '4s',
+      // Database sessions idle for long stretches; a short timeout would cut pooled connections.
+      'timeout client': '30m',
+      'timeout server': '30m',
+      'timeout check': '2s',
+    },
+    default_server: { ...HAPROXY_DEFAULT_SERVER },
+    frontends: {
+      [HAPROXY_RW_BACKEND]: { bind: `*:${num(v, 'haproxy_port')}`, default_backend: HAPROXY_RW_BACKEND },
+    },
+    backends: {
+      [HAPROXY_RW_BACKEND]: {
+        'option httpchk': true,
+        'http-check send': 'meth GET uri /primary',
+        'http-check expect': 'status 200',
+        servers: servers(cluster),
+      },
+    },
+  };
+  if (bool(v, 'haproxy_read_only_load_balancer_enabled')) {
+    const lag = optStr(v, 'patroni_repl_max_lag');
+    (model.frontends as Plain)[HAPROXY_RO_BACKEND] = {
+      bind: `*:${num(v, 'haproxy_read_only_port')}`,
+      default_backend: HAPROXY_RO_BACKEND,
+    };
+    (model.backends as Plain)[HAPROXY_RO_BACKEND] = {
+      balance: 'roundrobin',
+      'option httpchk': true,
+      'http-check send': `meth GET uri /replica${lag === undefined ? '' : `?lag=${lag}`}`,
+      'http-check expect': 'status 200',
+      servers: servers(cluster),
+    };
+  }
+  return model;
+}
+
+export function haproxyDocument(cluster: ResolvedCluster, host: ResolvedHost): Plain {
+  return layered(haproxyModel(cluster, host), host.vars.haproxy_conf_settings);
+}
+
+function words(options: Plain): string[] {
+  const out: string[] = [];
+  for (const [k, val] of Object.entries(options)) {
+    if (val === false || val === null || val === undefined) continue;
+    out.push(val === true ? k : `${k} ${String(val)}`);
+  }
+  return out;
+}
+
+function directives(section: unknown): string[] {
+  if (!isPlainObject(section)) return [];
+  const out: string[] = [];
+  for (const [k, val] of Object.entries(section)) {
+    if (val === false || val === null || val === undefined || isPlainObject(val)) continue;
+    if (Array.isArray(val)) out.push(...val.map((x) => `${k} ${String(x)}`));
+    else out.push(val === true ? k : `${k} ${String(val)}`);
+  }
+  return out;
+}
+
+export interface HaproxyView {
+  global: string[];
+  defaults: string[];
+  frontends: { name: string; lines: string[] }[];
+  backends: { name: string; lines: string[]; servers: string[] }[];
+}
+
+/** The model flattened into the lines the template prints. */
+export function haproxyView(doc: Plain): HaproxyView {
+  const defaults = directives(doc.defaults);
+  const ds = words(isPlainObject(doc.default_server) ? doc.default_server : {});
+  if (ds.length) defaults.push(`default-server ${ds.join(' ')}`);
+  const sections = (v: unknown) => Object.entries(isPlainObject(v) ? v : {}).filter(([, s]) => isPlainObject(s)) as [string, Plain][];
+  return {
+    global: directives(doc.global),
+    defaults,
+    frontends: sections(doc.frontends).map(([name, s]) => ({ name, lines: directives(s) })),
+    backends: sections(doc.backends).map(([name, s]) => ({
+      name,
+      lines: directives(s),
+      servers: Object.entries(isPlainObject(s.servers) ? s.servers : {})
+        .filter(([, sv]) => isPlainObject(sv))
+        .map(([sname, sv]) => {
+          const { address, ...opts } = sv as Plain;
+          return ['server', sname, String(address), ...words(opts)].join(' ');
+        }),
+    })),
+  };
+}
+
+export function haproxyFiles(
+  cluster: ResolvedCluster,
+  host: ResolvedHost,
+  inputs: RenderInputs,
+  render: (view: HaproxyView) => string,
+): DesiredFile[] {
+  const files: DesiredFile[] = [];
+  const nodes = dataNodes(cluster);
+  if (nodes.some((h) => bool(h.vars, 'patroni_ssl_enabled'))) {
+    files.push(...tlsFiles(HAPROXY_SSL_DIR, 'root', 'haproxy', inputs, host, false));
+  }
+  if (nodes.some((h) => bool(h.vars, 'patroni_ssl_enabled') && str(h.vars, 'patroni_authentication_mode') === 'mtls')) {
+    const client = inputs.pki.clients.haproxy;
+    if (!client) throw new Error('mtls mode needs the "haproxy" client certificate in the cluster PKI (this is a bug)');
+    files.push({
+      path: HAPROXY_CLIENT_PEM,
+      content: withNewline(client.cert) + withNewline(client.key),
+      owner: 'root',
+      group: 'haproxy',
+      mode: 0o640,
+      sensitive: true,
+    });
+  }
+  files.push({
+    path: HAPROXY_CONFIG,
+    content: render(haproxyView(haproxyDocument(cluster, host))),
+    owner: 'root',
+    group: 'root',
+    mode: 0o644,
+  });
+  return files;
+}

@@ -1,0 +1,275 @@
+/**
+ * The cluster PKI on disk, DIR/ssl (DESIGN §3):
+ *   ssl/ 0700: ca.key 0600, ca.crt 0644
+ *   ssl/<host>/ 0700: node.key 0600, node.crt 0644
+ *   ssl/clients/ 0700: <name>.key 0600, <name>.crt 0644
+ *
+ * Re-runs keep whatever is still good. A certificate that must be reissued keeps its private key
+ * when that key is a usable RSA key: SAN changes, expiry or a CA change do not mean the key leaked,
+ * and keeping it means a host that has not been redeployed yet still holds a key matching a
+ * certificate that stays valid. Delete node.key to force a new key.
+ */
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+import type { ClusterPki } from '../model/types.js';
+import {
+  daysLeft,
+  generateRsaKeyPemAsync,
+  type ExtKeyUsage,
+  type HostIdentity,
+  issueCa,
+  issueClientCert,
+  issueNodeCert,
+  type KeyAndCert,
+  keyMatchesCert,
+  loadRsaKey,
+  needsReissue,
+  nodeSans,
+  type SubjectAltNames,
+} from './certs.js';
+import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from './files.js';
+
+export interface PkiReport {
+  /** Certificates (paths relative to DIR) that did not exist before. */
+  created: string[];
+  kept: string[];
+  reissued: { path: string; reason: string }[];
+  /** Things an operator should act on that this run does not fix (e.g. CA close to expiry). */
+  warnings: string[];
+}
+
+export interface EnsurePkiOptions {
+  /** Client identities for mtls mode, e.g. ['haproxy', 'pgha']; [] otherwise. */
+  clients: string[];
+  now?: Date;
+  /** Goes into the CA's subject; defaults to the directory's name. */
+  clusterName?: string;
+}
+
+const KEY_MODE = 0o600;
+const CERT_MODE = 0o644;
+const CA_WARN_DAYS = 365;
+// Host and client names become directory and file names: refuse anything that could escape DIR/ssl.
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const CLIENTS_DIR = 'clients';
+
+const REGENERATE_HINT = 'run `pgha deploy DIR` to create missing certificates, or restore DIR/ssl from a backup';
+
+function checkName(kind: string, name: string): void {
+  if (!NAME_RE.test(name) || name === CLIENTS_DIR) {
+    throw new UsageError(`invalid ${kind} name '${name}' for a certificate (letters, digits, '.', '_', '-'; not '${CLIENTS_DIR}')`);
+  }
+}
+
+function checkUnique(kind: string, names: string[]): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) throw new UsageError(`${kind} '${n}' is listed twice`);
+    seen.add(n);
+  }
+}
+
+interface LeafSpec {
+  keyPath: string;
+  certPath: string;
+  sans: SubjectAltNames;
+  commonName: string;
+  extKeyUsage: ExtKeyUsage[];
+  issue(keyPem: string): KeyAndCert;
+}
+
+export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts: EnsurePkiOptions): Promise<PkiReport> {
+  const now = opts.now ?? new Date();
+  const clusterName = opts.clusterName ?? basename(resolve(dir));
+  for (const h of hosts) checkName('host', h.name);
+  for (const c of opts.clients) checkName('client', c);
+  checkUnique('host', hosts.map((h) => h.name));
+  checkUnique('client', opts.clients);
+
+  const report: PkiReport = { created: [], kept: [], reissued: [], warnings: [] };
+  const rel = (p: string) => relative(dir, p);
+  const ssl = join(dir, 'ssl');
+  await ensurePrivateDir(ssl);
+
+  const ca = await ensureCa(ssl, clusterName, now, report, rel);
+
+  const leaves: LeafSpec[] = hosts.map((host) => ({
+    keyPath: join(ssl, host.name, 'node.key'),
+    certPath: join(ssl, host.name, 'node.crt'),
+    sans: nodeSans(host),
+    commonName: host.name,
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    issue: (keyPem) => issueNodeCert({ ca, host, now, keyPem }),
+  }));
+  for (const name of opts.clients) {
+    leaves.push({
+      keyPath: join(ssl, CLIENTS_DIR, `${name}.key`),
+      certPath: join(ssl, CLIENTS_DIR, `${name}.crt`),
+      sans: { dns: [], ips: [] },
+      commonName: name,
+      extKeyUsage: ['clientAuth'],
+      issue: (keyPem) => issueClientCert({ ca, commonName: name, now, keyPem }),
+    });
+  }
+
+  // Decide everything first, then generate all missing keys concurrently (keygen dominates).
+  const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
+  const newKeys = await Promise.all(plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : undefined)));
+
+  for (const [i, plan] of plans.entries()) {
+    const { leaf } = plan;
+    if (plan.action === 'keep') {
+      await enforceMode(leaf.keyPath, KEY_MODE);
+      report.kept.push(rel(leaf.certPath));
+      continue;
+    }
+    const keyPem = plan.usableKey ?? newKeys[i]!;
+    const issued = leaf.issue(keyPem);
+    // Key first: a crash between the two writes leaves a key/cert mismatch, which the next run
+    // detects and repairs, never a new certificate without its key.
+    if (keyPem !== plan.oldKeyPem) await writeFileAtomic(leaf.keyPath, keyPem, KEY_MODE);
+    else await enforceMode(leaf.keyPath, KEY_MODE);
+    await writeFileAtomic(leaf.certPath, issued.certPem, CERT_MODE);
+    if (plan.action === 'create') report.created.push(rel(leaf.certPath));
+    else report.reissued.push({ path: rel(leaf.certPath), reason: plan.reason });
+  }
+  return report;
+}
+
+type LeafPlan = { leaf: LeafSpec; oldKeyPem: string | undefined; usableKey: string | undefined } & (
+  | { action: 'keep' }
+  | { action: 'create' }
+  | { action: 'reissue'; reason: string }
+);
+
+async function planLeaf(leaf: LeafSpec, ca: KeyAndCert, now: Date): Promise<LeafPlan> {
+  await ensurePrivateDir(dirname(leaf.certPath));
+  const keyPem = await readIfExists(leaf.keyPath);
+  const certPem = await readIfExists(leaf.certPath);
+  const usableKey = keyPem !== undefined && isUsableKey(keyPem) ? keyPem : undefined;
+  const base = { leaf, oldKeyPem: keyPem, usableKey };
+  if (certPem === undefined) return { ...base, action: 'create' };
+
+  let reason: string | null;
+  if (keyPem === undefined) reason = 'private key missing';
+  else if (usableKey === undefined) reason = 'private key unusable (need an unencrypted RSA key of at least 2048 bits)';
+  else if (!keyMatchesCert(usableKey, certPem)) reason = 'private key does not match the certificate';
+  else {
+    reason = needsReissue(certPem, {
+      sans: leaf.sans,
+      now,
+      caCertPem: ca.certPem,
+      commonName: leaf.commonName,
+      extKeyUsage: leaf.extKeyUsage,
+    });
+  }
+  return reason === null ? { ...base, action: 'keep' } : { ...base, action: 'reissue', reason };
+}
+
+function isUsableKey(keyPem: string): boolean {
+  try {
+    loadRsaKey(keyPem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureCa(
+  ssl: string,
+  clusterName: string,
+  now: Date,
+  report: PkiReport,
+  rel: (p: string) => string,
+): Promise<KeyAndCert> {
+  const keyPath = join(ssl, 'ca.key');
+  const certPath = join(ssl, 'ca.crt');
+  const keyPem = await readIfExists(keyPath);
+  const certPem = await readIfExists(certPath);
+
+  if (keyPem === undefined && certPem === undefined) {
+    const ca = issueCa({ clusterName, now, keyPem: await generateRsaKeyPemAsync() });
+    await writeFileAtomic(keyPath, ca.keyPem, KEY_MODE);
+    await writeFileAtomic(certPath, ca.certPem, CERT_MODE);
+    report.created.push(rel(certPath));
+    return ca;
+  }
+  // Never replace half a CA silently: every host trusts the old certificate, and a new CA would
+  // mean reissuing and redeploying everything. That has to be the operator's decision.
+  if (keyPem === undefined || certPem === undefined) {
+    const missing = keyPem === undefined ? keyPath : certPath;
+    throw new UsageError(`cluster CA incomplete: ${missing} is missing`, {
+      hint: 'restore it from a backup; to start a new CA, remove DIR/ssl entirely and redeploy every host',
+    });
+  }
+  if (!keyMatchesCert(keyPem, certPem)) {
+    throw new UsageError(`${keyPath} does not belong to ${certPath}`, {
+      hint: 'restore the matching pair from a backup',
+    });
+  }
+  await enforceMode(keyPath, KEY_MODE);
+  const left = daysLeft(certPem, now);
+  if (left < CA_WARN_DAYS) {
+    report.warnings.push(
+      left <= 0
+        ? `cluster CA ${rel(certPath)} has expired; TLS between cluster members will fail`
+        : `cluster CA ${rel(certPath)} expires in ${Math.floor(left)} days; pgha does not rotate CAs yet`,
+    );
+  }
+  report.kept.push(rel(certPath));
+  return { keyPem, certPem };
+}
+
+async function mustRead(path: string): Promise<string> {
+  const content = await readIfExists(path);
+  if (content === undefined) throw new UsageError(`missing ${path}`, { hint: REGENERATE_HINT });
+  return content;
+}
+
+async function listDir(path: string): Promise<{ name: string; isDir: boolean }[]> {
+  try {
+    return (await readdir(path, { withFileTypes: true })).map((e) => ({ name: e.name, isDir: e.isDirectory() }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * The PEMs the renderer needs. With `want`, exactly those hosts and clients are read and a missing
+ * file is an error naming it; without, whatever DIR/ssl holds is returned.
+ */
+export async function readClusterPki(dir: string, want: { hosts?: string[]; clients?: string[] } = {}): Promise<ClusterPki> {
+  const ssl = join(dir, 'ssl');
+  const caCert = await mustRead(join(ssl, 'ca.crt'));
+
+  const hostNames =
+    want.hosts ??
+    (await Promise.all(
+      (await listDir(ssl))
+        .filter((e) => e.isDir && e.name !== CLIENTS_DIR)
+        .map(async (e) => ((await readIfExists(join(ssl, e.name, 'node.crt'))) !== undefined ? e.name : undefined)),
+    )).filter((n): n is string => n !== undefined);
+  const clientNames =
+    want.clients ??
+    (await listDir(join(ssl, CLIENTS_DIR))).filter((e) => !e.isDir && e.name.endsWith('.crt')).map((e) => e.name.slice(0, -4));
+
+  const nodes: ClusterPki['nodes'] = {};
+  for (const name of [...hostNames].sort()) {
+    checkName('host', name);
+    nodes[name] = {
+      cert: await mustRead(join(ssl, name, 'node.crt')),
+      key: await mustRead(join(ssl, name, 'node.key')),
+    };
+  }
+  const clients: ClusterPki['clients'] = {};
+  for (const name of [...clientNames].sort()) {
+    checkName('client', name);
+    clients[name] = {
+      cert: await mustRead(join(ssl, CLIENTS_DIR, `${name}.crt`)),
+      key: await mustRead(join(ssl, CLIENTS_DIR, `${name}.key`)),
+    };
+  }
+  return { caCert, nodes, clients };
+}

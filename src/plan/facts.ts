@@ -1,0 +1,272 @@
+import { RuntimeError } from '../errors.js';
+import { quote } from '../transport/quote.js';
+
+/**
+ * What is on a host now, gathered by ONE script per host (one SSH round trip), in a line format
+ * that cannot be confused by what it reports: every free-form value is base64 ('.' stands for the
+ * empty string), so names, contents and os-release values with spaces or newlines are safe.
+ *
+ *   PGHA-FACTS 1
+ *   H <hostname>
+ *   O <ID> <VERSION_CODENAME>
+ *   F <path> missing
+ *   F <path> other <kind>                  (directory, symlink, unreadable, …)
+ *   F <path> file <sha256> <owner> <group> <octal mode> <size> <content | - when > 1 MiB>
+ *   P <name> unknown | absent | known <dpkg-query lines: "Status\tVersion">
+ *   S <name> <is-active> <is-enabled>
+ *   END <files> <packages> <services>
+ */
+
+/** Contents above this are not shipped back; the sha256 still decides whether to rewrite. */
+export const FACTS_MAX_CONTENT = 1024 * 1024;
+
+export type FileFact =
+  | { path: string; state: 'missing' }
+  | { path: string; state: 'other'; kind: string }
+  | {
+      path: string;
+      state: 'file';
+      sha256: string;
+      owner: string;
+      group: string;
+      mode: number;
+      size: number;
+      /** UTF-8 decoded; undefined when the file was larger than FACTS_MAX_CONTENT. */
+      content: string | undefined;
+    };
+
+export interface PackageFact {
+  name: string;
+  installed: boolean;
+  /** Installed version; for a package that is not installed, the version dpkg remembers, if any. */
+  version: string | undefined;
+  /** dpkg status, e.g. `install ok installed`, `deinstall ok config-files`; undefined when unknown. */
+  status: string | undefined;
+  /** No dpkg on the host: nothing can be said. */
+  unknown?: true;
+}
+
+export interface ServiceFact {
+  name: string;
+  /** `systemctl is-active`: active, inactive, failed, activating, … ('unknown' without systemctl). */
+  active: string;
+  /** `systemctl is-enabled`: enabled, disabled, static, masked, … or 'not-found'. */
+  enabled: string;
+}
+
+export interface HostFacts {
+  hostname: string;
+  os: { id: string; codename: string };
+  files: Record<string, FileFact>;
+  packages: Record<string, PackageFact>;
+  services: Record<string, ServiceFact>;
+}
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/;
+const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+$/;
+
+function words(list: readonly string[]): string {
+  return list.map((s) => quote(s)).join(' ');
+}
+
+/** One bash script that reports the given paths, packages and services; see the format above. */
+export function factsScript(paths: string[], packages: string[], services: string[]): string {
+  for (const p of paths) {
+    if (!p.startsWith('/')) throw new Error(`bug: facts path ${JSON.stringify(p)} is not absolute`);
+  }
+  for (const n of packages) {
+    if (!PACKAGE_NAME.test(n)) throw new Error(`bug: ${JSON.stringify(n)} is not a Debian package name`);
+  }
+  for (const s of services) {
+    if (!UNIT_NAME.test(s)) throw new Error(`bug: ${JSON.stringify(s)} is not a systemd unit name`);
+  }
+  // An empty `for x in ; do` is a bash syntax error, hence the guard on every loop.
+  const loop = (list: readonly string[], v: string, body: string) =>
+    list.length === 0 ? '' : `for ${v} in ${words(list)}; do\n${body}\ndone\n`;
+
+  return [
+    'export LC_ALL=C',
+    `b64() { if [ -n "$1" ]; then printf '%s' "$1" | base64 -w0; else printf '.'; fi; }`,
+    `first() { printf '%s' "\${1%%$'\\n'*}"; }`,
+    `echo 'PGHA-FACTS 1'`,
+    `printf 'H %s\\n' "$(b64 "$(uname -n)")"`,
+    'osid=; oscode=',
+    // A subshell, so whatever os-release defines stays out of this script.
+    `if [ -r /etc/os-release ]; then`,
+    `  osid=$( . /etc/os-release >/dev/null 2>&1; printf '%s' "\${ID-}")`,
+    `  oscode=$( . /etc/os-release >/dev/null 2>&1; printf '%s' "\${VERSION_CODENAME-}")`,
+    `fi`,
+    `printf 'O %s %s\\n' "$(b64 "$osid")" "$(b64 "$oscode")"`,
+    loop(
+      paths,
+      'p',
+      [
+        `  pb=$(b64 "$p")`,
+        // A symlink is reported as such: writing a file over it replaces the link, not its target.
+        `  if [ -L "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 symlink)"`,
+        `  elif [ ! -e "$p" ]; then printf 'F %s missing\\n' "$pb"`,
+        `  elif [ ! -f "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 "$(stat -c %F -- "$p" 2>/dev/null)")"`,
+        `  elif [ ! -r "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 unreadable)"`,
+        `  else`,
+        `    read -r owner group mode size < <(stat -c '%U %G %a %s' -- "$p")`,
+        // Read through stdin: sha256sum escapes the name in its output for odd file names.
+        `    read -r sum _ < <(sha256sum < "$p")`,
+        `    if [ "\${size:-0}" -le ${FACTS_MAX_CONTENT} ]; then c=$(base64 -w0 < "$p"); c=\${c:-.}; else c=-; fi`,
+        `    printf 'F %s file %s %s %s %s %s %s\\n' "$pb" "$sum" "$(b64 "$owner")" "$(b64 "$group")" "$mode" "$size" "$c"`,
+        `  fi`,
+      ].join('\n'),
+    ),
+    `if command -v dpkg-query >/dev/null 2>&1; then dpkg=1; else dpkg=0; fi`,
+    loop(
+      packages,
+      'n',
+      [
+        `  if [ $dpkg = 0 ]; then printf 'P %s unknown\\n' "$(b64 "$n")"`,
+        // Multi-arch packages can print one line per architecture: keep them apart.
+        `  elif st=$(dpkg-query -W -f='\${Status}\\t\${Version}\\n' "$n" 2>/dev/null); then printf 'P %s known %s\\n' "$(b64 "$n")" "$(b64 "$st")"`,
+        `  else printf 'P %s absent\\n' "$(b64 "$n")"; fi`,
+      ].join('\n'),
+    ),
+    `if command -v systemctl >/dev/null 2>&1; then sd=1; else sd=0; fi`,
+    loop(
+      services,
+      's',
+      [
+        `  if [ $sd = 0 ]; then a=unknown; e=unknown`,
+        `  else a=$(systemctl is-active -- "$s" 2>/dev/null); e=$(systemctl is-enabled -- "$s" 2>/dev/null); fi`,
+        `  printf 'S %s %s %s\\n' "$(b64 "$s")" "$(b64 "$(first "$a")")" "$(b64 "$(first "\${e:-not-found}")")"`,
+      ].join('\n'),
+    ),
+    `printf 'END %s %s %s\\n' ${paths.length} ${packages.length} ${services.length}`,
+    '',
+  ].join('\n');
+}
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+class Malformed extends Error {}
+
+function dec(field: string | undefined, what: string): string {
+  if (field === undefined) throw new Malformed(`missing ${what}`);
+  if (field === '.') return '';
+  if (!B64.test(field) || field.length % 4 !== 0) throw new Malformed(`${what} is not base64`);
+  return Buffer.from(field, 'base64').toString('utf8');
+}
+
+function int(field: string | undefined, what: string, radix: number): number {
+  const re = radix === 8 ? /^[0-7]{1,5}$/ : /^[0-9]+$/;
+  if (field === undefined || !re.test(field)) throw new Malformed(`${what} ${JSON.stringify(field ?? '')} is not a number`);
+  return parseInt(field, radix);
+}
+
+function parsePackage(name: string, fields: string[]): PackageFact {
+  const kind = fields[0];
+  if (kind === 'unknown') return { name, installed: false, version: undefined, status: undefined, unknown: true };
+  if (kind === 'absent') return { name, installed: false, version: undefined, status: undefined };
+  if (kind !== 'known') throw new Malformed(`unknown package state ${JSON.stringify(kind ?? '')}`);
+  const rows = dec(fields[1], 'dpkg status')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [status = '', version = ''] = l.split('\t');
+      return { status, version };
+    });
+  // dpkg's status is "want error state"; only the state word says it is installed.
+  const inst = rows.find((r) => r.status.split(' ')[2] === 'installed');
+  const row = inst ?? rows[0];
+  return {
+    name,
+    installed: inst !== undefined,
+    version: row?.version || undefined,
+    status: row?.status || undefined,
+  };
+}
+
+/** Parses the output of `factsScript`. Anything unexpected is an error naming the line. */
+export function parseFacts(stdout: string, host?: string): HostFacts {
+  const lines = stdout.split('\n');
+  // A chatty login profile may print before the script does: start at our header.
+  const start = lines.indexOf('PGHA-FACTS 1');
+  const where = host ? `${host}: gather facts` : 'gather facts';
+  const fail = (msg: string) =>
+    new RuntimeError(`could not read the facts reported by the host: ${msg}`, {
+      where,
+      hint: 'the host may have run out of disk or memory, or a tool printed something unexpected; re-run, and report a bug if it persists',
+    });
+  if (start < 0) {
+    throw fail(`no "PGHA-FACTS 1" header in the output (got ${JSON.stringify(stdout.slice(0, 200))})`);
+  }
+  const facts: HostFacts = { hostname: '', os: { id: '', codename: '' }, files: {}, packages: {}, services: {} };
+  let ended = false;
+  const counts = { files: 0, packages: 0, services: 0 };
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (ended) {
+      if (line.trim() !== '') throw fail(`line ${i + 1}: output after END`);
+      continue;
+    }
+    if (line === '') continue;
+    const [tag, ...f] = line.split(' ');
+    try {
+      switch (tag) {
+        case 'H':
+          facts.hostname = dec(f[0], 'hostname');
+          break;
+        case 'O':
+          facts.os = { id: dec(f[0], 'os id'), codename: dec(f[1], 'os codename') };
+          break;
+        case 'F': {
+          const path = dec(f[0], 'path');
+          const state = f[1];
+          if (state === 'missing') facts.files[path] = { path, state };
+          else if (state === 'other') facts.files[path] = { path, state, kind: dec(f[2], 'file kind') };
+          else if (state === 'file') {
+            const [, , sha256, owner, group, mode, size, content] = f;
+            if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) throw new Malformed('sha256 is not 64 hex digits');
+            facts.files[path] = {
+              path,
+              state,
+              sha256,
+              owner: dec(owner, 'owner'),
+              group: dec(group, 'group'),
+              mode: int(mode, 'mode', 8),
+              size: int(size, 'size', 10),
+              content: content === '-' ? undefined : dec(content, 'content'),
+            };
+          } else throw new Malformed(`unknown file state ${JSON.stringify(state ?? '')}`);
+          counts.files++;
+          break;
+        }
+        case 'P': {
+          const name = dec(f[0], 'package name');
+          facts.packages[name] = parsePackage(name, f.slice(1));
+          counts.packages++;
+          break;
+        }
+        case 'S': {
+          const name = dec(f[0], 'service name');
+          facts.services[name] = { name, active: dec(f[1], 'is-active') || 'unknown', enabled: dec(f[2], 'is-enabled') || 'not-found' };
+          counts.services++;
+          break;
+        }
+        case 'END': {
+          const want = { files: int(f[0], 'file count', 10), packages: int(f[1], 'package count', 10), services: int(f[2], 'service count', 10) };
+          if (want.files !== counts.files || want.packages !== counts.packages || want.services !== counts.services) {
+            throw new Malformed(
+              `expected ${want.files} files, ${want.packages} packages, ${want.services} services; got ${counts.files}, ${counts.packages}, ${counts.services}`,
+            );
+          }
+          ended = true;
+          break;
+        }
+        default:
+          throw new Malformed(`unknown record ${JSON.stringify((tag ?? '').slice(0, 20))}`);
+      }
+    } catch (e) {
+      if (e instanceof Malformed) throw fail(`line ${i + 1}: ${e.message}`);
+      throw e;
+    }
+  }
+  if (!ended) throw fail('the output ended before its END line (truncated)');
+  return facts;
+}

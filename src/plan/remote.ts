@@ -1,0 +1,31 @@
+import type { DesiredFile } from '../model/types.js';
+import { run, type Transport } from '../transport/types.js';
+import { applyFilesScript, parseApplyOutput, type ApplyFilesResult } from './apply-files.js';
+import { factsScript, parseFacts, type HostFacts } from './facts.js';
+
+/**
+ * The two places where planning meets a host; each is exactly one round trip. Kept apart from
+ * plan.ts and facts.ts so those stay pure.
+ */
+
+export interface FactsQuery {
+  paths: string[];
+  packages: string[];
+  services: string[];
+}
+
+export async function gatherFacts(t: Transport, q: FactsQuery): Promise<HostFacts> {
+  const r = await run(t, { script: factsScript(q.paths, q.packages, q.services) }, 'gather facts');
+  return parseFacts(r.stdout, t.host);
+}
+
+/** Writes files atomically in one round trip; returns which actually changed. */
+export async function applyFiles(
+  t: Transport,
+  files: readonly DesiredFile[],
+  extraSecrets: readonly string[] = [],
+): Promise<ApplyFilesResult> {
+  if (files.length === 0) return { changed: [], metaChanged: [] };
+  const r = await run(t, applyFilesScript(files, extraSecrets), 'write files');
+  return parseApplyOutput(r.stdout);
+}

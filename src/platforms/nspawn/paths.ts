@@ -1,0 +1,58 @@
+/** Where the nspawn platform keeps things on the machine (pure: only reads the environment given). */
+import { join } from 'node:path';
+
+export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+export const DEBIAN_SUITE = 'bookworm';
+
+export const IMAGE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'python3', 'sudo', 'ca-certificates'];
+
+/** `PGHA_CACHE_DIR`, default /var/cache/pgha: the image and downloaded .debs. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PGHA_CACHE_DIR || '/var/cache/pgha';
+}
+
+export function imageDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'image', DEBIAN_SUITE);
+}
+
+export function debCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'debs');
+}
+
+/** `PGHA_STATE_DIR`, default /var/lib/pgha: per-cluster container state (overlays, pids, logs). */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PGHA_STATE_DIR || '/var/lib/pgha';
+}
+
+export interface HostPaths {
+  base: string;
+  upper: string;
+  work: string;
+  merged: string;
+  pidFile: string;
+  consoleLog: string;
+}
+
+export function clusterStateDir(clusterName: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDir(env), clusterName);
+}
+
+export function hostPaths(clusterName: string, host: string, env: NodeJS.ProcessEnv = process.env): HostPaths {
+  const base = join(clusterStateDir(clusterName, env), host);
+  return {
+    base,
+    upper: join(base, 'upper'),
+    work: join(base, 'work'),
+    merged: join(base, 'merged'),
+    pidFile: join(base, 'pid'),
+    consoleLog: join(base, 'console.log'),
+  };
+}
+
+/**
+ * cgroup directories each container's nspawn is moved into before exec, one per hierarchy that
+ * systemd-nspawn uses on this machine (see the note in provision.ts).
+ */
+export function cgroupDirs(roots: string[], clusterName: string, host?: string): string[] {
+  return roots.map((r) => (host === undefined ? join(r, 'pgha', clusterName) : join(r, 'pgha', clusterName, host)));
+}

@@ -1,0 +1,324 @@
+/**
+ * The local package repository (DIR/local-repo): a flat apt repository holding the dependency
+ * closure of the cluster's packages, as resolved inside the container image, so what it holds is
+ * exactly what the hosts (overlays of that image) will need.
+ *
+ * Resolution and download run in a throwaway container: an overlay of the image, run with
+ * systemd-nspawn (not booted, host network) with the Debian mirror as its apt source and the
+ * host's .deb cache (PGHA_CACHE_DIR/debs) bind-mounted as /var/cache/apt/archives, so a second
+ * build downloads nothing. The repository itself is updated in place (containers may have it
+ * bind-mounted): new .debs are linked in, stale ones removed, indexes replaced atomically.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, link, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile, chown } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { RuntimeError, UsageError } from '../../errors.js';
+import { assertHostPrereqs } from '../prereqs.js';
+import {
+  aptInstallArgs,
+  aptPinText,
+  debFileName,
+  mirrorSourcesList,
+  parseAptSimulation,
+  releaseFileText,
+  type AptPackage,
+} from './helpers.js';
+import { IMAGE_STAMP, ensureImage } from './image.js';
+import { DEBIAN_MIRROR, cacheDir, debCacheDir } from './paths.js';
+import { CGROUP_WRAPPER, acquireLock, cgroupRoots, isMounted, noLog, removeCgroupTree, run, type Log } from './sys.js';
+
+export interface LocalRepoSpec {
+  clusterDir: string;
+  /** e.g. ['postgresql-15', 'patroni', 'etcd-server', 'etcd-client', 'haproxy', 'pgbouncer', 'postgresql-client-15'] */
+  packages: string[];
+  /** package → exact version. */
+  pins: Record<string, string>;
+  /** Extra .deb files put in the repository as they are (e.g. a rebuilt patroni). */
+  extraDebs?: string[];
+}
+
+export interface LocalRepoResult {
+  dir: string;
+  /** True when nothing had to be done (same inputs as the last build). */
+  reused: boolean;
+  /** Packages of the closure (not counting extraDebs). */
+  packages: AptPackage[];
+  /** .deb files in the repository. */
+  debs: number;
+  /** Seconds spent: total, and resolving (apt-get update + simulate), downloading, indexing. */
+  seconds: number;
+  resolveSeconds: number;
+  downloadSeconds: number;
+  indexSeconds: number;
+}
+
+interface RepoManifest {
+  key: string;
+  packages: AptPackage[];
+  files: string[];
+}
+
+const MANIFEST = '.pgha-repo.json';
+const PKG_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
+const PKG_VERSION = /^[A-Za-z0-9.+~:-]+$/;
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function validate(spec: LocalRepoSpec): void {
+  const problems: string[] = [];
+  if (!spec.packages.length) problems.push('no packages given');
+  for (const p of spec.packages) if (!PKG_NAME.test(p)) problems.push(`not a package name: ${JSON.stringify(p)}`);
+  for (const [p, v] of Object.entries(spec.pins)) {
+    if (!PKG_NAME.test(p)) problems.push(`pin: not a package name: ${JSON.stringify(p)}`);
+    if (!PKG_VERSION.test(v)) problems.push(`pin ${p}: not a version: ${JSON.stringify(v)}`);
+  }
+  for (const d of spec.extraDebs ?? []) if (!d.endsWith('.deb')) problems.push(`extra package ${d} is not a .deb file`);
+  if (problems.length) throw new UsageError(`cannot build the local repository:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+
+async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/** Build or update DIR/local-repo. */
+export async function buildLocalRepo(
+  spec: LocalRepoSpec,
+  opts: { log?: Log; env?: NodeJS.ProcessEnv } = {},
+): Promise<LocalRepoResult> {
+  const log = opts.log ?? noLog;
+  const env = opts.env ?? process.env;
+  const start = Date.now();
+  validate(spec);
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeError('building the local repository needs root (it runs a container)', { where: 'download-packages', hint: 'run pgha as root' });
+  }
+  await assertHostPrereqs();
+  const repoDir = join(resolve(spec.clusterDir), 'local-repo');
+  const extraDebs = (spec.extraDebs ?? []).map((d) => resolve(d));
+  for (const d of extraDebs) {
+    if (!(await exists(d))) throw new UsageError(`extra package ${d} does not exist`, { where: 'download-packages' });
+  }
+
+  const image = await ensureImage(log, env);
+  const imageStamp = await readFile(join(image.dir, IMAGE_STAMP), 'utf8');
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify({
+        packages: [...spec.packages].sort(),
+        pins: Object.entries(spec.pins).sort(([a], [b]) => a.localeCompare(b)),
+        extra: await Promise.all(extraDebs.map(async (d) => [basename(d), await sha256File(d)])),
+        imageStamp,
+      }),
+    )
+    .digest('hex');
+
+  const previous = await readManifest(repoDir);
+  if (previous?.key === key && (await exists(join(repoDir, 'Packages')))) {
+    const all = await Promise.all(previous.files.map((f) => exists(join(repoDir, f))));
+    if (all.every(Boolean)) {
+      log(`local repository ${repoDir} is up to date (${previous.files.length} packages)`);
+      return {
+        dir: repoDir,
+        reused: true,
+        packages: previous.packages,
+        debs: previous.files.length,
+        seconds: (Date.now() - start) / 1000,
+        resolveSeconds: 0,
+        downloadSeconds: 0,
+        indexSeconds: 0,
+      };
+    }
+  }
+
+  const debs = debCacheDir(env);
+  const lists = join(cacheDir(env), 'apt-lists');
+  const release = await acquireLock(`${debs}.lock`, 'the package cache', log);
+  let resolved: AptPackage[];
+  let resolveSeconds = 0;
+  let downloadSeconds = 0;
+  try {
+    const r = await resolveAndDownload({ image: image.dir, debs, lists, spec, log, env });
+    resolved = r.packages;
+    resolveSeconds = r.resolveSeconds;
+    downloadSeconds = r.downloadSeconds;
+  } finally {
+    await release();
+  }
+
+  // Assemble in place.
+  const i0 = Date.now();
+  await mkdir(repoDir, { recursive: true, mode: 0o755 });
+  const wanted = new Map<string, string>(); // file name in repo -> source path
+  for (const p of resolved) wanted.set(debFileName(p), join(debs, debFileName(p)));
+  for (const d of extraDebs) wanted.set(basename(d), d);
+  for (const [name, src] of wanted) {
+    if (!(await exists(src))) throw new RuntimeError(`apt did not leave ${name} in ${debs}`, { where: 'download-packages' });
+    const dst = join(repoDir, name);
+    if (await sameFile(src, dst)) continue;
+    await rm(dst, { force: true });
+    try {
+      await link(src, dst);
+    } catch {
+      await copyFile(src, dst);
+    }
+  }
+  for (const f of await readdir(repoDir)) {
+    if (f.endsWith('.deb') && !wanted.has(f)) await rm(join(repoDir, f), { force: true });
+  }
+  const { stdout: packagesText } = await run('dpkg-scanpackages', ['--multiversion', '.', '/dev/null'], {
+    cwd: repoDir,
+    where: 'download-packages: index',
+  });
+  const gz = gzipSync(Buffer.from(packagesText));
+  await atomicWrite(join(repoDir, 'Packages'), packagesText);
+  await atomicWrite(join(repoDir, 'Packages.gz'), gz);
+  const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
+  await atomicWrite(
+    join(repoDir, 'Release'),
+    releaseFileText(
+      [
+        { name: 'Packages', size: Buffer.byteLength(packagesText), sha256: sha(packagesText) },
+        { name: 'Packages.gz', size: gz.length, sha256: sha(gz) },
+      ],
+      new Date(),
+    ),
+  );
+  const manifest: RepoManifest = { key, packages: resolved, files: [...wanted.keys()].sort() };
+  await atomicWrite(join(repoDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  const indexSeconds = (Date.now() - i0) / 1000;
+  const seconds = (Date.now() - start) / 1000;
+  log(`local repository ${repoDir}: ${wanted.size} packages in ${seconds.toFixed(1)} s`);
+  return { dir: repoDir, reused: false, packages: resolved, debs: wanted.size, seconds, resolveSeconds, downloadSeconds, indexSeconds };
+}
+
+async function readManifest(repoDir: string): Promise<RepoManifest | undefined> {
+  try {
+    const m = JSON.parse(await readFile(join(repoDir, MANIFEST), 'utf8')) as RepoManifest;
+    return typeof m.key === 'string' && Array.isArray(m.files) && Array.isArray(m.packages) ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  try {
+    const [x, y] = await Promise.all([stat(a), stat(b)]);
+    return (x.ino === y.ino && x.dev === y.dev) || (x.size === y.size && (await sha256File(a)) === (await sha256File(b)));
+  } catch {
+    return false;
+  }
+}
+
+async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, data, { mode: 0o644 });
+  await rename(tmp, path);
+}
+
+/** uid/gid of `_apt` in the image, so apt can download into our bind mounts sandboxed. */
+async function aptUser(image: string): Promise<{ uid: number; gid: number } | undefined> {
+  try {
+    const line = (await readFile(join(image, 'etc/passwd'), 'utf8')).split('\n').find((l) => l.startsWith('_apt:'));
+    const f = line?.split(':');
+    return f && f[2] && f[3] ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function resolveAndDownload(o: {
+  image: string;
+  debs: string;
+  lists: string;
+  spec: LocalRepoSpec;
+  log: Log;
+  env: NodeJS.ProcessEnv;
+}): Promise<{ packages: AptPackage[]; resolveSeconds: number; downloadSeconds: number }> {
+  const scratch = join(cacheDir(o.env), `build-${process.pid}`);
+  const upper = join(scratch, 'upper');
+  const work = join(scratch, 'work');
+  const merged = join(scratch, 'merged');
+  await rm(scratch, { recursive: true, force: true });
+  for (const d of [upper, work, merged, join(o.debs, 'partial'), join(o.lists, 'partial')]) await mkdir(d, { recursive: true });
+  const apt = await aptUser(o.image);
+  if (apt) {
+    for (const d of [join(o.debs, 'partial'), join(o.lists, 'partial')]) await chown(d, apt.uid, apt.gid).catch(() => {});
+  }
+  const roots = await cgroupRoots();
+  const cgroups = roots.map((r) => join(r, 'pgha', `_repo-build-${process.pid}`));
+  for (const cg of cgroups) await mkdir(cg, { recursive: true }).catch(() => {});
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${o.image},upperdir=${upper},workdir=${work}`, merged], {
+    where: 'download-packages: overlay',
+  });
+  try {
+    await writeFile(join(merged, 'etc/apt/sources.list'), mirrorSourcesList(DEBIAN_MIRROR));
+    await mkdir(join(merged, 'etc/apt/preferences.d'), { recursive: true });
+    await writeFile(join(merged, 'etc/apt/preferences.d/pgha-pins'), aptPinText(o.spec.pins));
+    // Debian's postinst scripts are not run (download only), so nothing starts in there.
+    const inContainer = (args: string[], where: string, allowFail = false) =>
+      run(
+        '/bin/sh',
+        [
+          '-c',
+          CGROUP_WRAPPER,
+          'sh',
+          ...cgroups,
+          '--',
+          'systemd-nspawn',
+          '-q',
+          '-D',
+          merged,
+          '--register=no',
+          '--keep-unit',
+          '--pipe',
+          '--resolv-conf=copy-host',
+          '--timezone=off',
+          `--bind=${o.debs}:/var/cache/apt/archives`,
+          `--bind=${o.lists}:/var/lib/apt/lists`,
+          '-E',
+          'DEBIAN_FRONTEND=noninteractive',
+          '--',
+          ...args,
+        ],
+        { where, allowFail },
+      );
+    const r0 = Date.now();
+    o.log('resolving packages in the image (apt-get update)');
+    await inContainer(['apt-get', 'update', '-q'], 'download-packages: apt-get update');
+    const installArgs = aptInstallArgs(o.spec.packages, o.spec.pins);
+    const sim = await inContainer(
+      ['apt-get', 'install', '-s', '-y', '--no-install-recommends', ...installArgs],
+      'download-packages: resolve',
+      true,
+    );
+    if (sim.code !== 0) {
+      throw new RuntimeError(`apt cannot resolve ${installArgs.join(' ')}:\n${(sim.stderr || sim.stdout).trim().split('\n').slice(-10).join('\n')}`, {
+        where: 'download-packages: resolve',
+        hint: 'check the package names and pinned versions (`*_package_version`) against the Debian archive',
+      });
+    }
+    const packages = parseAptSimulation(sim.stdout);
+    const resolveSeconds = (Date.now() - r0) / 1000;
+    const d0 = Date.now();
+    o.log(`downloading ${packages.length} packages (cached in ${o.debs})`);
+    await inContainer(
+      ['apt-get', 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...installArgs],
+      'download-packages: download',
+    );
+    const downloadSeconds = (Date.now() - d0) / 1000;
+    return { packages, resolveSeconds, downloadSeconds };
+  } finally {
+    if (await isMounted(merged)) await run('umount', [merged], { allowFail: true });
+    if (!(await isMounted(merged))) await rm(scratch, { recursive: true, force: true });
+    for (const cg of cgroups) await removeCgroupTree(cg);
+    for (const r of roots) await rmdir(join(r, 'pgha')).catch(() => {}); // only if no cluster uses it
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Generated passwords in DIR/secrets (DESIGN §3): one 0600 file per user name, holding only the
+ * password. Operators may replace a file's content with a password of their own; it is kept.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from '../pki/files.js';
+import { generatePassword } from './password.js';
+import { Redactor } from './redact.js';
+
+export interface SecretStore {
+  /** The password of user `name`; a UsageError listing the known names when there is none. */
+  get(name: string): string;
+  names(): string[];
+  /** `text` with every secret value replaced by `********`. */
+  redact(text: string): string;
+}
+
+/** Secret names are PostgreSQL/etcd user names and file names: this shape cannot leave DIR/secrets. */
+export const SECRET_NAME_RE = /^[a-z_][a-z0-9_]*$/;
+/** etcd's built-in superuser is `root`; the file is named apart from any PostgreSQL user. */
+export const ETCD_ROOT_SECRET = 'etcd_root';
+
+export function validateSecretName(name: string): void {
+  if (!SECRET_NAME_RE.test(name)) {
+    throw new UsageError(`invalid user name '${name}' for a secret: use lower-case letters, digits and '_', not starting with a digit`);
+  }
+}
+
+function secretsDir(dir: string): string {
+  return join(dir, 'secrets');
+}
+
+/** Accepts a trailing newline (editors add one) but nothing that would break a config line. */
+function parseSecret(path: string, content: string): string {
+  const value = content.replace(/\r?\n$/, '');
+  if (value.length === 0) {
+    throw new UsageError(`${path} is empty`, { hint: 'delete the file to have pgha generate a password, or write one into it' });
+  }
+  if (/[\r\n\0]/.test(value)) {
+    throw new UsageError(`${path} holds more than one line`, { hint: 'a secret file contains only the password' });
+  }
+  return value;
+}
+
+class MapSecretStore implements SecretStore {
+  private readonly redactor: Redactor;
+  constructor(
+    private readonly dir: string,
+    private readonly values: Map<string, string>,
+  ) {
+    this.redactor = new Redactor(values.values());
+  }
+  get(name: string): string {
+    const v = this.values.get(name);
+    if (v === undefined) throw missingSecret(this.dir, name, this.names());
+    return v;
+  }
+  names(): string[] {
+    return [...this.values.keys()].sort();
+  }
+  redact(text: string): string {
+    return this.redactor.redact(text);
+  }
+}
+
+function missingSecret(dir: string, name: string, available: string[]): UsageError {
+  return new UsageError(
+    `no secret for '${name}': ${join(secretsDir(dir), name)} does not exist (available: ${available.length ? available.join(', ') : 'none'})`,
+    { hint: 'run `pgha deploy DIR` to generate missing passwords, or create the file with the password in it (mode 0600)' },
+  );
+}
+
+async function listSecretNames(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(secretsDir(dir), { withFileTypes: true });
+    // Temporary files from an interrupted write start with '.', so they never match.
+    return entries.filter((e) => e.isFile() && SECRET_NAME_RE.test(e.name)).map((e) => e.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/**
+ * Makes sure a password exists for every name, generating the missing ones. The store holds every
+ * secret in the directory, not only `names`, so a password still in use by a user that has since
+ * left config.yml is redacted too.
+ */
+export async function ensureSecrets(dir: string, names: string[]): Promise<SecretStore> {
+  for (const n of names) validateSecretName(n);
+  const sdir = secretsDir(dir);
+  await ensurePrivateDir(sdir);
+  for (const name of new Set(names)) {
+    const path = join(sdir, name);
+    if ((await readIfExists(path)) === undefined) await writeFileAtomic(path, generatePassword(), 0o600);
+  }
+  return loadSecrets(dir);
+}
+
+/** Every secret in DIR/secrets, creating nothing (for read-only commands such as render and status). */
+export async function loadSecrets(dir: string): Promise<SecretStore> {
+  const values = new Map<string, string>();
+  for (const name of await listSecretNames(dir)) {
+    const path = join(secretsDir(dir), name);
+    const content = await readIfExists(path);
+    if (content === undefined) continue;
+    await enforceMode(path, 0o600);
+    values.set(name, parseSecret(path, content));
+  }
+  return new MapSecretStore(dir, values);
+}
+
+export async function readSecret(dir: string, name: string): Promise<string> {
+  validateSecretName(name);
+  const path = join(secretsDir(dir), name);
+  const content = await readIfExists(path);
+  if (content === undefined) throw missingSecret(dir, name, await listSecretNames(dir));
+  return parseSecret(path, content);
+}
+
+export type SecretUserVar =
+  | 'patroni_super_user'
+  | 'patroni_replication_user'
+  | 'patroni_rewind_user'
+  | 'patroni_restapi_user'
+  | 'patroni_etcd_user'
+  | 'pgbouncer_auth_user';
+
+/**
+ * The secrets a cluster needs, named by user name as resolved from its variables (so a cluster
+ * with `patroni_super_user: dba` gets DIR/secrets/dba). Takes resolved vars as they come
+ * (`unknown`) and checks them here, so callers need no casts.
+ */
+export function secretNamesFor(
+  vars: Partial<Record<SecretUserVar, unknown>>,
+  opts: { pgbouncer: boolean; etcdAuth: boolean },
+): string[] {
+  const user = (key: SecretUserVar): string => {
+    const v = vars[key];
+    if (typeof v !== 'string') throw new UsageError(`${key} must be a user name, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    validateSecretName(v);
+    return v;
+  };
+  const names = [user('patroni_super_user'), user('patroni_replication_user'), user('patroni_rewind_user'), user('patroni_restapi_user')];
+  if (opts.etcdAuth) names.push(user('patroni_etcd_user'), ETCD_ROOT_SECRET);
+  if (opts.pgbouncer) names.push(user('pgbouncer_auth_user'));
+  return [...new Set(names)];
+}

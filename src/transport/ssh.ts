@@ -1,0 +1,270 @@
+import { readFile } from 'node:fs/promises';
+import { NodeSSH } from 'node-ssh';
+import { PghaError, RefusedError, RuntimeError } from '../errors.js';
+import {
+  checkHostKey,
+  hostKeyAlgorithms,
+  knownHostsName,
+  parseKnownHosts,
+  pinnedKeys,
+  type HostKeyVerdict,
+} from './known-hosts.js';
+import { maskSecrets, quote, type Command } from './quote.js';
+import type { ExecResult, Transport } from './types.js';
+
+export interface SshConnectOptions {
+  /** Inventory name, for messages only. */
+  host: string;
+  ip: string;
+  port?: number;
+  username?: string;
+  /** DIR/ssh/id_pgha. Without it, the agent at `agent` (or $SSH_AUTH_SOCK) is used. */
+  privateKeyPath?: string;
+  agent?: string;
+  /** DIR/ssh/known_hosts: the only keys this host may present. */
+  knownHostsPath: string;
+  /** Run every command through `sudo -n` (a non-root login user with passwordless sudo). */
+  sudo?: boolean;
+  /** Handshake deadline; an unreachable host fails after this. */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * OpenSSH's default MaxSessions is 10 channels per connection; staying below it keeps parallel
+ * callers (status polling during a deploy, say) from getting "open failed" from sshd.
+ */
+const MAX_CHANNELS = 8;
+
+const PROVISION_HINT = (dir: string) =>
+  `verify the host's key out of band (e.g. on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), ` +
+  `then re-run \`pgha provision ${dir}\` to pin it`;
+
+function clusterDirOf(knownHostsPath: string): string {
+  // DIR/ssh/known_hosts → DIR; anything else is shown as is.
+  const m = /^(.*)\/ssh\/known_hosts$/.exec(knownHostsPath);
+  return m?.[1] || 'DIR';
+}
+
+/** One SSH connection per host, reused for every command of a run. */
+export class SshTransport implements Transport {
+  readonly host: string;
+  readonly ip: string;
+  readonly port: number;
+  private count = 0;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** Set once the connection dies; every later exec reports it instead of hanging. */
+  private lostReason: string | undefined;
+
+  private constructor(
+    private readonly ssh: NodeSSH,
+    opts: SshConnectOptions,
+    private readonly sudo: boolean,
+  ) {
+    this.host = opts.host;
+    this.ip = opts.ip;
+    this.port = opts.port ?? 22;
+  }
+
+  get execCount(): number {
+    return this.count;
+  }
+
+  static async connect(opts: SshConnectOptions): Promise<SshTransport> {
+    const port = opts.port ?? 22;
+    const username = opts.username ?? 'root';
+    const where = `${opts.host} (${opts.ip}): ssh`;
+    const dir = clusterDirOf(opts.knownHostsPath);
+
+    let knownText: string;
+    try {
+      knownText = await readFile(opts.knownHostsPath, 'utf8');
+    } catch (e) {
+      throw new RefusedError(`cannot read pinned host keys from ${opts.knownHostsPath}: ${(e as Error).message}`, [], {
+        where,
+        hint: `run \`pgha provision ${dir}\` to pin the hosts' keys`,
+      });
+    }
+    const pinned = pinnedKeys(parseKnownHosts(knownText), opts.ip, port);
+    const name = knownHostsName(opts.ip, port);
+    if (pinned.keys.length === 0) {
+      throw new RefusedError(
+        `host key of ${opts.host} (${name}) is not pinned in ${opts.knownHostsPath}; refusing to connect to an unverified host`,
+        [],
+        { where, hint: PROVISION_HINT(dir) },
+      );
+    }
+
+    let privateKey: string | undefined;
+    if (opts.privateKeyPath) {
+      try {
+        privateKey = await readFile(opts.privateKeyPath, 'utf8');
+      } catch (e) {
+        throw new RuntimeError(`cannot read SSH private key ${opts.privateKeyPath}: ${(e as Error).message}`, {
+          where,
+          hint: `run \`pgha provision ${dir}\` to create the cluster key, or check its permissions`,
+        });
+      }
+    }
+    const agent = opts.agent ?? (privateKey ? undefined : process.env['SSH_AUTH_SOCK']);
+    if (!privateKey && !agent) {
+      throw new RuntimeError('no SSH private key and no SSH agent to log in with', {
+        where,
+        hint: `create ${dir}/ssh/id_pgha with \`pgha provision ${dir}\`, or start an agent holding your key`,
+      });
+    }
+
+    let verdict: HostKeyVerdict = { ok: true };
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect({
+        host: opts.ip,
+        port,
+        username,
+        ...(privateKey ? { privateKey } : {}),
+        ...(agent ? { agent } : {}),
+        readyTimeout: opts.readyTimeoutMs ?? 20_000,
+        // Detects a host that vanished mid-run instead of waiting on a dead TCP connection.
+        keepaliveInterval: 10_000,
+        keepaliveCountMax: 3,
+        algorithms: { serverHostKey: hostKeyAlgorithms(pinned.keys.map((k) => k.type)) },
+        // Without hostHash, ssh2 hands over the raw key blob: the same bytes known_hosts pins.
+        hostVerifier: (key: Buffer) => {
+          verdict = checkHostKey(pinned, key);
+          return verdict.ok;
+        },
+      });
+    } catch (e) {
+      ssh.dispose();
+      // TypeScript cannot see the assignment inside the callback.
+      const v = verdict as HostKeyVerdict;
+      if (!v.ok) {
+        const what =
+          v.reason === 'revoked'
+            ? 'presented a host key marked @revoked'
+            : 'presented a host key that differs from the one pinned';
+        throw new RefusedError(
+          `${opts.host} (${name}) ${what} in ${opts.knownHostsPath}: ${v.presentedType} ${v.presented}. ` +
+            `This can mean the host was rebuilt, or that someone is intercepting the connection; refusing to connect`,
+          [],
+          {
+            where,
+            hint:
+              `if the host was legitimately rebuilt, ${PROVISION_HINT(dir)}; ` +
+              `otherwise investigate before going further`,
+          },
+        );
+      }
+      throw connectError(e, opts, username, port, dir);
+    }
+
+    const t = new SshTransport(ssh, opts, opts.sudo ?? false);
+    // ssh2 emits 'error' on the client for a dropped connection; with no listener left (node-ssh
+    // removes its own after connecting) that would crash the process.
+    ssh.connection?.on('error', (err: Error) => {
+      t.lostReason = err.message;
+    });
+    ssh.connection?.on('close', () => {
+      t.lostReason ??= 'connection closed';
+    });
+    return t;
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.active < MAX_CHANNELS) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  async exec(cmd: Command): Promise<ExecResult> {
+    this.count++;
+    if (this.lostReason !== undefined) throw this.lost(this.lostReason);
+    // The login shell may not be bash (dash, or a restricted shell): name it explicitly.
+    const wrapped = `${this.sudo ? 'sudo -n -- ' : ''}bash -c ${quote(cmd.script)}`;
+    await this.acquire();
+    try {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      // Collect bytes and decode once: decoding chunk by chunk splits multi-byte characters.
+      const r = await this.ssh.execCommand(wrapped, {
+        ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
+        noTrim: true,
+        onStdout: (b: Buffer) => out.push(b),
+        onStderr: (b: Buffer) => err.push(b),
+      });
+      return {
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        code: r.code ?? (r.signal ? 128 + (SIGNALS[r.signal] ?? 127) : 255),
+      };
+    } catch (e) {
+      throw this.lost(maskSecrets((e as Error).message, cmd.secrets));
+    } finally {
+      this.release();
+    }
+  }
+
+  private lost(reason: string): RuntimeError {
+    return new RuntimeError(`SSH connection to ${this.host} (${this.ip}) lost: ${reason}`, {
+      where: `${this.host}: ssh`,
+      hint: 'check that the host is up and reachable, then re-run; deploy is safe to repeat',
+    });
+  }
+
+  async close(): Promise<void> {
+    this.lostReason ??= 'closed by pgha';
+    this.ssh.dispose();
+  }
+}
+
+/** ssh2 reports signals by name without the SIG prefix. */
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+
+function connectError(e: unknown, opts: SshConnectOptions, username: string, port: number, dir: string): PghaError {
+  const err = e as Error & { code?: string; level?: string };
+  const where = `${opts.host} (${opts.ip}): ssh`;
+  const target = `${username}@${opts.ip}:${port}`;
+  if (err.level === 'client-authentication') {
+    return new RuntimeError(`${target} refused our key (${err.message})`, {
+      where,
+      hint: `check that ${dir}/ssh/id_pgha.pub is in ~${username}/.ssh/authorized_keys on ${opts.host}`,
+    });
+  }
+  if (err.code === 'ECONNREFUSED') {
+    return new RuntimeError(`nothing listens for SSH on ${opts.ip}:${port}`, {
+      where,
+      hint: `start sshd on ${opts.host}, or fix its ip_address in ${dir}/config.yml`,
+    });
+  }
+  if (err.code === 'ETIMEDOUT' || /timed out/i.test(err.message)) {
+    return new RuntimeError(`no answer from ${opts.ip}:${port} (${err.message})`, {
+      where,
+      hint: `check that ${opts.host} is running and reachable from here (pgha provision ${dir} starts local containers)`,
+    });
+  }
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') {
+    return new RuntimeError(`${opts.ip} is unreachable (${err.code})`, {
+      where,
+      hint: `check the network route to ${opts.host}, or fix its ip_address in ${dir}/config.yml`,
+    });
+  }
+  if (/host key|no matching/i.test(err.message)) {
+    return new RefusedError(
+      `${opts.host} (${opts.ip}) offers none of the host key types pinned in ${opts.knownHostsPath} (${err.message})`,
+      [],
+      { where, hint: PROVISION_HINT(dir) },
+    );
+  }
+  return new RuntimeError(`cannot connect to ${target}: ${err.message}`, {
+    where,
+    hint: `check that ${opts.host} is up and that sshd accepts ${username}`,
+  });
+}
