@@ -376,6 +376,19 @@ class Deployment {
   }
 }
 
+/** Where clients connect, for the end of a deploy. */
+export function clientEndpoints(loaded: LoadedCluster): string[] {
+  const out: string[] = [];
+  for (const h of loaded.cluster.hosts) {
+    if (h.roles.includes('haproxy')) {
+      out.push(`read-write: host=${h.ip} port=${String(h.vars.haproxy_port)} (HAProxy on ${h.name})`);
+      if (h.vars.haproxy_read_only_load_balancer_enabled === true) out.push(`read-only:  host=${h.ip} port=${String(h.vars.haproxy_read_only_port)} (HAProxy on ${h.name})`);
+    }
+    if (h.roles.includes('pgbouncer')) out.push(`read-write: host=${h.ip} port=${String(h.vars.pgbouncer_port)} (PgBouncer on ${h.name})`);
+  }
+  return out;
+}
+
 export async function deploy(dir: string, req: DeployRequest, progress: Progress): Promise<DeployResult> {
   const loaded = loadCluster(dir, req.extraVars);
   const unknown = (req.hosts ?? []).filter((n) => !loaded.cluster.hosts.some((h) => h.name === n));
@@ -419,7 +432,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
     const lines = [...pending, ...d.notes];
     return {
       exitCode: ExitCode.ok,
-      summary: changed ? `applied:\n${lines.join('\n')}` : 'no changes',
+      summary: [changed ? `applied:\n${lines.join('\n')}` : 'no changes', ...clientEndpoints(loaded)].join('\n'),
       roundTrips: d.session.roundTrips(),
     };
   } finally {

@@ -1,11 +1,12 @@
 /**
  * Pure certificate issuance for the cluster CA (DESIGN §3, §6): PEM in, PEM out, clock injected.
  *
- * Keys are generated with node:crypto (native, ~50 ms for RSA 2048, against seconds for forge's
- * JavaScript prime search); certificates are built and signed with node-forge because node:crypto
- * cannot create X.509 certificates.
+ * Keys are generated with node:crypto (native: ~0.15 s for RSA 2048 on a 2-core VM, where forge's
+ * JavaScript prime search takes seconds); certificates are built and signed with node-forge
+ * because node:crypto cannot create X.509 certificates.
  */
 import { generateKeyPair, generateKeyPairSync, randomBytes as cryptoRandomBytes, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
 import forge from 'node-forge';
 import { UsageError } from '../errors.js';
 
@@ -224,14 +225,11 @@ export function issueNodeCert(opts: IssueNodeCertOptions): KeyAndCert {
   const issuer = loadIssuer(opts.ca);
   const keyPem = opts.keyPem ?? generateRsaKeyPem();
   const key = loadRsaKey(keyPem);
+  if (isIP(opts.host.ip) === 0) {
+    throw new UsageError(`host ${opts.host.name}: ip_address '${opts.host.ip}' is not an IPv4 or IPv6 address`);
+  }
   const sans = nodeSans(opts.host);
-  const altNames = [
-    ...sans.dns.map((value) => ({ type: 2, value })),
-    ...sans.ips.map((ip) => {
-      ipBytes(ip);
-      return { type: 7, ip };
-    }),
-  ];
+  const altNames = [...sans.dns.map((value) => ({ type: 2, value })), ...sans.ips.map((ip) => ({ type: 7, ip }))];
   const certPem = build({
     subjectKey: publicOf(key),
     subject: [{ name: 'commonName', value: opts.host.name }],

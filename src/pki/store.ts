@@ -10,6 +10,7 @@
  * certificate that stays valid. Delete node.key to force a new key.
  */
 import { readdir } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ClusterPki } from '../model/types.js';
@@ -82,7 +83,10 @@ interface LeafSpec {
 export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts: EnsurePkiOptions): Promise<PkiReport> {
   const now = opts.now ?? new Date();
   const clusterName = opts.clusterName ?? basename(resolve(dir));
-  for (const h of hosts) checkName('host', h.name);
+  for (const h of hosts) {
+    checkName('host', h.name);
+    if (isIP(h.ip) === 0) throw new UsageError(`host ${h.name}: ip_address '${h.ip}' is not an IPv4 or IPv6 address`);
+  }
   for (const c of opts.clients) checkName('client', c);
   checkUnique('host', hosts.map((h) => h.name));
   checkUnique('client', opts.clients);

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 
 /**
  * Pinned host keys, OpenSSH known_hosts syntax. pgha writes plain `<ip> <type> <base64>` lines;
@@ -86,15 +87,24 @@ export function pinnedKeys(entries: KnownHostEntry[], ip: string, port = 22): Pi
   return { keys, revoked };
 }
 
+const SUPPORTED: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  // An RSA key blob always says ssh-rsa; the signature algorithm is negotiated separately.
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
 /**
  * Host key algorithms to offer so the server presents a key of a pinned type (a server with
- * ed25519 and rsa keys would otherwise pick by our preference, not by what we pinned).
+ * ed25519 and rsa keys would otherwise pick by our preference, not by what we pinned). Types the
+ * SSH library cannot verify (security keys, certificates) are left out.
  */
-export function hostKeyAlgorithms(types: readonly string[]): string[] {
-  const out: string[] = [];
+export function hostKeyAlgorithms(types: readonly string[]): ServerHostKeyAlgorithm[] {
+  const out: ServerHostKeyAlgorithm[] = [];
   for (const t of types) {
-    const algos = t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t];
-    for (const a of algos) if (!out.includes(a)) out.push(a);
+    for (const a of SUPPORTED[t] ?? []) if (!out.includes(a)) out.push(a);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Command } from './quote.js';
-import type { ExecResult, Transport } from './types.js';
+import { argv, type ExecResult, type Transport } from './types.js';
 
 /**
  * The Transport contract on this machine: `bash -c script` with the command's stdin. Used for the
@@ -26,7 +26,8 @@ export class LocalTransport implements Transport {
   exec(cmd: Command): Promise<ExecResult> {
     this.count++;
     return new Promise((resolve, reject) => {
-      const child = spawn('bash', ['-c', cmd.script], {
+      const [file = 'bash', ...args] = argv(cmd);
+      const child = spawn(file, args, {
         stdio: ['pipe', 'pipe', 'pipe'],
         ...(this.env ? { env: this.env } : {}),
         ...(this.cwd ? { cwd: this.cwd } : {}),

@@ -14,6 +14,8 @@ export interface Command {
   stdin?: string;
   /** Strings to mask in any output that is shown or logged (stderr in errors, debug logs). */
   secrets?: string[];
+  /** Kill the command after this many seconds (coreutils `timeout`; exit code 124). */
+  timeoutSec?: number;
 }
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */

@@ -10,7 +10,7 @@ import {
   type HostKeyVerdict,
 } from './known-hosts.js';
 import { maskSecrets, quote, type Command } from './quote.js';
-import type { ExecResult, Transport } from './types.js';
+import { argv, type ExecResult, type Transport } from './types.js';
 
 export interface SshConnectOptions {
   /** Inventory name, for messages only. */
@@ -95,6 +95,15 @@ export class SshTransport implements Transport {
       );
     }
 
+    const algorithms = hostKeyAlgorithms(pinned.keys.map((k) => k.type));
+    if (algorithms.length === 0) {
+      throw new RefusedError(
+        `the key types pinned for ${opts.host} (${name}) in ${opts.knownHostsPath} (${pinned.keys.map((k) => k.type).join(', ')}) cannot be verified by pgha`,
+        [],
+        { where, hint: `pin an ed25519, ecdsa or rsa host key instead: ${PROVISION_HINT(dir)}` },
+      );
+    }
+
     let privateKey: string | undefined;
     if (opts.privateKeyPath) {
       try {
@@ -127,7 +136,7 @@ export class SshTransport implements Transport {
         // Detects a host that vanished mid-run instead of waiting on a dead TCP connection.
         keepaliveInterval: 10_000,
         keepaliveCountMax: 3,
-        algorithms: { serverHostKey: hostKeyAlgorithms(pinned.keys.map((k) => k.type)) },
+        algorithms: { serverHostKey: algorithms },
         // Without hostHash, ssh2 hands over the raw key blob: the same bytes known_hosts pins.
         hostVerifier: (key: Buffer) => {
           verdict = checkHostKey(pinned, key);
@@ -187,8 +196,7 @@ export class SshTransport implements Transport {
   async exec(cmd: Command): Promise<ExecResult> {
     this.count++;
     if (this.lostReason !== undefined) throw this.lost(this.lostReason);
-    // The login shell may not be bash (dash, or a restricted shell): name it explicitly.
-    const wrapped = `${this.sudo ? 'sudo -n -- ' : ''}bash -c ${quote(cmd.script)}`;
+    const wrapped = (this.sudo ? ['sudo', '-n', '--', ...argv(cmd)] : argv(cmd)).map((w) => quote(w)).join(' ');
     await this.acquire();
     try {
       const out: Buffer[] = [];
@@ -200,10 +208,15 @@ export class SshTransport implements Transport {
         onStdout: (b: Buffer) => out.push(b),
         onStderr: (b: Buffer) => err.push(b),
       });
+      // Neither exit status nor signal: the channel closed under the command, which means the
+      // connection went away. Reporting it as "exit 255" would blame the command.
+      if (r.code === null && !r.signal) {
+        throw new Error(this.lostReason ?? 'the command ended without an exit status');
+      }
       return {
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
-        code: r.code ?? (r.signal ? 128 + (SIGNALS[r.signal] ?? 127) : 255),
+        code: r.code ?? 128 + (SIGNALS[r.signal ?? ''] ?? 127),
       };
     } catch (e) {
       throw this.lost(maskSecrets((e as Error).message, cmd.secrets));

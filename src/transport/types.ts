@@ -18,6 +18,21 @@ export interface Transport {
   readonly execCount: number;
 }
 
+/** Seconds between TERM and KILL for a command that outlives its timeout. */
+const KILL_AFTER_SEC = 10;
+
+/**
+ * The program and arguments that run a command. Always bash by name: an SSH login shell may be
+ * dash or something stranger. A timeout runs on the far side, so it holds even when the
+ * connection to the host is what hangs.
+ */
+export function argv(cmd: Command): string[] {
+  const t = cmd.timeoutSec;
+  if (t === undefined) return ['bash', '-c', cmd.script];
+  if (!(t > 0)) throw new Error(`bug: timeoutSec ${t} is not positive`);
+  return ['timeout', '-k', String(KILL_AFTER_SEC), String(t), 'bash', '-c', cmd.script];
+}
+
 /** How many trailing stderr lines an error quotes: enough to see the cause, not a wall of text. */
 const STDERR_TAIL_LINES = 20;
 
@@ -35,7 +50,11 @@ export async function run(t: Transport, cmd: Command, step: string, hint?: strin
   if (r.code !== 0) {
     const out = maskSecrets(tail(r.stderr.trim() ? r.stderr : r.stdout), cmd.secrets);
     const detail = out.trim() ? `:\n${out.replace(/^/gm, '  ')}` : ' (no output)';
-    throw new RuntimeError(`${step} failed with exit code ${r.code}${detail}`, {
+    const what =
+      cmd.timeoutSec !== undefined && (r.code === 124 || r.code === 137)
+        ? `timed out after ${cmd.timeoutSec} s`
+        : `failed with exit code ${r.code}`;
+    throw new RuntimeError(`${step} ${what}${detail}`, {
       where: `${t.host}: ${step}`,
       ...(hint !== undefined ? { hint } : {}),
     });

@@ -175,8 +175,8 @@ describe('rules in detail', () => {
       .replace('  patroni_ssl_enabled: true\n', '')
       .replace('    ip_address: 10.33.0.12\n', '    ip_address: 10.33.0.12\n    vars: {patroni_authentication_mode: mtls}\n');
     expect(errorsOf(text)).toEqual([
-      'config.yml:27: instances[1].vars.patroni_authentication_mode: must be the same on every host (here "mtls", elsewhere "basic"); set it once in cluster_vars or instance_defaults.vars',
-      'config.yml:27: instances[1].vars.patroni_authentication_mode: mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
+      'config.yml:26: instances[1].vars.patroni_authentication_mode: must be the same on every host (here "mtls", elsewhere "basic"); set it once in cluster_vars or instance_defaults.vars',
+      'config.yml:26: instances[1].vars.patroni_authentication_mode: mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
     ]);
   });
 
@@ -292,6 +292,52 @@ const nearlyValidConfig = fc.record({
   ),
 });
 
+/** A value the schema accepts for a known variable, so the config reaches the semantic rules. */
+function typedValue(name: string): fc.Arbitrary<unknown> {
+  const dcs = fc.record(
+    {
+      ttl: fc.oneof(fc.constant(null), fc.integer({ min: 20, max: 60 })),
+      loop_wait: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: 30 })),
+      retry_timeout: fc.oneof(fc.constant(null), fc.integer({ min: 3, max: 30 })),
+    },
+    { requiredKeys: [] },
+  );
+  if (name.endsWith('_port')) return fc.constantFrom(null, 5432, 5433, 6432, 8008, 2379, 2380);
+  if (name.endsWith('_enabled') || name === 'use_local_repo_only') return fc.constantFrom(true, false, null);
+  if (name === 'patroni_authentication_mode') return fc.constantFrom('basic', 'mtls', null);
+  if (name === 'etcd_authentication_mode') return fc.constantFrom('none', 'basic', null);
+  if (name === 'patroni_dynamic_conf_settings') return fc.oneof(fc.constant(null), dcs);
+  if (name === 'patroni_conf_settings') return fc.oneof(fc.constant(null), dcs.map((d) => ({ bootstrap: { dcs: d } })), fc.constant({ bootstrap: null }));
+  if (name.endsWith('_conf_settings')) return fc.constantFrom(null, {}, { global: { maxconn: 100 } });
+  if (name === 'patroni_repl_max_lag') return fc.constantFrom(null, 0, 1048576, '16MB');
+  if (name === 'patroni_dcs_namespace') return fc.constantFrom(null, '/pgha', '/other');
+  if (name === 'patroni_restapi_allowlist_extra') return fc.constantFrom(null, [], ['10.0.0.0/8']);
+  return fc.constant(null);
+}
+const typedVars = fc
+  .uniqueArray(fc.constantFrom(...KNOWN_VARIABLES), { maxLength: 4 })
+  .chain((names) => fc.tuple(...names.map(typedValue)).map((values) => Object.fromEntries(names.map((n, i) => [n, values[i]]))));
+
+/** Schema-valid configs (most of the time), so every semantic rule gets random input. */
+const schemaValidConfig = fc.record({
+  architecture: fc.constant('M1'),
+  cluster_name: fc.constant('pg'),
+  cluster_vars: typedVars,
+  locations: fc.constantFrom([{ Name: 'main' }], [{ Name: 'main' }, { Name: 'dr' }]),
+  instance_defaults: fc.record({ platform: fc.constantFrom('nspawn', 'bare'), vars: typedVars }),
+  instances: fc.array(
+    fc.record({
+      Name: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      node: fc.integer({ min: 1, max: 5 }),
+      location: fc.constantFrom('main', 'dr'),
+      role: fc.uniqueArray(fc.constantFrom(...ROLES), { minLength: 1, maxLength: 3 }),
+      ip_address: fc.constantFrom(...ipPool, '10.0.0.4', '10.0.0.5'),
+      vars: typedVars,
+    }),
+    { minLength: 1, maxLength: 6 },
+  ),
+});
+
 describe('never anything but ConfigError', () => {
   it('on YAML-ish text', () => {
     fc.assert(fc.property(yamlish, (text) => onlyConfigErrors(text)), { numRuns: 500 });
@@ -304,6 +350,13 @@ describe('never anything but ConfigError', () => {
   it('on nearly valid configs and arbitrary -e variables', () => {
     fc.assert(
       fc.property(nearlyValidConfig, varsMap, (config, extraVars) => onlyConfigErrors(stringify(config), extraVars)),
+      { numRuns: 400 },
+    );
+  });
+
+  it('on schema-valid configs with typed variables in every layer and -e', () => {
+    fc.assert(
+      fc.property(schemaValidConfig, typedVars, (config, extraVars) => onlyConfigErrors(stringify(config), extraVars)),
       { numRuns: 400 },
     );
   });

@@ -82,6 +82,7 @@ describe('known_hosts', () => {
 
   it('offers only the pinned key types', () => {
     expect(hostKeyAlgorithms(['ssh-ed25519'])).toEqual(['ssh-ed25519']);
+    expect(hostKeyAlgorithms(['sk-ssh-ed25519@openssh.com'])).toEqual([]);
     expect(hostKeyAlgorithms(['ssh-rsa', 'ssh-ed25519', 'ssh-rsa'])).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
   });
 

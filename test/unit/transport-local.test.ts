@@ -60,6 +60,17 @@ describe('run', () => {
     expect(e.hint).toBe('do this');
   });
 
+  it('kills a command that outlives its timeout and says so', async () => {
+    const t = new LocalTransport({ host: 'pg1' });
+    const start = Date.now();
+    const e = (await run(t, { script: 'sleep 20', timeoutSec: 1 }, 'wait for leader').catch((x: unknown) => x)) as RuntimeError;
+    expect(Date.now() - start).toBeLessThan(10_000);
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect(e.message).toContain('wait for leader timed out after 1 s');
+    const ok = await t.exec({ script: 'cat', stdin: 'in', timeoutSec: 5 });
+    expect(ok).toEqual({ stdout: 'in', stderr: '', code: 0 });
+  });
+
   it('returns the result on success', async () => {
     const r = await run(new LocalTransport(), { script: 'echo ok' }, 'step');
     expect(r.stdout).toBe('ok\n');

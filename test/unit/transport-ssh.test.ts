@@ -17,7 +17,6 @@ import { SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
 
 // ssh2 ships no types; the test only needs a few members.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const ssh2: any = createRequire(import.meta.url)('ssh2');
 
 const dir = mkdtempSync(join(tmpdir(), 'pgha-ssh-'));
@@ -66,6 +65,11 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
           session.on('exec', (acc: () => any, _rej: unknown, info: { command: string }) => {
             commands.push(info.command);
             const ch = acc();
+            // Simulates a host that dies in the middle of a command.
+            if (info.command.includes('PGHA_TEST_DROP')) {
+              setTimeout(() => c.end(), 100);
+              return;
+            }
             const child = spawn('bash', ['-c', info.command], { stdio: ['pipe', 'pipe', 'pipe'] });
             ch.pipe(child.stdin);
             child.stdin.on('error', () => undefined);
@@ -114,7 +118,9 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
       expect(b.stdout).toBe(text);
       const c = await Promise.all(Array.from({ length: 12 }, (_, i) => t.exec({ script: `echo ${i}` })));
       expect(c.map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `${i}\n`));
-      expect(t.execCount).toBe(14);
+      const d = await t.exec({ script: 'echo timed', timeoutSec: 5 });
+      expect(d.stdout).toBe('timed\n');
+      expect(t.execCount).toBe(15);
       expect(connections - before).toBe(1);
     } finally {
       await t.close();
@@ -189,6 +195,14 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
     const e = (await SshTransport.connect({ ...opts(kh), port: 1 }).catch((x: unknown) => x)) as RuntimeError;
     expect(e).toBeInstanceOf(RuntimeError);
     expect(e.message).toContain('nothing listens for SSH on 127.0.0.1:1');
+  });
+
+  it('fails a command whose connection drops instead of hanging', async () => {
+    const kh = knownHosts([`[127.0.0.1]:${port} ${host.type} ${host.blob}`]);
+    const t = await SshTransport.connect(opts(kh));
+    await expect(t.exec({ script: 'sleep 30 # PGHA_TEST_DROP' })).rejects.toThrow(/connection to pg1 \(127.0.0.1\) lost/);
+    await expect(t.exec({ script: 'true' })).rejects.toThrow(/lost/);
+    await t.close();
   });
 
   it('reports use after close as a lost connection', async () => {

@@ -163,6 +163,7 @@ function base(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs
       pg_hba: pg.pg_hba,
     },
     postgresql: pg,
+    watchdog: {},
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
     log: { level: 'INFO' },
   });

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 
-CONFIG = '/etc/pgbouncer/pgha-follow.json'
+CONFIG = os.environ.get('PGHA_FOLLOW_CONFIG', '/etc/pgbouncer/pgha-follow.json')  # tests point it elsewhere
 LEADER_ROLES = ('leader', 'master', 'primary')
 
 
