@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
 
 export interface LoadedDocument {
@@ -16,16 +16,49 @@ export interface LoadedDocument {
   problems: ConfigProblem[];
 }
 
+/** yaml's own words say what is wrong; add what to do about the usual slips. */
+function yamlMessage(code: string, message: string, lineText: string): string {
+  switch (code) {
+    case 'DUPLICATE_KEY': {
+      const key = lineText.trim().replace(/^-\s*/, '').split(':')[0]?.trim();
+      return `key "${key}" appears twice in one map; keep one of them`;
+    }
+    case 'TAB_AS_INDENT':
+      return 'a tab is used for indentation; indent with spaces only';
+    case 'BAD_INDENT':
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return `${message}; check the indentation of this line (keys of one map line up) and the brackets and quotes above it`;
+    case 'MISSING_CHAR':
+      return `${message}: one opened above this line is never closed; close it where the value ends`;
+    default:
+      return message;
+  }
+}
+
 export function parseConfigText(text: string, file: string): LoadedDocument {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const problems: ConfigProblem[] = [...doc.errors, ...doc.warnings].map((e) => ({
-    file,
-    line: e.linePos?.[0]?.line,
-    path: '',
-    message: `YAML: ${e.message.split('\n')[0]}`,
-  }));
   const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
+  // One broken bracket makes yaml repeat the same complaint on every following line: say it once.
+  const said = new Set<string>();
+  const distinct = [...doc.errors, ...doc.warnings].filter((e) => !said.has(e.message) && said.add(e.message));
+  // linePos is only filled in with prettyErrors; the offset is always there.
+  const lines = text.split('\n');
+  const problems: ConfigProblem[] = distinct.map((e) => {
+    const line = e.linePos?.[0]?.line ?? lineAt(e.pos[0]);
+    return { file, line, path: '', message: `YAML: ${yamlMessage(e.code, e.message.split('\n')[0] ?? '', lines[(line ?? 0) - 1] ?? '')}` };
+  });
+  // yaml reports an alias without its anchor only when converting (by throwing): find it first.
+  if (!doc.errors.length) {
+    visit(doc, {
+      Alias(_, node) {
+        if (!node.resolve(doc)) {
+          problems.push({ file, line: lineAt(node.range?.[0]), path: '', message: `YAML: alias *${node.source} has no anchor &${node.source} before it; define the anchor first or write the value out` });
+        }
+      },
+    });
+  }
 
   function lineOf(segments: readonly (string | number)[]): number | undefined {
     let node: unknown = doc.contents;
@@ -46,7 +79,15 @@ export function parseConfigText(text: string, file: string): LoadedDocument {
     return line;
   }
 
-  const raw = problems.some((p) => p.message.startsWith('YAML')) && doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  if (!problems.length) {
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // e.g. an alias bomb (yaml refuses past maxAliasCount): a config problem, not a crash.
+      problems.push({ file, line: undefined, path: '', message: `YAML: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
   return { file, raw, lineOf, problems };
 }
 

@@ -44,13 +44,14 @@ function typeWords(t: unknown): string {
 
 function describeAjvError(e: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = segmentsOf(e.instancePath);
-  // required/additionalProperties are about the map's keys, not what the map's x-message describes.
   const hint = (e.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+  // Point at the repeated item itself rather than at the whole list.
   if (e.keyword === 'uniqueItems') {
     const { i, j } = e.params as { i: number; j: number };
     const item = Array.isArray(e.data) ? (e.data as unknown[])[i] : undefined;
     return { segments: [...segments, i], message: `${JSON.stringify(item)} is listed twice (also item ${j}); list it once` };
   }
+  // required/additionalProperties are about the map's keys, not what the map's x-message describes.
   if (typeof hint === 'string' && e.keyword !== 'required' && e.keyword !== 'additionalProperties') {
     return { segments, message: hint };
   }

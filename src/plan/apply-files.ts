@@ -50,6 +50,8 @@ while IFS=' ' read -r tag size mode owner group pb; do
   else
     chown -- "$owner:$group" "$tmp" || fail "$path: cannot chown to $owner:$group (does the user exist yet?)"
     chmod -- "$mode" "$tmp" || fail "$path: cannot chmod $mode"
+    # Data on disk before the rename makes it visible: a crash leaves the old or the new file.
+    sync -- "$tmp" 2>/dev/null || true
     mv -fT -- "$tmp" "$path" || fail "$path: cannot replace it"
     tmp=
     printf 'changed %s\\n' "$pb"

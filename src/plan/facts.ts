@@ -11,7 +11,8 @@ import { quote } from '../transport/quote.js';
  *   O <ID> <VERSION_CODENAME>
  *   F <path> missing
  *   F <path> other <kind>                  (directory, symlink, unreadable, …)
- *   F <path> file <sha256> <owner> <group> <octal mode> <size> <content | - when > 1 MiB>
+ *   F <path> file <sha256> <owner> <group> <octal mode> <size> <content>
+ *             (content: '-' when over 1 MiB, '~' when not asked for)
  *   P <name> unknown | absent | known <dpkg-query lines: "Status\tVersion">
  *   S <name> <is-active> <is-enabled>
  *   END <files> <packages> <services>
@@ -31,8 +32,9 @@ export type FileFact =
       group: string;
       mode: number;
       size: number;
-      /** UTF-8 decoded; undefined when the file was larger than FACTS_MAX_CONTENT. */
+      /** UTF-8 decoded; undefined when omitted (see contentOmitted). */
       content: string | undefined;
+      contentOmitted?: 'too-large' | 'hash-only';
     };
 
 export interface PackageFact {
@@ -69,8 +71,18 @@ function words(list: readonly string[]): string {
   return list.map((s) => quote(s)).join(' ');
 }
 
-/** One bash script that reports the given paths, packages and services; see the format above. */
-export function factsScript(paths: string[], packages: string[], services: string[]): string {
+/**
+ * One bash script that reports the given paths, packages and services; see the format above.
+ * Paths in `hashOnly` (private keys, files full of passwords) report their sha256 but not their
+ * content, so secrets never cross the wire for a diff nobody may see.
+ */
+export function factsScript(
+  paths: string[],
+  packages: string[],
+  services: string[],
+  opts: { hashOnly?: readonly string[] } = {},
+): string {
+  const hashOnly = new Set(opts.hashOnly ?? []);
   for (const p of paths) {
     if (!p.startsWith('/')) throw new Error(`bug: facts path ${JSON.stringify(p)} is not absolute`);
   }
@@ -97,25 +109,26 @@ export function factsScript(paths: string[], packages: string[], services: strin
     `  oscode=$( . /etc/os-release >/dev/null 2>&1; printf '%s' "\${VERSION_CODENAME-}")`,
     `fi`,
     `printf 'O %s %s\\n' "$(b64 "$osid")" "$(b64 "$oscode")"`,
-    loop(
-      paths,
-      'p',
-      [
-        `  pb=$(b64 "$p")`,
-        // A symlink is reported as such: writing a file over it replaces the link, not its target.
-        `  if [ -L "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 symlink)"`,
-        `  elif [ ! -e "$p" ]; then printf 'F %s missing\\n' "$pb"`,
-        `  elif [ ! -f "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 "$(stat -c %F -- "$p" 2>/dev/null)")"`,
-        `  elif [ ! -r "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 unreadable)"`,
-        `  else`,
-        `    read -r owner group mode size < <(stat -c '%U %G %a %s' -- "$p")`,
-        // Read through stdin: sha256sum escapes the name in its output for odd file names.
-        `    read -r sum _ < <(sha256sum < "$p")`,
-        `    if [ "\${size:-0}" -le ${FACTS_MAX_CONTENT} ]; then c=$(base64 -w0 < "$p"); c=\${c:-.}; else c=-; fi`,
-        `    printf 'F %s file %s %s %s %s %s %s\\n' "$pb" "$sum" "$(b64 "$owner")" "$(b64 "$group")" "$mode" "$size" "$c"`,
-        `  fi`,
-      ].join('\n'),
-    ),
+    // One call per path, so each can say whether its content may travel back (see hashOnly).
+    'ff() {',
+    '  local p=$1 want=$2 pb owner group mode size sum c',
+    `  pb=$(b64 "$p")`,
+    // A symlink is reported as such: writing a file over it replaces the link, not its target.
+    `  if [ -L "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 symlink)"`,
+    `  elif [ ! -e "$p" ]; then printf 'F %s missing\\n' "$pb"`,
+    `  elif [ ! -f "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 "$(stat -c %F -- "$p" 2>/dev/null)")"`,
+    `  elif [ ! -r "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 unreadable)"`,
+    `  else`,
+    `    read -r owner group mode size < <(stat -c '%U %G %a %s' -- "$p")`,
+    // Read through stdin: sha256sum escapes the name in its output for odd file names.
+    `    read -r sum _ < <(sha256sum < "$p")`,
+    `    if [ "$want" = 0 ]; then c='~'`,
+    `    elif [ "\${size:-0}" -le ${FACTS_MAX_CONTENT} ]; then c=$(base64 -w0 < "$p"); c=\${c:-.}`,
+    `    else c=-; fi`,
+    `    printf 'F %s file %s %s %s %s %s %s\\n' "$pb" "$sum" "$(b64 "$owner")" "$(b64 "$group")" "$mode" "$size" "$c"`,
+    `  fi`,
+    '}',
+    ...paths.map((p) => `ff ${quote(p)} ${hashOnly.has(p) ? 0 : 1}`),
     `if command -v dpkg-query >/dev/null 2>&1; then dpkg=1; else dpkg=0; fi`,
     loop(
       packages,
@@ -231,7 +244,9 @@ export function parseFacts(stdout: string, host?: string): HostFacts {
               group: dec(group, 'group'),
               mode: int(mode, 'mode', 8),
               size: int(size, 'size', 10),
-              content: content === '-' ? undefined : dec(content, 'content'),
+              content: content === '-' || content === '~' ? undefined : dec(content, 'content'),
+              ...(content === '-' ? { contentOmitted: 'too-large' as const } : {}),
+              ...(content === '~' ? { contentOmitted: 'hash-only' as const } : {}),
             };
           } else throw new Malformed(`unknown file state ${JSON.stringify(state ?? '')}`);
           counts.files++;

@@ -132,10 +132,10 @@ function planFile(f: DesiredFile, fact: FileFact | undefined, host: string, opts
     case 'file': {
       const meta = metaChanges(f, fact);
       if (fact.sha256 !== sha256(f.content)) {
-        const diff =
-          fact.content === undefined && !f.sensitive
-            ? `(content differs; not shown: the file on the host is larger than 1 MiB)`
-            : fileDiff(f, fact.content, false, opts);
+        let diff: string;
+        if (f.sensitive || fact.content !== undefined) diff = fileDiff(f, fact.content, false, opts);
+        else if (fact.contentOmitted === 'too-large') diff = '(content differs; not shown: the file on the host is larger than 1 MiB)';
+        else diff = '(content differs; not shown: only its hash was gathered)';
         return { kind: 'write-file', path: f.path, file: f, create: false, diff, meta };
       }
       return meta.length ? { kind: 'fix-meta', path: f.path, file: f, meta } : undefined;

@@ -12,10 +12,12 @@ export interface FactsQuery {
   paths: string[];
   packages: string[];
   services: string[];
+  /** Paths whose content must not travel (sensitive files): only their hash is gathered. */
+  hashOnly?: string[];
 }
 
 export async function gatherFacts(t: Transport, q: FactsQuery): Promise<HostFacts> {
-  const r = await run(t, { script: factsScript(q.paths, q.packages, q.services) }, 'gather facts');
+  const r = await run(t, { script: factsScript(q.paths, q.packages, q.services, { hashOnly: q.hashOnly ?? [] }) }, 'gather facts');
   return parseFacts(r.stdout, t.host);
 }
 

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { ServerHostKeyAlgorithm } from 'ssh2';
 
 /**
@@ -74,12 +74,13 @@ export interface PinnedKeys {
   revoked: string[];
 }
 
-export function pinnedKeys(entries: KnownHostEntry[], ip: string, port = 22): PinnedKeys {
-  const name = knownHostsName(ip, port);
+/** Keys pinned for a host known by any of `names` (its address, its inventory name). */
+export function pinnedKeys(entries: KnownHostEntry[], names: string | readonly string[], port = 22): PinnedKeys {
+  const wanted = (typeof names === 'string' ? [names] : names).map((n) => knownHostsName(n, port));
   const keys: PinnedKeys['keys'] = [];
   const revoked: string[] = [];
   for (const e of entries) {
-    if (!entryMatches(e, name)) continue;
+    if (!wanted.some((n) => entryMatches(e, n))) continue;
     if (e.marker === 'revoked') revoked.push(e.key);
     // Host certificates are not used by pgha; their CA lines pin nothing.
     else if (e.marker === undefined) keys.push({ type: e.type, key: e.key });
@@ -133,4 +134,10 @@ export function checkHostKey(pinned: PinnedKeys, blob: Buffer): HostKeyVerdict {
 /** A line to pin a key, in the format pgha writes. */
 export function knownHostsLine(ip: string, port: number, type: string, key: string): string {
   return `${knownHostsName(ip, port)} ${type} ${key}`;
+}
+
+/** OpenSSH's fingerprint of a key blob (`SHA256:…`, as `ssh-keygen -lf` prints it). */
+export function fingerprint(keyBase64: string): string {
+  const digest = createHash('sha256').update(Buffer.from(keyBase64, 'base64')).digest('base64');
+  return `SHA256:${digest.replace(/=+$/, '')}`;
 }

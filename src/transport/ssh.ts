@@ -3,7 +3,9 @@ import { NodeSSH } from 'node-ssh';
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import {
   checkHostKey,
+  fingerprint,
   hostKeyAlgorithms,
+  keyBlobType,
   knownHostsName,
   parseKnownHosts,
   pinnedKeys,
@@ -85,7 +87,8 @@ export class SshTransport implements Transport {
         hint: `run \`pgha provision ${dir}\` to pin the hosts' keys`,
       });
     }
-    const pinned = pinnedKeys(parseKnownHosts(knownText), opts.ip, port);
+    // Lines may name the host by address or by its inventory name; both pin it.
+    const pinned = pinnedKeys(parseKnownHosts(knownText), [opts.ip, opts.host], port);
     const name = knownHostsName(opts.ip, port);
     if (pinned.keys.length === 0) {
       throw new RefusedError(
@@ -148,12 +151,9 @@ export class SshTransport implements Transport {
       // TypeScript cannot see the assignment inside the callback.
       const v = verdict as HostKeyVerdict;
       if (!v.ok) {
-        const what =
-          v.reason === 'revoked'
-            ? 'presented a host key marked @revoked'
-            : 'presented a host key that differs from the one pinned';
+        const what = v.reason === 'revoked' ? 'is marked @revoked' : 'differs from the key pinned';
         throw new RefusedError(
-          `${opts.host} (${name}) ${what} in ${opts.knownHostsPath}: ${v.presentedType} ${v.presented}. ` +
+          `${opts.host} (${name}) presented host key ${v.presentedType} ${fingerprint(v.presented)}, which ${what} in ${opts.knownHostsPath}. ` +
             `This can mean the host was rebuilt, or that someone is intercepting the connection; refusing to connect`,
           [],
           {
@@ -236,6 +236,41 @@ export class SshTransport implements Transport {
     this.lostReason ??= 'closed by pgha';
     this.ssh.dispose();
   }
+}
+
+/**
+ * The host key a server presents, without logging in: for `provision` to pin on first contact
+ * (after showing the fingerprint, or comparing it with one obtained out of band).
+ */
+export async function scanHostKey(opts: {
+  host: string;
+  ip: string;
+  port?: number;
+  readyTimeoutMs?: number;
+}): Promise<{ type: string; key: string; fingerprint: string }> {
+  const port = opts.port ?? 22;
+  let seen: Buffer | undefined;
+  const ssh = new NodeSSH();
+  try {
+    await ssh.connect({
+      host: opts.ip,
+      port,
+      username: 'root',
+      readyTimeout: opts.readyTimeoutMs ?? 20_000,
+      // Refusing here ends the handshake before any authentication is attempted.
+      hostVerifier: (key: Buffer) => {
+        seen = key;
+        return false;
+      },
+    });
+  } catch (e) {
+    if (!seen) throw connectError(e, { ...opts, knownHostsPath: 'DIR/ssh/known_hosts' }, 'root', port, 'DIR');
+  } finally {
+    ssh.dispose();
+  }
+  if (!seen) throw new Error('bug: connected without verifying the host key');
+  const key = (seen as Buffer).toString('base64');
+  return { type: keyBlobType(seen as Buffer) ?? 'unknown', key, fingerprint: fingerprint(key) };
 }
 
 /** ssh2 reports signals by name without the SIG prefix. */

@@ -63,10 +63,19 @@ describe('factsScript, run for real with bash', () => {
 
   it('skips the content of files over 1 MiB but still hashes them', async () => {
     const f = await gather([big, atLimit]);
-    expect(f.files[big]).toMatchObject({ state: 'file', size: FACTS_MAX_CONTENT + 1, content: undefined });
+    expect(f.files[big]).toMatchObject({ state: 'file', size: FACTS_MAX_CONTENT + 1, content: undefined, contentOmitted: 'too-large' });
     expect(f.files[big]).toHaveProperty('sha256', sha(Buffer.alloc(FACTS_MAX_CONTENT + 1, 'x')));
     expect(f.files[atLimit]).toMatchObject({ size: FACTS_MAX_CONTENT });
     expect((f.files[atLimit] as { content: string }).content).toHaveLength(FACTS_MAX_CONTENT);
+  });
+
+  it('reports only the hash of hash-only paths', async () => {
+    const r = await new LocalTransport().exec({ script: factsScript([weird, noEol], [], [], { hashOnly: [weird] }) });
+    expect(r.stdout).not.toContain(Buffer.from('line one').toString('base64').slice(0, 8));
+    const f = parseFacts(r.stdout);
+    expect(f.files[weird]).toMatchObject({ state: 'file', content: undefined, contentOmitted: 'hash-only', sha256: sha('line one\nligne deux ü 🐘\n') });
+    expect(f.files[noEol]).toMatchObject({ content: 'a\nb' });
+    expect(f.files[noEol]).not.toHaveProperty('contentOmitted');
   });
 
   it('reports hostname and os-release', async () => {

@@ -11,7 +11,7 @@ function file(path: string, content: string, extra: Partial<DesiredFile> = {}): 
   return { path, content, owner: 'postgres', group: 'postgres', mode: 0o600, ...extra };
 }
 
-function onHost(path: string, content: string, meta: { owner?: string; group?: string; mode?: number } = {}): FileFact {
+function onHost(path: string, content: string, meta: { owner?: string; group?: string; mode?: number } = {}): Extract<FileFact, { state: 'file' }> {
   return {
     path,
     state: 'file',
@@ -153,11 +153,20 @@ describe('planHost: files', () => {
   });
 
   it('decides by hash when the host file was too large to ship', () => {
-    const big: FileFact = { path: '/etc/big', state: 'file', sha256: sha('other'), owner: 'postgres', group: 'postgres', mode: 0o600, size: 2e6, content: undefined };
+    const big: FileFact = { path: '/etc/big', state: 'file', sha256: sha('other'), owner: 'postgres', group: 'postgres', mode: 0o600, size: 2e6, content: undefined, contentOmitted: 'too-large' };
     const plan = planHost({ files: [file('/etc/big', 'new')], packages: [] }, facts([big]));
     expect(plan.actions[0]).toMatchObject({ kind: 'write-file', diff: expect.stringMatching(/larger than 1 MiB/) });
     const same = planHost({ files: [file('/etc/big', 'other')], packages: [] }, facts([big]));
     expect(same.hasChanges).toBe(false);
+  });
+
+  it('says so when only the hash was gathered', () => {
+    const h: FileFact = { ...onHost('/etc/h', 'old'), content: undefined, contentOmitted: 'hash-only' };
+    expect(planHost({ files: [file('/etc/h', 'new')], packages: [] }, facts([h])).actions[0]).toMatchObject({
+      diff: '(content differs; not shown: only its hash was gathered)',
+    });
+    const k = planHost({ files: [file('/etc/h', 'new', { sensitive: true })], packages: [] }, facts([h]));
+    expect(k.actions[0]).toMatchObject({ diff: SENSITIVE_NOTE });
   });
 
   it('replaces a symlink, refuses to write over a directory', () => {

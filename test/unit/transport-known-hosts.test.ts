@@ -59,6 +59,10 @@ describe('known_hosts', () => {
     expect(checkHostKey(pinnedKeys(entries, '10.9.9.9'), K1)).toMatchObject({ ok: false, reason: 'unknown' });
   });
 
+  it('matches a host by address or by name', () => {
+    expect(pinnedKeys(entries, ['10.9.9.9', 'pg2']).keys).toEqual([{ type: 'ssh-rsa', key: R1.toString('base64') }]);
+  });
+
   it('matches ports the way OpenSSH writes them', () => {
     expect(pinnedKeys(entries, '10.0.0.3', 2222).keys).toHaveLength(1);
     expect(pinnedKeys(entries, '10.0.0.3').keys).toHaveLength(0);

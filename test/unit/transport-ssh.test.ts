@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
 import { gatherFacts } from '../../src/plan/remote.js';
 import { MASK, withSecrets } from '../../src/transport/quote.js';
-import { SshTransport } from '../../src/transport/ssh.js';
+import { scanHostKey, SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
 
 // ssh2 ships no types; the test only needs a few members.
@@ -145,6 +145,13 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
     }
   });
 
+  it('accepts a key pinned under the host name', async () => {
+    const kh = knownHosts([`[pg1]:${port} ${host.type} ${host.blob}`]);
+    const t = await SshTransport.connect(opts(kh));
+    expect((await t.exec({ script: 'echo ok' })).stdout).toBe('ok\n');
+    await t.close();
+  });
+
   it('gathers facts in exactly one round trip', async () => {
     const kh = knownHosts([`[127.0.0.1]:${port} ${host.type} ${host.blob}`]);
     const t = await SshTransport.connect(opts(kh));
@@ -173,12 +180,22 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
     const auth = authAttempts;
     const e = (await SshTransport.connect(opts(kh)).catch((x: unknown) => x)) as RefusedError;
     expect(e).toBeInstanceOf(RefusedError);
-    expect(e.message).toContain('differs from the one pinned');
+    expect(e.message).toContain('differs from the key pinned');
     expect(e.message).toContain('127.0.0.1');
     expect(e.message).toContain(kh);
-    expect(e.message).toContain(host.blob);
+    const fp = spawnSync('ssh-keygen', ['-lf', `${host.priv}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1];
+    expect(e.message).toContain(`presented host key ssh-ed25519 ${fp}`);
     expect(e.where).toBe('pg1 (127.0.0.1): ssh');
     expect(e.hint).toContain(`pgha provision ${dir}`);
+    expect(authAttempts).toBe(auth);
+  });
+
+  it('scans the host key without logging in', async () => {
+    const auth = authAttempts;
+    const k = await scanHostKey({ host: 'pg1', ip: '127.0.0.1', port });
+    expect(k.type).toBe('ssh-ed25519');
+    expect(k.key).toBe(host.blob);
+    expect(k.fingerprint).toBe(spawnSync('ssh-keygen', ['-lf', `${host.priv}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]);
     expect(authAttempts).toBe(auth);
   });
 

@@ -44,6 +44,9 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
     // Patroni 3.0.2 fails against etcd's jwt tokens; simple tokens are what it was tested with.
     'auth-token': 'simple',
     'enable-v2': false,
+    // 3.4 defaults to the deprecated capnslog logger when read from a file; stderr is the journal.
+    logger: 'zap',
+    'log-outputs': ['stderr'],
   };
   if (ssl) {
     const tls = {
@@ -51,12 +54,13 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
       'key-file': `${ETCD_SSL_DIR}/node.key`,
       'trusted-ca-file': `${ETCD_SSL_DIR}/ca.crt`,
     };
-    model['client-transport-security'] = {
-      ...tls,
-      // With RBAC, users authenticate by password; requiring certificates as well would make etcd
-      // take the certificate's CN as the user name for requests without a token.
-      'client-cert-auth': str(v, 'etcd_authentication_mode') !== 'basic',
-    };
+    // etcd 3.4 demands a client certificate whenever trusted-ca-file is set, whatever
+    // client-cert-auth says. With RBAC (basic) clients authenticate by password, so the client
+    // side has no CA; without RBAC the certificate is the only thing keeping strangers out.
+    model['client-transport-security'] =
+      str(v, 'etcd_authentication_mode') === 'basic'
+        ? { 'cert-file': tls['cert-file'], 'key-file': tls['key-file'], 'client-cert-auth': false }
+        : { ...tls, 'client-cert-auth': true };
     model['peer-transport-security'] = { ...tls, 'client-cert-auth': true };
   }
   return model;

@@ -320,6 +320,36 @@ async function waitForSsh(host: HostAddr, pid: number, paths: HostPaths, timeout
 }
 
 /**
+ * Every process in the cgroup subtrees given: what is left of a container whose nspawn died
+ * before it (its init is re-parented and keeps running in the cgroup we started nspawn in).
+ */
+async function processesInCgroups(dirs: string[]): Promise<number[]> {
+  const out = new Set<number>();
+  const walk = async (dir: string): Promise<void> => {
+    try {
+      for (const l of (await readFile(join(dir, 'cgroup.procs'), 'utf8')).split('\n')) if (/^\d+$/.test(l)) out.add(Number(l));
+    } catch {
+      return;
+    }
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await walk(join(dir, e.name));
+  };
+  for (const d of dirs) await walk(d);
+  out.delete(process.pid);
+  return [...out];
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  for (let i = 0; i < 50 && pids.some(pidAlive); i++) await sleep(100);
+}
+
+/**
  * Create (or start again) every container of the cluster and pin their host keys.
  * Running containers are left alone (their files are refreshed); stopped ones boot again on the
  * overlay they had, so their state is kept.
@@ -363,6 +393,12 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
         const fresh = await ensureOverlay(image.dir, paths);
         const keys = await writeHostFiles(spec, host, paths.merged);
         const cgroups = cgroupDirs(roots, spec.clusterName, host.name);
+        const stale = await processesInCgroups(cgroups);
+        if (stale.length) {
+          // A container whose systemd-nspawn was killed: it still holds the overlay. Stop it first.
+          log(`${host.name}: killing what is left of its previous container (pids ${stale.join(' ')})`);
+          await killAll(stale);
+        }
         for (const cg of cgroups) await mkdir(cg, { recursive: true }).catch(() => {});
         const argv = nspawnArgs({
           root: paths.merged,
@@ -424,6 +460,19 @@ async function writeKnownHosts(clusterDir: string, hosts: HostAddr[], results: {
 
 // ---------------------------------------------------------------- deprovision
 
+async function childrenOf(pid: number): Promise<number[]> {
+  try {
+    return (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * SIGTERM to systemd-nspawn: it asks the container's systemd to power off (SIGRTMIN+3) and exits
+ * when it has. After STOP_TIMEOUT_MS: SIGKILL to the container's init (which takes its whole pid
+ * namespace with it) and to nspawn.
+ */
 async function stopPid(pid: number): Promise<'graceful' | 'killed' | 'none'> {
   if (!pidAlive(pid)) return 'none';
   try {
@@ -435,6 +484,13 @@ async function stopPid(pid: number): Promise<'graceful' | 'killed' | 'none'> {
   while (Date.now() < deadline) {
     if (!pidAlive(pid)) return 'graceful';
     await sleep(100);
+  }
+  for (const child of await childrenOf(pid)) {
+    try {
+      process.kill(child, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   try {
     process.kill(pid, 'SIGKILL');
@@ -465,6 +521,7 @@ export async function deprovisionNspawn(
     const names = new Set((spec.hosts ?? []).map((h) => h.name));
     for (const e of await readdir(base, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) names.add(e.name);
 
+    const roots = await cgroupRoots();
     const hosts = await Promise.all(
       [...names].map(async (name): Promise<HostStop> => {
         const t0 = Date.now();
@@ -479,6 +536,12 @@ export async function deprovisionNspawn(
           const r = await stopPid(pid);
           if (r === 'killed' || (r === 'graceful' && stopped === 'none')) stopped = r;
         }
+        // Left-overs of a container whose nspawn was killed: its init and everything under it.
+        const orphans = await processesInCgroups(cgroupDirs(roots, spec.clusterName, name));
+        if (orphans.length) {
+          stopped = 'killed';
+          await killAll(orphans);
+        }
         if (await isMounted(paths.merged)) {
           const r = await run('umount', [paths.merged], { allowFail: true });
           if (r.code !== 0) await run('umount', ['-l', paths.merged], { where: `deprovision: ${name}: unmount` });
@@ -487,8 +550,8 @@ export async function deprovisionNspawn(
       }),
     );
 
-    for (const cg of cgroupDirs(await cgroupRoots(), spec.clusterName)) await removeCgroupTree(cg);
-    for (const root of await cgroupRoots()) await rmdir(join(root, 'pgha')).catch(() => {});
+    for (const cg of cgroupDirs(roots, spec.clusterName)) await removeCgroupTree(cg);
+    for (const root of roots) await rmdir(join(root, 'pgha')).catch(() => {});
 
     const left = (await mountPoints()).filter((m) => m === base || m.startsWith(`${base}/`));
     if (left.length) {

@@ -36,6 +36,12 @@ export interface LocalRepoSpec {
   pins: Record<string, string>;
   /** Extra .deb files put in the repository as they are (e.g. a rebuilt patroni). */
   extraDebs?: string[];
+  /**
+   * Other versions to carry as well, with what they need, for upgrade paths, e.g.
+   * `{ 'postgresql-15': ['15.18-0+deb12u1'] }`. Hosts still install the pinned (or newest)
+   * version unless told `pkg=version`.
+   */
+  extraVersions?: Record<string, string[]>;
 }
 
 export interface LocalRepoResult {
@@ -80,6 +86,10 @@ function validate(spec: LocalRepoSpec): void {
     if (!PKG_NAME.test(p)) problems.push(`pin: not a package name: ${JSON.stringify(p)}`);
     if (!PKG_VERSION.test(v)) problems.push(`pin ${p}: not a version: ${JSON.stringify(v)}`);
   }
+  for (const [p, vs] of Object.entries(spec.extraVersions ?? {})) {
+    if (!PKG_NAME.test(p)) problems.push(`extra version: not a package name: ${JSON.stringify(p)}`);
+    for (const v of vs) if (!PKG_VERSION.test(v)) problems.push(`extra version of ${p}: not a version: ${JSON.stringify(v)}`);
+  }
   for (const d of spec.extraDebs ?? []) if (!d.endsWith('.deb')) problems.push(`extra package ${d} is not a .deb file`);
   if (problems.length) throw new UsageError(`cannot build the local repository:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
 }
@@ -114,6 +124,9 @@ export async function buildLocalRepo(
       JSON.stringify({
         packages: [...spec.packages].sort(),
         pins: Object.entries(spec.pins).sort(([a], [b]) => a.localeCompare(b)),
+        extraVersions: Object.entries(spec.extraVersions ?? {})
+          .map(([p, vs]) => [p, [...vs].sort()] as const)
+          .sort(([a], [b]) => a.localeCompare(b)),
         extra: await Promise.all(extraDebs.map(async (d) => [basename(d), await sha256File(d)])),
         imageStamp,
       }),
@@ -293,26 +306,40 @@ async function resolveAndDownload(o: {
     const r0 = Date.now();
     o.log('resolving packages in the image (apt-get update)');
     await inContainer(['apt-get', 'update', '-q'], 'download-packages: apt-get update');
-    const installArgs = aptInstallArgs(o.spec.packages, o.spec.pins);
-    const sim = await inContainer(
-      ['apt-get', 'install', '-s', '-y', '--no-install-recommends', ...installArgs],
-      'download-packages: resolve',
-      true,
-    );
-    if (sim.code !== 0) {
-      throw new RuntimeError(`apt cannot resolve ${installArgs.join(' ')}:\n${(sim.stderr || sim.stdout).trim().split('\n').slice(-10).join('\n')}`, {
-        where: 'download-packages: resolve',
-        hint: 'check the package names and pinned versions (`*_package_version`) against the Debian archive',
-      });
+    // One pass for the set as pinned, one per extra version (the set with that version instead).
+    const passes: string[][] = [aptInstallArgs(o.spec.packages, o.spec.pins)];
+    for (const [pkg, versions] of Object.entries(o.spec.extraVersions ?? {})) {
+      const pkgs = o.spec.packages.includes(pkg) ? o.spec.packages : [...o.spec.packages, pkg];
+      for (const v of versions) passes.push(aptInstallArgs(pkgs, { ...o.spec.pins, [pkg]: v }));
     }
-    const packages = parseAptSimulation(sim.stdout);
+    const byFile = new Map<string, AptPackage>();
+    for (const installArgs of passes) {
+      const sim = await inContainer(
+        ['apt-get', 'install', '-s', '-y', '--no-install-recommends', ...installArgs],
+        'download-packages: resolve',
+        true,
+      );
+      if (sim.code !== 0) {
+        throw new RuntimeError(
+          `apt cannot resolve ${installArgs.join(' ')}:\n${(sim.stderr || sim.stdout).trim().split('\n').slice(-10).join('\n')}`,
+          {
+            where: 'download-packages: resolve',
+            hint: 'check the package names and pinned versions (`*_package_version`) against the Debian archive',
+          },
+        );
+      }
+      for (const p of parseAptSimulation(sim.stdout)) byFile.set(debFileName(p), p);
+    }
+    const packages = [...byFile.values()];
     const resolveSeconds = (Date.now() - r0) / 1000;
     const d0 = Date.now();
     o.log(`downloading ${packages.length} packages (cached in ${o.debs})`);
-    await inContainer(
-      ['apt-get', 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...installArgs],
-      'download-packages: download',
-    );
+    for (const installArgs of passes) {
+      await inContainer(
+        ['apt-get', 'install', '-y', '-q', '--download-only', '--no-install-recommends', ...installArgs],
+        'download-packages: download',
+      );
+    }
     const downloadSeconds = (Date.now() - d0) / 1000;
     return { packages, resolveSeconds, downloadSeconds };
   } finally {

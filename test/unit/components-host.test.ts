@@ -1,0 +1,68 @@
+/** Packages, services and the set of files per role. */
+import { describe, expect, it } from 'vitest';
+import { packagesFor, renderHost, servicesFor } from '../../src/render/index.js';
+import { fakeInputs, loadExample } from '../golden/inputs.js';
+
+describe('packagesFor / servicesFor', () => {
+  const pool = loadExample('m1-pgbouncer-bare', { postgres_package_version: '15.18-0+deb12u1', etcd_package_version: '3.4.23-4+b4' });
+  const host = (name: string) => {
+    const h = pool.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(name);
+    return h;
+  };
+
+  it('installs and pins per role', () => {
+    expect(packagesFor(host('db1'))).toEqual([
+      { name: 'postgresql-15', version: '15.18-0+deb12u1' },
+      { name: 'postgresql-client-15', version: '15.18-0+deb12u1' },
+      { name: 'patroni' },
+      { name: 'pgbouncer' },
+    ]);
+    expect(packagesFor(host('etcd1'))).toEqual([
+      { name: 'etcd-server', version: '3.4.23-4+b4' },
+      { name: 'etcd-client', version: '3.4.23-4+b4' },
+    ]);
+    const demo = loadExample('m1-haproxy-nspawn', { haproxy_package_version: '2.6.12-1+deb12u3', patroni_package_flavour: 'edb' });
+    expect(packagesFor(demo.hosts.find((h) => h.name === 'proxy1')!)).toEqual([{ name: 'haproxy', version: '2.6.12-1+deb12u3' }]);
+    expect(packagesFor(demo.hosts.find((h) => h.name === 'pg1')!).map((p) => p.name)).toEqual([
+      'etcd-server',
+      'etcd-client',
+      'postgresql-15',
+      'postgresql-client-15',
+      'edb-patroni',
+    ]);
+  });
+
+  it('names the units pgha manages, in start order', () => {
+    expect(servicesFor(pool, host('db2'))).toEqual(['patroni@pool.service', 'pgbouncer.service', 'pgha-pgbouncer-follow.service']);
+    expect(servicesFor(pool, host('etcd3'))).toEqual(['etcd.service']);
+    const demo = loadExample('m1-haproxy-nspawn');
+    expect(servicesFor(demo, demo.hosts[0]!)).toEqual(['etcd.service', 'patroni@demo.service']);
+    expect(servicesFor(demo, demo.hosts[3]!)).toEqual(['haproxy.service']);
+  });
+});
+
+describe('renderHost', () => {
+  it('keeps private keys 0600, sensitive, owned by the service user', () => {
+    const demo = loadExample('m1-haproxy-nspawn');
+    const files = renderHost(demo, demo.hosts[0]!, fakeInputs(demo));
+    const keys = files.filter((f) => f.path.endsWith('.key'));
+    expect(keys.map((f) => [f.path, f.owner, f.mode, f.sensitive])).toEqual([
+      ['/etc/etcd/ssl/node.key', 'etcd', 0o600, true],
+      ['/etc/patroni/ssl/node.key', 'postgres', 0o600, true],
+    ]);
+    expect(files.find((f) => f.path === '/etc/patroni/demo.yml')).toMatchObject({ owner: 'postgres', group: 'postgres', mode: 0o600 });
+  });
+
+  it('writes nothing TLS where TLS is off', () => {
+    const demo = loadExample('m1-haproxy-nspawn', { patroni_ssl_enabled: false, etcd_ssl_enabled: false });
+    for (const h of demo.hosts) {
+      expect(renderHost(demo, h, fakeInputs(demo)).filter((f) => f.path.includes('/ssl/'))).toEqual([]);
+    }
+  });
+
+  it('is deterministic', () => {
+    const demo = loadExample('m1-overrides');
+    expect(renderHost(demo, demo.hosts[1]!, fakeInputs(demo))).toEqual(renderHost(demo, demo.hosts[1]!, fakeInputs(demo)));
+  });
+});
