@@ -78,10 +78,6 @@ export function layered(base: Plain, settings: unknown): Plain {
   return stripNulls(deepMerge(base, plain(settings)) as Plain);
 }
 
-export function secretOf(inputs: RenderInputs, user: string): string {
-  return inputs.secret(user);
-}
-
 export function nodePem(inputs: RenderInputs, host: ResolvedHost): { cert: string; key: string } {
   const n = inputs.pki.nodes[host.name];
   if (!n) throw new Error(`no node certificate for ${host.name} in the cluster PKI (run pgha provision/deploy to issue it)`);

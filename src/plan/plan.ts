@@ -58,6 +58,8 @@ export interface HostPlan {
 }
 
 export interface PlanOptions {
+  /** Inventory name for messages (defaults to the hostname the host reported). */
+  host?: string;
   /** Masks secrets in file text before it is diffed; applied to old and new alike. */
   redact?: (text: string) => string;
   /** Lines of context in diffs (3). */
@@ -145,7 +147,7 @@ function planFile(f: DesiredFile, fact: FileFact | undefined, host: string, opts
 
 /** The actions that bring one host from `facts` to `desired`. Packages first, then files. */
 export function planHost(desired: HostDesired, facts: HostFacts, opts: PlanOptions = {}): HostPlan {
-  const host = facts.hostname || 'host';
+  const host = opts.host ?? (facts.hostname || 'host');
   const seen = new Set<string>();
   for (const f of desired.files) {
     if (seen.has(f.path)) throw new Error(`bug: two desired files for ${f.path}`);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import {
@@ -223,6 +224,34 @@ export class SshTransport implements Transport {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * A TCP stream to `ip:port` opened from this host (an SSH direct-tcpip channel). The far end
+   * sees a connection from this host, so a service that allowlists cluster members (Patroni's
+   * REST API) accepts pgha's requests. Fits https.ts's `Dial`: `(t) => ssh.forwardOut(t.ip, t.port)`.
+   */
+  async forwardOut(ip: string, port: number): Promise<Duplex> {
+    const conn = this.ssh.connection;
+    if (this.lostReason !== undefined || !conn) throw this.lost(this.lostReason ?? 'not connected');
+    await this.acquire();
+    return new Promise<Duplex>((resolve, reject) => {
+      conn.forwardOut('127.0.0.1', 0, ip, port, (err, stream) => {
+        if (err) {
+          this.release();
+          reject(
+            new RuntimeError(`cannot reach ${ip}:${port} from ${this.host}: ${err.message}`, {
+              where: `${this.host}: ssh tunnel`,
+              hint: `check that the service listens on ${ip}:${port} and that sshd on ${this.host} allows TCP forwarding`,
+            }),
+          );
+          return;
+        }
+        // The channel counts against the connection's limit until it closes.
+        stream.once('close', () => this.release());
+        resolve(stream);
+      });
+    });
   }
 
   private lost(reason: string): RuntimeError {

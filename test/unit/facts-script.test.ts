@@ -1,12 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import { FACTS_MAX_CONTENT, factsScript, parseFacts } from '../../src/plan/facts.js';
 import { LocalTransport } from '../../src/transport/local.js';
+
+const madeDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+});
 
 const me = userInfo().username;
 const myGroup = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
@@ -21,7 +31,7 @@ async function gather(paths: string[], packages: string[] = [], services: string
 }
 
 describe('factsScript, run for real with bash', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pgha-facts-'));
+  const dir = tempDir('pgha-facts-');
   const weird = join(dir, "it's a \"file\" $(x) ünï");
   writeFileSync(weird, 'line one\nligne deux ü 🐘\n');
   chmodSync(weird, 0o640);

@@ -1,14 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import type { DesiredFile } from '../../src/model/types.js';
 import { applyFilesScript, parseApplyOutput } from '../../src/plan/apply-files.js';
 import { planHost } from '../../src/plan/plan.js';
 import { applyFiles, gatherFacts } from '../../src/plan/remote.js';
 import { LocalTransport } from '../../src/transport/local.js';
+
+const madeDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+});
 
 const owner = userInfo().username;
 const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();
@@ -21,7 +31,7 @@ describe('applyFilesScript, run for real with bash', () => {
   const t = new LocalTransport({ host: 'local' });
 
   it('writes files atomically with parents, owner and mode; a re-run changes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     const secret = `-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYBYTES'$(id)\n-----END PRIVATE KEY-----\n`;
     const files = [
       f(join(dir, 'etc/patroni/config.yml'), 'scope: main\nname: pg1\n'),
@@ -57,7 +67,7 @@ describe('applyFilesScript, run for real with bash', () => {
   });
 
   it('fixes only the mode when content matches, and reports it as meta', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     const path = join(dir, 'a.conf');
     writeFileSync(path, 'same\n');
     chmodSync(path, 0o666);
@@ -69,7 +79,7 @@ describe('applyFilesScript, run for real with bash', () => {
   });
 
   it('replaces a symlink with a file instead of writing through it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     writeFileSync(join(dir, 'target'), 'target\n');
     spawnSync('ln', ['-s', 'target', join(dir, 'link')]);
     const r = await applyFiles(t, [f(join(dir, 'link'), 'target\n')]);
@@ -79,7 +89,7 @@ describe('applyFilesScript, run for real with bash', () => {
   });
 
   it('fails naming the file, masks secrets, and leaves no temporary file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     const files = [f(join(dir, 'ok'), 'fine\n'), f(join(dir, 'bad'), 'pw: hunter2\n', { owner: 'pgha-no-such-user' })];
     const err = await applyFiles(t, files, ['hunter2']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
@@ -91,7 +101,7 @@ describe('applyFilesScript, run for real with bash', () => {
   });
 
   it('detects truncated input', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     const cmd = applyFilesScript([f(join(dir, 'a'), 'hello world\n')]);
     const r = await t.exec({ ...cmd, stdin: (cmd.stdin ?? '').slice(0, -20) });
     expect(r.code).not.toBe(0);
@@ -114,7 +124,7 @@ describe('applyFilesScript, run for real with bash', () => {
   });
 
   it('round trip: facts → plan → apply → facts → plan has no changes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pgha-apply-'));
+    const dir = tempDir('pgha-apply-');
     writeFileSync(join(dir, 'b'), 'old\n');
     const desired = {
       files: [f(join(dir, 'a'), 'a\n'), f(join(dir, 'b'), 'new\n'), f(join(dir, 'sub/c'), 'c\n', { sensitive: true })],

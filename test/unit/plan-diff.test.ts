@@ -1,10 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { diffLines, unifiedDiff } from '../../src/plan/diff.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { unifiedDiff } from '../../src/plan/diff.js';
+
+const madeDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Applies our unified diff to `old`, checking every context and removed line on the way. */
 function applyPatch(old: string, patch: string): string {
@@ -52,7 +62,7 @@ function applyPatch(old: string, patch: string): string {
 }
 
 function gnuDiff(a: string, b: string): string {
-  const d = mkdtempSync(join(tmpdir(), 'pgha-diff-'));
+  const d = tempDir('pgha-diff-');
   writeFileSync(join(d, 'a'), a);
   writeFileSync(join(d, 'b'), b);
   const r = spawnSync('diff', ['-u', 'a', 'b'], { cwd: d, encoding: 'utf8' });
@@ -130,7 +140,7 @@ describe('unifiedDiff', () => {
     const text = fc
       .tuple(fc.array(line, { maxLength: 15 }), fc.boolean())
       .map(([ls, eol]) => (ls.length ? ls.join('\n') + (eol ? '\n' : '') : ''));
-    const d = mkdtempSync(join(tmpdir(), 'pgha-patch-'));
+    const d = tempDir('pgha-patch-');
     fc.assert(
       fc.property(text, text, (a, b) => {
         fc.pre(a !== b && a !== '');
@@ -141,27 +151,6 @@ describe('unifiedDiff', () => {
         expect(spawnSync('cat', ['f'], { cwd: d, encoding: 'utf8' }).stdout).toBe(b);
       }),
       { numRuns: 60 },
-    );
-  });
-
-  it('finds a shortest edit script (property)', () => {
-    const arr = fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 12 });
-    fc.assert(
-      fc.property(arr, arr, (a, b) => {
-        const ops = diffLines(a, b);
-        expect(ops.filter((o) => o.op !== '+').map((o) => o.line)).toEqual(a);
-        expect(ops.filter((o) => o.op !== '-').map((o) => o.line)).toEqual(b);
-        // Edits = |a| + |b| - 2·LCS.
-        const lcs = (x: string[], y: string[]): number => {
-          const t = Array.from({ length: x.length + 1 }, () => new Array<number>(y.length + 1).fill(0));
-          for (let i = 1; i <= x.length; i++)
-            for (let j = 1; j <= y.length; j++)
-              t[i]![j] = x[i - 1] === y[j - 1] ? t[i - 1]![j - 1]! + 1 : Math.max(t[i - 1]![j]!, t[i]![j - 1]!);
-          return t[x.length]![y.length]!;
-        };
-        expect(ops.filter((o) => o.op !== ' ').length).toBe(a.length + b.length - 2 * lcs(a, b));
-      }),
-      { numRuns: 500 },
     );
   });
 

@@ -188,6 +188,10 @@ describe('haproxy.cfg', () => {
     expect(cfg).toContain('    tune.ssl.default-dh-param 2048\n');
     expect(cfg).not.toContain('option tcplog');
   });
+  it('users can add whole sections, e.g. a stats page', () => {
+    const cfg = haproxy({ cluster: { haproxy_conf_settings: { listens: { stats: { bind: '127.0.0.1:7000', mode: 'http', 'stats enable': true, 'stats uri': '/' } } } } });
+    expect(cfg).toContain('\nlisten stats\n    bind 127.0.0.1:7000\n    mode http\n    stats enable\n    stats uri /\n');
+  });
   it('read-only frontend with lag only when asked', () => {
     expect(haproxy()).not.toContain('/replica');
     const ro = haproxy({ cluster: { haproxy_read_only_load_balancer_enabled: true, patroni_repl_max_lag: 1048576 } });
@@ -231,7 +235,11 @@ describe('etcd config', () => {
     expect(doc['initial-cluster']).toBe('pg1=https://10.0.0.1:2380,pg2=https://10.0.0.2:2380,pg3=https://10.0.0.3:2380');
     expect(doc['listen-client-urls']).toBe('https://10.0.0.2:2379,https://127.0.0.1:2379');
     expect(doc['auth-token']).toBe('simple');
-    expect(doc['client-transport-security']['client-cert-auth']).toBe(false);
+    expect(doc['enable-grpc-gateway']).toBe(true); // Patroni's etcd3 client needs it
+    // etcd 3.4 requires client certificates whenever a client CA is configured.
+    expect(doc['client-transport-security']).toEqual({ 'cert-file': '/etc/etcd/ssl/node.crt', 'key-file': '/etc/etcd/ssl/node.key', 'client-cert-auth': false });
+    const certAuth = etcd({ cluster: { etcd_authentication_mode: 'none' } });
+    expect(certAuth['client-transport-security']).toMatchObject({ 'trusted-ca-file': '/etc/etcd/ssl/ca.crt', 'client-cert-auth': true });
     const plain = etcd({ cluster: { etcd_ssl_enabled: false, etcd_authentication_mode: 'none' } });
     expect(plain['listen-peer-urls']).toBe('http://10.0.0.1:2380');
     expect(plain).not.toHaveProperty('client-transport-security');

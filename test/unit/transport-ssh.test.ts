@@ -4,8 +4,8 @@
  * codes without root, containers or a system sshd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,20 @@ import { MASK, withSecrets } from '../../src/transport/quote.js';
 import { scanHostKey, SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
 
+const madeDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
+});
+
 // ssh2 ships no types; the test only needs a few members.
 const ssh2: any = createRequire(import.meta.url)('ssh2');
 
-const dir = mkdtempSync(join(tmpdir(), 'pgha-ssh-'));
+const dir = tempDir('pgha-ssh-');
 function keygen(name: string): { priv: string; pub: string; type: string; blob: string } {
   const path = join(dir, name);
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path]);
@@ -60,6 +70,14 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
         } else ctx.reject(['publickey']);
       });
       c.on('ready', () => {
+        c.on('tcpip', (accept: () => any, reject: () => void, info: { destIP: string; destPort: number }) => {
+          const sock = connect(info.destPort, info.destIP);
+          sock.on('error', () => reject());
+          sock.on('connect', () => {
+            const ch = accept();
+            ch.pipe(sock).pipe(ch);
+          });
+        });
         c.on('session', (accept: () => any) => {
           const session = accept();
           session.on('exec', (acc: () => any, _rej: unknown, info: { command: string }) => {
@@ -220,6 +238,25 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
     await expect(t.exec({ script: 'sleep 30 # PGHA_TEST_DROP' })).rejects.toThrow(/connection to pg1 \(127.0.0.1\) lost/);
     await expect(t.exec({ script: 'true' })).rejects.toThrow(/lost/);
     await t.close();
+  });
+
+  it('opens TCP streams from the host (for allowlisted REST APIs)', async () => {
+    const echo = createServer((sock) => sock.pipe(sock));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const echoPort = (echo.address() as AddressInfo).port;
+    const kh = knownHosts([`[127.0.0.1]:${port} ${host.type} ${host.blob}`]);
+    const t = await SshTransport.connect(opts(kh));
+    try {
+      const stream = await t.forwardOut('127.0.0.1', echoPort);
+      const got = new Promise<string>((resolve) => stream.once('data', (b: Buffer) => resolve(b.toString())));
+      stream.write('ping');
+      expect(await got).toBe('ping');
+      stream.end();
+      await expect(t.forwardOut('127.0.0.1', 1)).rejects.toThrow(/cannot reach 127.0.0.1:1 from pg1/);
+    } finally {
+      await t.close();
+      echo.close();
+    }
   });
 
   it('reports use after close as a lost connection', async () => {

@@ -44,6 +44,9 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
     // Patroni 3.0.2 fails against etcd's jwt tokens; simple tokens are what it was tested with.
     'auth-token': 'simple',
     'enable-v2': false,
+    // Patroni's etcd3 client speaks JSON to the gRPC gateway, which etcd 3.4 leaves off when it
+    // reads a config file (the command-line default is on).
+    'enable-grpc-gateway': true,
     // 3.4 defaults to the deprecated capnslog logger when read from a file; stderr is the journal.
     logger: 'zap',
     'log-outputs': ['stderr'],

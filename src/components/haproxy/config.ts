@@ -6,6 +6,7 @@
  *   global / defaults:   { "<directive>": value }       e.g. { "timeout client": "30m" }
  *   default_server:      { "<server option>": value }   e.g. { inter: "3s", fall: 3, rise: 2 }
  *   frontends.<name>:    { "<directive>": value }
+ *   listens.<name>:      { "<directive>": value }        (none by default: e.g. a stats page)
  *   backends.<name>:     { "<directive>": value, servers: { <name>: { address, <option>: value } } }
  * A value `true` prints the keyword alone, `false` or `null` omits it, a list repeats the
  * directive once per item, anything else prints `keyword value`. Keys keep their order, which
@@ -139,6 +140,7 @@ export interface HaproxyView {
   global: string[];
   defaults: string[];
   frontends: { name: string; lines: string[] }[];
+  listens: { name: string; lines: string[] }[];
   backends: { name: string; lines: string[]; servers: string[] }[];
 }
 
@@ -152,6 +154,7 @@ export function haproxyView(doc: Plain): HaproxyView {
     global: directives(doc.global),
     defaults,
     frontends: sections(doc.frontends).map(([name, s]) => ({ name, lines: directives(s) })),
+    listens: sections(doc.listens).map(([name, s]) => ({ name, lines: directives(s) })),
     backends: sections(doc.backends).map(([name, s]) => ({
       name,
       lines: directives(s),

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { APT_NO_RECOMMENDS, SSHD_CONFIG_DROPIN } from './helpers.js';
 import { DEBIAN_MIRROR, DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
-import { acquireLock, noLog, pidAlive, run, type Log } from './sys.js';
+import { acquireLock, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
 
 /**
  * Units masked in the image. In a container without a console tty the gettys only spin;
@@ -86,7 +86,7 @@ export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = pro
       );
       await rename(tmp, dir);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true }).catch(() => {});
+      await removeTreeSafely(tmp);
       throw e;
     }
     const seconds = (Date.now() - start) / 1000;
@@ -110,7 +110,7 @@ async function removeStaleBuilds(dir: string): Promise<void> {
     if (!e.startsWith(prefix)) continue;
     const pid = Number(e.slice(prefix.length));
     if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) continue;
-    await rm(join(parent, e), { recursive: true, force: true });
+    await removeTreeSafely(join(parent, e)); // best effort: a name of its own is used below anyway
   }
 }
 

@@ -40,9 +40,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RuntimeError, UsageError } from '../../errors.js';
-import { assertHostPrereqs } from '../prereqs.js';
+import { join, resolve } from 'node:path';
+import { PghaError, RuntimeError, UsageError } from '../../errors.js';
+import { assertHostPrereqs, installHostPrereqs } from '../prereqs.js';
 import {
   NETWORKD_FILE,
   bridgeName,
@@ -101,6 +101,8 @@ export interface NspawnOptions {
   /** How long one host may take from nspawn start to sshd accepting connections. */
   bootTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Install missing host prerequisites with apt-get instead of failing (`--install-prereqs`). */
+  installPrereqs?: boolean;
 }
 
 export interface HostTiming {
@@ -350,6 +352,33 @@ async function killAll(pids: number[]): Promise<void> {
 }
 
 /**
+ * State is keyed by cluster name; record which cluster directory it belongs to so two
+ * directories with the same cluster_name can't take over each other's containers.
+ */
+async function claimClusterName(spec: NspawnClusterSpec, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
+  const base = clusterStateDir(spec.clusterName, env);
+  const owner = join(base, 'cluster-dir');
+  const mine = resolve(spec.clusterDir);
+  let recorded: string | undefined;
+  try {
+    recorded = (await readFile(owner, 'utf8')).trim();
+  } catch {
+    /* first provision */
+  }
+  if (recorded && recorded !== mine) {
+    if (await exists(recorded)) {
+      throw new UsageError(`cluster name ${spec.clusterName} is already provisioned on this machine from ${recorded}`, {
+        where: 'provision',
+        hint: `run \`pgha deprovision ${recorded}\` first, or choose another cluster_name`,
+      });
+    }
+    log(`cluster ${spec.clusterName} was provisioned from ${recorded}, which no longer exists: taking it over`);
+  }
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  await writeIfChanged(owner, `${mine}\n`, 0o600);
+}
+
+/**
  * Create (or start again) every container of the cluster and pin their host keys.
  * Running containers are left alone (their files are refreshed); stopped ones boot again on the
  * overlay they had, so their state is kept.
@@ -361,6 +390,7 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
   const start = Date.now();
   validateSpec(spec);
   assertRoot('provision');
+  if (opts.installPrereqs) await installHostPrereqs(log);
   await assertHostPrereqs();
   if (spec.localRepoDir && !(await exists(join(spec.localRepoDir, 'Packages')))) {
     throw new RuntimeError(`${spec.localRepoDir} is not a package repository (no Packages index)`, {
@@ -374,11 +404,12 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
   const bridge = bridgeName(spec.clusterName);
   const release = await acquireLock(`${clusterStateDir(spec.clusterName, env)}.lock`, `cluster ${spec.clusterName}`, log);
   try {
+    await claimClusterName(spec, env, log);
     await assertSubnetFree(spec.subnet, bridge);
     const bridgeAddress = await ensureBridge(bridge, spec.subnet, log);
     const roots = await cgroupRoots();
 
-    const results = await Promise.all(
+    const settled = await Promise.allSettled(
       spec.hosts.map(async (host): Promise<HostTiming & { keys: string[] }> => {
         const t0 = Date.now();
         const paths = hostPaths(spec.clusterName, host.name, env);
@@ -388,6 +419,7 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
           // Left alone; its overlay is mounted, so refreshed files (e.g. /etc/hosts) are seen inside.
           const keys = await writeHostFiles(spec, host, paths.merged);
           log(`${host.name}: running (pid ${pid}), left alone`);
+          await waitForSsh(host, pid, paths, bootTimeoutMs);
           return { host: host.name, ip: host.ip, action: 'running', pid, bootToSshSeconds: 0, seconds: (Date.now() - t0) / 1000, keys };
         }
         const fresh = await ensureOverlay(image.dir, paths);
@@ -427,7 +459,20 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
       }),
     );
 
-    const knownHostsFile = await writeKnownHosts(spec.clusterDir, spec.hosts, results);
+    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // Pin the keys of the hosts that came up even when another failed, then report the failure.
+    const up = spec.hosts.filter((h) => results.some((r) => r.host === h.name));
+    const knownHostsFile = await writeKnownHosts(spec.clusterDir, up, results);
+    const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length === 1) throw failed[0];
+    if (failed.length > 1) {
+      throw new RuntimeError(
+        `${failed.length} of ${spec.hosts.length} containers did not come up:\n${failed
+          .map((e) => (e instanceof PghaError && e.where ? `  ${e.where}: ${e.message}` : `  ${String(e instanceof Error ? e.message : e)}`))
+          .join('\n')}`,
+        { where: 'provision', hint: `see console.log under ${clusterStateDir(spec.clusterName, env)}/<host>/` },
+      );
+    }
     return {
       image,
       bridge,

@@ -26,7 +26,7 @@ import {
 } from './helpers.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { DEBIAN_MIRROR, cacheDir, debCacheDir } from './paths.js';
-import { CGROUP_WRAPPER, acquireLock, cgroupRoots, isMounted, noLog, removeCgroupTree, run, type Log } from './sys.js';
+import { CGROUP_WRAPPER, acquireLock, cgroupRoots, isMounted, noLog, removeCgroupTree, removeTreeSafely, run, type Log } from './sys.js';
 
 export interface LocalRepoSpec {
   clusterDir: string;
@@ -259,7 +259,13 @@ async function resolveAndDownload(o: {
   const upper = join(scratch, 'upper');
   const work = join(scratch, 'work');
   const merged = join(scratch, 'merged');
-  await rm(scratch, { recursive: true, force: true });
+  // Scratch trees of builds that died (we hold the package cache lock: no other build is running).
+  for (const e of await readdir(cacheDir(o.env)).catch(() => [] as string[])) {
+    if (/^build-\d+$/.test(e) && e !== basename(scratch)) await removeTreeSafely(join(cacheDir(o.env), e));
+  }
+  if (!(await removeTreeSafely(scratch))) {
+    throw new RuntimeError(`cannot clear ${scratch} (still mounted?)`, { where: 'download-packages', hint: `unmount it and remove it` });
+  }
   for (const d of [upper, work, merged, join(o.debs, 'partial'), join(o.lists, 'partial')]) await mkdir(d, { recursive: true });
   const apt = await aptUser(o.image);
   if (apt) {
@@ -344,7 +350,7 @@ async function resolveAndDownload(o: {
     return { packages, resolveSeconds, downloadSeconds };
   } finally {
     if (await isMounted(merged)) await run('umount', [merged], { allowFail: true });
-    if (!(await isMounted(merged))) await rm(scratch, { recursive: true, force: true });
+    await removeTreeSafely(scratch);
     for (const cg of cgroups) await removeCgroupTree(cg);
     for (const r of roots) await rmdir(join(r, 'pgha')).catch(() => {}); // only if no cluster uses it
   }

@@ -245,3 +245,20 @@ export async function removeCgroupTree(dir: string): Promise<void> {
   for (const e of entries) await removeCgroupTree(join(dir, e));
   await rmdir(dir).catch(() => {});
 }
+
+/**
+ * rm -rf a directory that may have file systems mounted below it (an interrupted debootstrap
+ * leaves proc and sys mounted in its target): unmount those first (lazily, deepest first), and
+ * don't remove anything if one stays mounted. Errors are reported through the result.
+ */
+export async function removeTreeSafely(dir: string): Promise<boolean> {
+  const below = (await mountPoints()).filter((m) => m === dir || m.startsWith(`${dir}/`));
+  for (const m of below.sort((a, b) => b.length - a.length)) await run('umount', ['-l', m], { allowFail: true });
+  if ((await mountPoints()).some((m) => m === dir || m.startsWith(`${dir}/`))) return false;
+  try {
+    await rm(dir, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
