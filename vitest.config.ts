@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
-    // e2e files share one machine's containers: never run them concurrently.
-    fileParallelism: true,
+    // `npm test` runs the e2e directory separately with --no-file-parallelism: its files share
+    // one machine's CPU, image cache and bridges.
     pool: 'forks',
   },
 });

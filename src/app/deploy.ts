@@ -142,7 +142,9 @@ class Deployment {
   async gatherFacts(w: HostWork): Promise<void> {
     const t = this.session.transport(w.host.name);
     const pkgNames = w.packages.map((p) => p.split('=')[0]!);
-    const r = await run(t, { script: factsScript(w.files.map((f) => f.path), pkgNames, w.services) }, 'gather facts');
+    // Private keys are compared by hash only: their content never travels back.
+    const hashOnly = w.files.filter((f) => f.sensitive).map((f) => f.path);
+    const r = await run(t, { script: factsScript(w.files.map((f) => f.path), pkgNames, w.services, { hashOnly }) }, 'gather facts');
     w.facts = parseFacts(r.stdout, w.host.name);
     const pins = packagesFor(w.host);
     w.plan = planHost(

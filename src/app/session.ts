@@ -15,6 +15,7 @@ import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
 
 export type HostTransport = Transport & { forwardOut(ip: string, port: number): Promise<Duplex> };
 
+
 export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -62,7 +63,7 @@ export class ClusterSession {
           knownHostsPath: this.paths.knownHosts,
           readyTimeoutMs: 10_000,
         });
-        this.transports.set(h.name, t as unknown as HostTransport);
+        this.transports.set(h.name, t);
       } catch (e) {
         failures.push((e as Error).message);
       }

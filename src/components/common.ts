@@ -123,5 +123,6 @@ export function hostCidr(ip: string): string {
  * or `on` is a boolean: writing as 1.1 quotes such strings so `watchdog.mode: "off"` stays a string.
  */
 export function toYaml(doc: unknown): string {
-  return stringify(doc, { version: '1.1', lineWidth: 0 });
+  // No anchors/aliases: shared values are written out in full, as a reader of the file expects.
+  return stringify(doc, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }

@@ -5,6 +5,8 @@ export const PATRONI_CA = `${PATRONI_SSL_DIR}/ca.crt`;
 export const PATRONI_CERT = `${PATRONI_SSL_DIR}/node.crt`;
 export const PATRONI_KEY = `${PATRONI_SSL_DIR}/node.key`;
 export const PG_SOCKET_DIR = '/var/run/postgresql';
+/** Read by postgresql-common through createcluster.conf's include_dir, so no conffile is touched. */
+export const PG_CREATECLUSTER_DROP_IN = '/etc/postgresql-common/createcluster.d/pgha.conf';
 
 export const ETCD_SSL_DIR = '/etc/etcd/ssl';
 export const ETCD_CONFIG = '/etc/etcd/pgha.conf.yml';

@@ -5,10 +5,11 @@
 import { etcdFiles } from '../components/etcd/config.js';
 import { haproxyFiles } from '../components/haproxy/config.js';
 import { hasRole, isDataNode, optStr, str, type RenderOptions } from '../components/common.js';
-import { PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
+import { ETCD_SSL_DIR, HAPROXY_SSL_DIR, PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN, PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
 import { patroniFiles, patroniUnit } from '../components/patroni/config.js';
 import { pgbouncerFiles } from '../components/pgbouncer/config.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import { dirname } from 'node:path/posix';
 import { renderTemplate } from './templates.js';
 
 export type { RenderOptions } from '../components/common.js';
@@ -76,4 +77,39 @@ export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): strin
   if (hasRole(host, 'pgbouncer')) out.push('pgbouncer.service', PGBOUNCER_FOLLOW_UNIT);
   if (hasRole(host, 'haproxy')) out.push('haproxy.service');
   return out;
+}
+
+/**
+ * Files to write before packages are installed, because installing would otherwise do harm:
+ * postgresql-<ver> creating a `main` cluster, etcd starting a single-node cluster of its own
+ * (with the drop-in in place it fails for want of its config file instead). All are root-owned,
+ * so they can be written before the packages create their users. None is a dpkg conffile.
+ */
+export function isPreInstall(file: DesiredFile): boolean {
+  return file.path === PG_CREATECLUSTER_DROP_IN || (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root');
+}
+
+export interface DesiredDirectory {
+  path: string;
+  owner: string;
+  group: string;
+  mode: number;
+}
+
+/** Directories holding private keys: readable only by the service that uses them. */
+const PRIVATE_DIRS: Readonly<Record<string, Omit<DesiredDirectory, 'path'>>> = {
+  [PATRONI_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 },
+  [ETCD_SSL_DIR]: { owner: 'etcd', group: 'etcd', mode: 0o750 },
+  [HAPROXY_SSL_DIR]: { owner: 'root', group: 'haproxy', mode: 0o750 },
+};
+
+/**
+ * The directories `files` are written to (create with parents; parents get the usual root:root
+ * 0755), shallowest first. Key directories are private to their service; the rest root:root 0755.
+ */
+export function directoriesFor(files: DesiredFile[]): DesiredDirectory[] {
+  const dirs = new Set(files.map((f) => dirname(f.path)));
+  return [...dirs]
+    .sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b))
+    .map((path) => ({ path, ...(PRIVATE_DIRS[path] ?? { owner: 'root', group: 'root', mode: 0o755 }) }));
 }

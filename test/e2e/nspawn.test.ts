@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
 import { checkHostPrereqs } from '../../src/platforms/prereqs.js';
 import {
   bridgeName,
@@ -101,6 +102,7 @@ describe.skipIf(!canRun && !E2E)('nspawn platform (e2e)', () => {
     if (!canRun) return;
     // Always, even when a test failed half way; idempotent when the last test already did it.
     await deprovisionNspawn({ clusterName, hosts }, { log }).catch((e: unknown) => log(`deprovision failed: ${String(e)}`));
+    await deprovisionNspawn({ clusterName: `${clusterName}-clash` }, { log }).catch(() => {});
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }, LONG);
 
@@ -156,6 +158,24 @@ describe.skipIf(!canRun && !E2E)('nspawn platform (e2e)', () => {
     expect(stdout).not.toMatch(/deb\.debian\.org/);
     expect(stdout).toContain('install ok installed');
     expect(stdout).toMatch(/HAProxy version 2\./);
+  }, LONG);
+
+  it('refuses an overlapping subnet and a cluster name owned by another directory (exit 2)', async () => {
+    const clash = `${clusterName}-clash`;
+    const err1 = await provisionNspawn(
+      { ...spec, clusterName: clash, subnet: '10.231.7.128/25', hosts: [{ name: 'x1', ip: '10.231.7.130' }] },
+      { log },
+    ).catch((e: unknown) => e);
+    expect(err1).toBeInstanceOf(UsageError);
+    expect((err1 as UsageError).exitCode).toBe(2);
+    expect((err1 as Error).message).toContain(`overlaps 10.231.7.0/24 (dev ${bridgeName(clusterName)})`);
+    expect(await exists(clusterStateDir(clash))).toBe(false);
+    const link = await pexec('ip', ['link', 'show', 'dev', bridgeName(clash)]).then(() => true, () => false);
+    expect(link).toBe(false);
+
+    const err2 = await provisionNspawn({ ...spec, clusterDir: join(tmp, 'ssh') }, { log }).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(UsageError);
+    expect((err2 as Error).message).toContain(`already provisioned on this machine from ${tmp}`);
   }, LONG);
 
   it('leaves running containers alone and starts stopped ones again with their state', async () => {

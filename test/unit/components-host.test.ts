@@ -1,6 +1,6 @@
 /** Packages, services and the set of files per role. */
 import { describe, expect, it } from 'vitest';
-import { packagesFor, renderHost, servicesFor } from '../../src/render/index.js';
+import { directoriesFor, isPreInstall, packagesFor, renderCluster, renderHost, servicesFor } from '../../src/render/index.js';
 import { fakeInputs, loadExample } from '../golden/inputs.js';
 
 describe('packagesFor / servicesFor', () => {
@@ -64,5 +64,27 @@ describe('renderHost', () => {
   it('is deterministic', () => {
     const demo = loadExample('m1-overrides');
     expect(renderHost(demo, demo.hosts[1]!, fakeInputs(demo))).toEqual(renderHost(demo, demo.hosts[1]!, fakeInputs(demo)));
+  });
+});
+
+describe('directoriesFor / isPreInstall', () => {
+  it('keeps key directories private to their service', () => {
+    const demo = loadExample('m1-overrides');
+    const dirs = directoriesFor([...renderCluster(demo, fakeInputs(demo)).values()].flat());
+    expect(dirs.find((d) => d.path === '/etc/patroni/ssl')).toEqual({ path: '/etc/patroni/ssl', owner: 'postgres', group: 'postgres', mode: 0o750 });
+    expect(dirs.find((d) => d.path === '/etc/etcd/ssl')).toMatchObject({ owner: 'etcd', mode: 0o750 });
+    expect(dirs.find((d) => d.path === '/etc/haproxy/ssl')).toMatchObject({ owner: 'root', group: 'haproxy', mode: 0o750 });
+    expect(dirs.find((d) => d.path === '/etc/patroni')).toMatchObject({ owner: 'root', mode: 0o755 });
+    expect(dirs.findIndex((d) => d.path === '/etc/patroni')).toBeLessThan(dirs.findIndex((d) => d.path === '/etc/patroni/ssl'));
+  });
+
+  it('writes the files that defuse package installation first', () => {
+    const demo = loadExample('m1-haproxy-nspawn');
+    const pre = renderHost(demo, demo.hosts[0]!, fakeInputs(demo)).filter(isPreInstall).map((f) => f.path);
+    expect(pre).toEqual([
+      '/etc/systemd/system/etcd.service.d/pgha.conf',
+      '/etc/postgresql-common/createcluster.d/pgha.conf',
+      '/etc/systemd/system/patroni@demo.service.d/pgha.conf',
+    ]);
   });
 });

@@ -266,7 +266,7 @@ describe('host integration bits', () => {
   it('builds the nspawn command line', () => {
     expect(nspawnArgs({ root: '/r', machine: 'pg1.c', hostname: 'pg1', bridge: 'pgha-1', repoDir: '/d/local-repo' })).toEqual([
       '-D', '/r', '-M', 'pg1.c', '--hostname=pg1', '-b', '--register=no', '--keep-unit', '--network-bridge=pgha-1',
-      '--bind-ro=/d/local-repo:/srv/pgha-repo',
+      '--resolv-conf=off', '--bind-ro=/d/local-repo:/srv/pgha-repo',
     ]);
     expect(nspawnArgs({ root: '/r', machine: 'm', hostname: 'h', bridge: 'b' })).not.toContain('--bind-ro');
   });

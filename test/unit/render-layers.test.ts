@@ -74,6 +74,7 @@ describe('patroni file', () => {
   it('replaces lists instead of merging them', () => {
     const doc = patroni({ cluster: { patroni_conf_settings: { postgresql: { pg_hba: ['local all all peer'] } } } });
     expect(doc.postgresql.pg_hba).toEqual(['local all all peer']);
+    expect(doc.bootstrap.pg_hba).toEqual(['local all all peer']);
   });
 
   it.each([
@@ -134,6 +135,7 @@ describe('patroni file', () => {
   it('keeps YAML-1.1 booleans-in-disguise as strings for PyYAML', () => {
     const text = file(render(), 'pg1', '/etc/patroni/c1.yml');
     expect(text).toContain('mode: "off"');
+    expect(text).not.toMatch(/[&*]a\d/); // no YAML anchors for values used twice (pg_hba)
     expect(parse(text, { version: '1.1' }).watchdog.mode).toBe('off');
   });
 });

@@ -80,6 +80,9 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
       // Database sessions idle for long stretches; a short timeout would cut pooled connections.
       'timeout client': '30m',
       'timeout server': '30m',
+      // A demoted primary answers 503 at once and a dead one fails to connect within `inter`;
+      // only a stalled API waits this long, and marking a primary down kills its sessions, so a
+      // short stall must not look like a failure.
       'timeout check': '2s',
     },
     default_server: { ...HAPROXY_DEFAULT_SERVER },

@@ -18,9 +18,16 @@ import {
   tlsFiles,
   toYaml,
 } from '../common.js';
-import { PATRONI_CA, PATRONI_CERT, PATRONI_KEY, PATRONI_SSL_DIR, PG_SOCKET_DIR, PGBOUNCER_FOLLOW_SCRIPT } from '../paths.js';
+import {
+  PATRONI_CA,
+  PATRONI_CERT,
+  PATRONI_KEY,
+  PATRONI_SSL_DIR,
+  PG_CREATECLUSTER_DROP_IN,
+  PG_SOCKET_DIR,
+  PGBOUNCER_FOLLOW_SCRIPT,
+} from '../paths.js';
 import { desiredDcs } from './dcs.js';
-
 
 /** Debian's `patroni@.service` reads `/etc/patroni/%i.yml`; the instance is the cluster name. */
 export function patroniUnit(cluster: ResolvedCluster): string {
@@ -207,13 +214,26 @@ export function patroniDocument(cluster: ResolvedCluster, host: ResolvedHost, in
   const stripped = stripNulls(doc);
   if (isPlainObject(stripped.bootstrap)) {
     stripped.bootstrap.dcs = stripNulls(desiredDcs(host.vars));
+    // The validator-only copy mirrors the real rules unless the user set it on purpose.
+    const pg = stripped.postgresql;
+    if (!('pg_hba' in bootstrap) && isPlainObject(pg) && Array.isArray(pg.pg_hba)) stripped.bootstrap.pg_hba = pg.pg_hba;
   }
   return stripped;
 }
 
 export function patroniFiles(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): DesiredFile[] {
   const v = host.vars;
-  const files: DesiredFile[] = [];
+  const files: DesiredFile[] = [
+    {
+      path: PG_CREATECLUSTER_DROP_IN,
+      // Installing postgresql-<ver> would otherwise create and start a `main` cluster on the
+      // port Patroni's PostgreSQL needs; Patroni creates the only cluster this host runs.
+      content: '# Managed by pgha: Patroni creates and runs the only cluster on this host.\ncreate_main_cluster = false\n',
+      owner: 'root',
+      group: 'root',
+      mode: 0o644,
+    },
+  ];
   if (patroniSsl(host) || bool(v, 'etcd_ssl_enabled')) {
     files.push(...tlsFiles(PATRONI_SSL_DIR, 'postgres', 'postgres', inputs, host));
   }

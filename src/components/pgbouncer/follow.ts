@@ -92,9 +92,9 @@ def follow_once(cfg, ctx):
     return leader
 
 
-def locked(fn):
+def locked(cfg, fn):
     # The callback and the watcher may run at once; one writer at a time.
-    with open(load_config()['lockfile'], 'a') as lock:
+    with open(cfg['lockfile'], 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return fn()
 
@@ -104,14 +104,14 @@ def main(argv):
         while True:
             cfg = load_config()
             try:
-                locked(lambda: follow_once(cfg, tls_context(cfg)))
+                locked(cfg, lambda: follow_once(cfg, tls_context(cfg)))
             except Exception as e:  # noqa: BLE001 - keep watching; systemd restarts us otherwise
                 log('error: %s' % e)
             time.sleep(cfg.get('interval', 2))
     cfg = load_config()
     deadline = time.monotonic() + cfg.get('callback_wait', 30)
     # Called on role change the new leader may not hold the leader key yet: wait a little.
-    while locked(lambda: follow_once(cfg, tls_context(cfg))) is None:
+    while locked(cfg, lambda: follow_once(cfg, tls_context(cfg))) is None:
         if time.monotonic() > deadline:
             log('no running leader yet; the watcher will catch up')
             return 0

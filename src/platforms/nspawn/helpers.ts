@@ -193,6 +193,12 @@ export function hostsFile(self: string, hosts: HostAddr[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Containers have no route out, so no name server: cluster names come from /etc/hosts. Without
+ * a nameserver line glibc tries 127.0.0.1 and fails at once instead of waiting on a timeout.
+ */
+export const RESOLV_CONF = '# Written by pgha: no DNS in cluster containers; host names are in /etc/hosts.\noptions timeout:1 attempts:1\n';
+
 /** Where the local repository is bind-mounted inside containers. */
 export const REPO_MOUNT = '/srv/pgha-repo';
 
@@ -289,6 +295,7 @@ export function nspawnArgs(opts: {
     '--register=no',
     '--keep-unit',
     `--network-bridge=${opts.bridge}`,
+    '--resolv-conf=off',
   ];
   if (opts.repoDir) args.push(`--bind-ro=${opts.repoDir}:${REPO_MOUNT}`);
   return args;

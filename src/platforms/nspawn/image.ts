@@ -5,7 +5,7 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
-import { APT_NO_RECOMMENDS, SSHD_CONFIG_DROPIN } from './helpers.js';
+import { APT_NO_RECOMMENDS, RESOLV_CONF, SSHD_CONFIG_DROPIN } from './helpers.js';
 import { DEBIAN_MIRROR, DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
 import { acquireLock, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
 
@@ -141,6 +141,9 @@ async function customizeImage(root: string): Promise<void> {
   await rm(join(root, 'var/cache/apt/pkgcache.bin'), { force: true });
   await rm(join(root, 'var/cache/apt/srcpkgcache.bin'), { force: true });
   await writeFile(join(root, 'etc/hostname'), 'localhost\n');
+  // debootstrap copies the build machine's resolv.conf: not for containers without a route out.
+  await rm(join(root, 'etc/resolv.conf'), { force: true });
+  await writeFile(join(root, 'etc/resolv.conf'), RESOLV_CONF, { mode: 0o644 });
   // The mount point of the local repository.
   await mkdir(join(root, 'srv/pgha-repo'), { recursive: true });
 }

@@ -33,6 +33,8 @@
  * - `-M` is per machine state in /run/systemd/nspawn/propagate/NAME and names the host-side veth
  *   (`vb-NAME`); it is therefore `<host>.<cluster>` (see machineName) and the hostname is given
  *   with `--hostname`.
+ * - `--resolv-conf=off`: nspawn would otherwise copy the machine's resolv.conf in, naming a
+ *   server the container cannot reach; pgha writes its own (no server, names in /etc/hosts).
  * - With stdin not a tty nspawn's console is read-only: the boot log goes to console.log, and the
  *   image masks the gettys that would otherwise spin on it.
  */
@@ -45,6 +47,7 @@ import { PghaError, RuntimeError, UsageError } from '../../errors.js';
 import { assertHostPrereqs, installHostPrereqs } from '../prereqs.js';
 import {
   NETWORKD_FILE,
+  RESOLV_CONF,
   bridgeName,
   hostsFile,
   isPublicKeyLine,
@@ -249,6 +252,7 @@ async function writeHostFiles(spec: NspawnClusterSpec, host: HostAddr, root: str
   await writeIfChanged(etc('hostname'), `${host.name}\n`);
   await writeIfChanged(etc('hosts'), hostsFile(host.name, spec.hosts));
   await writeIfChanged(join(root, NETWORKD_FILE), networkdConfig(host.ip, spec.subnet));
+  await writeIfChanged(etc('resolv.conf'), RESOLV_CONF);
   let machineId = '';
   try {
     machineId = (await readFile(etc('machine-id'), 'utf8')).trim();
@@ -404,8 +408,8 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
   const bridge = bridgeName(spec.clusterName);
   const release = await acquireLock(`${clusterStateDir(spec.clusterName, env)}.lock`, `cluster ${spec.clusterName}`, log);
   try {
-    await claimClusterName(spec, env, log);
     await assertSubnetFree(spec.subnet, bridge);
+    await claimClusterName(spec, env, log);
     const bridgeAddress = await ensureBridge(bridge, spec.subnet, log);
     const roots = await cgroupRoots();
 
