@@ -55,16 +55,16 @@ interface HostWork {
 }
 
 export function patroniUnit(cluster: string): string {
-  return `patroni@${cluster}`;
+  return `patroni@${cluster}.service`;
 }
 
 /** Which unit reacts to a changed file, and how. */
 export function reactionTo(path: string, cluster: string): { unit: string; how: 'reload' | 'restart' } | 'daemon-reload' | undefined {
   if (path.startsWith('/etc/systemd/')) return 'daemon-reload';
-  if (path.startsWith('/etc/etcd/') || path === '/etc/default/etcd') return { unit: 'etcd', how: 'restart' };
+  if (path.startsWith('/etc/etcd/') || path === '/etc/default/etcd') return { unit: 'etcd.service', how: 'restart' };
   if (path.startsWith('/etc/patroni/')) return { unit: patroniUnit(cluster), how: 'reload' };
-  if (path.startsWith('/etc/haproxy/')) return { unit: 'haproxy', how: 'reload' };
-  if (path.startsWith('/etc/pgbouncer/')) return { unit: 'pgbouncer', how: 'reload' };
+  if (path.startsWith('/etc/haproxy/')) return { unit: 'haproxy.service', how: 'reload' };
+  if (path.startsWith('/etc/pgbouncer/')) return { unit: 'pgbouncer.service', how: 'reload' };
   return undefined;
 }
 
@@ -221,13 +221,13 @@ class Deployment {
   async etcdPhase(): Promise<void> {
     const members = this.hostsWith((h) => h.roles.includes('etcd'));
     if (!members.length) return;
-    const stopped = members.filter((w) => !this.isActive(w, 'etcd'));
+    const stopped = members.filter((w) => !this.isActive(w, 'etcd.service'));
     // Members of a new cluster wait for each other: start them all, without blocking, then gate.
-    await Promise.all(stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd'], { noBlock: true }), 'start etcd')));
+    await Promise.all(stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd.service'], { noBlock: true }), 'start etcd')));
     await Promise.all(members.map((w) => this.waitEtcd(w.host)));
     // A changed configuration rolls through the members one at a time, health-gated.
-    for (const w of members.filter((m) => !stopped.includes(m) && this.needs(m, 'etcd'))) {
-      await run(this.session.transport(w.host.name), restartUnitCommand('etcd'), 'restart etcd');
+    for (const w of members.filter((m) => !stopped.includes(m) && this.needs(m, 'etcd.service'))) {
+      await run(this.session.transport(w.host.name), restartUnitCommand('etcd.service'), 'restart etcd');
       await Promise.all(members.map((m) => this.waitEtcd(m.host)));
     }
     const first = members[0]!.host;
@@ -359,7 +359,7 @@ class Deployment {
   async proxyPhase(): Promise<void> {
     const jobs: Promise<unknown>[] = [];
     for (const w of this.work.values()) {
-      for (const unit of w.services.filter((s) => s === 'haproxy' || s.startsWith('pgbouncer') || s.startsWith('pgha-'))) {
+      for (const unit of w.services.filter((s) => s === 'haproxy.service' || s.startsWith('pgbouncer') || s.startsWith('pgha-'))) {
         const t = this.session.transport(w.host.name);
         if (!this.isActive(w, unit)) jobs.push(run(t, startUnitsCommand([unit]), `start ${unit}`));
         else if (this.needs(w, unit)) jobs.push(run(t, reloadUnitCommand(unit), `reload ${unit}`));

@@ -2,7 +2,7 @@
  * Progress an operator can watch: listr2 on a terminal, plain lines when stdout is not a TTY or
  * CI is set (DESIGN §1). Phases run in order; a failing phase stops the run with its error.
  */
-import { Listr } from 'listr2';
+import { Listr, PRESET_TIMER } from 'listr2';
 
 export interface Phase {
   title: string;
@@ -19,7 +19,7 @@ export async function runPhases(phases: readonly Phase[], mode: Progress): Promi
   const renderer = mode === 'fancy' ? 'default' : mode === 'plain' ? 'simple' : 'silent';
   const list = new Listr(
     phases.map((p) => ({ title: p.title, task: async () => void (await p.run()) })),
-    { renderer, exitOnError: true, rendererOptions: { timer: { condition: true } as never } },
+    { renderer, exitOnError: true, rendererOptions: { timer: PRESET_TIMER } },
   );
   await list.run();
 }

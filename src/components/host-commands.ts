@@ -30,8 +30,8 @@ if [ -d /var/lib/etcd/default ] && ! systemctl is-active -q etcd; then rm -rf /v
 
 /** Start (and enable) units that are not running yet; `--no-block` so peers can start together. */
 export function startUnitsCommand(units: readonly string[], opts: { noBlock?: boolean } = {}): Command {
-
-  return { script: sh`set -e\nsystemctl enable -q ${units}\nsystemctl start${opts.noBlock ? " --no-block" : ""} ${units}` };
+  const start = opts.noBlock ? sh`systemctl start --no-block ${units}` : sh`systemctl start ${units}`;
+  return { script: `set -e\n${sh`systemctl enable -q ${units}`}\n${start}` };
 }
 
 export function restartUnitCommand(unit: string): Command {

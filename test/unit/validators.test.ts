@@ -27,13 +27,14 @@ function which(bin: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** it() when the binary is there; a failure in strict mode; a skip otherwise. */
-function withBinary(bin: string): typeof it | typeof it.skip {
-  if (which(bin)) return it;
+/** it() when the binaries are there; a failure in strict mode; a skip otherwise. */
+function withBinary(...bins: string[]): typeof it | typeof it.skip {
+  const missing = bins.filter((b) => !which(b));
+  if (missing.length === 0) return it;
   if (STRICT) {
     return ((name: string) =>
       it(name, () => {
-        throw new Error(`${bin} is not installed (apt-get install ${bin}); PGHA_E2E/CI require the real validators`);
+        throw new Error(`${missing.join(', ')} not installed (apt-get install ${missing.join(' ')}); PGHA_E2E/CI require the real validators`);
       })) as unknown as typeof it;
   }
   return it.skip;
@@ -112,7 +113,7 @@ describe('haproxy -c', () => {
   for (const example of exampleNames()) {
     const files = renderedFile(example, (f) => f.path === '/etc/haproxy/haproxy.cfg');
     if (files.length === 0) continue;
-    withBinary('haproxy')(`${example}: haproxy.cfg is valid`, () => {
+    withBinary('haproxy', 'openssl')(`${example}: haproxy.cfg is valid`, () => {
       for (const { host, file } of files) {
         const path = join(dir, `${example}-${host}-haproxy.cfg`);
         writeFileSync(path, file.content.split(`${HAPROXY_SSL_DIR}/`).join(`${dir}/`));
