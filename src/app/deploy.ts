@@ -8,6 +8,8 @@
 import { desiredDcs } from '../components/patroni/dcs.js';
 import { dcsPatch } from '../components/patroni/dcs-patch.js';
 import { ensureEtcdAuth } from '../components/etcd/auth.js';
+import { pgbouncerAuthSql } from '../components/pgbouncer/config.js';
+import { PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
 import {
   daemonReloadCommand,
   installPackagesCommand,
@@ -22,7 +24,7 @@ import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
 import { factsScript, parseFacts, type HostFacts } from '../plan/facts.js';
 import { applyFilesScript, formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
-import { packagesFor, renderCluster, servicesFor } from '../render/index.js';
+import { isPreInstall, packagesFor, renderCluster, servicesFor } from '../render/index.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
@@ -58,14 +60,21 @@ export function patroniUnit(cluster: string): string {
   return `patroni@${cluster}.service`;
 }
 
-/** Which unit reacts to a changed file, and how. */
-export function reactionTo(path: string, cluster: string): { unit: string; how: 'reload' | 'restart' } | 'daemon-reload' | undefined {
-  if (path.startsWith('/etc/systemd/')) return 'daemon-reload';
-  if (path.startsWith('/etc/etcd/') || path === '/etc/default/etcd') return { unit: 'etcd.service', how: 'restart' };
-  if (path.startsWith('/etc/patroni/')) return { unit: patroniUnit(cluster), how: 'reload' };
-  if (path.startsWith('/etc/haproxy/')) return { unit: 'haproxy.service', how: 'reload' };
-  if (path.startsWith('/etc/pgbouncer/')) return { unit: 'pgbouncer.service', how: 'reload' };
-  return undefined;
+export type Reaction = { unit: string; how: 'reload' | 'restart' } | 'daemon-reload';
+
+/** What must happen when a file changes: units to reload or restart, systemd to re-read units. */
+export function reactionsTo(path: string, cluster: string): Reaction[] {
+  if (path.startsWith('/etc/systemd/system/')) {
+    const unit = /^\/etc\/systemd\/system\/([^/]+?)(\.d\/.*)?$/.exec(path)?.[1];
+    // A unit's own file or drop-in changing means its process runs with stale settings.
+    return unit === PGBOUNCER_FOLLOW_UNIT ? ['daemon-reload', { unit, how: 'restart' }] : ['daemon-reload'];
+  }
+  if (path.startsWith('/etc/etcd/') || path === '/etc/default/etcd') return [{ unit: 'etcd.service', how: 'restart' }];
+  if (path.startsWith('/etc/patroni/')) return [{ unit: patroniUnit(cluster), how: 'reload' }];
+  if (path.startsWith('/etc/haproxy/')) return [{ unit: 'haproxy.service', how: 'reload' }];
+  if (path.startsWith('/usr/local/lib/pgha/')) return [{ unit: PGBOUNCER_FOLLOW_UNIT, how: 'restart' }];
+  if (path.startsWith('/etc/pgbouncer/')) return [{ unit: 'pgbouncer.service', how: 'reload' }];
+  return [];
 }
 
 class Deployment {
@@ -181,25 +190,34 @@ class Deployment {
     await run(this.session.transport(w.host.name), installPackagesCommand(w.packages), 'install packages', 'check the package repository (pgha download-packages DIR)');
   }
 
-  async writeFiles(w: HostWork): Promise<void> {
+  /**
+   * Write the planned files of one stage: `pre` holds the files that must be in place before
+   * packages install (they stop Debian's install-time side effects), `post` the rest.
+   */
+  async writeFiles(w: HostWork, stage: 'pre' | 'post'): Promise<void> {
     const plan = w.plan;
-    if (!plan || plan.files.length === 0) return;
-    const cmd = applyFilesScript(plan.files, this.session.material.secrets.names().map((n) => this.secret(n)));
-    const needsDaemonReload = plan.changedPaths.some((p) => reactionTo(p, this.clusterName) === 'daemon-reload');
-    if (needsDaemonReload) cmd.script += `\n${daemonReloadCommand().script}\n`;
-    await run(this.session.transport(w.host.name), cmd, 'write files');
-    for (const p of plan.changedPaths) w.changed.add(p);
+    const files = (plan?.files ?? []).filter((f) => isPreInstall(f) === (stage === 'pre'));
+    if (!plan || files.length === 0) return;
+    const cmd = applyFilesScript(files, this.session.material.secrets.names().map((n) => this.secret(n)));
+    const changed = plan.changedPaths.filter((p) => files.some((f) => f.path === p));
+    if (changed.some((p) => reactionsTo(p, this.clusterName).includes('daemon-reload'))) cmd.script += `\n${daemonReloadCommand().script}\n`;
+    await run(this.session.transport(w.host.name), cmd, stage === 'pre' ? 'write pre-install files' : 'write files');
+    for (const p of changed) w.changed.add(p);
   }
 
   isActive(w: HostWork, unit: string): boolean {
     return w.facts?.services[unit]?.active === 'active';
   }
 
-  needs(w: HostWork, unit: string): boolean {
-    return [...w.changed].some((p) => {
-      const r = reactionTo(p, this.clusterName);
-      return typeof r === 'object' && r.unit === unit;
-    });
+  /** How a unit must react to what this run changed on its host, if at all (restart wins). */
+  needs(w: HostWork, unit: string): 'reload' | 'restart' | undefined {
+    let how: 'reload' | 'restart' | undefined;
+    for (const p of w.changed) {
+      for (const r of reactionsTo(p, this.clusterName)) {
+        if (typeof r === 'object' && r.unit === unit) how = how === 'restart' ? how : r.how;
+      }
+    }
+    return how;
   }
 
   // ── etcd ──
@@ -304,7 +322,7 @@ class Deployment {
         const lv = this.session.host(leader).vars;
         const user = String(lv.pgbouncer_auth_user);
         await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), { timeoutMs: 60_000, what: `${leader} to accept writes` });
-        await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port)), 'create the PgBouncer auth user');
+        await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv)), 'create the PgBouncer auth user');
       }
     }
     const toStart = data.filter((w) => w.host.name !== leader && !this.isActive(w, unit));
@@ -361,8 +379,10 @@ class Deployment {
     for (const w of this.work.values()) {
       for (const unit of w.services.filter((s) => s === 'haproxy.service' || s.startsWith('pgbouncer') || s.startsWith('pgha-'))) {
         const t = this.session.transport(w.host.name);
+        const how = this.needs(w, unit);
         if (!this.isActive(w, unit)) jobs.push(run(t, startUnitsCommand([unit]), `start ${unit}`));
-        else if (this.needs(w, unit)) jobs.push(run(t, reloadUnitCommand(unit), `reload ${unit}`));
+        else if (how === 'restart') jobs.push(run(t, restartUnitCommand(unit), `restart ${unit}`));
+        else if (how === 'reload') jobs.push(run(t, reloadUnitCommand(unit), `reload ${unit}`));
       }
     }
     await Promise.all(jobs);
@@ -421,8 +441,9 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
     const all = () => [...d.work.values()];
     await runPhases(
       [
+        { title: 'pre-install files', run: () => mapLimit(all(), req.concurrency, (w) => d.writeFiles(w, 'pre')) },
         { title: 'packages', run: () => mapLimit(all(), req.concurrency, (w) => d.installPackages(w)) },
-        { title: 'files', run: () => mapLimit(all(), req.concurrency, (w) => d.writeFiles(w)) },
+        { title: 'files', run: () => mapLimit(all(), req.concurrency, (w) => d.writeFiles(w, 'post')) },
         { title: 'etcd', run: () => d.etcdPhase() },
         { title: 'patroni', run: () => d.patroniPhase() },
         { title: 'haproxy and pgbouncer', run: () => d.proxyPhase() },

@@ -5,8 +5,8 @@
 import { quote, sh, withSecrets, type Command } from '../transport/quote.js';
 
 /**
- * Install packages without Debian's install-time side effects (DESIGN §6):
- * - `create_main_cluster = false` before postgresql-common creates 15/main;
+ * Install packages without Debian's install-time side effects (DESIGN §6); deploy has already
+ * written the pre-install files (createcluster.d: no 15/main; etcd's drop-in):
  * - a policy-rc.d that forbids starting services while dpkg runs, so etcd does not start a
  *   one-node member in /var/lib/etcd/default, nor HAProxy or PgBouncer with Debian's configs;
  * - our own conffiles win (`--force-confold`), and Debian's ZooKeeper `dcs.yml` sample and the
@@ -15,8 +15,6 @@ import { quote, sh, withSecrets, type Command } from '../transport/quote.js';
 export function installPackagesCommand(args: readonly string[]): Command {
   const script = `set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-install -d /etc/postgresql-common
-grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf || echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 apt-get update -qq -o Acquire::Retries=3 >/dev/null
@@ -49,27 +47,27 @@ export function daemonReloadCommand(): Command {
 }
 
 /**
- * Make sure the PgBouncer auth user exists on the leader with the generated password and can
- * run the auth_query function. SQL travels on stdin; the password never reaches argv.
+ * The PgBouncer auth user on the leader: the role with the generated password (SQL on stdin, so
+ * the password never reaches argv), and the auth_query function in every database that accepts
+ * connections plus template1 — PgBouncer 1.18 runs auth_query in the database a client asks for.
  */
-export function pgbouncerAuthUserCommand(user: string, password: string, port: number): Command {
-  const ident = `"${user.replace(/"/g, '""')}"`;
-  const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
-  const sql = `
-SELECT format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(user)}) \\gexec
-ALTER ROLE ${ident} WITH LOGIN PASSWORD ${literal(password)};
-CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION ${ident};
-CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) RETURNS TABLE(usename name, passwd text)
-  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS
-  $$ SELECT usename, passwd FROM pg_shadow WHERE usename = p_usename $$;
-REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ident};
+export function pgbouncerAuthUserCommand(user: string, password: string, port: number, functionSql: readonly string[]): Command {
+  const literal = (x: string) => `'${x.replace(/'/g, "''")}'`;
+  const roleSql = `SELECT format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(user)}) \\gexec
+ALTER ROLE "${user.replace(/"/g, '""')}" WITH LOGIN PASSWORD ${literal(password)};
 `;
-  return {
-    script: sh`set -e\ncd /tmp\nrunuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql -d postgres -f -`,
-    stdin: sql,
-    secrets: [password],
-  };
+  const psql = sh`runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql`;
+  const fn = functionSql.map((q) => `${q};`).join('\n');
+  const script = `set -euo pipefail
+cd /tmp
+${psql} -d postgres -f -
+for db in $(${psql} -d postgres -Atc "SELECT datname FROM pg_database WHERE datallowconn"); do
+  ${psql} -d "$db" -f - <<'PGHA_SQL'
+${fn}
+PGHA_SQL
+done
+`;
+  return { script, stdin: roleSql, secrets: [password] };
 }
 
 export { withSecrets };

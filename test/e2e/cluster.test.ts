@@ -175,14 +175,14 @@ except urllib.error.HTTPError as e:
     const original = readFileSync(configPath, 'utf8');
     const doc = parse(original) as { cluster_vars: Record<string, unknown> };
     doc.cluster_vars.patroni_dynamic_conf_settings = { postgresql: { parameters: { work_mem: '8MB', max_connections: 150 } } };
-    doc.cluster_vars.haproxy_conf_settings = { defaults: { timeout: { client: '31m' } } };
+    doc.cluster_vars.haproxy_conf_settings = { defaults: { 'timeout client': '31m' } };
     writeFileSync(configPath, stringify(doc));
 
     const check = await pgha(['deploy', dir, '--check', '--diff']);
     outputs.push(check.stdout, check.stderr);
     expect(check.code).toBe(10);
     expect(check.stdout).toContain('haproxy.cfg');
-    expect(check.stdout).toMatch(/^\+.*31m/m);
+    expect(check.stdout).toMatch(/^\s*\+\s*timeout client 31m/m);
     expect(check.stdout).toContain('work_mem');
     expect(sshOk(dir, PROXY, 'cat /etc/haproxy/haproxy.cfg')).not.toContain('31m');
 
@@ -226,9 +226,10 @@ except urllib.error.HTTPError as e:
     const kh = join(dir, 'ssh', 'known_hosts');
     const original = readFileSync(kh, 'utf8');
     try {
-      // Pin a wrong key for pg3: pgha must refuse to talk to it.
+      // Pin a wrong key for pg3 (by address and by name): pgha must refuse to talk to it.
       const other = sshOk(dir, PG1, 'cat /etc/ssh/ssh_host_ed25519_key.pub').trim().split(' ');
-      writeFileSync(kh, original.split('\n').map((l) => (l.startsWith(`${PG3} `) ? `${PG3} ${other[0]} ${other[1]}` : l)).join('\n'));
+      const wrong = (l: string) => l.startsWith(`${PG3} `) || l.startsWith('pg3 ');
+      writeFileSync(kh, original.split('\n').map((l) => (wrong(l) ? `${l.split(' ')[0]} ${other[0]} ${other[1]}` : l)).join('\n'));
       expect(ssh(dir, PG3, 'true').code).not.toBe(0);
       const r = await pgha(['deploy', dir, '--check']);
       expect(r.code).not.toBe(0);

@@ -1,0 +1,241 @@
+/**
+ * `pgha switchover` (DESIGN §8): every pre-check evaluated and reported together, then
+ * POST /switchover from the leader's own member tunnel (it is an unsafe call, and the REST API
+ * allowlist admits only members), then waits until the candidate leads, clients' writes reach
+ * it through HAProxy/PgBouncer, and the old primary streams from it.
+ */
+import { RefusedError, RuntimeError } from '../errors.js';
+import type { Plain } from '../model/merge.js';
+import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
+import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
+import { confirmOrRefuse } from './verbs/confirm.js';
+import {
+  isStreamingReplica,
+  leaderName,
+  readCluster,
+  readConfig,
+  readDcsLeader,
+  waitWritesReachLeader,
+  withLive,
+  type Live,
+} from './verbs/live.js';
+import { waitFor } from './wait.js';
+
+export const DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1048576;
+
+export interface SwitchoverFacts {
+  candidate: string;
+  /** Data nodes named in config.yml. */
+  configured: readonly string[];
+  info: ClusterInfo;
+  /** maximum_lag_on_failover from the DCS configuration. */
+  maxLag: number;
+  /** The leader key in etcd: a name, null when absent, or why it could not be read. */
+  dcsLeader: string | null | { error: string };
+  /** GET /patroni of the leader and the candidate, when they answered. */
+  leaderStatus?: PatroniNodeStatus | undefined;
+  candidateStatus?: PatroniNodeStatus | undefined;
+}
+
+export interface SwitchoverVerdict {
+  leader: string | undefined;
+  /** Bytes the candidate has yet to replay, when known. */
+  lag: number | undefined;
+  reasons: string[];
+}
+
+export function maximumLagOnFailover(config: Plain): number {
+  const v = Number(config.maximum_lag_on_failover);
+  return Number.isFinite(v) && v >= 0 && config.maximum_lag_on_failover !== null && config.maximum_lag_on_failover !== undefined ? v : DEFAULT_MAXIMUM_LAG_ON_FAILOVER;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/**
+ * How far the candidate is behind, in bytes. Patroni's own figure (GET /cluster) compares the
+ * leader's position with what the replica has *received*, refreshed once per HA loop; a replica
+ * whose replay is stuck or paused looks current there, yet must replay everything before it
+ * can take writes. So the replay distance from the leader's current position counts too.
+ */
+export function candidateLag(patroniLag: unknown, leader?: PatroniNodeStatus, candidate?: PatroniNodeStatus): number | undefined {
+  const known: number[] = [];
+  const p = num(patroniLag);
+  if (p !== undefined) known.push(p);
+  const leaderPos = num(leader?.xlog?.location);
+  const replayed = num(candidate?.xlog?.replayed_location);
+  if (leaderPos !== undefined && replayed !== undefined) known.push(Math.max(0, leaderPos - replayed));
+  return known.length ? Math.max(...known) : undefined;
+}
+
+/** Pure: every reason the switchover must not happen, all at once. */
+export function evaluateSwitchover(f: SwitchoverFacts): SwitchoverVerdict {
+  const reasons: string[] = [];
+  const { candidate, info } = f;
+  const leaders = info.members.filter((m) => isLeaderRole(m.role));
+  const leader = leaders.length === 1 ? leaders[0]!.name : undefined;
+  const member = info.members.find((m) => m.name === candidate);
+  let lag: number | undefined;
+
+  if (!f.configured.includes(candidate)) {
+    reasons.push(`${candidate} is not a data node in config.yml (data nodes: ${f.configured.join(', ') || 'none'})`);
+  }
+  if (!member) {
+    reasons.push(`${candidate} is not a member of the running cluster (members: ${info.members.map((m) => m.name).join(', ') || 'none'})`);
+  }
+  if (leaders.length !== 1) {
+    reasons.push(
+      leaders.length === 0
+        ? 'the cluster has no leader'
+        : `the cluster has ${leaders.length} leaders (${leaders.map((m) => m.name).join(', ')}); exactly one is required`,
+    );
+  }
+  if (member) {
+    if (isLeaderRole(member.role)) {
+      reasons.push(`${candidate} is the current leader already`);
+    } else {
+      if (!isReplicaRole(member.role) || !isHealthyReplicaState(member.state)) {
+        reasons.push(`${candidate} is not a running replica (role ${member.role}, state ${member.state || 'unknown'})`);
+      }
+      if (member.tags?.nofailover === true) reasons.push(`${candidate} carries the tag nofailover: Patroni will not promote it`);
+      lag = candidateLag(member.lag, f.leaderStatus, f.candidateStatus);
+      if (lag === undefined) {
+        if (isHealthyReplicaState(member.state)) reasons.push(`the replication lag of ${candidate} is unknown`);
+      } else if (lag > f.maxLag) {
+        reasons.push(`${candidate} lags ${lag} bytes behind the leader, more than maximum_lag_on_failover (${f.maxLag})`);
+      }
+      if (f.candidateStatus?.xlog?.paused === true) {
+        reasons.push(`WAL replay is paused on ${candidate} (SELECT pg_wal_replay_resume() there)`);
+      }
+    }
+  }
+  const dcs = f.dcsLeader;
+  if (dcs !== null && typeof dcs === 'object') {
+    reasons.push(`cannot read the leader key from etcd: ${dcs.error}`);
+  } else if (dcs === null) {
+    reasons.push('etcd holds no leader key: nobody holds the leader lock');
+  } else if (leader !== undefined && dcs !== leader) {
+    reasons.push(`etcd says the leader is ${dcs}, the REST API says ${leader}`);
+  }
+  if (info.pause === true) reasons.push('the cluster is paused (maintenance mode): run `pgha resume DIR` first');
+  if (info.scheduled_switchover?.at) {
+    const s = info.scheduled_switchover;
+    reasons.push(`a switchover${s.to ? ` to ${s.to}` : ''} is already scheduled at ${s.at} (cancel it with \`pgha switchover DIR --cancel\`)`);
+  }
+  return { leader, lag, reasons };
+}
+
+export interface SwitchoverRequest {
+  candidate: string;
+  scheduledAt?: string | undefined;
+  force: boolean;
+}
+
+export interface SwitchoverReport {
+  from: string;
+  to: string;
+  scheduledAt?: string;
+  /** ms from the request to the candidate leading (state running). */
+  toLeaderMs?: number;
+  /** ms from the request to writes reaching it through every proxy, when there are proxies. */
+  toWritesMs?: number;
+  totalMs?: number;
+  endpoints: string[];
+}
+
+async function gatherFacts(live: Live, candidate: string): Promise<SwitchoverFacts> {
+  const info = await readCluster(live);
+  const config = await readConfig(live);
+  let dcsLeader: SwitchoverFacts['dcsLeader'];
+  try {
+    dcsLeader = await readDcsLeader(live);
+  } catch (e) {
+    dcsLeader = { error: (e as Error).message.split('\n').join(' ') };
+  }
+  const status = async (name: string | undefined) => {
+    if (!name || !live.dataNodes.some((h) => h.name === name)) return undefined;
+    try {
+      return await live.session.patroni(name).patroni();
+    } catch {
+      return undefined;
+    }
+  };
+  const [leaderStatus, candidateStatus] = await Promise.all([status(leaderName(info)), status(candidate)]);
+  return {
+    candidate,
+    configured: live.dataNodes.map((h) => h.name),
+    info,
+    maxLag: maximumLagOnFailover(config),
+    dcsLeader,
+    leaderStatus,
+    candidateStatus,
+  };
+}
+
+export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export async function switchover(dir: string, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
+  return withLive(dir, async (live) => {
+    const facts = await gatherFacts(live, req.candidate);
+    const verdict = evaluateSwitchover(facts);
+    if (verdict.reasons.length || !verdict.leader) {
+      throw new RefusedError(`switchover to ${req.candidate} refused; nothing was changed:`, verdict.reasons, {
+        hint: 'fix the listed problems (`patronictl list` on a data node shows the members) and run again',
+      });
+    }
+    const from = verdict.leader;
+    const to = req.candidate;
+    out(`switchover: ${from} → ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ''} (lag of ${to}: ${verdict.lag ?? 0} bytes, limit ${facts.maxLag})`);
+    await confirmOrRefuse(`Switch the leader from ${from} to ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ' now'}?`, req.force, 'switchover');
+
+    const t0 = Date.now();
+    const outcome = await postSwitchover(live.session.patroni(from, { fromMember: true }), {
+      leader: from,
+      candidate: to,
+      ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
+    });
+    if (outcome.kind === 'scheduled') {
+      const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
+      out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
+      return { from, to, scheduledAt: at, endpoints: [] };
+    }
+    if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
+
+    const newLeader = await waitFor(async () => {
+      const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
+      return l && l.name !== from && l.state === 'running' ? l.name : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 200, what: `${to} to lead`, where: `${to}: patroni`, hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from} and ${to}` });
+    if (newLeader !== to) {
+      throw new RuntimeError(`${newLeader} took the lead instead of ${to}`, { hint: `run \`pgha switchover DIR ${to}\` again once the cluster is healthy` });
+    }
+    const toLeaderMs = Date.now() - t0;
+    out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
+
+    const eps = await waitWritesReachLeader(live, to);
+    const toWritesMs = eps.length ? Date.now() - t0 : undefined;
+    if (toWritesMs !== undefined) out(`writes reach ${to} through ${eps.map((e) => e.via).join(', ')} after ${fmtSeconds(toWritesMs)}`);
+
+    await waitFor(async () => {
+      const info = await readCluster(live);
+      const old = info.members.find((m) => m.name === from);
+      if (old && isStreamingReplica(old)) return true;
+      const st = await live.session.patroni(to).patroni();
+      return st.replication?.some((r) => r.application_name === from && r.state === 'streaming') ? true : undefined;
+    }, { timeoutMs: 180_000, intervalMs: 500, what: `${from} to stream from ${to}`, where: `${from}: patroni`, hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from}` });
+    const totalMs = Date.now() - t0;
+    out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
+    return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: eps.map((e) => e.via) };
+  });
+}
+
+export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {
+  await withLive(dir, async (live) => {
+    const info = await readCluster(live);
+    const via = leaderName(info) ?? live.dataNodes[0]!.name;
+    const scheduled = info.scheduled_switchover;
+    const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
+    if (!removed) {
+      throw new RefusedError('no scheduled switchover to cancel', [], { hint: 'a switchover that already ran cannot be undone; switch over again instead' });
+    }
+    out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
+  });
+}

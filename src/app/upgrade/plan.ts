@@ -1,0 +1,238 @@
+/**
+ * The pure half of `pgha upgrade`: which packages and units make up a component, Debian version
+ * ordering, the health gate, and the per-host plan derived from what is installed and running.
+ * Nothing here talks to a host, so a re-run after an interruption plans from facts alone.
+ */
+import type { ResolvedHost } from '../../model/types.js';
+import { isHealthyReplicaState, isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
+import { packagesFor, type PackageSpec } from '../../render/index.js';
+
+/** In the order they are rolled: the DCS first, the proxies last. */
+export const COMPONENTS = ['etcd', 'patroni', 'postgres', 'pgbouncer', 'haproxy'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export const PRIMARY_STRATEGIES = ['switchover', 'pause'] as const;
+export type PrimaryStrategy = (typeof PRIMARY_STRATEGIES)[number];
+
+/** `--components=a,b|all` → the components in rolling order; unknown names are listed. */
+export function parseComponents(text: string): { components: Component[]; unknown: string[] } {
+  const words = text.split(',').map((s) => s.trim()).filter(Boolean);
+  if (words.includes('all')) return { components: [...COMPONENTS], unknown: words.filter((w) => w !== 'all' && !(COMPONENTS as readonly string[]).includes(w)) };
+  const unknown = words.filter((w) => !(COMPONENTS as readonly string[]).includes(w));
+  return { components: COMPONENTS.filter((c) => words.includes(c)), unknown };
+}
+
+/** The variable that pins a component's packages. */
+export function versionVariable(c: Component): string {
+  return `${c}_package_version`;
+}
+
+export function componentApplies(c: Component, host: ResolvedHost): boolean {
+  return componentPackages(c, host).length > 0;
+}
+
+/** The host's packages that belong to a component, with their pins. */
+export function componentPackages(c: Component, host: ResolvedHost): PackageSpec[] {
+  return packagesFor(host).filter((p) => {
+    switch (c) {
+      case 'patroni':
+        return p.name === 'patroni' || p.name === 'edb-patroni';
+      case 'postgres':
+        return p.name.startsWith('postgresql-');
+      case 'etcd':
+        return p.name.startsWith('etcd-');
+      case 'haproxy':
+      case 'pgbouncer':
+        return p.name === c;
+    }
+  });
+}
+
+/** The systemd unit restarted to run the new version; PostgreSQL is restarted through Patroni instead. */
+export function componentUnit(c: Component, cluster: string): string | undefined {
+  switch (c) {
+    case 'patroni':
+      return `patroni@${cluster}.service`;
+    case 'etcd':
+      return 'etcd.service';
+    case 'haproxy':
+      return 'haproxy.service';
+    case 'pgbouncer':
+      return 'pgbouncer.service';
+    case 'postgres':
+      return undefined;
+  }
+}
+
+// ── Debian versions ─────────────────────────────────────────────────────────────────────
+
+/** Debian's character order in version strings: `~` before everything, even the end of the part. */
+function charOrder(ch: string | undefined): number {
+  if (ch === undefined) return 0;
+  if (ch === '~') return -1;
+  if (/[A-Za-z]/.test(ch)) return ch.charCodeAt(0);
+  return ch.charCodeAt(0) + 256;
+}
+
+/** dpkg's verrevcmp: alternating non-digit runs (by charOrder) and digit runs (numerically). */
+function compareFragment(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let firstDiff = 0;
+    while ((i < a.length && !/\d/.test(a[i]!)) || (j < b.length && !/\d/.test(b[j]!))) {
+      const ac = i < a.length && !/\d/.test(a[i]!) ? a[i] : undefined;
+      const bc = j < b.length && !/\d/.test(b[j]!) ? b[j] : undefined;
+      const d = charOrder(ac) - charOrder(bc);
+      if (d) return d < 0 ? -1 : 1;
+      if (ac !== undefined) i++;
+      if (bc !== undefined) j++;
+    }
+    while (a[i] === '0') i++;
+    while (b[j] === '0') j++;
+    while (i < a.length && /\d/.test(a[i]!) && j < b.length && /\d/.test(b[j]!)) {
+      if (!firstDiff) firstDiff = a.charCodeAt(i) - b.charCodeAt(j);
+      i++;
+      j++;
+    }
+    if (i < a.length && /\d/.test(a[i]!)) return 1;
+    if (j < b.length && /\d/.test(b[j]!)) return -1;
+    if (firstDiff) return firstDiff < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+function splitVersion(v: string): { epoch: number; upstream: string; revision: string } {
+  const colon = v.indexOf(':');
+  const epoch = colon > 0 ? Number(v.slice(0, colon)) : 0;
+  const rest = colon > 0 ? v.slice(colon + 1) : v;
+  const dash = rest.lastIndexOf('-');
+  return dash >= 0 ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) } : { epoch, upstream: rest, revision: '' };
+}
+
+/** -1, 0 or 1 like `dpkg --compare-versions a lt|eq|gt b`. */
+export function compareDebianVersions(a: string, b: string): number {
+  const x = splitVersion(a);
+  const y = splitVersion(b);
+  if (x.epoch !== y.epoch) return x.epoch < y.epoch ? -1 : 1;
+  return compareFragment(x.upstream, y.upstream) || compareFragment(x.revision, y.revision);
+}
+
+/** `15.20-0+deb12u1` → 150020, the number PostgreSQL reports as server_version_num. */
+export function postgresVersionNumber(debVersion: string): number | undefined {
+  const m = /^(?:\d+:)?(\d+)\.(\d+)/.exec(debVersion);
+  return m ? Number(m[1]) * 10_000 + Number(m[2]) : undefined;
+}
+
+// ── health gate ─────────────────────────────────────────────────────────────────────────
+
+export interface HealthInput {
+  /** Data nodes config.yml lists. */
+  members: string[];
+  info: ClusterInfo | undefined;
+  /** etcd members and whether GET /health said so (or why not). */
+  etcd: { host: string; healthy: boolean; detail?: string }[];
+}
+
+/** Every reason the cluster is not fit for a rolling upgrade; empty when it is. */
+export function healthProblems(input: HealthInput): string[] {
+  const out: string[] = [];
+  for (const e of input.etcd) if (!e.healthy) out.push(`etcd on ${e.host} is not healthy${e.detail ? ` (${e.detail})` : ''}`);
+  if (input.members.length === 0) return out;
+  const info = input.info;
+  if (!info) {
+    out.push('no Patroni member answers GET /cluster');
+    return out;
+  }
+  if (info.pause) out.push('Patroni is paused (resume it with `patronictl resume` once you know why it was paused)');
+  const leaders = info.members.filter((m) => isLeaderRole(m.role));
+  if (leaders.length !== 1) out.push(`the cluster has ${leaders.length} leaders (wanted exactly one)`);
+  for (const l of leaders) if (l.state !== 'running') out.push(`leader ${l.name} is ${l.state}, not running`);
+  for (const name of input.members) {
+    const m = info.members.find((x) => x.name === name);
+    if (!m) {
+      out.push(`${name} is not a member of the cluster (Patroni not running there?)`);
+      continue;
+    }
+    if (isLeaderRole(m.role)) continue;
+    if (!isHealthyReplicaState(m.state)) out.push(`${name} is ${m.state}, not running/streaming`);
+    else if (typeof m.lag !== 'number') out.push(`${name} reports lag ${JSON.stringify(m.lag ?? null)}: not streaming`);
+  }
+  for (const m of info.members) if (!input.members.includes(m.name)) out.push(`${m.name} is a member but not in config.yml`);
+  return out;
+}
+
+// ── per-host plan ───────────────────────────────────────────────────────────────────────
+
+/** What the status script found on one host for one component. */
+export interface HostComponentState {
+  host: string;
+  packages: { name: string; version: string | undefined; installed: boolean; installedAt: number }[];
+  unit?: { name: string; active: boolean; startedAt: number; exeReplaced: boolean } | undefined;
+  /** server_version_num of the running PostgreSQL (postgres only). */
+  serverVersion?: number | undefined;
+}
+
+export type HostStep = 'done' | 'install' | 'restart';
+
+/**
+ * What is left on a host: `install` when a package is not at its target, `restart` when it is
+ * but the running process predates it, `done` otherwise. Derived from facts only: that is what
+ * makes an interrupted upgrade resumable.
+ */
+export function hostStep(c: Component, s: HostComponentState, targets: Record<string, string>): HostStep {
+  for (const p of s.packages) {
+    const want = targets[p.name];
+    if (want === undefined) continue;
+    if (!p.installed || p.version !== want) return 'install';
+  }
+  if (c === 'postgres') {
+    const pg = s.packages.find((p) => /^postgresql-\d+$/.test(p.name));
+    const want = pg ? postgresVersionNumber(targets[pg.name] ?? '') : undefined;
+    return want !== undefined && s.serverVersion !== want ? 'restart' : 'done';
+  }
+  if (!s.unit) return 'done';
+  if (!s.unit.active) return 'restart';
+  // A replaced binary shows as "(deleted)"; Patroni runs in python3, so it goes by start time.
+  if (s.unit.exeReplaced) return 'restart';
+  const installedAt = Math.max(0, ...s.packages.map((p) => p.installedAt));
+  return s.unit.startedAt >= installedAt ? 'done' : 'restart';
+}
+
+/**
+ * Rolling order for data nodes: replicas first (by name), the leader last, so the leader moves
+ * at most once. Other components keep config.yml's order.
+ */
+export function rollingOrder(hosts: readonly string[], leader: string | undefined): string[] {
+  const rest = hosts.filter((h) => h !== leader).sort();
+  return leader && hosts.includes(leader) ? [...rest, leader] : rest;
+}
+
+/**
+ * The switchover candidate: a healthy replica already at the target (so the leader moves once),
+ * least lag first; any healthy replica when none is.
+ */
+export function pickCandidate(info: ClusterInfo, leader: string, upgraded: ReadonlySet<string>): string | undefined {
+  const healthy = info.members
+    .filter((m) => m.name !== leader && !isLeaderRole(m.role) && isHealthyReplicaState(m.state) && typeof m.lag === 'number')
+    .filter((m) => !(m.tags && m.tags.nofailover === true))
+    .sort((a, b) => Number(a.lag) - Number(b.lag) || a.name.localeCompare(b.name));
+  return (healthy.find((m) => upgraded.has(m.name)) ?? healthy[0])?.name;
+}
+
+/** Parse the status script's lines (see `statusScript` in upgrade.ts). */
+export function parseStatus(host: string, stdout: string): { packages: HostComponentState['packages']; units: Map<string, NonNullable<HostComponentState['unit']>> } {
+  const packages: HostComponentState['packages'] = [];
+  const units = new Map<string, NonNullable<HostComponentState['unit']>>();
+  for (const line of stdout.split('\n')) {
+    const f = line.split('\t');
+    if (f[0] === 'PKG' && f[1]) {
+      const status = f[3] ?? '';
+      packages.push({ name: f[1], version: f[2] || undefined, installed: status.startsWith('ii'), installedAt: Number(f[4]) || 0 });
+    } else if (f[0] === 'UNIT' && f[1]) {
+      units.set(f[1], { name: f[1], active: f[2] === 'active', startedAt: Number(f[3]) || 0, exeReplaced: f[4] === '1' });
+    }
+  }
+  void host;
+  return { packages, units };
+}

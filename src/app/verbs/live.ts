@@ -1,0 +1,203 @@
+/**
+ * What the operational commands (switchover and the patronictl verbs) share: a session with
+ * the data nodes, the cluster as Patroni and etcd see it, waits on member state, and the
+ * "do writes reach the leader through the proxies" probe.
+ */
+import { RefusedError, RuntimeError } from '../../errors.js';
+import type { Plain } from '../../model/merge.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember } from '../../patroni/types.js';
+import { run } from '../../transport/types.js';
+import { sh, withSecrets } from '../../transport/quote.js';
+import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
+import { ClusterSession, isDataNode } from '../session.js';
+import { waitFor } from '../wait.js';
+
+export interface Live {
+  loaded: LoadedCluster;
+  session: ClusterSession;
+  dataNodes: ResolvedHost[];
+}
+
+/** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
+export async function openLive(dir: string): Promise<Live> {
+  const loaded = loadCluster(dir);
+  const material = await ensureClusterMaterial(loaded);
+  const session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  const dataNodes = loaded.cluster.hosts.filter(isDataNode);
+  if (!dataNodes.length) throw new RefusedError(`${loaded.cluster.name} has no data nodes (no primary or replica role)`, []);
+  try {
+    await session.connect(dataNodes);
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
+  return { loaded, session, dataNodes };
+}
+
+export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>): Promise<T> {
+  const live = await openLive(dir);
+  try {
+    return await fn(live);
+  } finally {
+    await live.session.close();
+  }
+}
+
+/** GET /cluster from the first data node that answers; every member reports the same DCS view. */
+export async function readCluster(live: Live): Promise<ClusterInfo> {
+  const errors: string[] = [];
+  for (const h of live.dataNodes) {
+    try {
+      const info = await live.session.patroni(h.name).cluster();
+      if (Array.isArray(info.members)) return info;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new RuntimeError(`no data node answered GET /cluster:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
+    hint: 'check that Patroni runs on the data nodes (pgha deploy DIR)',
+  });
+}
+
+export async function readConfig(live: Live): Promise<Plain> {
+  const errors: string[] = [];
+  for (const h of live.dataNodes) {
+    try {
+      return await live.session.patroni(h.name).config();
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new RuntimeError(`no data node answered GET /config:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+}
+
+export function requireMember(live: Live, name: string): ResolvedHost {
+  const h = live.dataNodes.find((x) => x.name === name);
+  if (!h) {
+    throw new RefusedError(`${name} is not a data node of ${live.loaded.cluster.name}`, [], {
+      hint: `data nodes: ${live.dataNodes.map((x) => x.name).join(', ')}`,
+    });
+  }
+  return h;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/**
+ * The leader key in etcd, read as Patroni's own etcd user through the JSON gateway. Returns
+ * null when the key is absent (nobody holds the lock).
+ */
+export async function readDcsLeader(live: Live): Promise<string | null> {
+  const etcdHosts = live.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
+  const errors: string[] = [];
+  for (const h of etcdHosts) {
+    try {
+      const v = h.vars;
+      const gw = live.session.etcd(h.name);
+      if (v.etcd_authentication_mode === 'basic') {
+        const user = String(v.patroni_etcd_user);
+        const state = await gw.authenticate(user, live.session.material.secrets.get(user));
+        if (state === 'denied') throw new RuntimeError(`etcd refused ${user}'s password`);
+      }
+      const key = `${String(v.patroni_dcs_namespace).replace(/\/$/, '')}/${live.loaded.cluster.name}/leader`;
+      const res = await gw.post('/v3/kv/range', { key: b64(key) });
+      if (res.status !== 200) throw new RuntimeError(`etcd /v3/kv/range answered ${res.status}: ${res.text.trim()}`);
+      const kvs = (res.body as { kvs?: { value?: string }[] }).kvs ?? [];
+      const value = kvs[0]?.value;
+      return value === undefined ? null : Buffer.from(value, 'base64').toString();
+    } catch (e) {
+      errors.push(`${h.name}: ${(e as Error).message}`);
+    }
+  }
+  throw new RuntimeError(`cannot read the leader key from etcd:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
+    hint: 'check etcd health on the etcd hosts (journalctl -u etcd)',
+  });
+}
+
+export const isStreamingReplica = (m: ClusterMember) => isReplicaLike(m) && isHealthyReplicaState(m.state) && typeof m.lag === 'number';
+const isReplicaLike = (m: ClusterMember) => !isLeaderRole(m.role);
+
+/** Every named member back: the leader running, the others running/streaming with a numeric lag. */
+export function allBack(info: ClusterInfo, names: readonly string[]): boolean {
+  const leaders = info.members.filter((m) => isLeaderRole(m.role));
+  if (leaders.length !== 1 || leaders[0]!.state !== 'running') return false;
+  return names.every((n) => {
+    const m = info.members.find((x) => x.name === n);
+    return m !== undefined && (isLeaderRole(m.role) ? m.state === 'running' : isStreamingReplica(m));
+  });
+}
+
+export async function waitAllBack(live: Live, names: readonly string[], what: string, timeoutMs = 300_000): Promise<ClusterInfo> {
+  return waitFor(async () => {
+    const info = await readCluster(live);
+    return allBack(info, names) ? info : undefined;
+  }, { timeoutMs, intervalMs: 1000, what, hint: 'run `patronictl list` on a data node and look at the Patroni logs' });
+}
+
+export function leaderName(info: ClusterInfo): string | undefined {
+  return leaderOf(info)?.name;
+}
+
+/** A client endpoint through which writes should reach the leader (HAProxy or PgBouncer). */
+export interface Endpoint {
+  via: string;
+  ip: string;
+  port: number;
+}
+
+export function writeEndpoints(live: Live): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const h of live.loaded.cluster.hosts) {
+    if (h.roles.includes('haproxy')) out.push({ via: `HAProxy on ${h.name}`, ip: h.ip, port: Number(h.vars.haproxy_port) });
+    if (h.roles.includes('pgbouncer')) out.push({ via: `PgBouncer on ${h.name}`, ip: h.ip, port: Number(h.vars.pgbouncer_port) });
+  }
+  return out;
+}
+
+/**
+ * A psql on `from` that connects to `ep` and reports whether the server it reached is out of
+ * recovery (takes writes) and its address. The password goes into a PGPASSFILE made under
+ * umask 077 from stdin and removed on exit, so it never appears in argv or the environment of
+ * another process.
+ */
+export function probeWritesCommand(ep: Endpoint, user: string, password: string) {
+  const conninfo = `host=${ep.ip} port=${ep.port} user=${user} dbname=postgres sslmode=require`;
+  // .pgpass fields escape backslash and colon with a backslash.
+  const script = [
+    'set -euo pipefail',
+    'umask 077',
+    'f=$(mktemp)',
+    `trap 'rm -f "$f"' EXIT`,
+    'esc=${PW//\\\\/\\\\\\\\}',
+    'esc=${esc//:/\\\\:}',
+    sh`printf '%s:%s:*:%s:%s\\n' ${ep.ip} ${ep.port} ${user}` + ' "$esc" > "$f"',
+    sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_is_in_recovery(), inet_server_addr()'`,
+  ].join('\n');
+  return { ...withSecrets({ PW: password }, script), timeoutSec: 15 };
+}
+
+export interface WriteProbe {
+  writable: boolean;
+  server: string;
+}
+
+export async function probeWrites(live: Live, from: string, ep: Endpoint): Promise<WriteProbe> {
+  const user = String(live.session.host(from).vars.patroni_super_user);
+  const r = await run(live.session.transport(from), probeWritesCommand(ep, user, live.session.material.secrets.get(user)), `psql through ${ep.via}`);
+  const [recovery, server] = r.stdout.trim().split('|');
+  return { writable: recovery === 'f', server: server ?? '' };
+}
+
+/** Wait until every client endpoint lands on `leader` and it takes writes. */
+export async function waitWritesReachLeader(live: Live, leader: string, timeoutMs = 60_000): Promise<Endpoint[]> {
+  const eps = writeEndpoints(live);
+  const leaderIp = live.session.host(leader).ip;
+  for (const ep of eps) {
+    await waitFor(async () => {
+      const p = await probeWrites(live, leader, ep);
+      return p.writable && p.server === leaderIp ? true : undefined;
+    }, { timeoutMs, intervalMs: 250, what: `writes through ${ep.via} to reach ${leader}`, hint: `look at ${ep.via.split(' on ')[0]}'s logs on ${ep.via.split(' on ')[1]}` });
+  }
+  return eps;
+}
