@@ -348,27 +348,29 @@ class Deployment {
   }
 
   /**
-   * Parameters that need a restart show up as pending_restart within one HA loop after the
-   * PATCH. Restart those members through Patroni, replicas first and the leader last, one at a
-   * time, each back and streaming before the next.
+   * Parameters that need a restart show up as pending_restart once each member's HA loop has
+   * read the new configuration, which takes up to two loops. Restart those members through
+   * Patroni one at a time, each back and streaming before the next: replicas as soon as they
+   * show it, the leader only after every member had the time to, so it always goes last.
    */
   async rollingRestartIfPending(loopWait: number): Promise<void> {
-    const deadline = Date.now() + (loopWait + 5) * 1000;
-    let pending: string[] = [];
-    while (Date.now() < deadline) {
+    const settled = Date.now() + (2 * loopWait + 5) * 1000;
+    const restarted = new Set<string>();
+    for (;;) {
       const info = await this.readLive();
-      pending = (info?.members ?? []).filter((m) => m.pending_restart).map((m) => m.name);
-      if (pending.length) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    if (!pending.length) return;
-    const leader = this.leaderName();
-    const order = [...pending.filter((n) => n !== leader), ...pending.filter((n) => n === leader)];
-    for (const name of order) {
-      const res = await this.session.patroni(name, { fromMember: true }).restart({ restart_pending: true });
-      if (res.status >= 300) throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${name}: patroni restart` });
+      const leader = info ? leaderOf(info)?.name : undefined;
+      const pending = (info?.members ?? []).filter((m) => m.pending_restart && !restarted.has(m.name)).map((m) => m.name);
+      const next = pending.find((n) => n !== leader) ?? (Date.now() >= settled ? pending[0] : undefined);
+      if (!next) {
+        if (Date.now() >= settled) return;
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      const res = await this.session.patroni(next, { fromMember: true }).restart({ restart_pending: true });
+      if (res.status >= 300) throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${next}: patroni restart` });
+      restarted.add(next);
       this.live = await this.waitAllStreaming(this.hostsWith(isDataNode).map((w) => w.host.name));
-      this.notes.push(`patroni: restarted ${name} for pending parameters`);
+      this.notes.push(`patroni: restarted ${next} for pending parameters`);
     }
   }
 

@@ -10,11 +10,11 @@ import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
 import {
-  isStreamingReplica,
   leaderName,
   readCluster,
   readConfig,
   readDcsLeader,
+  waitBack,
   waitWritesReachLeader,
   withLive,
   type Live,
@@ -214,13 +214,7 @@ export async function switchover(dir: string, req: SwitchoverRequest, out: (line
     const toWritesMs = eps.length ? Date.now() - t0 : undefined;
     if (toWritesMs !== undefined) out(`writes reach ${to} through ${eps.map((e) => e.via).join(', ')} after ${fmtSeconds(toWritesMs)}`);
 
-    await waitFor(async () => {
-      const info = await readCluster(live);
-      const old = info.members.find((m) => m.name === from);
-      if (old && isStreamingReplica(old)) return true;
-      const st = await live.session.patroni(to).patroni();
-      return st.replication?.some((r) => r.application_name === from && r.state === 'streaming') ? true : undefined;
-    }, { timeoutMs: 180_000, intervalMs: 500, what: `${from} to stream from ${to}`, where: `${from}: patroni`, hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from}` });
+    await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
     const totalMs = Date.now() - t0;
     out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
     return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: eps.map((e) => e.via) };

@@ -10,10 +10,13 @@ import { registerExplain } from './explain.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerShowPassword } from './show-password.js';
+import { registerSwitchover } from './switchover.js';
+import { registerVerbs } from './verbs.js';
+import { registerUpgrade } from './upgrade.js';
 
 export type Register = (program: Command) => void;
 
-const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword];
+const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword, registerUpgrade, registerSwitchover, registerVerbs];
 
 export function buildProgram(): Command {
   const program = new Command('pgha')

@@ -16,7 +16,9 @@ export function installPackagesCommand(args: readonly string[]): Command {
   const script = `set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT HUP INT TERM
+# An earlier run killed mid-install leaves dpkg half-done; finish that first.
+dpkg --configure -a >/dev/null
 apt-get update -qq -o Acquire::Retries=3 >/dev/null
 apt-get install -y -qq --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${args.map(quote).join(' ')} >/dev/null
 rm -f /etc/patroni/dcs.yml

@@ -1,36 +1,155 @@
-/** Shapes of Patroni 3.0.x REST responses that pgha reads. Patroni 3.0.2 says `master` where 4.x says `primary`. */
+/**
+ * Shapes of Patroni 3.0.x REST responses (checked against captures in
+ * test/fixtures/patroni-3.0.2/). Patroni 3.0.2 says `master` where 4.x says `primary`, and
+ * reports a streaming replica as `running` where 4.x says `streaming`: the helpers here accept
+ * both spellings so nothing else has to.
+ */
 
 export interface ClusterMember {
   name: string;
+  /** `leader`, `standby_leader`, `sync_standby`, `replica` (3.x); 4.x adds `quorum_standby`. */
   role: string;
   state: string;
   api_url?: string;
   host?: string;
   port?: number;
   timeline?: number;
+  /** Bytes behind the leader, or `unknown` when the member has not reported a position. */
   lag?: number | string;
   pending_restart?: boolean;
   tags?: Record<string, unknown>;
-  scheduled_restart?: unknown;
+  scheduled_restart?: { schedule?: string; postgres_version?: string; role?: string; restart_pending?: boolean };
+}
+
+export interface ScheduledSwitchover {
+  at?: string;
+  from?: string;
+  to?: string;
 }
 
 export interface ClusterInfo {
   members: ClusterMember[];
   pause?: boolean;
-  scheduled_switchover?: { at?: string; from?: string; to?: string };
+  scheduled_switchover?: ScheduledSwitchover;
 }
 
+export interface WalPositions {
+  /** Primary: current WAL write position. */
+  location?: number;
+  /** Replica: received and replayed positions. */
+  received_location?: number;
+  replayed_location?: number;
+  replayed_timestamp?: string | null;
+  paused?: boolean;
+}
+
+export interface ReplicationConnection {
+  usename: string;
+  application_name: string;
+  client_addr: string;
+  state: string;
+  sync_state: string;
+  sync_priority?: number;
+}
+
+/** GET /patroni, and the body of every GET health check. */
 export interface PatroniNodeStatus {
   state: string;
+  /** `master` (3.0.x) or `primary` (later), `replica`, `standby_leader`, `uninitialized`. */
   role: string;
   server_version?: number;
-  timeline?: number;
+  postmaster_start_time?: string;
+  /** null on a 3.0.2 replica whose timeline is not known yet. */
+  timeline?: number | null;
   pending_restart?: boolean;
   patroni?: { version: string; scope: string };
-  xlog?: Record<string, unknown>;
-  replication?: { usename: string; application_name: string; client_addr: string; state: string; sync_state: string }[];
+  xlog?: WalPositions;
+  replication?: ReplicationConnection[];
   database_system_identifier?: string;
+  dcs_last_seen?: number;
   pause?: boolean;
+  cluster_unlocked?: boolean;
+  sync_standby?: boolean;
+  tags?: Record<string, unknown>;
+  scheduled_restart?: { schedule?: string; postgres_version?: string; role?: string; restart_pending?: boolean };
+  watchdog_failed?: boolean;
+}
+
+/** GET /history: [timeline, switch LSN, reason, timestamp, new leader] (the last two since 2.x). */
+export type HistoryEntry = [number, number, string, string?, string?];
+
+/** The health-check endpoints of the REST API (a GET answers 200 yes, 503 no). */
+export const HEALTH_ENDPOINTS = [
+  '/',
+  '/primary',
+  '/leader',
+  '/replica',
+  '/read-only',
+  '/standby-leader',
+  '/sync',
+  '/async',
+  '/health',
+  '/liveness',
+  '/readiness',
+] as const;
+export type HealthEndpoint = (typeof HEALTH_ENDPOINTS)[number];
+
+/** Query of /replica (and the other role checks): `lag` bytes or units (`1MB`), `tag_<name>`. */
+export interface HealthQuery {
+  lag?: number | string;
+  tags?: Record<string, string | boolean>;
+}
+
+export interface HealthResult {
+  endpoint: string;
+  /** 200: the member is what was asked. */
+  ok: boolean;
+  status: number;
+  /** The member's status document; absent on the status-line-only answers of HEAD/OPTIONS. */
+  node?: PatroniNodeStatus;
+}
+
+/**
+ * The outcome of a write that Patroni may do now, later or not at all:
+ *   done       200 — it happened (a switchover answers only once the candidate leads)
+ *   scheduled  202 — it will happen (reload, a scheduled restart or switchover)
+ *   pending    503 "… status unknown" — Patroni stopped waiting; the switchover may still
+ *              complete, so the caller polls /cluster instead of giving up
+ * Refusals (400, 409, 412, 422) and other failures are thrown, not returned.
+ */
+export type ActionOutcome = 'done' | 'scheduled' | 'pending';
+
+export interface ActionResult {
+  outcome: ActionOutcome;
+  status: number;
+  /** Patroni's own words, e.g. `Successfully switched over to "pg2"`. */
+  message: string;
+}
+
+export interface SwitchoverRequest {
+  leader: string;
+  /** Omitted: Patroni picks the healthiest replica. */
+  candidate?: string;
+  /** ISO 8601 with a time zone (Patroni refuses one without). */
+  scheduledAt?: string;
+}
+
+export interface RestartRequest {
+  /** ISO 8601 with a time zone: schedules instead of restarting now. */
+  schedule?: string;
+  /** Only when the member has this role. */
+  role?: 'primary' | 'master' | 'replica';
+  /** Only when the member's PostgreSQL is older than this version. */
+  postgres_version?: string;
+  /** Only when the member has pending_restart set. */
+  restart_pending?: boolean;
+  /** Seconds to wait for PostgreSQL to come up before Patroni fails over. */
+  timeout?: number | string;
+}
+
+/** `master` and `primary` are one role; everything pgha shows and compares uses `primary`. */
+export function canonicalRole(role: string): string {
+  return role === 'master' ? 'primary' : role;
 }
 
 export function isLeaderRole(role: string): boolean {
@@ -38,7 +157,7 @@ export function isLeaderRole(role: string): boolean {
 }
 
 export function isReplicaRole(role: string): boolean {
-  return role === 'replica' || role === 'sync_standby' || role === 'standby';
+  return role === 'replica' || role === 'sync_standby' || role === 'quorum_standby' || role === 'standby';
 }
 
 /** A replica is healthy when it runs and streams (3.0.2 reports `running`; later `streaming`). */
@@ -48,4 +167,19 @@ export function isHealthyReplicaState(state: string): boolean {
 
 export function leaderOf(info: ClusterInfo): ClusterMember | undefined {
   return info.members.find((m) => isLeaderRole(m.role));
+}
+
+/** Lag in bytes, or undefined when unknown (the leader has none; `unknown` means not reported). */
+export function lagBytes(m: ClusterMember): number | undefined {
+  return typeof m.lag === 'number' ? m.lag : undefined;
+}
+
+/** Patroni's size units for `lag` and maximum_lag_on_failover-like settings, to bytes. */
+export function parseSize(v: number | string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return v;
+  const m = /^\s*(\d+)\s*(B|kB|KB|MB|GB|TB)?\s*$/.exec(v);
+  if (!m) return undefined;
+  const unit = { B: 1, kB: 1024, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 }[m[2] ?? 'B'] ?? 1;
+  return Number(m[1]) * unit;
 }

@@ -201,3 +201,30 @@ export async function waitWritesReachLeader(live: Live, leader: string, timeoutM
   }
   return eps;
 }
+
+/**
+ * `name` is back for real, judged from live sources rather than the member keys in the DCS
+ * (which lag by up to one loop_wait and still say "running" just after a demotion or restart):
+ * its own GET /patroni says running, and, unless it leads, the leader's pg_stat_replication
+ * (GET /patroni on the leader) shows it streaming.
+ */
+export async function isBack(live: Live, name: string): Promise<boolean> {
+  const info = await readCluster(live);
+  const leader = leaderName(info);
+  if (!leader) return false;
+  const own = await live.session.patroni(name).patroni();
+  if (own.state !== 'running') return false;
+  if (name === leader) return isLeaderRole(own.role);
+  const st = await live.session.patroni(leader).patroni();
+  return st.replication?.some((r) => r.application_name === name && r.state === 'streaming') === true;
+}
+
+export async function waitBack(live: Live, name: string, what: string, timeoutMs = 300_000): Promise<void> {
+  await waitFor(async () => ((await isBack(live, name)) ? true : undefined), {
+    timeoutMs,
+    intervalMs: 500,
+    what,
+    where: `${name}: patroni`,
+    hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${name}`,
+  });
+}

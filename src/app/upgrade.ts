@@ -1,0 +1,463 @@
+/**
+ * `pgha upgrade DIR --components=…`: rolling package upgrades (DESIGN §8). Refuses unless the
+ * cluster is healthy; then, per component, one host at a time, each gated on health before the
+ * next, so at most one member is ever down. Data nodes go replicas first and the leader last
+ * (switchover, or for Patroni alone a paused restart). What is left to do is derived from what
+ * is installed and running on each host, so a re-run after an interruption picks up where the
+ * last one stopped.
+ */
+import { installPackagesCommand } from '../components/host-commands.js';
+import { RefusedError, RuntimeError, UsageError } from '../errors.js';
+import type { ResolvedHost, Vars } from '../model/types.js';
+import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { quote } from '../transport/quote.js';
+import { run } from '../transport/types.js';
+import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
+import { runPhases, type Phase, type Progress } from './progress.js';
+import { ClusterSession, isDataNode } from './session.js';
+import {
+  componentApplies,
+  componentPackages,
+  componentUnit,
+  healthProblems,
+  hostStep,
+  parseStatus,
+  pickCandidate,
+  rollingOrder,
+  versionVariable,
+  type Component,
+  type HostComponentState,
+  type PrimaryStrategy,
+} from './upgrade/plan.js';
+import { ensureRepoVersions } from './upgrade/repo.js';
+import { waitFor } from './wait.js';
+
+export interface UpgradeRequest {
+  components: Component[];
+  extraVars: Vars;
+  primaryStrategy: PrimaryStrategy;
+  /** How long an unhealthy cluster may take to become healthy before the upgrade is refused. */
+  healthGraceSec: number;
+  log: (line: string) => void;
+}
+
+export interface UpgradeResult {
+  summary: string;
+}
+
+interface PatroniStatusBody {
+  state?: string;
+  role?: string;
+  pause?: boolean;
+  server_version?: number;
+  postmaster_start_time?: string;
+  replication?: { application_name: string; state: string }[];
+}
+
+/** Versions, install times and running units for the given packages and units, one line each. */
+export function statusScript(packages: readonly string[], units: readonly string[]): string {
+  return `export LC_ALL=C
+for p in ${packages.map(quote).join(' ')}; do
+  line=$(dpkg-query -W -f='\${Version}\\t\${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  v=\${line%%$'\\t'*}; st=\${line#*$'\\t'}; [ -n "$line" ] || st=''
+  m=0
+  for f in /var/lib/dpkg/info/"$p".list /var/lib/dpkg/info/"$p":*.list; do [ -e "$f" ] && m=$(stat -c %Y "$f"); done
+  printf 'PKG\\t%s\\t%s\\t%s\\t%s\\n' "$p" "$v" "$st" "$m"
+done
+for u in ${units.map(quote).join(' ')}; do
+  a=$(systemctl is-active "$u" 2>/dev/null || true)
+  ts=$(systemctl show -p ActiveEnterTimestamp --value "$u" 2>/dev/null || true)
+  e=0; if [ -n "$ts" ]; then e=$(date -d "$ts" +%s 2>/dev/null || echo 0); fi
+  pid=$(systemctl show -p MainPID --value "$u" 2>/dev/null || echo 0)
+  d=0; if [ "\${pid:-0}" != 0 ] && readlink /proc/"$pid"/exe 2>/dev/null | grep -q ' (deleted)$'; then d=1; fi
+  printf 'UNIT\\t%s\\t%s\\t%s\\t%s\\n' "$u" "$a" "$e" "$d"
+done
+true
+`;
+}
+
+/**
+ * Deploy's install (policy-rc.d guard so dpkg restarts nothing behind our back, confold,
+ * create_main_cluster off; it also finishes a dpkg run an interrupted upgrade left half done)
+ * of exact versions.
+ */
+export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): { script: string; timeoutSec: number } {
+  return { script: installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
+}
+
+class Upgrade {
+  readonly session: ClusterSession;
+  readonly notes: string[] = [];
+  readonly timings: string[] = [];
+
+  constructor(
+    readonly loaded: LoadedCluster,
+    material: Awaited<ReturnType<typeof ensureClusterMaterial>>,
+    readonly req: UpgradeRequest,
+  ) {
+    this.session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  }
+
+  get name(): string {
+    return this.loaded.cluster.name;
+  }
+
+  dataNodes(): ResolvedHost[] {
+    return this.loaded.cluster.hosts.filter(isDataNode);
+  }
+
+  etcdHosts(): ResolvedHost[] {
+    return this.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
+  }
+
+  /** Every host's target per package of a component; a missing pin is a usage error. */
+  targets(c: Component): Map<string, Record<string, string>> {
+    const out = new Map<string, Record<string, string>>();
+    const unpinned: string[] = [];
+    for (const h of this.loaded.cluster.hosts) {
+      const pkgs = componentPackages(c, h);
+      if (!pkgs.length) continue;
+      const t: Record<string, string> = {};
+      for (const p of pkgs) {
+        if (p.version === undefined) unpinned.push(`${h.name}: ${p.name}`);
+        else t[p.name] = p.version;
+      }
+      out.set(h.name, t);
+    }
+    if (unpinned.length) {
+      throw new UsageError(`upgrade ${c}: no target version for ${unpinned.join(', ')}`, {
+        hint: `give one with -e ${versionVariable(c)}=VERSION (or set it in config.yml cluster_vars)`,
+      });
+    }
+    return out;
+  }
+
+  // ── reading state ──
+
+  async readLive(): Promise<ClusterInfo | undefined> {
+    for (const h of this.dataNodes()) {
+      try {
+        const info = await this.session.patroni(h.name).cluster();
+        if (info.members.length) return info;
+      } catch {
+        // That member's API is down (it may be the one restarting): ask the next.
+      }
+    }
+    return undefined;
+  }
+
+  async nodeStatus(host: string): Promise<PatroniStatusBody | undefined> {
+    try {
+      return (await this.session.patroni(host).patroni()) as PatroniStatusBody;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async etcdHealth(): Promise<{ host: string; healthy: boolean; detail?: string }[]> {
+    return Promise.all(
+      this.etcdHosts().map(async (h) => {
+        try {
+          const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+          const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
+          return ok ? { host: h.name, healthy: true } : { host: h.name, healthy: false, detail: `GET /health: ${res.status}` };
+        } catch (e) {
+          return { host: h.name, healthy: false, detail: (e as Error).message };
+        }
+      }),
+    );
+  }
+
+  async problems(): Promise<string[]> {
+    const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
+    return healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
+  }
+
+  /** The precondition: healthy now, or within the grace period (a member still starting). */
+  async refuseUnlessHealthy(): Promise<void> {
+    const deadline = Date.now() + this.req.healthGraceSec * 1000;
+    let problems = await this.problems();
+    while (problems.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2000));
+      problems = await this.problems();
+    }
+    if (problems.length) {
+      throw new RefusedError('the cluster is not healthy enough for a rolling upgrade; nothing was changed:', problems, {
+        hint: 'bring every member back (pgha deploy DIR, or look at the Patroni and etcd logs), then run the upgrade again',
+      });
+    }
+  }
+
+  /** Between hosts: wait, don't refuse — the previous host may still be settling. */
+  async gateHealthy(what: string): Promise<ClusterInfo> {
+    let last: string[] = [];
+    return waitFor(
+      async () => {
+        const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
+        last = healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
+        return last.length ? undefined : info;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, what: `the cluster to be healthy ${what} (${last.join('; ')})`, hint: 'run `pgha status DIR`; re-run the upgrade once it is healthy: finished hosts are skipped' },
+    );
+  }
+
+  async hostState(c: Component, host: ResolvedHost): Promise<HostComponentState> {
+    const pkgs = componentPackages(c, host).map((p) => p.name);
+    const unit = componentUnit(c, this.name);
+    const r = await run(this.session.transport(host.name), { script: statusScript(pkgs, unit ? [unit] : []) }, `read ${c} versions`);
+    const parsed = parseStatus(host.name, r.stdout);
+    const state: HostComponentState = { host: host.name, packages: parsed.packages, unit: unit ? parsed.units.get(unit) : undefined };
+    if (c === 'postgres') state.serverVersion = (await this.nodeStatus(host.name))?.server_version;
+    return state;
+  }
+
+  // ── acting on one host ──
+
+  async install(c: Component, host: ResolvedHost, targets: Record<string, string>): Promise<void> {
+    const pkgs = componentPackages(c, host).map((p) => ({ name: p.name, version: targets[p.name]! }));
+    await run(this.session.transport(host.name), upgradeInstallCommand(pkgs), `install ${pkgs.map((p) => `${p.name}=${p.version}`).join(' ')}`, 'check the package repository (nspawn: pgha download-packages DIR)');
+  }
+
+  /** A replica is back when the leader streams to it and /cluster shows it running with a lag. */
+  async waitStreaming(host: string, timeoutMs = 300_000): Promise<void> {
+    await waitFor(
+      async () => {
+        const info = await this.readLive();
+        if (!info || info.pause) return undefined;
+        const leader = leaderOf(info);
+        if (!leader || leader.state !== 'running' || leader.name === host) return undefined;
+        const m = info.members.find((x) => x.name === host);
+        if (!m || !isHealthyReplicaState(m.state) || typeof m.lag !== 'number') return undefined;
+        const ls = await this.nodeStatus(leader.name);
+        return ls?.replication?.some((r) => r.application_name === host && r.state === 'streaming') ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 500, what: `${host} to rejoin and stream from the leader`, where: `${host}: patroni`, hint: `look at \`journalctl -u patroni@${this.name}\` on ${host}` },
+    );
+  }
+
+  async restartPatroniUnit(host: string): Promise<void> {
+    await run(this.session.transport(host), { script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`, timeoutSec: 360 }, 'restart Patroni');
+  }
+
+  /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist). */
+  async restartPostgres(host: string): Promise<void> {
+    const res = await this.session.patroni(host, { fromMember: true }).restart({});
+    if (res.status >= 300) throw new RuntimeError(`Patroni refused the restart with ${res.status}: ${res.text.trim()}`, { where: `${host}: POST /restart` });
+  }
+
+  /** Hand the leader to a healthy replica (an upgraded one if any) and wait for the old one to stream. */
+  async switchover(leader: string, upgraded: ReadonlySet<string>): Promise<string> {
+    const info = await this.gateHealthy(`before the switchover from ${leader}`);
+    const candidate = pickCandidate(info, leader, upgraded);
+    if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
+    const res = await this.session.patroni(leader, { fromMember: true }).call({ method: 'POST', path: '/switchover', body: { leader, candidate }, timeoutMs: 120_000 });
+    // 503 is Patroni's "switchover status unknown": the outcome shows in /cluster.
+    if (res.status >= 300 && res.status !== 503) {
+      throw new RuntimeError(`Patroni refused the switchover to ${candidate} with ${res.status}: ${res.text.trim()}`, { where: `${leader}: POST /switchover` });
+    }
+    await waitFor(
+      async () => {
+        const now = await this.readLive();
+        const l = now ? leaderOf(now) : undefined;
+        return l?.name === candidate && l.state === 'running' ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: `${candidate} to lead after the switchover` },
+    );
+    await this.waitStreaming(leader);
+    this.notes.push(`switched over from ${leader} to ${candidate}`);
+    return candidate;
+  }
+
+  async setPause(leader: string, pause: boolean): Promise<void> {
+    await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
+    await waitFor(async () => ((await this.readLive())?.pause === true) === pause || undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `the cluster to ${pause ? 'pause' : 'resume'}`,
+    });
+  }
+
+  /**
+   * Restart Patroni on the leader with Patroni paused: it leaves PostgreSQL running when it
+   * stops and adopts it when it starts, so the primary keeps serving throughout.
+   */
+  async pausedRestart(leader: string): Promise<void> {
+    const before = (await this.nodeStatus(leader))?.postmaster_start_time;
+    await this.setPause(leader, true);
+    let ok = false;
+    try {
+      await this.restartPatroniUnit(leader);
+      await waitFor(
+        async () => {
+          const s = await this.nodeStatus(leader);
+          const info = await this.readLive();
+          const l = info ? leaderOf(info) : undefined;
+          return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 300, what: `Patroni on ${leader} to come back as leader`, where: `${leader}: patroni` },
+      );
+      ok = true;
+    } finally {
+      // Resume only with the leader back: resuming without it would start a failover.
+      if (ok) await this.setPause(leader, false);
+      else this.req.log(`the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`);
+    }
+    const after = (await this.nodeStatus(leader))?.postmaster_start_time;
+    this.notes.push(
+      before && after && before === after
+        ? `${leader}: Patroni restarted while paused; PostgreSQL kept running (postmaster started ${after})`
+        : `${leader}: warning: PostgreSQL's start time changed during the paused restart (${before ?? '?'} → ${after ?? '?'})`,
+    );
+  }
+
+  // ── components ──
+
+  /** Patroni or PostgreSQL on the data nodes: replicas first, then the leader. */
+  async rollDataNodes(c: 'patroni' | 'postgres', targets: Map<string, Record<string, string>>): Promise<Phase[]> {
+    const info = await this.readLive();
+    const leader = info ? leaderOf(info)?.name : undefined;
+    const hosts = rollingOrder(this.dataNodes().map((h) => h.name), leader);
+    const upgraded = new Set<string>();
+    const phases: Phase[] = [];
+    for (const name of hosts) {
+      const host = this.session.host(name);
+      const t = targets.get(name) ?? {};
+      const label = `${c} on ${name} → ${Object.values(t)[0] ?? '?'}`;
+      phases.push({
+        title: label,
+        run: async () => {
+          const started = Date.now();
+          const step = hostStep(c, await this.hostState(c, host), t);
+          if (step === 'done') {
+            upgraded.add(name);
+            this.notes.push(`${c} on ${name}: already at ${Object.values(t).join(', ')}`);
+            return;
+          }
+          await this.gateHealthy(`before ${c} on ${name}`);
+          const nowLeader = leaderOf((await this.readLive())!)?.name;
+          if (step === 'install') await this.install(c, host, t);
+          if (nowLeader === name && c === 'patroni' && this.req.primaryStrategy === 'pause') {
+            await this.pausedRestart(name);
+          } else {
+            if (nowLeader === name) {
+              await this.switchover(name, upgraded);
+              // PostgreSQL came back as a replica from the new binaries already, if installed before.
+              if (c === 'postgres' && hostStep(c, await this.hostState(c, host), t) === 'done') {
+                upgraded.add(name);
+                this.timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+                this.notes.push(`${c} on ${name}: upgraded`);
+                return;
+              }
+            }
+            if (c === 'patroni') await this.restartPatroniUnit(name);
+            else await this.restartPostgres(name);
+            await this.waitStreaming(name);
+          }
+          const final = hostStep(c, await this.hostState(c, host), t);
+          if (final !== 'done') throw new RuntimeError(`${c} on ${name} is still not at the target after the upgrade (${final} left)`, { where: `${name}: ${c}` });
+          upgraded.add(name);
+          this.timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          this.notes.push(`${c} on ${name}: upgraded`);
+        },
+      });
+    }
+    return phases;
+  }
+
+  async serviceHealthy(c: Component, host: ResolvedHost): Promise<void> {
+    if (c === 'etcd') {
+      await waitFor(async () => ((await this.etcdHealth()).every((e) => e.healthy) ? true : undefined), {
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+        what: `every etcd member to be healthy after ${host.name}`,
+        where: `${host.name}: etcd`,
+      });
+      return;
+    }
+    const unit = componentUnit(c, this.name)!;
+    const port = Number(c === 'haproxy' ? host.vars.haproxy_port : host.vars.pgbouncer_port);
+    const script = `systemctl is-active -q ${quote(unit)} && { timeout 3 bash -c ${quote(`</dev/tcp/${host.ip}/${port}`)} || timeout 3 bash -c ${quote(`</dev/tcp/127.0.0.1/${port}`)}; }`;
+    await waitFor(async () => ((await this.session.transport(host.name).exec({ script })).code === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `${unit} on ${host.name} to be active and accept connections on port ${port}`,
+      where: `${host.name}: ${c}`,
+    });
+  }
+
+  /** etcd, HAProxy, PgBouncer: one host at a time, each healthy before the next. */
+  rollServices(c: Component, targets: Map<string, Record<string, string>>): Phase[] {
+    return this.loaded.cluster.hosts
+      .filter((h) => componentApplies(c, h))
+      .map((host) => {
+        const t = targets.get(host.name) ?? {};
+        return {
+          title: `${c} on ${host.name} → ${Object.values(t)[0] ?? '?'}`,
+          run: async () => {
+            const step = hostStep(c, await this.hostState(c, host), t);
+            if (step === 'done') {
+              this.notes.push(`${c} on ${host.name}: already at ${Object.values(t).join(', ')}`);
+              return;
+            }
+            await this.serviceHealthy(c, host);
+            if (c === 'etcd') await this.gateHealthy(`before etcd on ${host.name}`);
+            if (step === 'install') await this.install(c, host, t);
+            const unit = componentUnit(c, this.name)!;
+            // HAProxy's master re-executes its (new) binary on reload and keeps client sessions.
+            const how = c === 'haproxy' ? 'reload-or-restart' : 'restart';
+            await run(this.session.transport(host.name), { script: `systemctl ${how} ${quote(unit)}`, timeoutSec: 300 }, `${how} ${unit}`);
+            await this.serviceHealthy(c, host);
+            if (c === 'etcd') await this.gateHealthy(`after etcd on ${host.name}`);
+            const final = hostStep(c, await this.hostState(c, host), t);
+            if (final !== 'done') throw new RuntimeError(`${c} on ${host.name} still runs the old version after ${how} (${final} left)`, { where: `${host.name}: ${c}` });
+            this.notes.push(`${c} on ${host.name}: upgraded`);
+          },
+        };
+      });
+  }
+}
+
+export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {
+  if (!req.components.length) throw new UsageError('--components: name at least one of etcd, patroni, postgres, pgbouncer, haproxy (or all)');
+  const loaded = loadCluster(dir, req.extraVars);
+  const material = await ensureClusterMaterial(loaded);
+  const u = new Upgrade(loaded, material, req);
+  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, h)));
+  const targets = new Map(applicable.map((c) => [c, u.targets(c)] as const));
+  const started = Date.now();
+  try {
+    await runPhases(
+      [
+        { title: 'connect', run: () => u.session.connect(loaded.cluster.hosts) },
+        { title: 'check health', run: () => u.refuseUnlessHealthy() },
+        {
+          title: 'package versions',
+          run: async () => {
+            if (loaded.cluster.platform !== 'nspawn') return;
+            const wanted: Record<string, string> = {};
+            for (const perHost of targets.values()) for (const t of perHost.values()) Object.assign(wanted, t);
+            u.notes.push(await ensureRepoVersions(loaded, wanted, req.log));
+          },
+        },
+      ],
+      progress,
+    );
+    for (const c of applicable) {
+      const t = targets.get(c)!;
+      const phases = c === 'patroni' || c === 'postgres' ? await u.rollDataNodes(c, t) : u.rollServices(c, t);
+      await runPhases(phases, progress);
+    }
+    await runPhases([{ title: 'verify', run: () => u.gateHealthy('after the upgrade') }], progress);
+  } finally {
+    await u.session.close();
+  }
+  const pins = applicable.map((c) => `${versionVariable(c)}: ${Object.values([...targets.get(c)!.values()][0] ?? {})[0] ?? '?'}`);
+  return {
+    summary: [
+      ...u.notes,
+      ...u.timings,
+      `upgrade done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      `keep config.yml in step (cluster_vars) so a later deploy keeps these versions: ${pins.join(', ')}`,
+    ].join('\n'),
+  };
+}

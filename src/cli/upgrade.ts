@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { progressMode } from '../app/progress.js';
+import { upgrade } from '../app/upgrade.js';
+import { parseComponents, PRIMARY_STRATEGIES, type PrimaryStrategy } from '../app/upgrade/plan.js';
+import { parseExtraVars } from '../config/extra-vars.js';
+import { UsageError } from '../errors.js';
+import { choice, collect, intOption } from './options.js';
+
+export function registerUpgrade(program: Command): void {
+  program
+    .command('upgrade')
+    .description('rolling package upgrade, one host at a time, replicas before the leader (safe to re-run after an interruption)')
+    .argument('<dir>', 'cluster directory')
+    .requiredOption('--components <list>', 'patroni,postgres,etcd,haproxy,pgbouncer or all')
+    .option('-e, --extra-vars <KEY=VALUE>', 'e.g. -e patroni_package_version=3.0.2-1 (repeatable)', collect, [])
+    .option('--primary-strategy <how>', 'Patroni on the leader: switchover, or pause (restart Patroni with PostgreSQL left running)', choice('--primary-strategy', PRIMARY_STRATEGIES), 'switchover')
+    .option('--health-grace <seconds>', 'how long an unhealthy cluster may take to recover before the upgrade is refused', intOption('--health-grace', 0, 3600), 30)
+    .action(async (dir: string, o: { components: string; extraVars: string[]; primaryStrategy: PrimaryStrategy; healthGrace: number }) => {
+      const { components, unknown } = parseComponents(o.components);
+      if (unknown.length) throw new UsageError(`--components: unknown ${unknown.join(', ')} (known: etcd, patroni, postgres, pgbouncer, haproxy, all)`);
+      const result = await upgrade(
+        dir,
+        {
+          components,
+          extraVars: parseExtraVars(o.extraVars),
+          primaryStrategy: o.primaryStrategy,
+          healthGraceSec: o.healthGrace,
+          log: (line) => process.stderr.write(`${line}\n`),
+        },
+        progressMode(),
+      );
+      process.stdout.write(`${result.summary}\n`);
+    });
+}

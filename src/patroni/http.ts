@@ -1,0 +1,107 @@
+/**
+ * One JSON-ish request over node:https (or http), verified against the cluster CA, for the
+ * Patroni and etcd APIs. Built on node's own modules rather than undici because `pgha status`
+ * is measured against `patronictl list`, and loading undici alone costs more than the whole
+ * round trip to a member. Patroni 3.0's server speaks HTTP/1.0 and closes every connection, so
+ * a pool would buy nothing anyway.
+ *
+ * `dial` supplies the byte stream (an SSH channel from a member) so unsafe calls originate
+ * inside Patroni's allowlist; TLS then runs end to end over that stream.
+ */
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { Dial, HttpRequest, HttpTarget, JsonResponse, TlsMaterial } from '../transport/https.js';
+
+export type { Dial, HttpRequest, HttpTarget, JsonResponse, TlsMaterial };
+
+/** What the Patroni client needs from a connection: a seam for tests and other transports. */
+export interface Requester {
+  request(req: HttpRequest): Promise<JsonResponse>;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function parseBody(text: string): unknown {
+  if (!text || !/^\s*[[{]/.test(text)) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export class NodeHttpRequester implements Requester {
+  constructor(
+    readonly target: HttpTarget,
+    private readonly tls: TlsMaterial,
+    private readonly dial?: Dial,
+    readonly scheme: 'https' | 'http' = 'https',
+  ) {}
+
+  private async tunnel(): Promise<Duplex> {
+    const stream = await this.dial!(this.target);
+    if (this.scheme === 'http') return stream;
+    return new Promise<Duplex>((resolve, reject) => {
+      const socket = tlsConnect({ socket: stream, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: this.target.servername });
+      socket.once('secureConnect', () => resolve(socket));
+      socket.once('error', reject);
+    });
+  }
+
+  async request(req: HttpRequest): Promise<JsonResponse> {
+    const headers: Record<string, string> = { ...(req.headers ?? {}) };
+    let body: string | undefined;
+    if (req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const tunnelled = this.dial ? await this.tunnel() : undefined;
+    const timeoutMs = req.timeoutMs ?? 30_000;
+    return new Promise<JsonResponse>((resolve, reject) => {
+      const common = {
+        host: this.target.ip,
+        port: this.target.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        // A stream from `dial` is used as is (node skips its agent when given createConnection);
+        // otherwise a throwaway agent, since nothing is worth keeping alive.
+        ...(tunnelled ? { createConnection: () => tunnelled } : { agent: false as const }),
+      };
+      const onResponse = (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parseBody(text), text });
+        });
+        res.on('error', fail);
+      };
+      const r: ClientRequest =
+        this.scheme === 'https'
+          ? httpsRequest(
+              { ...common, ca: this.tls.ca, cert: this.tls.cert, key: this.tls.key, servername: this.target.servername, timeout: CONNECT_TIMEOUT_MS },
+              onResponse,
+            )
+          : httpRequest({ ...common, timeout: CONNECT_TIMEOUT_MS }, onResponse);
+      // `timeout` above only covers an idle socket; this bounds the whole exchange.
+      const timer = setTimeout(() => r.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      function fail(e: Error) {
+        clearTimeout(timer);
+        reject(e);
+      }
+      r.on('timeout', () => r.destroy(new Error(`connection to ${common.host}:${common.port} timed out`)));
+      r.on('error', fail);
+      r.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    // Nothing pooled: every request closed its own connection.
+  }
+}

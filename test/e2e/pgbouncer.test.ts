@@ -1,0 +1,169 @@
+/**
+ * The PgBouncer variant on real hosts, deployed the hard way: the first deploys are killed in
+ * the middle of installing packages, of forming etcd and of replicas joining, and the next run
+ * must converge. While deploys run, `ps` on every host is sampled for secrets. Afterwards every
+ * PgBouncer host must follow the leader through switchovers, not only the hosts whose role changed.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+
+const blocker = e2eBlocker();
+if (blocker && E2E_REQUIRED) {
+  describe('e2e prerequisites (pgbouncer suite)', () => {
+    it('are present (PGHA_E2E=1)', () => {
+      expect.fail(`end-to-end suite cannot run: ${blocker}`);
+    });
+  });
+}
+
+const CLUSTER = 'e2epgb';
+const SUBNET = '10.232.2';
+const NODES = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` } as const;
+type Node = keyof typeof NODES;
+
+/** Run `pgha deploy` and SIGKILL it `delayMs` after its progress shows `phase` starting. */
+function deployKilledDuring(dir: string, phase: string, delayMs: number): Promise<{ killed: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'deploy', dir], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let armed = false;
+    let killed = false;
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      if (!armed && output.includes(`❯ ${phase}`)) {
+        armed = true;
+        setTimeout(() => {
+          killed = child.kill('SIGKILL');
+        }, delayMs);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', () => resolve({ killed, output }));
+  });
+}
+
+describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + PgBouncer, interrupted deploys', () => {
+  let root = '';
+  let dir = '';
+  const outputs: string[] = [];
+  const psSamples: string[] = [];
+  let sampling = false;
+
+  const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
+  const patronictl = () =>
+    JSON.parse(sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as { Member: string; Role: string; State: string }[];
+  const leader = () => patronictl().find((m) => m.Role === 'Leader')?.Member as Node | undefined;
+  const viaPgbouncer = (node: Node) =>
+    psql(`host=${NODES[node]} port=6432 user=postgres dbname=postgres sslmode=require`, 'select inet_server_addr()::text, pg_is_in_recovery()', secret('postgres'));
+
+  /** Sample every host's process list until stopped, to look for secrets in argv. */
+  async function samplePs(): Promise<void> {
+    sampling = true;
+    while (sampling) {
+      for (const ip of Object.values(NODES)) {
+        const r = ssh(dir, ip, 'ps -eo args');
+        if (r.code === 0) psSamples.push(r.stdout);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
+    dir = join(root, CLUSTER);
+    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push((await pghaOk(['download-packages', dir])).stdout);
+    outputs.push((await pghaOk(['provision', dir])).stdout);
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    sampling = false;
+    if (dir) {
+      const r = await pgha(['deprovision', dir]);
+      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 5 * 60_000);
+
+  it('converges after deploys killed while installing packages, forming etcd and joining replicas', async () => {
+    const sampler = samplePs();
+    try {
+      const killedInPackages = await deployKilledDuring(dir, 'packages', 4000);
+      outputs.push(killedInPackages.output);
+      expect(killedInPackages.killed).toBe(true);
+
+      const killedInEtcd = await deployKilledDuring(dir, 'etcd', 300);
+      outputs.push(killedInEtcd.output);
+
+      // The primary bootstraps in a few seconds; replicas join after it.
+      const killedInPatroni = await deployKilledDuring(dir, 'patroni', 6000);
+      outputs.push(killedInPatroni.output);
+
+      const converged = await pghaOk(['deploy', dir]);
+      outputs.push(converged.stdout, converged.stderr);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const members = patronictl();
+    expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
+    expect(members.filter((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State))).toHaveLength(2);
+    const again = await pghaOk(['deploy', dir]);
+    outputs.push(again.stdout);
+    expect(again.stdout).toContain('no changes');
+  }, 20 * 60_000);
+
+  it('never put a secret in deploy output or on a command line on the hosts', () => {
+    expect(psSamples.length).toBeGreaterThan(10);
+    const all = outputs.join('\n');
+    const ps = psSamples.join('\n');
+    for (const s of clusterSecrets(dir)) {
+      expect(all).not.toContain(s);
+      expect(ps).not.toContain(s);
+    }
+    // Nor in the hosts' logs.
+    for (const ip of Object.values(NODES)) {
+      const logs = sshOk(dir, ip, 'journalctl --no-pager -o cat 2>/dev/null | tail -n 20000');
+      for (const s of clusterSecrets(dir)) expect(logs).not.toContain(s);
+    }
+  });
+
+  it('sends clients of every PgBouncer host to the leader, through switchovers', async () => {
+    for (const node of Object.keys(NODES) as Node[]) {
+      const r = viaPgbouncer(node);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`${NODES[leader()!]}|f`);
+    }
+    for (const target of ['pg2', 'pg3'] as Node[]) {
+      const from = leader()!;
+      if (from === target) continue;
+      sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml switchover --leader ${from} --candidate ${target} --force`);
+      for (let i = 0; i < 60 && leader() !== target; i++) await new Promise((r) => setTimeout(r, 1000));
+      expect(leader()).toBe(target);
+      // Each host's follower notices within its poll interval.
+      for (const node of Object.keys(NODES) as Node[]) {
+        let got = '';
+        for (let i = 0; i < 20; i++) {
+          got = viaPgbouncer(node).stdout;
+          if (got === `${NODES[target]}|f`) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        expect(got, `PgBouncer on ${node} after switchover to ${target}`).toBe(`${NODES[target]}|f`);
+      }
+    }
+  }, 5 * 60_000);
+
+  it('deploys only the hosts named with --hosts, and keeps the live leader', async () => {
+    const before = leader();
+    const r = await pghaOk(['deploy', dir, '--hosts', 'pg2', '--check'], 0, { env: { PGHA_REPORT_ROUNDTRIPS: '1' } });
+    expect(Object.keys(JSON.parse(/ssh round trips: (.*)/.exec(r.stdout)?.[1] ?? '{}'))).toEqual(['pg2']);
+    expect((await pgha(['deploy', dir, '--hosts', 'pg9'])).code).toBe(2);
+    await pghaOk(['deploy', dir]);
+    expect(leader()).toBe(before);
+  }, 5 * 60_000);
+});

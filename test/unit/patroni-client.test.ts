@@ -1,0 +1,419 @@
+/**
+ * Contract tests: the Patroni client against a fake HTTPS server that replays answers captured
+ * from a real Patroni 3.0.2 (test/fixtures/patroni-3.0.2/, see its README).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { connect as netConnect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ExitCode, RefusedError, RuntimeError } from '../../src/errors.js';
+import { allStreaming, PatroniClient, queryString, waitForLeader } from '../../src/patroni/client.js';
+import { canonicalRole, HEALTH_ENDPOINTS, isLeaderRole, leaderOf, parseSize, type ClusterInfo, type HealthEndpoint } from '../../src/patroni/types.js';
+import { issueCa, issueClientCert, issueNodeCert, type KeyAndCert } from '../../src/pki/certs.js';
+
+interface Fixture {
+  about: string;
+  member: { name: string; role: string };
+  request: { method: string; path: string; body?: unknown; from: string; credentials?: string };
+  response: { status: number; headers: Record<string, string>; body: string };
+  synthetic?: string;
+}
+
+const DIR = join(import.meta.dirname, '../fixtures/patroni-3.0.2');
+const fixtures = new Map<string, Fixture>(
+  readdirSync(DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => [f.slice(0, -5), JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Fixture]),
+);
+const fx = (id: string): Fixture => {
+  const f = fixtures.get(id);
+  if (!f) throw new Error(`no fixture ${id}`);
+  return f;
+};
+
+interface Seen {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  body: string;
+  clientCert: boolean;
+}
+
+/** Answers each `METHOD path` with its queued fixtures in turn; the last one repeats. */
+class FakePatroni {
+  server!: Server;
+  port = 0;
+  readonly routes = new Map<string, Fixture[]>();
+  readonly seen: Seen[] = [];
+
+  constructor(private readonly tls: { key: string; cert: string; ca: string; requireClientCert?: boolean }) {}
+
+  async start(): Promise<void> {
+    this.server = createServer(
+      { key: this.tls.key, cert: this.tls.cert, ca: this.tls.ca, requestCert: this.tls.requireClientCert ?? false, rejectUnauthorized: this.tls.requireClientCert ?? false },
+      (req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          const sock = req.socket as unknown as { getPeerCertificate?: () => { subject?: unknown } };
+          this.seen.push({
+            method: req.method ?? '',
+            path: req.url ?? '',
+            authorization: req.headers.authorization,
+            body,
+            clientCert: Boolean(sock.getPeerCertificate?.()?.subject),
+          });
+          const queue = this.routes.get(`${req.method} ${req.url}`);
+          const f = queue && (queue.length > 1 ? queue.shift() : queue[0]);
+          if (!f) {
+            res.writeHead(501).end('no fixture');
+            return;
+          }
+          const headers = { ...f.response.headers };
+          delete headers['content-length'];
+          res.writeHead(f.response.status, headers);
+          res.end(req.method === 'HEAD' ? undefined : f.response.body);
+        });
+      },
+    );
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  /** Serve `ids` in turn for their request line (all must share it). */
+  serve(...ids: string[]): void {
+    const list = ids.map(fx);
+    const first = list[0]!;
+    this.routes.set(`${first.request.method} ${first.request.path}`, list);
+  }
+
+  reset(): void {
+    this.routes.clear();
+    this.seen.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+let ca: KeyAndCert;
+let node: KeyAndCert;
+let clientCert: KeyAndCert;
+let server: FakePatroni;
+const PASSWORD = 'not-a-real-password';
+
+function client(opts: { password?: string; ca?: string; cert?: KeyAndCert; port?: number; dial?: boolean } = {}): PatroniClient {
+  const port = opts.port ?? server.port;
+  return new PatroniClient(
+    { host: 'pg1', ip: '127.0.0.1', port },
+    {
+      tls: { ca: opts.ca ?? ca.certPem, cert: opts.cert?.certPem, key: opts.cert?.keyPem },
+      ssl: true,
+      username: 'patroni',
+      password: opts.password ?? PASSWORD,
+    },
+    opts.dial ? async (t) => netConnect({ host: t.ip, port: t.port }) : undefined,
+  );
+}
+
+beforeAll(async () => {
+  const now = new Date();
+  ca = issueCa({ clusterName: 'contract', now });
+  node = issueNodeCert({ ca, host: { name: 'pg1', ip: '127.0.0.1' }, now });
+  clientCert = issueClientCert({ ca, commonName: 'pgha', now });
+  server = new FakePatroni({ key: node.keyPem, cert: node.certPem, ca: ca.certPem });
+  await server.start();
+}, 60_000);
+
+afterAll(async () => {
+  await server.stop();
+});
+
+beforeEach(() => server.reset());
+
+describe('fixtures', () => {
+  it('cover every endpoint of the REST API docs, captured from 3.0.2', () => {
+    const lines = new Set([...fixtures.values()].map((f) => `${f.request.method} ${f.request.path.split('?')[0]}`));
+    for (const e of [...HEALTH_ENDPOINTS, '/patroni', '/cluster', '/history', '/metrics', '/config']) expect(lines).toContain(`GET ${e}`);
+    for (const l of ['PATCH /config', 'PUT /config', 'POST /switchover', 'DELETE /switchover', 'POST /failover', 'POST /restart', 'DELETE /restart', 'POST /reload', 'POST /reinitialize']) {
+      expect(lines).toContain(l);
+    }
+    const real = [...fixtures.values()].filter((f) => !f.synthetic);
+    expect(real.length).toBeGreaterThan(70);
+    expect(real.every((f) => JSON.parse(fx('get-patroni.leader').response.body).patroni.version === '3.0.2' && f.response.status > 0)).toBe(true);
+  });
+});
+
+describe('reads', () => {
+  it('GET /cluster: typed members, leader, lag; master-era roles are read as leader', async () => {
+    server.serve('get-cluster.leader');
+    const c = client();
+    const info = await c.cluster();
+    expect(info.members.map((m) => m.name)).toEqual(['pg1', 'pg2', 'pg3']);
+    expect(leaderOf(info)?.name).toBe('pg1');
+    expect(info.members.filter((m) => m.role === 'replica').map((m) => m.lag)).toEqual([0, 0]);
+    expect(allStreaming(info)).toBe(true);
+    expect(server.seen[0]?.authorization).toBeUndefined();
+    await c.close();
+  });
+
+  it('GET /cluster shows pause, scheduled switchover and scheduled restart', async () => {
+    server.serve('get-cluster.paused');
+    expect((await client().cluster()).pause).toBe(true);
+    server.serve('get-cluster.scheduled-switchover');
+    const s = (await client().cluster()).scheduled_switchover;
+    expect(s).toMatchObject({ from: 'pg1', to: 'pg2' });
+    expect(Date.parse(s!.at!)).toBeGreaterThan(0);
+    server.serve('get-cluster.scheduled-restart');
+    const r = (await client().cluster()).members.find((m) => m.scheduled_restart);
+    expect(r?.scheduled_restart?.schedule).toBeTruthy();
+  });
+
+  it('GET /patroni: 3.0.2 says master; canonicalRole makes it primary', async () => {
+    server.serve('get-patroni.leader');
+    const p = await client().patroni();
+    expect(p.role).toBe('master');
+    expect(canonicalRole(p.role)).toBe('primary');
+    expect(isLeaderRole(p.role)).toBe(true);
+    expect(p.patroni?.version).toBe('3.0.2');
+    expect(p.replication?.every((r) => r.state === 'streaming')).toBe(true);
+    server.serve('get-patroni.replica');
+    const r = await client().patroni();
+    expect(r.role).toBe('replica');
+    expect(r.timeline).toBeNull();
+    expect(r.xlog?.replayed_location).toBeGreaterThan(0);
+    server.serve('get-patroni.reinitializing');
+    expect(await client().patroni()).toMatchObject({ state: 'creating replica', role: 'uninitialized' });
+  });
+
+  it('GET /history, /config, /metrics', async () => {
+    server.serve('get-history.switched');
+    const h = await client().history();
+    expect(h[0]?.[0]).toBe(1);
+    expect(h[0]?.[4]).toBe('pg2');
+    server.serve('get-config.leader');
+    const cfg = await client().config();
+    expect(cfg.maximum_lag_on_failover).toBe(1048576);
+    server.serve('get-metrics.leader');
+    expect(await client().metrics()).toMatch(/^patroni_version\{scope="e2estat"\} 030002$/m);
+  });
+
+  it.each([...HEALTH_ENDPOINTS].flatMap((e) => ['leader', 'replica'].map((who) => [e, who] as const)))('health %s on the %s matches the capture', async (endpoint, who) => {
+    const id = `get-${endpoint === '/' ? 'root' : endpoint.slice(1)}.${who}`;
+    server.serve(id);
+    const r = await client().health(endpoint as HealthEndpoint);
+    expect(r.status).toBe(fx(id).response.status);
+    expect(r.ok).toBe(r.status === 200);
+    // /liveness and /readiness answer with a bare status line, the others with the member's status.
+    if (endpoint === '/liveness' || endpoint === '/readiness') expect(r.node).toBeUndefined();
+    else expect(r.node?.patroni?.scope).toBe('e2estat');
+  });
+
+  it('health with lag and tags builds Patroni query strings', async () => {
+    expect(queryString({ lag: '1MB', tags: { zone: 'a', nofailover: false } })).toBe('?lag=1MB&tag_zone=a&tag_nofailover=false');
+    server.serve('get-replica-lag-1MB.replica');
+    expect(await client().isReplica({ lag: '1MB' })).toBe(true);
+    server.serve('get-replica-tag_zone-a.replica');
+    expect(await client().isReplica({ tags: { zone: 'a' } })).toBe(false);
+    server.serve('get-replica-tag_nofailover-false.replica');
+    expect(server.routes.has('GET /replica?tag_nofailover=false')).toBe(true);
+    expect(await client().isReplica({ tags: { nofailover: false } })).toBe(false);
+  });
+
+  it('HEAD answers with a bare status line', async () => {
+    server.serve('head-primary.leader');
+    const r = await client().call({ method: 'HEAD', path: '/primary' });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    server.serve('get-health.reinitializing');
+    expect(await client().isRunning()).toBe(false);
+  });
+});
+
+describe('writes', () => {
+  it('send basic auth only on unsafe requests', async () => {
+    server.serve('post-reload.202');
+    server.serve('get-patroni.replica');
+    const c = client();
+    expect(await c.reloadMember()).toEqual({ outcome: 'scheduled', status: 202, message: 'reload scheduled' });
+    await c.patroni();
+    expect(server.seen[0]?.authorization).toBe(`Basic ${Buffer.from(`patroni:${PASSWORD}`).toString('base64')}`);
+    expect(server.seen[1]?.authorization).toBeUndefined();
+  });
+
+  it('map 200 to done and 202 to scheduled, with the request body Patroni expects', async () => {
+    server.serve('post-switchover.200');
+    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({ outcome: 'done', status: 200, message: 'Successfully switched over to "pg2"' });
+    expect(JSON.parse(server.seen[0]!.body)).toEqual({ leader: 'pg1', candidate: 'pg2' });
+    server.reset();
+    server.serve('post-switchover.202');
+    const at = '2030-01-01T00:00:00+00:00';
+    expect((await client().switchover({ leader: 'pg1', candidate: 'pg2', scheduledAt: at })).outcome).toBe('scheduled');
+    expect(JSON.parse(server.seen[0]!.body)).toEqual({ leader: 'pg1', candidate: 'pg2', scheduled_at: at });
+    server.serve('post-failover.200');
+    expect((await client().failover({ candidate: 'pg1' })).message).toBe('Successfully failed over to "pg1"');
+    server.serve('post-restart.200');
+    expect((await client().restartMember()).outcome).toBe('done');
+    server.serve('post-restart.202');
+    expect((await client().restartMember({ schedule: at })).outcome).toBe('scheduled');
+    server.serve('post-reinitialize.200');
+    expect((await client().reinitialize({ force: true })).message).toBe('reinitialize started');
+    server.serve('patch-config.200');
+    expect((await client().patchConfig({ loop_wait: 10 })).loop_wait).toBe(10);
+    server.serve('put-config.200');
+    expect((await client().putConfig({ ttl: 30 })).ttl).toBe(30);
+  });
+
+  it('DELETE answers: 200 cancelled, 404 nothing scheduled', async () => {
+    server.serve('delete-switchover.200', 'delete-switchover.404');
+    expect(await client().cancelSwitchover()).toBe(true);
+    expect(await client().cancelSwitchover()).toBe(false);
+    server.serve('delete-restart.200', 'delete-restart.404');
+    expect(await client().cancelRestart()).toBe(true);
+    expect(await client().cancelRestart()).toBe(false);
+  });
+
+  it.each([
+    ['post-switchover.400', 'Switchover could be performed only from a specific leader'],
+    ['post-switchover.412-leader', 'leader name does not match'],
+    ['post-switchover.412-candidate', 'candidate does not exists'],
+    ['post-switchover.422', 'Cannot schedule switchover in the past'],
+    // An empty JSON object is no request at all to Patroni: send_error's HTML page.
+    ['post-failover.400', 'Bad Request.'],
+    ['post-failover.412', 'candidate does not exists'],
+    ['post-restart.400', 'PostgreSQL role should be either primary or replica'],
+    ['post-restart.409', 'Another restart is already scheduled'],
+    ['post-restart.422', 'Cannot schedule restart in the past'],
+    ['patch-config.400', 'Bad Request.'],
+  ])('%s is refused (exit 3) with Patroni’s reason', async (id, reason) => {
+    const f = fx(id);
+    server.serve(id);
+    const c = client();
+    const body = f.request.body as Record<string, string>;
+    const call =
+      f.request.path === '/switchover'
+        ? c.switchover({ leader: body.leader!, candidate: body.candidate, scheduledAt: body.scheduled_at })
+        : f.request.path === '/failover'
+          ? c.failover({ candidate: body.candidate!, leader: body.leader })
+          : f.request.path === '/restart'
+            ? c.restartMember(body)
+            : c.patchConfig(body);
+    const e = await call.then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(RefusedError);
+    expect((e as RefusedError).exitCode).toBe(ExitCode.refused);
+    expect((e as Error).message).toContain(reason);
+    expect((e as Error).message).toContain(String(f.response.status));
+  });
+
+  it('401: a wrong password is a runtime error that points at the secret', async () => {
+    server.serve('post-reload.401');
+    const e = await client({ password: 'wrong' }).reloadMember().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect(e).not.toBeInstanceOf(RefusedError);
+    expect((e as RuntimeError).message).toContain('401: not authenticated');
+    expect((e as RuntimeError).hint).toContain('DIR/secrets/patroni');
+    expect((e as Error).message).not.toContain('wrong');
+  });
+
+  it('403: outside the allowlist says to call from a member', async () => {
+    server.serve('post-reload.403');
+    const e = (await client().reloadMember().catch((x: unknown) => x)) as RuntimeError;
+    expect(e.message).toContain('403: Access is denied');
+    expect(e.hint).toMatch(/allowlist/);
+  });
+
+  it('503 on reinitialize of the leader is a failure with the reason', async () => {
+    server.serve('post-reinitialize.503');
+    const e = (await client().reinitialize().catch((x: unknown) => x)) as RuntimeError;
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect(e.message).toContain('I am the leader, can not reinitialize');
+  });
+
+  it('503 "status unknown" on /switchover is pending, not an error; "failed" is an error', async () => {
+    server.serve('post-switchover.503-status-unknown');
+    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({ outcome: 'pending', status: 503, message: 'Switchover status unknown' });
+    server.serve('post-switchover.503-failed');
+    await expect(client().switchover({ leader: 'pg1', candidate: 'pg2' })).rejects.toThrow(/503: Switchover failed/);
+  });
+
+  it('503-then-200: a pending switchover is polled through /cluster until the candidate leads', async () => {
+    server.serve('post-switchover.503-status-unknown', 'post-switchover.200');
+    server.serve('get-cluster.leader', 'get-cluster.leader', 'get-cluster.after-switchover', 'get-cluster.switched');
+    const c = client();
+    const first = await c.switchover({ leader: 'pg1', candidate: 'pg2' });
+    expect(first.outcome).toBe('pending');
+    let slept = 0;
+    const info = await waitForLeader([c], { candidate: 'pg2' }, { timeoutMs: 60_000, sleep: async () => void slept++ });
+    expect(leaderOf(info)?.name).toBe('pg2');
+    expect(slept).toBeGreaterThanOrEqual(2);
+    expect(server.seen.filter((s) => s.path === '/cluster').length).toBe(slept + 1);
+    // A retried request now answers 200.
+    expect((await c.switchover({ leader: 'pg1', candidate: 'pg2' })).outcome).toBe('done');
+  });
+
+  it('waitForLeader gives up with a runtime error naming the last state', async () => {
+    server.serve('get-cluster.leader');
+    let t = 0;
+    const e = await waitForLeader([client()], { candidate: 'pg2' }, { timeoutMs: 3000, now: () => t, sleep: async (ms) => void (t += ms) }).catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/waiting for pg2 to lead \(last: pg1 leads \(running\)\)/);
+  });
+});
+
+describe('Patroni 4.x spellings', () => {
+  it('primary instead of master, streaming instead of running', () => {
+    const info = JSON.parse(fx('get-cluster.leader').response.body.replaceAll('"running"', '"streaming"')) as ClusterInfo;
+    info.members[0]!.state = 'running';
+    expect(allStreaming(info)).toBe(true);
+    const p = JSON.parse(fx('get-patroni.leader').response.body.replace('"master"', '"primary"')) as { role: string };
+    expect(isLeaderRole(p.role)).toBe(true);
+    expect(canonicalRole(p.role)).toBe('primary');
+    expect(canonicalRole('master')).toBe(canonicalRole('primary'));
+  });
+
+  it('sizes in Patroni units', () => {
+    expect(parseSize('1MB')).toBe(1048576);
+    expect(parseSize(1048576)).toBe(1048576);
+    expect(parseSize('16 kB')).toBe(16384);
+    expect(parseSize('lots')).toBeUndefined();
+  });
+});
+
+describe('TLS', () => {
+  it('refuses a server that the cluster CA did not sign', async () => {
+    const other = issueCa({ clusterName: 'other', now: new Date() });
+    server.serve('get-cluster.leader');
+    const e = await client({ ca: other.certPem }).cluster().catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect((e as RuntimeError).where).toBe('pg1');
+    expect(server.seen).toHaveLength(0);
+  }, 30_000);
+
+  it('runs TLS end to end over a dialled stream (the SSH channel path)', async () => {
+    server.serve('post-reload.202');
+    expect((await client({ dial: true }).reloadMember()).outcome).toBe('scheduled');
+  });
+
+  it('mtls: presents the client certificate; without it the server refuses the handshake', async () => {
+    const strict = new FakePatroni({ key: node.keyPem, cert: node.certPem, ca: ca.certPem, requireClientCert: true });
+    await strict.start();
+    try {
+      strict.serve('get-cluster.leader');
+      const ok = await client({ port: strict.port, cert: clientCert }).cluster();
+      expect(leaderOf(ok)?.name).toBe('pg1');
+      expect(strict.seen[0]?.clientCert).toBe(true);
+      await expect(client({ port: strict.port }).cluster()).rejects.toBeInstanceOf(RuntimeError);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it('a member that does not answer is a runtime error naming it', async () => {
+    const e = (await client({ port: 1 }).cluster().catch((x: unknown) => x)) as RuntimeError;
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect(e.message).toMatch(/GET \/cluster failed/);
+    expect(e.hint).toContain('pg1');
+  });
+});
