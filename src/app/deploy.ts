@@ -5,11 +5,14 @@
  * proxies. Every step looks at the real state first, so a re-run — also after an interruption —
  * converges and a run with nothing to do changes nothing.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { desiredDcs } from '../components/patroni/dcs.js';
 import { dcsPatch } from '../components/patroni/dcs-patch.js';
 import { ensureEtcdAuth } from '../components/etcd/auth.js';
 import { pgbouncerAuthSql } from '../components/pgbouncer/config.js';
-import { PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
+import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST, PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
 import {
   daemonReloadCommand,
   installPackagesCommand,
@@ -59,6 +62,8 @@ interface HostWork {
 export function patroniUnit(cluster: string): string {
   return `patroni@${cluster}.service`;
 }
+
+const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
 
 export type Reaction = { unit: string; how: 'reload' | 'restart' } | 'daemon-reload';
 
@@ -153,7 +158,9 @@ class Deployment {
     const pkgNames = w.packages.map((p) => p.split('=')[0]!);
     // Private keys are compared by hash only: their content never travels back.
     const hashOnly = w.files.filter((f) => f.sensitive).map((f) => f.path);
-    const r = await run(t, { script: factsScript(w.files.map((f) => f.path), pkgNames, w.services, { hashOnly }) }, 'gather facts');
+    const paths = [...w.files.map((f) => f.path), ...(this.usesCopiedRepo(w.host) ? [REMOTE_REPO_INDEX] : [])];
+    hashOnly.push(REMOTE_REPO_INDEX);
+    const r = await run(t, { script: factsScript(paths, pkgNames, w.services, { hashOnly }) }, 'gather facts');
     w.facts = parseFacts(r.stdout, w.host.name);
     const pins = packagesFor(w.host);
     w.plan = planHost(
@@ -185,9 +192,26 @@ class Deployment {
 
   // ── apply ────────────────────────────────────────────────────────────────────────────
 
+  /** bare hosts with `use_local_repo_only` get DIR/local-repo copied over SSH and use only it. */
+  usesCopiedRepo(h: ResolvedHost): boolean {
+    return this.loaded.cluster.platform === 'bare' && h.vars.use_local_repo_only === true;
+  }
+
   async installPackages(w: HostWork): Promise<void> {
     if (!w.plan?.installs.length) return;
-    await run(this.session.transport(w.host.name), installPackagesCommand(w.packages), 'install packages', 'check the package repository (pgha download-packages DIR)');
+    const t = this.session.transport(w.host.name);
+    let onlySourceList: string | undefined;
+    if (this.usesCopiedRepo(w.host)) {
+      const local = join(this.loaded.paths.localRepo, 'Packages');
+      if (!existsSync(local)) {
+        throw new UsageError(`use_local_repo_only is set but ${this.loaded.paths.localRepo} has no repository`, { where: `${w.host.name}: packages`, hint: `run \`pgha download-packages ${this.loaded.paths.dir}\`` });
+      }
+      const remote = w.facts?.files[REMOTE_REPO_INDEX];
+      const localHash = createHash('sha256').update(readFileSync(local)).digest('hex');
+      if (remote?.state !== 'file' || remote.sha256 !== localHash) await t.putDirectory(this.loaded.paths.localRepo, LOCAL_REPO_REMOTE_DIR);
+      onlySourceList = LOCAL_REPO_SOURCE_LIST;
+    }
+    await run(t, installPackagesCommand(w.packages, { onlySourceList }), 'install packages', 'check the package repository (pgha download-packages DIR)');
   }
 
   /**
@@ -281,6 +305,12 @@ class Deployment {
     );
   }
 
+  /** Replicas count as caught up within maximum_lag_on_failover, as Patroni itself judges. */
+  maxLag(): number {
+    const dcs = stripNulls(desiredDcs(this.configuredPrimary().vars));
+    return Number(dcs.maximum_lag_on_failover ?? 1048576);
+  }
+
   async waitAllStreaming(names: string[]): Promise<ClusterInfo> {
     return waitFor(
       async () => {
@@ -290,7 +320,7 @@ class Deployment {
         if (leaders.length !== 1 || leaders[0]!.state !== 'running') return undefined;
         const ok = names.every((n) => {
           const m = info.members.find((x) => x.name === n);
-          return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number'));
+          return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number' && m.lag <= this.maxLag()));
         });
         return ok ? info : undefined;
       },

@@ -13,7 +13,10 @@ import { SshTransport } from '../transport/ssh.js';
 import type { Transport } from '../transport/types.js';
 import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
 
-export type HostTransport = Transport & { forwardOut(ip: string, port: number): Promise<Duplex> };
+export type HostTransport = Transport & {
+  forwardOut(ip: string, port: number): Promise<Duplex>;
+  putDirectory(local: string, remote: string): Promise<void>;
+};
 
 
 export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');

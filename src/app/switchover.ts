@@ -142,7 +142,7 @@ export interface SwitchoverReport {
   endpoints: string[];
 }
 
-async function gatherFacts(live: Live, candidate: string): Promise<SwitchoverFacts> {
+export async function gatherFacts(live: Live, candidate: string): Promise<SwitchoverFacts> {
   const info = await readCluster(live);
   const config = await readConfig(live);
   let dcsLeader: SwitchoverFacts['dcsLeader'];

@@ -82,7 +82,31 @@ true
  * of exact versions.
  */
 export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): { script: string; timeoutSec: number } {
-  return { script: installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
+  // A run killed part way may have left apt running on the host: let it finish rather than fail on its lock.
+  const waitApt = `for i in $(seq 300); do grep -qsxE 'apt-get|dpkg' /proc/[0-9]*/comm || break; sleep 1; done\n`;
+  return { script: waitApt + installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
+}
+
+/** Every host's target per package of a component; a missing pin is a usage error. */
+export function upgradeTargets(loaded: LoadedCluster, c: Component): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  const unpinned: string[] = [];
+  for (const h of loaded.cluster.hosts) {
+    const pkgs = componentPackages(c, h);
+    if (!pkgs.length) continue;
+    const t: Record<string, string> = {};
+    for (const p of pkgs) {
+      if (p.version === undefined) unpinned.push(`${h.name}: ${p.name}`);
+      else t[p.name] = p.version;
+    }
+    out.set(h.name, t);
+  }
+  if (unpinned.length) {
+    throw new UsageError(`upgrade ${c}: no target version for ${unpinned.join(', ')}`, {
+      hint: `give one with -e ${versionVariable(c)}=VERSION (or set it in config.yml cluster_vars)`,
+    });
+  }
+  return out;
 }
 
 class Upgrade {
@@ -108,28 +132,6 @@ class Upgrade {
 
   etcdHosts(): ResolvedHost[] {
     return this.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
-  }
-
-  /** Every host's target per package of a component; a missing pin is a usage error. */
-  targets(c: Component): Map<string, Record<string, string>> {
-    const out = new Map<string, Record<string, string>>();
-    const unpinned: string[] = [];
-    for (const h of this.loaded.cluster.hosts) {
-      const pkgs = componentPackages(c, h);
-      if (!pkgs.length) continue;
-      const t: Record<string, string> = {};
-      for (const p of pkgs) {
-        if (p.version === undefined) unpinned.push(`${h.name}: ${p.name}`);
-        else t[p.name] = p.version;
-      }
-      out.set(h.name, t);
-    }
-    if (unpinned.length) {
-      throw new UsageError(`upgrade ${c}: no target version for ${unpinned.join(', ')}`, {
-        hint: `give one with -e ${versionVariable(c)}=VERSION (or set it in config.yml cluster_vars)`,
-      });
-    }
-    return out;
   }
 
   // ── reading state ──
@@ -270,7 +272,9 @@ class Upgrade {
 
   async setPause(leader: string, pause: boolean): Promise<void> {
     await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
-    await waitFor(async () => ((await this.readLive())?.pause === true) === pause || undefined, {
+    // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
+    // when its own view of the cluster is paused.
+    await waitFor(async () => ((await this.nodeStatus(leader))?.pause === true) === pause && (await this.readLive())?.pause === (pause || undefined) ? true : undefined, {
       timeoutMs: 60_000,
       intervalMs: 500,
       what: `the cluster to ${pause ? 'pause' : 'resume'}`,
@@ -333,8 +337,7 @@ class Upgrade {
             this.notes.push(`${c} on ${name}: already at ${Object.values(t).join(', ')}`);
             return;
           }
-          await this.gateHealthy(`before ${c} on ${name}`);
-          const nowLeader = leaderOf((await this.readLive())!)?.name;
+          const nowLeader = leaderOf(await this.gateHealthy(`before ${c} on ${name}`))?.name;
           if (step === 'install') await this.install(c, host, t);
           if (nowLeader === name && c === 'patroni' && this.req.primaryStrategy === 'pause') {
             await this.pausedRestart(name);
@@ -420,10 +423,10 @@ class Upgrade {
 export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {
   if (!req.components.length) throw new UsageError('--components: name at least one of etcd, patroni, postgres, pgbouncer, haproxy (or all)');
   const loaded = loadCluster(dir, req.extraVars);
+  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, h)));
+  const targets = new Map(applicable.map((c) => [c, upgradeTargets(loaded, c)] as const));
   const material = await ensureClusterMaterial(loaded);
   const u = new Upgrade(loaded, material, req);
-  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, h)));
-  const targets = new Map(applicable.map((c) => [c, u.targets(c)] as const));
   const started = Date.now();
   try {
     await runPhases(

@@ -10,13 +10,15 @@ import { registerExplain } from './explain.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerShowPassword } from './show-password.js';
+import { registerStatus } from './status.js';
+import { registerTest } from './test.js';
 import { registerSwitchover } from './switchover.js';
 import { registerVerbs } from './verbs.js';
 import { registerUpgrade } from './upgrade.js';
 
 export type Register = (program: Command) => void;
 
-const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword, registerUpgrade, registerSwitchover, registerVerbs];
+const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword, registerUpgrade, registerSwitchover, registerVerbs, registerStatus, registerTest];
 
 export function buildProgram(): Command {
   const program = new Command('pgha')

@@ -12,15 +12,24 @@ import { quote, sh, withSecrets, type Command } from '../transport/quote.js';
  * - our own conffiles win (`--force-confold`), and Debian's ZooKeeper `dcs.yml` sample and the
  *   non-template `patroni.service` are set aside.
  */
-export function installPackagesCommand(args: readonly string[]): Command {
+export function installPackagesCommand(args: readonly string[], opts: { onlySourceList?: string } = {}): Command {
+  // With a local repository as the only source, apt reads that one list and no other.
+  // A run killed mid-install leaves its apt-get running on the host: wait for its lock.
+  const lock = '-o DPkg::Lock::Timeout=600';
+  const apt = opts.onlySourceList ? `apt-get ${lock} -o Dir::Etc::SourceList=${quote(opts.onlySourceList)} -o Dir::Etc::SourceParts=-` : `apt-get ${lock}`;
   const script = `set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT HUP INT TERM
 # An earlier run killed mid-install leaves dpkg half-done; finish that first.
+# (Its apt-get may still be running: wait for it. No psmisc/procps on minimal hosts: read /proc.)
+for i in $(seq 600); do
+  busy=; for c in /proc/[0-9]*/comm; do case $(cat "$c" 2>/dev/null) in apt-get|dpkg|apt) busy=1;; esac; done
+  [ -z "$busy" ] && break; sleep 1
+done
 dpkg --configure -a >/dev/null
-apt-get update -qq -o Acquire::Retries=3 >/dev/null
-apt-get install -y -qq --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${args.map(quote).join(' ')} >/dev/null
+${apt} update -qq -o Acquire::Retries=3 >/dev/null
+${apt} install -y -qq --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${args.map(quote).join(' ')} >/dev/null
 rm -f /etc/patroni/dcs.yml
 if [ -e /lib/systemd/system/patroni.service ]; then systemctl disable --now patroni.service >/dev/null 2>&1 || true; fi
 if [ -d /var/lib/etcd/default ] && ! systemctl is-active -q etcd; then rm -rf /var/lib/etcd/default; fi

@@ -26,3 +26,7 @@ export const PGBOUNCER_PIDFILE = '/var/run/postgresql/pgbouncer.pid';
 export const PGBOUNCER_FOLLOW_SCRIPT = '/usr/local/lib/pgha/pgbouncer-follow';
 export const PGBOUNCER_FOLLOW_CONFIG = '/etc/pgbouncer/pgha-follow.json';
 export const PGBOUNCER_FOLLOW_UNIT = 'pgha-pgbouncer-follow.service';
+
+/** bare + use_local_repo_only: where deploy copies DIR/local-repo, and the apt list naming it. */
+export const LOCAL_REPO_REMOTE_DIR = '/var/lib/pgha/repo';
+export const LOCAL_REPO_SOURCE_LIST = '/etc/apt/pgha-local-repo.list';

@@ -5,7 +5,7 @@
 import { etcdFiles } from '../components/etcd/config.js';
 import { haproxyFiles } from '../components/haproxy/config.js';
 import { hasRole, isDataNode, optStr, str, type RenderOptions } from '../components/common.js';
-import { ETCD_SSL_DIR, HAPROXY_SSL_DIR, PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN, PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
+import { ETCD_SSL_DIR, HAPROXY_SSL_DIR, LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST, PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN, PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
 import { patroniFiles, patroniUnit } from '../components/patroni/config.js';
 import { pgbouncerFiles } from '../components/pgbouncer/config.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
@@ -29,7 +29,22 @@ export function renderHost(
   if (hasRole(host, 'haproxy')) {
     files.push(...haproxyFiles(cluster, host, inputs, (view) => renderTemplate('haproxy.cfg.hbs', view)));
   }
+  if (cluster.platform === 'bare' && host.vars.use_local_repo_only === true) files.push(localRepoSourceList());
   return files;
+}
+
+/**
+ * bare hosts with `use_local_repo_only` install from the copy of DIR/local-repo that deploy puts
+ * in REMOTE_REPO_DIR; apt is pointed at this list alone, so the host's own sources stay untouched.
+ */
+export function localRepoSourceList(): DesiredFile {
+  return {
+    path: LOCAL_REPO_SOURCE_LIST,
+    content: `# Managed by pgha: the cluster's local package repository, copied by \`pgha deploy\`.\ndeb [trusted=yes] file:${LOCAL_REPO_REMOTE_DIR} ./\n`,
+    owner: 'root',
+    group: 'root',
+    mode: 0o644,
+  };
 }
 
 export function renderCluster(
@@ -86,7 +101,7 @@ export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): strin
  * so they can be written before the packages create their users. None is a dpkg conffile.
  */
 export function isPreInstall(file: DesiredFile): boolean {
-  return file.path === PG_CREATECLUSTER_DROP_IN || (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root');
+  return file.path === PG_CREATECLUSTER_DROP_IN || file.path === LOCAL_REPO_SOURCE_LIST || (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root');
 }
 
 export interface DesiredDirectory {

@@ -254,6 +254,26 @@ export class SshTransport implements Transport {
     });
   }
 
+  /**
+   * Copy a local directory tree to the host over SFTP (binary-safe, unlike exec's stdin), e.g.
+   * the local package repository for hosts that may not reach any other. Counts as a round trip.
+   */
+  async putDirectory(local: string, remote: string): Promise<void> {
+    this.count++;
+    if (this.lostReason !== undefined) throw this.lost(this.lostReason);
+    const failed: string[] = [];
+    const ok = await this.ssh.putDirectory(local, remote, {
+      recursive: true,
+      concurrency: 4,
+      tick: (localPath, _remotePath, error) => {
+        if (error) failed.push(`${localPath}: ${error.message}`);
+      },
+    });
+    if (!ok || failed.length) {
+      throw new RuntimeError(`copying ${local} to ${remote} failed: ${failed.slice(0, 3).join('; ')}`, { where: `${this.host}: copy` });
+    }
+  }
+
   private lost(reason: string): RuntimeError {
     return new RuntimeError(`SSH connection to ${this.host} (${this.ip}) lost: ${reason}`, {
       where: `${this.host}: ssh`,

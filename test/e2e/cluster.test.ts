@@ -66,8 +66,13 @@ describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + HAProxy', () => 
     if (root) rmSync(root, { recursive: true, force: true });
   }, 5 * 60_000);
 
-  it('forms one cluster: a leader and two replicas streaming with no lag (patronictl on a node)', () => {
-    const members = patronictl(PG2);
+  it('forms one cluster: a leader and two replicas streaming with no lag (patronictl on a node)', async () => {
+    // Deploy waits until replicas are within maximum_lag_on_failover; give replay a moment to finish.
+    let members = patronictl(PG2);
+    for (let i = 0; i < 30 && members.some((m) => Number(m['Lag in MB'] ?? 0) > 0); i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      members = patronictl(PG2);
+    }
     expect(members.map((m) => m.Member).sort()).toEqual(['pg1', 'pg2', 'pg3']);
     expect(members.filter((m) => m.Role === 'Leader').map((m) => m.Member)).toEqual(['pg1']);
     for (const m of members.filter((x) => x.Role !== 'Leader')) {

@@ -29,6 +29,7 @@ const PROXY = `${SUBNET}.14`;
 const PG_OLD = '15.18-0+deb12u1';
 const PG_NEW = '15.20-0+deb12u1';
 const DEB_CACHE = '/var/cache/pgha/debs';
+const ROUNDS = Number(process.env.PGHA_UPGRADE_ROUNDS ?? 1);
 
 /** Debian's patroni .deb with only its version changed (DESIGN §9). */
 function rebuiltPatroni(workDir: string, suffix: string): { file: string; version: string } {
@@ -168,6 +169,8 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
     doc.cluster_vars.postgres_package_version = PG_OLD;
+    // Otherwise apt picks the newest patroni in the repository: a rebuilt one.
+    doc.cluster_vars.patroni_package_version = '3.0.2-1';
     writeFileSync(configPath, stringify(doc));
     const debs = [rebuiltPatroni(root, 'pgha1'), rebuiltPatroni(root, 'pgha2')];
     outputs.push((await pghaOk(['download-packages', dir, ...debs.flatMap((d) => ['--add-deb', d.file])])).stdout);
@@ -231,19 +234,23 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     return { report, run, seconds };
   }
 
-  it('upgrades patroni replicas first, switching the leader over, losing no acknowledged write', async () => {
-    const { report } = await patroniUpgrade('3.0.2-1+pgha1', 'switchover', 'w_switchover');
-    expect(report.lost).toBe(0);
-    for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha1');
-    await healthy();
-  }, 15 * 60_000);
+  // PGHA_UPGRADE_ROUNDS=n repeats both strategies (alternating between the two rebuilt
+  // versions) to compare them on more than one sample; the figures go to stderr at the end.
+  for (let round = 1; round <= ROUNDS; round++) {
+    it(`upgrades patroni replicas first, switching the leader over, losing no acknowledged write (round ${round})`, async () => {
+      const { report } = await patroniUpgrade('3.0.2-1+pgha1', 'switchover', `w_switchover_${round}`);
+      expect(report.lost).toBe(0);
+      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha1');
+      await healthy();
+    }, 15 * 60_000);
 
-  it('upgrades patroni with a paused restart of the leader: PostgreSQL keeps running, no acknowledged write lost', async () => {
-    const { report } = await patroniUpgrade('3.0.2-1+pgha2', 'pause', 'w_pause');
-    expect(report.lost).toBe(0);
-    for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
-    await healthy();
-  }, 15 * 60_000);
+    it(`upgrades patroni with a paused restart of the leader: PostgreSQL keeps running, no acknowledged write lost (round ${round})`, async () => {
+      const { report } = await patroniUpgrade('3.0.2-1+pgha2', 'pause', `w_pause_${round}`);
+      expect(report.lost).toBe(0);
+      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
+      await healthy();
+    }, 15 * 60_000);
+  }
 
   it('a re-run at the same versions changes nothing', async () => {
     const r = await pghaOk(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2']);

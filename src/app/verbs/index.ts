@@ -13,7 +13,7 @@ import { confirmOrRefuse } from './confirm.js';
 import { leaderName, readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
 import { applyConfigPatch, buildConfigPatch, configDiff, failoverRefusal, patchedKeys, restartOrder, unknownMembers } from './pure.js';
 
-type Out = (line: string) => void;
+export type Out = (line: string) => void;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function refuseUnknown(live: Live, names: readonly string[], members: string[]): void {

@@ -203,10 +203,10 @@ export async function waitWritesReachLeader(live: Live, leader: string, timeoutM
 }
 
 /**
- * `name` is back for real, judged from live sources rather than the member keys in the DCS
- * (which lag by up to one loop_wait and still say "running" just after a demotion or restart):
- * its own GET /patroni says running, and, unless it leads, the leader's pg_stat_replication
- * (GET /patroni on the leader) shows it streaming.
+ * `name` is back for real. The member keys in the DCS lag by up to one loop_wait and can still
+ * say "running" just after a demotion or restart, so live sources must agree too: its own
+ * GET /patroni says running, and, unless it leads, the leader's pg_stat_replication (GET
+ * /patroni on the leader) shows it streaming.
  */
 export async function isBack(live: Live, name: string): Promise<boolean> {
   const info = await readCluster(live);
@@ -215,6 +215,9 @@ export async function isBack(live: Live, name: string): Promise<boolean> {
   const own = await live.session.patroni(name).patroni();
   if (own.state !== 'running') return false;
   if (name === leader) return isLeaderRole(own.role);
+  // The DCS member key too: the next switchover's pre-checks read it, and `patronictl list` shows it.
+  const member = info.members.find((m) => m.name === name);
+  if (!member || !isStreamingReplica(member)) return false;
   const st = await live.session.patroni(leader).patroni();
   return st.replication?.some((r) => r.application_name === name && r.state === 'streaming') === true;
 }

@@ -1,0 +1,97 @@
+/**
+ * The bare platform against real SSH hosts. nspawn containers stand in for the operator's
+ * machines: a second cluster directory with `--platform bare` names their addresses, pins their
+ * host keys on first contact, refuses a changed key, copies the local repository over SSH
+ * (`use_local_repo_only`) and deploys a working cluster from it.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { E2E_REQUIRED, e2eBlocker, pgha, pghaOk, sshOk } from './harness.js';
+
+const blocker = e2eBlocker();
+if (blocker && E2E_REQUIRED) {
+  describe('e2e prerequisites (bare suite)', () => {
+    it('are present (PGHA_E2E=1)', () => {
+      expect.fail(`end-to-end suite cannot run: ${blocker}`);
+    });
+  });
+}
+
+const SUBNET = '10.232.3';
+const HOSTS = [`pg1 ${SUBNET}.11`, `pg2 ${SUBNET}.12`, `pg3 ${SUBNET}.13`];
+
+describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => {
+  let root = '';
+  let machines = '';
+  let dir = '';
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
+    // The "machines": three containers, provisioned through an nspawn cluster directory.
+    machines = join(root, 'e2ebhost');
+    await pghaOk(['configure', machines, '-a', 'M1', '--enable-patroni', '--subnet', `${SUBNET}.0/24`]);
+    await pghaOk(['download-packages', machines]);
+    await pghaOk(['provision', machines]);
+
+    dir = join(root, 'e2ebare');
+    writeFileSync(join(root, 'hosts.txt'), `${HOSTS.join('\n')}\n`);
+    await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--platform', 'bare', '--hostnames-from', join(root, 'hosts.txt')]);
+    // The operator puts pgha's key on their machines; here the machines already trust this one.
+    for (const f of ['id_pgha', 'id_pgha.pub']) copyFileSync(join(machines, 'ssh', f), join(dir, 'ssh', f));
+    const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { cluster_vars: Record<string, unknown> };
+    cfg.cluster_vars.use_local_repo_only = true;
+    writeFileSync(join(dir, 'config.yml'), stringify(cfg));
+    await pghaOk(['download-packages', dir]);
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    if (machines) {
+      const r = await pgha(['deprovision', machines]);
+      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 5 * 60_000);
+
+  it('refuses to deploy before the host keys are pinned', async () => {
+    const r = await pgha(['deploy', dir, '--check']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not pinned/);
+  });
+
+  it('pins host keys on first contact, then keeps them', async () => {
+    const first = await pghaOk(['provision', dir]);
+    expect(first.stdout.match(/host key pinned/g)).toHaveLength(3);
+    const second = await pghaOk(['provision', dir]);
+    expect(second.stdout.match(/matches the pinned one/g)).toHaveLength(3);
+  });
+
+  it('deploys from the local repository copied over SSH', async () => {
+    const r = await pghaOk(['deploy', dir]);
+    expect(r.stdout).toContain('bootstrapped');
+    expect(sshOk(dir, `${SUBNET}.12`, 'cat /etc/apt/pgha-local-repo.list')).toContain('file:/var/lib/pgha/repo');
+    expect(sshOk(dir, `${SUBNET}.12`, 'test -f /var/lib/pgha/repo/Packages && echo yes').trim()).toBe('yes');
+    const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
+    expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
+    expect(members).toHaveLength(3);
+  });
+
+  it('refuses a host whose key changed, naming the host and known_hosts', async () => {
+    const kh = join(dir, 'ssh', 'known_hosts');
+    const original = readFileSync(kh, 'utf8');
+    try {
+      const pg1Key = original.split('\n').find((l) => l.startsWith(`${SUBNET}.11 `))!.split(' ').slice(1).join(' ');
+      writeFileSync(kh, original.split('\n').map((l) => (l.startsWith(`${SUBNET}.12 `) ? `${SUBNET}.12 ${pg1Key}` : l)).join('\n'));
+      for (const args of [['provision', dir], ['deploy', dir, '--check']]) {
+        const r = await pgha(args);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toContain('pg2');
+        expect(r.stderr).toContain(kh);
+      }
+    } finally {
+      writeFileSync(kh, original);
+    }
+  });
+});

@@ -1,0 +1,344 @@
+/**
+ * Switchover and the patronictl verbs on a real cluster (nspawn, 3 data nodes + HAProxy),
+ * created and removed with the real CLI. Asserted with independent probes: patronictl on a
+ * node, psql through HAProxy from the controller, Patroni's GET /cluster.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran } from './harness.js';
+
+const blocker = e2eBlocker();
+if (blocker && E2E_REQUIRED) {
+  describe('e2e prerequisites', () => {
+    it('are present (PGHA_E2E=1)', () => {
+      expect.fail(`end-to-end suite cannot run: ${blocker}`);
+    });
+  });
+}
+
+const CLUSTER = 'e2eswo';
+const SUBNET = '10.234.1';
+const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` };
+const PROXY = `${SUBNET}.14`;
+const NAMES = ['pg1', 'pg2', 'pg3'];
+
+interface PatronictlMember {
+  Member: string;
+  Role: string;
+  State: string;
+  'Lag in MB'?: number | string;
+  'Pending restart'?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(blocker !== undefined)('switchover and patronictl verbs on nspawn', () => {
+  let root = '';
+  let dir = '';
+  const outputs: string[] = [];
+  const figures: string[] = [];
+
+  const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
+  const patronictl = (node = 'pg1'): PatronictlMember[] =>
+    JSON.parse(sshOk(dir, IP[node]!, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as PatronictlMember[];
+  const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
+  const viaProxy = (sql: string) => psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres'));
+  const onNode = (node: string, sql: string) =>
+    sshOk(dir, IP[node]!, `cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -`, sql).trim();
+  const run = async (args: string[], expectCode = 0): Promise<Ran> => {
+    const r = await pghaOk([args[0]!, dir, ...args.slice(1)], expectCode, { timeoutMs: 10 * 60_000 });
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  };
+  const restGet = async (path: string): Promise<Record<string, unknown>> => {
+    const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), servername: 'pg1' } });
+    try {
+      const res = await request(`https://${IP.pg1}:8008${path}`, { dispatcher });
+      return (await res.body.json()) as Record<string, unknown>;
+    } finally {
+      await dispatcher.close();
+    }
+  };
+
+  /** One leader, every member running with a numeric lag of 0: the state each test starts from. */
+  const waitHealthy = async (timeoutMs = 90_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let last: PatronictlMember[] = [];
+    while (Date.now() < deadline) {
+      try {
+        last = patronictl();
+        const leaders = last.filter((m) => m.Role === 'Leader' && m.State === 'running');
+        const replicas = last.filter((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0 && typeof m['Lag in MB'] === 'number');
+        if (last.length === 3 && leaders.length === 1 && replicas.length === 2) return;
+      } catch {
+        // A node in the middle of a restart: ask again.
+      }
+      await sleep(1000);
+    }
+    throw new Error(`cluster not healthy after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
+  };
+
+  const assertLeader = (name: string) => {
+    expect(patronictl(NAMES.find((n) => n !== name)).find((m) => m.Role === 'Leader')?.Member).toBe(name);
+    const r = viaProxy('select inet_server_addr(), pg_is_in_recovery()');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${IP[name]}|f`);
+  };
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-e2e-swo-'));
+    dir = join(root, CLUSTER);
+    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push((await pghaOk(['download-packages', dir])).stdout);
+    outputs.push((await pghaOk(['provision', dir])).stdout);
+    const first = await pghaOk(['deploy', dir]);
+    outputs.push(first.stdout, first.stderr);
+    await waitHealthy();
+  }, 30 * 60_000);
+
+  afterAll(async () => {
+    if (figures.length) process.stdout.write(`\nswitchover figures:\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
+    if (dir) {
+      const r = await pgha(['deprovision', dir]);
+      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 5 * 60_000);
+
+  it('switches over to each replica in turn and back; HAProxy follows every time', async () => {
+    expect(leaderName()).toBe('pg1');
+    for (const target of ['pg2', 'pg3', 'pg1']) {
+      await waitHealthy();
+      const r = await run(['switchover', target, '--force']);
+      expect(r.stdout).toMatch(new RegExp(`${target} leads after [\\d.]+ s`));
+      expect(r.stdout).toMatch(/writes reach .* through HAProxy on proxy1 after/);
+      expect(r.stdout).toMatch(/streams from .*; switchover done in [\d.]+ s/);
+      assertLeader(target);
+      figures.push(`→ ${target}: ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
+    }
+  }, 10 * 60_000);
+
+  it('refuses an unknown node and the current leader (exit 3, reason listed)', async () => {
+    await waitHealthy();
+    const unknown = await run(['switchover', 'pg9', '--force'], 3);
+    expect(unknown.stderr).toContain('pg9 is not a data node in config.yml');
+    expect(unknown.stderr).toContain('pg9 is not a member of the running cluster');
+    const leader = leaderName()!;
+    const self = await run(['switchover', leader, '--force'], 3);
+    expect(self.stderr).toContain(`${leader} is the current leader already`);
+    expect(leaderName()).toBe(leader);
+  }, 120_000);
+
+  it('refuses a stopped replica, then accepts it once it is back', async () => {
+    await waitHealthy();
+    const leader = leaderName()!;
+    const replica = NAMES.find((n) => n !== leader)!;
+    sshOk(dir, IP[replica]!, `systemctl stop patroni@${CLUSTER}`);
+    try {
+      const r = await run(['switchover', replica, '--force'], 3);
+      expect(r.stderr).toMatch(new RegExp(`${replica} (is not a member of the running cluster|is not a running replica)`));
+      expect(leaderName()).toBe(leader);
+    } finally {
+      sshOk(dir, IP[replica]!, `systemctl start patroni@${CLUSTER}`);
+    }
+    await waitHealthy(180_000);
+  }, 300_000);
+
+  it('refuses a lagging replica, naming its lag and the limit', async () => {
+    await waitHealthy();
+    const leader = leaderName()!;
+    const replica = NAMES.find((n) => n !== leader)!;
+    // Patroni resumes a paused replay on its next loop (PostgreSQL 14+), so stall the WAL
+    // receiver itself (by its pid, from pg_stat_wal_receiver) while the leader writes ~3 MB.
+    const pid = onNode(replica, 'select pid from pg_stat_wal_receiver');
+    expect(pid).toMatch(/^\d+$/);
+    sshOk(dir, IP[replica]!, `kill -STOP ${pid}`);
+    try {
+      onNode(leader, "create table if not exists lagfill(x text); insert into lagfill select repeat(md5(i::text), 32) from generate_series(1, 3000) i;");
+      const r = await run(['switchover', replica, '--force'], 3);
+      expect(r.stderr).toMatch(new RegExp(`${replica} lags (\\d+) bytes behind the leader, more than maximum_lag_on_failover \\(1048576\\)`));
+      expect(Number(/lags (\d+) bytes/.exec(r.stderr)?.[1])).toBeGreaterThan(1048576);
+      expect(leaderName()).toBe(leader);
+    } finally {
+      sshOk(dir, IP[replica]!, `kill -CONT ${pid}`);
+    }
+    await waitHealthy(180_000);
+  }, 300_000);
+
+  it('schedules a switchover in 60 s, shows it in GET /cluster, and --cancel removes it', async () => {
+    await waitHealthy();
+    const leader = leaderName()!;
+    const target = NAMES.find((n) => n !== leader)!;
+    const at = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const r = await run(['switchover', target, '--scheduled', at, '--force']);
+    expect(r.stdout).toMatch(new RegExp(`scheduled: Patroni switches over from ${leader} to ${target} at `));
+    const scheduled = (await restGet('/cluster')).scheduled_switchover as Record<string, string> | undefined;
+    expect(scheduled).toMatchObject({ from: leader, to: target });
+    expect(Date.parse(scheduled!.at!)).toBe(Date.parse(at));
+    // Anything else meanwhile is refused with the schedule named.
+    const other = await run(['switchover', target, '--force'], 3);
+    expect(other.stderr).toMatch(/already scheduled at/);
+    const cancel = await run(['switchover', '--cancel']);
+    expect(cancel.stdout).toMatch(new RegExp(`cancelled the scheduled switchover to ${target}`));
+    expect((await restGet('/cluster')).scheduled_switchover).toBeUndefined();
+    const again = await run(['switchover', '--cancel'], 3);
+    expect(again.stderr).toContain('no scheduled switchover to cancel');
+    expect(leaderName()).toBe(leader);
+  }, 180_000);
+
+  it('pause stops switchovers until resume', async () => {
+    await waitHealthy();
+    await run(['pause', '--wait']);
+    expect((await restGet('/cluster')).pause).toBe(true);
+    const leader = leaderName()!;
+    const target = NAMES.find((n) => n !== leader)!;
+    const refused = await run(['switchover', target, '--force'], 3);
+    expect(refused.stderr).toMatch(/the cluster is paused/);
+    expect((await run(['pause'])).stdout).toMatch(/paused already/);
+    await run(['resume', '--wait']);
+    expect((await restGet('/cluster')).pause).toBeUndefined();
+  }, 180_000);
+
+  it('edit-config shows a diff and needs --force without a terminal; restart --pending rolls the change', async () => {
+    await waitHealthy();
+    const refused = await run(['edit-config', '-p', 'shared_buffers=160MB'], 3);
+    expect(refused.stdout).toMatch(/^\+\s+shared_buffers: 160MB$/m);
+    expect(refused.stderr).toMatch(/no terminal to confirm on/);
+    const applied = await run(['edit-config', '-p', 'shared_buffers=160MB', '--force']);
+    expect(applied.stdout).toMatch(/PATCH \/config/);
+    expect(applied.stdout).toMatch(/source of truth/);
+    expect((await restGet('/config')).postgresql).toMatchObject({ parameters: { shared_buffers: '160MB' } });
+    // Every member notices within one loop_wait that it needs a restart.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !patronictl().every((m) => m['Pending restart'] === '*')) await sleep(1000);
+    expect(patronictl().map((m) => m['Pending restart'])).toEqual(['*', '*', '*']);
+
+    const leader = leaderName()!;
+    const r = await run(['restart', '--pending']);
+    const order = [...r.stdout.matchAll(/^(pg\d): restarting/gm)].map((m) => m[1]);
+    expect(order).toHaveLength(3);
+    expect(order[2]).toBe(leader);
+    await waitHealthy();
+    for (const n of NAMES) expect(onNode(n, 'show shared_buffers')).toBe('160MB');
+    expect(patronictl().map((m) => m['Pending restart'] ?? '')).toEqual(['', '', '']);
+    expect(leaderName()).toBe(leader);
+  }, 600_000);
+
+  it('loses no acknowledged write through HAProxy during a switchover', async () => {
+    await waitHealthy();
+    viaProxy('create table if not exists writer(id bigint primary key, at timestamptz default now())');
+    const leader = leaderName()!;
+    const target = NAMES.find((n) => n !== leader)!;
+    const writer = startWriter(secret('postgres'));
+    await sleep(2000);
+    const r = await run(['switchover', target, '--force']);
+    await sleep(3000);
+    const stats = await writer.stop();
+    assertLeader(target);
+    expect(stats.acked.length).toBeGreaterThan(100);
+    const ids = stats.acked.join(',');
+    const found = viaProxy(`select count(*) from writer where id in (${ids})`);
+    expect(found.stderr).toBe('');
+    expect(Number(found.stdout)).toBe(stats.acked.length);
+    figures.push(`writer through HAProxy: ${stats.acked.length} acknowledged inserts, 0 lost, longest gap ${stats.longestGapMs} ms, ${stats.reconnects} reconnects; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
+    process.stdout.write(`longest write gap through HAProxy during the switchover: ${stats.longestGapMs} ms\n`);
+  }, 300_000);
+
+  it('history lists the switchovers', async () => {
+    const r = await run(['history', '-o', 'json']);
+    const entries = JSON.parse(r.stdout) as { timeline: number; newLeader?: string }[];
+    // pg1→pg2, pg2→pg3, pg3→pg1 and the writer's switchover.
+    expect(entries.length).toBeGreaterThanOrEqual(4);
+    expect(entries.slice(0, 3).map((e) => e.newLeader)).toEqual(['pg2', 'pg3', 'pg1']);
+    const table = await run(['history']);
+    expect(table.stdout).toMatch(/^TL\s+LSN\s+Reason/);
+  }, 60_000);
+
+  it('show-config reads the DCS configuration; failover refuses while the leader is healthy', async () => {
+    const yaml = await run(['show-config']);
+    expect(yaml.stdout).toMatch(/^maximum_lag_on_failover: 1048576$/m);
+    const json = JSON.parse((await run(['show-config', '-o', 'json'])).stdout) as Record<string, unknown>;
+    expect(json.loop_wait).toBe(10);
+    const leader = leaderName()!;
+    const target = NAMES.find((n) => n !== leader)!;
+    const r = await run(['failover', '--candidate', target], 3);
+    expect(r.stderr).toMatch(new RegExp(`${leader} is a healthy leader: use \`pgha switchover DIR ${target}\``));
+    expect(leaderName()).toBe(leader);
+  }, 60_000);
+
+  it('never prints a secret', () => {
+    const all = outputs.join('\n');
+    for (const s of clusterSecrets(dir)) expect(all).not.toContain(s);
+  });
+});
+
+interface WriterStats {
+  acked: number[];
+  longestGapMs: number;
+  reconnects: number;
+}
+
+/**
+ * Inserts through HAProxy every 10 ms over one psql session; a psql that loses its connection
+ * exits (it is not interactive) and a new one takes over at once. An id counts as acknowledged
+ * only when psql printed it back from `RETURNING`, i.e. after the commit succeeded.
+ */
+function startWriter(password: string): { stop(): Promise<WriterStats> } {
+  const acked: number[] = [];
+  const ackTimes: number[] = [];
+  let next = 1;
+  let stopping = false;
+  let reconnects = -1;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((r) => (done = r));
+
+  const session = () => {
+    if (stopping) return done();
+    reconnects++;
+    const child = spawn('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`], {
+      env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '2' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let buf = '';
+    child.stdout.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines) {
+        if (/^\d+$/.test(l)) {
+          acked.push(Number(l));
+          ackTimes.push(Date.now());
+        }
+      }
+    });
+    const timer = setInterval(() => {
+      if (stopping) {
+        clearInterval(timer);
+        child.stdin.end();
+        return;
+      }
+      if (child.stdin.writable) child.stdin.write(`insert into writer(id) values (${next++}) returning id;\n`);
+    }, 10);
+    child.stdin.on('error', () => undefined);
+    child.on('close', () => {
+      clearInterval(timer);
+      // A failed connect returns at once: pace the retries like the inserts.
+      setTimeout(session, 10);
+    });
+  };
+  session();
+
+  return {
+    async stop() {
+      stopping = true;
+      await finished;
+      let longestGapMs = 0;
+      for (let i = 1; i < ackTimes.length; i++) longestGapMs = Math.max(longestGapMs, ackTimes[i]! - ackTimes[i - 1]!);
+      return { acked, longestGapMs, reconnects };
+    },
+  };
+}

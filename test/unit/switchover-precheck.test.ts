@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { candidateLag, evaluateSwitchover, maximumLagOnFailover, type SwitchoverFacts } from '../../src/app/switchover.js';
+import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
+
+const member = (name: string, role: string, state = 'running', extra: Partial<ClusterMember> = {}): ClusterMember => ({
+  name,
+  role,
+  state,
+  ...(role === 'leader' || role === 'master' ? {} : { lag: 0 }),
+  ...extra,
+});
+
+const healthy = (): ClusterInfo => ({ members: [member('pg1', 'leader'), member('pg2', 'replica'), member('pg3', 'replica', 'streaming')] });
+
+const facts = (over: Partial<SwitchoverFacts> = {}): SwitchoverFacts => ({
+  candidate: 'pg2',
+  configured: ['pg1', 'pg2', 'pg3'],
+  info: healthy(),
+  maxLag: 1048576,
+  dcsLeader: 'pg1',
+  ...over,
+});
+
+describe('switchover pre-checks', () => {
+  it('accepts a running replica of a healthy cluster, and names the leader', () => {
+    expect(evaluateSwitchover(facts())).toEqual({ leader: 'pg1', lag: 0, reasons: [] });
+    // Patroni 4 says streaming where 3.0.2 says running.
+    expect(evaluateSwitchover(facts({ candidate: 'pg3' })).reasons).toEqual([]);
+  });
+
+  it('refuses an unknown node, listing both where it is missing', () => {
+    const r = evaluateSwitchover(facts({ candidate: 'pg9' }));
+    expect(r.reasons).toHaveLength(2);
+    expect(r.reasons[0]).toMatch(/pg9 is not a data node in config.yml \(data nodes: pg1, pg2, pg3\)/);
+    expect(r.reasons[1]).toMatch(/pg9 is not a member of the running cluster/);
+  });
+
+  it('refuses the current leader', () => {
+    expect(evaluateSwitchover(facts({ candidate: 'pg1' })).reasons).toEqual(['pg1 is the current leader already']);
+  });
+
+  it('refuses a replica that is not running, and one whose lag is unknown only when it claims to run', () => {
+    const info = healthy();
+    info.members[1] = member('pg2', 'replica', 'stopped', { lag: 'unknown' });
+    expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['pg2 is not a running replica (role replica, state stopped)']);
+    info.members[1] = member('pg2', 'replica', 'running', { lag: 'unknown' });
+    expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['the replication lag of pg2 is unknown']);
+  });
+
+  it('refuses lag beyond maximum_lag_on_failover, from Patroni or from the replay position', () => {
+    const info = healthy();
+    info.members[1] = member('pg2', 'replica', 'running', { lag: 2_000_000 });
+    expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['pg2 lags 2000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)']);
+    const paused = evaluateSwitchover(
+      facts({
+        leaderStatus: { state: 'running', role: 'master', xlog: { location: 10_000_000 } },
+        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 10_000_000, replayed_location: 7_000_000, paused: true } },
+      }),
+    );
+    expect(paused.lag).toBe(3_000_000);
+    expect(paused.reasons).toEqual([
+      'pg2 lags 3000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)',
+      'WAL replay is paused on pg2 (SELECT pg_wal_replay_resume() there)',
+    ]);
+    expect(evaluateSwitchover(facts({ maxLag: 5_000_000, info })).reasons).toEqual([]);
+  });
+
+  it('requires exactly one leader, accepting master (3.0.2) and primary (4.x)', () => {
+    const none: ClusterInfo = { members: [member('pg2', 'replica'), member('pg3', 'replica')] };
+    expect(evaluateSwitchover(facts({ info: none, dcsLeader: null })).reasons).toEqual([
+      'the cluster has no leader',
+      'etcd holds no leader key: nobody holds the leader lock',
+    ]);
+    const two: ClusterInfo = { members: [member('pg1', 'master'), member('pg2', 'replica'), member('pg3', 'primary')] };
+    const r = evaluateSwitchover(facts({ info: two }));
+    expect(r.leader).toBeUndefined();
+    expect(r.reasons).toEqual(['the cluster has 2 leaders (pg1, pg3); exactly one is required']);
+  });
+
+  it('requires the DCS leader key to agree with the REST API', () => {
+    expect(evaluateSwitchover(facts({ dcsLeader: 'pg3' })).reasons).toEqual(['etcd says the leader is pg3, the REST API says pg1']);
+    expect(evaluateSwitchover(facts({ dcsLeader: { error: 'connection refused' } })).reasons).toEqual(['cannot read the leader key from etcd: connection refused']);
+  });
+
+  it('refuses a paused cluster, a scheduled switchover and a nofailover candidate', () => {
+    const info = healthy();
+    info.pause = true;
+    info.scheduled_switchover = { at: '2030-01-01T00:00:00+00:00', from: 'pg1', to: 'pg3' };
+    info.members[1] = member('pg2', 'replica', 'running', { tags: { nofailover: true } });
+    expect(evaluateSwitchover(facts({ info })).reasons).toEqual([
+      'pg2 carries the tag nofailover: Patroni will not promote it',
+      'the cluster is paused (maintenance mode): run `pgha resume DIR` first',
+      'a switchover to pg3 is already scheduled at 2030-01-01T00:00:00+00:00 (cancel it with `pgha switchover DIR --cancel`)',
+    ]);
+  });
+
+  it('lists every failed check at once', () => {
+    const info: ClusterInfo = { members: [member('pg1', 'leader'), member('pg2', 'replica', 'starting', { lag: 5_000_000 })], pause: true };
+    expect(evaluateSwitchover(facts({ info, dcsLeader: 'pg3' })).reasons).toHaveLength(4);
+  });
+});
+
+describe('lag and limits', () => {
+  it('takes the larger of Patroni\'s lag and the replay distance', () => {
+    expect(candidateLag(100)).toBe(100);
+    expect(candidateLag('unknown')).toBeUndefined();
+    expect(candidateLag(0, { state: 'running', role: 'master', xlog: { location: 500 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(300);
+    // A replica ahead of a stale leader reading is not negative lag.
+    expect(candidateLag(undefined, { state: 'running', role: 'master', xlog: { location: 100 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(0);
+  });
+
+  it('reads maximum_lag_on_failover from the DCS config, with Patroni\'s default', () => {
+    expect(maximumLagOnFailover({ maximum_lag_on_failover: 2048 })).toBe(2048);
+    expect(maximumLagOnFailover({ maximum_lag_on_failover: '4096' })).toBe(4096);
+    expect(maximumLagOnFailover({})).toBe(1048576);
+    expect(maximumLagOnFailover({ maximum_lag_on_failover: null })).toBe(1048576);
+  });
+});
