@@ -6,7 +6,7 @@
 # - openssh-client, iproute2: reach and wire the containers
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(systemd-container debootstrap dpkg-dev patroni haproxy postgresql-15 openssh-client iproute2 ca-certificates)
+pkgs=(systemd-container debootstrap dpkg-dev patroni haproxy postgresql-15 openssh-client openssl iproute2 ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

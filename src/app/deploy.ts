@@ -347,13 +347,12 @@ class Deployment {
       this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
     }
     if (this.loaded.cluster.hosts.some((h) => h.roles.includes('pgbouncer'))) {
-      const pgbouncerNeedsUser = bootstrapped || this.hostsWith((h) => h.roles.includes('pgbouncer')).some((w) => [...w.changed].some((p) => p.endsWith('/userlist.txt')));
-      if (pgbouncerNeedsUser) {
-        const lv = this.session.host(leader).vars;
-        const user = String(lv.pgbouncer_auth_user);
-        await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), { timeoutMs: 60_000, what: `${leader} to accept writes` });
-        await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv)), 'create the PgBouncer auth user');
-      }
+      // Checked on every run, not only after bootstrap: a run killed in between must converge.
+      const lv = this.session.host(leader).vars;
+      const user = String(lv.pgbouncer_auth_user);
+      await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), { timeoutMs: 60_000, what: `${leader} to accept writes` });
+      const r = await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv)), 'PgBouncer auth user');
+      if (r.stdout.includes('changed')) this.notes.push(`pgbouncer: auth user ${user} and its auth_query function set up on ${leader}`);
     }
     const toStart = data.filter((w) => w.host.name !== leader && !this.isActive(w, unit));
     await Promise.all(toStart.map((w) => run(this.session.transport(w.host.name), startUnitsCommand([unit]), `start ${unit}`)));

@@ -11,14 +11,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
-import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { join, resolve as resolvePath } from 'node:path';
+import { readConfigFile } from '../config/load.js';
 import { RuntimeError } from '../errors.js';
-import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
+import { resolveCluster } from '../model/resolve.js';
+import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../patroni/http.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
-import { loadCluster, type ClusterPaths } from './cluster-dir.js';
+import type { ClusterPaths } from './cluster-dir.js';
 
 /** Kept short: a dead host must not make `status` slow for the live ones. */
 export const STATUS_TIMEOUT_MS = 3_000;
@@ -173,7 +176,7 @@ export function proxyProbeScript(opts: { haproxy: boolean; pgbouncer: boolean })
       's.sendall(b"show servers state\\n")',
       'sys.stdout.write(s.makefile().read())',
     ].join('; ');
-    parts.push(`echo '${MARK}haproxy'`, `python3 -c '${py}' 2>&1; echo "${MARK}rc=$?"`);
+    parts.push(`echo '${MARK}haproxy'`, `python3 -I -S -c '${py}' 2>&1; echo "${MARK}rc=$?"`);
   }
   if (opts.pgbouncer) parts.push(`echo '${MARK}pgbouncer'`, `cat ${PGBOUNCER_DATABASES_INI} 2>&1; echo "${MARK}rc=$?"`);
   return parts.join('\n');
@@ -208,9 +211,55 @@ export interface ProbeContext {
   tls: TlsMaterial;
 }
 
+/** DIR's layout (DESIGN §3), as cluster-dir.ts's clusterPaths; that module is not loaded here
+ * because it brings the PKI and schema code with it. */
+function pathsOf(dir: string): ClusterPaths {
+  const abs = resolvePath(dir);
+  return {
+    dir: abs,
+    config: join(abs, 'config.yml'),
+    ssl: join(abs, 'ssl'),
+    secrets: join(abs, 'secrets'),
+    ssh: join(abs, 'ssh'),
+    privateKey: join(abs, 'ssh', 'id_pgha'),
+    knownHosts: join(abs, 'ssh', 'known_hosts'),
+    localRepo: join(abs, 'local-repo'),
+  };
+}
+
+const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', 'haproxy_port'] as const;
+
+/**
+ * config.yml resolved for reading. Compiling the JSON schema costs more than the whole status
+ * round trip, and a config that `deploy` accepted needs no re-validation to be read; so the
+ * schema runs only when what status relies on (names, addresses, roles, ports) looks wrong,
+ * and then reports every problem the usual way (exit 2).
+ */
+export async function readClusterConfig(dir: string): Promise<{ cluster: ResolvedCluster; paths: ClusterPaths }> {
+  const paths = pathsOf(dir);
+  const doc = readConfigFile(paths.config);
+  if (!doc.problems.length) {
+    try {
+      const cluster = resolveCluster(doc.raw as ClusterConfig);
+      const fits =
+        typeof cluster.name === 'string' &&
+        cluster.hosts.length > 0 &&
+        cluster.hosts.every(
+          (h) => typeof h.name === 'string' && isIP(h.ip) !== 0 && Array.isArray(h.roles) && PORT_VARS.every((v) => Number.isInteger(h.vars[v])),
+        );
+      if (fits) return { cluster, paths };
+    } catch {
+      // fall through to full validation, which says what is wrong
+    }
+  }
+  const { loadCluster } = await import('./cluster-dir.js');
+  const loaded = loadCluster(dir);
+  return { cluster: loaded.cluster, paths: loaded.paths };
+}
+
 /** The cluster directory, read without creating anything (status changes nothing). */
 export async function probeContext(dir: string): Promise<ProbeContext> {
-  const { cluster, paths } = loadCluster(dir);
+  const { cluster, paths } = await readClusterConfig(dir);
   const ca = await readFile(join(paths.ssl, 'ca.crt'), 'utf8').catch((e: Error) => {
     throw new RuntimeError(`cannot read the cluster CA: ${e.message}`, { hint: `run \`pgha configure\` or restore ${paths.ssl} from a backup` });
   });

@@ -1,11 +1,17 @@
 /**
  * `pgha upgrade DIR --components=…`: rolling package upgrades (DESIGN §8). Refuses unless the
  * cluster is healthy; then, per component, one host at a time, each gated on health before the
- * next, so at most one member is ever down. Data nodes go replicas first and the leader last
- * (switchover, or for Patroni alone a paused restart). What is left to do is derived from what
+ * next, so at most one member is ever down. Data nodes go replicas first and the leader last.
+ * For Patroni on the leader the default is a restart with Patroni paused (PostgreSQL keeps
+ * running, the leader does not move); measured against a switchover under a writer through
+ * HAProxy, both lost no acknowledged write, and the paused restart had the shorter write gap
+ * (1.1–1.8 s against 1.7–2.0 s) and the shorter run. PostgreSQL itself always moves the leader
+ * by switchover, since its restart is the point. What is left to do is derived from what
  * is installed and running on each host, so a re-run after an interruption picks up where the
  * last one stopped.
  */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { installPackagesCommand } from '../components/host-commands.js';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
@@ -78,13 +84,18 @@ true
 
 /**
  * Deploy's install (policy-rc.d guard so dpkg restarts nothing behind our back, confold,
- * create_main_cluster off; it also finishes a dpkg run an interrupted upgrade left half done)
- * of exact versions.
+ * create_main_cluster off) of exact versions.
  */
 export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): { script: string; timeoutSec: number } {
   // A run killed part way may have left apt running on the host: let it finish rather than fail on its lock.
-  const waitApt = `for i in $(seq 300); do grep -qsxE 'apt-get|dpkg' /proc/[0-9]*/comm || break; sleep 1; done\n`;
-  return { script: waitApt + installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
+  // Then finish a dpkg run it interrupted, under the same policy-rc.d guard.
+  const finish = `set -euo pipefail
+for i in $(seq 300); do grep -qsxE 'apt-get|dpkg' /proc/[0-9]*/comm || break; sleep 1; done
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confold --force-confdef >/dev/null
+`;
+  return { script: finish + installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
 }
 
 /** Every host's target per package of a component; a missing pin is a usage error. */
@@ -170,18 +181,37 @@ class Upgrade {
     );
   }
 
-  async problems(): Promise<string[]> {
+  /**
+   * Left in DIR while pgha holds the cluster paused for a leader restart. A pause pgha set and
+   * could not lift (the run was killed) is lifted by the next run; any other pause is refused.
+   */
+  get pauseMarker(): string {
+    return join(this.loaded.paths.dir, 'upgrade-paused');
+  }
+
+  async problems(ourPause: boolean): Promise<string[]> {
     const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
-    return healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
+    const seen = ourPause && info ? { ...info, pause: false } : info;
+    return healthProblems({ members: this.dataNodes().map((h) => h.name), info: seen, etcd });
   }
 
   /** The precondition: healthy now, or within the grace period (a member still starting). */
   async refuseUnlessHealthy(): Promise<void> {
+    const ourPause = existsSync(this.pauseMarker);
     const deadline = Date.now() + this.req.healthGraceSec * 1000;
-    let problems = await this.problems();
+    let problems = await this.problems(ourPause);
     while (problems.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 2000));
-      problems = await this.problems();
+      problems = await this.problems(ourPause);
+    }
+    if (!problems.length && ourPause) {
+      const info = await this.readLive();
+      const leader = info ? leaderOf(info)?.name : undefined;
+      if (info?.pause && leader) {
+        await this.setPause(leader, false);
+        this.notes.push(`resumed Patroni: an interrupted upgrade had left the cluster paused (leader ${leader})`);
+      }
+      rmSync(this.pauseMarker, { force: true });
     }
     if (problems.length) {
       throw new RefusedError('the cluster is not healthy enough for a rolling upgrade; nothing was changed:', problems, {
@@ -274,7 +304,7 @@ class Upgrade {
     await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
     // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
     // when its own view of the cluster is paused.
-    await waitFor(async () => ((await this.nodeStatus(leader))?.pause === true) === pause && (await this.readLive())?.pause === (pause || undefined) ? true : undefined, {
+    await waitFor(async () => ((await this.nodeStatus(leader))?.pause === true) === pause && Boolean((await this.readLive())?.pause) === pause ? true : undefined, {
       timeoutMs: 60_000,
       intervalMs: 500,
       what: `the cluster to ${pause ? 'pause' : 'resume'}`,
@@ -287,6 +317,7 @@ class Upgrade {
    */
   async pausedRestart(leader: string): Promise<void> {
     const before = (await this.nodeStatus(leader))?.postmaster_start_time;
+    writeFileSync(this.pauseMarker, `${leader}\n`);
     await this.setPause(leader, true);
     let ok = false;
     try {
@@ -303,8 +334,10 @@ class Upgrade {
       ok = true;
     } finally {
       // Resume only with the leader back: resuming without it would start a failover.
-      if (ok) await this.setPause(leader, false);
-      else this.req.log(`the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`);
+      if (ok) {
+        await this.setPause(leader, false);
+        rmSync(this.pauseMarker, { force: true });
+      } else this.req.log(`the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`);
     }
     const after = (await this.nodeStatus(leader))?.postmaster_start_time;
     this.notes.push(

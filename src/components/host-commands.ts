@@ -2,6 +2,7 @@
  * Commands deploy runs on hosts, as data (DESIGN §10: commands as data). Pure: each returns a
  * Command whose script holds no secret; secrets travel on stdin.
  */
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { quote, sh, withSecrets, type Command } from '../transport/quote.js';
 
 /**
@@ -58,27 +59,48 @@ export function daemonReloadCommand(): Command {
 }
 
 /**
- * The PgBouncer auth user on the leader: the role with the generated password (SQL on stdin, so
- * the password never reaches argv), and the auth_query function in every database that accepts
- * connections plus template1 — PgBouncer 1.18 runs auth_query in the database a client asks for.
+ * PostgreSQL's SCRAM-SHA-256 verifier for a password. The salt is derived from the password, so
+ * the same password always gives the same verifier and deploy can tell, by comparing
+ * pg_authid.rolpassword, whether anything needs to change; the plain password never reaches
+ * PostgreSQL, its logs or its catalog.
+ */
+export function scramVerifier(user: string, password: string, iterations = 4096): string {
+  const salt = createHmac('sha256', password).update(`pgha-scram-salt:${user}`).digest().subarray(0, 16);
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/**
+ * The PgBouncer auth user on the leader, converged from what is there: the role with the
+ * generated password (as a SCRAM verifier, on stdin), and the auth_query function in every
+ * database that accepts connections — PgBouncer 1.18 runs auth_query in the database a client
+ * asks for. Prints `changed` when it had to do anything. Safe to run on every deploy.
  */
 export function pgbouncerAuthUserCommand(user: string, password: string, port: number, functionSql: readonly string[]): Command {
   const literal = (x: string) => `'${x.replace(/'/g, "''")}'`;
-  const roleSql = `SELECT format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(user)}) \\gexec
-ALTER ROLE "${user.replace(/"/g, '""')}" WITH LOGIN PASSWORD ${literal(password)};
+  const verifier = scramVerifier(user, password);
+  const roleSql = `SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_authid WHERE rolname = ${literal(user)} AND rolpassword = ${literal(verifier)});
+SELECT format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(user)}) \\gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${literal(user)}, ${literal(verifier)}) FROM pg_authid WHERE rolname = ${literal(user)} AND rolpassword IS DISTINCT FROM ${literal(verifier)} \\gexec
 `;
   const psql = sh`runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql`;
   const fn = functionSql.map((q) => `${q};`).join('\n');
   const script = `set -euo pipefail
 cd /tmp
-${psql} -d postgres -f -
+${psql} -At -d postgres -f -
 for db in $(${psql} -d postgres -Atc "SELECT datname FROM pg_database WHERE datallowconn"); do
+  has=$(${psql} -d "$db" -Atc "SELECT count(*) FROM pg_proc WHERE proname = 'get_auth' AND pronamespace = to_regnamespace('pgbouncer')")
+  [ "$has" = 0 ] || continue
+  echo changed
   ${psql} -d "$db" -f - <<'PGHA_SQL'
 ${fn}
 PGHA_SQL
 done
 `;
-  return { script, stdin: roleSql, secrets: [password] };
+  return { script, stdin: roleSql, secrets: [password, verifier] };
 }
 
 export { withSecrets };

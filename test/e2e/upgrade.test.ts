@@ -6,7 +6,8 @@
  * every 10 ms throughout; every acknowledged insert must still be there afterwards.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,21 +31,27 @@ const PG_OLD = '15.18-0+deb12u1';
 const PG_NEW = '15.20-0+deb12u1';
 const DEB_CACHE = '/var/cache/pgha/debs';
 const ROUNDS = Number(process.env.PGHA_UPGRADE_ROUNDS ?? 1);
+const ETCD_OLD = '3.4.23-4+b4';
+const ETCD_NEW = `${ETCD_OLD}+pgha1`;
+const HAPROXY_OLD = '2.6.12-1+deb12u3';
+const HAPROXY_NEW = '2.6.12-1+deb12u4';
 
-/** Debian's patroni .deb with only its version changed (DESIGN §9). */
-function rebuiltPatroni(workDir: string, suffix: string): { file: string; version: string } {
-  const src = join(DEB_CACHE, 'patroni_3.0.2-1_all.deb');
-  const tree = join(workDir, `patroni-${suffix}`);
+/** A Debian .deb from the package cache with only its version changed (DESIGN §9). */
+function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
+  const src = join(DEB_CACHE, cached);
+  const tree = join(workDir, `${cached}-${suffix}`);
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
   };
   run('dpkg-deb', ['-R', src, tree]);
   const control = join(tree, 'DEBIAN', 'control');
-  const version = `3.0.2-1+${suffix}`;
-  writeFileSync(control, readFileSync(control, 'utf8').replace(/^Version: .*$/m, `Version: ${version}`));
-  const file = join(workDir, `patroni_${version}_all.deb`);
-  run('dpkg-deb', ['--root-owner-group', '-b', tree, file]);
+  const text = readFileSync(control, 'utf8');
+  const [, name, old] = /^Package: (\S+)$[\s\S]*^Version: (\S+)$/m.exec(text) ?? [];
+  const version = `${old}+${suffix}`;
+  writeFileSync(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
+  const file = join(workDir, `${name}_${version}_${/_all\.deb$/.test(cached) ? 'all' : 'amd64'}.deb`);
+  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', tree, file]);
   return { file, version };
 }
 
@@ -169,10 +176,17 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
     doc.cluster_vars.postgres_package_version = PG_OLD;
-    // Otherwise apt picks the newest patroni in the repository: a rebuilt one.
+    // Otherwise apt picks the newest in the repository: a rebuilt one, or HAProxy's deb12u4.
     doc.cluster_vars.patroni_package_version = '3.0.2-1';
+    doc.cluster_vars.etcd_package_version = ETCD_OLD;
+    doc.cluster_vars.haproxy_package_version = HAPROXY_OLD;
     writeFileSync(configPath, stringify(doc));
-    const debs = [rebuiltPatroni(root, 'pgha1'), rebuiltPatroni(root, 'pgha2')];
+    const debs = [
+      rebuiltDeb(root, 'patroni_3.0.2-1_all.deb', 'pgha1'),
+      rebuiltDeb(root, 'patroni_3.0.2-1_all.deb', 'pgha2'),
+      rebuiltDeb(root, `etcd-server_${ETCD_OLD}_amd64.deb`, 'pgha1'),
+      rebuiltDeb(root, `etcd-client_${ETCD_OLD}_amd64.deb`, 'pgha1'),
+    ];
     outputs.push((await pghaOk(['download-packages', dir, ...debs.flatMap((d) => ['--add-deb', d.file])])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const first = await pghaOk(['deploy', dir]);
@@ -231,6 +245,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
       expect(leaderName()).not.toBe(leader);
     }
     figures.push(`patroni → ${version} (--primary-strategy ${strategy}): ${report.acked} writes acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms, ${report.errors} failed attempts, upgrade ${seconds.toFixed(1)} s`);
+    figures.push(...run.stdout.split('\n').filter((l) => / s$/.test(l) && / on pg/.test(l)).map((l) => `    ${l}`));
     return { report, run, seconds };
   }
 
@@ -257,6 +272,93 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     expect(r.stdout.match(/already at/g)?.length).toBe(3);
     expect(r.stdout).not.toMatch(/switched over/);
   }, 5 * 60_000);
+
+  /** Run pgha and SIGKILL it once `when` says so (polled every 200 ms). */
+  async function killedWhen(args: string[], when: () => Promise<boolean>): Promise<{ out: string; signal: string | null }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let done = false;
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      child.on('close', (_code, signal) => {
+        done = true;
+        resolve({ out, signal });
+      });
+      const poll = async () => {
+        while (!done) {
+          if (await when().catch(() => false)) {
+            child.kill('SIGKILL');
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      void poll();
+    });
+  }
+
+  const clusterPaused = async (): Promise<boolean> => {
+    const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), servername: 'pg1' }, connectTimeout: 1000 });
+    try {
+      const res = await request(`https://${NODES.pg1}:8008/cluster`, { dispatcher, headersTimeout: 1000, bodyTimeout: 1000 });
+      return ((await res.body.json()) as { pause?: boolean }).pause === true;
+    } finally {
+      await dispatcher.close();
+    }
+  };
+
+  it('the default (paused restart of the leader) killed while paused: the next run lifts the pause and converges', async () => {
+    await healthy();
+    const stop = startWriter('w_pause_killed');
+    const args = ['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha1'];
+    const killed = await killedWhen(args, clusterPaused);
+    outputs.push(killed.out);
+    expect(killed.signal, killed.out).toBe('SIGKILL');
+    expect(existsSync(join(dir, 'upgrade-paused'))).toBe(true);
+    const resumed = await pgha([...args, '--health-grace', '120']);
+    outputs.push(resumed.stdout, resumed.stderr);
+    const report = await stop();
+    figures.push(`patroni → 3.0.2-1+pgha1 (default, killed while paused, re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`);
+    expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
+    expect(await clusterPaused()).toBe(false);
+    expect(existsSync(join(dir, 'upgrade-paused'))).toBe(false);
+    expect(report.lost).toBe(0);
+    for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha1');
+    await healthy();
+  }, 15 * 60_000);
+
+  it(`rolls etcd ${ETCD_OLD} → ${ETCD_NEW} one member at a time, losing no acknowledged write`, async () => {
+    await healthy();
+    const stop = startWriter('w_etcd');
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await pgha(['upgrade', dir, '--components=etcd', '-e', `etcd_package_version=${ETCD_NEW}`]);
+    outputs.push(r.stdout, r.stderr);
+    const report = await stop();
+    figures.push(`etcd → ${ETCD_NEW}: ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(report.lost).toBe(0);
+    for (const ip of Object.values(NODES)) {
+      expect(dpkgVersion(ip, 'etcd-server')).toBe(ETCD_NEW);
+      expect(sshOk(dir, ip, 'systemctl is-active etcd').trim()).toBe('active');
+    }
+    await healthy();
+  }, 10 * 60_000);
+
+  it(`upgrades HAProxy ${HAPROXY_OLD} → ${HAPROXY_NEW} by a reload that runs the new binary, losing no acknowledged write`, async () => {
+    await healthy();
+    const stop = startWriter('w_haproxy');
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await pgha(['upgrade', dir, '--components=haproxy', '-e', `haproxy_package_version=${HAPROXY_NEW}`]);
+    outputs.push(r.stdout, r.stderr);
+    await new Promise((r2) => setTimeout(r2, 1000));
+    const report = await stop();
+    figures.push(`haproxy → ${HAPROXY_NEW}: ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(report.lost).toBe(0);
+    expect(dpkgVersion(PROXY, 'haproxy')).toBe(HAPROXY_NEW);
+    expect(sshOk(dir, PROXY, 'readlink /proc/$(systemctl show -p MainPID --value haproxy)/exe').trim()).toBe('/usr/sbin/haproxy');
+  }, 10 * 60_000);
 
   it('upgrades PostgreSQL 15.18 → 15.20, resuming after being killed half way, losing no acknowledged write', async () => {
     await healthy();

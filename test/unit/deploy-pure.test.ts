@@ -1,21 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { reactionsTo } from '../../src/app/deploy.js';
 import { nspawnSubnet } from '../../src/app/provision.js';
-import { installPackagesCommand, pgbouncerAuthUserCommand } from '../../src/components/host-commands.js';
+import { installPackagesCommand, pgbouncerAuthUserCommand, scramVerifier } from '../../src/components/host-commands.js';
 import { prefixRangeEnd } from '../../src/components/etcd/auth.js';
 import { UsageError } from '../../src/errors.js';
 import type { ResolvedCluster } from '../../src/model/types.js';
 
 describe('commands keep secrets off the command line', () => {
-  it('sends the PgBouncer auth user password on stdin only', () => {
+  it('sends the PgBouncer auth user a SCRAM verifier on stdin only, never the password', () => {
     const cmd = pgbouncerAuthUserCommand('pgbouncer_auth_user', 'S3cretS3cretS3cretS3cret', 5432, ['SELECT 1']);
+    const verifier = scramVerifier('pgbouncer_auth_user', 'S3cretS3cretS3cretS3cret');
     expect(cmd.script).not.toContain('S3cret');
-    expect(cmd.stdin).toContain("PASSWORD 'S3cretS3cretS3cretS3cret'");
-    expect(cmd.secrets).toEqual(['S3cretS3cretS3cretS3cret']);
+    expect(cmd.script).not.toContain(verifier);
+    expect(cmd.stdin).not.toContain('S3cret');
+    expect(cmd.stdin).toContain(verifier);
+    expect(cmd.secrets).toEqual(['S3cretS3cretS3cretS3cret', verifier]);
+  });
+  it('computes the SCRAM verifier PostgreSQL would store, deterministically', () => {
+    const v = scramVerifier('u', 'pw');
+    expect(v).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+    expect(scramVerifier('u', 'pw')).toBe(v);
+    expect(scramVerifier('u', 'pw2')).not.toBe(v);
   });
   it('neutralises Debian install-time side effects before installing', () => {
     const { script } = installPackagesCommand(['postgresql-15', 'patroni=3.0.2-1']);
-    expect(script.indexOf('policy-rc.d')).toBeLessThan(script.indexOf('apt-get install'));
+    expect(script.indexOf('policy-rc.d')).toBeLessThan(script.indexOf(' install -y'));
     expect(script).toContain('patroni=3.0.2-1');
   });
 });

@@ -1,0 +1,197 @@
+/**
+ * `pgha status` and `pgha test` on a real cluster (3 data nodes with etcd + HAProxy, nspawn),
+ * checked against patronictl on a node; then faults: Patroni stopped on a replica, and a host
+ * that drops off the network. The containers are removed even when a test fails.
+ *
+ * With PGHA_CAPTURE_FIXTURES=1 the suite first records the Patroni 3.0.2 contract fixtures
+ * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { ClusterStatus } from '../../src/app/status.js';
+import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, ssh, sshOk } from './harness.js';
+
+const blocker = e2eBlocker();
+if (blocker && E2E_REQUIRED) {
+  describe('e2e prerequisites', () => {
+    it('are present (PGHA_E2E=1)', () => {
+      expect.fail(`end-to-end suite cannot run: ${blocker}`);
+    });
+  });
+}
+
+const CLUSTER = 'e2estat';
+const SUBNET = '10.233.1';
+const IPS: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` };
+
+interface PatronictlMember {
+  Member: string;
+  Host: string;
+  Role: string;
+  State: string;
+  TL?: number;
+}
+
+describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy', () => {
+  let root = '';
+  let dir = '';
+  const outputs: string[] = [];
+
+  const patronictl = (ip = IPS.pg1!): PatronictlMember[] =>
+    JSON.parse(sshOk(dir, ip, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as PatronictlMember[];
+  const status = async (): Promise<ClusterStatus> => {
+    const r = await pghaOk(['status', dir, '-o', 'json']);
+    outputs.push(r.stdout, r.stderr);
+    return JSON.parse(r.stdout) as ClusterStatus;
+  };
+  const replicaName = () => patronictl().find((m) => m.Role !== 'Leader')!.Member;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-e2e-status-'));
+    dir = join(root, CLUSTER);
+    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push((await pghaOk(['download-packages', dir])).stdout);
+    outputs.push((await pghaOk(['provision', dir])).stdout);
+    const deployed = await pghaOk(['deploy', dir]);
+    outputs.push(deployed.stdout, deployed.stderr);
+    if (process.env.PGHA_CAPTURE_FIXTURES === '1') {
+      const { captureFixtures } = await import('../fixtures/patroni-3.0.2/capture.js');
+      await captureFixtures(dir, join(import.meta.dirname, '../fixtures/patroni-3.0.2'));
+    }
+  }, 30 * 60_000);
+
+  afterAll(async () => {
+    if (dir) {
+      const r = await pgha(['deprovision', dir]);
+      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  }, 5 * 60_000);
+
+  it('status -o json agrees with patronictl list on a node', async () => {
+    const s = await status();
+    const ctl = patronictl(IPS.pg2);
+    expect(s.cluster).toBe(CLUSTER);
+    expect(s.members.map((m) => m.name)).toEqual(ctl.map((m) => m.Member).sort());
+    for (const m of ctl) {
+      const mine = s.members.find((x) => x.name === m.Member)!;
+      expect(mine.role === 'leader' ? 'Leader' : 'Replica').toBe(m.Role);
+      expect(mine.state).toBe(m.State);
+      expect(mine.host).toBe(m.Host);
+      expect(mine.reachable).toBe(true);
+      if (m.TL !== undefined) expect(mine.timeline).toBe(m.TL);
+    }
+    expect(s.leader).toBe(ctl.find((m) => m.Role === 'Leader')?.Member);
+    expect(s.pause).toBe(false);
+  });
+
+  it('status shows etcd health, HAProxy routing writes to the leader, certificate expiry', async () => {
+    const s = await status();
+    expect(s.etcd.map((e) => [e.name, e.healthy])).toEqual([
+      ['pg1', true],
+      ['pg2', true],
+      ['pg3', true],
+    ]);
+    expect(s.etcd.filter((e) => e.leader)).toHaveLength(1);
+    expect(s.haproxy).toHaveLength(1);
+    expect(s.haproxy[0]!.writesTo).toEqual([s.leader]);
+    expect(s.haproxy[0]!.servers.map((x) => x.server).sort()).toEqual(['pg1', 'pg2', 'pg3']);
+    // Independent: HAProxy's own socket, read with OpenSSH.
+    const raw = sshOk(dir, IPS.proxy1!, `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state\\n"); print(s.makefile().read())'`);
+    const upLine = raw.split('\n').find((l) => / pgha_rw \d+ \S+ \S+ 2 /.test(l));
+    expect(upLine).toContain(` ${s.leader} `);
+    expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
+    for (const c of s.certificates) expect(c.daysLeft).toBeGreaterThan(300);
+  });
+
+  it('status prints a patronictl-like table by default, and yaml on request', async () => {
+    const table = await pghaOk(['status', dir]);
+    outputs.push(table.stdout);
+    expect(table.stdout).toMatch(/^\+ Cluster: e2estat -+\+/);
+    expect(table.stdout).toMatch(/\| Member \| Host +\| Role +\| State +\| TL \| Lag in MB \|/);
+    expect(table.stdout).toMatch(/\| pg1 +\| 10\.233\.1\.11 \| Leader +\| running/);
+    expect(table.stdout).toContain('etcd: 3/3 healthy');
+    expect(table.stdout).toMatch(/HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN, pg3 DOWN/);
+    const yaml = await pghaOk(['status', dir, '-o', 'yaml']);
+    outputs.push(yaml.stdout);
+    expect((parse(yaml.stdout) as ClusterStatus).leader).toBe('pg1');
+  });
+
+  it('pgha test passes on a healthy cluster', async () => {
+    const r = await pgha(['test', dir]);
+    outputs.push(r.stdout, r.stderr);
+    expect(r.stderr).toBe('');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).not.toContain('✗');
+    for (const what of ['pg1: REST API', 'pg2: replication', 'pg3: replication', 'replication: leader', 'etcd pg1: health', 'etcd: anonymous read', 'etcd: etcd_patroni authenticates', 'HAProxy proxy1: writes reach the leader']) {
+      expect(r.stdout).toMatch(new RegExp(`^✓ ${what}`, 'm'));
+    }
+    expect(r.stdout).toMatch(/\d+ passed, 0 failed/);
+  });
+
+  it('Patroni stopped on a replica: test exits 1 naming it, status still reports the others', async () => {
+    const victim = replicaName();
+    sshOk(dir, IPS[victim]!, `systemctl stop patroni@${CLUSTER}`);
+    try {
+      const t = await pgha(['test', dir]);
+      outputs.push(t.stdout, t.stderr);
+      expect(t.code).toBe(1);
+      expect(t.stdout).toMatch(new RegExp(`^✗ ${victim}: REST API +unreachable`, 'm'));
+      expect(t.stdout).toMatch(new RegExp(`^failed:\\n(  - .*\\n)*  - ${victim}: REST API`, 'm'));
+      expect(t.stdout).toMatch(/^✓ replication: leader/m);
+
+      const s = await status();
+      const v = s.members.find((m) => m.name === victim)!;
+      expect(v.reachable).toBe(false);
+      expect(v.state).toBe('unreachable');
+      for (const m of s.members.filter((x) => x.name !== victim)) {
+        expect(m.reachable).toBe(true);
+        expect(m.state).toBe('running');
+      }
+      expect(s.leader).toBeTruthy();
+    } finally {
+      sshOk(dir, IPS[victim]!, `systemctl start patroni@${CLUSTER}`);
+    }
+    // Back to healthy before the next fault.
+    const deadline = Date.now() + 120_000;
+    let last = '';
+    while (Date.now() < deadline) {
+      const r = await pgha(['test', dir]);
+      last = r.stdout;
+      if (r.code === 0) break;
+      await sleep(2000);
+    }
+    expect(last).toMatch(/ 0 failed/);
+  }, 180_000);
+
+  it('a host off the network: status shows it unreachable and still exits 0', async () => {
+    const victim = replicaName();
+    // Detached, so this ssh session returns before the link it runs over goes away.
+    const r = ssh(dir, IPS[victim]!, 'nohup sh -c "sleep 1; ip link set host0 down" >/dev/null 2>&1 &');
+    expect(r.code).toBe(0);
+    await sleep(2500);
+    const res = await pgha(['status', dir, '-o', 'json']);
+    outputs.push(res.stdout, res.stderr);
+    expect(res.code, res.stderr).toBe(0);
+    const s = JSON.parse(res.stdout) as ClusterStatus;
+    const v = s.members.find((m) => m.name === victim)!;
+    expect(v.reachable).toBe(false);
+    expect(v.state).toBe('unreachable');
+    expect(s.etcd.find((e) => e.name === victim)?.reachable).toBe(false);
+    expect(s.etcd.filter((e) => e.healthy).length).toBe(2);
+    expect(s.members.filter((m) => m.reachable).length).toBe(2);
+    expect(s.haproxy[0]!.writesTo).toEqual([s.leader]);
+    const table = await pgha(['status', dir]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`\\| ${victim} +\\| \\S+ +\\| \\w* *\\| unreachable`));
+  }, 120_000);
+
+  it('never prints a secret', () => {
+    const all = outputs.join('\n');
+    for (const s of clusterSecrets(dir)) expect(all).not.toContain(s);
+  });
+});

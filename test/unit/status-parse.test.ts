@@ -1,0 +1,203 @@
+/** The pure parts of `pgha status`: HAProxy and PgBouncer parsers, the one-exec probe script, the table. */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  formatStatusTable,
+  HAPROXY_SOCKET,
+  memberRows,
+  memberTable,
+  parseDatabasesIni,
+  parseServersState,
+  PGBOUNCER_DATABASES_INI,
+  proxyProbeScript,
+  splitProbeOutput,
+  type ClusterStatus,
+} from '../../src/app/status.js';
+import type { ResolvedHost } from '../../src/model/types.js';
+import type { ClusterInfo } from '../../src/patroni/types.js';
+
+/** Captured from HAProxy 2.6 on the e2e cluster's proxy host. */
+const SERVERS_STATE = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 pgha_rw 1 pg1 10.233.1.11 2 0 1 1 218 15 3 2 6 0 0 0 - 5432 - 0 8008 - - 8008
+3 pgha_rw 2 pg2 10.233.1.12 0 0 1 1 218 17 2 0 6 0 0 0 - 5432 - 0 8008 - - 8008
+3 pgha_rw 3 pg3 10.233.1.13 0 0 1 1 361 17 2 0 6 0 0 0 - 5432 - 0 8008 - - 8008
+
+`;
+
+const cluster = (file: string) =>
+  JSON.parse((JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/patroni-3.0.2', `${file}.json`), 'utf8')) as { response: { body: string } }).response.body) as ClusterInfo;
+
+const host = (name: string, ip: string): ResolvedHost => ({ name, ip, node: 1, location: 'main', roles: ['replica'], vars: {}, provenance: new Map() });
+const NODES = [host('pg1', '10.233.1.11'), host('pg2', '10.233.1.12'), host('pg3', '10.233.1.13')];
+
+describe('HAProxy show servers state', () => {
+  it('reads backend, server and state by column name', () => {
+    expect(parseServersState(SERVERS_STATE)).toEqual([
+      { backend: 'pgha_rw', server: 'pg1', address: '10.233.1.11', state: 'UP' },
+      { backend: 'pgha_rw', server: 'pg2', address: '10.233.1.12', state: 'DOWN' },
+      { backend: 'pgha_rw', server: 'pg3', address: '10.233.1.13', state: 'DOWN' },
+    ]);
+  });
+
+  it('admin state wins: maintenance and drain', () => {
+    const text = SERVERS_STATE.replace('pg2 10.233.1.12 0 0', 'pg2 10.233.1.12 2 1').replace('pg3 10.233.1.13 0 0', 'pg3 10.233.1.13 2 8');
+    expect(parseServersState(text).map((s) => s.state)).toEqual(['UP', 'MAINT', 'DRAIN']);
+  });
+
+  it('nothing to read without a header', () => {
+    expect(parseServersState('')).toEqual([]);
+    expect(parseServersState('Unknown command\n')).toEqual([]);
+  });
+});
+
+describe('PgBouncer databases file', () => {
+  it('reads the target the follower wrote', () => {
+    const ini = '; Managed by pgha\n[databases]\n* = host=10.233.1.12 port=5432\n';
+    expect(parseDatabasesIni(ini)).toEqual({ host: '10.233.1.12', port: 5432 });
+  });
+  it('ignores other sections and comments; none → null', () => {
+    expect(parseDatabasesIni('[pgbouncer]\nhost=1.2.3.4\n[databases]\n; * = host=9.9.9.9\n')).toBeNull();
+  });
+});
+
+describe('the one exec on a proxy host', () => {
+  let dir = '';
+  let server: Server;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pgha-status-'));
+    server = createServer((sock) => {
+      sock.once('data', (b) => {
+        expect(b.toString()).toBe('show servers state\n');
+        sock.end(SERVERS_STATE);
+      });
+    });
+    await new Promise<void>((r) => server.listen(join(dir, 'admin.sock'), r));
+    writeFileSync(join(dir, 'databases.ini'), '[databases]\n* = host=10.233.1.11 port=5432\n');
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the stats socket with python3 and the databases file, in one script', async () => {
+    const script = proxyProbeScript({ haproxy: true, pgbouncer: true }).replace(HAPROXY_SOCKET, join(dir, 'admin.sock')).replace(PGBOUNCER_DATABASES_INI, join(dir, 'databases.ini'));
+    // Not spawnSync: the socket server above runs in this process and must keep answering.
+    const r = await runBash(script);
+    const parts = splitProbeOutput(r);
+    expect(parts.get('haproxy')?.rc).toBe(0);
+    expect(parseServersState(parts.get('haproxy')!.text)[0]?.state).toBe('UP');
+    expect(parseDatabasesIni(parts.get('pgbouncer')!.text)).toEqual({ host: '10.233.1.11', port: 5432 });
+  });
+
+  it('a missing socket or file is reported per part, with its exit code', () => {
+    const script = proxyProbeScript({ haproxy: true, pgbouncer: true }).replace(HAPROXY_SOCKET, join(dir, 'nope.sock')).replace(PGBOUNCER_DATABASES_INI, join(dir, 'nope.ini'));
+    const out = spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout;
+    const parts = splitProbeOutput(out);
+    expect(parts.get('haproxy')?.rc).not.toBe(0);
+    expect(parts.get('haproxy')?.text).toMatch(/No such file|FileNotFoundError/);
+    expect(parts.get('pgbouncer')?.rc).not.toBe(0);
+  });
+
+  it('only what the host runs', () => {
+    expect(proxyProbeScript({ haproxy: true, pgbouncer: false })).not.toContain('pgbouncer');
+    expect(proxyProbeScript({ haproxy: false, pgbouncer: true })).not.toContain('python3');
+  });
+});
+
+function runBash(script: string): Promise<string> {
+  return new Promise((resolve) => {
+    const c = spawn('bash', ['-c', script]);
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    c.on('close', () => resolve(out));
+  });
+}
+
+describe('members', () => {
+  it('merge the DCS view with reachability, in config order', () => {
+    const rows = memberRows(NODES, cluster('get-cluster.leader'), new Map([['pg1', undefined], ['pg2', undefined], ['pg3', 'connect ECONNREFUSED']]));
+    expect(rows.map((r) => [r.name, r.role, r.state, r.reachable, r.lag])).toEqual([
+      ['pg1', 'leader', 'running', true, null],
+      ['pg2', 'replica', 'running', true, 0],
+      ['pg3', 'replica', 'unreachable', false, 0],
+    ]);
+    expect(rows[2]!.dcsState).toBe('running');
+    expect(rows[2]!.error).toBe('connect ECONNREFUSED');
+  });
+
+  it('a configured member the DCS does not know is absent', () => {
+    const info = cluster('get-cluster.leader');
+    info.members = info.members.filter((m) => m.name !== 'pg3');
+    const rows = memberRows(NODES, info, new Map());
+    expect(rows[2]).toMatchObject({ name: 'pg3', role: null, state: 'absent', reachable: true });
+  });
+
+  it('scheduled restart and pause come through', () => {
+    const rows = memberRows(NODES, cluster('get-cluster.scheduled-restart'), new Map());
+    expect(rows.find((r) => r.scheduledRestart)?.name).toBe('pg2');
+  });
+});
+
+describe('table', () => {
+  const status = (info: ClusterInfo, reach = new Map<string, string | undefined>()): ClusterStatus => ({
+    cluster: 'e2estat',
+    leader: 'pg1',
+    pause: info.pause === true,
+    scheduledSwitchover: info.scheduled_switchover ?? null,
+    members: memberRows(NODES, info, reach),
+    etcd: [
+      { name: 'pg1', endpoint: 'https://10.233.1.11:2379', reachable: true, healthy: true, leader: true, version: '3.4.23' },
+      { name: 'pg2', endpoint: 'https://10.233.1.12:2379', reachable: false, healthy: false, leader: false, version: null, error: 'no answer within 3 s' },
+    ],
+    haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
+    pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],
+    certificates: [
+      { host: 'CA', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3652 },
+      { host: 'pg1', notAfter: '2028-01-01T00:00:00.000Z', daysLeft: 729 },
+    ],
+    source: 'pg1',
+  });
+
+  it('looks like patronictl list', () => {
+    expect(memberTable(status(cluster('get-cluster.leader')))).toBe(
+      [
+        '+ Cluster: e2estat ----+---------+---------+----+-----------+',
+        '| Member | Host        | Role    | State   | TL | Lag in MB |',
+        '+--------+-------------+---------+---------+----+-----------+',
+        '| pg1    | 10.233.1.11 | Leader  | running |  1 |           |',
+        '| pg2    | 10.233.1.12 | Replica | running |  1 |         0 |',
+        '| pg3    | 10.233.1.13 | Replica | running |  1 |         0 |',
+        '+--------+-------------+---------+---------+----+-----------+',
+      ].join('\n'),
+    );
+  });
+
+  it('adds etcd, HAProxy, PgBouncer, certificates, pause and the scheduled switchover', () => {
+    const paused = formatStatusTable(status(cluster('get-cluster.paused')));
+    expect(paused).toContain(' Maintenance mode: on');
+    const text = formatStatusTable(status(cluster('get-cluster.scheduled-switchover'), new Map([['pg3', 'no answer within 3 s']])));
+    expect(text).toMatch(/\| pg3 +\| 10\.233\.1\.13 \| Replica \| unreachable \|/);
+    expect(text).toContain(' pg3: no answer within 3 s');
+    expect(text).toMatch(/Switchover scheduled at: 2026-\S+\n +from: pg1\n +to: pg2/);
+    expect(text).toContain('etcd: 1/2 healthy, leader pg1');
+    expect(text).toMatch(/pg2 +https:\/\/10\.233\.1\.12:2379 +unreachable: no answer within 3 s/);
+    expect(text).toContain('HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN, pg3 DOWN');
+    expect(text).toContain('PgBouncer pg2: → 10.233.1.11:5432 (pg1, the leader)');
+    expect(text).toContain('certificates: CA 3652 d, pg1 729 d');
+  });
+
+  it('pending restart and tags columns appear only when some member has them', () => {
+    const info = cluster('get-cluster.leader');
+    info.members[1]!.pending_restart = true;
+    info.members[2]!.tags = { nofailover: true };
+    const t = memberTable(status(info));
+    expect(t).toMatch(/\| Pending restart \| Tags +\|/);
+    expect(t).toMatch(/\| pg2 .*\| \* +\| +\|/);
+    expect(t).toContain('nofailover: true');
+  });
+});

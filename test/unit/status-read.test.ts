@@ -1,0 +1,212 @@
+/**
+ * readStatus and the health checks end to end against fakes: Patroni members and etcd on
+ * loopback addresses (127.0.0.1-3) replaying the 3.0.2 captures, and SSH replaced by a stub
+ * transport. pg3 has nothing listening: it must show as unreachable while the rest report.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatChecks, replicationChecks, runHealthChecks } from '../../src/app/health.js';
+import { probeContext, ProxyReader, readStatus, type ProbeContext } from '../../src/app/status.js';
+import type { ResolvedHost } from '../../src/model/types.js';
+import type { ClusterInfo, PatroniNodeStatus } from '../../src/patroni/types.js';
+import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
+import type { Transport } from '../../src/transport/types.js';
+import { stringify } from 'yaml';
+
+const FIX = join(import.meta.dirname, '../fixtures/patroni-3.0.2');
+/** A captured body with the e2e cluster's addresses moved to loopback ones. */
+const body = (id: string) =>
+  (JSON.parse(readFileSync(join(FIX, `${id}.json`), 'utf8')) as { response: { body: string } }).response.body.replace(/10\.233\.1\.1(\d)/g, '127.0.0.$1');
+
+const IPS = { pg1: '127.0.0.1', pg2: '127.0.0.2', pg3: '127.0.0.3', proxy1: '127.0.0.4' };
+const SERVERS_STATE = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state
+3 pgha_rw 1 pg1 127.0.0.1 2 0
+3 pgha_rw 2 pg2 127.0.0.2 0 0
+3 pgha_rw 3 pg3 127.0.0.3 0 0
+`;
+
+let root = '';
+let dir = '';
+let ctx: ProbeContext;
+const servers: Server[] = [];
+const seen: string[] = [];
+let patroniPort = 0;
+let etcdPort = 0;
+
+function fake(ip: string, port: number, key: string, cert: string, route: (method: string, path: string, authorized: boolean) => [number, string]): Promise<number> {
+  const s = createServer({ key, cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seen.push(`${ip} ${req.method} ${req.url}`);
+      const [status, text] = route(req.method ?? '', req.url ?? '', req.headers.authorization !== undefined);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(text);
+    });
+  });
+  servers.push(s);
+  return new Promise((r) => s.listen(port, ip, () => r((s.address() as AddressInfo).port)));
+}
+
+/** The stub transport: answers the one probe exec of each proxy host. */
+function stubConnect(h: ResolvedHost): Promise<Transport> {
+  if (h.name === 'pg3') return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.3:22'));
+  let count = 0;
+  return Promise.resolve({
+    host: h.name,
+    get execCount() {
+      return count;
+    },
+    async exec(cmd) {
+      count++;
+      const parts: string[] = [];
+      if (cmd.script.includes('python3')) parts.push('@@pgha:haproxy', SERVERS_STATE, '@@pgha:rc=0');
+      if (cmd.script.includes('pgha-databases.ini')) parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
+      if (cmd.script.includes('psql')) return { stdout: 'f 127.0.0.1\n', stderr: '', code: 0 };
+      return { stdout: parts.join('\n'), stderr: '', code: 0 };
+    },
+    async close() {},
+  });
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'pgha-status-read-'));
+  dir = join(root, 'e2estat');
+  const now = new Date();
+  const ca = issueCa({ clusterName: 'e2estat', now });
+  mkdirSync(join(dir, 'ssl'), { recursive: true });
+  writeFileSync(join(dir, 'ssl', 'ca.crt'), ca.certPem);
+  const certs: Record<string, { keyPem: string; certPem: string }> = {};
+  for (const [name, ip] of Object.entries(IPS)) {
+    certs[name] = issueNodeCert({ ca, host: { name, ip }, now });
+    mkdirSync(join(dir, 'ssl', name));
+    writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name]!.certPem);
+  }
+  const patroni = (name: 'pg1' | 'pg2') => (method: string, path: string): [number, string] => {
+    if (method !== 'GET') return [405, ''];
+    const who = name === 'pg1' ? 'leader' : 'replica';
+    if (path === '/cluster') return [200, body('get-cluster.leader')];
+    if (path === '/patroni') return [200, body(`get-patroni.${who}`)];
+    if (path === '/config') return [200, body('get-config.leader')];
+    if (path === '/health' || path === '/liveness') return [200, body(`get-health.${who}`)];
+    return [404, ''];
+  };
+  patroniPort = await fake(IPS.pg1, 0, certs.pg1!.keyPem, certs.pg1!.certPem, patroni('pg1'));
+  await fake(IPS.pg2, patroniPort, certs.pg2!.keyPem, certs.pg2!.certPem, patroni('pg2'));
+  const etcd = (id: string) => (method: string, path: string, authorized: boolean): [number, string] => {
+    if (path === '/health') return [200, '{"health":"true"}'];
+    if (path === '/v3/maintenance/status') return [200, JSON.stringify({ header: { member_id: id }, leader: '1', version: '3.4.23' })];
+    if (path === '/v3/kv/range' && authorized) return [200, '{"kvs":[{"key":"x","value":"cGcx"}]}'];
+    if (path === '/v3/kv/range') return [400, '{"error":"etcdserver: user name is empty","code":3,"message":"etcdserver: user name is empty"}'];
+    if (path === '/v3/auth/authenticate') return [200, '{"token":"t"}'];
+    return [404, method];
+  };
+  etcdPort = await fake(IPS.pg1, 0, certs.pg1!.keyPem, certs.pg1!.certPem, etcd('1'));
+  await fake(IPS.pg2, etcdPort, certs.pg2!.keyPem, certs.pg2!.certPem, etcd('2'));
+
+  const inst = (Name: string, node: number, role: string[]) => ({ Name, node, location: 'main', role, ip_address: IPS[Name as keyof typeof IPS] });
+  writeFileSync(
+    join(dir, 'config.yml'),
+    stringify({
+      architecture: 'M1',
+      cluster_name: 'e2estat',
+      cluster_vars: { patroni_ssl_enabled: true, etcd_ssl_enabled: true, etcd_authentication_mode: 'basic', patroni_listen_port: patroniPort, etcd_client_port: etcdPort },
+      locations: [{ Name: 'main' }],
+      instance_defaults: { platform: 'bare', vars: {} },
+      instances: [inst('pg1', 1, ['primary', 'etcd']), inst('pg2', 2, ['replica', 'etcd', 'pgbouncer']), inst('pg3', 3, ['replica', 'etcd']), inst('proxy1', 4, ['haproxy'])],
+    }),
+  );
+  ctx = await probeContext(dir);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('readStatus', () => {
+  it('reports every component; the member that does not answer is unreachable', async () => {
+    const s = await readStatus(ctx, { proxies: new ProxyReader(stubConnect) });
+    expect(s.leader).toBe('pg1');
+    expect(s.source).toBe('pg1');
+    expect(s.members.map((m) => [m.name, m.state, m.reachable])).toEqual([
+      ['pg1', 'running', true],
+      ['pg2', 'running', true],
+      ['pg3', 'unreachable', false],
+    ]);
+    expect(s.members[2]!.error).toMatch(/ECONNREFUSED/);
+    expect(s.etcd.map((e) => [e.name, e.healthy, e.leader])).toEqual([
+      ['pg1', true, true],
+      ['pg2', true, false],
+      ['pg3', false, false],
+    ]);
+    expect(s.haproxy).toEqual([expect.objectContaining({ host: 'proxy1', reachable: true, writesTo: ['pg1'] })]);
+    expect(s.pgbouncer).toEqual([expect.objectContaining({ host: 'pg2', target: { host: '127.0.0.1', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true })]);
+    expect(s.certificates.map((c) => c.host)).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
+    // Only GETs and etcd's unauthenticated reads: status never writes.
+    expect(seen.filter((l) => / (PUT|PATCH|DELETE) /.test(l) || (/ POST /.test(l) && !l.endsWith('/v3/maintenance/status')))).toEqual([]);
+  });
+
+  it('an SSH host that cannot be reached is reported, not fatal', async () => {
+    const s = await readStatus(ctx, { proxies: new ProxyReader(async () => Promise.reject(new Error('timed out'))) });
+    expect(s.haproxy[0]).toMatchObject({ reachable: false, error: 'timed out' });
+    expect(s.pgbouncer[0]).toMatchObject({ reachable: false, target: null, pointsAtLeader: false });
+    expect(s.members.filter((m) => m.reachable)).toHaveLength(2);
+  });
+
+  it('fails (exit 1) only when no member answers', async () => {
+    const dead: ProbeContext = { ...ctx, cluster: { ...ctx.cluster, hosts: ctx.cluster.hosts.filter((h) => h.name === 'pg3' || h.name === 'proxy1') } };
+    await expect(readStatus(dead, { proxies: new ProxyReader(stubConnect) })).rejects.toThrow(/no Patroni member answers:\n {2}- pg3: /);
+  });
+});
+
+describe('health checks', () => {
+  it('list every failure and pass the rest', async () => {
+    const results = await runHealthChecks({ ctx, secret: (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined), ssh: new ProxyReader(stubConnect), connect: stubConnect });
+    const failed = results.filter((r) => !r.ok).map((r) => r.name);
+    expect(failed).toEqual(['pg3: REST API', 'etcd pg3: health']);
+    const text = formatChecks(results);
+    expect(text).toMatch(/^✓ pg1: REST API +PostgreSQL running, Patroni 3\.0\.2/m);
+    expect(text).toMatch(/^✗ pg3: REST API +unreachable: connect ECONNREFUSED/m);
+    expect(text).toMatch(/^✓ pg2: replication +streaming from pg1, lag 0 B \(max 1048576\)/m);
+    expect(text).toMatch(/^✓ etcd: anonymous read +refused/m);
+    expect(text).toMatch(/^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m);
+    expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
+    expect(text).toMatch(/failed:\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
+  });
+
+  const info = (id: string) => JSON.parse(body(id)) as ClusterInfo;
+  const leaderNode = JSON.parse(body('get-patroni.leader')) as PatroniNodeStatus;
+
+  it('replication: one running leader and every replica streaming within the lag limit', () => {
+    expect(replicationChecks(['pg1', 'pg2', 'pg3'], info('get-cluster.leader'), leaderNode, 1048576).every((r) => r.ok)).toBe(true);
+  });
+
+  it('replication: lag beyond maximum_lag_on_failover, a missing member, no streaming connection', () => {
+    const i = info('get-cluster.leader');
+    i.members[1]!.lag = 5_000_000;
+    i.members = i.members.filter((m) => m.name !== 'pg3');
+    const r = replicationChecks(['pg1', 'pg2', 'pg3'], i, { ...leaderNode, replication: [] }, 1048576);
+    expect(r.map((x) => [x.name, x.ok])).toEqual([
+      ['replication: leader', true],
+      ['pg2: replication', false],
+      ['pg3: replication', false],
+    ]);
+    expect(r[1]!.detail).toContain('exceeds maximum_lag_on_failover');
+    expect(r[2]!.detail).toContain('not a member');
+    const noConn = replicationChecks(['pg1', 'pg2'], info('get-cluster.leader'), { ...leaderNode, replication: [] }, 1048576);
+    expect(noConn[1]!.detail).toBe('pg1 has no streaming connection from pg2');
+  });
+
+  it('replication: no leader, or two', () => {
+    const i = info('get-cluster.leader');
+    i.members[0]!.role = 'replica';
+    expect(replicationChecks(['pg1', 'pg2', 'pg3'], i, undefined, 1)[0]).toMatchObject({ ok: false, detail: 'no leader' });
+    const two = info('get-cluster.leader');
+    two.members[1]!.role = 'leader';
+    expect(replicationChecks(['pg1', 'pg2', 'pg3'], two, undefined, 1)[0]!.detail).toBe('2 leaders: pg1, pg2');
+  });
+});
