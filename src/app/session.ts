@@ -4,7 +4,7 @@
  * Shared by deploy and the operational commands.
  */
 import type { Duplex } from 'node:stream';
-import { RuntimeError } from '../errors.js';
+import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient, type PatroniCredentials } from '../patroni/client.js';
 import { EtcdGateway } from '../components/etcd/auth.js';
@@ -56,6 +56,7 @@ export class ClusterSession {
    */
   async connect(hosts: readonly ResolvedHost[], concurrency = 16): Promise<void> {
     const failures: string[] = [];
+    let refused = false;
     await mapLimit(hosts, concurrency, async (h) => {
       if (this.transports.has(h.name)) return;
       try {
@@ -68,9 +69,14 @@ export class ClusterSession {
         });
         this.transports.set(h.name, t);
       } catch (e) {
-        failures.push((e as Error).message);
+        refused ||= e instanceof RefusedError;
+        failures.push(e instanceof PghaError && e.hint ? `${e.message}\n    fix: ${e.hint}` : (e as Error).message);
       }
     });
+    if (refused) {
+      // An unverified or changed host key is a refusal (exit 3), whatever else failed with it.
+      throw new RefusedError(`refusing to connect; nothing was changed:`, failures);
+    }
     if (failures.length) {
       throw new RuntimeError(`cannot reach ${failures.length} host(s); nothing was changed:\n${failures.map((f) => `  - ${f}`).join('\n')}`, {
         hint: `check the hosts are up (nspawn: pgha provision ${this.paths.dir}) and reachable over SSH`,

@@ -76,7 +76,7 @@ describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => 
     const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
     expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
     expect(members).toHaveLength(3);
-  });
+  }, 10 * 60_000);
 
   it('refuses a host whose key changed, naming the host and known_hosts', async () => {
     const kh = join(dir, 'ssh', 'known_hosts');
@@ -93,5 +93,5 @@ describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => 
     } finally {
       writeFileSync(kh, original);
     }
-  });
+  }, 60_000);
 });
