@@ -77,12 +77,26 @@ async function memberChecks(d: HealthDeps, h: ResolvedHost): Promise<{ checks: C
   }
 }
 
+/**
+ * Bytes a replica is behind, from the members' own live positions when both answered: the
+ * DCS's `lag` is only as fresh as the last heartbeat (loop_wait), so right after a WAL segment
+ * switch it can claim 16 MiB for a replica that is in fact caught up.
+ */
+export function liveLag(leader: PatroniNodeStatus | undefined, replica: PatroniNodeStatus | undefined): number | undefined {
+  const at = leader?.xlog?.location;
+  const x = replica?.xlog;
+  const got = Math.max(x?.received_location ?? -1, x?.replayed_location ?? -1);
+  if (typeof at !== 'number' || got < 0) return undefined;
+  return Math.max(0, at - got);
+}
+
 /** One leader; every configured member present and streaming from it within maximum_lag_on_failover. */
 export function replicationChecks(
   dataNodes: readonly string[],
   info: ClusterInfo | undefined,
   leaderNode: PatroniNodeStatus | undefined,
   maxLag: number,
+  nodes: ReadonlyMap<string, PatroniNodeStatus> = new Map(),
 ): CheckResult[] {
   if (!info) return [{ name: 'replication', ok: false, detail: 'no member answers GET /cluster' }];
   const leaders = info.members.filter((m) => m.role === 'leader' || m.role === 'standby_leader' || m.role === 'master' || m.role === 'primary');
@@ -99,14 +113,17 @@ export function replicationChecks(
     const m = info.members.find((x) => x.name === name);
     let ok = false;
     let detail: string;
+    const live = liveLag(leaderNode, nodes.get(name));
+    const lag = live ?? m?.lag;
+    const how = live !== undefined ? 'live' : 'from the DCS';
     if (!m) detail = 'not a member of the cluster (Patroni not running, or not registered in the DCS)';
     else if (!isHealthyReplicaState(m.state)) detail = `state ${m.state}`;
-    else if (typeof m.lag !== 'number') detail = `lag ${String(m.lag ?? 'unknown')}`;
-    else if (m.lag > maxLag) detail = `lag ${m.lag} B exceeds maximum_lag_on_failover ${maxLag} B`;
+    else if (typeof lag !== 'number') detail = `lag ${String(lag ?? 'unknown')}`;
+    else if (lag > maxLag) detail = `lag ${lag} B (${how}) exceeds maximum_lag_on_failover ${maxLag} B`;
     else if (leaderNode && !streaming.has(name)) detail = `${leader ?? 'the leader'} has no streaming connection from ${name}`;
     else {
       ok = true;
-      detail = `streaming from ${leader ?? '?'}, lag ${m.lag} B (max ${maxLag})`;
+      detail = `streaming from ${leader ?? '?'}, lag ${lag} B (max ${maxLag})`;
     }
     out.push({ name: `${name}: replication`, ok, detail });
   }
@@ -290,6 +307,7 @@ export async function runHealthChecks(d: HealthDeps): Promise<CheckResult[]> {
       info,
       leaderNode,
       maxLag,
+      new Map(dataNodes.flatMap((h, i) => (members[i]?.node ? [[h.name, members[i]!.node!] as const] : []))),
     ),
     ...etcd,
     ...haproxy,

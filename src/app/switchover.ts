@@ -210,14 +210,13 @@ export async function switchover(dir: string, req: SwitchoverRequest, out: (line
     const toLeaderMs = Date.now() - t0;
     out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
 
-    const eps = await waitWritesReachLeader(live, to);
-    const toWritesMs = eps.length ? Date.now() - t0 : undefined;
-    if (toWritesMs !== undefined) out(`writes reach ${to} through ${eps.map((e) => e.via).join(', ')} after ${fmtSeconds(toWritesMs)}`);
-
+    const reached = await waitWritesReachLeader(live, to, t0);
+    const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
+    if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
     await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
     const totalMs = Date.now() - t0;
     out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
-    return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: eps.map((e) => e.via) };
+    return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: reached.map((r) => r.ep.via) };
   });
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { E2E_REQUIRED, e2eBlocker, pgha, pghaOk, sshOk } from './harness.js';
+import { E2E_REQUIRED, e2eBlocker, pgha, pghaOk, removeStaleCluster, sshOk } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -29,6 +29,7 @@ describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => 
   let dir = '';
 
   beforeAll(async () => {
+    await removeStaleCluster('e2ebhost');
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     // The "machines": three containers, provisioned through an nspawn cluster directory.
     machines = join(root, 'e2ebhost');
@@ -58,7 +59,7 @@ describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => 
   it('refuses to deploy before the host keys are pinned', async () => {
     const r = await pgha(['deploy', dir, '--check']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/not pinned/);
+    expect(r.stderr).toMatch(/known_hosts[\s\S]*run `pgha provision/);
   });
 
   it('pins host keys on first contact, then keeps them', async () => {

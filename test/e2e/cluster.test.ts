@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { clusterSecrets, E2E_REQUIRED, removeStaleCluster, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -49,6 +49,7 @@ describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + HAProxy', () => 
   const ca = () => readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8');
 
   beforeAll(async () => {
+    await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
     outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);

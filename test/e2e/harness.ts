@@ -92,3 +92,12 @@ export function psql(conninfo: string, sql: string, password: string): Ran {
   });
   return { code: r.status ?? 1, stdout: (r.stdout ?? '').trim(), stderr: r.stderr ?? '' };
 }
+
+/**
+ * Remove what an earlier, killed run may have left of a test cluster (containers, mounts,
+ * bridge, state), so that every run starts from nothing. Safe when nothing is there.
+ */
+export async function removeStaleCluster(clusterName: string): Promise<void> {
+  const { deprovisionNspawn } = await import('../../src/platforms/nspawn/index.js');
+  await deprovisionNspawn({ clusterName });
+}

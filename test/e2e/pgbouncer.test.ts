@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { BIN, clusterSecrets, removeStaleCluster, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -74,6 +74,7 @@ describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + PgBouncer, inter
   }
 
   beforeAll(async () => {
+    await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
     outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--subnet', `${SUBNET}.0/24`])).stdout);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatChecks, replicationChecks, runHealthChecks } from '../../src/app/health.js';
+import { formatChecks, liveLag, replicationChecks, runHealthChecks } from '../../src/app/health.js';
 import { probeContext, ProxyReader, readStatus, type ProbeContext } from '../../src/app/status.js';
 import type { ResolvedHost } from '../../src/model/types.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../../src/patroni/types.js';
@@ -199,6 +199,20 @@ describe('health checks', () => {
     expect(r[2]!.detail).toContain('not a member');
     const noConn = replicationChecks(['pg1', 'pg2'], info('get-cluster.leader'), { ...leaderNode, replication: [] }, 1048576);
     expect(noConn[1]!.detail).toBe('pg1 has no streaming connection from pg2');
+  });
+
+  it('replication: live positions win over the DCS lag, which lags a heartbeat behind', () => {
+    const i = info('get-cluster.leader');
+    // Seen on the e2e cluster right after deploy: a WAL segment switch not yet in the DCS.
+    i.members[1]!.lag = 16_777_216;
+    const replica = JSON.parse(body('get-patroni.replica')) as PatroniNodeStatus;
+    expect(liveLag(leaderNode, replica)).toBe(0);
+    const nodes = new Map([['pg2', replica]]);
+    expect(replicationChecks(['pg1', 'pg2'], i, leaderNode, 1048576, nodes)[1]).toMatchObject({ ok: true });
+    const behind = { ...replica, xlog: { ...replica.xlog, received_location: leaderNode.xlog!.location! - 2_000_000, replayed_location: 0 } };
+    const r = replicationChecks(['pg1', 'pg2'], info('get-cluster.leader'), leaderNode, 1048576, new Map([['pg2', behind]]))[1]!;
+    expect(r.ok).toBe(false);
+    expect(r.detail).toBe('lag 2000000 B (live) exceeds maximum_lag_on_failover 1048576 B');
   });
 
   it('replication: no leader, or two', () => {

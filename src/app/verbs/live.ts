@@ -189,17 +189,22 @@ export async function probeWrites(live: Live, from: string, ep: Endpoint): Promi
   return { writable: recovery === 'f', server: server ?? '' };
 }
 
-/** Wait until every client endpoint lands on `leader` and it takes writes. */
-export async function waitWritesReachLeader(live: Live, leader: string, timeoutMs = 60_000): Promise<Endpoint[]> {
-  const eps = writeEndpoints(live);
+/**
+ * Wait until every client endpoint lands on `leader` and it takes writes; all endpoints in
+ * parallel, each with the ms since `since` at which it first did.
+ */
+export async function waitWritesReachLeader(live: Live, leader: string, since: number, timeoutMs = 60_000): Promise<{ ep: Endpoint; ms: number }[]> {
   const leaderIp = live.session.host(leader).ip;
-  for (const ep of eps) {
-    await waitFor(async () => {
-      const p = await probeWrites(live, leader, ep);
-      return p.writable && p.server === leaderIp ? true : undefined;
-    }, { timeoutMs, intervalMs: 250, what: `writes through ${ep.via} to reach ${leader}`, hint: `look at ${ep.via.split(' on ')[0]}'s logs on ${ep.via.split(' on ')[1]}` });
-  }
-  return eps;
+  return Promise.all(
+    writeEndpoints(live).map(async (ep) => {
+      const [kind, host] = ep.via.split(' on ');
+      await waitFor(async () => {
+        const p = await probeWrites(live, leader, ep);
+        return p.writable && p.server === leaderIp ? true : undefined;
+      }, { timeoutMs, intervalMs: 250, what: `writes through ${ep.via} to reach ${leader}`, hint: `look at ${kind ?? 'the proxy'}'s log on ${host ?? 'its host'}` });
+      return { ep, ms: Date.now() - since };
+    }),
+  );
 }
 
 /**
