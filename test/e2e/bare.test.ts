@@ -9,21 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { E2E_REQUIRED, e2eBlocker, pgha, pghaOk, removeStaleCluster, sshOk } from './harness.js';
+import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk } from './harness.js';
 
-const blocker = e2eBlocker();
-if (blocker && E2E_REQUIRED) {
-  describe('e2e prerequisites (bare suite)', () => {
-    it('are present (PGHA_E2E=1)', () => {
-      expect.fail(`end-to-end suite cannot run: ${blocker}`);
-    });
-  });
-}
+const canRun = e2eSuiteCanRun('bare');
 
 const SUBNET = '10.232.3';
 const HOSTS = [`pg1 ${SUBNET}.11`, `pg2 ${SUBNET}.12`, `pg3 ${SUBNET}.13`];
 
-describe.skipIf(blocker !== undefined)('bare platform on real SSH hosts', () => {
+describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
   let root = '';
   let machines = '';
   let dir = '';

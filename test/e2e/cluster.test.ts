@@ -11,16 +11,9 @@ import { request } from 'undici';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { clusterSecrets, E2E_REQUIRED, removeStaleCluster, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { clusterSecrets, e2eSuiteCanRun, removeStaleCluster, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
 
-const blocker = e2eBlocker();
-if (blocker && E2E_REQUIRED) {
-  describe('e2e prerequisites', () => {
-    it('are present (PGHA_E2E=1)', () => {
-      expect.fail(`end-to-end suite cannot run: ${blocker}`);
-    });
-  });
-}
+const canRun = e2eSuiteCanRun('cluster');
 
 const CLUSTER = 'e2eha';
 const SUBNET = '10.232.1';
@@ -37,7 +30,7 @@ interface PatronictlMember {
   'Lag in MB'?: number | string;
 }
 
-describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + HAProxy', () => {
+describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   let root = '';
   let dir = '';
   const outputs: string[] = [];

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../..');
@@ -100,4 +101,20 @@ export function psql(conninfo: string, sql: string, password: string): Ran {
 export async function removeStaleCluster(clusterName: string): Promise<void> {
   const { deprovisionNspawn } = await import('../../src/platforms/nspawn/index.js');
   await deprovisionNspawn({ clusterName });
+}
+
+/**
+ * The e2e gate every suite starts with: returns whether the suite can run here. With
+ * PGHA_E2E=1 (CI), a missing prerequisite registers a failing test instead of a silent skip.
+ */
+export function e2eSuiteCanRun(suite: string): boolean {
+  const blocker = e2eBlocker();
+  if (blocker && E2E_REQUIRED) {
+    describe(`e2e prerequisites (${suite})`, () => {
+      it('are present (PGHA_E2E=1)', () => {
+        expect.fail(`end-to-end suite cannot run: ${blocker}`);
+      });
+    });
+  }
+  return blocker === undefined;
 }

@@ -9,16 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, clusterSecrets, removeStaleCluster, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
 
-const blocker = e2eBlocker();
-if (blocker && E2E_REQUIRED) {
-  describe('e2e prerequisites (pgbouncer suite)', () => {
-    it('are present (PGHA_E2E=1)', () => {
-      expect.fail(`end-to-end suite cannot run: ${blocker}`);
-    });
-  });
-}
+const canRun = e2eSuiteCanRun('pgbouncer');
 
 const CLUSTER = 'e2epgb';
 const SUBNET = '10.232.2';
@@ -47,7 +40,7 @@ function deployKilledDuring(dir: string, phase: string, delayMs: number): Promis
   });
 }
 
-describe.skipIf(blocker !== undefined)('cluster on nspawn: M1 + PgBouncer, interrupted deploys', () => {
+describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys', () => {
   let root = '';
   let dir = '';
   const outputs: string[] = [];
