@@ -52,7 +52,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     JSON.parse(sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as { Member: string; Role: string; State: string }[];
   const leader = () => patronictl().find((m) => m.Role === 'Leader')?.Member as Node | undefined;
   const viaPgbouncer = (node: Node) =>
-    psql(`host=${NODES[node]} port=6432 user=postgres dbname=postgres sslmode=require`, 'select inet_server_addr()::text, pg_is_in_recovery()', secret('postgres'));
+    psql(`host=${NODES[node]} port=6432 user=postgres dbname=postgres sslmode=require`, 'select host(inet_server_addr()), pg_is_in_recovery()', secret('postgres'));
 
   /** Sample every host's process list until stopped, to look for secrets in argv. */
   async function samplePs(): Promise<void> {
