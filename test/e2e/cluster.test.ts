@@ -46,10 +46,16 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
     outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
-    outputs.push((await pghaOk(['download-packages', dir])).stdout);
-    outputs.push((await pghaOk(['provision', dir])).stdout);
-    const first = await pghaOk(['deploy', dir]);
-    outputs.push(first.stdout, first.stderr);
+    const timed = async (what: string, args: string[]) => {
+      const t0 = Date.now();
+      const r = await pghaOk(args);
+      // Figures for the notes, not assertions (timings belong in benchmarks).
+      process.stdout.write(`[figure] ${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      outputs.push(r.stdout, r.stderr);
+    };
+    await timed('download-packages', ['download-packages', dir]);
+    await timed('provision (4 containers)', ['provision', dir]);
+    await timed('cold deploy (3 data nodes + HAProxy)', ['deploy', dir]);
   }, 30 * 60_000);
 
   afterAll(async () => {
@@ -158,7 +164,9 @@ except urllib.error.HTTPError as e:
 
   it('a second deploy changes nothing, restarts nothing, and --check agrees', async () => {
     const pidsBefore = NODES.map((ip) => sshOk(dir, ip, `systemctl show -p MainPID --value patroni@${CLUSTER}`).trim());
+    const t0 = Date.now();
     const again = await pghaOk(['deploy', dir], 0, { env: { PGHA_REPORT_ROUNDTRIPS: '1' } });
+    process.stdout.write(`[figure] no-op deploy: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     outputs.push(again.stdout, again.stderr);
     expect(again.stdout).toContain('no changes');
     const trips = JSON.parse(/ssh round trips: (.*)/.exec(again.stdout)?.[1] ?? '{}') as Record<string, number>;
