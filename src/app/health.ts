@@ -11,6 +11,7 @@ import { RuntimeError } from '../errors.js';
 import type { ResolvedHost } from '../model/types.js';
 import { isHealthyReplicaState, leaderOf, parseSize, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { loadSecrets } from '../secrets/store.js';
+import { quote } from '../transport/quote.js';
 import type { Transport } from '../transport/types.js';
 import {
   etcdRequester,
@@ -199,12 +200,8 @@ export function psqlThroughScript(conninfo: string, sql: string): string {
     'f=$(mktemp)',
     'trap \'rm -f "$f"\' EXIT',
     'cat > "$f"',
-    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${shellQuote(sql)} ${shellQuote(conninfo)}`,
+    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${quote(sql)} ${quote(conninfo)}`,
   ].join('\n');
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function passfileLine(user: string, password: string): string {

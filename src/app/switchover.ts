@@ -52,18 +52,21 @@ export function maximumLagOnFailover(config: Plain): number {
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /**
- * How far the candidate is behind, in bytes. Patroni's own figure (GET /cluster) compares the
- * leader's position with what the replica has *received*, refreshed once per HA loop; a replica
- * whose replay is stuck or paused looks current there, yet must replay everything before it
- * can take writes. So the replay distance from the leader's current position counts too.
+ * How far the candidate is behind, in bytes, the way Patroni counts it for
+ * maximum_lag_on_failover: the leader's WAL position minus the furthest of what the candidate
+ * received and replayed. Patroni's own figure in GET /cluster is refreshed once per HA loop
+ * (loop_wait), so a receiver that stalled a moment ago still shows 0 there; the same
+ * difference taken from GET /patroni on both nodes now catches it. (Replay position alone would
+ * not do: after a WAL segment switch on an idle leader it trails by up to a whole segment of
+ * padding that needs no replay.)
  */
 export function candidateLag(patroniLag: unknown, leader?: PatroniNodeStatus, candidate?: PatroniNodeStatus): number | undefined {
   const known: number[] = [];
   const p = num(patroniLag);
   if (p !== undefined) known.push(p);
   const leaderPos = num(leader?.xlog?.location);
-  const replayed = num(candidate?.xlog?.replayed_location);
-  if (leaderPos !== undefined && replayed !== undefined) known.push(Math.max(0, leaderPos - replayed));
+  const positions = [num(candidate?.xlog?.received_location), num(candidate?.xlog?.replayed_location)].filter((x): x is number => x !== undefined);
+  if (leaderPos !== undefined && positions.length) known.push(Math.max(0, leaderPos - Math.max(...positions)));
   return known.length ? Math.max(...known) : undefined;
 }
 

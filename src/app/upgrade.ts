@@ -208,6 +208,8 @@ class Upgrade {
       const info = await this.readLive();
       const leader = info ? leaderOf(info)?.name : undefined;
       if (info?.pause && leader) {
+        // The DCS still names it leader while paused, but its Patroni may be mid-restart.
+        await this.waitLeaderApi(leader);
         await this.setPause(leader, false);
         this.notes.push(`resumed Patroni: an interrupted upgrade had left the cluster paused (leader ${leader})`);
       }
@@ -311,6 +313,19 @@ class Upgrade {
     });
   }
 
+  /** Patroni on `leader` answers, runs PostgreSQL as primary, and the DCS agrees it leads. */
+  async waitLeaderApi(leader: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const s = await this.nodeStatus(leader);
+        const info = await this.readLive();
+        const l = info ? leaderOf(info) : undefined;
+        return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 300, what: `Patroni on ${leader} to come back as leader`, where: `${leader}: patroni`, hint: `look at \`journalctl -u patroni@${this.name}\` on ${leader}` },
+    );
+  }
+
   /**
    * Restart Patroni on the leader with Patroni paused: it leaves PostgreSQL running when it
    * stops and adopts it when it starts, so the primary keeps serving throughout.
@@ -322,15 +337,7 @@ class Upgrade {
     let ok = false;
     try {
       await this.restartPatroniUnit(leader);
-      await waitFor(
-        async () => {
-          const s = await this.nodeStatus(leader);
-          const info = await this.readLive();
-          const l = info ? leaderOf(info) : undefined;
-          return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
-        },
-        { timeoutMs: 180_000, intervalMs: 300, what: `Patroni on ${leader} to come back as leader`, where: `${leader}: patroni` },
-      );
+      await this.waitLeaderApi(leader);
       ok = true;
     } finally {
       // Resume only with the leader back: resuming without it would start a failover.

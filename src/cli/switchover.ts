@@ -18,9 +18,10 @@ export function registerSwitchover(program: Command): void {
       'after',
       `
 Checks, all reported together (exit 3): NEW_PRIMARY is a data node in config.yml and a member;
-it is a running replica without the nofailover tag; it lags no more than maximum_lag_on_failover
-(DCS config, default 1048576 bytes; counted to its replay position); there is exactly one
-leader and etcd's leader key names it; the cluster is not paused; nothing else is scheduled.
+it is a running replica without the nofailover tag and with WAL replay not paused; it lags no
+more than maximum_lag_on_failover (DCS config, default 1048576 bytes; measured at the moment,
+the leader's WAL position minus what the candidate has received); there is exactly one leader
+and etcd's leader key names it; the cluster is not paused; nothing else is scheduled.
 Then it waits until NEW_PRIMARY leads, writes reach it through HAProxy/PgBouncer, and the old
 primary streams from it, and prints the times.`,
     )

@@ -91,6 +91,14 @@ export class PatroniClient {
     try {
       return await this.http.request({ ...req, headers });
     } catch (e) {
+      const code = String((e as NodeJS.ErrnoException).code ?? '');
+      // Another cluster's (or a stale) certificate at this address is not a down member.
+      if (/CERT|SELF_SIGNED|SIGNATURE|ALTNAME/.test(code)) {
+        throw new RuntimeError(`Patroni REST API ${req.method} ${req.path} failed: TLS verification: ${(e as Error).message}`, {
+          where: this.target.host,
+          hint: `the server at ${this.target.ip}:${this.target.port} does not present a certificate for ${this.target.host} from this cluster's CA (DIR/ssl/ca.crt); is this the right cluster directory?`,
+        });
+      }
       throw new RuntimeError(`Patroni REST API ${req.method} ${req.path} failed: ${(e as Error).message}`, {
         where: this.target.host,
         hint: `check that patroni@ runs on ${this.target.host} and listens on ${this.target.ip}:${this.target.port}`,

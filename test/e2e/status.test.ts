@@ -4,7 +4,8 @@
  * that drops off the network. The containers are removed even when a test fails.
  *
  * With PGHA_CAPTURE_FIXTURES=1 the suite first records the Patroni 3.0.2 contract fixtures
- * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there).
+ * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into
+ * PGHA_CAPTURE_OUT when set.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +61,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     outputs.push(deployed.stdout, deployed.stderr);
     if (process.env.PGHA_CAPTURE_FIXTURES === '1') {
       const { captureFixtures } = await import('../fixtures/patroni-3.0.2/capture.js');
-      await captureFixtures(dir, join(import.meta.dirname, '../fixtures/patroni-3.0.2'));
+      await captureFixtures(dir, process.env.PGHA_CAPTURE_OUT ?? join(import.meta.dirname, '../fixtures/patroni-3.0.2'));
     }
   }, 30 * 60_000);
 

@@ -9,16 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran } from './harness.js';
+import { clusterSecrets, e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, sshOk, type Ran } from './harness.js';
 
-const blocker = e2eBlocker();
-if (blocker && E2E_REQUIRED) {
-  describe('e2e prerequisites', () => {
-    it('are present (PGHA_E2E=1)', () => {
-      expect.fail(`end-to-end suite cannot run: ${blocker}`);
-    });
-  });
-}
+const canRun = e2eSuiteCanRun('switchover');
 
 const CLUSTER = 'e2eswo';
 const SUBNET = '10.234.1';
@@ -36,7 +29,7 @@ interface PatronictlMember {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(blocker !== undefined)('switchover and patronictl verbs on nspawn', () => {
+describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
   let root = '';
   let dir = '';
   const outputs: string[] = [];
@@ -90,6 +83,7 @@ describe.skipIf(blocker !== undefined)('switchover and patronictl verbs on nspaw
   };
 
   beforeAll(async () => {
+    await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-swo-'));
     dir = join(root, CLUSTER);
     outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);

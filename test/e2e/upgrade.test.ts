@@ -1,9 +1,11 @@
 /**
- * `pgha upgrade` on real hosts: a cluster deployed with postgresql-15 pinned to 15.18 and Debian's
- * patroni 3.0.2-1, then rolled to rebuilt patroni packages (3.0.2-1+pgha1 with the leader handed
- * over by switchover, +pgha2 with a paused restart of the leader) and to PostgreSQL 15.20, that
- * last one killed half way and run again. A writer on the HAProxy host inserts through HAProxy
- * every 10 ms throughout; every acknowledged insert must still be there afterwards.
+ * `pgha upgrade` on real hosts: a cluster deployed with postgresql-15 15.18, Debian's patroni
+ * 3.0.2-1, etcd 3.4.23-4+b4 and HAProxy deb12u3 pinned, then rolled to rebuilt patroni packages
+ * with both ways of doing the leader (switchover; paused restart, the default, also killed while
+ * paused and run again), to a rebuilt etcd, to HAProxy deb12u4 and to PostgreSQL 15.20 (killed
+ * half way and run again). A writer on the HAProxy host inserts through HAProxy every 10 ms
+ * throughout; every acknowledged insert must still be there afterwards. Figures (writes lost,
+ * longest gap, time) go to stderr at the end; PGHA_UPGRADE_ROUNDS=n repeats the Patroni pair.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -212,15 +214,12 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     }
   });
 
-  it('refuses (exit 3) a paused cluster and an unpinned component, listing why', async () => {
+  it('refuses (exit 3) a paused cluster, saying why', async () => {
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml pause --wait`);
     const r = await pgha(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha1', '--health-grace', '0']);
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml resume --wait`);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/paused/);
-    const unpinned = await pgha(['upgrade', dir, '--components=haproxy']);
-    expect(unpinned.code).toBe(2);
-    expect(unpinned.stderr).toMatch(/haproxy_package_version/);
     await healthy();
   }, 120_000);
 

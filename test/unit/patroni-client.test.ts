@@ -389,6 +389,8 @@ describe('TLS', () => {
     const e = await client({ ca: other.certPem }).cluster().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RuntimeError);
     expect((e as RuntimeError).where).toBe('pg1');
+    expect((e as RuntimeError).message).toContain('TLS verification');
+    expect((e as RuntimeError).hint).toContain('DIR/ssl/ca.crt');
     expect(server.seen).toHaveLength(0);
   }, 30_000);
 

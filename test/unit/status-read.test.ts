@@ -51,6 +51,8 @@ function fake(ip: string, port: number, key: string, cert: string, route: (metho
   return new Promise((r) => s.listen(port, ip, () => r((s.address() as AddressInfo).port)));
 }
 
+const execs: { host: string; script: string; stdin?: string }[] = [];
+
 /** The stub transport: answers the one probe exec of each proxy host. */
 function stubConnect(h: ResolvedHost): Promise<Transport> {
   if (h.name === 'pg3') return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.3:22'));
@@ -62,6 +64,7 @@ function stubConnect(h: ResolvedHost): Promise<Transport> {
     },
     async exec(cmd) {
       count++;
+      execs.push({ host: h.name, script: cmd.script, ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}) });
       const parts: string[] = [];
       if (cmd.script.includes('python3')) parts.push('@@pgha:haproxy', SERVERS_STATE, '@@pgha:rc=0');
       if (cmd.script.includes('pgha-databases.ini')) parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
@@ -165,6 +168,7 @@ describe('readStatus', () => {
 
 describe('health checks', () => {
   it('list every failure and pass the rest', async () => {
+    execs.length = 0;
     const results = await runHealthChecks({ ctx, secret: (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined), ssh: new ProxyReader(stubConnect), connect: stubConnect });
     const failed = results.filter((r) => !r.ok).map((r) => r.name);
     expect(failed).toEqual(['pg3: REST API', 'etcd pg3: health']);
@@ -176,6 +180,15 @@ describe('health checks', () => {
     expect(text).toMatch(/^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m);
     expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
     expect(text).toMatch(/failed:\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
+    // psql ran on a replica, with the password in a passfile fed on stdin, never in the script.
+    const psql = execs.find((e) => e.script.includes('psql'))!;
+    expect(psql.host).toBe('pg2');
+    expect(psql.script).toContain('PGPASSFILE="$f"');
+    expect(psql.script).toContain("'host=127.0.0.4 port=5432 user=postgres dbname=postgres sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt'");
+    expect(psql.script).not.toContain('pw');
+    expect(psql.stdin).toBe('*:*:*:postgres:pw\n');
+    // One exec per proxy host for the HAProxy/PgBouncer reads.
+    expect(execs.filter((e) => e.host === 'proxy1' && e.script.includes('python3'))).toHaveLength(1);
   });
 
   const info = (id: string) => JSON.parse(body(id)) as ClusterInfo;

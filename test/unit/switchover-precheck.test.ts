@@ -47,22 +47,38 @@ describe('switchover pre-checks', () => {
     expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['the replication lag of pg2 is unknown']);
   });
 
-  it('refuses lag beyond maximum_lag_on_failover, from Patroni or from the replay position', () => {
+  it('refuses lag beyond maximum_lag_on_failover, from Patroni or measured live', () => {
     const info = healthy();
     info.members[1] = member('pg2', 'replica', 'running', { lag: 2_000_000 });
     expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['pg2 lags 2000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)']);
-    const paused = evaluateSwitchover(
+    // A stalled receiver: Patroni's figure (one loop old) still says 0.
+    const stalled = evaluateSwitchover(
       facts({
         leaderStatus: { state: 'running', role: 'master', xlog: { location: 10_000_000 } },
-        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 10_000_000, replayed_location: 7_000_000, paused: true } },
+        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 7_000_000, replayed_location: 7_000_000, paused: false } },
       }),
     );
-    expect(paused.lag).toBe(3_000_000);
-    expect(paused.reasons).toEqual([
-      'pg2 lags 3000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)',
-      'WAL replay is paused on pg2 (SELECT pg_wal_replay_resume() there)',
-    ]);
+    expect(stalled.lag).toBe(3_000_000);
+    expect(stalled.reasons).toEqual(['pg2 lags 3000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)']);
     expect(evaluateSwitchover(facts({ maxLag: 5_000_000, info })).reasons).toEqual([]);
+  });
+
+  it('names paused WAL replay, and does not count segment padding after a WAL switch as lag', () => {
+    const paused = evaluateSwitchover(
+      facts({
+        leaderStatus: { state: 'running', role: 'master', xlog: { location: 0x5000000 } },
+        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 0x5000000, replayed_location: 0x4000060, paused: true } },
+      }),
+    );
+    expect(paused.lag).toBe(0);
+    expect(paused.reasons).toEqual(['WAL replay is paused on pg2 (SELECT pg_wal_replay_resume() there)']);
+    const idle = evaluateSwitchover(
+      facts({
+        leaderStatus: { state: 'running', role: 'master', xlog: { location: 0x4000000 } },
+        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 0x4000000, replayed_location: 0x3000148, paused: false } },
+      }),
+    );
+    expect(idle.reasons).toEqual([]);
   });
 
   it('requires exactly one leader, accepting master (3.0.2) and primary (4.x)', () => {
@@ -101,10 +117,12 @@ describe('switchover pre-checks', () => {
 });
 
 describe('lag and limits', () => {
-  it('takes the larger of Patroni\'s lag and the replay distance', () => {
+  it('takes the larger of Patroni\'s lag and the live distance to what the candidate received', () => {
     expect(candidateLag(100)).toBe(100);
     expect(candidateLag('unknown')).toBeUndefined();
-    expect(candidateLag(0, { state: 'running', role: 'master', xlog: { location: 500 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(300);
+    const leader = { state: 'running', role: 'master', xlog: { location: 500 } };
+    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 200, replayed_location: 100 } })).toBe(300);
+    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 100 } })).toBe(0);
     // A replica ahead of a stale leader reading is not negative lag.
     expect(candidateLag(undefined, { state: 'running', role: 'master', xlog: { location: 100 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(0);
   });

@@ -140,6 +140,8 @@ describe('hostStep (resume planning from facts)', () => {
   it('restarts a daemon still running a deleted binary', () => {
     const s: HostComponentState = { host: 'p', packages: [pkg('haproxy', '2.6.12-1+deb12u4', 300)], unit: { ...unit(400, true), name: 'haproxy.service' } };
     expect(hostStep('haproxy', s, { haproxy: '2.6.12-1+deb12u4' })).toBe('restart');
+    // After a reload the master runs the new binary but keeps its start time.
+    expect(hostStep('haproxy', { ...s, unit: { ...s.unit!, exeReplaced: false, startedAt: 100 } }, { haproxy: '2.6.12-1+deb12u4' })).toBe('done');
   });
   it('judges PostgreSQL by the version the server reports', () => {
     const t = { 'postgresql-15': '15.20-0+deb12u1', 'postgresql-client-15': '15.20-0+deb12u1' };

@@ -193,8 +193,11 @@ export function hostStep(c: Component, s: HostComponentState, targets: Record<st
   }
   if (!s.unit) return 'done';
   if (!s.unit.active) return 'restart';
-  // A replaced binary shows as "(deleted)"; Patroni runs in python3, so it goes by start time.
+  // A daemon still running a replaced binary shows it as "(deleted)". HAProxy's reload
+  // re-executes the new binary without a new start time, so that is the test for daemons.
   if (s.unit.exeReplaced) return 'restart';
+  if (c !== 'patroni') return 'done';
+  // Patroni runs in python3, whose binary the upgrade leaves alone: it goes by start time.
   const installedAt = Math.max(0, ...s.packages.map((p) => p.installedAt));
   return s.unit.startedAt >= installedAt ? 'done' : 'restart';
 }
