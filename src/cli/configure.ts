@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { configureCluster } from '../app/configure.js';
 import { PLATFORMS } from '../model/types.js';
 import { choice, intOption } from './options.js';
 
@@ -21,6 +20,7 @@ export function registerConfigure(program: Command): void {
     .option('--subnet <cidr>', 'nspawn: the /24 for the containers (default derived from the cluster name)')
     .option('--force', 'overwrite an existing config.yml', false)
     .action(async (dir: string, o: Record<string, unknown>) => {
+      const { configureCluster } = await import('../app/configure.js');
       const result = await configureCluster(dir, {
         architecture: String(o.architecture),
         enablePatroni: Boolean(o.enablePatroni),

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { deploy } from '../app/deploy.js';
-import { progressMode } from '../app/progress.js';
-import { parseExtraVars } from '../config/extra-vars.js';
 import { collect, intOption } from './options.js';
 
 export function registerDeploy(program: Command): void {
@@ -15,6 +12,11 @@ export function registerDeploy(program: Command): void {
     .option('--hosts <a,b>', 'only these hosts (comma-separated)')
     .option('--concurrency <n>', 'hosts worked on at once', intOption('--concurrency', 1, 256), 16)
     .action(async (dir: string, o: { check: boolean; diff: boolean; extraVars: string[]; hosts?: string; concurrency: number }) => {
+      const [{ deploy }, { progressMode }, { parseExtraVars }] = await Promise.all([
+        import('../app/deploy.js'),
+        import('../app/progress.js'),
+        import('../config/extra-vars.js'),
+      ]);
       const result = await deploy(
         dir,
         {

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { loadCluster } from '../app/cluster-dir.js';
-import { explainVariable } from '../app/explain.js';
-import { parseExtraVars } from '../config/extra-vars.js';
 import { collect } from './options.js';
 
 export function registerExplain(program: Command): void {
@@ -12,7 +9,12 @@ export function registerExplain(program: Command): void {
     .argument('<host>', 'instance Name')
     .argument('<var>', 'variable, or a dotted path into one (patroni_conf_settings.log.level)')
     .option('-e, --extra-vars <KEY=VALUE>', 'top layer, VALUE parsed as YAML (repeatable)', collect, [])
-    .action((dir: string, host: string, v: string, o: { extraVars: string[] }) => {
+    .action(async (dir: string, host: string, v: string, o: { extraVars: string[] }) => {
+      const [{ loadCluster }, { explainVariable }, { parseExtraVars }] = await Promise.all([
+        import('../app/cluster-dir.js'),
+        import('../app/explain.js'),
+        import('../config/extra-vars.js'),
+      ]);
       const loaded = loadCluster(dir, parseExtraVars(o.extraVars));
       process.stdout.write(`${explainVariable(loaded.cluster, host, v)}\n`);
     });

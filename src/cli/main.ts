@@ -1,6 +1,8 @@
 /**
  * pgha's entry point: commander wiring and the only top-level catch. Expected failures
  * (PghaError) print their location, message and hint with their exit code; anything else is a bug.
+ * Command files import their use-cases inside their actions, so starting pgha costs only the
+ * command that runs (status is measured against `patronictl list`).
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, PghaError } from '../errors.js';

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { deprovision, downloadPackages, loadCluster, provision } from '../app/provision.js';
 import { collect } from './options.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -11,6 +10,7 @@ export function registerProvision(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .option('--install-prereqs', 'apt-get install the host prerequisites (systemd-container, debootstrap, dpkg-dev)', false)
     .action(async (dir: string, o: { installPrereqs: boolean }) => {
+      const { provision } = await import('../app/provision.js');
       process.stdout.write(`${await provision(dir, { installPrereqs: o.installPrereqs, log })}\n`);
     });
   program
@@ -18,6 +18,7 @@ export function registerProvision(program: Command): void {
     .description('nspawn: stop the containers (by pid, gracefully first) and remove their mounts, bridge and state')
     .argument('<dir>', 'cluster directory')
     .action(async (dir: string) => {
+      const { deprovision } = await import('../app/provision.js');
       process.stdout.write(`${await deprovision(dir, { log })}\n`);
     });
   program
@@ -26,6 +27,7 @@ export function registerProvision(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .option('--add-deb <file>', 'also put this .deb in the repository (repeatable)', collect, [])
     .action(async (dir: string, o: { addDeb: string[] }) => {
+      const { downloadPackages, loadCluster } = await import('../app/provision.js');
       process.stdout.write(`${await downloadPackages(loadCluster(dir), { log, extraDebs: o.addDeb })}\n`);
     });
 }

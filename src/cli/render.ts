@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { loadCluster } from '../app/cluster-dir.js';
-import { renderFiles } from '../app/render.js';
-import { parseExtraVars } from '../config/extra-vars.js';
 import { collect } from './options.js';
 import { printWarnings } from './warnings.js';
 
@@ -15,6 +12,11 @@ export function registerRender(program: Command): void {
     .option('--out <dir>', 'mirror the remote paths under DIR/<host>/ instead of printing')
     .option('-e, --extra-vars <KEY=VALUE>', 'top layer, VALUE parsed as YAML (repeatable)', collect, [])
     .action(async (dir: string, o: { host?: string; file?: string; out?: string; extraVars: string[] }) => {
+      const [{ loadCluster }, { renderFiles }, { parseExtraVars }] = await Promise.all([
+        import('../app/cluster-dir.js'),
+        import('../app/render.js'),
+        import('../config/extra-vars.js'),
+      ]);
       const loaded = loadCluster(dir, parseExtraVars(o.extraVars));
       printWarnings(loaded.warnings);
       process.stdout.write(`${await renderFiles(loaded, o)}\n`);

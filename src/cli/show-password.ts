@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { clusterPaths } from '../app/cluster-dir.js';
-import { readSecret } from '../secrets/store.js';
 
 export function registerShowPassword(program: Command): void {
   program
@@ -9,6 +7,7 @@ export function registerShowPassword(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .argument('<name>', 'user name, e.g. postgres, replicator, patroni, etcd_root')
     .action(async (dir: string, name: string) => {
+      const [{ clusterPaths }, { readSecret }] = await Promise.all([import('../app/cluster-dir.js'), import('../secrets/store.js')]);
       process.stdout.write(`${await readSecret(clusterPaths(dir).dir, name)}\n`);
     });
 }

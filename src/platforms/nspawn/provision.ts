@@ -176,6 +176,24 @@ async function exists(p: string): Promise<boolean> {
 
 // ---------------------------------------------------------------- bridge
 
+/**
+ * The kernel tears down a stopped container's veth pair some seconds later; until then a new
+ * container with the same machine name cannot create it ("File exists"). Wait briefly for the
+ * ports of the bridge to go, then delete what is left (one end takes its peer with it).
+ */
+async function removeBridgePorts(bridge: string, log: Log): Promise<void> {
+  const ports = async () => {
+    const r = await run('ip', ['-j', 'link', 'show', 'master', bridge], { allowFail: true });
+    if (r.code !== 0 || !r.stdout.trim()) return [];
+    return (JSON.parse(r.stdout) as { ifname: string }[]).map((l) => l.ifname);
+  };
+  for (let i = 0; i < 10 && (await ports()).length; i++) await sleep(500);
+  for (const dev of await ports()) {
+    log(`deleting leftover veth ${dev}`);
+    await run('ip', ['link', 'del', dev], { allowFail: true });
+  }
+}
+
 async function linkExists(dev: string): Promise<boolean> {
   const r = await run('ip', ['-j', 'link', 'show', 'dev', dev], { allowFail: true });
   return r.code === 0;
@@ -608,6 +626,7 @@ export async function deprovisionNspawn(
     }
     await rm(base, { recursive: true, force: true });
     if (await linkExists(bridge)) {
+      await removeBridgePorts(bridge, log);
       log(`deleting bridge ${bridge}`);
       await run('ip', ['link', 'del', bridge], { where: `deprovision: bridge ${bridge}` });
     }
