@@ -15,6 +15,7 @@ fi
 pgha download-packages "$DIR"
 pgha provision "$DIR"
 pgha deploy "$DIR"
+pgha status "$DIR"
 
 cat <<MSG
 
