@@ -8,7 +8,7 @@ import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient, type PatroniCredentials } from '../patroni/client.js';
 import { EtcdGateway } from '../components/etcd/auth.js';
-import { HttpsJsonClient, type TlsMaterial } from '../transport/https.js';
+import { NodeHttpRequester, type Requester, type TlsMaterial } from '../transport/https.js';
 import { SshTransport } from '../transport/ssh.js';
 import type { Transport } from '../transport/types.js';
 import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
@@ -126,9 +126,9 @@ export class ClusterSession {
     return new EtcdGateway(this.etcdHttp(name), `${name}: etcd`);
   }
 
-  etcdHttp(name: string): HttpsJsonClient {
+  etcdHttp(name: string): Requester {
     const h = this.host(name);
-    const http = new HttpsJsonClient(
+    const http = new NodeHttpRequester(
       { ip: h.ip, port: Number(h.vars.etcd_client_port), servername: h.name },
       { ca: this.material.pki.caCert },
       undefined,

@@ -18,7 +18,7 @@ import { RuntimeError } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
-import { NodeHttpRequester, type TlsMaterial } from '../patroni/http.js';
+import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
 import type { ClusterPaths } from './cluster-dir.js';

@@ -13,7 +13,7 @@
  */
 import { RefusedError, RuntimeError } from '../errors.js';
 import type { Plain } from '../model/merge.js';
-import { NodeHttpRequester, type Dial, type HttpRequest, type JsonResponse, type Requester, type TlsMaterial } from './http.js';
+import { NodeHttpRequester, type Dial, type HttpRequest, type JsonResponse, type Requester, type TlsMaterial } from '../transport/https.js';
 import type {
   ActionResult,
   ClusterInfo,

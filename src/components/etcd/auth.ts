@@ -5,7 +5,7 @@
  * role, then `auth enable`. Every step checks first, so a re-run changes nothing.
  */
 import { RuntimeError } from '../../errors.js';
-import type { HttpsJsonClient, JsonResponse } from '../../transport/https.js';
+import type { JsonResponse, Requester } from '../../transport/https.js';
 
 export interface EtcdAuthSpec {
   rootPassword: string;
@@ -37,7 +37,7 @@ function errorText(res: JsonResponse): string {
 
 export class EtcdGateway {
   private token: string | undefined;
-  constructor(private readonly http: HttpsJsonClient, private readonly where: string) {}
+  constructor(private readonly http: Requester, private readonly where: string) {}
 
   async post(path: string, body: object): Promise<JsonResponse> {
     const headers: Record<string, string> = this.token ? { authorization: this.token } : {};
