@@ -322,7 +322,13 @@ class Deployment {
           const m = info.members.find((x) => x.name === n);
           return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number' && m.lag <= this.maxLag()));
         });
-        return ok ? info : undefined;
+        if (!ok) return undefined;
+        // The lag in /cluster comes from the DCS and can be stale; the leader's own view of its
+        // WAL senders says who really streams.
+        const replicas = names.filter((n) => n !== leaders[0]!.name);
+        const senders = (await this.session.patroni(leaders[0]!.name).patroni()).replication ?? [];
+        const streaming = replicas.every((n) => senders.some((r) => r.application_name === n && r.state === 'streaming'));
+        return streaming ? info : undefined;
       },
       { timeoutMs: 300_000, intervalMs: 1000, what: `members ${names.join(', ')} to run and stream from the leader` },
     );
