@@ -4,6 +4,7 @@
  * API from outside the allowlist), idempotency, variable changes, and a deploy after a
  * switchover done behind pgha's back. The containers are removed even when a test fails.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,12 +194,32 @@ except urllib.error.HTTPError as e:
     expect(check.stdout).toContain('work_mem');
     expect(sshOk(dir, PROXY, 'cat /etc/haproxy/haproxy.cfg')).not.toContain('31m');
 
+    // First the HAProxy change alone, with a client session open through HAProxy across it.
+    const dcsChange = doc.cluster_vars.patroni_dynamic_conf_settings;
+    delete doc.cluster_vars.patroni_dynamic_conf_settings;
+    writeFileSync(configPath, stringify(doc));
     const haproxyPid = sshOk(dir, PROXY, 'systemctl show -p MainPID --value haproxy').trim();
+    const session = new Promise<{ code: number | null; out: string }>((resolveSession) => {
+      const child = spawn('psql', ['-X', '-At', '-c', 'select pg_sleep(12), 42', `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`], {
+        env: { ...process.env, PGPASSWORD: secret('postgres') },
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+      child.on('close', (code) => resolveSession({ code, out }));
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const reloaded = await pghaOk(['deploy', dir]);
+    outputs.push(reloaded.stdout, reloaded.stderr);
+    expect(sshOk(dir, PROXY, 'cat /etc/haproxy/haproxy.cfg')).toContain('31m');
+    // A reload, not a restart: the master process stays, and the established session survives.
+    expect(sshOk(dir, PROXY, 'systemctl show -p MainPID --value haproxy').trim()).toBe(haproxyPid);
+    expect(await session).toEqual({ code: 0, out: '|42\n' });
+
+    doc.cluster_vars.patroni_dynamic_conf_settings = dcsChange;
+    writeFileSync(configPath, stringify(doc));
     const applied = await pghaOk(['deploy', dir]);
     outputs.push(applied.stdout, applied.stderr);
-    expect(sshOk(dir, PROXY, 'cat /etc/haproxy/haproxy.cfg')).toContain('31m');
-    // A reload, not a restart: the master process stays.
-    expect(sshOk(dir, PROXY, 'systemctl show -p MainPID --value haproxy').trim()).toBe(haproxyPid);
     const leaderIp = NODES[['pg1', 'pg2', 'pg3'].indexOf(leaderName() ?? 'pg1')]!;
     const show = (p: string) => psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, `show ${p}`, secret('postgres')).stdout;
     expect(show('work_mem')).toBe('8MB');
