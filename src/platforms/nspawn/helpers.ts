@@ -206,13 +206,44 @@ export function localRepoSourcesList(): string {
   return `deb [trusted=yes] file:${REPO_MOUNT} ./\n`;
 }
 
-export function mirrorSourcesList(mirror: string, suite = 'bookworm'): string {
+export interface DebianMirrors {
+  /** Serves `<suite>` and `<suite>-updates`. */
+  main: string;
+  /** Serves `<suite>-security`, when the machine has one. */
+  security: string | undefined;
+}
+
+export function mirrorSourcesList(mirrors: DebianMirrors, suite = 'bookworm'): string {
   return [
-    `deb ${mirror} ${suite} main`,
-    `deb ${mirror} ${suite}-updates main`,
-    `deb http://deb.debian.org/debian-security ${suite}-security main`,
+    `deb ${mirrors.main} ${suite} main`,
+    `deb ${mirrors.main} ${suite}-updates main`,
+    ...(mirrors.security ? [`deb ${mirrors.security} ${suite}-security main`] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The Debian mirrors this machine's apt already uses (one-line `deb` lists and deb822
+ * `.sources` alike), so the image and the repository come from where the operator's own
+ * packages come from, and pgha names no mirror of its own.
+ */
+export function mirrorsFromAptSources(texts: readonly string[], suite = 'bookworm'): DebianMirrors | undefined {
+  const entries: { uri: string; suites: string[] }[] = [];
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
+      if (m) entries.push({ uri: m[1]!, suites: [m[2]!] });
+    }
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const field = (name: string) => new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
+      if (!field('Types').includes('deb')) continue;
+      for (const uri of field('URIs')) entries.push({ uri, suites: field('Suites') });
+    }
+  }
+  const main = entries.find((e) => e.suites.includes(suite) && /^https?:/.test(e.uri))?.uri;
+  if (!main) return undefined;
+  const security = entries.find((e) => e.suites.includes(`${suite}-security`) && /^https?:/.test(e.uri))?.uri;
+  return { main: main.replace(/\/$/, ''), security: security?.replace(/\/$/, '') };
 }
 
 /** apt preferences pinning each package to a version (priority 1001 allows downgrades). */

@@ -6,7 +6,8 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { APT_NO_RECOMMENDS, RESOLV_CONF, SSHD_CONFIG_DROPIN } from './helpers.js';
-import { DEBIAN_MIRROR, DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
+import { debianMirrors } from './mirrors.js';
+import { DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
 import { acquireLock, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
 
 /**
@@ -74,7 +75,7 @@ export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = pro
     try {
       await run(
         'debootstrap',
-        ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, DEBIAN_SUITE, tmp, DEBIAN_MIRROR],
+        ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, DEBIAN_SUITE, tmp, debianMirrors(env).main],
         { where: 'image: debootstrap' },
       );
       const debootstrapSeconds = (Date.now() - start) / 1000;

@@ -1,7 +1,6 @@
 /** Where the nspawn platform keeps things on the machine (pure: only reads the environment given). */
 import { join } from 'node:path';
 
-export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 export const DEBIAN_SUITE = 'bookworm';
 
 export const IMAGE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'python3', 'sudo', 'ca-certificates'];

@@ -25,7 +25,8 @@ import {
   type AptPackage,
 } from './helpers.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
-import { DEBIAN_MIRROR, cacheDir, debCacheDir } from './paths.js';
+import { debianMirrors } from './mirrors.js';
+import { cacheDir, debCacheDir } from './paths.js';
 import { CGROUP_WRAPPER, acquireLock, cgroupRoots, isMounted, noLog, removeCgroupTree, removeTreeSafely, run, type Log } from './sys.js';
 
 export interface LocalRepoSpec {
@@ -278,7 +279,7 @@ async function resolveAndDownload(o: {
     where: 'download-packages: overlay',
   });
   try {
-    await writeFile(join(merged, 'etc/apt/sources.list'), mirrorSourcesList(DEBIAN_MIRROR));
+    await writeFile(join(merged, 'etc/apt/sources.list'), mirrorSourcesList(debianMirrors(o.env)));
     await mkdir(join(merged, 'etc/apt/preferences.d'), { recursive: true });
     await writeFile(join(merged, 'etc/apt/preferences.d/pgha-pins'), aptPinText(o.spec.pins));
     // Debian's postinst scripts are not run (download only), so nothing starts in there.

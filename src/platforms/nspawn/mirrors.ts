@@ -1,0 +1,31 @@
+/** The Debian mirrors to build the image and the repository from: the machine's own (see helpers). */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { mirrorsFromAptSources, type DebianMirrors } from './helpers.js';
+import { DEBIAN_SUITE } from './paths.js';
+
+export function debianMirrors(env: NodeJS.ProcessEnv = process.env): DebianMirrors {
+  if (env.PGHA_DEBIAN_MIRROR) return { main: env.PGHA_DEBIAN_MIRROR, security: env.PGHA_DEBIAN_SECURITY_MIRROR || undefined };
+  const texts: string[] = [];
+  const read = (p: string) => {
+    try {
+      texts.push(readFileSync(p, 'utf8'));
+    } catch {
+      // Absent lists are normal.
+    }
+  };
+  read('/etc/apt/sources.list');
+  try {
+    for (const f of readdirSync('/etc/apt/sources.list.d')) if (/\.(list|sources)$/.test(f)) read(join('/etc/apt/sources.list.d', f));
+  } catch {
+    // No sources.list.d.
+  }
+  const found = mirrorsFromAptSources(texts, DEBIAN_SUITE);
+  if (!found) {
+    throw new UsageError(`this machine's apt sources name no Debian ${DEBIAN_SUITE} mirror to build the container image from`, {
+      hint: 'set PGHA_DEBIAN_MIRROR to the URL of a Debian mirror (and PGHA_DEBIAN_SECURITY_MIRROR for security updates)',
+    });
+  }
+  return found;
+}
