@@ -5,10 +5,10 @@
  * For Patroni on the leader the default is a restart with Patroni paused (PostgreSQL keeps
  * running, the leader does not move); measured against a switchover under a writer through
  * HAProxy, both lost no acknowledged write, and the paused restart had the shorter write gap
- * (1.1–1.8 s against 1.7–2.0 s) and the shorter run. PostgreSQL itself always moves the leader
- * by switchover, since its restart is the point. What is left to do is derived from what
- * is installed and running on each host, so a re-run after an interruption picks up where the
- * last one stopped.
+ * (1.1–1.8 s against 1.6–2.0 s, six runs each) and the shorter run. PostgreSQL itself always
+ * moves the leader by switchover, since its restart is the point. What is left to do is
+ * derived from what is installed and running on each host, so a re-run after an interruption
+ * picks up where the last one stopped.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
