@@ -63,6 +63,10 @@ export function pgHba(cluster: ResolvedCluster, host: ResolvedHost): string[] {
     'local all all scram-sha-256',
     'host all all 127.0.0.1/32 scram-sha-256',
     'host all all ::1/128 scram-sha-256',
+    // A demoted primary's Patroni checks replication over localhost before it rejoins; without
+    // this line it retries for a whole HA loop and the member shows as stopped meanwhile.
+    `host replication ${replUser} 127.0.0.1/32 scram-sha-256`,
+    `host replication ${replUser} ::1/128 scram-sha-256`,
   ];
   for (const member of dataNodes(cluster)) {
     hba.push(`${tcp} replication ${replUser} ${hostCidr(member.ip)} scram-sha-256`);
