@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { cancelScheduledSwitchover, switchover } from '../app/switchover.js';
-import { parseSchedule } from '../app/verbs/pure.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -28,10 +26,12 @@ primary streams from it, and prints the times.`,
     .action(async (dir: string, candidate: string | undefined, o: { scheduled?: string; force: boolean; cancel: boolean }) => {
       if (o.cancel) {
         if (candidate || o.scheduled) throw new UsageError('--cancel takes no NEW_PRIMARY and no --scheduled');
+        const { cancelScheduledSwitchover } = await import('../app/switchover.js');
         await cancelScheduledSwitchover(dir, out);
         return;
       }
       if (!candidate) throw new UsageError('switchover: NEW_PRIMARY is required (or --cancel)');
+      const [{ switchover }, { parseSchedule }] = await Promise.all([import('../app/switchover.js'), import('../app/verbs/pure.js')]);
       await switchover(dir, { candidate, scheduledAt: o.scheduled === undefined ? undefined : parseSchedule(o.scheduled), force: o.force }, out);
     });
 }

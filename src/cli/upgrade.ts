@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { progressMode } from '../app/progress.js';
-import { upgrade } from '../app/upgrade.js';
 import { parseComponents, PRIMARY_STRATEGIES, type PrimaryStrategy } from '../app/upgrade/plan.js';
-import { parseExtraVars } from '../config/extra-vars.js';
 import { UsageError } from '../errors.js';
 import { choice, collect, intOption } from './options.js';
 
@@ -18,6 +15,11 @@ export function registerUpgrade(program: Command): void {
     .action(async (dir: string, o: { components: string; extraVars: string[]; primaryStrategy: PrimaryStrategy; healthGrace: number }) => {
       const { components, unknown } = parseComponents(o.components);
       if (unknown.length) throw new UsageError(`--components: unknown ${unknown.join(', ')} (known: etcd, patroni, postgres, pgbouncer, haproxy, all)`);
+      const [{ upgrade }, { progressMode }, { parseExtraVars }] = await Promise.all([
+        import('../app/upgrade.js'),
+        import('../app/progress.js'),
+        import('../config/extra-vars.js'),
+      ]);
       const result = await upgrade(
         dir,
         {

@@ -1,9 +1,10 @@
 /** patronictl's verbs: restart, reload, reinit, pause, resume, failover, history, show-config, edit-config. */
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { editConfig, failover, history, reinit, reload, restart, setPause, showConfig } from '../app/verbs/index.js';
-import { historyTable, parseSchedule } from '../app/verbs/pure.js';
 import { choice, collect } from './options.js';
+
+/** The use-cases load when a verb runs, not when pgha starts. */
+const app = () => import('../app/verbs/index.js');
+const pure = () => import('../app/verbs/pure.js');
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -16,7 +17,7 @@ export function registerVerbs(program: Command): void {
     .option('--pending', 'only members with a pending restart (parameters that need one)', false)
     .option('--scheduled <ISO8601>', 'let Patroni restart each member at this time (with a time zone)')
     .action(async (dir: string, members: string[], o: { pending: boolean; scheduled?: string }) => {
-      await restart(dir, { members, pending: o.pending, scheduled: o.scheduled === undefined ? undefined : parseSchedule(o.scheduled) }, out);
+      await (await app()).restart(dir, { members, pending: o.pending, scheduled: o.scheduled === undefined ? undefined : (await pure()).parseSchedule(o.scheduled) }, out);
     });
 
   program
@@ -24,7 +25,7 @@ export function registerVerbs(program: Command): void {
     .description("make Patroni re-read its configuration and reload PostgreSQL's (POST /reload)")
     .argument('<dir>', 'cluster directory')
     .argument('[members...]', 'only these members (default: all)')
-    .action(async (dir: string, members: string[]) => reload(dir, members, out));
+    .action(async (dir: string, members: string[]) => (await app()).reload(dir, members, out));
 
   program
     .command('reinit')
@@ -32,21 +33,21 @@ export function registerVerbs(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .argument('<member>', 'the replica to rebuild')
     .option('--force', 'do not ask for confirmation, and cancel any action Patroni is running on it', false)
-    .action(async (dir: string, member: string, o: { force: boolean }) => reinit(dir, member, o.force, out));
+    .action(async (dir: string, member: string, o: { force: boolean }) => (await app()).reinit(dir, member, o.force, out));
 
   program
     .command('pause')
     .description('maintenance mode: Patroni stops failing over and managing PostgreSQL (PATCH /config {"pause": true})')
     .argument('<dir>', 'cluster directory')
     .option('--wait', 'wait until every member reports it', false)
-    .action(async (dir: string, o: { wait: boolean }) => setPause(dir, true, o.wait, out));
+    .action(async (dir: string, o: { wait: boolean }) => (await app()).setPause(dir, true, o.wait, out));
 
   program
     .command('resume')
     .description('leave maintenance mode (PATCH /config {"pause": false})')
     .argument('<dir>', 'cluster directory')
     .option('--wait', 'wait until every member reports it', false)
-    .action(async (dir: string, o: { wait: boolean }) => setPause(dir, false, o.wait, out));
+    .action(async (dir: string, o: { wait: boolean }) => (await app()).setPause(dir, false, o.wait, out));
 
   program
     .command('failover')
@@ -54,7 +55,7 @@ export function registerVerbs(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .requiredOption('--candidate <member>', 'the member to promote')
     .option('--force', 'fail over even though a healthy leader exists (skips the switchover checks)', false)
-    .action(async (dir: string, o: { candidate: string; force: boolean }) => failover(dir, o.candidate, o.force, out));
+    .action(async (dir: string, o: { candidate: string; force: boolean }) => (await app()).failover(dir, o.candidate, o.force, out));
 
   program
     .command('history')
@@ -62,8 +63,8 @@ export function registerVerbs(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .option('-o, --output <format>', 'table or json', choice('--output', ['table', 'json'] as const), 'table')
     .action(async (dir: string, o: { output: 'table' | 'json' }) => {
-      const entries = await history(dir);
-      out(o.output === 'json' ? JSON.stringify(entries, null, 2) : historyTable(entries));
+      const entries = await (await app()).history(dir);
+      out(o.output === 'json' ? JSON.stringify(entries, null, 2) : (await pure()).historyTable(entries));
     });
 
   program
@@ -72,8 +73,8 @@ export function registerVerbs(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .option('-o, --output <format>', 'yaml or json', choice('--output', ['yaml', 'json'] as const), 'yaml')
     .action(async (dir: string, o: { output: 'yaml' | 'json' }) => {
-      const config = await showConfig(dir);
-      process.stdout.write(o.output === 'json' ? `${JSON.stringify(config, null, 2)}\n` : stringify(config));
+      const config = await (await app()).showConfig(dir);
+      process.stdout.write(o.output === 'json' ? `${JSON.stringify(config, null, 2)}\n` : (await import('yaml')).stringify(config));
     });
 
   program
@@ -84,5 +85,5 @@ export function registerVerbs(program: Command): void {
     .option('-p, --pg <PARAM=VALUE>', 'a postgresql.parameters entry; empty or null removes it (repeatable)', collect, [])
     .option('--force', 'apply without asking (needed when there is no terminal)', false)
     .addHelpText('after', '\nconfig.yml stays the source of truth: `pgha deploy` sets the keys its patroni_dynamic_conf_settings (and pgha\'s defaults) name back to their values.')
-    .action(async (dir: string, o: { set: string[]; pg: string[]; force: boolean }) => editConfig(dir, { sets: o.set, params: o.pg, force: o.force }, out));
+    .action(async (dir: string, o: { set: string[]; pg: string[]; force: boolean }) => (await app()).editConfig(dir, { sets: o.set, params: o.pg, force: o.force }, out));
 }
