@@ -2,7 +2,7 @@
  * The cluster directory (DESIGN §3): where config.yml, certificates, secrets and the SSH key live,
  * and the one place that turns it into a resolved cluster plus the material rendering needs.
  */
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, resolve as resolvePath } from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import type { ConfigProblem } from '../errors.js';
@@ -13,30 +13,8 @@ import { ensureSshKey } from '../pki/sshkey.js';
 import { ensureSecrets, secretNamesFor, type SecretStore } from '../secrets/store.js';
 import type { ClusterPki } from '../model/types.js';
 
-export interface ClusterPaths {
-  dir: string;
-  config: string;
-  ssl: string;
-  secrets: string;
-  ssh: string;
-  privateKey: string;
-  knownHosts: string;
-  localRepo: string;
-}
-
-export function clusterPaths(dir: string): ClusterPaths {
-  const abs = resolvePath(dir);
-  return {
-    dir: abs,
-    config: join(abs, 'config.yml'),
-    ssl: join(abs, 'ssl'),
-    secrets: join(abs, 'secrets'),
-    ssh: join(abs, 'ssh'),
-    privateKey: join(abs, 'ssh', 'id_pgha'),
-    knownHosts: join(abs, 'ssh', 'known_hosts'),
-    localRepo: join(abs, 'local-repo'),
-  };
-}
+export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 
 export function clusterNameOf(dir: string): string {
   return basename(resolvePath(dir));

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import { RuntimeError } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
@@ -21,7 +21,7 @@ import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
-import type { ClusterPaths } from './cluster-dir.js';
+import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 
 /** Kept short: a dead host must not make `status` slow for the live ones. */
 export const STATUS_TIMEOUT_MS = 3_000;
@@ -211,22 +211,6 @@ export interface ProbeContext {
   tls: TlsMaterial;
 }
 
-/** DIR's layout (DESIGN §3), as cluster-dir.ts's clusterPaths; that module is not loaded here
- * because it brings the PKI and schema code with it. */
-function pathsOf(dir: string): ClusterPaths {
-  const abs = resolvePath(dir);
-  return {
-    dir: abs,
-    config: join(abs, 'config.yml'),
-    ssl: join(abs, 'ssl'),
-    secrets: join(abs, 'secrets'),
-    ssh: join(abs, 'ssh'),
-    privateKey: join(abs, 'ssh', 'id_pgha'),
-    knownHosts: join(abs, 'ssh', 'known_hosts'),
-    localRepo: join(abs, 'local-repo'),
-  };
-}
-
 const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', 'haproxy_port'] as const;
 
 /**
@@ -236,7 +220,7 @@ const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', '
  * and then reports every problem the usual way (exit 2).
  */
 export async function readClusterConfig(dir: string): Promise<{ cluster: ResolvedCluster; paths: ClusterPaths }> {
-  const paths = pathsOf(dir);
+  const paths = clusterPaths(dir);
   const doc = readConfigFile(paths.config);
   if (!doc.problems.length) {
     try {

@@ -2,13 +2,13 @@
  * The cached container image: a Debian bookworm rootfs built once with debootstrap and shared,
  * read-only, as the lower layer of every container's overlayfs root.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import { APT_NO_RECOMMENDS, RESOLV_CONF, SSHD_CONFIG_DROPIN } from './helpers.js';
 import { debianMirrors } from './mirrors.js';
 import { DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
-import { acquireLock, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
+import { acquireLock, exists, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
 
 /**
  * Units masked in the image. In a container without a console tty the gettys only spin;
@@ -35,15 +35,6 @@ export interface ImageInfo {
   dir: string;
   built: boolean;
   seconds: number;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Marker written last into a complete image (the atomic rename is what publishes it). */

@@ -41,7 +41,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PghaError, RuntimeError, UsageError } from '../../errors.js';
 import { assertHostPrereqs, installHostPrereqs } from '../prereqs.js';
@@ -85,6 +85,7 @@ import {
   which,
   writeIfChanged,
   type Log,
+  exists,
 } from './sys.js';
 
 export interface NspawnClusterSpec {
@@ -162,15 +163,6 @@ function validateSpec(spec: Pick<NspawnClusterSpec, 'clusterName' | 'subnet' | '
 function assertRoot(step: string): void {
   if (process.getuid?.() !== 0) {
     throw new RuntimeError('the nspawn platform needs root (containers, bridges, mounts)', { where: step, hint: 'run pgha as root' });
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -27,7 +27,7 @@ import {
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { debianMirrors } from './mirrors.js';
 import { cacheDir, debCacheDir } from './paths.js';
-import { CGROUP_WRAPPER, acquireLock, cgroupRoots, isMounted, noLog, removeCgroupTree, removeTreeSafely, run, type Log } from './sys.js';
+import { CGROUP_WRAPPER, acquireLock, cgroupRoots, exists, isMounted, noLog, removeCgroupTree, removeTreeSafely, run, type Log } from './sys.js';
 
 export interface LocalRepoSpec {
   clusterDir: string;
@@ -69,15 +69,6 @@ interface RepoManifest {
 const MANIFEST = '.pgha-repo.json';
 const PKG_NAME = /^[a-z0-9][a-z0-9+.-]+$/;
 const PKG_VERSION = /^[A-Za-z0-9.+~:-]+$/;
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function validate(spec: LocalRepoSpec): void {
   const problems: string[] = [];

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 /**
  * Small I/O helpers shared by the nspawn platform: running commands, process checks,
  * mount table, a cross-process lock, waiting for TCP. Nothing pgha-specific lives here.
@@ -257,6 +258,15 @@ export async function removeTreeSafely(dir: string): Promise<boolean> {
   if ((await mountPoints()).some((m) => m === dir || m.startsWith(`${dir}/`))) return false;
   try {
     await rm(dir, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
     return true;
   } catch {
     return false;
