@@ -264,6 +264,32 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     expect(leaderName()).toBe(leader);
   }, 60_000);
 
+  it('reload and restart one member act on that member only', async () => {
+    await waitHealthy();
+    const replica = NAMES.find((n) => n !== leaderName())!;
+    const startTime = (n: string) => onNode(n, 'select pg_postmaster_start_time()');
+    const before = Object.fromEntries(NAMES.map((n) => [n, startTime(n)]));
+    await run(['reload', replica]);
+    expect(startTime(replica)).toBe(before[replica]);
+    await run(['restart', replica]);
+    await waitHealthy();
+    for (const n of NAMES) {
+      if (n === replica) expect(startTime(n)).not.toBe(before[n]);
+      else expect(startTime(n)).toBe(before[n]);
+    }
+  }, 5 * 60_000);
+
+  it('reinit rebuilds a replica from the leader', async () => {
+    await waitHealthy();
+    const replica = NAMES.find((n) => n !== leaderName())!;
+    onNode(replica, 'select 1');
+    const marker = sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim();
+    await run(['reinit', replica, '--force']);
+    await waitHealthy();
+    // A fresh basebackup: the data directory's files are new.
+    expect(sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim()).not.toBe(marker);
+  }, 5 * 60_000);
+
   it('never prints a secret', () => {
     const all = outputs.join('\n');
     for (const s of clusterSecrets(dir)) expect(all).not.toContain(s);
