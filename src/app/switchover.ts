@@ -220,7 +220,7 @@ export async function switchover(dir: string, req: SwitchoverRequest, out: (line
     const totalMs = Date.now() - t0;
     out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
     return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: reached.map((r) => r.ep.via) };
-  });
+  }, { names: [req.candidate], as: 'refusal' });
 }
 
 export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {

@@ -6,11 +6,14 @@
  */
 import type { ConfigProblem } from '../errors.js';
 import { desiredDcs } from '../components/patroni/dcs.js';
-import { KNOWN_VARIABLES } from '../model/defaults.js';
+import { BUILTIN_DEFAULTS, KNOWN_VARIABLES } from '../model/defaults.js';
 import { formatPath, isPlainObject } from '../model/merge.js';
 import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedHost, Role, Vars } from '../model/types.js';
 import type { LoadedDocument } from './load.js';
+
+/** Variables with a default that rendering cannot do without (a null would unset them). */
+const REQUIRED_VARIABLES = ['etcd_authentication_mode', 'patroni_authentication_mode', 'patroni_dcs_namespace'] as const;
 
 type Segments = (string | number)[];
 
@@ -322,6 +325,15 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
       const loc = sourceOf(i, ['patroni_authentication_mode']) ?? fallback(i);
       perHost(errors, loc, 'mtls', host.name, () =>
         'mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
+      );
+    }
+
+    // Variables every file is built from: a null would leave them with no value at all.
+    for (const variable of REQUIRED_VARIABLES) {
+      if (v[variable] !== undefined) continue;
+      const loc = sourceOf(i, [variable]) ?? fallback(i);
+      perHost(errors, loc, `unset ${variable}`, host.name, (hosts) =>
+        `${variable} is unset (null), but ${hosts} need it; remove the null to get the default (${JSON.stringify(BUILTIN_DEFAULTS[variable])})`,
       );
     }
 

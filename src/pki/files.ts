@@ -4,6 +4,7 @@
  * than what we need; files are written to a temporary name and renamed so that a crash never
  * leaves a half-written key where the next run would take it for a valid one.
  */
+import { UsageError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -56,8 +57,11 @@ export async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new UsageError(`${path}: cannot be read (${code ?? (err as Error).message})`, {
+      hint: 'it must be a regular file you can read; restore it from a backup, or remove it so pgha creates a new one',
+    });
   }
 }
 

@@ -119,8 +119,8 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
   it('refuses an unknown node and the current leader (exit 3, reason listed)', async () => {
     await waitHealthy();
     const unknown = await run(['switchover', 'pg9', '--force'], 3);
+    // Refused from config.yml alone, before any host is contacted.
     expect(unknown.stderr).toContain('pg9 is not a data node in config.yml');
-    expect(unknown.stderr).toContain('pg9 is not a member of the running cluster');
     const leader = leaderName()!;
     const self = await run(['switchover', leader, '--force'], 3);
     expect(self.stderr).toContain(`${leader} is the current leader already`);

@@ -69,7 +69,7 @@ export async function restart(dir: string, req: RestartRequest, out: Out): Promi
       await waitBack(live, name, `${name} to be back after its restart`);
       out(`${name}: back after ${secs(Date.now() - t0)}`);
     }
-  });
+  }, { names: req.members, as: 'usage' });
 }
 
 export async function reload(dir: string, members: string[], out: Out): Promise<void> {
@@ -81,7 +81,7 @@ export async function reload(dir: string, members: string[], out: Out): Promise<
       requireMember(live, name);
       out(`${name}: ${await postReload(live.session.patroni(name, { fromMember: true }))}`);
     }
-  });
+  }, { names: members, as: 'usage' });
 }
 
 export async function reinit(dir: string, member: string, force: boolean, out: Out): Promise<void> {
@@ -102,7 +102,7 @@ export async function reinit(dir: string, member: string, force: boolean, out: O
     }, { timeoutMs: 15_000, intervalMs: 300, what: `${member} to start reinitializing` }).catch(() => undefined);
     await waitBack(live, member, `${member} to be reinitialized and streaming`, 30 * 60_000);
     out(`${member}: reinitialized and streaming after ${secs(Date.now() - t0)}`);
-  });
+  }, { names: [member], as: 'usage' });
 }
 
 export async function setPause(dir: string, pause: boolean, wait: boolean, out: Out): Promise<void> {
@@ -139,7 +139,7 @@ export async function failover(dir: string, candidate: string, force: boolean, o
       return l?.name === candidate && l.state === 'running' ? true : undefined;
     }, { timeoutMs: 120_000, intervalMs: 250, what: `${candidate} to lead` });
     out(`${candidate} leads after ${secs(Date.now() - t0)}`);
-  });
+  }, { names: [candidate], as: 'refusal' });
 }
 
 export async function history(dir: string): Promise<HistoryEntry[]> {

@@ -3,7 +3,7 @@
  * the data nodes, the cluster as Patroni and etcd see it, waits on member state, and the
  * "do writes reach the leader through the proxies" probe.
  */
-import { RefusedError, RuntimeError } from '../../errors.js';
+import { RefusedError, RuntimeError, UsageError } from '../../errors.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember } from '../../patroni/types.js';
@@ -20,12 +20,28 @@ export interface Live {
 }
 
 /** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
-export async function openLive(dir: string): Promise<Live> {
+/**
+ * Members named on the command line, checked against config.yml before any host is contacted:
+ * `usage` for plain arguments (exit 2), `refusal` for a switchover or failover candidate, whose
+ * existence is one of the documented pre-checks (exit 3).
+ */
+export interface NamedMembers {
+  names: readonly string[];
+  as: 'usage' | 'refusal';
+}
+
+export async function openLive(dir: string, named?: NamedMembers): Promise<Live> {
   const loaded = loadCluster(dir);
-  const material = await ensureClusterMaterial(loaded);
-  const session = new ClusterSession(loaded.cluster, loaded.paths, material);
   const dataNodes = loaded.cluster.hosts.filter(isDataNode);
   if (!dataNodes.length) throw new RefusedError(`${loaded.cluster.name} has no data nodes (no primary or replica role)`, []);
+  const unknown = (named?.names ?? []).filter((n) => !dataNodes.some((h) => h.name === n));
+  if (unknown.length) {
+    const why = `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a data node' : 'are not data nodes'} in config.yml (data nodes: ${dataNodes.map((h) => h.name).join(', ')})`;
+    if (named?.as === 'refusal') throw new RefusedError('refused; nothing was changed:', [why]);
+    throw new UsageError(why);
+  }
+  const material = await ensureClusterMaterial(loaded);
+  const session = new ClusterSession(loaded.cluster, loaded.paths, material);
   try {
     await session.connect(dataNodes);
   } catch (e) {
@@ -35,8 +51,8 @@ export async function openLive(dir: string): Promise<Live> {
   return { loaded, session, dataNodes };
 }
 
-export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>): Promise<T> {
-  const live = await openLive(dir);
+export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, named?: NamedMembers): Promise<T> {
+  const live = await openLive(dir, named);
   try {
     return await fn(live);
   } finally {
