@@ -25,8 +25,9 @@ import { ExitCode, RuntimeError, UsageError } from '../errors.js';
 import { stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
-import { factsScript, parseFacts, type HostFacts } from '../plan/facts.js';
-import { applyFilesScript, formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
+import type { HostFacts } from '../plan/facts.js';
+import { formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
+import { applyFiles, gatherFacts } from '../plan/remote.js';
 import { isPreInstall, packagesFor, renderCluster, servicesFor } from '../render/index.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
@@ -156,12 +157,14 @@ class Deployment {
   async gatherFacts(w: HostWork): Promise<void> {
     const t = this.session.transport(w.host.name);
     const pkgNames = w.packages.map((p) => p.split('=')[0]!);
-    // Private keys are compared by hash only: their content never travels back.
-    const hashOnly = w.files.filter((f) => f.sensitive).map((f) => f.path);
-    const paths = [...w.files.map((f) => f.path), ...(this.usesCopiedRepo(w.host) ? [REMOTE_REPO_INDEX] : [])];
-    hashOnly.push(REMOTE_REPO_INDEX);
-    const r = await run(t, { script: factsScript(paths, pkgNames, w.services, { hashOnly }) }, 'gather facts');
-    w.facts = parseFacts(r.stdout, w.host.name);
+    const copiedRepo = this.usesCopiedRepo(w.host) ? [REMOTE_REPO_INDEX] : [];
+    w.facts = await gatherFacts(t, {
+      paths: [...w.files.map((f) => f.path), ...copiedRepo],
+      packages: pkgNames,
+      services: w.services,
+      // Private keys are compared by hash only: their content never travels back.
+      hashOnly: [...w.files.filter((f) => f.sensitive).map((f) => f.path), ...copiedRepo],
+    });
     const pins = packagesFor(w.host);
     w.plan = planHost(
       { files: w.files, packages: pins.map((p) => ({ name: p.name, ...(p.version ? { version: p.version } : {}) })) },
@@ -219,14 +222,15 @@ class Deployment {
    * packages install (they stop Debian's install-time side effects), `post` the rest.
    */
   async writeFiles(w: HostWork, stage: 'pre' | 'post'): Promise<void> {
-    const plan = w.plan;
-    const files = (plan?.files ?? []).filter((f) => isPreInstall(f) === (stage === 'pre'));
-    if (!plan || files.length === 0) return;
-    const cmd = applyFilesScript(files, this.session.material.secrets.names().map((n) => this.secret(n)));
-    const changed = plan.changedPaths.filter((p) => files.some((f) => f.path === p));
-    if (changed.some((p) => reactionsTo(p, this.clusterName).includes('daemon-reload'))) cmd.script += `\n${daemonReloadCommand().script}\n`;
-    await run(this.session.transport(w.host.name), cmd, stage === 'pre' ? 'write pre-install files' : 'write files');
-    for (const p of changed) w.changed.add(p);
+    const files = (w.plan?.files ?? []).filter((f) => isPreInstall(f) === (stage === 'pre'));
+    if (files.length === 0) return;
+    const t = this.session.transport(w.host.name);
+    const result = await applyFiles(t, files, this.session.material.secrets.names().map((n) => this.secret(n)));
+    for (const p of result.changed) w.changed.add(p);
+    // Only when unit files changed: an extra round trip on first deploys, none on re-runs.
+    if (result.changed.some((p) => reactionsTo(p, this.clusterName).includes('daemon-reload'))) {
+      await run(t, daemonReloadCommand(), 'systemctl daemon-reload');
+    }
   }
 
   isActive(w: HostWork, unit: string): boolean {

@@ -3,7 +3,7 @@
  * Command whose script holds no secret; secrets travel on stdin.
  */
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
-import { quote, sh, withSecrets, type Command } from '../transport/quote.js';
+import { quote, sh, type Command } from '../transport/quote.js';
 
 /**
  * Install packages without Debian's install-time side effects (DESIGN §6); deploy has already
@@ -103,4 +103,3 @@ done
   return { script, stdin: roleSql, secrets: [password, verifier] };
 }
 
-export { withSecrets };

@@ -3,7 +3,7 @@
  * each leaf. Pure: plain config in, plain data out.
  */
 import { ARCHITECTURE_DEFAULTS, BUILTIN_DEFAULTS, derivedDefaults } from './defaults.js';
-import { deepMerge, isPlainObject, recordProvenance } from './merge.js';
+import { deepMerge, recordProvenance } from './merge.js';
 import type { ClusterConfig, Layer, Provenance, ResolvedCluster, ResolvedHost, Vars } from './types.js';
 
 export function layersFor(config: ClusterConfig, instanceVars: Vars | undefined, extraVars: Vars): [Layer, Vars][] {
@@ -56,9 +56,4 @@ export function resolveCluster(config: ClusterConfig, extraVars: Vars = {}): Res
     architecture: config.architecture,
     hosts,
   };
-}
-
-/** Parse `-e KEY=VALUE` arguments; VALUE is YAML. */
-export function isVarsObject(v: unknown): v is Vars {
-  return isPlainObject(v);
 }

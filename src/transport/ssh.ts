@@ -6,7 +6,6 @@ import {
   checkHostKey,
   fingerprint,
   hostKeyAlgorithms,
-  keyBlobType,
   knownHostsName,
   parseKnownHosts,
   pinnedKeys,
@@ -287,40 +286,6 @@ export class SshTransport implements Transport {
   }
 }
 
-/**
- * The host key a server presents, without logging in: for `provision` to pin on first contact
- * (after showing the fingerprint, or comparing it with one obtained out of band).
- */
-export async function scanHostKey(opts: {
-  host: string;
-  ip: string;
-  port?: number;
-  readyTimeoutMs?: number;
-}): Promise<{ type: string; key: string; fingerprint: string }> {
-  const port = opts.port ?? 22;
-  let seen: Buffer | undefined;
-  const ssh = new NodeSSH();
-  try {
-    await ssh.connect({
-      host: opts.ip,
-      port,
-      username: 'root',
-      readyTimeout: opts.readyTimeoutMs ?? 20_000,
-      // Refusing here ends the handshake before any authentication is attempted.
-      hostVerifier: (key: Buffer) => {
-        seen = key;
-        return false;
-      },
-    });
-  } catch (e) {
-    if (!seen) throw connectError(e, { ...opts, knownHostsPath: 'DIR/ssh/known_hosts' }, 'root', port, 'DIR');
-  } finally {
-    ssh.dispose();
-  }
-  if (!seen) throw new Error('bug: connected without verifying the host key');
-  const key = (seen as Buffer).toString('base64');
-  return { type: keyBlobType(seen as Buffer) ?? 'unknown', key, fingerprint: fingerprint(key) };
-}
 
 /** ssh2 reports signals by name without the SIG prefix. */
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
 import { gatherFacts } from '../../src/plan/remote.js';
 import { MASK, withSecrets } from '../../src/transport/quote.js';
-import { scanHostKey, SshTransport } from '../../src/transport/ssh.js';
+import { SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
 
 const madeDirs: string[] = [];
@@ -205,15 +205,6 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
     expect(e.message).toContain(`presented host key ssh-ed25519 ${fp}`);
     expect(e.where).toBe('pg1 (127.0.0.1): ssh');
     expect(e.hint).toContain(`pgha provision ${dir}`);
-    expect(authAttempts).toBe(auth);
-  });
-
-  it('scans the host key without logging in', async () => {
-    const auth = authAttempts;
-    const k = await scanHostKey({ host: 'pg1', ip: '127.0.0.1', port });
-    expect(k.type).toBe('ssh-ed25519');
-    expect(k.key).toBe(host.blob);
-    expect(k.fingerprint).toBe(spawnSync('ssh-keygen', ['-lf', `${host.priv}.pub`], { encoding: 'utf8' }).stdout.split(' ')[1]);
     expect(authAttempts).toBe(auth);
   });
 

@@ -11,7 +11,7 @@ import { isLeaderRole } from '../../patroni/types.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
 import { leaderName, readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
-import { applyConfigPatch, buildConfigPatch, configDiff, failoverRefusal, patchedKeys, restartOrder, unknownMembers } from './pure.js';
+import { applyConfigPatch, buildConfigPatch, configDiff, failoverRefusal, patchedKeys, restartOrder } from './pure.js';
 
 export type Out = (line: string) => void;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -22,11 +22,6 @@ export function restartOrder(info: ClusterInfo, selected: readonly string[] | un
   return [...replicas, ...chosen.filter((n) => leaders.has(n))];
 }
 
-/** Names given on the command line that are not members; reported all at once. */
-export function unknownMembers(info: ClusterInfo, selected: readonly string[]): string[] {
-  return selected.filter((n) => !info.members.some((m) => m.name === n));
-}
-
 function setPath(doc: Plain, path: string[], value: unknown): void {
   const [key, ...rest] = path;
   if (key === undefined) return;
