@@ -1,22 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import { FACTS_MAX_CONTENT, factsScript, parseFacts } from '../../src/plan/facts.js';
 import { LocalTransport } from '../../src/transport/local.js';
+import { tempDirs } from './tempdirs.js';
 
-const madeDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 const me = userInfo().username;
 const myGroup = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();

@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import type { DesiredFile } from '../../src/model/types.js';
 import { applyFilesScript, parseApplyOutput } from '../../src/plan/apply-files.js';
 import { planHost } from '../../src/plan/plan.js';
 import { applyFiles, gatherFacts } from '../../src/plan/remote.js';
 import { LocalTransport } from '../../src/transport/local.js';
+import { tempDirs } from './tempdirs.js';
 
-const madeDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 const owner = userInfo().username;
 const group = spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim();

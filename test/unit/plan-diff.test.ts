@@ -1,20 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from '../../src/plan/diff.js';
+import { tempDirs } from './tempdirs.js';
 
-const madeDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 /** Applies our unified diff to `old`, checking every context and removed line on the way. */
 function applyPatch(old: string, patch: string): string {

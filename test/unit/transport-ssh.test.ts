@@ -4,10 +4,9 @@
  * codes without root, containers or a system sshd.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
@@ -15,16 +14,9 @@ import { gatherFacts } from '../../src/plan/remote.js';
 import { MASK, withSecrets } from '../../src/transport/quote.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
+import { tempDirs } from './tempdirs.js';
 
-const madeDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(d);
-  return d;
-}
-afterAll(() => {
-  for (const d of madeDirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs();
 
 // ssh2 ships no types; the test only needs a few members.
 const ssh2: any = createRequire(import.meta.url)('ssh2');
