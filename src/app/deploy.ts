@@ -344,7 +344,6 @@ class Deployment {
     const unit = patroniUnit(this.clusterName);
     await this.memberState();
     let leader = this.leaderName();
-    let bootstrapped = false;
     if (!leader) {
       // Nothing leads yet: the configured primary bootstraps alone, the replicas follow it.
       const primary = this.work.get(this.configuredPrimary().name) ?? data[0]!;
@@ -353,7 +352,6 @@ class Deployment {
       }
       await this.waitLeader(primary.host.name);
       leader = primary.host.name;
-      bootstrapped = true;
       this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
     }
     if (this.loaded.cluster.hosts.some((h) => h.roles.includes('pgbouncer'))) {
@@ -368,9 +366,10 @@ class Deployment {
     await Promise.all(toStart.map((w) => run(this.session.transport(w.host.name), startUnitsCommand([unit]), `start ${unit}`)));
     const toReload = data.filter((w) => this.isActive(w, unit) && this.needs(w, unit));
     await Promise.all(toReload.map((w) => run(this.session.transport(w.host.name), reloadUnitCommand(unit), `reload ${unit}`)));
-    if (toStart.length || bootstrapped || toReload.length) {
-      this.live = await this.waitAllStreaming(data.map((w) => w.host.name));
-    }
+    // Always, not only after starting something: a run killed while replicas were still being
+    // built leaves them starting, and the next run must not call that converged. On a healthy
+    // cluster this is one poll over REST.
+    this.live = await this.waitAllStreaming(data.map((w) => w.host.name));
     await this.reconcileDcs();
   }
 
