@@ -4,12 +4,12 @@
  * host keys on first contact, refuses a changed key, copies the local repository over SSH
  * (`use_local_repo_only`) and deploys a working cluster from it.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk } from './harness.js';
+import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('bare');
 
@@ -42,11 +42,7 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
   }, 20 * 60_000);
 
   afterAll(async () => {
-    if (machines) {
-      const r = await pgha(['deprovision', machines]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(machines, root);
   }, 5 * 60_000);
 
   it('refuses to deploy before the host keys are pinned', async () => {

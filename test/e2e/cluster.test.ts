@@ -5,14 +5,14 @@
  * switchover done behind pgha's back. The containers are removed even when a test fails.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { clusterSecrets, e2eSuiteCanRun, removeStaleCluster, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { clusterSecrets, e2eSuiteCanRun, removeStaleCluster, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('cluster');
 
@@ -60,11 +60,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   }, 30 * 60_000);
 
   afterAll(async () => {
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('forms one cluster: a leader and two replicas streaming with no lag (patronictl on a node)', async () => {

@@ -3,11 +3,11 @@
  * candidate through Patroni (forced past a healthy leader, the only way to trigger it on demand),
  * and `restart --scheduled`, which Patroni carries out later by itself.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk } from './harness.js';
+import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('failover');
 const CLUSTER = 'e2efo';
@@ -46,11 +46,7 @@ describe.skipIf(!canRun)('failover and scheduled restart on nspawn', () => {
   }, 30 * 60_000);
 
   afterAll(async () => {
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('failover --force promotes the candidate, and the old leader follows it', async () => {

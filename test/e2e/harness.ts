@@ -3,7 +3,7 @@
  * pgha's own code (OpenSSH's `ssh`, `psql`, plain HTTPS).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { join, resolve } from 'node:path';
 
@@ -117,4 +117,13 @@ export function e2eSuiteCanRun(suite: string): boolean {
     });
   }
   return blocker === undefined;
+}
+
+/** afterAll of every e2e suite: remove the containers, then the temporary cluster directory. */
+export async function removeTestCluster(dir: string, root: string): Promise<void> {
+  if (dir) {
+    const r = await pgha(['deprovision', dir]);
+    if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
+  }
+  if (root) rmSync(root, { recursive: true, force: true });
 }

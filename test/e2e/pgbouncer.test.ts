@@ -5,11 +5,11 @@
  * PgBouncer host must follow the leader through switchovers, not only the hosts whose role changed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk } from './harness.js';
+import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('pgbouncer');
 
@@ -77,11 +77,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
 
   afterAll(async () => {
     sampling = false;
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('converges after deploys killed while installing packages, forming etcd and joining replicas', async () => {

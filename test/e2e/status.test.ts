@@ -7,14 +7,14 @@
  * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into
  * PGHA_CAPTURE_OUT when set.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, ssh, sshOk } from './harness.js';
+import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, ssh, sshOk, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -66,11 +66,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
   }, 30 * 60_000);
 
   afterAll(async () => {
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('status -o json agrees with patronictl list on a node', async () => {

@@ -4,12 +4,12 @@
  * node, psql through HAProxy from the controller, Patroni's GET /cluster.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterSecrets, e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, sshOk, type Ran } from './harness.js';
+import { clusterSecrets, e2eSuiteCanRun, pghaOk, psql, removeStaleCluster, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('switchover');
 
@@ -96,11 +96,7 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
 
   afterAll(async () => {
     if (figures.length) process.stdout.write(`\nswitchover figures:\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('switches over to each replica in turn and back; HAProxy follows every time', async () => {

@@ -8,13 +8,13 @@
  * longest gap, time) go to stderr at the end; PGHA_UPGRADE_ROUNDS=n repeats the Patroni pair.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran } from './harness.js';
+import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -200,11 +200,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
 
   afterAll(async () => {
     if (figures.length) process.stderr.write(`\nupgrade figures:\n${figures.join('\n')}\n`);
-    if (dir) {
-      const r = await pgha(['deprovision', dir]);
-      if (r.code !== 0) process.stderr.write(`deprovision failed:\n${r.stdout}\n${r.stderr}\n`);
-    }
-    if (root) rmSync(root, { recursive: true, force: true });
+    await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
   it('starts on the pinned PostgreSQL 15.18 and Debian patroni 3.0.2-1', () => {
