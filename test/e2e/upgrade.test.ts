@@ -7,13 +7,14 @@
  * throughout; every acknowledged insert must still be there afterwards. Figures (writes lost,
  * longest gap, time) go to stderr at the end; PGHA_UPGRADE_ROUNDS=n repeats the Patroni pair.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
 import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
@@ -31,82 +32,11 @@ const NODES = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` } 
 const PROXY = `${SUBNET}.14`;
 const PG_OLD = '15.18-0+deb12u1';
 const PG_NEW = '15.20-0+deb12u1';
-const DEB_CACHE = '/var/cache/pgha/debs';
 const ROUNDS = Number(process.env.PGHA_UPGRADE_ROUNDS ?? 1);
 const ETCD_OLD = '3.4.23-4+b4';
 const ETCD_NEW = `${ETCD_OLD}+pgha1`;
 const HAPROXY_OLD = '2.6.12-1+deb12u3';
 const HAPROXY_NEW = '2.6.12-1+deb12u4';
-
-/** A Debian .deb from the package cache with only its version changed (DESIGN §9). */
-function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
-  const src = join(DEB_CACHE, cached);
-  const tree = join(workDir, `${cached}-${suffix}`);
-  const run = (cmd: string, args: string[]) => {
-    const r = spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-  };
-  run('dpkg-deb', ['-R', src, tree]);
-  const control = join(tree, 'DEBIAN', 'control');
-  const text = readFileSync(control, 'utf8');
-  const [, name, old] = /^Package: (\S+)$[\s\S]*^Version: (\S+)$/m.exec(text) ?? [];
-  const version = `${old}+${suffix}`;
-  writeFileSync(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
-  const file = join(workDir, `${name}_${version}_${/_all\.deb$/.test(cached) ? 'all' : 'amd64'}.deb`);
-  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', tree, file]);
-  return { file, version };
-}
-
-/**
- * Inserts ids 1, 2, … through HAProxy every 10 ms, on a fresh connection after any error (250 ms
- * to connect, 2 s per insert), and prints `A id time` for each acknowledged one. It runs on the
- * HAProxy host, in python3 with psycopg2 (both come with Debian's patroni dependencies).
- */
-const WRITER = `import os, select, sys, time
-import psycopg2, psycopg2.extensions as ext
-table, stop = sys.argv[1], sys.argv[2]
-dsn = "host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require password=" + open('/root/.writer-pw').read().strip()
-def wait(conn, deadline):
-    while True:
-        st = conn.poll()
-        if st == ext.POLL_OK:
-            return
-        left = deadline - time.time()
-        if left <= 0:
-            raise TimeoutError('timeout')
-        if st == ext.POLL_READ:
-            select.select([conn.fileno()], [], [], left)
-        else:
-            select.select([], [conn.fileno()], [], left)
-conn = None
-i = 0
-while not os.path.exists(stop):
-    t = time.time()
-    try:
-        if conn is None:
-            conn = psycopg2.connect(dsn, async_=1)
-            wait(conn, t + 0.25)
-        i += 1
-        cur = conn.cursor()
-        cur.execute("insert into " + table + "(id) values (%s)", (i,))
-        wait(conn, time.time() + 2)
-        print("A", i, "%.3f" % time.time(), flush=True)
-    except Exception as e:
-        try:
-            conn.close()
-        except Exception:
-            pass
-        conn = None
-        print("E", i, "%.3f" % time.time(), (str(e).splitlines() or [type(e).__name__])[0], flush=True)
-    time.sleep(max(0.0, 0.01 - (time.time() - t)))
-`;
-
-interface WriterReport {
-  acked: number;
-  lost: number;
-  longestGapMs: number;
-  errors: number;
-}
 
 describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => {
   let root = '';
@@ -115,61 +45,14 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   const figures: string[] = [];
   const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
   const viaProxy = (sql: string) => psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres'));
-  const patronictl = (ip: string = NODES.pg1) =>
-    JSON.parse(sshOk(dir, ip, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as { Member: string; Role: string; State: string; 'Lag in MB'?: number | string }[];
+  const patronictl = (ip: string = NODES.pg1) => patronictlOn(dir, ip, CLUSTER);
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
   const dpkgVersion = (ip: string, pkg: string) => sshOk(dir, ip, `dpkg-query -W -f='\${Version}' ${pkg}`).trim();
   const localSql = (ip: string, sql: string) => sshOk(dir, ip, `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -c ${JSON.stringify(sql)}`).trim();
 
-  async function healthy(): Promise<void> {
-    for (let i = 0; i < 120; i++) {
-      try {
-        const m = patronictl();
-        if (m.length === 3 && m.filter((x) => x.Role === 'Leader').length === 1 && m.every((x) => ['running', 'streaming'].includes(x.State))) return;
-      } catch {
-        // a member may still be restarting
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    throw new Error(`cluster not healthy: ${JSON.stringify(patronictl())}`);
-  }
-
-  /** Start the writer into a fresh table; the returned function stops it and reports. */
-  function startWriter(table: string): () => Promise<WriterReport> {
-    const created = viaProxy(`create table ${table}(id int primary key, at timestamptz default now())`);
-    if (created.code !== 0) throw new Error(created.stderr);
-    const stopFile = `/tmp/${table}.stop`;
-    const child: ChildProcess = spawn(
-      'ssh',
-      ['-i', join(dir, 'ssh', 'id_pgha'), '-o', `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${PROXY}`, `python3 /root/writer.py ${table} ${stopFile}`],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    const closed = new Promise<void>((r) => child.on('close', () => r()));
-    return async () => {
-      sshOk(dir, PROXY, `touch ${stopFile}`);
-      await closed;
-      const acked: number[] = [];
-      const times: number[] = [];
-      let errors = 0;
-      for (const line of out.split('\n')) {
-        const f = line.split(' ');
-        if (f[0] === 'A') {
-          acked.push(Number(f[1]));
-          times.push(Number(f[2]));
-        } else if (f[0] === 'E') errors++;
-      }
-      if (!acked.length) throw new Error(`writer acknowledged nothing:\n${out.slice(-2000)}\n${err}`);
-      let gap = 0;
-      for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
-      const present = new Set(viaProxy(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
-      const lost = acked.filter((id) => !present.has(id)).length;
-      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors };
-    };
-  }
+  const healthy = () => waitHealthy(dir, NODES.pg1, CLUSTER, 3).then(() => undefined);
+  let writer: ProxyWriter;
+  const startWriter = (table: string) => writer.start(table);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-upg-'));
@@ -193,9 +76,8 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const first = await pghaOk(['deploy', dir]);
     outputs.push(first.stdout, first.stderr);
-    sshOk(dir, PROXY, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null');
-    sshOk(dir, PROXY, 'cat > /root/writer.py', WRITER);
-    sshOk(dir, PROXY, 'umask 077 && cat > /root/.writer-pw', secret('postgres'));
+    writer = new ProxyWriter(dir, PROXY);
+    writer.install();
   }, 30 * 60_000);
 
   afterAll(async () => {

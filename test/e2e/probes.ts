@@ -1,0 +1,175 @@
+/**
+ * Probes shared by the e2e suites and the benchmark: a writer that inserts through HAProxy and
+ * reports what was acknowledged, patronictl on a node, and rebuilt packages with a higher version.
+ * All of them go around pgha (OpenSSH, psql, Patroni's own CLI) so that they can judge it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { psql, sshOk, type Ran } from './harness.js';
+
+export const DEB_CACHE = '/var/cache/pgha/debs';
+
+/** A Debian .deb from the package cache with only its version changed (DESIGN §9). */
+export function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
+  const src = join(DEB_CACHE, cached);
+  const tree = join(workDir, `${cached}-${suffix}`);
+  const run = (cmd: string, args: string[]) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  };
+  run('dpkg-deb', ['-R', src, tree]);
+  const control = join(tree, 'DEBIAN', 'control');
+  const text = readFileSync(control, 'utf8');
+  const [, name, old] = /^Package: (\S+)$[\s\S]*^Version: (\S+)$/m.exec(text) ?? [];
+  const version = `${old}+${suffix}`;
+  writeFileSync(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
+  const file = join(workDir, `${name}_${version}_${/_all\.deb$/.test(cached) ? 'all' : 'amd64'}.deb`);
+  run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', tree, file]);
+  return { file, version };
+}
+
+export interface PatronictlMember {
+  Member: string;
+  Host?: string;
+  Role: string;
+  State: string;
+  TL?: number;
+  'Lag in MB'?: number | string;
+  'Pending restart'?: string;
+}
+
+/** `patronictl list` on a node, with the config pgha rendered there. */
+export function patronictl(dir: string, ip: string, cluster: string): PatronictlMember[] {
+  return JSON.parse(sshOk(dir, ip, `patronictl -c /etc/patroni/${cluster}.yml list -f json`)) as PatronictlMember[];
+}
+
+/** Wait until `members` members run: one leader, the others streaming with a lag of 0. */
+export async function waitHealthy(dir: string, ip: string, cluster: string, members: number, timeoutMs = 120_000): Promise<PatronictlMember[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: PatronictlMember[] = [];
+  let error = '';
+  while (Date.now() < deadline) {
+    try {
+      last = patronictl(dir, ip, cluster);
+      const leaders = last.filter((m) => m.Role === 'Leader' && m.State === 'running');
+      const replicas = last.filter((m) => m.Role !== 'Leader' && ['running', 'streaming'].includes(m.State) && m['Lag in MB'] === 0);
+      if (last.length === members && leaders.length === 1 && replicas.length === members - 1) return last;
+    } catch (e) {
+      error = (e as Error).message; // a member in the middle of a restart: ask again
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`cluster not healthy after ${timeoutMs / 1000} s: ${JSON.stringify(last)} ${error}`);
+}
+
+/**
+ * Inserts ids 1, 2, … through HAProxy every 10 ms, on a fresh connection after any error (250 ms
+ * to connect, 2 s per insert), and prints `A id time` for each acknowledged one. It runs on the
+ * HAProxy host, in python3 with psycopg2 (both come with Debian's patroni dependencies), so that
+ * the controller's load does not shape the figures.
+ */
+const WRITER = `import os, select, sys, time
+import psycopg2, psycopg2.extensions as ext
+host, table, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+dsn = "host=" + host + " port=5432 user=postgres dbname=postgres sslmode=require password=" + open('/root/.writer-pw').read().strip()
+def wait(conn, deadline):
+    while True:
+        st = conn.poll()
+        if st == ext.POLL_OK:
+            return
+        left = deadline - time.time()
+        if left <= 0:
+            raise TimeoutError('timeout')
+        if st == ext.POLL_READ:
+            select.select([conn.fileno()], [], [], left)
+        else:
+            select.select([], [conn.fileno()], [], left)
+conn = None
+i = 0
+while not os.path.exists(stop):
+    t = time.time()
+    try:
+        if conn is None:
+            conn = psycopg2.connect(dsn, async_=1)
+            wait(conn, t + 0.25)
+        i += 1
+        cur = conn.cursor()
+        cur.execute("insert into " + table + "(id) values (%s)", (i,))
+        wait(conn, time.time() + 2)
+        print("A", i, "%.3f" % time.time(), flush=True)
+    except Exception as e:
+        try:
+            conn.close()
+        except Exception:
+            pass
+        conn = None
+        print("E", i, "%.3f" % time.time(), (str(e).splitlines() or [type(e).__name__])[0], flush=True)
+    time.sleep(max(0.0, 0.01 - (time.time() - t)))
+`;
+
+export interface WriterReport {
+  acked: number;
+  lost: number;
+  longestGapMs: number;
+  errors: number;
+}
+
+/** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
+export class ProxyWriter {
+  constructor(
+    private readonly dir: string,
+    private readonly proxyIp: string,
+  ) {}
+
+  private password(): string {
+    return readFileSync(join(this.dir, 'secrets', 'postgres'), 'utf8').trim();
+  }
+
+  sql(statement: string): Ran {
+    return psql(`host=${this.proxyIp} port=5432 user=postgres dbname=postgres sslmode=require`, statement, this.password());
+  }
+
+  install(): void {
+    sshOk(this.dir, this.proxyIp, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null');
+    sshOk(this.dir, this.proxyIp, 'cat > /root/writer.py', WRITER);
+    sshOk(this.dir, this.proxyIp, 'umask 077 && cat > /root/.writer-pw', this.password());
+  }
+
+  /** Start writing into a fresh table; the returned function stops the writer and reports. */
+  start(table: string): () => Promise<WriterReport> {
+    const created = this.sql(`create table ${table}(id int primary key, at timestamptz default now())`);
+    if (created.code !== 0) throw new Error(created.stderr);
+    const stopFile = `/tmp/${table}.stop`;
+    const child = spawn(
+      'ssh',
+      ['-i', join(this.dir, 'ssh', 'id_pgha'), '-o', `UserKnownHostsFile=${join(this.dir, 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${this.proxyIp}`, `python3 /root/writer.py ${this.proxyIp} ${table} ${stopFile}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const closed = new Promise<void>((r) => child.on('close', () => r()));
+    return async () => {
+      sshOk(this.dir, this.proxyIp, `touch ${stopFile}`);
+      await closed;
+      const acked: number[] = [];
+      const times: number[] = [];
+      let errors = 0;
+      for (const line of out.split('\n')) {
+        const f = line.split(' ');
+        if (f[0] === 'A') {
+          acked.push(Number(f[1]));
+          times.push(Number(f[2]));
+        } else if (f[0] === 'E') errors++;
+      }
+      if (!acked.length) throw new Error(`writer acknowledged nothing:\n${out.slice(-2000)}\n${err}`);
+      let gap = 0;
+      for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+      const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
+      const lost = acked.filter((id) => !present.has(id)).length;
+      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors };
+    };
+  }
+}
