@@ -54,20 +54,18 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 /**
  * How far the candidate is behind, in bytes, the way Patroni counts it for
  * maximum_lag_on_failover: the leader's WAL position minus the furthest of what the candidate
- * received and replayed. Patroni's own figure in GET /cluster is refreshed once per HA loop
- * (loop_wait), so a receiver that stalled a moment ago still shows 0 there; the same
- * difference taken from GET /patroni on both nodes now catches it. (Replay position alone would
- * not do: after a WAL segment switch on an idle leader it trails by up to a whole segment of
- * padding that needs no replay.)
+ * received and replayed, both read now from GET /patroni. Patroni's own figure in GET /cluster
+ * comes from the DCS and is refreshed once per HA loop (loop_wait) on each side, so it is wrong
+ * both ways for up to loop_wait: 0 for a receiver that stalled a moment ago, megabytes for one
+ * that has long caught up. It is used only when the live positions cannot be read. (Replay
+ * position alone would not do: after a WAL segment switch on an idle leader it trails by up to a
+ * whole segment of padding that needs no replay.)
  */
 export function candidateLag(patroniLag: unknown, leader?: PatroniNodeStatus, candidate?: PatroniNodeStatus): number | undefined {
-  const known: number[] = [];
-  const p = num(patroniLag);
-  if (p !== undefined) known.push(p);
   const leaderPos = num(leader?.xlog?.location);
   const positions = [num(candidate?.xlog?.received_location), num(candidate?.xlog?.replayed_location)].filter((x): x is number => x !== undefined);
-  if (leaderPos !== undefined && positions.length) known.push(Math.max(0, leaderPos - Math.max(...positions)));
-  return known.length ? Math.max(...known) : undefined;
+  if (leaderPos !== undefined && positions.length) return Math.max(0, leaderPos - Math.max(...positions));
+  return num(patroniLag);
 }
 
 /** Pure: every reason the switchover must not happen, all at once. */

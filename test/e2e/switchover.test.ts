@@ -3,12 +3,12 @@
  * created and removed with the real CLI. Asserted with independent probes: patronictl on a
  * node, psql through HAProxy from the controller, Patroni's GET /cluster.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patronictl as patronictlOn, ProxyWriter, waitHealthy as waitHealthyOn } from './probes.js';
 import { clusterSecrets, e2eSuiteCanRun, pghaOk, psql, removeStaleCluster, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('switchover');
@@ -19,14 +19,6 @@ const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, p
 const PROXY = `${SUBNET}.14`;
 const NAMES = ['pg1', 'pg2', 'pg3'];
 
-interface PatronictlMember {
-  Member: string;
-  Role: string;
-  State: string;
-  'Lag in MB'?: number | string;
-  'Pending restart'?: string;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
@@ -36,8 +28,7 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
   const figures: string[] = [];
 
   const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
-  const patronictl = (node = 'pg1'): PatronictlMember[] =>
-    JSON.parse(sshOk(dir, IP[node]!, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as PatronictlMember[];
+  const patronictl = (node = 'pg1') => patronictlOn(dir, IP[node]!, CLUSTER);
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
   const viaProxy = (sql: string) => psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres'));
   const onNode = (node: string, sql: string) =>
@@ -58,22 +49,7 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
   };
 
   /** One leader, every member running with a numeric lag of 0: the state each test starts from. */
-  const waitHealthy = async (timeoutMs = 90_000) => {
-    const deadline = Date.now() + timeoutMs;
-    let last: PatronictlMember[] = [];
-    while (Date.now() < deadline) {
-      try {
-        last = patronictl();
-        const leaders = last.filter((m) => m.Role === 'Leader' && m.State === 'running');
-        const replicas = last.filter((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0 && typeof m['Lag in MB'] === 'number');
-        if (last.length === 3 && leaders.length === 1 && replicas.length === 2) return;
-      } catch {
-        // A node in the middle of a restart: ask again.
-      }
-      await sleep(1000);
-    }
-    throw new Error(`cluster not healthy after ${timeoutMs / 1000} s: ${JSON.stringify(last)}`);
-  };
+  const waitHealthy = async (timeoutMs = 90_000) => void (await waitHealthyOn(dir, IP.pg1!, CLUSTER, 3, timeoutMs));
 
   const assertLeader = (name: string) => {
     expect(patronictl(NAMES.find((n) => n !== name)).find((m) => m.Role === 'Leader')?.Member).toBe(name);
@@ -220,22 +196,19 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
 
   it('loses no acknowledged write through HAProxy during a switchover', async () => {
     await waitHealthy();
-    viaProxy('create table if not exists writer(id bigint primary key, at timestamptz default now())');
     const leader = leaderName()!;
     const target = NAMES.find((n) => n !== leader)!;
-    const writer = startWriter(secret('postgres'));
+    const writer = new ProxyWriter(dir, PROXY);
+    writer.install();
+    const stop = writer.start('writer');
     await sleep(2000);
     const r = await run(['switchover', target, '--force']);
     await sleep(3000);
-    const stats = await writer.stop();
+    const report = await stop();
     assertLeader(target);
-    expect(stats.acked.length).toBeGreaterThan(100);
-    const ids = stats.acked.join(',');
-    const found = viaProxy(`select count(*) from writer where id in (${ids})`);
-    expect(found.stderr).toBe('');
-    expect(Number(found.stdout)).toBe(stats.acked.length);
-    figures.push(`writer through HAProxy: ${stats.acked.length} acknowledged inserts, 0 lost, longest gap ${stats.longestGapMs} ms, ${stats.reconnects} reconnects; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
-    process.stdout.write(`longest write gap through HAProxy during the switchover: ${stats.longestGapMs} ms\n`);
+    expect(report.acked).toBeGreaterThan(100);
+    expect(report.lost).toBe(0);
+    figures.push(`writer through HAProxy: ${report.acked} acknowledged inserts, ${report.lost} lost, longest gap ${report.longestGapMs} ms, ${report.errors} failed attempts; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
   }, 300_000);
 
   it('history lists the switchovers', async () => {
@@ -291,70 +264,3 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     for (const s of clusterSecrets(dir)) expect(all).not.toContain(s);
   });
 });
-
-interface WriterStats {
-  acked: number[];
-  longestGapMs: number;
-  reconnects: number;
-}
-
-/**
- * Inserts through HAProxy every 10 ms over one psql session; a psql that loses its connection
- * exits (it is not interactive) and a new one takes over at once. An id counts as acknowledged
- * only when psql printed it back from `RETURNING`, i.e. after the commit succeeded.
- */
-function startWriter(password: string): { stop(): Promise<WriterStats> } {
-  const acked: number[] = [];
-  const ackTimes: number[] = [];
-  let next = 1;
-  let stopping = false;
-  let reconnects = -1;
-  let done: () => void = () => undefined;
-  const finished = new Promise<void>((r) => (done = r));
-
-  const session = () => {
-    if (stopping) return done();
-    reconnects++;
-    const child = spawn('psql', ['-X', '-At', '-v', 'ON_ERROR_STOP=1', `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`], {
-      env: { ...process.env, PGPASSWORD: password, PGCONNECT_TIMEOUT: '2' },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    let buf = '';
-    child.stdout.on('data', (b: Buffer) => {
-      buf += b.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const l of lines) {
-        if (/^\d+$/.test(l)) {
-          acked.push(Number(l));
-          ackTimes.push(Date.now());
-        }
-      }
-    });
-    const timer = setInterval(() => {
-      if (stopping) {
-        clearInterval(timer);
-        child.stdin.end();
-        return;
-      }
-      if (child.stdin.writable) child.stdin.write(`insert into writer(id) values (${next++}) returning id;\n`);
-    }, 10);
-    child.stdin.on('error', () => undefined);
-    child.on('close', () => {
-      clearInterval(timer);
-      // A failed connect returns at once: pace the retries like the inserts.
-      setTimeout(session, 10);
-    });
-  };
-  session();
-
-  return {
-    async stop() {
-      stopping = true;
-      await finished;
-      let longestGapMs = 0;
-      for (let i = 1; i < ackTimes.length; i++) longestGapMs = Math.max(longestGapMs, ackTimes[i]! - ackTimes[i - 1]!);
-      return { acked, longestGapMs, reconnects };
-    },
-  };
-}

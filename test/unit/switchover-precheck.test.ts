@@ -117,12 +117,15 @@ describe('switchover pre-checks', () => {
 });
 
 describe('lag and limits', () => {
-  it('takes the larger of Patroni\'s lag and the live distance to what the candidate received', () => {
+  it('takes the live distance to what the candidate received, and Patroni\'s DCS figure only without it', () => {
     expect(candidateLag(100)).toBe(100);
     expect(candidateLag('unknown')).toBeUndefined();
     const leader = { state: 'running', role: 'master', xlog: { location: 500 } };
     expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 200, replayed_location: 100 } })).toBe(300);
     expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 100 } })).toBe(0);
+    // The DCS figure lags by up to loop_wait: a replica that has caught up since is not refused.
+    expect(candidateLag(3_431_784, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 500 } })).toBe(0);
+    expect(candidateLag(3_431_784, leader, undefined)).toBe(3_431_784);
     // A replica ahead of a stale leader reading is not negative lag.
     expect(candidateLag(undefined, { state: 'running', role: 'master', xlog: { location: 100 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(0);
   });
