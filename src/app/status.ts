@@ -1,9 +1,11 @@
 /**
  * `pgha status` (DESIGN §8): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
  * in parallel. It is meant to be as quick as `patronictl list`, so:
- *   - REST (Patroni, etcd) is reached straight from the controller over node:https; SSH is
- *     opened only to HAProxy/PgBouncer hosts, concurrently with the REST calls, and each such
- *     host gets exactly one exec;
+ *   - REST (Patroni, etcd) and HAProxy's stats page (`listen pgha_stats`, TLS with a client
+ *     certificate from the cluster CA) are reached straight from the controller over node:https;
+ *     SSH is opened only to PgBouncer hosts, and to HAProxy hosts without that stats page (no
+ *     TLS, removed by haproxy_conf_settings, or not answering: a cluster deployed before it
+ *     existed), concurrently with the rest, one exec per host;
  *   - nothing secret is needed (every call is a GET or an unauthenticated etcd status read);
  *   - heavy modules (ssh, yaml) are imported only when used.
  * A host that does not answer is reported as unreachable; the command fails only when no
@@ -13,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { statsEndpoint } from '../components/haproxy/config.js';
 import { readConfigFile } from '../config/load.js';
 import { RuntimeError } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
@@ -135,6 +138,37 @@ export function parseServersState(text: string): HaproxyServer[] {
     if (admin & 0x67) state = 'MAINT';
     else if (admin & 0x18) state = 'DRAIN';
     out.push({ backend: f[col('be_name')] ?? '?', server: f[col('srv_name')] ?? '?', address: f[col('srv_addr')] ?? '?', state });
+  }
+  return out;
+}
+
+/**
+ * The CSV of HAProxy's stats page (`<stats uri>;csv`): a `# pxname,svname,…` header, then one line
+ * per frontend, backend and server. Columns are found by name. `status` reads UP, DOWN, `UP 1/2`
+ * (going down, still up), `DOWN 1/2` (going up, still down), NOLB, DRAIN, `MAINT (via …)`,
+ * `no check`; they map onto the states `show servers state` gives.
+ */
+export function parseStatsCsv(text: string): HaproxyServer[] {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const header = lines.find((l) => l.startsWith('#'));
+  if (!header) return [];
+  const cols = header.replace(/^#\s*/, '').split(',');
+  const col = (name: string) => cols.indexOf(name);
+  const out: HaproxyServer[] = [];
+  for (const l of lines) {
+    if (l.startsWith('#')) continue;
+    const f = l.split(',');
+    const server = f[col('svname')] ?? '?';
+    if (server === 'FRONTEND' || server === 'BACKEND') continue;
+    const raw = (f[col('status')] ?? '').toUpperCase();
+    let state: string;
+    if (raw.startsWith('MAINT')) state = 'MAINT';
+    else if (raw.startsWith('DRAIN') || raw.startsWith('NOLB')) state = 'DRAIN';
+    else if (raw.startsWith('UP') || raw === 'NO CHECK') state = 'UP';
+    else if (raw.startsWith('DOWN')) state = 'DOWN';
+    else state = raw || '?';
+    const addr = col('addr') >= 0 ? f[col('addr')] : undefined;
+    out.push({ backend: f[col('pxname')] ?? '?', server, address: addr ? addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : '?', state });
   }
   return out;
 }
@@ -336,12 +370,63 @@ interface ProxyRead {
   error?: string;
 }
 
-/** Keeps SSH connections across `--watch` rounds; a failed one is dropped and retried next time. */
+/** HAProxy's stats CSV of a proxy host; undefined when the host has no stats page to read. */
+export type ReadStats = (h: ResolvedHost) => Promise<string | undefined>;
+
+/** Errors after which asking the same host over SSH is pointless: it does not answer at all. */
+const UNREACHABLE = /timed out|no answer within|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN/;
+
+/**
+ * The client identity for the stats page: pgha's own client certificate where the cluster has
+ * one (mtls), else the proxy host's node certificate, which the controller holds anyway and
+ * which the cluster CA issued for client use too.
+ */
+async function statsIdentity(ctx: ProbeContext, h: ResolvedHost): Promise<{ cert: string; key: string } | undefined> {
+  if (ctx.tls.cert && ctx.tls.key) return { cert: ctx.tls.cert, key: ctx.tls.key };
+  const [cert, key] = await Promise.all([
+    readFile(join(ctx.paths.ssl, h.name, 'node.crt'), 'utf8').catch(() => undefined),
+    readFile(join(ctx.paths.ssl, h.name, 'node.key'), 'utf8').catch(() => undefined),
+  ]);
+  return cert && key ? { cert, key } : undefined;
+}
+
+/** Reads `listen pgha_stats` over TLS (one request, no SSH). */
+export function statsReader(ctx: ProbeContext): ReadStats {
+  return async (h) => {
+    const ep = statsEndpoint(ctx.cluster, h);
+    if (!ep) return undefined;
+    const id = await statsIdentity(ctx, h);
+    if (!id) return undefined;
+    const http = new NodeHttpRequester({ ip: h.ip, port: ep.port, servername: h.name }, { ca: ctx.tls.ca, ...id });
+    const res = await http.request({ method: 'GET', path: `${ep.path};csv`, timeoutMs: STATUS_TIMEOUT_MS });
+    if (res.status !== 200 || !res.text.startsWith('#')) throw new Error(`stats page answered ${res.status}`);
+    return res.text;
+  };
+}
+
+/**
+ * Reads what status needs from HAProxy and PgBouncer hosts: HAProxy's stats page over TLS where
+ * there is one, else one SSH exec per host. Keeps SSH connections across `--watch` rounds; a
+ * failed one is dropped and retried next time.
+ */
 export class ProxyReader {
   private readonly open = new Map<string, Transport>();
-  constructor(private readonly connect: ConnectSsh) {}
+  constructor(
+    private readonly connect: ConnectSsh,
+    private readonly stats?: ReadStats,
+  ) {}
 
   async read(h: ResolvedHost): Promise<ProxyRead> {
+    if (this.stats && h.roles.includes('haproxy') && !h.roles.includes('pgbouncer')) {
+      try {
+        const csv = await this.stats(h);
+        if (csv !== undefined) return { host: h, parts: new Map([['haproxy-csv', { text: csv, rc: 0 }]]) };
+      } catch (e) {
+        // Not answering at all: SSH would only wait as long again. Anything else (refused: a
+        // cluster deployed before the stats page existed; a TLS failure) falls back to SSH.
+        if (UNREACHABLE.test(errText(e))) return { host: h, error: errText(e) };
+      }
+    }
     const script = proxyProbeScript({ haproxy: h.roles.includes('haproxy'), pgbouncer: h.roles.includes('pgbouncer') });
     try {
       let t = this.open.get(h.name);
@@ -403,7 +488,7 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
   const dataNodes = cluster.hosts.filter(isDataNode);
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
   const proxyHosts = cluster.hosts.filter((h) => h.roles.includes('haproxy') || h.roles.includes('pgbouncer'));
-  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx.paths));
+  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx.paths), statsReader(ctx));
   const proxies = o.proxies ?? ownProxies!;
   try {
     const [members, etcd, proxyReads, certificates] = await Promise.all([
@@ -431,9 +516,10 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
     const pgbouncer: PgbouncerStatus[] = [];
     for (const p of proxyReads) {
       if (p.host.roles.includes('haproxy')) {
-        const part = p.parts?.get('haproxy');
+        const csv = p.parts?.get('haproxy-csv');
+        const part = csv ?? p.parts?.get('haproxy');
         const error = p.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
-        const servers = part && part.rc === 0 ? parseServersState(part.text) : [];
+        const servers = part && part.rc === 0 ? (csv ? parseStatsCsv(part.text) : parseServersState(part.text)) : [];
         haproxy.push({
           host: p.host.name,
           reachable: p.error === undefined,
@@ -581,7 +667,7 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
     out.write(await formatStatus(await readStatus(ctx), o.output));
     return 0;
   }
-  const proxies = new ProxyReader(sshConnector(ctx.paths));
+  const proxies = new ProxyReader(sshConnector(ctx.paths), statsReader(ctx));
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const onSignal = () => stop();

@@ -205,7 +205,7 @@ describe('haproxy.cfg', () => {
     const files = render({ cluster: { patroni_authentication_mode: 'mtls' } });
     expect(file(files, 'lb', '/etc/haproxy/haproxy.cfg')).toMatch(/verifyhost pg1 crt \/etc\/haproxy\/ssl\/haproxy\.pem/);
     const pem = files.get('lb')?.find((f) => f.path === '/etc/haproxy/ssl/haproxy.pem');
-    expect(pem).toMatchObject({ sensitive: true, owner: 'root', group: 'haproxy', mode: 0o640 });
+    expect(pem).toMatchObject({ sensitive: true, owner: 'root', group: 'root', mode: 0o600 });
   });
 });
 

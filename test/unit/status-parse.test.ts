@@ -12,6 +12,7 @@ import {
   memberTable,
   parseDatabasesIni,
   parseServersState,
+  parseStatsCsv,
   PGBOUNCER_DATABASES_INI,
   proxyProbeScript,
   splitProbeOutput,
@@ -199,5 +200,43 @@ describe('table', () => {
     expect(t).toMatch(/\| Pending restart \| Tags +\|/);
     expect(t).toMatch(/\| pg2 .*\| \* +\| +\|/);
     expect(t).toContain('nofailover: true');
+  });
+});
+
+describe('HAProxy stats page CSV', () => {
+  /** Captured from `listen pgha_stats` (HAProxy 2.6, `/stats;csv`) on a bench cluster; pg3 leads. */
+  const CSV = readFileSync(join(import.meta.dirname, '../fixtures/haproxy-2.6/stats.csv'), 'utf8');
+
+  it('reads the servers, not the FRONTEND/BACKEND lines (2.6 leaves `addr` empty here: ?)', () => {
+    expect(parseStatsCsv(CSV)).toEqual([
+      { backend: 'pgha_rw', server: 'pg1', address: '?', state: 'DOWN' },
+      { backend: 'pgha_rw', server: 'pg2', address: '?', state: 'DOWN' },
+      { backend: 'pgha_rw', server: 'pg3', address: '?', state: 'UP' },
+    ]);
+  });
+
+  it('maps transitional and administrative states onto the socket’s', () => {
+    const text = [
+      '# pxname,svname,status,addr',
+      'b,s1,UP 1/2,10.0.0.1:5432',
+      'b,s2,DOWN 1/2,10.0.0.2:5432',
+      'b,s3,MAINT (via b/x),10.0.0.3:5432',
+      'b,s4,DRAIN,10.0.0.4:5432',
+      'b,s5,NOLB,10.0.0.5:5432',
+      'b,s6,no check,[fd00::6]:5432',
+    ].join('\n');
+    expect(parseStatsCsv(text).map((s) => [s.server, s.state, s.address])).toEqual([
+      ['s1', 'UP', '10.0.0.1'],
+      ['s2', 'DOWN', '10.0.0.2'],
+      ['s3', 'MAINT', '10.0.0.3'],
+      ['s4', 'DRAIN', '10.0.0.4'],
+      ['s5', 'DRAIN', '10.0.0.5'],
+      ['s6', 'UP', 'fd00::6'],
+    ]);
+  });
+
+  it('nothing to read without a header', () => {
+    expect(parseStatsCsv('')).toEqual([]);
+    expect(parseStatsCsv('<html>503 Service Unavailable</html>')).toEqual([]);
   });
 });

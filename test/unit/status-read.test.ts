@@ -160,6 +160,25 @@ describe('readStatus', () => {
     expect(s.members.filter((m) => m.reachable)).toHaveLength(2);
   });
 
+  it('reads HAProxy from its stats page when there is one: no SSH to the proxy host', async () => {
+    execs.length = 0;
+    const csv = '# pxname,svname,status,addr\npgha_rw,FRONTEND,OPEN,\npgha_rw,pg1,UP,\npgha_rw,pg2,DOWN,\npgha_rw,pg3,DOWN,\n';
+    const s = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => csv) });
+    expect(s.haproxy).toEqual([expect.objectContaining({ host: 'proxy1', reachable: true, writesTo: ['pg1'] })]);
+    expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
+  });
+
+  it('falls back to SSH when the stats page refuses, not when the host does not answer', async () => {
+    execs.length = 0;
+    const refused = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.4:8404'))) });
+    expect(refused.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
+    expect(execs.filter((e) => e.host === 'proxy1')).toHaveLength(1);
+    execs.length = 0;
+    const silent = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connection to 127.0.0.4:8404 timed out'))) });
+    expect(silent.haproxy[0]).toMatchObject({ reachable: false, error: 'connection to 127.0.0.4:8404 timed out' });
+    expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
+  });
+
   it('fails (exit 1) only when no member answers', async () => {
     const dead: ProbeContext = { ...ctx, cluster: { ...ctx.cluster, hosts: ctx.cluster.hosts.filter((h) => h.name === 'pg3' || h.name === 'proxy1') } };
     await expect(readStatus(dead, { proxies: new ProxyReader(stubConnect) })).rejects.toThrow(/no Patroni member answers:\n {2}- pg3: /);

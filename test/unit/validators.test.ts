@@ -67,6 +67,8 @@ beforeAll(async () => {
       '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.crt'),
     ], { stdio: 'ignore' });
     execFileSync('sh', ['-c', `cat "${dir}/ca.crt" "${dir}/key.pem" > "${dir}/haproxy.pem"`]);
+    // The stats listener's own certificate and key (HAPROXY_NODE_PEM).
+    execFileSync('sh', ['-c', `cp "${dir}/haproxy.pem" "${dir}/node.pem"`]);
   }
 });
 

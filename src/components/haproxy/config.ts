@@ -6,7 +6,7 @@
  *   global / defaults:   { "<directive>": value }       e.g. { "timeout client": "30m" }
  *   default_server:      { "<server option>": value }   e.g. { inter: "3s", fall: 3, rise: 2 }
  *   frontends.<name>:    { "<directive>": value }
- *   listens.<name>:      { "<directive>": value }        (none by default: e.g. a stats page)
+ *   listens.<name>:      { "<directive>": value }        (pgha_stats with TLS: see HAPROXY_STATS_LISTEN)
  *   backends.<name>:     { "<directive>": value, servers: { <name>: { address, <option>: value } } }
  * A value `true` prints the keyword alone, `false` or `null` omits it, a list repeats the
  * directive once per item, anything else prints `keyword value`. Keys keep their order, which
@@ -15,11 +15,25 @@
 import type { Plain } from '../../model/merge.js';
 import { isPlainObject } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { bool, dataNodes, hostPort, layered, num, optStr, str, tlsFiles, withNewline } from '../common.js';
+import { bool, dataNodes, hostPort, layered, nodePem, num, optStr, str, tlsFiles, withNewline } from '../common.js';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CA, HAPROXY_CLIENT_PEM, HAPROXY_CONFIG, HAPROXY_SSL_DIR } from '../paths.js';
 
 export const HAPROXY_RW_BACKEND = 'pgha_rw';
 export const HAPROXY_RO_BACKEND = 'pgha_ro';
+
+/**
+ * HAProxy's read-only stats page, for `pgha status` to read server states straight from the
+ * controller (an HTTPS request instead of an SSH session to the proxy host). It exists only with
+ * TLS (patroni_ssl_enabled), and asks every client for a certificate issued by the cluster CA
+ * (`verify required`): without one the TLS handshake fails before any HTTP is spoken. It shows
+ * states and counters, never changes them (no `stats admin`). Remove it with
+ * `haproxy_conf_settings: {listens: {pgha_stats: null}}`; status then reads the admin socket over SSH.
+ */
+export const HAPROXY_STATS_LISTEN = 'pgha_stats';
+export const HAPROXY_STATS_PORT = 8404;
+export const HAPROXY_STATS_PATH = '/stats';
+/** The proxy host's own certificate and key in one file, as `bind … ssl crt` wants them. */
+export const HAPROXY_NODE_PEM = `${HAPROXY_SSL_DIR}/node.pem`;
 
 /**
  * Checks every 500 ms, and 250 ms while a server is changing state: a demoted primary answers 503
@@ -112,7 +126,39 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
       servers: servers(cluster),
     };
   }
+  if (statsListenerEnabled(cluster)) {
+    model.listens = {
+      [HAPROXY_STATS_LISTEN]: {
+        bind: `*:${HAPROXY_STATS_PORT} ssl crt ${HAPROXY_NODE_PEM} ca-file ${HAPROXY_CA} verify required`,
+        mode: 'http',
+        'option dontlog-normal': true,
+        'timeout client': '10s',
+        'stats enable': true,
+        'stats uri': HAPROXY_STATS_PATH,
+      },
+    };
+  }
   return model;
+}
+
+/** The stats listener needs the cluster CA and a node certificate on the proxy: TLS mode only. */
+export function statsListenerEnabled(cluster: ResolvedCluster): boolean {
+  return dataNodes(cluster).some((h) => bool(h.vars, 'patroni_ssl_enabled'));
+}
+
+/**
+ * Where `pgha status` finds the stats page of a proxy host: the port of the final
+ * (haproxy_conf_settings applied) `listen pgha_stats` bind line, or undefined when there is none.
+ */
+export function statsEndpoint(cluster: ResolvedCluster, host: ResolvedHost): { port: number; path: string } | undefined {
+  if (!statsListenerEnabled(cluster)) return undefined;
+  const doc = haproxyDocument(cluster, host);
+  const listen = isPlainObject(doc.listens) ? doc.listens[HAPROXY_STATS_LISTEN] : undefined;
+  if (!isPlainObject(listen) || typeof listen.bind !== 'string') return undefined;
+  const m = /^\S*:(\d+)\s.*\bssl\b.*\bverify required\b/.exec(listen.bind);
+  if (!m) return undefined;
+  const uri = typeof listen['stats uri'] === 'string' ? listen['stats uri'] : HAPROXY_STATS_PATH;
+  return { port: Number(m[1]), path: uri };
 }
 
 export function haproxyDocument(cluster: ResolvedCluster, host: ResolvedHost): Plain {
@@ -182,15 +228,30 @@ export function haproxyFiles(
   if (nodes.some((h) => bool(h.vars, 'patroni_ssl_enabled'))) {
     files.push(...tlsFiles(HAPROXY_SSL_DIR, 'root', 'haproxy', inputs, host, false));
   }
+  if (statsListenerEnabled(cluster)) {
+    const pem = nodePem(inputs, host);
+    files.push({
+      path: HAPROXY_NODE_PEM,
+      content: withNewline(pem.cert) + withNewline(pem.key),
+      // Read by HAProxy as root before it drops privileges, like haproxy.pem.
+      owner: 'root',
+      group: 'root',
+      mode: 0o600,
+      sensitive: true,
+    });
+  }
   if (nodes.some((h) => bool(h.vars, 'patroni_ssl_enabled') && str(h.vars, 'patroni_authentication_mode') === 'mtls')) {
     const client = inputs.pki.clients.haproxy;
     if (!client) throw new Error('mtls mode needs the "haproxy" client certificate in the cluster PKI (this is a bug)');
+    // HAProxy loads certificates while parsing its configuration, as root, before it chroots and
+    // drops to the haproxy user (and a reload re-executes the root master): nothing running as
+    // haproxy ever needs to read the key, so a compromised worker cannot either.
     files.push({
       path: HAPROXY_CLIENT_PEM,
       content: withNewline(client.cert) + withNewline(client.key),
       owner: 'root',
-      group: 'haproxy',
-      mode: 0o640,
+      group: 'root',
+      mode: 0o600,
       sensitive: true,
     });
   }
