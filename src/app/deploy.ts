@@ -21,11 +21,12 @@ import {
   restartUnitCommand,
   startUnitsCommand,
 } from '../components/host-commands.js';
-import { ExitCode, RuntimeError, UsageError } from '../errors.js';
+import { ExitCode, RefusedError, RuntimeError, UsageError } from '../errors.js';
 import { stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
 import type { HostFacts } from '../plan/facts.js';
+import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../plan/etcd-preflight.js';
 import { formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
 import { applyFiles, gatherFacts } from '../plan/remote.js';
 import { isPreInstall, packagesFor, renderCluster, servicesFor } from '../render/index.js';
@@ -89,6 +90,7 @@ class Deployment {
   readonly notes: string[] = [];
   live: ClusterInfo | undefined;
   dcsChange: Plain | undefined;
+  etcdCheck: EtcdPreflight = { refusals: [], warnings: [], skipWait: [] };
 
   constructor(
     readonly loaded: LoadedCluster,
@@ -255,6 +257,39 @@ class Deployment {
     return res.status === 200 && (res.body as { health?: string }).health === 'true';
   }
 
+  /** Whether this run changes what etcd on the host runs with, so that it restarts it. */
+  reconfiguresEtcd(w: HostWork): boolean {
+    const restarts = (p: string) => reactionsTo(p, this.clusterName).some((r) => typeof r === 'object' && r.unit === 'etcd.service' && r.how === 'restart');
+    return (w.plan?.changedPaths ?? []).some(restarts) || (w.plan?.installs ?? []).some((p) => p.startsWith('etcd-'));
+  }
+
+  /**
+   * Every etcd member's health, read before anything changes, judged by etcdPreflight: refuse
+   * to reconfigure etcd while a member is down (quorum), warn otherwise. All members are
+   * probed, also those outside --hosts: quorum is the whole cluster's.
+   */
+  async checkEtcd(): Promise<void> {
+    const hosts = this.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
+    if (!hosts.length) return;
+    const views = await Promise.all(
+      hosts.map(async (h): Promise<EtcdMemberView> => {
+        const w = this.work.get(h.name);
+        const base = { name: h.name, unitActive: w?.facts?.services['etcd.service']?.active, reconfigured: w ? this.reconfiguresEtcd(w) : false };
+        try {
+          const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+          const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
+          return { ...base, healthy: ok, error: ok ? undefined : `GET /health answered ${res.status}` };
+        } catch (e) {
+          return { ...base, healthy: false, error: (e as Error).message };
+        }
+      }),
+    );
+    this.etcdCheck = etcdPreflight(views, { clusterDir: this.loaded.paths.dir });
+    if (this.etcdCheck.refusals.length) {
+      throw new RefusedError('refusing to deploy; nothing was changed:', this.etcdCheck.refusals, { where: 'etcd', ...(this.etcdCheck.hint ? { hint: this.etcdCheck.hint } : {}) });
+    }
+  }
+
   async waitEtcd(h: ResolvedHost): Promise<void> {
     await waitFor(async () => ((await this.etcdHealthy(h)) ? true : undefined), {
       timeoutMs: 90_000,
@@ -270,11 +305,14 @@ class Deployment {
     const stopped = members.filter((w) => !this.isActive(w, 'etcd.service'));
     // Members of a new cluster wait for each other: start them all, without blocking, then gate.
     await Promise.all(stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd.service'], { noBlock: true }), 'start etcd')));
-    await Promise.all(members.map((w) => this.waitEtcd(w.host)));
+    // A member found running but unhealthy before the run was warned about and is left alone:
+    // starting it again would not fix it, and the others keep quorum without it.
+    const gate = members.filter((w) => !this.etcdCheck.skipWait.includes(w.host.name));
+    await Promise.all(gate.map((w) => this.waitEtcd(w.host)));
     // A changed configuration rolls through the members one at a time, health-gated.
     for (const w of members.filter((m) => !stopped.includes(m) && this.needs(m, 'etcd.service'))) {
       await run(this.session.transport(w.host.name), restartUnitCommand('etcd.service'), 'restart etcd');
-      await Promise.all(members.map((m) => this.waitEtcd(m.host)));
+      await Promise.all(gate.map((m) => this.waitEtcd(m.host)));
     }
     const first = members[0]!.host;
     if (first.vars.etcd_authentication_mode === 'basic') {
@@ -469,13 +507,15 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
           d.render();
           await mapLimit([...d.work.values()], req.concurrency, (w) => d.gatherFacts(w));
           await d.planDcs();
+          await d.checkEtcd();
         },
       },
     ];
     await runPhases(phases, progress);
     const pending = d.pendingSummary();
+    const warnings = d.etcdCheck.warnings.map((w) => `warning: ${w}`);
     if (req.check) {
-      const summary = pending.length ? `pending changes:\n${pending.join('\n')}` : 'no changes';
+      const summary = [...warnings, pending.length ? `pending changes:\n${pending.join('\n')}` : 'no changes'].join('\n');
       return { exitCode: pending.length ? ExitCode.pendingChanges : ExitCode.ok, summary, roundTrips: d.session.roundTrips() };
     }
     const all = () => [...d.work.values()];
@@ -495,7 +535,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
     const lines = [...pending, ...d.notes];
     return {
       exitCode: ExitCode.ok,
-      summary: [changed ? `applied:\n${lines.join('\n')}` : 'no changes', ...clientEndpoints(loaded)].join('\n'),
+      summary: [...warnings, changed ? `applied:\n${lines.join('\n')}` : 'no changes', ...clientEndpoints(loaded)].join('\n'),
       roundTrips: d.session.roundTrips(),
     };
   } finally {
