@@ -48,6 +48,12 @@ export interface PatroniClientOptions {
   requester?: Requester;
 }
 
+/**
+ * OpenSSL's codes for a server's alert about the client certificate: none sent (TLS 1.3
+ * `certificate required`), not from a CA it trusts, or otherwise unacceptable.
+ */
+const CLIENT_CERT_ALERTS = /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_BAD_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_UNSUPPORTED_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_EXPIRED|SSLV3_ALERT_CERTIFICATE_REVOKED|TLSV1_ALERT_ACCESS_DENIED)$/;
+
 /** Codes with which Patroni refuses a request it understood: a precondition, exit 3. */
 const REFUSED = new Set([400, 409, 412, 422]);
 
@@ -92,6 +98,16 @@ export class PatroniClient {
       return await this.http.request({ ...req, headers });
     } catch (e) {
       const code = String((e as NodeJS.ErrnoException).code ?? '');
+      // The member's TLS alert about *our* certificate (mtls: verify_client required): without
+      // this it reads like a server certificate problem or a member that is down.
+      if (CLIENT_CERT_ALERTS.test(code)) {
+        throw new RuntimeError(`Patroni REST API ${req.method} ${req.path} failed: the member refused pgha's client certificate (${(e as Error).message.replace(/^.*routines:[^:]*:([^:]+):.*$/s, '$1')})`, {
+          where: this.target.host,
+          hint: this.creds.tls.cert
+            ? 'DIR/ssl/clients/pgha.crt must be signed by the cluster CA the members trust (DIR/ssl/ca.crt, deployed by `pgha deploy DIR`)'
+            : 'the REST API requires a client certificate (patroni_authentication_mode: mtls) and DIR/ssl/clients/pgha.crt is missing: run `pgha deploy DIR` to issue it',
+        });
+      }
       // Another cluster's (or a stale) certificate at this address is not a down member.
       if (/CERT|SELF_SIGNED|SIGNATURE|ALTNAME/.test(code)) {
         throw new RuntimeError(`Patroni REST API ${req.method} ${req.path} failed: TLS verification: ${(e as Error).message}`, {

@@ -413,6 +413,23 @@ describe('TLS', () => {
     }
   });
 
+  it('mtls: a missing client certificate is named as such, not as a server or network problem', async () => {
+    const strict = new FakePatroni({ key: node.keyPem, cert: node.certPem, ca: ca.certPem, requireClientCert: true });
+    await strict.start();
+    try {
+      strict.serve('get-cluster.leader');
+      const missing = (await client({ port: strict.port }).cluster().catch((x: unknown) => x)) as RuntimeError;
+      expect(missing).toBeInstanceOf(RuntimeError);
+      expect(missing.message).toMatch(/refused pgha's client certificate \(.*certificate required\)/);
+      expect(missing.hint).toContain('DIR/ssl/clients/pgha.crt is missing');
+      // (A foreign certificate: Node's server hangs up without an alert, so that case is judged
+      // against the real Patroni in test/e2e/security.test.ts.)
+      expect(strict.seen).toHaveLength(0);
+    } finally {
+      await strict.stop();
+    }
+  }, 30_000);
+
   it('a member that does not answer is a runtime error naming it', async () => {
     const e = (await client({ port: 1 }).cluster().catch((x: unknown) => x)) as RuntimeError;
     expect(e).toBeInstanceOf(RuntimeError);
