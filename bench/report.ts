@@ -1,0 +1,196 @@
+/**
+ * The benchmark's figures, the goals of issue 5 item 2 checked against them, and the Markdown
+ * written beside the JSON. Pure: unit-tested in test/unit/bench-report.test.ts.
+ */
+
+/** Exactly the keys issue 5 item 1 names; null when the part that measures it did not run. */
+export interface BenchFigures {
+  cold_deploy_s: number | null;
+  deploy_floor_s: number | null;
+  noop_deploy_s: number | null;
+  ssh_roundtrips_per_host_noop: number | null;
+  status_ms: number | null;
+  patronictl_list_ms: number | null;
+  switchover_gap_ms_p50: number | null;
+  switchover_gap_ms_max: number | null;
+  switchover_gap_ms_p50_tpa_checks: number | null;
+  failover_gap_ms_postmaster_kill: number | null;
+  failover_gap_ms_node_stop: number | null;
+  upgrade_patroni_lost_writes: number | null;
+  upgrade_patroni_gap_ms: number | null;
+  render_plan_500_hosts_ms: number | null;
+  cli_peak_rss_mb: number | null;
+  deploy_3_vs_6_data_nodes_ratio: number | null;
+}
+
+export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
+  'cold_deploy_s',
+  'deploy_floor_s',
+  'noop_deploy_s',
+  'ssh_roundtrips_per_host_noop',
+  'status_ms',
+  'patronictl_list_ms',
+  'switchover_gap_ms_p50',
+  'switchover_gap_ms_max',
+  'switchover_gap_ms_p50_tpa_checks',
+  'failover_gap_ms_postmaster_kill',
+  'failover_gap_ms_node_stop',
+  'upgrade_patroni_lost_writes',
+  'upgrade_patroni_gap_ms',
+  'render_plan_500_hosts_ms',
+  'cli_peak_rss_mb',
+  'deploy_3_vs_6_data_nodes_ratio',
+];
+
+export function emptyFigures(): BenchFigures {
+  return Object.fromEntries(FIGURE_KEYS.map((k) => [k, null])) as unknown as BenchFigures;
+}
+
+export function median(xs: readonly number[]): number {
+  if (!xs.length) throw new Error('median of nothing');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const round = (x: number, digits = 0): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+
+export interface GoalCheck {
+  goal: string;
+  measured: string;
+  /** null: not measured in this run. */
+  pass: boolean | null;
+}
+
+/** Issue 5 item 2, in its order. */
+export function checkGoals(f: BenchFigures): GoalCheck[] {
+  const have = (...xs: (number | null)[]) => xs.every((x) => x !== null);
+  const out: GoalCheck[] = [];
+  out.push(
+    have(f.cold_deploy_s, f.deploy_floor_s)
+      ? {
+          goal: 'cold deploy ≤ 1.3 × floor',
+          measured: `${f.cold_deploy_s} s vs floor ${f.deploy_floor_s} s = ${round(f.cold_deploy_s! / f.deploy_floor_s!, 2)} ×`,
+          pass: f.cold_deploy_s! <= 1.3 * f.deploy_floor_s!,
+        }
+      : { goal: 'cold deploy ≤ 1.3 × floor', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.noop_deploy_s)
+      ? { goal: 'no-op deploy ≤ 3 s', measured: `${f.noop_deploy_s} s`, pass: f.noop_deploy_s! <= 3 }
+      : { goal: 'no-op deploy ≤ 3 s', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.ssh_roundtrips_per_host_noop)
+      ? { goal: '≤ 3 SSH round trips per host (no-op deploy)', measured: `${f.ssh_roundtrips_per_host_noop} (busiest host)`, pass: f.ssh_roundtrips_per_host_noop! <= 3 }
+      : { goal: '≤ 3 SSH round trips per host (no-op deploy)', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.status_ms, f.patronictl_list_ms)
+      ? {
+          goal: 'status ≤ 0.5 × patronictl list',
+          measured: `${f.status_ms} ms vs ${f.patronictl_list_ms} ms = ${round(f.status_ms! / f.patronictl_list_ms!, 2)} ×`,
+          pass: f.status_ms! <= 0.5 * f.patronictl_list_ms!,
+        }
+      : { goal: 'status ≤ 0.5 × patronictl list', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.switchover_gap_ms_p50)
+      ? { goal: 'switchover gap p50 ≤ 2 s', measured: `${f.switchover_gap_ms_p50} ms (max ${f.switchover_gap_ms_max} ms)`, pass: f.switchover_gap_ms_p50! <= 2000 }
+      : { goal: 'switchover gap p50 ≤ 2 s', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.switchover_gap_ms_p50, f.switchover_gap_ms_p50_tpa_checks)
+      ? {
+          goal: "switchover gap ≥ 2.5 × shorter than with TPA's checks",
+          measured: `${f.switchover_gap_ms_p50_tpa_checks} ms / ${f.switchover_gap_ms_p50} ms = ${round(f.switchover_gap_ms_p50_tpa_checks! / f.switchover_gap_ms_p50!, 2)} ×`,
+          pass: f.switchover_gap_ms_p50_tpa_checks! >= 2.5 * f.switchover_gap_ms_p50!,
+        }
+      : { goal: "switchover gap ≥ 2.5 × shorter than with TPA's checks", measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.upgrade_patroni_lost_writes)
+      ? { goal: 'patroni upgrade loses 0 writes', measured: `${f.upgrade_patroni_lost_writes} lost (longest gap ${f.upgrade_patroni_gap_ms} ms)`, pass: f.upgrade_patroni_lost_writes === 0 }
+      : { goal: 'patroni upgrade loses 0 writes', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.render_plan_500_hosts_ms)
+      ? { goal: 'render + plan for 500 hosts ≤ 2 s', measured: `${f.render_plan_500_hosts_ms} ms`, pass: f.render_plan_500_hosts_ms! <= 2000 }
+      : { goal: 'render + plan for 500 hosts ≤ 2 s', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.cli_peak_rss_mb)
+      ? { goal: 'CLI peak RSS ≤ 200 MB (cold deploy)', measured: `${f.cli_peak_rss_mb} MB`, pass: f.cli_peak_rss_mb! <= 200 }
+      : { goal: 'CLI peak RSS ≤ 200 MB (cold deploy)', measured: 'not measured', pass: null },
+  );
+  return out;
+}
+
+export const METHOD = `## Method
+
+- **Hosts**: systemd-nspawn containers on this machine (\`--platform nspawn\`), Debian bookworm,
+  packages from the cluster's local repository (\`pgha download-packages\`, run before any timing).
+  The cluster is \`configure -a M1 --enable-patroni --enable-haproxy\`: 3 data nodes with etcd on
+  them and 1 HAProxy host; \`patroni_package_version\` pinned to 3.0.2-1.
+- **cold_deploy_s**: wall time of the \`pgha deploy\` process on freshly provisioned containers.
+- **deploy_floor_s**: on a separate set of fresh containers, the same package set pgha installs
+  (\`packagesFor\`, with \`create_main_cluster = false\` and a \`policy-rc.d\` as pgha's install
+  does), installed by a plain \`apt-get update && apt-get install\` over one OpenSSH session per
+  host, all hosts at once; the slowest host's time (measured inside the session) counts. Plus
+  Patroni's bootstrap alone, by hand with the installed binaries: \`initdb\` and start of a primary
+  on one node, then \`pg_basebackup -X stream -c fast\` of it to a second node.
+- **noop_deploy_s**: a second \`pgha deploy\` with nothing to change; **ssh_roundtrips_per_host_noop**:
+  the SSH exec calls pgha counted per host in that run (\`PGHA_REPORT_ROUNDTRIPS=1\`); the busiest
+  host is reported.
+- **status_ms**: median of 20 runs of the whole \`pgha status DIR\` process (node start included).
+  **patronictl_list_ms**: median of 20 \`patronictl -c /etc/patroni/<cluster>.yml list\` timed on a
+  node inside one SSH session (\`date +%s%N\` around each), so SSH costs nothing to it.
+- **switchover gaps**: a writer on the HAProxy host (python3 + psycopg2) inserts through HAProxy
+  every 10 ms, reconnecting after any error with a 250 ms connect timeout. For each of 5
+  \`pgha switchover\`s the longest gap between two acknowledged inserts counts; p50 and max over
+  the 5. Then TPA's server check settings (\`inter 3s fall 3 rise 2\`; \`fastinter\`/\`downinter\`
+  removed so they default to \`inter\`) are applied through \`haproxy_conf_settings.default_server\`,
+  deployed, and 5 more switchovers give **switchover_gap_ms_p50_tpa_checks**; the setting is then
+  removed and deployed again.
+- **failover gaps**: same writer; \`kill -9\` of the leader's postmaster (pid from
+  \`postmaster.pid\`), and a clean stop of the leader's whole container (SIGTERM to its
+  systemd-nspawn, which powers the container off). The longest gap until writes flow again.
+- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha1\`, only the version changed) is in the
+  repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
+  under the writer; acknowledged inserts missing afterwards, and the longest gap.
+- **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data
+  nodes, etcd on 3 of them, 4 HAProxy hosts) through parse → validate → resolve → render →
+  plan against empty facts; median of 5 runs. Certificates are not issued in the timed part.
+- **cli_peak_rss_mb**: \`ru_maxrss\` of the pgha process of the cold deploy
+  (\`node --require bench/peak-rss.cjs\`).
+- **deploy_3_vs_6_data_nodes_ratio**: cold deploy of 6 data nodes (etcd on 3) + 1 HAProxy on fresh
+  containers, divided by cold_deploy_s.
+`;
+
+export function markdown(date: string, f: BenchFigures, context: Record<string, unknown>): string {
+  const goals = checkGoals(f);
+  const mark = (p: boolean | null) => (p === null ? '—' : p ? 'pass' : '**miss**');
+  const lines = [
+    `# pgha benchmark, ${date}`,
+    '',
+    `Machine: ${String(context.machine ?? '?')}. Versions: ${String(context.versions ?? '?')}.`,
+    '',
+    '## Goals (issue 5, item 2)',
+    '',
+    '| goal | measured | result |',
+    '|---|---|---|',
+    ...goals.map((g) => `| ${g.goal} | ${g.measured} | ${mark(g.pass)} |`),
+    '',
+    '## Figures',
+    '',
+    '| key | value |',
+    '|---|---|',
+    ...FIGURE_KEYS.map((k) => `| \`${k}\` | ${f[k] === null ? 'not measured' : String(f[k])} |`),
+    '',
+    METHOD,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,457 @@
+/**
+ * `npm run bench` (root, nspawn): every figure of issue 5 item 1 in one run, written to
+ * bench/results/<UTC date>.json and .md (see bench/report.ts for the method and the goals).
+ *
+ * Environment:
+ *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
+ *                         failover, upgrade, scale); results then go to /var/tmp/pgha-bench-last.*
+ *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
+ *                         (never torn down by the bench)
+ *   PGHA_BENCH_KEEP=1     leave the bench3 cluster running at the end (its directory is printed)
+ *   PGHA_BENCH_SWITCHOVERS=n  switchovers per HAProxy setting (5)
+ *
+ * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24).
+ * Every cluster it creates is deprovisioned at the end, on failure and on SIGINT/SIGTERM.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parse, stringify } from 'yaml';
+import { loadCluster } from '../src/app/cluster-dir.js';
+import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
+import { hostPaths } from '../src/platforms/nspawn/paths.js';
+import { packagesFor } from '../src/render/index.js';
+import { BIN, REPO, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
+import { patronictl, ProxyWriter, rebuiltDeb, waitHealthy, type WriterReport } from '../test/e2e/probes.js';
+import { emptyFigures, markdown, median, round, type BenchFigures } from './report.js';
+import { measureRenderPlan } from './render-plan.js';
+
+const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'scale'] as const;
+type Part = (typeof PARTS)[number];
+const only = process.env.PGHA_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+for (const p of only ?? []) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`PGHA_BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
+const wants = (p: Part) => !only || only.includes(p);
+const REUSE = process.env.PGHA_BENCH_DIR;
+const KEEP = process.env.PGHA_BENCH_KEEP === '1';
+
+const PATRONI_PIN = '3.0.2-1';
+const PATRONI_NEW = '3.0.2-1+pgha1';
+const SWITCHOVERS = Number(process.env.PGHA_BENCH_SWITCHOVERS ?? 5);
+const STATUS_RUNS = 20;
+/** TPA's HAProxy server checks; fastinter/downinter removed so that they default to inter, as in TPA. */
+const TPA_CHECKS = { default_server: { inter: '3s', fall: 3, rise: 2, fastinter: null, downinter: null } };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+
+interface Timed extends Ran {
+  seconds: number;
+}
+
+/** A process, timed from spawn to exit. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30 * 60_000): Promise<Timed> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: { ...process.env, CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+const pgha = (args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []) => timed(process.execPath, [...nodeFlags, BIN, ...args], env);
+
+async function pghaOk(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): Promise<Timed> {
+  const r = await pgha(args, env, nodeFlags);
+  if (r.code !== 0) throw new Error(`pgha ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+  return r;
+}
+
+/** OpenSSH to a host, asynchronously (so that several hosts can run at once). */
+function sshAsync(dir: string, ip: string, script: string): Promise<Timed> {
+  return timed('ssh', ['-i', join(dir, 'ssh', 'id_pgha'), '-o', `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${ip}`, script]);
+}
+
+// ── clusters ──
+
+interface Cluster {
+  name: string;
+  dir: string;
+  ips: Record<string, string>;
+  proxy: string;
+  dataNodes: string[];
+}
+
+const created = new Set<string>();
+let root = '';
+
+async function teardown(): Promise<void> {
+  for (const dir of [...created]) {
+    if (KEEP && dir.endsWith('/bench3')) {
+      log(`kept ${dir} (PGHA_BENCH_KEEP=1); remove it with: pgha deprovision ${dir}`);
+      continue;
+    }
+    log(`deprovision ${dir}`);
+    const r = await pgha(['deprovision', dir]);
+    if (r.code !== 0) process.stderr.write(`deprovision ${dir} failed:\n${r.stdout}\n${r.stderr}\n`);
+    created.delete(dir);
+  }
+  if (root && !KEEP) rmSync(root, { recursive: true, force: true });
+}
+
+let tearingDown = false;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (tearingDown) return;
+    tearingDown = true;
+    log(`${sig}: tearing down`);
+    void teardown().finally(() => process.exit(130));
+  });
+}
+
+function describe(name: string, dir: string): Cluster {
+  const doc = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { instances: { Name: string; ip_address: string; role: string[] }[] };
+  const ips = Object.fromEntries(doc.instances.map((i) => [i.Name, i.ip_address]));
+  const proxy = doc.instances.find((i) => i.role.includes('haproxy'))!.ip_address;
+  const dataNodes = doc.instances.filter((i) => i.role.includes('primary') || i.role.includes('replica')).map((i) => i.Name);
+  return { name, dir, ips, proxy, dataNodes };
+}
+
+/** configure (+ extra replicas), pin patroni, build the repository, provision: ready for a cold deploy. */
+async function makeCluster(name: string, subnet: string, opts: { extraReplicas?: number; debs?: string[] } = {}): Promise<Cluster> {
+  const dir = join(root, name);
+  created.add(dir); // deprovision also cleans up a half-provisioned cluster
+  await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
+  await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${subnet}.0/24`]);
+  const path = join(dir, 'config.yml');
+  const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
+  doc.cluster_vars.patroni_package_version = PATRONI_PIN;
+  for (let i = 0; i < (opts.extraReplicas ?? 0); i++) {
+    const n = doc.instances.length + 1;
+    doc.instances.push({ Name: `pg${n}`, node: n, location: 'main', role: ['replica'], ip_address: `${subnet}.${10 + n}` });
+  }
+  writeFileSync(path, stringify(doc));
+  await pghaOk(['download-packages', dir, ...(opts.debs ?? []).flatMap((d) => ['--add-deb', d])]);
+  await pghaOk(['provision', dir]);
+  return describe(name, dir);
+}
+
+// ── parts ──
+
+/** The floor: plain apt-get install of pgha's package set on all hosts at once, plus initdb + basebackup. */
+async function measureFloor(ctx: Record<string, unknown>): Promise<number> {
+  const c = await makeCluster('benchfl', '10.239.1');
+  const loaded = loadCluster(c.dir);
+  const installs = await Promise.all(
+    loaded.cluster.hosts.map(async (h) => {
+      const pkgs = packagesFor(h).map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
+      const script = `set -e
+export DEBIAN_FRONTEND=noninteractive
+mkdir -p ${PG_CREATECLUSTER_DROP_IN.replace(/\/[^/]+$/, '')} && echo 'create_main_cluster = false' > ${PG_CREATECLUSTER_DROP_IN}
+printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+s=$(date +%s%N)
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold ${pkgs.join(' ')} >/dev/null
+e=$(date +%s%N)
+rm -f /usr/sbin/policy-rc.d
+echo $(( (e - s) / 1000000 ))`;
+      const r = await sshAsync(c.dir, h.ip, script);
+      if (r.code !== 0) throw new Error(`floor install on ${h.name}: ${r.stderr}`);
+      return { host: h.name, wallS: round(r.seconds, 2), insideS: Number(r.stdout.trim()) / 1000, packages: pkgs };
+    }),
+  );
+  const installS = Math.max(...installs.map((i) => i.wallS));
+  const B = '/usr/lib/postgresql/15/bin';
+  const D = '/var/lib/postgresql/floor';
+  const primary = c.ips.pg1!;
+  const init = sshOk(
+    c.dir,
+    primary,
+    `set -e; s=$(date +%s%N)
+install -d -o postgres -g postgres ${D}
+cd /tmp && runuser -u postgres -- ${B}/initdb -D ${D}/data -A trust >/dev/null
+echo 'host replication all 0.0.0.0/0 trust' >> ${D}/data/pg_hba.conf
+runuser -u postgres -- ${B}/pg_ctl -D ${D}/data -l ${D}/log -w -o "-c listen_addresses='*' -c unix_socket_directories=/tmp" start >/dev/null
+e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`,
+  );
+  const backup = sshOk(
+    c.dir,
+    c.ips.pg2!,
+    `set -e; s=$(date +%s%N)
+install -d -o postgres -g postgres ${D}
+cd /tmp && runuser -u postgres -- ${B}/pg_basebackup -h ${primary} -U postgres -D ${D}/replica -X stream -c fast
+e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`,
+  );
+  const initS = Number(init.trim()) / 1000;
+  const backupS = Number(backup.trim()) / 1000;
+  ctx.floor = { installs, install_slowest_s: installS, initdb_and_start_s: initS, basebackup_s: backupS };
+  log(`floor: install ${installS} s (slowest host), initdb+start ${initS} s, basebackup ${backupS} s`);
+  await pgha(['deprovision', c.dir]);
+  created.delete(c.dir);
+  return round(installS + initS + backupS, 2);
+}
+
+async function switchoverGaps(c: Cluster, writer: ProxyWriter, label: string): Promise<WriterReport[]> {
+  const reports: WriterReport[] = [];
+  for (let i = 1; i <= SWITCHOVERS; i++) {
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    const leader = patronictl(c.dir, c.ips.pg1!, c.name).find((m) => m.Role === 'Leader')!.Member;
+    const target = c.dataNodes[(c.dataNodes.indexOf(leader) + 1) % c.dataNodes.length]!;
+    const stop = writer.start(`bench_${label}_${i}_${Date.now() % 100000}`);
+    await sleep(2000);
+    const r = await pgha(['switchover', c.dir, target, '--force']);
+    await sleep(2000);
+    const report = await stop();
+    if (r.code !== 0) throw new Error(`switchover to ${target} exited ${r.code}: ${r.stderr}`);
+    log(`${label} switchover ${i} ${leader} → ${target}: longest gap ${report.longestGapMs} ms, lost ${report.lost}, pgha ${round(r.seconds, 1)} s`);
+    reports.push(report);
+  }
+  return reports;
+}
+
+function setHaproxySettings(dir: string, settings: unknown): void {
+  const path = join(dir, 'config.yml');
+  const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown> };
+  if (settings === undefined) delete doc.cluster_vars.haproxy_conf_settings;
+  else doc.cluster_vars.haproxy_conf_settings = settings;
+  writeFileSync(path, stringify(doc));
+}
+
+/** Writes stop after `fault`, and come back: the longest gap once writes flow again. */
+async function failoverGap(c: Cluster, writer: ProxyWriter, table: string, fault: (leader: string) => Promise<void>, recovered: (leader: string) => Promise<void>): Promise<WriterReport> {
+  await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+  const leader = patronictl(c.dir, c.ips.pg1!, c.name).find((m) => m.Role === 'Leader')!.Member;
+  const stop = writer.start(table);
+  await sleep(2000);
+  await fault(leader);
+  await recovered(leader);
+  await sleep(3000);
+  return stop();
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if (await ok()) return;
+    } catch {
+      // not yet
+    }
+    await sleep(500);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// ── main ──
+
+async function main(): Promise<void> {
+  const blocker = e2eBlocker();
+  if (blocker) throw new Error(`cannot run the benchmark here: ${blocker}`);
+  const started = Date.now();
+  const f: BenchFigures = emptyFigures();
+  const ctx: Record<string, unknown> = {
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`,
+    node: process.version,
+    parts: only ?? 'all',
+  };
+  root = mkdtempSync('/var/tmp/pgha-bench-');
+
+  if (wants('render')) {
+    log('render + plan, 500 hosts');
+    const r = measureRenderPlan(5);
+    f.render_plan_500_hosts_ms = r.medianMs;
+    ctx.render_plan = r;
+    log(`render + plan: ${r.medianMs} ms (${r.samplesMs.join(', ')})`);
+  }
+
+  if (wants('floor')) {
+    log('floor: fresh containers, plain apt-get + initdb + basebackup');
+    f.deploy_floor_s = await measureFloor(ctx);
+  }
+
+  const needMain = (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade'] as Part[]).some(wants) || (wants('scale') && f.cold_deploy_s === null);
+  let c: Cluster | undefined;
+  if (needMain && REUSE) {
+    c = describe('bench3', REUSE);
+    log(`using the deployed cluster in ${REUSE}`);
+  } else if (needMain) {
+    const deb = rebuiltDeb(root, `patroni_${PATRONI_PIN}_all.deb`, 'pgha1');
+    if (deb.version !== PATRONI_NEW) throw new Error(`rebuilt patroni is ${deb.version}, expected ${PATRONI_NEW}`);
+    log('bench3: configure, download-packages, provision');
+    c = await makeCluster('bench3', '10.239.2', { debs: [deb.file] });
+    log('bench3: cold deploy');
+    const rssFile = join(root, 'deploy.rss');
+    const cold = await pghaOk(['deploy', c.dir], { PGHA_BENCH_RSS_FILE: rssFile }, ['--require', join(REPO, 'bench', 'peak-rss.cjs')]);
+    f.cold_deploy_s = round(cold.seconds, 2);
+    f.cli_peak_rss_mb = round(Number(readFileSync(rssFile, 'utf8').trim()) / 1024, 1);
+    log(`cold deploy ${f.cold_deploy_s} s, peak RSS ${f.cli_peak_rss_mb} MB`);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    const noop = await pghaOk(['deploy', c.dir], { PGHA_REPORT_ROUNDTRIPS: '1' });
+    const trips = JSON.parse(/^ssh round trips: (.*)$/m.exec(noop.stdout)?.[1] ?? 'null') as Record<string, number> | null;
+    if (!trips) throw new Error(`no round-trip report in the no-op deploy:\n${noop.stdout}`);
+    f.noop_deploy_s = round(noop.seconds, 2);
+    f.ssh_roundtrips_per_host_noop = Math.max(...Object.values(trips));
+    ctx.noop = { roundtrips: trips, summary: noop.stdout.trim().split('\n').slice(-3) };
+    log(`no-op deploy ${f.noop_deploy_s} s, round trips ${JSON.stringify(trips)}`);
+  }
+
+  if (c) {
+    ctx.versions = ['postgresql-15', 'patroni', 'etcd-server', 'haproxy']
+      .map((p) => `${p} ${sshOk(c.dir, p === 'haproxy' ? c.proxy : c.ips.pg1!, `dpkg-query -W -f='\${Version}' ${p}`).trim()}`)
+      .join(', ');
+  }
+
+  if (c && wants('status')) {
+    log(`status × ${STATUS_RUNS} (after 1 warm-up), patronictl list × ${STATUS_RUNS} on pg1`);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    await pghaOk(['status', c.dir]);
+    const samples: number[] = [];
+    for (let i = 0; i < STATUS_RUNS; i++) samples.push(Math.round((await pghaOk(['status', c.dir])).seconds * 1000));
+    const loop = sshOk(
+      c.dir,
+      c.ips.pg1!,
+      `cd /tmp; for i in $(seq ${STATUS_RUNS}); do s=$(date +%s%N); patronictl -c /etc/patroni/${c.name}.yml list >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); done`,
+    );
+    const ctl = loop.trim().split('\n').map(Number);
+    f.status_ms = Math.round(median(samples));
+    f.patronictl_list_ms = Math.round(median(ctl));
+    ctx.status = { status_samples_ms: samples, patronictl_samples_ms: ctl };
+    log(`status ${f.status_ms} ms, patronictl list ${f.patronictl_list_ms} ms`);
+  }
+
+  let writer: ProxyWriter | undefined;
+  const getWriter = () => {
+    if (!writer) {
+      writer = new ProxyWriter(c!.dir, c!.proxy);
+      writer.install();
+    }
+    return writer;
+  };
+
+  if (c && wants('switchover')) {
+    const reports = await switchoverGaps(c, getWriter(), 'sw');
+    const gaps = reports.map((r) => r.longestGapMs);
+    f.switchover_gap_ms_p50 = Math.round(median(gaps));
+    f.switchover_gap_ms_max = Math.max(...gaps);
+    ctx.switchover = { gaps_ms: gaps, lost: reports.map((r) => r.lost) };
+  }
+
+  if (c && wants('tpa')) {
+    log("TPA's checks: haproxy_conf_settings.default_server = inter 3s fall 3 rise 2");
+    setHaproxySettings(c.dir, TPA_CHECKS);
+    try {
+      await pghaOk(['deploy', c.dir]);
+      const cfg = sshOk(c.dir, c.proxy, 'grep default-server /etc/haproxy/haproxy.cfg');
+      if (!/inter 3s/.test(cfg) || /fastinter/.test(cfg)) throw new Error(`TPA's settings not in haproxy.cfg: ${cfg}`);
+      ctx.tpa_default_server = cfg.trim();
+      const reports = await switchoverGaps(c, getWriter(), 'tpa');
+      const gaps = reports.map((r) => r.longestGapMs);
+      f.switchover_gap_ms_p50_tpa_checks = Math.round(median(gaps));
+      ctx.switchover_tpa = { gaps_ms: gaps, lost: reports.map((r) => r.lost) };
+    } finally {
+      setHaproxySettings(c.dir, undefined);
+      await pghaOk(['deploy', c.dir]);
+    }
+  }
+
+  if (c && wants('failover')) {
+    const w = getWriter();
+    const newLeader = async (old: string) =>
+      until('a new running leader', () => {
+        const other = c.dataNodes.find((n) => n !== old)!;
+        return patronictl(c.dir, c.ips[other]!, c.name).some((m) => m.Role === 'Leader' && m.State === 'running' && m.Member !== old);
+      });
+    log('failover: kill -9 of the leader postmaster');
+    const pm = await failoverGap(
+      c,
+      w,
+      `bench_pmkill_${Date.now() % 100000}`,
+      async (leader) => {
+        sshOk(c.dir, c.ips[leader]!, `kill -9 $(head -1 /var/lib/postgresql/15/${c.name}/postmaster.pid)`);
+      },
+      // Patroni restarts PostgreSQL on the same node when it still holds the leader key, or another takes over.
+      async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000).then(() => undefined),
+    );
+    f.failover_gap_ms_postmaster_kill = pm.longestGapMs;
+    ctx.failover_postmaster_kill = pm;
+    log(`postmaster kill: longest gap ${pm.longestGapMs} ms, lost ${pm.lost}`);
+
+    log("failover: the leader's container stopped");
+    let stoppedHost = '';
+    const ns = await failoverGap(
+      c,
+      w,
+      `bench_nodestop_${Date.now() % 100000}`,
+      async (leader) => {
+        stoppedHost = leader;
+        const pid = Number(readFileSync(hostPaths(c.name, leader).pidFile, 'utf8').trim());
+        process.kill(pid, 'SIGTERM'); // systemd-nspawn powers the container off cleanly
+        await until(`container ${leader} (pid ${pid}) to stop`, () => !existsSync(`/proc/${pid}`), 120_000);
+      },
+      newLeader,
+    );
+    f.failover_gap_ms_node_stop = ns.longestGapMs;
+    ctx.failover_node_stop = { ...ns, stopped: stoppedHost };
+    log(`node stop (${stoppedHost}): longest gap ${ns.longestGapMs} ms, lost ${ns.lost}`);
+    await pghaOk(['provision', c.dir]);
+    await pghaOk(['deploy', c.dir]);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
+  }
+
+  if (c && wants('upgrade')) {
+    log(`upgrade --components=patroni to ${PATRONI_NEW}`);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    const stop = getWriter().start(`bench_upgrade_${Date.now() % 100000}`);
+    await sleep(2000);
+    const r = await pgha(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${PATRONI_NEW}`]);
+    await sleep(2000);
+    const report = await stop();
+    if (r.code !== 0) throw new Error(`upgrade exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    f.upgrade_patroni_lost_writes = report.lost;
+    f.upgrade_patroni_gap_ms = report.longestGapMs;
+    ctx.upgrade = { ...report, seconds: round(r.seconds, 1) };
+    log(`upgrade: lost ${report.lost}, longest gap ${report.longestGapMs} ms, ${round(r.seconds, 1)} s`);
+  }
+
+  if (c && !REUSE && !KEEP) {
+    await pgha(['deprovision', c.dir]);
+    created.delete(c.dir);
+  }
+
+  if (wants('scale')) {
+    log('bench6: 6 data nodes + 1 HAProxy, cold deploy');
+    const c6 = await makeCluster('bench6', '10.239.3', { extraReplicas: 3 });
+    const cold6 = await pghaOk(['deploy', c6.dir]);
+    ctx.cold_deploy_6_s = round(cold6.seconds, 2);
+    if (f.cold_deploy_s !== null) f.deploy_3_vs_6_data_nodes_ratio = round(cold6.seconds / f.cold_deploy_s, 2);
+    log(`6 data nodes: ${round(cold6.seconds, 2)} s`);
+    await pgha(['deprovision', c6.dir]);
+    created.delete(c6.dir);
+  }
+
+  ctx.bench_run_s = Math.round((Date.now() - started) / 1000);
+  const date = new Date().toISOString().slice(0, 10);
+  const base = only || REUSE ? '/var/tmp/pgha-bench-last' : join(REPO, 'bench', 'results', date);
+  mkdirSync(join(base, '..'), { recursive: true });
+  writeFileSync(`${base}.json`, `${JSON.stringify({ ...f, context: ctx }, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(date, f, ctx));
+  process.stdout.write(readFileSync(`${base}.md`, 'utf8'));
+  log(`wrote ${base}.json and ${base}.md in ${ctx.bench_run_s} s`);
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    if (!tearingDown) await teardown();
+  });

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { checkGoals, emptyFigures, FIGURE_KEYS, markdown, median } from '../../bench/report.js';
+import { PRIMARY_STRATEGIES as CLI_STRATEGIES } from '../../src/cli/upgrade.js';
+import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
+
+describe('bench report', () => {
+  it('has exactly the keys of issue 5 item 1', () => {
+    expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
+    expect(FIGURE_KEYS).toHaveLength(16);
+  });
+
+  it('median of odd and even samples', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+  });
+
+  it('checks every goal; unmeasured ones are neither pass nor miss', () => {
+    const f = { ...emptyFigures(), cold_deploy_s: 60, deploy_floor_s: 37, noop_deploy_s: 1.8, ssh_roundtrips_per_host_noop: 3, status_ms: 300, patronictl_list_ms: 417 };
+    const g = checkGoals(f);
+    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null]);
+    expect(g[0]!.measured).toBe('60 s vs floor 37 s = 1.62 ×');
+    expect(markdown('2026-12-02', f, {})).toMatch(/\| cold deploy ≤ 1\.3 × floor \| .* \| \*\*miss\*\* \|/);
+  });
+});
+
+describe('pgha upgrade --primary-strategy', () => {
+  it('offers the planner’s strategies (repeated in the CLI to keep startup light)', () => {
+    expect([...CLI_STRATEGIES]).toEqual([...PRIMARY_STRATEGIES]);
+  });
+});
