@@ -292,6 +292,8 @@ async function main(): Promise<void> {
     const cold = await pghaOk(['deploy', c.dir], { PGHA_BENCH_RSS_FILE: rssFile }, ['--require', join(REPO, 'bench', 'peak-rss.cjs')]);
     f.cold_deploy_s = round(cold.seconds, 2);
     f.cli_peak_rss_mb = round(Number(readFileSync(rssFile, 'utf8').trim()) / 1024, 1);
+    // listr2's per-phase timers ("✔ packages [23s]"): where a cold deploy spends its time.
+    ctx.cold_deploy_phases = cold.stdout.split('\n').filter((l) => /^✔ .*\[[\dms. ]+\]$/.test(l));
     log(`cold deploy ${f.cold_deploy_s} s, peak RSS ${f.cli_peak_rss_mb} MB`);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
     const noop = await pghaOk(['deploy', c.dir], { PGHA_REPORT_ROUNDTRIPS: '1' });

@@ -17,9 +17,32 @@ export function progressMode(stream: NodeJS.WriteStream = process.stdout, env: N
 
 export async function runPhases(phases: readonly Phase[], mode: Progress): Promise<void> {
   const renderer = mode === 'fancy' ? 'default' : mode === 'plain' ? 'simple' : 'silent';
+  // The caller prints a failure in full (reasons, fix); the phase line gets only its first line,
+  // so that a multi-line refusal is not printed twice.
+  let failure: unknown;
   const list = new Listr(
-    phases.map((p) => ({ title: p.title, task: async () => void (await p.run()) })),
+    phases.map((p) => ({
+      title: p.title,
+      task: async () => {
+        try {
+          await p.run();
+        } catch (e) {
+          failure = e;
+          throw new Error(headline(e));
+        }
+      },
+    })),
     { renderer, exitOnError: true, rendererOptions: { timer: PRESET_TIMER } },
   );
-  await list.run();
+  try {
+    await list.run();
+  } catch (e) {
+    throw failure ?? e;
+  }
+}
+
+/** An error's first line, without the colon that introduces its list of reasons. */
+export function headline(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return (message.split('\n')[0] ?? '').replace(/:\s*$/, '');
 }

@@ -70,7 +70,10 @@ export class ClusterSession {
         this.transports.set(h.name, t);
       } catch (e) {
         refused ||= e instanceof RefusedError;
-        failures.push(e instanceof PghaError && e.hint ? `${e.message}\n    fix: ${e.hint}` : (e as Error).message);
+        // Several hosts fail together: each line names its host first (the error's `where`).
+        const where = e instanceof PghaError && e.where ? e.where : h.name;
+        const hint = e instanceof PghaError && e.hint ? `\n    fix: ${e.hint}` : '';
+        failures.push(`${where}: ${(e as Error).message}${hint}`);
       }
     });
     if (refused) {
