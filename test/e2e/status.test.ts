@@ -97,6 +97,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(s.haproxy).toHaveLength(1);
     expect(s.haproxy[0]!.writesTo).toEqual([s.leader]);
     expect(s.haproxy[0]!.servers.map((x) => x.server).sort()).toEqual(['pg1', 'pg2', 'pg3']);
+    for (const x of s.haproxy[0]!.servers) expect(x.address, x.server).toBe(IPS[x.server]);
     // Independent: HAProxy's own socket, read with OpenSSH.
     const raw = sshOk(dir, IPS.proxy1!, `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state\\n"); print(s.makefile().read())'`);
     const upLine = raw.split('\n').find((l) => / pgha_rw \d+ \S+ \S+ 2 /.test(l));

@@ -135,6 +135,8 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
         'timeout client': '10s',
         'stats enable': true,
         'stats uri': HAPROXY_STATS_PATH,
+        // Fills the CSV's addr column, which status shows; only CA-verified clients see it.
+        'stats show-legends': true,
       },
     };
   }
