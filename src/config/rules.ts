@@ -10,6 +10,7 @@ import { BUILTIN_DEFAULTS, KNOWN_VARIABLES } from '../model/defaults.js';
 import { formatPath, isPlainObject } from '../model/merge.js';
 import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedHost, Role, Vars } from '../model/types.js';
+import { haproxySettingsProblems } from './haproxy-settings.js';
 import type { LoadedDocument } from './load.js';
 
 /** Variables with a default that rendering cannot do without (a null would unset them). */
@@ -206,6 +207,15 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
       const guess = didYouMean(name, KNOWN_VARIABLES);
       const fix = guess ? `did you mean "${guess}"?` : 'check the spelling, or remove it';
       warnings.push(problemAt({ ...loc, segments: [...loc.segments, name] }, `unknown variable, pgha ignores it; ${fix}`));
+    }
+  }
+
+  // ---------------------------------------------------------------- haproxy_conf_settings
+  // The renderer skips what it cannot place; say so here, at the line, instead.
+  for (const [vars, loc] of varLayers) {
+    if (!isPlainObject(vars) || !Object.hasOwn(vars, 'haproxy_conf_settings')) continue;
+    for (const p of haproxySettingsProblems(vars.haproxy_conf_settings)) {
+      errors.push(problemAt({ ...loc, segments: [...loc.segments, 'haproxy_conf_settings', ...p.path] }, p.message));
     }
   }
 
