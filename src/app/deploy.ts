@@ -343,7 +343,7 @@ class Deployment {
         const leader = leaderOf(info);
         return leader && leader.state === 'running' ? leader : undefined;
       },
-      { timeoutMs: 240_000, intervalMs: 1000, what: `${name} to bootstrap and lead`, where: `${name}: patroni`, hint: `look at \`journalctl -u ${patroniUnit(this.clusterName)}\` on ${name}` },
+      { timeoutMs: 240_000, intervalMs: 300, what: `${name} to bootstrap and lead`, where: `${name}: patroni`, hint: `look at \`journalctl -u ${patroniUnit(this.clusterName)}\` on ${name}` },
     );
   }
 
@@ -372,7 +372,7 @@ class Deployment {
         const streaming = replicas.every((n) => senders.some((r) => r.application_name === n && r.state === 'streaming'));
         return streaming ? info : undefined;
       },
-      { timeoutMs: 300_000, intervalMs: 1000, what: `members ${names.join(', ')} to run and stream from the leader` },
+      { timeoutMs: 300_000, intervalMs: 300, what: `members ${names.join(', ')} to run and stream from the leader` },
     );
   }
 
