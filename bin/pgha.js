@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
-import { main } from '../dist/cli/main.js';
+// Thin launcher: the CLI is compiled by tsc into dist/ and bundled into dist/bundle/ by
+// `npm run build` (run by `npm ci` through the prepare script); see scripts/build-bundle.mjs.
+import { main } from '../dist/bundle/main.js';
 process.exitCode = await main(process.argv);

@@ -7,7 +7,7 @@
  *     TLS, removed by haproxy_conf_settings, or not answering: a cluster deployed before it
  *     existed), concurrently with the rest, one exec per host;
  *   - nothing secret is needed (every call is a GET or an unauthenticated etcd status read);
- *   - heavy modules (ssh, yaml) are imported only when used.
+ *   - heavy modules (ssh) are imported only when used; yaml is loaded anyway, to read config.yml.
  * A host that does not answer is reported as unreachable; the command fails only when no
  * Patroni member answers at all.
  */
@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { stringify as yamlText } from 'yaml';
 import { statsEndpoint } from '../components/haproxy/config.js';
 import { readConfigFile } from '../config/load.js';
 import { RuntimeError } from '../errors.js';
@@ -646,10 +647,7 @@ export type StatusFormat = 'table' | 'json' | 'yaml';
 
 export async function formatStatus(s: ClusterStatus, format: StatusFormat): Promise<string> {
   if (format === 'json') return `${JSON.stringify(s, null, 2)}\n`;
-  if (format === 'yaml') {
-    const { stringify } = await import('yaml');
-    return stringify(s);
-  }
+  if (format === 'yaml') return yamlText(s);
   return formatStatusTable(s);
 }
 
