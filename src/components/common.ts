@@ -2,7 +2,6 @@
  * Small pure helpers shared by the component models: who plays which role, typed reads of
  * variables, and the merge-then-strip step every structured config goes through (DESIGN §5).
  */
-import { stringify } from 'yaml';
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role, Vars } from '../model/types.js';
 
@@ -116,13 +115,4 @@ export function hostPort(ip: string, port: number): string {
 /** A single-host CIDR for pg_hba and allowlists. */
 export function hostCidr(ip: string): string {
   return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
-}
-
-/**
- * YAML for Patroni (PyYAML) and etcd (Go yaml.v2) — both YAML 1.1 readers, to which a bare `off`
- * or `on` is a boolean: writing as 1.1 quotes such strings so `watchdog.mode: "off"` stays a string.
- */
-export function toYaml(doc: unknown): string {
-  // No anchors/aliases: shared values are written out in full, as a reader of the file expects.
-  return stringify(doc, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 }

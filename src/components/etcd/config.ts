@@ -4,7 +4,8 @@
  */
 import type { Plain } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles, toYaml } from '../common.js';
+import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles } from '../common.js';
+import { toYaml } from '../yaml.js';
 import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_DROP_IN, ETCD_SSL_DIR } from '../paths.js';
 
 function scheme(host: ResolvedHost): string {

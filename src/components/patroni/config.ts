@@ -16,7 +16,6 @@ import {
   str,
   strList,
   tlsFiles,
-  toYaml,
 } from '../common.js';
 import {
   PATRONI_CA,
@@ -27,6 +26,7 @@ import {
   PG_SOCKET_DIR,
   PGBOUNCER_FOLLOW_SCRIPT,
 } from '../paths.js';
+import { toYaml } from '../yaml.js';
 import { desiredDcs } from './dcs.js';
 
 /** Debian's `patroni@.service` reads `/etc/patroni/%i.yml`; the instance is the cluster name. */
