@@ -27,7 +27,7 @@ import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
 import type { HostFacts } from '../plan/facts.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../plan/etcd-preflight.js';
-import { formatHostPlan, planHost, type HostPlan } from '../plan/plan.js';
+import { formatHostPlan, planHost, sha256, type HostPlan } from '../plan/plan.js';
 import { applyFiles, gatherFacts } from '../plan/remote.js';
 import { isPreInstall, packagesFor, renderCluster, servicesFor } from '../render/index.js';
 import { run } from '../transport/types.js';
@@ -156,17 +156,25 @@ class Deployment {
     }
   }
 
+  /**
+   * What is on the host, then the plan. Every file is compared by hash first; the content of the
+   * files that differ (never of sensitive ones) is fetched in a second round trip, only for the
+   * diff. A no-op run thus ships no content and the host forks no encoder per file.
+   */
   async gatherFacts(w: HostWork): Promise<void> {
     const t = this.session.transport(w.host.name);
     const pkgNames = w.packages.map((p) => p.split('=')[0]!);
     const copiedRepo = this.usesCopiedRepo(w.host) ? [REMOTE_REPO_INDEX] : [];
-    w.facts = await gatherFacts(t, {
-      paths: [...w.files.map((f) => f.path), ...copiedRepo],
-      packages: pkgNames,
-      services: w.services,
-      // Private keys are compared by hash only: their content never travels back.
-      hashOnly: [...w.files.filter((f) => f.sensitive).map((f) => f.path), ...copiedRepo],
+    const paths = [...w.files.map((f) => f.path), ...copiedRepo];
+    w.facts = await gatherFacts(t, { paths, packages: pkgNames, services: w.services, hashOnly: paths });
+    const differing = w.files.filter((f) => {
+      const fact = w.facts!.files[f.path];
+      return !f.sensitive && fact?.state === 'file' && fact.sha256 !== sha256(f.content);
     });
+    if (differing.length) {
+      const contents = await gatherFacts(t, { paths: differing.map((f) => f.path), packages: [], services: [] });
+      Object.assign(w.facts.files, contents.files);
+    }
     const pins = packagesFor(w.host);
     w.plan = planHost(
       { files: w.files, packages: pins.map((p) => ({ name: p.name, ...(p.version ? { version: p.version } : {}) })) },

@@ -4,7 +4,8 @@ import { quote } from '../transport/quote.js';
 /**
  * What is on a host now, gathered by ONE script per host (one SSH round trip), in a line format
  * that cannot be confused by what it reports: every free-form value is base64 ('.' stands for the
- * empty string), so names, contents and os-release values with spaces or newlines are safe.
+ * empty string, `=word` for a plain word of [A-Za-z0-9._-]), so names, contents and os-release
+ * values with spaces or newlines are safe.
  *
  *   PGHA-FACTS 1
  *   H <hostname>
@@ -67,10 +68,6 @@ export interface HostFacts {
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*(:[a-z0-9-]+)?$/;
 const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+$/;
 
-function words(list: readonly string[]): string {
-  return list.map((s) => quote(s)).join(' ');
-}
-
 /**
  * One bash script that reports the given paths, packages and services; see the format above.
  * Paths in `hashOnly` (private keys, files full of passwords) report their sha256 but not their
@@ -92,52 +89,74 @@ export function factsScript(
   for (const s of services) {
     if (!UNIT_NAME.test(s)) throw new Error(`bug: ${JSON.stringify(s)} is not a systemd unit name`);
   }
-  // An empty `for x in ; do` is a bash syntax error, hence the guard on every loop.
+  // The script forks as little as it can: on a container host a fork costs milliseconds, and
+  // four hosts gathering at once on two cores made a no-op deploy CPU-bound. So names pgha
+  // chose (paths, packages, units) arrive already base64-encoded, and values read on the host
+  // (owner, group, states) are encoded once each through a cache (`enc` sets REPLY, no subshell).
+  const b64 = (x: string) => (x === '' ? '.' : Buffer.from(x, 'utf8').toString('base64'));
   const loop = (list: readonly string[], v: string, body: string) =>
-    list.length === 0 ? '' : `for ${v} in ${words(list)}; do\n${body}\ndone\n`;
+    // Each item is name/base64 (no package or unit name holds a slash). An empty `for x in ; do`
+    // is a bash syntax error, hence the guard.
+    list.length === 0 ? '' : `for ${v} in ${list.map((x) => `${quote(x)}/${b64(x)}`).join(' ')}; do\n  ${v}b=\${${v}#*/}; ${v}=\${${v}%%/*}\n${body}\ndone\n`;
 
   return [
     'export LC_ALL=C',
-    `b64() { if [ -n "$1" ]; then printf '%s' "$1" | base64 -w0; else printf '.'; fi; }`,
-    `first() { printf '%s' "\${1%%$'\\n'*}"; }`,
+    'declare -A B64',
+    // A plain word goes as `=word` (no fork at all); anything else as base64, once per value.
+    `enc() { if [ -z "$1" ]; then REPLY=.; elif [[ $1 =~ ^[A-Za-z0-9._-]+$ ]]; then REPLY="=$1"; elif [ -n "\${B64[$1]+x}" ]; then REPLY=\${B64[$1]}; else REPLY=$(printf '%s' "$1" | base64 -w0); B64[$1]=$REPLY; fi; }`,
+    `first() { REPLY="\${1%%$'\\n'*}"; }`,
     `echo 'PGHA-FACTS 1'`,
-    `printf 'H %s\\n' "$(b64 "$(uname -n)")"`,
+    `enc "$(uname -n)"; printf 'H %s\\n' "$REPLY"`,
     'osid=; oscode=',
     // A subshell, so whatever os-release defines stays out of this script.
     `if [ -r /etc/os-release ]; then`,
     `  osid=$( . /etc/os-release >/dev/null 2>&1; printf '%s' "\${ID-}")`,
     `  oscode=$( . /etc/os-release >/dev/null 2>&1; printf '%s' "\${VERSION_CODENAME-}")`,
     `fi`,
-    `printf 'O %s %s\\n' "$(b64 "$osid")" "$(b64 "$oscode")"`,
-    // One call per path, so each can say whether its content may travel back (see hashOnly).
+    `enc "$osid"; osb=$REPLY; enc "$oscode"; printf 'O %s %s\\n' "$osb" "$REPLY"`,
+    // Paths are sorted with builtins only; regular files then get ONE stat and ONE sha256sum
+    // for all of them. Content is encoded per file, and only where it may travel back.
+    'R=(); RB=(); RW=()',
     'ff() {',
-    '  local p=$1 want=$2 pb owner group mode size sum c',
-    `  pb=$(b64 "$p")`,
+    '  local p=$1 pb=$2 want=$3',
     // A symlink is reported as such: writing a file over it replaces the link, not its target.
-    `  if [ -L "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 symlink)"`,
+    `  if [ -L "$p" ]; then enc symlink; printf 'F %s other %s\\n' "$pb" "$REPLY"`,
     `  elif [ ! -e "$p" ]; then printf 'F %s missing\\n' "$pb"`,
-    `  elif [ ! -f "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 "$(stat -c %F -- "$p" 2>/dev/null)")"`,
-    `  elif [ ! -r "$p" ]; then printf 'F %s other %s\\n' "$pb" "$(b64 unreadable)"`,
-    `  else`,
-    `    read -r owner group mode size < <(stat -c '%U %G %a %s' -- "$p")`,
-    // Read through stdin: sha256sum escapes the name in its output for odd file names.
-    `    read -r sum _ < <(sha256sum < "$p")`,
-    `    if [ "$want" = 0 ]; then c='~'`,
+    `  elif [ ! -f "$p" ]; then enc "$(stat -c %F -- "$p" 2>/dev/null)"; printf 'F %s other %s\\n' "$pb" "$REPLY"`,
+    `  elif [ ! -r "$p" ]; then enc unreadable; printf 'F %s other %s\\n' "$pb" "$REPLY"`,
+    '  else R+=("$p"); RB+=("$pb"); RW+=("$want"); fi',
+    '}',
+    ...paths.map((p) => `ff ${quote(p)} ${b64(p)} ${hashOnly.has(p) ? 0 : 1}`),
+    'if [ ${#R[@]} -gt 0 ]; then',
+    `  mapfile -t ST < <(stat -c '%U %G %a %s' -- "\${R[@]}" 2>/dev/null)`,
+    // One line per file whatever its name: stat's format prints no name, and sha256sum escapes
+    // an odd name (a backslash before the hash, \n inside the name).
+    `  mapfile -t SU < <(sha256sum -- "\${R[@]}" 2>/dev/null)`,
+    // A file that vanished in between shifts the lines: then one file at a time, as a fallback.
+    '  if [ ${#ST[@]} -ne ${#R[@]} ] || [ ${#SU[@]} -ne ${#R[@]} ]; then',
+    `    for i in "\${!R[@]}"; do ST[$i]=$(stat -c '%U %G %a %s' -- "\${R[$i]}" 2>/dev/null); SU[$i]=$(sha256sum < "\${R[$i]}" 2>/dev/null); done`,
+    '  fi',
+    '  for i in "${!R[@]}"; do',
+    '    p=${R[$i]}; pb=${RB[$i]}',
+    `    if [ -z "\${ST[$i]}" ]; then printf 'F %s missing\\n' "$pb"; continue; fi`,
+    `    read -r owner group mode size <<< "\${ST[$i]}"`,
+    `    sum=\${SU[$i]%% *}; sum=\${sum#\\\\}`,
+    `    if [ "\${RW[$i]}" = 0 ]; then c='~'`,
     `    elif [ "\${size:-0}" -le ${FACTS_MAX_CONTENT} ]; then c=$(base64 -w0 < "$p"); c=\${c:-.}`,
     `    else c=-; fi`,
-    `    printf 'F %s file %s %s %s %s %s %s\\n' "$pb" "$sum" "$(b64 "$owner")" "$(b64 "$group")" "$mode" "$size" "$c"`,
-    `  fi`,
-    '}',
-    ...paths.map((p) => `ff ${quote(p)} ${hashOnly.has(p) ? 0 : 1}`),
+    `    enc "$owner"; ob=$REPLY; enc "$group"`,
+    `    printf 'F %s file %s %s %s %s %s %s\\n' "$pb" "$sum" "$ob" "$REPLY" "$mode" "$size" "$c"`,
+    '  done',
+    'fi',
     `if command -v dpkg-query >/dev/null 2>&1; then dpkg=1; else dpkg=0; fi`,
     loop(
       packages,
       'n',
       [
-        `  if [ $dpkg = 0 ]; then printf 'P %s unknown\\n' "$(b64 "$n")"`,
+        `  if [ $dpkg = 0 ]; then printf 'P %s unknown\\n' "$nb"`,
         // Multi-arch packages can print one line per architecture: keep them apart.
-        `  elif st=$(dpkg-query -W -f='\${Status}\\t\${Version}\\n' "$n" 2>/dev/null); then printf 'P %s known %s\\n' "$(b64 "$n")" "$(b64 "$st")"`,
-        `  else printf 'P %s absent\\n' "$(b64 "$n")"; fi`,
+        `  elif st=$(dpkg-query -W -f='\${Status}\\t\${Version}\\n' "$n" 2>/dev/null); then enc "$st"; printf 'P %s known %s\\n' "$nb" "$REPLY"`,
+        `  else printf 'P %s absent\\n' "$nb"; fi`,
       ].join('\n'),
     ),
     `if command -v systemctl >/dev/null 2>&1; then sd=1; else sd=0; fi`,
@@ -146,8 +165,11 @@ export function factsScript(
       's',
       [
         `  if [ $sd = 0 ]; then a=unknown; e=unknown`,
-        `  else a=$(systemctl is-active -- "$s" 2>/dev/null); e=$(systemctl is-enabled -- "$s" 2>/dev/null); fi`,
-        `  printf 'S %s %s %s\\n' "$(b64 "$s")" "$(b64 "$(first "$a")")" "$(b64 "$(first "\${e:-not-found}")")"`,
+        // One exec for both: ActiveState is what is-active prints, UnitFileState what is-enabled
+        // prints, empty for a unit systemd does not know (is-enabled: not-found).
+        `  else { read -r a; read -r e; } < <(systemctl show -p ActiveState -p UnitFileState --value -- "$s" 2>/dev/null); fi`,
+        `  first "\${a:-unknown}"; enc "$REPLY"; ab=$REPLY; first "\${e:-not-found}"; enc "$REPLY"`,
+        `  printf 'S %s %s %s\\n' "$sb" "$ab" "$REPLY"`,
       ].join('\n'),
     ),
     `printf 'END %s %s %s\\n' ${paths.length} ${packages.length} ${services.length}`,
@@ -156,12 +178,19 @@ export function factsScript(
 }
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Values the script may send without base64 (see `enc`): user names, unit states, host names. */
+const PLAIN_WORD = /^[A-Za-z0-9._-]+$/;
 
 class Malformed extends Error {}
 
 function dec(field: string | undefined, what: string): string {
   if (field === undefined) throw new Malformed(`missing ${what}`);
   if (field === '.') return '';
+  // `=word`: a plain word sent as is (base64 never starts with '=').
+  if (field.startsWith('=')) {
+    if (!PLAIN_WORD.test(field.slice(1))) throw new Malformed(`${what} is not a plain word`);
+    return field.slice(1);
+  }
   if (!B64.test(field) || field.length % 4 !== 0) throw new Malformed(`${what} is not base64`);
   return Buffer.from(field, 'base64').toString('utf8');
 }

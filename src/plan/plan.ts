@@ -68,7 +68,7 @@ export interface PlanOptions {
 
 export const SENSITIVE_NOTE = '(sensitive content changed)';
 
-function sha256(text: string): string {
+export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 

@@ -95,6 +95,12 @@ describe('factsScript, run for real with bash', () => {
     expect(f.packages['pgha-no-such-package']).toMatchObject({ installed: false, version: undefined });
   });
 
+  it.skipIf(!hasDpkg)('keeps an architecture-qualified package name whole', async () => {
+    const arch = spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim();
+    const f = await gather([], [`bash:${arch}`]);
+    expect(f.packages[`bash:${arch}`]).toMatchObject({ name: `bash:${arch}`, installed: true });
+  });
+
   it('reports a state for every service asked about', async () => {
     const f = await gather([], [], ['pgha-no-such.service', 'ssh']);
     expect(Object.keys(f.services)).toEqual(['pgha-no-such.service', 'ssh']);
@@ -139,6 +145,15 @@ describe('parseFacts', () => {
     expect(f.packages['haproxy']).toMatchObject({ installed: false, version: '2.6.12-1', status: 'deinstall ok config-files' });
     expect(f.packages['etcd-server']).toMatchObject({ installed: false });
     expect(f.services['patroni.service']).toEqual({ name: 'patroni.service', active: 'active', enabled: 'enabled' });
+  });
+
+  it('takes plain words as `=word`, and refuses anything else after the `=`', () => {
+    const plain = ok.map((l) => l.replace(`S ${b('patroni.service')} ${b('active')} ${b('enabled')}`, `S ${b('patroni.service')} =active =enabled`).replace(`${b('root')} ${b('postgres')}`, '=root =postgres'));
+    const f = parseFacts(plain.join('\n'));
+    expect(f.services['patroni.service']).toEqual({ name: 'patroni.service', active: 'active', enabled: 'enabled' });
+    expect(f.files['/etc/a']).toMatchObject({ owner: 'root', group: 'postgres' });
+    expect(() => parseFacts(plain.map((l) => l.replace('=root', '=ro ot')).join('\n'))).toThrow();
+    expect(() => parseFacts(plain.map((l) => l.replace('=root', '=ro/ot')).join('\n'))).toThrow(/plain word/);
   });
 
   const broken: [string, string[], RegExp][] = [
