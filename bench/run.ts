@@ -234,7 +234,9 @@ async function failoverGap(c: Cluster, writer: ProxyWriter, table: string, fault
   await fault(leader);
   await recovered(leader);
   await sleep(3000);
-  return stop();
+  const report = await stop();
+  if (report.lastError) log(`${table}: writes had not resumed when the writer stopped (last error: ${report.lastError})`);
+  return report;
 }
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {

@@ -106,13 +106,20 @@ while not os.path.exists(stop):
         conn = None
         print("E", i, "%.3f" % time.time(), (str(e).splitlines() or [type(e).__name__])[0], flush=True)
     time.sleep(max(0.0, 0.01 - (time.time() - t)))
+print("S", i, "%.3f" % time.time(), flush=True)
 `;
 
 export interface WriterReport {
   acked: number;
   lost: number;
+  /**
+   * The longest time without an acknowledged write, the end of the window included: writes
+   * that never came back count until the writer was stopped, not as no gap at all.
+   */
   longestGapMs: number;
   errors: number;
+  /** The last failed attempt's error, when the window ended in failures. */
+  lastError?: string;
 }
 
 /** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
@@ -157,19 +164,26 @@ export class ProxyWriter {
       const acked: number[] = [];
       const times: number[] = [];
       let errors = 0;
+      let stoppedAt: number | undefined;
+      let lastError: string | undefined;
       for (const line of out.split('\n')) {
         const f = line.split(' ');
         if (f[0] === 'A') {
           acked.push(Number(f[1]));
           times.push(Number(f[2]));
-        } else if (f[0] === 'E') errors++;
+          lastError = undefined;
+        } else if (f[0] === 'E') {
+          errors++;
+          lastError = f.slice(3).join(' ');
+        } else if (f[0] === 'S') stoppedAt = Number(f[2]);
       }
       if (!acked.length) throw new Error(`writer acknowledged nothing:\n${out.slice(-2000)}\n${err}`);
-      let gap = 0;
+      if (stoppedAt === undefined) throw new Error(`writer did not stop cleanly:\n${out.slice(-2000)}\n${err}`);
+      let gap = stoppedAt - times[times.length - 1]!;
       for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
       const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
       const lost = acked.filter((id) => !present.has(id)).length;
-      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors };
+      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors, ...(lastError ? { lastError } : {}) };
     };
   }
 }

@@ -208,6 +208,9 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     assertLeader(target);
     expect(report.acked).toBeGreaterThan(100);
     expect(report.lost).toBe(0);
+    // Writes flow again by the end (3 s after the switchover returned), not only were none lost.
+    expect(report.lastError, 'writes through HAProxy had not resumed when the writer stopped').toBeUndefined();
+    expect(report.longestGapMs).toBeLessThan(3000);
     figures.push(`writer through HAProxy: ${report.acked} acknowledged inserts, ${report.lost} lost, longest gap ${report.longestGapMs} ms, ${report.errors} failed attempts; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
   }, 300_000);
 
