@@ -205,6 +205,7 @@ async function switchoverGaps(c: Cluster, writer: ProxyWriter, label: string): P
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
     const leader = patronictl(c.dir, c.ips.pg1!, c.name).find((m) => m.Role === 'Leader')!.Member;
     const target = c.dataNodes[(c.dataNodes.indexOf(leader) + 1) % c.dataNodes.length]!;
+    await writer.waitWritable();
     const stop = writer.start(`bench_${label}_${i}_${Date.now() % 100000}`);
     await sleep(2000);
     const r = await pgha(['switchover', c.dir, target, '--force']);
@@ -229,13 +230,17 @@ function setHaproxySettings(dir: string, settings: unknown): void {
 async function failoverGap(c: Cluster, writer: ProxyWriter, table: string, fault: (leader: string) => Promise<void>, recovered: (leader: string) => Promise<void>): Promise<WriterReport> {
   await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
   const leader = patronictl(c.dir, c.ips.pg1!, c.name).find((m) => m.Role === 'Leader')!.Member;
+  const waited = await writer.waitWritable();
+  if (waited > 500) log(`${table}: HAProxy led to a writable primary only after ${waited} ms more`);
   const stop = writer.start(table);
   await sleep(2000);
   await fault(leader);
   await recovered(leader);
+  // Patroni calling the cluster healthy is not yet writes through HAProxy (see waitWritable).
+  await writer.waitWritable();
   await sleep(3000);
   const report = await stop();
-  if (report.lastError) log(`${table}: writes had not resumed when the writer stopped (last error: ${report.lastError})`);
+  if (report.lastError) log(`${table}: writes had not resumed when the writer stopped (last error: ${report.lastError}); a writable primary ${report.settleMs} ms later`);
   return report;
 }
 
@@ -413,6 +418,7 @@ async function main(): Promise<void> {
   if (c && wants('upgrade')) {
     log(`upgrade --components=patroni to ${PATRONI_NEW}`);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    await getWriter().waitWritable();
     const stop = getWriter().start(`bench_upgrade_${Date.now() % 100000}`);
     await sleep(2000);
     const r = await pgha(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${PATRONI_NEW}`]);

@@ -120,6 +120,8 @@ export interface WriterReport {
   errors: number;
   /** The last failed attempt's error, when the window ended in failures. */
   lastError?: string;
+  /** How long after the writer stopped HAProxy still led to no writable primary. */
+  settleMs: number;
 }
 
 /** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
@@ -141,6 +143,21 @@ export class ProxyWriter {
     sshOk(this.dir, this.proxyIp, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null');
     sshOk(this.dir, this.proxyIp, 'cat > /root/writer.py', WRITER);
     sshOk(this.dir, this.proxyIp, 'umask 077 && cat > /root/.writer-pw', this.password());
+  }
+
+  /**
+   * Waits until HAProxy's read-write port leads to a primary (not a node in recovery) and
+   * returns how long that took. Patroni's /primary can answer 200 for a leader that restarted
+   * read-only after a crash, before it promotes itself again.
+   */
+  async waitWritable(timeoutMs = 120_000): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      const r = this.sql('select pg_is_in_recovery()');
+      if (r.code === 0 && r.stdout.trim() === 'f') return Date.now() - t0;
+      if (Date.now() - t0 > timeoutMs) throw new Error(`HAProxy on ${this.proxyIp} led to no primary within ${timeoutMs / 1000} s: ${r.stdout}${r.stderr}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
   }
 
   /** Start writing into a fresh table; the returned function stops the writer and reports. */
@@ -181,9 +198,12 @@ export class ProxyWriter {
       if (stoppedAt === undefined) throw new Error(`writer did not stop cleanly:\n${out.slice(-2000)}\n${err}`);
       let gap = stoppedAt - times[times.length - 1]!;
       for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+      // Counted on the primary: through HAProxy a node still in recovery could answer, and a
+      // replica that has not replayed the last writes would make them look lost.
+      const settleMs = await this.waitWritable();
       const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
       const lost = acked.filter((id) => !present.has(id)).length;
-      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors, ...(lastError ? { lastError } : {}) };
+      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors, settleMs, ...(lastError ? { lastError } : {}) };
     };
   }
 }
