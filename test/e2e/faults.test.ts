@@ -15,6 +15,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
+import { patronictl as patronictlOn, type PatronictlMember } from './probes.js';
 import { clusterSecrets, e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, removeTestCluster, ssh, sshOk, type Ran } from './harness.js';
 
 const canRun = e2eSuiteCanRun('faults');
@@ -24,15 +25,6 @@ const SUBNET = '10.237.1';
 const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` };
 const DATA = ['pg1', 'pg2', 'pg3'];
 const STATE = `/var/lib/pgha/${CLUSTER}`;
-
-interface PatronictlMember {
-  Member: string;
-  Host: string;
-  Role: string;
-  State: string;
-  TL?: number;
-  'Lag in MB'?: number | string;
-}
 
 /** The pid of a container's init (its systemd), the only child of the host's systemd-nspawn. */
 function containerInit(host: string): number {
@@ -52,7 +44,7 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
   let dir = '';
   const outputs: string[] = [];
 
-  const patronictl = (ip: string): PatronictlMember[] => JSON.parse(sshOk(dir, ip, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as PatronictlMember[];
+  const patronictl = (ip: string): PatronictlMember[] => patronictlOn(dir, ip, CLUSTER);
   const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
   /** psql through HAProxy; stdout is the first row (psql prints INSERT's command tag after it). */
   const viaProxy = (sql: string): Ran => {
