@@ -410,6 +410,7 @@ class Deployment {
     }
     const toStart = data.filter((w) => w.host.name !== leader && !this.isActive(w, unit));
     await Promise.all(toStart.map((w) => run(this.session.transport(w.host.name), startUnitsCommand([unit]), `start ${unit}`)));
+    if (toStart.length) await this.wakeLeaderForSlots(leader, toStart.map((w) => w.host.name));
     const toReload = data.filter((w) => this.isActive(w, unit) && this.needs(w, unit));
     await Promise.all(toReload.map((w) => run(this.session.transport(w.host.name), reloadUnitCommand(unit), `reload ${unit}`)));
     // Always, not only after starting something: a run killed while replicas were still being
@@ -417,6 +418,27 @@ class Deployment {
     // cluster this is one poll over REST.
     this.live = await this.waitAllStreaming(data.map((w) => w.host.name));
     await this.reconcileDcs();
+  }
+
+  /**
+   * The leader creates a replica's replication slot only in its own HA loop, once the replica has
+   * registered in the DCS; left alone that is up to loop_wait (10 s) later, and a replica done
+   * with its basebackup sooner fails "replication slot does not exist" until then. Patroni wakes
+   * its HA loop on every PATCH /config, even one that changes nothing, so once the new members
+   * show in the DCS, a patch that sets loop_wait to its current value has the slots made at once.
+   * Only a shortcut: if the members never show, waitAllStreaming reports why.
+   */
+  async wakeLeaderForSlots(leader: string, replicas: string[]): Promise<void> {
+    const registered = await waitFor(
+      async () => {
+        const info = await this.session.patroni(leader).cluster();
+        return replicas.every((n) => info.members.some((m) => m.name === n)) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: `${replicas.join(', ')} to register` },
+    ).catch(() => false);
+    if (!registered) return;
+    const live = await this.session.patroni(leader).config();
+    await this.session.patroni(leader, { fromMember: true }).patchConfig({ loop_wait: live.loop_wait ?? 10 });
   }
 
   async reconcileDcs(): Promise<void> {
