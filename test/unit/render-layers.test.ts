@@ -197,7 +197,7 @@ describe('haproxy.cfg', () => {
   it('read-only frontend with lag only when asked', () => {
     expect(haproxy()).not.toContain('/replica');
     const ro = haproxy({ cluster: { haproxy_read_only_load_balancer_enabled: true, patroni_repl_max_lag: 1048576 } });
-    expect(ro).toContain('http-check send meth GET uri /replica?lag=1048576');
+    expect(ro).toContain('http-check send meth OPTIONS uri /replica?lag=1048576');
     expect(ro).toContain('bind *:5433');
     expect(haproxy({ cluster: { haproxy_read_only_load_balancer_enabled: true } })).toContain('uri /replica\n');
   });

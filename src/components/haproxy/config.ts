@@ -106,7 +106,10 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
     backends: {
       [HAPROXY_RW_BACKEND]: {
         'option httpchk': true,
-        'http-check send': 'meth GET uri /primary',
+        // OPTIONS, not GET: Patroni answers it with the status line alone. A GET's JSON body is
+        // written after HAProxy already has its status and hung up, and Patroni logs a ~30-line
+        // traceback (SSLEOFError / BrokenPipe) for it: several a minute per proxy.
+        'http-check send': 'meth OPTIONS uri /primary',
         'http-check expect': 'status 200',
         servers: servers(cluster),
       },
@@ -121,7 +124,7 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
     (model.backends as Plain)[HAPROXY_RO_BACKEND] = {
       balance: 'roundrobin',
       'option httpchk': true,
-      'http-check send': `meth GET uri /replica${lag === undefined ? '' : `?lag=${lag}`}`,
+      'http-check send': `meth OPTIONS uri /replica${lag === undefined ? '' : `?lag=${lag}`}`,
       'http-check expect': 'status 200',
       servers: servers(cluster),
     };
