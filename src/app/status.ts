@@ -11,21 +11,20 @@
  * A host that does not answer is reported as unreachable; the command fails only when no
  * Patroni member answers at all.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
-import { stringify as yamlText } from 'yaml';
+import { basename, join } from 'node:path';
 import { statsEndpoint } from '../components/haproxy/config.js';
-import { readConfigFile } from '../config/load.js';
 import { RuntimeError } from '../errors.js';
-import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { readStatusCache, statusCacheKey, writeStatusCache } from './status-config-cache.js';
 
 /** Kept short: a dead host must not make `status` slow for the live ones. */
 export const STATUS_TIMEOUT_MS = 3_000;
@@ -256,24 +255,43 @@ const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', '
  */
 export async function readClusterConfig(dir: string): Promise<{ cluster: ResolvedCluster; paths: ClusterPaths }> {
   const paths = clusterPaths(dir);
-  const doc = readConfigFile(paths.config);
-  if (!doc.problems.length) {
-    try {
-      const cluster = resolveCluster(doc.raw as ClusterConfig);
-      const fits =
-        typeof cluster.name === 'string' &&
-        cluster.hosts.length > 0 &&
-        cluster.hosts.every(
-          (h) => typeof h.name === 'string' && isIP(h.ip) !== 0 && Array.isArray(h.roles) && PORT_VARS.every((v) => Number.isInteger(h.vars[v])),
-        );
-      if (fits) return { cluster, paths };
-    } catch {
-      // fall through to full validation, which says what is wrong
+  let text: string | undefined;
+  try {
+    text = readFileSync(paths.config, 'utf8');
+  } catch {
+    // loadCluster below says what is wrong with the file
+  }
+  if (text !== undefined) {
+    const key = statusCacheKey(text);
+    const cached = readStatusCache(paths.dir, key);
+    if (cached && fitsStatus(cached)) return { cluster: cached, paths };
+    // yaml and the resolver are loaded only on a cache miss.
+    const [{ parseConfigText }, { resolveCluster }] = await Promise.all([import('../config/load.js'), import('../model/resolve.js')]);
+    const doc = parseConfigText(text, basename(paths.config));
+    if (!doc.problems.length) {
+      try {
+        const cluster = resolveCluster(doc.raw as ClusterConfig);
+        if (fitsStatus(cluster)) {
+          writeStatusCache(paths.dir, key, cluster);
+          return { cluster, paths };
+        }
+      } catch {
+        // fall through to full validation, which says what is wrong
+      }
     }
   }
   const { loadCluster } = await import('./cluster-dir.js');
   const loaded = loadCluster(dir);
   return { cluster: loaded.cluster, paths: loaded.paths };
+}
+
+/** What status relies on (names, addresses, roles, ports) looks right. */
+function fitsStatus(cluster: ResolvedCluster): boolean {
+  return (
+    typeof cluster.name === 'string' &&
+    cluster.hosts.length > 0 &&
+    cluster.hosts.every((h) => typeof h.name === 'string' && isIP(h.ip) !== 0 && Array.isArray(h.roles) && PORT_VARS.every((v) => Number.isInteger(h.vars[v])))
+  );
 }
 
 /** The cluster directory, read without creating anything (status changes nothing). */
@@ -647,7 +665,7 @@ export type StatusFormat = 'table' | 'json' | 'yaml';
 
 export async function formatStatus(s: ClusterStatus, format: StatusFormat): Promise<string> {
   if (format === 'json') return `${JSON.stringify(s, null, 2)}\n`;
-  if (format === 'yaml') return yamlText(s);
+  if (format === 'yaml') return (await import('../cli/yaml-output.js')).yamlText(s);
   return formatStatusTable(s);
 }
 

@@ -1,6 +1,8 @@
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
-import { secureContextOf } from '../../src/transport/https.js';
+import { NodeHttpRequester, secureContextOf } from '../../src/transport/https.js';
 
 describe('secureContextOf', () => {
   const now = new Date();
@@ -12,5 +14,49 @@ describe('secureContextOf', () => {
     expect(secureContextOf({ ca: ca.certPem, cert: node.certPem, key: node.keyPem })).toBe(a);
     expect(secureContextOf({ ca: ca.certPem })).not.toBe(a);
     expect(secureContextOf({ ca: ca.certPem })).toBe(secureContextOf({ ca: ca.certPem, cert: undefined, key: undefined }));
+  });
+});
+
+describe('NodeHttpRequester: server identity on direct connections', () => {
+  const now = new Date();
+  const ca = issueCa({ clusterName: 'ident', now });
+  const other = issueCa({ clusterName: 'other', now });
+  const pg1 = issueNodeCert({ ca, host: { name: 'pg1', ip: '127.0.0.1' }, now });
+  const foreign = issueNodeCert({ ca: other, host: { name: 'pg1', ip: '127.0.0.1' }, now });
+
+  /** An HTTPS server on `ip` presenting `cert`; returns its port and a closer. */
+  async function serve(ip: string, cert: { keyPem: string; certPem: string }): Promise<{ port: number; close: () => Promise<void> }> {
+    const s = createServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.end('{"ok":true}'));
+    await new Promise<void>((r) => s.listen(0, ip, () => r()));
+    return { port: (s.address() as AddressInfo).port, close: () => new Promise<void>((r) => s.close(() => r())) };
+  }
+  const get = (ip: string, port: number) => new NodeHttpRequester({ ip, port, servername: 'pg1' }, { ca: ca.certPem }).request({ method: 'GET', path: '/', timeoutMs: 5000 });
+
+  it('accepts the certificate that carries the dialled address', async () => {
+    const srv = await serve('127.0.0.1', pg1);
+    try {
+      expect((await get('127.0.0.1', srv.port)).body).toEqual({ ok: true });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("refuses another host's certificate, even one naming the expected host", async () => {
+    // pg1's certificate (name pg1, IP 127.0.0.1) answering on 127.0.0.2: the address is checked.
+    const srv = await serve('127.0.0.2', pg1);
+    try {
+      await expect(get('127.0.0.2', srv.port)).rejects.toThrow(/IP: 127\.0\.0\.2 is not in the cert's list/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses a certificate from another CA', async () => {
+    const srv = await serve('127.0.0.1', foreign);
+    try {
+      await expect(get('127.0.0.1', srv.port)).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+    } finally {
+      await srv.close();
+    }
   });
 });
