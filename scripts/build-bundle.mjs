@@ -28,6 +28,25 @@ export const EXTERNAL = ['ssh2'];
 /** CommonJS packages inside an ES module bundle still call require() for node's built-ins. */
 const REQUIRE_SHIM = "import { createRequire as __pghaCreateRequire } from 'node:module'; const require = __pghaCreateRequire(import.meta.url);";
 
+/**
+ * commander requires node:child_process when it loads, for git-style executable subcommands,
+ * which pgha does not have. Loading child_process (and the dgram and socket modules it pulls
+ * in) is ~7 ms of every pgha process, `status` included; here it is required on first use.
+ * The build fails if a commander release changes the line, rather than silently losing this.
+ */
+const lazyChildProcessInCommander = {
+  name: 'lazy-child-process-in-commander',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(eager)) throw new Error(`${args.path}: expected \`${eager}\`; update lazyChildProcessInCommander in scripts/build-bundle.mjs`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -42,6 +61,7 @@ const result = await build({
   banner: { js: REQUIRE_SHIM },
   sourcemap: 'linked',
   metafile: true,
+  plugins: [lazyChildProcessInCommander],
   logLevel: 'warning',
   // A require() or import esbuild cannot resolve statically would fail only at run time.
   logOverride: { 'unsupported-require-call': 'error', 'unsupported-dynamic-import': 'error' },

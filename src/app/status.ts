@@ -316,12 +316,14 @@ export function patroniClientFor(ctx: ProbeContext, h: ResolvedHost): PatroniCli
   );
 }
 
+/** Both of readEtcd's requests go over one kept connection: one TLS handshake per member, not two. */
 export function etcdRequester(ctx: ProbeContext, h: ResolvedHost): NodeHttpRequester {
   return new NodeHttpRequester(
     { ip: h.ip, port: Number(h.vars.etcd_client_port), servername: h.name },
     { ca: ctx.tls.ca },
     undefined,
     h.vars.etcd_ssl_enabled === true ? 'https' : 'http',
+    true,
   );
 }
 
@@ -356,6 +358,8 @@ export async function readEtcd(ctx: ProbeContext, h: ResolvedHost): Promise<Etcd
     };
   } catch (e) {
     return { ...base, error: errText(e) };
+  } finally {
+    await http.close();
   }
 }
 

@@ -8,8 +8,8 @@
  * `dial` supplies the byte stream (an SSH channel from a member) so unsafe calls originate
  * inside Patroni's allowlist; TLS then runs end to end over that stream.
  */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 
@@ -82,12 +82,26 @@ export function parseBody(text: string): unknown {
 }
 
 export class NodeHttpRequester implements Requester {
+  private pool: HttpAgent | undefined;
+
+  /**
+   * `keepAlive`: requests share one connection, one after another, until close() — for a
+   * server that keeps connections open (etcd), where a second TLS handshake costs more than
+   * waiting for the first answer. Patroni 3.0 closes every connection, so there it buys nothing.
+   */
   constructor(
     readonly target: HttpTarget,
     private readonly tls: TlsMaterial,
     private readonly dial?: Dial,
     readonly scheme: 'https' | 'http' = 'https',
+    private readonly keepAlive = false,
   ) {}
+
+  private agent(): HttpAgent | false {
+    if (!this.keepAlive) return false;
+    this.pool ??= this.scheme === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    return this.pool;
+  }
 
   private async tunnel(): Promise<Duplex> {
     const stream = await this.dial!(this.target);
@@ -117,8 +131,8 @@ export class NodeHttpRequester implements Requester {
         path: req.path,
         headers,
         // A stream from `dial` is used as is (node skips its agent when given createConnection);
-        // otherwise a throwaway agent, since nothing is worth keeping alive.
-        ...(tunnelled ? { createConnection: () => tunnelled } : { agent: false as const }),
+        // otherwise a throwaway agent unless connections are kept.
+        ...(tunnelled ? { createConnection: () => tunnelled } : { agent: this.agent() }),
       };
       const onResponse = (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -163,7 +177,9 @@ export class NodeHttpRequester implements Requester {
   }
 
   async close(): Promise<void> {
-    // Nothing pooled: every request closed its own connection.
+    // Without keepAlive nothing is pooled: every request closed its own connection.
+    this.pool?.destroy();
+    this.pool = undefined;
   }
 }
 

@@ -37,6 +37,13 @@ describe.skipIf(!built)('dist/bundle (run `npm run build` first)', () => {
     expect(r.code).toBe(0);
   });
 
+  it('loading the CLI does not load node:child_process (commander requires it only when used)', () => {
+    const main = pathToFileURL(join(BUNDLE, 'main.js')).href;
+    const r = node(['--input-type=module', '-e', `await import(${JSON.stringify(main)}); console.log(process.moduleLoadList.includes('NativeModule child_process'))`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('false');
+  });
+
   it('bin/pgha.js runs the bundle: schema validation and templates resolve from dist/bundle/', () => {
     const dir = join(root, 'b1');
     expect(node([BIN, 'configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', '10.77.4.0/24']).code).toBe(0);

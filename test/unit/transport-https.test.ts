@@ -60,3 +60,46 @@ describe('NodeHttpRequester: server identity on direct connections', () => {
     }
   });
 });
+
+describe('NodeHttpRequester: kept connections', () => {
+  const now = new Date();
+  const ca = issueCa({ clusterName: 'keep', now });
+  const etcd1 = issueNodeCert({ ca, host: { name: 'etcd1', ip: '127.0.0.1' }, now });
+
+  async function countingServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+    let connections = 0;
+    const s = createServer({ key: etcd1.keyPem, cert: etcd1.certPem }, (req, res) => res.end(JSON.stringify({ path: req.url })));
+    s.on('secureConnection', () => connections++);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return {
+      port: (s.address() as AddressInfo).port,
+      connections: () => connections,
+      close: () => new Promise<void>((r) => s.close(() => r())),
+    };
+  }
+
+  it('with keepAlive, concurrent requests share one TLS connection until close()', async () => {
+    const srv = await countingServer();
+    const http = new NodeHttpRequester({ ip: '127.0.0.1', port: srv.port, servername: 'etcd1' }, { ca: ca.certPem }, undefined, 'https', true);
+    try {
+      const [a, b] = await Promise.all([http.request({ method: 'GET', path: '/health', timeoutMs: 5000 }), http.request({ method: 'POST', path: '/v3/maintenance/status', body: {}, timeoutMs: 5000 })]);
+      expect([a.body, b.body]).toEqual([{ path: '/health' }, { path: '/v3/maintenance/status' }]);
+      expect(srv.connections()).toBe(1);
+    } finally {
+      await http.close();
+      // close() let the connection go: the server can shut down (it waits for open ones).
+      await srv.close();
+    }
+  });
+
+  it('without keepAlive, each request has its own connection', async () => {
+    const srv = await countingServer();
+    const http = new NodeHttpRequester({ ip: '127.0.0.1', port: srv.port, servername: 'etcd1' }, { ca: ca.certPem });
+    try {
+      await Promise.all([http.request({ method: 'GET', path: '/a', timeoutMs: 5000 }), http.request({ method: 'GET', path: '/b', timeoutMs: 5000 })]);
+      expect(srv.connections()).toBe(2);
+    } finally {
+      await srv.close();
+    }
+  });
+});
