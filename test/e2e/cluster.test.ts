@@ -79,6 +79,13 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
     }
   });
 
+  it("replicas were built from an immediate checkpoint on the leader (Patroni took pgha's basebackup options)", () => {
+    const log = sshOk(dir, PG1, `journalctl -u patroni@${CLUSTER} --no-pager -o cat`);
+    const starts = log.split('\n').filter((l) => /checkpoint starting: .*force wait/.test(l));
+    expect(starts.length).toBeGreaterThan(0);
+    expect(starts.filter((l) => !l.includes('immediate'))).toEqual([]);
+  });
+
   it('routes writes through HAProxy to the leader', () => {
     const r = psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, 'select pg_is_in_recovery()', secret('postgres'));
     expect(r.stderr).toBe('');

@@ -92,6 +92,12 @@ describe('patroni file', () => {
     check(patroni({ cluster: { patroni_conf_settings: settings } }));
   });
 
+  it("replicas are built from an immediate checkpoint; settings add to it or null it back to Patroni's spread default", () => {
+    expect(patroni().postgresql.basebackup).toEqual({ checkpoint: 'fast' });
+    expect(patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { 'max-rate': '100M' } } } } }).postgresql.basebackup).toEqual({ checkpoint: 'fast', 'max-rate': '100M' });
+    expect(patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { checkpoint: null } } } } }).postgresql.basebackup ?? {}).toEqual({});
+  });
+
   it('a null set at a lower layer is overridden by a value at a higher one', () => {
     const doc = patroni({ cluster: { patroni_conf_settings: { log: null } }, pg2: { patroni_conf_settings: { log: { level: 'DEBUG' } } } }, 'pg2');
     expect(doc.log).toEqual({ level: 'DEBUG' });

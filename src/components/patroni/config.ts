@@ -150,6 +150,11 @@ function postgresql(cluster: ResolvedCluster, host: ResolvedHost, inputs: Render
     },
     parameters,
     pg_hba: hba,
+    // pg_basebackup's default spread checkpoint makes every new replica (deploy, reinit) wait
+    // for the primary to pace a checkpoint out over checkpoint_completion_target: 1 s on an idle
+    // primary, minutes on a busy one. As Patroni's own documentation and autobase do, ask for
+    // an immediate one; patroni_conf_settings can add max-rate, or null it back to spread.
+    basebackup: { checkpoint: 'fast' },
   };
 }
 
