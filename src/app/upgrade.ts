@@ -83,6 +83,25 @@ true
 }
 
 /**
+ * Restart a daemon onto its newly installed binary. For HAProxy that is a reload, which keeps
+ * client sessions: but Debian's ExecReload only sends the master SIGUSR2 and returns, and the
+ * master re-executes itself a moment later. So wait, on the host, until the main process no
+ * longer runs a deleted binary (30 s at most; the caller checks the outcome).
+ */
+export function restartOntoNewBinaryCommand(unit: string, how: 'reload-or-restart' | 'restart'): { script: string; timeoutSec: number } {
+  return {
+    script: `set -e
+systemctl ${how} ${quote(unit)}
+pid=$(systemctl show -p MainPID --value ${quote(unit)})
+for i in $(seq 120); do
+  case $(readlink /proc/"\${pid:-0}"/exe 2>/dev/null) in *' (deleted)') sleep 0.25;; *) break;; esac
+done
+`,
+    timeoutSec: 300,
+  };
+}
+
+/**
  * Deploy's install (policy-rc.d guard so dpkg restarts nothing behind our back, confold,
  * create_main_cluster off) of exact versions.
  */
@@ -448,7 +467,7 @@ class Upgrade {
             const unit = componentUnit(c, this.name)!;
             // HAProxy's master re-executes its (new) binary on reload and keeps client sessions.
             const how = c === 'haproxy' ? 'reload-or-restart' : 'restart';
-            await run(this.session.transport(host.name), { script: `systemctl ${how} ${quote(unit)}`, timeoutSec: 300 }, `${how} ${unit}`);
+            await run(this.session.transport(host.name), restartOntoNewBinaryCommand(unit, how), `${how} ${unit}`);
             await this.serviceHealthy(c, host);
             if (c === 'etcd') await this.gateHealthy(`after etcd on ${host.name}`);
             const final = hostStep(c, await this.hostState(c, host), t);

@@ -1,8 +1,10 @@
 /** The pure parts of `pgha upgrade`: versions, health gate, per-host plan, ordering, repository index. */
 import { spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { statusScript, upgradeInstallCommand } from '../../src/app/upgrade.js';
+import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade.js';
 import {
   compareDebianVersions,
   componentPackages,
@@ -19,7 +21,9 @@ import {
 import { missingVersions, parsePackagesIndex } from '../../src/app/upgrade/repo.js';
 import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
 import { loadExample } from '../golden/inputs.js';
+import { tempDirs } from './tempdirs.js';
 
+const tempDir = tempDirs();
 const hasDpkg = spawnSync('sh', ['-c', 'command -v dpkg']).status === 0;
 
 function dpkgCompare(a: string, b: string): number {
@@ -205,6 +209,39 @@ describe('status script', () => {
     expect(s.packages[0]!.installedAt).toBeGreaterThan(0);
     expect(s.packages[1]).toMatchObject({ name: 'no-such-package-pgha', installed: false });
     expect(s.units.get('no-such-unit-pgha.service')?.active).toBe(false);
+  });
+  describe('restarting onto the new binary', () => {
+    /** A host whose systemctl and readlink are stubs: the master re-executes after `deletedFor` looks. */
+    function fakeHost(deletedFor: number, reloadExit = 0): { run: (script: string) => ReturnType<typeof spawnSync>; log: () => string[] } {
+      const dir = tempDir('pgha-reexec-');
+      const log = join(dir, 'log');
+      const stub = (name: string, body: string) => {
+        writeFileSync(join(dir, name), `#!/bin/bash\n${body}\n`);
+        chmodSync(join(dir, name), 0o755);
+      };
+      stub('systemctl', `echo "systemctl $*" >> ${log}; [ "$1" = show ] && echo 4242; [ "$1" = show ] || exit ${reloadExit}`);
+      stub('readlink', `n=$(grep -c readlink ${log} || true); echo "readlink $*" >> ${log}; if [ "$n" -lt ${deletedFor} ]; then echo '/usr/sbin/haproxy (deleted)'; else echo /usr/sbin/haproxy; fi`);
+      writeFileSync(log, '');
+      return {
+        run: (script) => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }),
+        log: () => readFileSync(log, 'utf8').trim().split('\n'),
+      };
+    }
+    it('waits, after a reload returns, until the master runs the new binary', () => {
+      const host = fakeHost(3);
+      const r = host.run(restartOntoNewBinaryCommand('haproxy.service', 'reload-or-restart').script);
+      expect(r.status).toBe(0);
+      expect(host.log()).toEqual([
+        'systemctl reload-or-restart haproxy.service',
+        'systemctl show -p MainPID --value haproxy.service',
+        ...Array(4).fill('readlink /proc/4242/exe'),
+      ]);
+    });
+    it('fails when systemctl does, without waiting', () => {
+      const host = fakeHost(3, 1);
+      expect(host.run(restartOntoNewBinaryCommand('etcd.service', 'restart').script).status).toBe(1);
+      expect(host.log()).toEqual(['systemctl restart etcd.service']);
+    });
   });
   it('installs exact versions behind the policy-rc.d guard, finishing an interrupted dpkg first', () => {
     const { script } = upgradeInstallCommand([{ name: 'patroni', version: '3.0.2-1+pgha1' }]);
