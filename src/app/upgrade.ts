@@ -60,9 +60,13 @@ interface PatroniStatusBody {
   replication?: { application_name: string; state: string }[];
 }
 
+/** A process still running a binary that dpkg has since replaced shows its exe as "(deleted)". */
+const RUNS_DELETED_EXE = `runs_deleted_exe() { readlink /proc/"$1"/exe 2>/dev/null | grep -q ' (deleted)$'; }`;
+
 /** Versions, install times and running units for the given packages and units, one line each. */
 export function statusScript(packages: readonly string[], units: readonly string[]): string {
   return `export LC_ALL=C
+${RUNS_DELETED_EXE}
 for p in ${packages.map(quote).join(' ')}; do
   line=$(dpkg-query -W -f='\${Version}\\t\${db:Status-Abbrev}' "$p" 2>/dev/null || true)
   v=\${line%%$'\\t'*}; st=\${line#*$'\\t'}; [ -n "$line" ] || st=''
@@ -75,7 +79,7 @@ for u in ${units.map(quote).join(' ')}; do
   ts=$(systemctl show -p ActiveEnterTimestamp --value "$u" 2>/dev/null || true)
   e=0; if [ -n "$ts" ]; then e=$(date -d "$ts" +%s 2>/dev/null || echo 0); fi
   pid=$(systemctl show -p MainPID --value "$u" 2>/dev/null || echo 0)
-  d=0; if [ "\${pid:-0}" != 0 ] && readlink /proc/"$pid"/exe 2>/dev/null | grep -q ' (deleted)$'; then d=1; fi
+  d=0; if [ "\${pid:-0}" != 0 ] && runs_deleted_exe "$pid"; then d=1; fi
   printf 'UNIT\\t%s\\t%s\\t%s\\t%s\\n' "$u" "$a" "$e" "$d"
 done
 true
@@ -91,11 +95,10 @@ true
 export function restartOntoNewBinaryCommand(unit: string, how: 'reload-or-restart' | 'restart'): { script: string; timeoutSec: number } {
   return {
     script: `set -e
+${RUNS_DELETED_EXE}
 systemctl ${how} ${quote(unit)}
 pid=$(systemctl show -p MainPID --value ${quote(unit)})
-for i in $(seq 120); do
-  case $(readlink /proc/"\${pid:-0}"/exe 2>/dev/null) in *' (deleted)') sleep 0.25;; *) break;; esac
-done
+for i in $(seq 120); do runs_deleted_exe "\${pid:-0}" || break; sleep 0.25; done
 `,
     timeoutSec: 300,
   };
