@@ -95,7 +95,10 @@ export function measureRenderPlan(runs = 5, hosts = 500): RenderPlanFigures {
       const pkgs = packagesFor(h);
       const plan = planHost(
         { files: f, packages: pkgs.map((p) => ({ name: p.name, ...(p.version ? { version: p.version } : {}) })) },
-        emptyFacts(f.map((x) => x.path), pkgs.map((p) => p.name)),
+        emptyFacts(
+          f.map((x) => x.path),
+          pkgs.map((p) => p.name),
+        ),
         { host: h.name },
       );
       files += f.length;

@@ -85,7 +85,11 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
   );
   out.push(
     have(f.ssh_roundtrips_per_host_noop)
-      ? { goal: '≤ 3 SSH round trips per host (no-op deploy)', measured: `${f.ssh_roundtrips_per_host_noop} (busiest host)`, pass: f.ssh_roundtrips_per_host_noop! <= 3 }
+      ? {
+          goal: '≤ 3 SSH round trips per host (no-op deploy)',
+          measured: `${f.ssh_roundtrips_per_host_noop} (busiest host)`,
+          pass: f.ssh_roundtrips_per_host_noop! <= 3,
+        }
       : { goal: '≤ 3 SSH round trips per host (no-op deploy)', measured: 'not measured', pass: null },
   );
   out.push(
@@ -99,7 +103,11 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
   );
   out.push(
     have(f.switchover_gap_ms_p50)
-      ? { goal: 'switchover gap p50 ≤ 2 s', measured: `${f.switchover_gap_ms_p50} ms (max ${f.switchover_gap_ms_max} ms)`, pass: f.switchover_gap_ms_p50! <= 2000 }
+      ? {
+          goal: 'switchover gap p50 ≤ 2 s',
+          measured: `${f.switchover_gap_ms_p50} ms (max ${f.switchover_gap_ms_max} ms)`,
+          pass: f.switchover_gap_ms_p50! <= 2000,
+        }
       : { goal: 'switchover gap p50 ≤ 2 s', measured: 'not measured', pass: null },
   );
   out.push(
@@ -113,12 +121,20 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
   );
   out.push(
     have(f.upgrade_patroni_lost_writes)
-      ? { goal: 'patroni upgrade loses 0 writes', measured: `${f.upgrade_patroni_lost_writes} lost (longest gap ${f.upgrade_patroni_gap_ms} ms)`, pass: f.upgrade_patroni_lost_writes === 0 }
+      ? {
+          goal: 'patroni upgrade loses 0 writes',
+          measured: `${f.upgrade_patroni_lost_writes} lost (longest gap ${f.upgrade_patroni_gap_ms} ms)`,
+          pass: f.upgrade_patroni_lost_writes === 0,
+        }
       : { goal: 'patroni upgrade loses 0 writes', measured: 'not measured', pass: null },
   );
   out.push(
     have(f.render_plan_500_hosts_ms)
-      ? { goal: 'render + plan for 500 hosts ≤ 2 s', measured: `${f.render_plan_500_hosts_ms} ms`, pass: f.render_plan_500_hosts_ms! <= 2000 }
+      ? {
+          goal: 'render + plan for 500 hosts ≤ 2 s',
+          measured: `${f.render_plan_500_hosts_ms} ms`,
+          pass: f.render_plan_500_hosts_ms! <= 2000,
+        }
       : { goal: 'render + plan for 500 hosts ≤ 2 s', measured: 'not measured', pass: null },
   );
   out.push(

@@ -30,8 +30,11 @@ import { measureRenderPlan } from './render-plan.js';
 
 const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'scale'] as const;
 type Part = (typeof PARTS)[number];
-const only = process.env.PGHA_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
-for (const p of only ?? []) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`PGHA_BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
+const only = process.env.PGHA_BENCH_ONLY?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const p of only ?? [])
+  if (!(PARTS as readonly string[]).includes(p)) throw new Error(`PGHA_BENCH_ONLY: unknown part ${p} (parts: ${PARTS.join(', ')})`);
 const wants = (p: Part) => !only || only.includes(p);
 const REUSE = process.env.PGHA_BENCH_DIR;
 const KEEP = process.env.PGHA_BENCH_KEEP === '1';
@@ -67,17 +70,30 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, timeout
   });
 }
 
-const pgha = (args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []) => timed(process.execPath, [...nodeFlags, BIN, ...args], env);
+const pgha = (args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []) =>
+  timed(process.execPath, [...nodeFlags, BIN, ...args], env);
 
 async function pghaOk(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: string[] = []): Promise<Timed> {
   const r = await pgha(args, env, nodeFlags);
-  if (r.code !== 0) throw new Error(`pgha ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+  if (r.code !== 0)
+    throw new Error(`pgha ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
   return r;
 }
 
 /** OpenSSH to a host, asynchronously (so that several hosts can run at once). */
 function sshAsync(dir: string, ip: string, script: string): Promise<Timed> {
-  return timed('ssh', ['-i', join(dir, 'ssh', 'id_pgha'), '-o', `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${ip}`, script]);
+  return timed('ssh', [
+    '-i',
+    join(dir, 'ssh', 'id_pgha'),
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `root@${ip}`,
+    script,
+  ]);
 }
 
 // ── clusters ──
@@ -212,7 +228,9 @@ async function switchoverGaps(c: Cluster, writer: ProxyWriter, label: string): P
     await sleep(2000);
     const report = await stop();
     if (r.code !== 0) throw new Error(`switchover to ${target} exited ${r.code}: ${r.stderr}`);
-    log(`${label} switchover ${i} ${leader} → ${target}: longest gap ${report.longestGapMs} ms, lost ${report.lost}, pgha ${round(r.seconds, 1)} s`);
+    log(
+      `${label} switchover ${i} ${leader} → ${target}: longest gap ${report.longestGapMs} ms, lost ${report.lost}, pgha ${round(r.seconds, 1)} s`,
+    );
     reports.push(report);
   }
   return reports;
@@ -227,7 +245,13 @@ function setHaproxySettings(dir: string, settings: unknown): void {
 }
 
 /** Writes stop after `fault`, and come back: the longest gap once writes flow again. */
-async function failoverGap(c: Cluster, writer: ProxyWriter, table: string, fault: (leader: string) => Promise<void>, recovered: (leader: string) => Promise<void>): Promise<WriterReport> {
+async function failoverGap(
+  c: Cluster,
+  writer: ProxyWriter,
+  table: string,
+  fault: (leader: string) => Promise<void>,
+  recovered: (leader: string) => Promise<void>,
+): Promise<WriterReport> {
   await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
   const leader = patronictl(c.dir, c.ips.pg1!, c.name).find((m) => m.Role === 'Leader')!.Member;
   const waited = await writer.waitWritable();
@@ -240,7 +264,10 @@ async function failoverGap(c: Cluster, writer: ProxyWriter, table: string, fault
   await writer.waitWritable();
   await sleep(3000);
   const report = await stop();
-  if (report.lastError) log(`${table}: writes had not resumed when the writer stopped (last error: ${report.lastError}); a writable primary ${report.settleMs} ms later`);
+  if (report.lastError)
+    log(
+      `${table}: writes had not resumed when the writer stopped (last error: ${report.lastError}); a writable primary ${report.settleMs} ms later`,
+    );
   return report;
 }
 
@@ -265,7 +292,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const f: BenchFigures = emptyFigures();
   const ctx: Record<string, unknown> = {
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start`,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} at start`,
     node: process.version,
     parts: only ?? 'all',
   };
@@ -284,7 +313,9 @@ async function main(): Promise<void> {
     f.deploy_floor_s = await measureFloor(ctx);
   }
 
-  const needMain = (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade'] as Part[]).some(wants) || (wants('scale') && f.cold_deploy_s === null);
+  const needMain =
+    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade'] as Part[]).some(wants) ||
+    (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
     c = describe('bench3', REUSE);

@@ -26,7 +26,8 @@ const outdir = `${root}dist/bundle`;
 export const EXTERNAL = ['ssh2'];
 
 /** CommonJS packages inside an ES module bundle still call require() for node's built-ins. */
-const REQUIRE_SHIM = "import { createRequire as __pghaCreateRequire } from 'node:module'; const require = __pghaCreateRequire(import.meta.url);";
+const REQUIRE_SHIM =
+  "import { createRequire as __pghaCreateRequire } from 'node:module'; const require = __pghaCreateRequire(import.meta.url);";
 
 /**
  * commander requires node:child_process when it loads, for git-style executable subcommands,
@@ -40,7 +41,8 @@ const lazyChildProcessInCommander = {
     b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
       const eager = "const childProcess = require('node:child_process');";
       const source = readFileSync(args.path, 'utf8');
-      if (!source.includes(eager)) throw new Error(`${args.path}: expected \`${eager}\`; update lazyChildProcessInCommander in scripts/build-bundle.mjs`);
+      if (!source.includes(eager))
+        throw new Error(`${args.path}: expected \`${eager}\`; update lazyChildProcessInCommander in scripts/build-bundle.mjs`);
       const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
       return { contents: source.replace(eager, lazy), loader: 'js' };
     });
@@ -76,7 +78,9 @@ const offenders = Object.entries(result.metafile.outputs)
   .filter(([file, out]) => file.endsWith('.js') && out.entryPoint && cjsDefaultOnly.test(readFileSync(`${root}${file}`, 'utf8')))
   .map(([, out]) => out.entryPoint);
 if (offenders.length) {
-  console.error(`build-bundle: dynamic import() of CommonJS package(s) ${offenders.join(', ')}: named exports would be undefined in the bundle;`);
+  console.error(
+    `build-bundle: dynamic import() of CommonJS package(s) ${offenders.join(', ')}: named exports would be undefined in the bundle;`,
+  );
   console.error('  import the package statically in a module of ours (see src/cli/yaml-output.ts) and import() that module instead.');
   process.exit(1);
 }

@@ -16,10 +16,14 @@ export async function configureCluster(dir: string, req: ConfigureRequest): Prom
   const paths = clusterPaths(dir);
   const clusterName = clusterNameOf(dir);
   if (!CLUSTER_NAME_PATTERN.test(clusterName)) {
-    throw new UsageError(`cluster directory ${paths.dir}: its name "${clusterName}" is the cluster name and must match ${CLUSTER_NAME_PATTERN} (lower-case letters, digits, "-")`);
+    throw new UsageError(
+      `cluster directory ${paths.dir}: its name "${clusterName}" is the cluster name and must match ${CLUSTER_NAME_PATTERN} (lower-case letters, digits, "-")`,
+    );
   }
   if (existsSync(paths.config) && !req.force) {
-    throw new UsageError(`${paths.config} already exists`, { hint: 'edit it, or pass --force to overwrite it (certificates and passwords are kept)' });
+    throw new UsageError(`${paths.config} already exists`, {
+      hint: 'edit it, or pass --force to overwrite it (certificates and passwords are kept)',
+    });
   }
   if (req.platform === 'bare' && !req.hostnamesFrom) {
     throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
@@ -47,6 +51,10 @@ export async function configureCluster(dir: string, req: ConfigureRequest): Prom
   await ensureClusterMaterial(loaded);
   const rows = loaded.cluster.hosts.map((h) => `  ${h.name.padEnd(10)} ${h.ip.padEnd(15)} ${h.roles.join(', ')}`);
   return {
-    summary: [`wrote ${paths.config} (${config.instance_defaults.platform}, ${rows.length} hosts):`, ...rows, `next: pgha provision ${dir}`].join('\n'),
+    summary: [
+      `wrote ${paths.config} (${config.instance_defaults.platform}, ${rows.length} hosts):`,
+      ...rows,
+      `next: pgha provision ${dir}`,
+    ].join('\n'),
   };
 }

@@ -217,14 +217,22 @@ class Deployment {
     if (this.usesCopiedRepo(w.host)) {
       const local = join(this.loaded.paths.localRepo, 'Packages');
       if (!existsSync(local)) {
-        throw new UsageError(`use_local_repo_only is set but ${this.loaded.paths.localRepo} has no repository`, { where: `${w.host.name}: packages`, hint: `run \`pgha download-packages ${this.loaded.paths.dir}\`` });
+        throw new UsageError(`use_local_repo_only is set but ${this.loaded.paths.localRepo} has no repository`, {
+          where: `${w.host.name}: packages`,
+          hint: `run \`pgha download-packages ${this.loaded.paths.dir}\``,
+        });
       }
       const remote = w.facts?.files[REMOTE_REPO_INDEX];
       const localHash = createHash('sha256').update(readFileSync(local)).digest('hex');
       if (remote?.state !== 'file' || remote.sha256 !== localHash) await t.putDirectory(this.loaded.paths.localRepo, LOCAL_REPO_REMOTE_DIR);
       onlySourceList = LOCAL_REPO_SOURCE_LIST;
     }
-    await run(t, installPackagesCommand(w.packages, { onlySourceList }), 'install packages', 'check the package repository (pgha download-packages DIR)');
+    await run(
+      t,
+      installPackagesCommand(w.packages, { onlySourceList }),
+      'install packages',
+      'check the package repository (pgha download-packages DIR)',
+    );
   }
 
   /**
@@ -235,7 +243,11 @@ class Deployment {
     const files = (w.plan?.files ?? []).filter((f) => isPreInstall(f) === (stage === 'pre'));
     if (files.length === 0) return;
     const t = this.session.transport(w.host.name);
-    const result = await applyFiles(t, files, this.session.material.secrets.names().map((n) => this.secret(n)));
+    const result = await applyFiles(
+      t,
+      files,
+      this.session.material.secrets.names().map((n) => this.secret(n)),
+    );
     for (const p of result.changed) w.changed.add(p);
     // Only when unit files changed: an extra round trip on first deploys, none on re-runs.
     if (result.changed.some((p) => reactionsTo(p, this.clusterName).includes('daemon-reload'))) {
@@ -267,7 +279,8 @@ class Deployment {
 
   /** Whether this run changes what etcd on the host runs with, so that it restarts it. */
   reconfiguresEtcd(w: HostWork): boolean {
-    const restarts = (p: string) => reactionsTo(p, this.clusterName).some((r) => typeof r === 'object' && r.unit === 'etcd.service' && r.how === 'restart');
+    const restarts = (p: string) =>
+      reactionsTo(p, this.clusterName).some((r) => typeof r === 'object' && r.unit === 'etcd.service' && r.how === 'restart');
     return (w.plan?.changedPaths ?? []).some(restarts) || (w.plan?.installs ?? []).some((p) => p.startsWith('etcd-'));
   }
 
@@ -282,7 +295,11 @@ class Deployment {
     const views = await Promise.all(
       hosts.map(async (h): Promise<EtcdMemberView> => {
         const w = this.work.get(h.name);
-        const base = { name: h.name, unitActive: w?.facts?.services['etcd.service']?.active, reconfigured: w ? this.reconfiguresEtcd(w) : false };
+        const base = {
+          name: h.name,
+          unitActive: w?.facts?.services['etcd.service']?.active,
+          reconfigured: w ? this.reconfiguresEtcd(w) : false,
+        };
         try {
           const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
           const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
@@ -294,7 +311,10 @@ class Deployment {
     );
     this.etcdCheck = etcdPreflight(views, { clusterDir: this.loaded.paths.dir });
     if (this.etcdCheck.refusals.length) {
-      throw new RefusedError('refusing to deploy; nothing was changed:', this.etcdCheck.refusals, { where: 'etcd', ...(this.etcdCheck.hint ? { hint: this.etcdCheck.hint } : {}) });
+      throw new RefusedError('refusing to deploy; nothing was changed:', this.etcdCheck.refusals, {
+        where: 'etcd',
+        ...(this.etcdCheck.hint ? { hint: this.etcdCheck.hint } : {}),
+      });
     }
   }
 
@@ -312,7 +332,9 @@ class Deployment {
     if (!members.length) return;
     const stopped = members.filter((w) => !this.isActive(w, 'etcd.service'));
     // Members of a new cluster wait for each other: start them all, without blocking, then gate.
-    await Promise.all(stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd.service'], { noBlock: true }), 'start etcd')));
+    await Promise.all(
+      stopped.map((w) => run(this.session.transport(w.host.name), startUnitsCommand(['etcd.service'], { noBlock: true }), 'start etcd')),
+    );
     // A member found running but unhealthy before the run was warned about and is left alone:
     // starting it again would not fix it, and the others keep quorum without it.
     const gate = members.filter((w) => !this.etcdCheck.skipWait.includes(w.host.name));
@@ -351,7 +373,13 @@ class Deployment {
         const leader = leaderOf(info);
         return leader && leader.state === 'running' ? leader : undefined;
       },
-      { timeoutMs: 240_000, intervalMs: 300, what: `${name} to bootstrap and lead`, where: `${name}: patroni`, hint: `look at \`journalctl -u ${patroniUnit(this.clusterName)}\` on ${name}` },
+      {
+        timeoutMs: 240_000,
+        intervalMs: 300,
+        what: `${name} to bootstrap and lead`,
+        where: `${name}: patroni`,
+        hint: `look at \`journalctl -u ${patroniUnit(this.clusterName)}\` on ${name}`,
+      },
     );
   }
 
@@ -404,13 +432,24 @@ class Deployment {
       // Checked on every run, not only after bootstrap: a run killed in between must converge.
       const lv = this.session.host(leader).vars;
       const user = String(lv.pgbouncer_auth_user);
-      await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), { timeoutMs: 60_000, what: `${leader} to accept writes` });
-      const r = await run(this.session.transport(leader), pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv)), 'PgBouncer auth user');
+      await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), {
+        timeoutMs: 60_000,
+        what: `${leader} to accept writes`,
+      });
+      const r = await run(
+        this.session.transport(leader),
+        pgbouncerAuthUserCommand(user, this.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv)),
+        'PgBouncer auth user',
+      );
       if (r.stdout.includes('changed')) this.notes.push(`pgbouncer: auth user ${user} and its auth_query function set up on ${leader}`);
     }
     const toStart = data.filter((w) => w.host.name !== leader && !this.isActive(w, unit));
     await Promise.all(toStart.map((w) => run(this.session.transport(w.host.name), startUnitsCommand([unit]), `start ${unit}`)));
-    if (toStart.length) await this.wakeLeaderForSlots(leader, toStart.map((w) => w.host.name));
+    if (toStart.length)
+      await this.wakeLeaderForSlots(
+        leader,
+        toStart.map((w) => w.host.name),
+      );
     const toReload = data.filter((w) => this.isActive(w, unit) && this.needs(w, unit));
     await Promise.all(toReload.map((w) => run(this.session.transport(w.host.name), reloadUnitCommand(unit), `reload ${unit}`)));
     // Always, not only after starting something: a run killed while replicas were still being
@@ -473,7 +512,8 @@ class Deployment {
         continue;
       }
       const res = await this.session.patroni(next, { fromMember: true }).restart({ restart_pending: true });
-      if (res.status >= 300) throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${next}: patroni restart` });
+      if (res.status >= 300)
+        throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${next}: patroni restart` });
       restarted.add(next);
       this.live = await this.waitAllStreaming(this.hostsWith(isDataNode).map((w) => w.host.name));
       this.notes.push(`patroni: restarted ${next} for pending parameters`);
@@ -501,7 +541,9 @@ class Deployment {
     const info = await this.readLive();
     const leaders = info?.members.filter((m) => isLeaderRole(m.role)) ?? [];
     if (leaders.length !== 1) {
-      throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, { hint: 'run `pgha status DIR` and look at the Patroni logs' });
+      throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, {
+        hint: 'run `pgha status DIR` and look at the Patroni logs',
+      });
     }
   }
 }
@@ -512,7 +554,8 @@ export function clientEndpoints(loaded: LoadedCluster): string[] {
   for (const h of loaded.cluster.hosts) {
     if (h.roles.includes('haproxy')) {
       out.push(`read-write: host=${h.ip} port=${String(h.vars.haproxy_port)} (HAProxy on ${h.name})`);
-      if (h.vars.haproxy_read_only_load_balancer_enabled === true) out.push(`read-only:  host=${h.ip} port=${String(h.vars.haproxy_read_only_port)} (HAProxy on ${h.name})`);
+      if (h.vars.haproxy_read_only_load_balancer_enabled === true)
+        out.push(`read-only:  host=${h.ip} port=${String(h.vars.haproxy_read_only_port)} (HAProxy on ${h.name})`);
     }
     if (h.roles.includes('pgbouncer')) out.push(`read-write: host=${h.ip} port=${String(h.vars.pgbouncer_port)} (PgBouncer on ${h.name})`);
   }
@@ -523,7 +566,9 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
   const loaded = loadCluster(dir, req.extraVars);
   const unknown = (req.hosts ?? []).filter((n) => !loaded.cluster.hosts.some((h) => h.name === n));
   if (unknown.length) {
-    throw new UsageError(`--hosts ${unknown.join(',')}: not in this cluster (hosts: ${loaded.cluster.hosts.map((h) => h.name).join(', ')})`);
+    throw new UsageError(
+      `--hosts ${unknown.join(',')}: not in this cluster (hosts: ${loaded.cluster.hosts.map((h) => h.name).join(', ')})`,
+    );
   }
   const material = await ensureClusterMaterial(loaded);
   const d = new Deployment(loaded, material, req);

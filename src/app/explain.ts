@@ -36,7 +36,8 @@ export function explainVariable(cluster: ResolvedCluster, hostName: string, varP
     const by = layers.size ? `\nremoved by: ${[...layers.values()].join(', ')}` : '';
     return `${host.name}: ${path} is unset${known}${by}`;
   }
-  const shown = isPlainObject(value) || Array.isArray(value) ? `\n${stringify(value).trimEnd().replace(/^/gm, '  ')}` : ` ${JSON.stringify(value)}`;
+  const shown =
+    isPlainObject(value) || Array.isArray(value) ? `\n${stringify(value).trimEnd().replace(/^/gm, '  ')}` : ` ${JSON.stringify(value)}`;
   const lines = [`${host.name}: ${path} =${shown}`];
   const distinct = new Set(layers.values());
   if (distinct.size <= 1) lines.push(`set by: ${[...distinct][0] ?? 'builtin'}`);

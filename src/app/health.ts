@@ -47,7 +47,10 @@ export interface HealthDeps {
   connect(h: ResolvedHost): Promise<Transport>;
 }
 
-async function memberChecks(d: HealthDeps, h: ResolvedHost): Promise<{ checks: CheckResult[]; info?: ClusterInfo; node?: PatroniNodeStatus; config?: Record<string, unknown> }> {
+async function memberChecks(
+  d: HealthDeps,
+  h: ResolvedHost,
+): Promise<{ checks: CheckResult[]; info?: ClusterInfo; node?: PatroniNodeStatus; config?: Record<string, unknown> }> {
   const c = patroniClientFor(d.ctx, h);
   try {
     const [health, live, node, info, config] = await Promise.all([
@@ -74,7 +77,11 @@ async function memberChecks(d: HealthDeps, h: ResolvedHost): Promise<{ checks: C
       ...(config.status === 200 ? { config: config.body as Record<string, unknown> } : {}),
     };
   } catch (e) {
-    return { checks: [{ name: `${h.name}: REST API`, ok: false, detail: `unreachable: ${first(e).replace(/^Patroni REST API GET \/\w+ failed: /, '')}` }] };
+    return {
+      checks: [
+        { name: `${h.name}: REST API`, ok: false, detail: `unreachable: ${first(e).replace(/^Patroni REST API GET \/\w+ failed: /, '')}` },
+      ],
+    };
   }
 }
 
@@ -100,12 +107,19 @@ export function replicationChecks(
   nodes: ReadonlyMap<string, PatroniNodeStatus> = new Map(),
 ): CheckResult[] {
   if (!info) return [{ name: 'replication', ok: false, detail: 'no member answers GET /cluster' }];
-  const leaders = info.members.filter((m) => m.role === 'leader' || m.role === 'standby_leader' || m.role === 'master' || m.role === 'primary');
+  const leaders = info.members.filter(
+    (m) => m.role === 'leader' || m.role === 'standby_leader' || m.role === 'master' || m.role === 'primary',
+  );
   const out: CheckResult[] = [
     {
       name: 'replication: leader',
       ok: leaders.length === 1 && leaders[0]!.state === 'running',
-      detail: leaders.length === 1 ? `${leaders[0]!.name} (${leaders[0]!.state})` : leaders.length ? `${leaders.length} leaders: ${leaders.map((l) => l.name).join(', ')}` : 'no leader',
+      detail:
+        leaders.length === 1
+          ? `${leaders[0]!.name} (${leaders[0]!.state})`
+          : leaders.length
+            ? `${leaders.length} leaders: ${leaders.map((l) => l.name).join(', ')}`
+            : 'no leader',
     },
   ];
   const leader = leaders.length === 1 ? leaders[0]!.name : undefined;
@@ -138,7 +152,11 @@ async function etcdChecks(d: HealthDeps, info: ClusterInfo | undefined): Promise
   const out: CheckResult[] = statuses.map((s) => ({
     name: `etcd ${s.name}: health`,
     ok: s.healthy,
-    detail: !s.reachable ? `unreachable: ${s.error ?? ''}` : s.healthy ? `healthy${s.leader ? ' (leader)' : ''}, ${s.version ?? '?'}` : 'reachable but not healthy (no leader or no quorum)',
+    detail: !s.reachable
+      ? `unreachable: ${s.error ?? ''}`
+      : s.healthy
+        ? `healthy${s.leader ? ' (leader)' : ''}, ${s.version ?? '?'}`
+        : 'reachable but not healthy (no leader or no quorum)',
   }));
   const reachable = etcdHosts.find((h, i) => statuses[i]!.reachable);
   const any = etcdHosts[0];
@@ -158,7 +176,13 @@ async function etcdChecks(d: HealthDeps, info: ClusterInfo | undefined): Promise
   try {
     const anon = await http.request({ method: 'POST', path: '/v3/kv/range', body: { key }, timeoutMs: STATUS_TIMEOUT_MS });
     const refused = anon.status !== 200;
-    out.push({ name: 'etcd: anonymous read', ok: refused, detail: refused ? `refused (${String((anon.body as { message?: string }).message ?? anon.status)})` : 'ALLOWED: anyone can read the DCS' });
+    out.push({
+      name: 'etcd: anonymous read',
+      ok: refused,
+      detail: refused
+        ? `refused (${String((anon.body as { message?: string }).message ?? anon.status)})`
+        : 'ALLOWED: anyone can read the DCS',
+    });
   } catch (e) {
     out.push({ name: 'etcd: anonymous read', ok: false, detail: first(e) });
   }
@@ -169,18 +193,36 @@ async function etcdChecks(d: HealthDeps, info: ClusterInfo | undefined): Promise
     return out;
   }
   try {
-    const auth = await http.request({ method: 'POST', path: '/v3/auth/authenticate', body: { name: user, password }, timeoutMs: STATUS_TIMEOUT_MS });
+    const auth = await http.request({
+      method: 'POST',
+      path: '/v3/auth/authenticate',
+      body: { name: user, password },
+      timeoutMs: STATUS_TIMEOUT_MS,
+    });
     const token = (auth.body as { token?: string }).token;
     if (auth.status !== 200 || !token) {
-      out.push({ name: `etcd: ${user} authenticates`, ok: false, detail: `refused: ${String((auth.body as { message?: string }).message ?? auth.status)}` });
+      out.push({
+        name: `etcd: ${user} authenticates`,
+        ok: false,
+        detail: `refused: ${String((auth.body as { message?: string }).message ?? auth.status)}`,
+      });
     } else {
-      const read = await http.request({ method: 'POST', path: '/v3/kv/range', body: { key }, headers: { authorization: token }, timeoutMs: STATUS_TIMEOUT_MS });
+      const read = await http.request({
+        method: 'POST',
+        path: '/v3/kv/range',
+        body: { key },
+        headers: { authorization: token },
+        timeoutMs: STATUS_TIMEOUT_MS,
+      });
       const found = ((read.body as { kvs?: unknown[] }).kvs ?? []).length;
       const leader = info ? leaderOf(info)?.name : undefined;
       out.push({
         name: `etcd: ${user} authenticates`,
         ok: read.status === 200,
-        detail: read.status === 200 ? `and reads ${prefix}leader${found ? '' : ' (empty)'}${leader ? `; DCS leader ${leader}` : ''}` : `authenticated but cannot read ${prefix}: ${read.text.trim()}`,
+        detail:
+          read.status === 200
+            ? `and reads ${prefix}leader${found ? '' : ' (empty)'}${leader ? `; DCS leader ${leader}` : ''}`
+            : `authenticated but cannot read ${prefix}: ${read.text.trim()}`,
       });
     }
   } catch (e) {
@@ -256,7 +298,9 @@ async function haproxyChecks(d: HealthDeps, leader: ResolvedHost | undefined, ru
         out.push({ name, ok: false, detail: r.error ?? part?.text.trim() ?? 'no answer' });
         continue;
       }
-      const up = parseServersState(part.text).filter((s) => s.backend === 'pgha_rw' && s.state === 'UP').map((s) => s.server);
+      const up = parseServersState(part.text)
+        .filter((s) => s.backend === 'pgha_rw' && s.state === 'UP')
+        .map((s) => s.server);
       const ok = leader !== undefined && up.length === 1 && up[0] === leader.name;
       out.push({ name, ok, detail: `pgha_rw UP: ${up.join(', ') || 'none'}${ok ? '' : ` (want only ${leader?.name ?? 'the leader'})`}` });
     }
@@ -276,7 +320,11 @@ async function pgbouncerChecks(d: HealthDeps, leader: ResolvedHost | undefined):
     const t = parseDatabasesIni(part.text);
     if (!t) return { name, ok: false, detail: 'no [databases] target' };
     const ok = leader !== undefined && t.host === leader.ip && t.port === Number(leader.vars.postgres_port);
-    return { name, ok, detail: `${t.host}:${t.port}${ok ? ` = ${leader!.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}` };
+    return {
+      name,
+      ok,
+      detail: `${t.host}:${t.port}${ok ? ` = ${leader!.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}`,
+    };
   });
 }
 
@@ -296,7 +344,11 @@ export async function runHealthChecks(d: HealthDeps): Promise<CheckResult[]> {
   // psql runs on a member whose API answered (its host is up); the leader last, to keep load off it.
   const runners = dataNodes.filter((h, i) => members[i]!.checks[0]!.ok);
   const runner = runners.find((h) => h.name !== leaderName) ?? runners[0];
-  const [etcd, haproxy, pgbouncer] = await Promise.all([etcdChecks(d, info), haproxyChecks(d, leaderHost, runner), pgbouncerChecks(d, leaderHost)]);
+  const [etcd, haproxy, pgbouncer] = await Promise.all([
+    etcdChecks(d, info),
+    haproxyChecks(d, leaderHost, runner),
+    pgbouncerChecks(d, leaderHost),
+  ]);
   return [
     ...members.flatMap((m) => m.checks),
     ...replicationChecks(

@@ -23,7 +23,8 @@ export function nspawnSubnet(cluster: ResolvedCluster): string {
 }
 
 function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UsageError(`${what} on the nspawn platform must run as root (containers, bridges and mounts)`, { hint: 'run it with sudo' });
+  if (process.getuid?.() !== 0)
+    throw new UsageError(`${what} on the nspawn platform must run as root (containers, bridges and mounts)`, { hint: 'run it with sudo' });
 }
 
 export async function provision(dir: string, opts: { installPrereqs: boolean; log: Log }): Promise<string> {
@@ -45,14 +46,22 @@ export async function provision(dir: string, opts: { installPrereqs: boolean; lo
     },
     { log: opts.log },
   );
-  const rows = result.hosts.map((h) => `  ${h.host.padEnd(10)} ${h.ip.padEnd(15)} ${h.action.padEnd(8)} pid ${h.pid}  ${h.seconds.toFixed(1)} s`);
-  return [`provisioned ${rows.length} containers on bridge ${result.bridge} (${result.bridgeAddress}) in ${result.seconds.toFixed(1)} s:`, ...rows, `host keys pinned in ${result.knownHostsFile}`].join('\n');
+  const rows = result.hosts.map(
+    (h) => `  ${h.host.padEnd(10)} ${h.ip.padEnd(15)} ${h.action.padEnd(8)} pid ${h.pid}  ${h.seconds.toFixed(1)} s`,
+  );
+  return [
+    `provisioned ${rows.length} containers on bridge ${result.bridge} (${result.bridgeAddress}) in ${result.seconds.toFixed(1)} s:`,
+    ...rows,
+    `host keys pinned in ${result.knownHostsFile}`,
+  ].join('\n');
 }
 
 export async function deprovision(dir: string, opts: { log: Log }): Promise<string> {
   const { cluster } = loadCluster(dir);
   if (cluster.platform === 'bare') {
-    throw new UsageError('deprovision is for nspawn clusters: pgha never removes hosts it did not create', { hint: 'decommission bare hosts yourself' });
+    throw new UsageError('deprovision is for nspawn clusters: pgha never removes hosts it did not create', {
+      hint: 'decommission bare hosts yourself',
+    });
   }
   requireRoot('deprovision');
   const result = await deprovisionNspawn(
@@ -72,7 +81,9 @@ export function clusterPackageSet(cluster: ResolvedCluster): { packages: string[
       names.add(p.name);
       if (p.version) {
         if (pins[p.name] && pins[p.name] !== p.version) {
-          throw new UsageError(`${p.name} is pinned to both ${pins[p.name]} and ${p.version} on different hosts`, { hint: 'pin one version per package in cluster_vars' });
+          throw new UsageError(`${p.name} is pinned to both ${pins[p.name]} and ${p.version} on different hosts`, {
+            hint: 'pin one version per package in cluster_vars',
+          });
         }
         pins[p.name] = p.version;
       }

@@ -44,7 +44,9 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, content, { mode: 0o644 });
       } else {
-        chunks.push(`==> ${host}:${f.path} (${f.owner}:${f.group} ${f.mode.toString(8).padStart(4, '0')})\n${content}${content.endsWith('\n') ? '' : '\n'}`);
+        chunks.push(
+          `==> ${host}:${f.path} (${f.owner}:${f.group} ${f.mode.toString(8).padStart(4, '0')})\n${content}${content.endsWith('\n') ? '' : '\n'}`,
+        );
       }
     }
   }

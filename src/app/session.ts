@@ -18,7 +18,6 @@ export type HostTransport = Transport & {
   putDirectory(local: string, remote: string): Promise<void>;
 };
 
-
 export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -81,9 +80,12 @@ export class ClusterSession {
       throw new RefusedError(`refusing to connect; nothing was changed:`, failures);
     }
     if (failures.length) {
-      throw new RuntimeError(`cannot reach ${failures.length} host(s); nothing was changed:\n${failures.map((f) => `  - ${f}`).join('\n')}`, {
-        hint: `check the hosts are up (nspawn: pgha provision ${this.paths.dir}) and reachable over SSH`,
-      });
+      throw new RuntimeError(
+        `cannot reach ${failures.length} host(s); nothing was changed:\n${failures.map((f) => `  - ${f}`).join('\n')}`,
+        {
+          hint: `check the hosts are up (nspawn: pgha provision ${this.paths.dir}) and reachable over SSH`,
+        },
+      );
     }
   }
 

@@ -122,7 +122,10 @@ function errText(e: unknown): string {
  * line per server. Columns are found by name so a version that adds some still parses.
  */
 export function parseServersState(text: string): HaproxyServer[] {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const header = lines.find((l) => l.startsWith('#'));
   if (!header) return [];
   const cols = header.replace(/^#\s*/, '').split(/\s+/);
@@ -149,7 +152,10 @@ export function parseServersState(text: string): HaproxyServer[] {
  * `no check`; they map onto the states `show servers state` gives.
  */
 export function parseStatsCsv(text: string): HaproxyServer[] {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const header = lines.find((l) => l.startsWith('#'));
   if (!header) return [];
   const cols = header.replace(/^#\s*/, '').split(',');
@@ -168,7 +174,12 @@ export function parseStatsCsv(text: string): HaproxyServer[] {
     else if (raw.startsWith('DOWN')) state = 'DOWN';
     else state = raw || '?';
     const addr = col('addr') >= 0 ? f[col('addr')] : undefined;
-    out.push({ backend: f[col('pxname')] ?? '?', server, address: addr ? addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : '?', state });
+    out.push({
+      backend: f[col('pxname')] ?? '?',
+      server,
+      address: addr ? addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : '?',
+      state,
+    });
   }
   return out;
 }
@@ -290,7 +301,10 @@ function fitsStatus(cluster: ResolvedCluster): boolean {
   return (
     typeof cluster.name === 'string' &&
     cluster.hosts.length > 0 &&
-    cluster.hosts.every((h) => typeof h.name === 'string' && isIP(h.ip) !== 0 && Array.isArray(h.roles) && PORT_VARS.every((v) => Number.isInteger(h.vars[v])))
+    cluster.hosts.every(
+      (h) =>
+        typeof h.name === 'string' && isIP(h.ip) !== 0 && Array.isArray(h.roles) && PORT_VARS.every((v) => Number.isInteger(h.vars[v])),
+    )
   );
 }
 
@@ -298,7 +312,9 @@ function fitsStatus(cluster: ResolvedCluster): boolean {
 export async function probeContext(dir: string): Promise<ProbeContext> {
   const { cluster, paths } = await readClusterConfig(dir);
   const ca = await readFile(join(paths.ssl, 'ca.crt'), 'utf8').catch((e: Error) => {
-    throw new RuntimeError(`cannot read the cluster CA: ${e.message}`, { hint: `run \`pgha configure\` or restore ${paths.ssl} from a backup` });
+    throw new RuntimeError(`cannot read the cluster CA: ${e.message}`, {
+      hint: `run \`pgha configure\` or restore ${paths.ssl} from a backup`,
+    });
   });
   const tls: TlsMaterial = { ca };
   if (cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls')) {
@@ -373,7 +389,10 @@ export async function certificateStatus(paths: ClusterPaths, hosts: readonly Res
       return undefined;
     }
   };
-  const all = await Promise.all([one('CA', join(paths.ssl, 'ca.crt')), ...hosts.map((h) => one(h.name, join(paths.ssl, h.name, 'node.crt')))]);
+  const all = await Promise.all([
+    one('CA', join(paths.ssl, 'ca.crt')),
+    ...hosts.map((h) => one(h.name, join(paths.ssl, h.name, 'node.crt'))),
+  ]);
   return all.filter((c): c is CertificateStatus => c !== undefined);
 }
 
@@ -383,7 +402,13 @@ export type ConnectSsh = (h: ResolvedHost) => Promise<Transport>;
 export function sshConnector(paths: ClusterPaths, readyTimeoutMs = STATUS_TIMEOUT_MS): ConnectSsh {
   return async (h) => {
     const { SshTransport } = await import('../transport/ssh.js');
-    return SshTransport.connect({ host: h.name, ip: h.ip, privateKeyPath: paths.privateKey, knownHostsPath: paths.knownHosts, readyTimeoutMs });
+    return SshTransport.connect({
+      host: h.name,
+      ip: h.ip,
+      privateKeyPath: paths.privateKey,
+      knownHostsPath: paths.knownHosts,
+      readyTimeoutMs,
+    });
   };
 }
 
@@ -474,7 +499,11 @@ export class ProxyReader {
 }
 
 /** Members in config order, with the DCS's view merged in; members the DCS knows but config does not come last. */
-export function memberRows(dataNodes: readonly ResolvedHost[], info: ClusterInfo | undefined, reach: Map<string, string | undefined>): MemberStatus[] {
+export function memberRows(
+  dataNodes: readonly ResolvedHost[],
+  info: ClusterInfo | undefined,
+  reach: Map<string, string | undefined>,
+): MemberStatus[] {
   const byName = new Map((info?.members ?? []).map((m) => [m.name, m]));
   const row = (name: string, ip: string, m: ClusterMember | undefined): MemberStatus => {
     const error = reach.get(name);
@@ -541,7 +570,8 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       if (p.host.roles.includes('haproxy')) {
         const csv = p.parts?.get('haproxy-csv');
         const part = csv ?? p.parts?.get('haproxy');
-        const error = p.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
+        const error =
+          p.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
         const servers = part && part.rc === 0 ? (csv ? parseStatsCsv(part.text) : parseServersState(part.text)) : [];
         haproxy.push({
           host: p.host.name,
@@ -554,7 +584,15 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       if (p.host.roles.includes('pgbouncer')) {
         const part = p.parts?.get('pgbouncer');
         const target = part && part.rc === 0 ? parseDatabasesIni(part.text) : null;
-        const error = p.error ?? (part && part.rc !== 0 ? part.text.trim() : !part ? 'no answer' : !target ? `no [databases] target in ${PGBOUNCER_DATABASES_INI}` : undefined);
+        const error =
+          p.error ??
+          (part && part.rc !== 0
+            ? part.text.trim()
+            : !part
+              ? 'no answer'
+              : !target
+                ? `no [databases] target in ${PGBOUNCER_DATABASES_INI}`
+                : undefined);
         const targetMember = target ? (ipOf.get(target.host) ?? null) : null;
         pgbouncer.push({
           host: p.host.name,
@@ -588,7 +626,10 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
 function roleTitle(role: string | null): string {
   if (role === null) return '';
   if (isLeaderRole(role) && role !== 'standby_leader') return 'Leader';
-  return role.split('_').map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
+  return role
+    .split('_')
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join(' ');
 }
 
 function lagMb(m: MemberStatus): string {
@@ -619,7 +660,8 @@ export function memberTable(s: ClusterStatus): string {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const sep = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const title = `+ Cluster: ${s.cluster} `;
   const top = title.length < sep.length ? title + sep.slice(title.length) : `${title}+`;
   return [top, line(head), sep, ...rows.map(line), sep].join('\n');
@@ -630,7 +672,9 @@ export function formatStatusTable(s: ClusterStatus): string {
   if (s.pause) out.push(' Maintenance mode: on');
   if (s.scheduledSwitchover) {
     const sw = s.scheduledSwitchover;
-    out.push(` Switchover scheduled at: ${sw.at ?? '?'}${sw.from ? `\n                    from: ${sw.from}` : ''}${sw.to ? `\n                      to: ${sw.to}` : ''}`);
+    out.push(
+      ` Switchover scheduled at: ${sw.at ?? '?'}${sw.from ? `\n                    from: ${sw.from}` : ''}${sw.to ? `\n                      to: ${sw.to}` : ''}`,
+    );
   }
   for (const m of s.members.filter((x) => x.error)) out.push(` ${m.name}: ${m.error}`);
   if (s.etcd.length) {
@@ -648,7 +692,17 @@ export function formatStatusTable(s: ClusterStatus): string {
       continue;
     }
     const backends = [...new Set(h.servers.map((x) => x.backend))];
-    out.push(`HAProxy ${h.host}: ${backends.map((b) => `${b} ${h.servers.filter((x) => x.backend === b).map((x) => `${x.server} ${x.state}`).join(', ')}`).join('; ')}`);
+    out.push(
+      `HAProxy ${h.host}: ${backends
+        .map(
+          (b) =>
+            `${b} ${h.servers
+              .filter((x) => x.backend === b)
+              .map((x) => `${x.server} ${x.state}`)
+              .join(', ')}`,
+        )
+        .join('; ')}`,
+    );
   }
   for (const p of s.pgbouncer) {
     if (p.error) {
@@ -660,7 +714,9 @@ export function formatStatusTable(s: ClusterStatus): string {
   }
   if (s.certificates.length) {
     const soon = Math.min(...s.certificates.map((c) => c.daysLeft));
-    out.push(`certificates: ${s.certificates.map((c) => `${c.host} ${c.daysLeft} d`).join(', ')}${soon < 30 ? '  (renew: pgha deploy)' : ''}`);
+    out.push(
+      `certificates: ${s.certificates.map((c) => `${c.host} ${c.daysLeft} d`).join(', ')}${soon < 30 ? '  (renew: pgha deploy)' : ''}`,
+    );
   }
   return `${out.join('\n')}\n`;
 }
@@ -705,7 +761,10 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
       }
       const stamp = `${new Date().toISOString()}  every ${o.interval} s, Ctrl-C to stop\n`;
       out.write(tty ? `\x1b[H\x1b[2J${stamp}${text}` : o.output === 'table' ? `${stamp}${text}\n` : text);
-      const next = await Promise.race([stopped.then(() => 'stop' as const), new Promise<'tick'>((r) => setTimeout(() => r('tick'), o.interval * 1000).unref())]);
+      const next = await Promise.race([
+        stopped.then(() => 'stop' as const),
+        new Promise<'tick'>((r) => setTimeout(() => r('tick'), o.interval * 1000).unref()),
+      ]);
       if (next === 'stop') return 0;
     }
   } finally {

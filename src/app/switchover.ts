@@ -9,16 +9,7 @@ import type { Plain } from '../model/merge.js';
 import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
-import {
-  leaderName,
-  readCluster,
-  readConfig,
-  readDcsLeader,
-  waitBack,
-  waitWritesReachLeader,
-  withLive,
-  type Live,
-} from './verbs/live.js';
+import { leaderName, readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
 import { waitFor } from './wait.js';
 
 export const DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1048576;
@@ -46,7 +37,9 @@ export interface SwitchoverVerdict {
 
 export function maximumLagOnFailover(config: Plain): number {
   const v = Number(config.maximum_lag_on_failover);
-  return Number.isFinite(v) && v >= 0 && config.maximum_lag_on_failover !== null && config.maximum_lag_on_failover !== undefined ? v : DEFAULT_MAXIMUM_LAG_ON_FAILOVER;
+  return Number.isFinite(v) && v >= 0 && config.maximum_lag_on_failover !== null && config.maximum_lag_on_failover !== undefined
+    ? v
+    : DEFAULT_MAXIMUM_LAG_ON_FAILOVER;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -63,7 +56,9 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
  */
 export function candidateLag(patroniLag: unknown, leader?: PatroniNodeStatus, candidate?: PatroniNodeStatus): number | undefined {
   const leaderPos = num(leader?.xlog?.location);
-  const positions = [num(candidate?.xlog?.received_location), num(candidate?.xlog?.replayed_location)].filter((x): x is number => x !== undefined);
+  const positions = [num(candidate?.xlog?.received_location), num(candidate?.xlog?.replayed_location)].filter(
+    (x): x is number => x !== undefined,
+  );
   if (leaderPos !== undefined && positions.length) return Math.max(0, leaderPos - Math.max(...positions));
   return num(patroniLag);
 }
@@ -120,7 +115,9 @@ export function evaluateSwitchover(f: SwitchoverFacts): SwitchoverVerdict {
   if (info.pause === true) reasons.push('the cluster is paused (maintenance mode): run `pgha resume DIR` first');
   if (info.scheduled_switchover?.at) {
     const s = info.scheduled_switchover;
-    reasons.push(`a switchover${s.to ? ` to ${s.to}` : ''} is already scheduled at ${s.at} (cancel it with \`pgha switchover DIR --cancel\`)`);
+    reasons.push(
+      `a switchover${s.to ? ` to ${s.to}` : ''} is already scheduled at ${s.at} (cancel it with \`pgha switchover DIR --cancel\`)`,
+    );
   }
   return { leader, lag, reasons };
 }
@@ -175,50 +172,78 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
 export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export async function switchover(dir: string, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
-  return withLive(dir, async (live) => {
-    const facts = await gatherFacts(live, req.candidate);
-    const verdict = evaluateSwitchover(facts);
-    if (verdict.reasons.length || !verdict.leader) {
-      throw new RefusedError(`switchover to ${req.candidate} refused; nothing was changed:`, verdict.reasons, {
-        hint: 'fix the listed problems (`patronictl list` on a data node shows the members) and run again',
+  return withLive(
+    dir,
+    async (live) => {
+      const facts = await gatherFacts(live, req.candidate);
+      const verdict = evaluateSwitchover(facts);
+      if (verdict.reasons.length || !verdict.leader) {
+        throw new RefusedError(`switchover to ${req.candidate} refused; nothing was changed:`, verdict.reasons, {
+          hint: 'fix the listed problems (`patronictl list` on a data node shows the members) and run again',
+        });
+      }
+      const from = verdict.leader;
+      const to = req.candidate;
+      out(
+        `switchover: ${from} → ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ''} (lag of ${to}: ${verdict.lag ?? 0} bytes, limit ${facts.maxLag})`,
+      );
+      await confirmOrRefuse(
+        `Switch the leader from ${from} to ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ' now'}?`,
+        req.force,
+        'switchover',
+      );
+
+      const t0 = Date.now();
+      const outcome = await postSwitchover(live.session.patroni(from, { fromMember: true }), {
+        leader: from,
+        candidate: to,
+        ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
       });
-    }
-    const from = verdict.leader;
-    const to = req.candidate;
-    out(`switchover: ${from} → ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ''} (lag of ${to}: ${verdict.lag ?? 0} bytes, limit ${facts.maxLag})`);
-    await confirmOrRefuse(`Switch the leader from ${from} to ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ' now'}?`, req.force, 'switchover');
+      if (outcome.kind === 'scheduled') {
+        const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
+        out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
+        return { from, to, scheduledAt: at, endpoints: [] };
+      }
+      if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
 
-    const t0 = Date.now();
-    const outcome = await postSwitchover(live.session.patroni(from, { fromMember: true }), {
-      leader: from,
-      candidate: to,
-      ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
-    });
-    if (outcome.kind === 'scheduled') {
-      const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
-      out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
-      return { from, to, scheduledAt: at, endpoints: [] };
-    }
-    if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
+      const newLeader = await waitFor(
+        async () => {
+          const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
+          return l && l.name !== from && l.state === 'running' ? l.name : undefined;
+        },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          what: `${to} to lead`,
+          where: `${to}: patroni`,
+          hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from} and ${to}`,
+        },
+      );
+      if (newLeader !== to) {
+        throw new RuntimeError(`${newLeader} took the lead instead of ${to}`, {
+          hint: `run \`pgha switchover DIR ${to}\` again once the cluster is healthy`,
+        });
+      }
+      const toLeaderMs = Date.now() - t0;
+      out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
 
-    const newLeader = await waitFor(async () => {
-      const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
-      return l && l.name !== from && l.state === 'running' ? l.name : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 200, what: `${to} to lead`, where: `${to}: patroni`, hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from} and ${to}` });
-    if (newLeader !== to) {
-      throw new RuntimeError(`${newLeader} took the lead instead of ${to}`, { hint: `run \`pgha switchover DIR ${to}\` again once the cluster is healthy` });
-    }
-    const toLeaderMs = Date.now() - t0;
-    out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
-
-    const reached = await waitWritesReachLeader(live, to, t0);
-    const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
-    if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
-    await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
-    const totalMs = Date.now() - t0;
-    out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
-    return { from, to, toLeaderMs, ...(toWritesMs !== undefined ? { toWritesMs } : {}), totalMs, endpoints: reached.map((r) => r.ep.via) };
-  }, { names: [req.candidate], as: 'refusal' });
+      const reached = await waitWritesReachLeader(live, to, t0);
+      const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
+      if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
+      await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
+      const totalMs = Date.now() - t0;
+      out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
+      return {
+        from,
+        to,
+        toLeaderMs,
+        ...(toWritesMs !== undefined ? { toWritesMs } : {}),
+        totalMs,
+        endpoints: reached.map((r) => r.ep.via),
+      };
+    },
+    { names: [req.candidate], as: 'refusal' },
+  );
 }
 
 export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {
@@ -228,7 +253,9 @@ export async function cancelScheduledSwitchover(dir: string, out: (line: string)
     const scheduled = info.scheduled_switchover;
     const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
     if (!removed) {
-      throw new RefusedError('no scheduled switchover to cancel', [], { hint: 'a switchover that already ran cannot be undone; switch over again instead' });
+      throw new RefusedError('no scheduled switchover to cancel', [], {
+        hint: 'a switchover that already ran cannot be undone; switch over again instead',
+      });
     }
     out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
   });

@@ -253,7 +253,12 @@ class Upgrade {
         last = healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
         return last.length ? undefined : info;
       },
-      { timeoutMs: 300_000, intervalMs: 1000, what: `the cluster to be healthy ${what} (${last.join('; ')})`, hint: 'run `pgha status DIR`; re-run the upgrade once it is healthy: finished hosts are skipped' },
+      {
+        timeoutMs: 300_000,
+        intervalMs: 1000,
+        what: `the cluster to be healthy ${what} (${last.join('; ')})`,
+        hint: 'run `pgha status DIR`; re-run the upgrade once it is healthy: finished hosts are skipped',
+      },
     );
   }
 
@@ -271,7 +276,12 @@ class Upgrade {
 
   async install(c: Component, host: ResolvedHost, targets: Record<string, string>): Promise<void> {
     const pkgs = componentPackages(c, host).map((p) => ({ name: p.name, version: targets[p.name]! }));
-    await run(this.session.transport(host.name), upgradeInstallCommand(pkgs), `install ${pkgs.map((p) => `${p.name}=${p.version}`).join(' ')}`, 'check the package repository (nspawn: pgha download-packages DIR)');
+    await run(
+      this.session.transport(host.name),
+      upgradeInstallCommand(pkgs),
+      `install ${pkgs.map((p) => `${p.name}=${p.version}`).join(' ')}`,
+      'check the package repository (nspawn: pgha download-packages DIR)',
+    );
   }
 
   /** A replica is back when the leader streams to it and /cluster shows it running with a lag. */
@@ -287,18 +297,29 @@ class Upgrade {
         const ls = await this.nodeStatus(leader.name);
         return ls?.replication?.some((r) => r.application_name === host && r.state === 'streaming') ? true : undefined;
       },
-      { timeoutMs, intervalMs: 500, what: `${host} to rejoin and stream from the leader`, where: `${host}: patroni`, hint: `look at \`journalctl -u patroni@${this.name}\` on ${host}` },
+      {
+        timeoutMs,
+        intervalMs: 500,
+        what: `${host} to rejoin and stream from the leader`,
+        where: `${host}: patroni`,
+        hint: `look at \`journalctl -u patroni@${this.name}\` on ${host}`,
+      },
     );
   }
 
   async restartPatroniUnit(host: string): Promise<void> {
-    await run(this.session.transport(host), { script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`, timeoutSec: 360 }, 'restart Patroni');
+    await run(
+      this.session.transport(host),
+      { script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`, timeoutSec: 360 },
+      'restart Patroni',
+    );
   }
 
   /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist). */
   async restartPostgres(host: string): Promise<void> {
     const res = await this.session.patroni(host, { fromMember: true }).restart({});
-    if (res.status >= 300) throw new RuntimeError(`Patroni refused the restart with ${res.status}: ${res.text.trim()}`, { where: `${host}: POST /restart` });
+    if (res.status >= 300)
+      throw new RuntimeError(`Patroni refused the restart with ${res.status}: ${res.text.trim()}`, { where: `${host}: POST /restart` });
   }
 
   /** Hand the leader to a healthy replica (an upgraded one if any) and wait for the old one to stream. */
@@ -306,10 +327,14 @@ class Upgrade {
     const info = await this.gateHealthy(`before the switchover from ${leader}`);
     const candidate = pickCandidate(info, leader, upgraded);
     if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
-    const res = await this.session.patroni(leader, { fromMember: true }).call({ method: 'POST', path: '/switchover', body: { leader, candidate }, timeoutMs: 120_000 });
+    const res = await this.session
+      .patroni(leader, { fromMember: true })
+      .call({ method: 'POST', path: '/switchover', body: { leader, candidate }, timeoutMs: 120_000 });
     // 503 is Patroni's "switchover status unknown": the outcome shows in /cluster.
     if (res.status >= 300 && res.status !== 503) {
-      throw new RuntimeError(`Patroni refused the switchover to ${candidate} with ${res.status}: ${res.text.trim()}`, { where: `${leader}: POST /switchover` });
+      throw new RuntimeError(`Patroni refused the switchover to ${candidate} with ${res.status}: ${res.text.trim()}`, {
+        where: `${leader}: POST /switchover`,
+      });
     }
     await waitFor(
       async () => {
@@ -328,11 +353,15 @@ class Upgrade {
     await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
     // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
     // when its own view of the cluster is paused.
-    await waitFor(async () => ((await this.nodeStatus(leader))?.pause === true) === pause && Boolean((await this.readLive())?.pause) === pause ? true : undefined, {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: `the cluster to ${pause ? 'pause' : 'resume'}`,
-    });
+    await waitFor(
+      async () =>
+        ((await this.nodeStatus(leader))?.pause === true) === pause && Boolean((await this.readLive())?.pause) === pause ? true : undefined,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        what: `the cluster to ${pause ? 'pause' : 'resume'}`,
+      },
+    );
   }
 
   /** Patroni on `leader` answers, runs PostgreSQL as primary, and the DCS agrees it leads. */
@@ -344,7 +373,13 @@ class Upgrade {
         const l = info ? leaderOf(info) : undefined;
         return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
       },
-      { timeoutMs: 180_000, intervalMs: 300, what: `Patroni on ${leader} to come back as leader`, where: `${leader}: patroni`, hint: `look at \`journalctl -u patroni@${this.name}\` on ${leader}` },
+      {
+        timeoutMs: 180_000,
+        intervalMs: 300,
+        what: `Patroni on ${leader} to come back as leader`,
+        where: `${leader}: patroni`,
+        hint: `look at \`journalctl -u patroni@${this.name}\` on ${leader}`,
+      },
     );
   }
 
@@ -366,7 +401,10 @@ class Upgrade {
       if (ok) {
         await this.setPause(leader, false);
         rmSync(this.pauseMarker, { force: true });
-      } else this.req.log(`the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`);
+      } else
+        this.req.log(
+          `the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`,
+        );
     }
     const after = (await this.nodeStatus(leader))?.postmaster_start_time;
     this.notes.push(
@@ -382,7 +420,10 @@ class Upgrade {
   async rollDataNodes(c: 'patroni' | 'postgres', targets: Map<string, Record<string, string>>): Promise<Phase[]> {
     const info = await this.readLive();
     const leader = info ? leaderOf(info)?.name : undefined;
-    const hosts = rollingOrder(this.dataNodes().map((h) => h.name), leader);
+    const hosts = rollingOrder(
+      this.dataNodes().map((h) => h.name),
+      leader,
+    );
     const upgraded = new Set<string>();
     const phases: Phase[] = [];
     for (const name of hosts) {
@@ -419,7 +460,10 @@ class Upgrade {
             await this.waitStreaming(name);
           }
           const final = hostStep(c, await this.hostState(c, host), t);
-          if (final !== 'done') throw new RuntimeError(`${c} on ${name} is still not at the target after the upgrade (${final} left)`, { where: `${name}: ${c}` });
+          if (final !== 'done')
+            throw new RuntimeError(`${c} on ${name} is still not at the target after the upgrade (${final} left)`, {
+              where: `${name}: ${c}`,
+            });
           upgraded.add(name);
           this.timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
           this.notes.push(`${c} on ${name}: upgraded`);
@@ -474,7 +518,10 @@ class Upgrade {
             await this.serviceHealthy(c, host);
             if (c === 'etcd') await this.gateHealthy(`after etcd on ${host.name}`);
             const final = hostStep(c, await this.hostState(c, host), t);
-            if (final !== 'done') throw new RuntimeError(`${c} on ${host.name} still runs the old version after ${how} (${final} left)`, { where: `${host.name}: ${c}` });
+            if (final !== 'done')
+              throw new RuntimeError(`${c} on ${host.name} still runs the old version after ${how} (${final} left)`, {
+                where: `${host.name}: ${c}`,
+              });
             this.notes.push(`${c} on ${host.name}: upgraded`);
           },
         };
@@ -483,7 +530,8 @@ class Upgrade {
 }
 
 export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {
-  if (!req.components.length) throw new UsageError('--components: name at least one of etcd, patroni, postgres, pgbouncer, haproxy (or all)');
+  if (!req.components.length)
+    throw new UsageError('--components: name at least one of etcd, patroni, postgres, pgbouncer, haproxy (or all)');
   const loaded = loadCluster(dir, req.extraVars);
   const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, h)));
   const targets = new Map(applicable.map((c) => [c, upgradeTargets(loaded, c)] as const));

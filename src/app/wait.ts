@@ -24,10 +24,13 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOpt
       last = (e as Error).message;
     }
     if (Date.now() >= deadline) {
-      throw new RuntimeError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${last ? ` (last error: ${last})` : ''}`, {
-        ...(o.where ? { where: o.where } : {}),
-        ...(o.hint ? { hint: o.hint } : {}),
-      });
+      throw new RuntimeError(
+        `timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${last ? ` (last error: ${last})` : ''}`,
+        {
+          ...(o.where ? { where: o.where } : {}),
+          ...(o.hint ? { hint: o.hint } : {}),
+        },
+      );
     }
     await sleep(o.intervalMs ?? 500);
   }

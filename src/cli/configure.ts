@@ -12,7 +12,12 @@ export function registerConfigure(program: Command): void {
     .option('--enable-haproxy', 'add an HAProxy host routing clients to the primary', false)
     .option('--enable-pgbouncer', 'run PgBouncer on the data nodes, following the primary', false)
     .option('--postgresql <version>', 'PostgreSQL major version', intOption('--postgresql', 10, 99), 15)
-    .option('--patroni-package-flavour <flavour>', 'community|edb', choice('--patroni-package-flavour', ['community', 'edb'] as const), 'community')
+    .option(
+      '--patroni-package-flavour <flavour>',
+      'community|edb',
+      choice('--patroni-package-flavour', ['community', 'edb'] as const),
+      'community',
+    )
     .option('--platform <platform>', 'nspawn|bare', choice('--platform', PLATFORMS), 'nspawn')
     .option('--hostnames-from <file>', 'bare: file of "name ip" lines, one per host')
     .option('--data-nodes <n>', 'number of PostgreSQL nodes', intOption('--data-nodes', 1, 50), 3)

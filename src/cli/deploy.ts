@@ -23,7 +23,10 @@ export function registerDeploy(program: Command): void {
           check: o.check,
           diff: o.diff,
           extraVars: parseExtraVars(o.extraVars),
-          hosts: o.hosts?.split(',').map((s) => s.trim()).filter(Boolean),
+          hosts: o.hosts
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
           concurrency: o.concurrency,
         },
         progressMode(),

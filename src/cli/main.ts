@@ -20,7 +20,19 @@ import { registerUpgrade } from './upgrade.js';
 
 export type Register = (program: Command) => void;
 
-const COMMANDS: Register[] = [registerConfigure, registerProvision, registerDeploy, registerRender, registerExplain, registerShowPassword, registerUpgrade, registerSwitchover, registerVerbs, registerStatus, registerTest];
+const COMMANDS: Register[] = [
+  registerConfigure,
+  registerProvision,
+  registerDeploy,
+  registerRender,
+  registerExplain,
+  registerShowPassword,
+  registerUpgrade,
+  registerSwitchover,
+  registerVerbs,
+  registerStatus,
+  registerTest,
+];
 
 export function buildProgram(): Command {
   const program = new Command('pgha')

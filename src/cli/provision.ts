@@ -23,7 +23,7 @@ export function registerProvision(program: Command): void {
     });
   program
     .command('download-packages')
-    .description('build DIR/local-repo: the dependency closure of the cluster\'s packages, pins included')
+    .description("build DIR/local-repo: the dependency closure of the cluster's packages, pins included")
     .argument('<dir>', 'cluster directory')
     .option('--add-deb <file>', 'also put this .deb in the repository (repeatable)', collect, [])
     .action(async (dir: string, o: { addDeb: string[] }) => {

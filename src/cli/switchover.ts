@@ -32,6 +32,10 @@ primary streams from it, and prints the times.`,
       }
       if (!candidate) throw new UsageError('switchover: NEW_PRIMARY is required (or --cancel)');
       const [{ switchover }, { parseSchedule }] = await Promise.all([import('../app/switchover.js'), import('../app/verbs/pure.js')]);
-      await switchover(dir, { candidate, scheduledAt: o.scheduled === undefined ? undefined : parseSchedule(o.scheduled), force: o.force }, out);
+      await switchover(
+        dir,
+        { candidate, scheduledAt: o.scheduled === undefined ? undefined : parseSchedule(o.scheduled), force: o.force },
+        out,
+      );
     });
 }

@@ -17,8 +17,18 @@ export function registerUpgrade(program: Command): void {
     .argument('<dir>', 'cluster directory')
     .requiredOption('--components <list>', 'patroni,postgres,etcd,haproxy,pgbouncer or all')
     .option('-e, --extra-vars <KEY=VALUE>', 'e.g. -e patroni_package_version=3.0.2-1 (repeatable)', collect, [])
-    .option('--primary-strategy <how>', 'Patroni on the leader: pause (restart Patroni paused, PostgreSQL left running) or switchover', choice('--primary-strategy', PRIMARY_STRATEGIES), 'pause')
-    .option('--health-grace <seconds>', 'how long an unhealthy cluster may take to recover before the upgrade is refused', intOption('--health-grace', 0, 3600), 30)
+    .option(
+      '--primary-strategy <how>',
+      'Patroni on the leader: pause (restart Patroni paused, PostgreSQL left running) or switchover',
+      choice('--primary-strategy', PRIMARY_STRATEGIES),
+      'pause',
+    )
+    .option(
+      '--health-grace <seconds>',
+      'how long an unhealthy cluster may take to recover before the upgrade is refused',
+      intOption('--health-grace', 0, 3600),
+      30,
+    )
     .action(async (dir: string, o: { components: string; extraVars: string[]; primaryStrategy: PrimaryStrategy; healthGrace: number }) => {
       const [{ parseComponents }, { upgrade }, { progressMode }, { parseExtraVars }] = await Promise.all([
         import('../app/upgrade/plan.js'),
@@ -27,7 +37,8 @@ export function registerUpgrade(program: Command): void {
         import('../config/extra-vars.js'),
       ]);
       const { components, unknown } = parseComponents(o.components);
-      if (unknown.length) throw new UsageError(`--components: unknown ${unknown.join(', ')} (known: etcd, patroni, postgres, pgbouncer, haproxy, all)`);
+      if (unknown.length)
+        throw new UsageError(`--components: unknown ${unknown.join(', ')} (known: etcd, patroni, postgres, pgbouncer, haproxy, all)`);
       const result = await upgrade(
         dir,
         {

@@ -17,7 +17,13 @@ export function registerVerbs(program: Command): void {
     .option('--pending', 'only members with a pending restart (parameters that need one)', false)
     .option('--scheduled <ISO8601>', 'let Patroni restart each member at this time (with a time zone)')
     .action(async (dir: string, members: string[], o: { pending: boolean; scheduled?: string }) => {
-      await (await app()).restart(dir, { members, pending: o.pending, scheduled: o.scheduled === undefined ? undefined : (await pure()).parseSchedule(o.scheduled) }, out);
+      await (
+        await app()
+      ).restart(
+        dir,
+        { members, pending: o.pending, scheduled: o.scheduled === undefined ? undefined : (await pure()).parseSchedule(o.scheduled) },
+        out,
+      );
     });
 
   program
@@ -29,7 +35,7 @@ export function registerVerbs(program: Command): void {
 
   program
     .command('reinit')
-    .description("rebuild a replica from the leader (its data directory is removed)")
+    .description('rebuild a replica from the leader (its data directory is removed)')
     .argument('<dir>', 'cluster directory')
     .argument('<member>', 'the replica to rebuild')
     .option('--force', 'do not ask for confirmation, and cancel any action Patroni is running on it', false)
@@ -74,7 +80,9 @@ export function registerVerbs(program: Command): void {
     .option('-o, --output <format>', 'yaml or json', choice('--output', ['yaml', 'json'] as const), 'yaml')
     .action(async (dir: string, o: { output: 'yaml' | 'json' }) => {
       const config = await (await app()).showConfig(dir);
-      process.stdout.write(o.output === 'json' ? `${JSON.stringify(config, null, 2)}\n` : (await import('./yaml-output.js')).yamlText(config));
+      process.stdout.write(
+        o.output === 'json' ? `${JSON.stringify(config, null, 2)}\n` : (await import('./yaml-output.js')).yamlText(config),
+      );
     });
 
   program
@@ -84,6 +92,11 @@ export function registerVerbs(program: Command): void {
     .option('-s, --set <KEY=VALUE>', 'dotted key, VALUE parsed as YAML; empty or null removes the key (repeatable)', collect, [])
     .option('-p, --pg <PARAM=VALUE>', 'a postgresql.parameters entry; empty or null removes it (repeatable)', collect, [])
     .option('--force', 'apply without asking (needed when there is no terminal)', false)
-    .addHelpText('after', '\nconfig.yml stays the source of truth: `pgha deploy` sets the keys its patroni_dynamic_conf_settings (and pgha\'s defaults) name back to their values.')
-    .action(async (dir: string, o: { set: string[]; pg: string[]; force: boolean }) => (await app()).editConfig(dir, { sets: o.set, params: o.pg, force: o.force }, out));
+    .addHelpText(
+      'after',
+      "\nconfig.yml stays the source of truth: `pgha deploy` sets the keys its patroni_dynamic_conf_settings (and pgha's defaults) name back to their values.",
+    )
+    .action(async (dir: string, o: { set: string[]; pg: string[]; force: boolean }) =>
+      (await app()).editConfig(dir, { sets: o.set, params: o.pg, force: o.force }, out),
+    );
 }

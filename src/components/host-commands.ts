@@ -17,7 +17,9 @@ export function installPackagesCommand(args: readonly string[], opts: { onlySour
   // With a local repository as the only source, apt reads that one list and no other.
   // A run killed mid-install leaves its apt-get running on the host: wait for its lock.
   const lock = '-o DPkg::Lock::Timeout=600';
-  const apt = opts.onlySourceList ? `apt-get ${lock} -o Dir::Etc::SourceList=${quote(opts.onlySourceList)} -o Dir::Etc::SourceParts=-` : `apt-get ${lock}`;
+  const apt = opts.onlySourceList
+    ? `apt-get ${lock} -o Dir::Etc::SourceList=${quote(opts.onlySourceList)} -o Dir::Etc::SourceParts=-`
+    : `apt-get ${lock}`;
   const script = `set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
@@ -102,4 +104,3 @@ done
 `;
   return { script, stdin: roleSql, secrets: [password, verifier] };
 }
-

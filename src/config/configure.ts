@@ -75,7 +75,9 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
     throw new UsageError(`--etcd-nodes ${o.etcdNodes}: must be 0 (etcd on the data nodes) or an odd number such as 3`);
   }
   if (o.etcdNodes === 0 && o.dataNodes % 2 === 0) {
-    throw new UsageError(`--data-nodes ${o.dataNodes} with etcd on the data nodes gives an even etcd cluster: use an odd number of data nodes or --etcd-nodes 3`);
+    throw new UsageError(
+      `--data-nodes ${o.dataNodes} with etcd on the data nodes gives an even etcd cluster: use an odd number of data nodes or --etcd-nodes 3`,
+    );
   }
 
   const wanted: { name: string; roles: Role[] }[] = [];
@@ -93,7 +95,9 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
     const given = o.hostnames;
     if (!given) throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
     if (given.length < wanted.length) {
-      throw new UsageError(`--hostnames-from lists ${given.length} hosts, but this cluster needs ${wanted.length} (${wanted.map((w) => w.roles.join('+')).join(', ')})`);
+      throw new UsageError(
+        `--hostnames-from lists ${given.length} hosts, but this cluster needs ${wanted.length} (${wanted.map((w) => w.roles.join('+')).join(', ')})`,
+      );
     }
     addresses = given.slice(0, wanted.length);
   } else {

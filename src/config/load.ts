@@ -54,7 +54,12 @@ export function parseConfigText(text: string, file: string): LoadedDocument {
     visit(doc, {
       Alias(_, node) {
         if (!node.resolve(doc)) {
-          problems.push({ file, line: lineAt(node.range?.[0]), path: '', message: `YAML: alias *${node.source} has no anchor &${node.source} before it; define the anchor first or write the value out` });
+          problems.push({
+            file,
+            line: lineAt(node.range?.[0]),
+            path: '',
+            message: `YAML: alias *${node.source} has no anchor &${node.source} before it; define the anchor first or write the value out`,
+          });
         }
       },
     });

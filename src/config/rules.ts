@@ -35,7 +35,9 @@ const EXTRA_VARS_FILE = '-e';
 
 /** Optimal string alignment distance: Levenshtein plus adjacent swaps, the commonest typo. */
 function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number): number => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
@@ -242,17 +244,24 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
     const data = isDataNode(roles);
 
     const dupName = seenName.get(inst.Name);
-    if (dupName !== undefined) error(['instances', i, 'Name'], `"${inst.Name}" is already the Name of instances[${dupName}]; every instance needs its own Name`);
+    if (dupName !== undefined)
+      error(['instances', i, 'Name'], `"${inst.Name}" is already the Name of instances[${dupName}]; every instance needs its own Name`);
     else seenName.set(inst.Name, i);
 
     const dupIp = seenIp.get(inst.ip_address);
     if (dupIp !== undefined) {
-      error(['instances', i, 'ip_address'], `${inst.ip_address} is already the ip_address of instances[${dupIp}] ("${instances[dupIp]?.Name}"); every instance needs its own address`);
+      error(
+        ['instances', i, 'ip_address'],
+        `${inst.ip_address} is already the ip_address of instances[${dupIp}] ("${instances[dupIp]?.Name}"); every instance needs its own address`,
+      );
     } else seenIp.set(inst.ip_address, i);
 
     const dupNode = seenNode.get(inst.node);
     if (dupNode !== undefined) {
-      error(['instances', i, 'node'], `node ${inst.node} is already used by instances[${dupNode}] ("${instances[dupNode]?.Name}"); give every instance its own node number`);
+      error(
+        ['instances', i, 'node'],
+        `node ${inst.node} is already used by instances[${dupNode}] ("${instances[dupNode]?.Name}"); give every instance its own node number`,
+      );
     } else seenNode.set(inst.node, i);
 
     if (!locationNames.has(inst.location)) {
@@ -267,13 +276,22 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
 
     if (roles.includes('primary')) primaries.push({ i, j: idx('primary') });
     if (roles.includes('primary') && roles.includes('replica')) {
-      error(['instances', i, 'role', Math.max(idx('primary'), idx('replica'))], 'primary and replica exclude each other on one instance; keep one of them');
+      error(
+        ['instances', i, 'role', Math.max(idx('primary'), idx('replica'))],
+        'primary and replica exclude each other on one instance; keep one of them',
+      );
     }
     if (roles.includes('haproxy') && data) {
-      error(['instances', i, 'role', idx('haproxy')], 'haproxy cannot share an instance with primary or replica in M1; give haproxy an instance of its own');
+      error(
+        ['instances', i, 'role', idx('haproxy')],
+        'haproxy cannot share an instance with primary or replica in M1; give haproxy an instance of its own',
+      );
     }
     if (roles.includes('pgbouncer') && !data) {
-      error(['instances', i, 'role', idx('pgbouncer')], 'pgbouncer runs only on data nodes (with primary or replica), in front of their PostgreSQL; add it to those instances instead');
+      error(
+        ['instances', i, 'role', idx('pgbouncer')],
+        'pgbouncer runs only on data nodes (with primary or replica), in front of their PostgreSQL; add it to those instances instead',
+      );
     }
     if (roles.includes('etcd')) etcdMembers.push(inst.Name);
     if (roles.includes('haproxy')) firstHaproxy ??= { i, j: idx('haproxy') };
@@ -333,8 +351,13 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
 
     if (v.patroni_authentication_mode === 'mtls' && v.patroni_ssl_enabled !== true) {
       const loc = sourceOf(i, ['patroni_authentication_mode']) ?? fallback(i);
-      perHost(errors, loc, 'mtls', host.name, () =>
-        'mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
+      perHost(
+        errors,
+        loc,
+        'mtls',
+        host.name,
+        () =>
+          'mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
       );
     }
 
@@ -342,8 +365,13 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
     for (const variable of REQUIRED_VARIABLES) {
       if (v[variable] !== undefined) continue;
       const loc = sourceOf(i, [variable]) ?? fallback(i);
-      perHost(errors, loc, `unset ${variable}`, host.name, (hosts) =>
-        `${variable} is unset (null), but ${hosts} need it; remove the null to get the default (${JSON.stringify(BUILTIN_DEFAULTS[variable])})`,
+      perHost(
+        errors,
+        loc,
+        `unset ${variable}`,
+        host.name,
+        (hosts) =>
+          `${variable} is unset (null), but ${hosts} need it; remove the null to get the default (${JSON.stringify(BUILTIN_DEFAULTS[variable])})`,
       );
     }
 
@@ -353,8 +381,12 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
       const port = v[variable];
       if (typeof port !== 'number') {
         const loc = sourceOf(i, [variable]) ?? fallback(i);
-        perHost(errors, loc, `unset ${variable}`, host.name, (hosts) =>
-          `${variable} is unset (null), but ${hosts} need it for ${service}; remove the null to get the default, or set a port`,
+        perHost(
+          errors,
+          loc,
+          `unset ${variable}`,
+          host.name,
+          (hosts) => `${variable} is unset (null), but ${hosts} need it for ${service}; remove the null to get the default, or set a port`,
         );
         continue;
       }
@@ -366,8 +398,12 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
       const a = sourceOf(i, [other]);
       const b = sourceOf(i, [variable]);
       const loc = (a && (!b || a.rank > b.rank) ? a : b) ?? fallback(i);
-      perHost(errors, loc, `port ${other} ${variable} ${port}`, host.name, (hosts) =>
-        `${other} and ${variable} are both ${port} on ${hosts}; give each service its own port`,
+      perHost(
+        errors,
+        loc,
+        `port ${other} ${variable} ${port}`,
+        host.name,
+        (hosts) => `${other} and ${variable} are both ${port} on ${hosts}; give each service its own port`,
       );
     }
 
@@ -394,8 +430,13 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
           if (loc) break;
         }
         const need = loopWait + 2 * retry;
-        perHost(errors, loc ?? fallback(i), `dcs ${ttl} ${loopWait} ${retry}`, host.name, () =>
-          `loop_wait (${loopWait}) + 2 × retry_timeout (${retry}) = ${need} exceeds ttl (${ttl}): the leader key could expire while a healthy primary is still retrying etcd, causing a needless failover; raise ttl to at least ${need} or lower loop_wait/retry_timeout`,
+        perHost(
+          errors,
+          loc ?? fallback(i),
+          `dcs ${ttl} ${loopWait} ${retry}`,
+          host.name,
+          () =>
+            `loop_wait (${loopWait}) + 2 × retry_timeout (${retry}) = ${need} exceeds ttl (${ttl}): the leader key could expire while a healthy primary is still retrying etcd, causing a needless failover; raise ttl to at least ${need} or lower loop_wait/retry_timeout`,
         );
       }
     }
@@ -403,14 +444,22 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
     // Warnings: legal, but rarely what was meant.
     if (host.roles.includes('etcd') && v.etcd_authentication_mode === 'basic' && v.etcd_ssl_enabled !== true) {
       const loc = sourceOf(i, ['etcd_authentication_mode']) ?? fallback(i);
-      perHost(warnings, loc, 'etcd basic cleartext', host.name, () =>
-        'basic without etcd_ssl_enabled: true sends etcd passwords in clear text; set etcd_ssl_enabled: true',
+      perHost(
+        warnings,
+        loc,
+        'etcd basic cleartext',
+        host.name,
+        () => 'basic without etcd_ssl_enabled: true sends etcd passwords in clear text; set etcd_ssl_enabled: true',
       );
     }
     if (host.roles.includes('haproxy') && v.patroni_repl_max_lag !== undefined && v.haproxy_read_only_load_balancer_enabled !== true) {
       const loc = sourceOf(i, ['patroni_repl_max_lag']) ?? fallback(i);
-      perHost(warnings, loc, 'lag unused', host.name, () =>
-        'has no effect unless haproxy_read_only_load_balancer_enabled is true; enable the read-only load balancer or remove it',
+      perHost(
+        warnings,
+        loc,
+        'lag unused',
+        host.name,
+        () => 'has no effect unless haproxy_read_only_load_balancer_enabled is true; enable the read-only load balancer or remove it',
       );
     }
   });
@@ -419,8 +468,13 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
   resolved.hosts.forEach((host, i) => {
     if (replicas === 0 && host.roles.includes('haproxy') && host.vars.haproxy_read_only_load_balancer_enabled === true) {
       const loc = sourceOf(i, ['haproxy_read_only_load_balancer_enabled']) ?? fallback(i);
-      perHost(warnings, loc, 'ro without replicas', host.name, () =>
-        'the read-only load balancer has no replica to send reads to; add a replica or set haproxy_read_only_load_balancer_enabled: false',
+      perHost(
+        warnings,
+        loc,
+        'ro without replicas',
+        host.name,
+        () =>
+          'the read-only load balancer has no replica to send reads to; add a replica or set haproxy_read_only_load_balancer_enabled: false',
       );
     }
   });

@@ -63,10 +63,7 @@ export const ARCHITECTURE_DEFAULTS: Readonly<Record<'M1', Vars>> = Object.freeze
   M1: { failover_manager: 'patroni' },
 });
 
-export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
-  ...Object.keys(BUILTIN_DEFAULTS),
-  ...KNOWN_WITHOUT_DEFAULT,
-]);
+export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([...Object.keys(BUILTIN_DEFAULTS), ...KNOWN_WITHOUT_DEFAULT]);
 
 /** Defaults that depend on other variables; applied after all layers, only where still unset. */
 export function derivedDefaults(vars: Vars, clusterName: string): Vars {

@@ -55,12 +55,7 @@ export function stripNulls<T>(v: T): T {
  * Record in `prov` which layer set each leaf of `over` (as merged at `segments`).
  * A replaced subtree forgets the provenance of what it replaced.
  */
-export function recordProvenance(
-  prov: Provenance,
-  segments: (string | number)[],
-  over: unknown,
-  layer: Layer,
-): void {
+export function recordProvenance(prov: Provenance, segments: (string | number)[], over: unknown, layer: Layer): void {
   const here = formatPath(segments);
   if (isPlainObject(over) && Object.keys(over).length > 0) {
     prov.delete(here);

@@ -52,7 +52,8 @@ export interface PatroniClientOptions {
  * OpenSSL's codes for a server's alert about the client certificate: none sent (TLS 1.3
  * `certificate required`), not from a CA it trusts, or otherwise unacceptable.
  */
-const CLIENT_CERT_ALERTS = /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_BAD_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_UNSUPPORTED_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_EXPIRED|SSLV3_ALERT_CERTIFICATE_REVOKED|TLSV1_ALERT_ACCESS_DENIED)$/;
+const CLIENT_CERT_ALERTS =
+  /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|TLSV1_ALERT_UNKNOWN_CA|SSLV3_ALERT_BAD_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_UNSUPPORTED_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_EXPIRED|SSLV3_ALERT_CERTIFICATE_REVOKED|TLSV1_ALERT_ACCESS_DENIED)$/;
 
 /** Codes with which Patroni refuses a request it understood: a precondition, exit 3. */
 const REFUSED = new Set([400, 409, 412, 422]);
@@ -101,12 +102,15 @@ export class PatroniClient {
       // The member's TLS alert about *our* certificate (mtls: verify_client required): without
       // this it reads like a server certificate problem or a member that is down.
       if (CLIENT_CERT_ALERTS.test(code)) {
-        throw new RuntimeError(`Patroni REST API ${req.method} ${req.path} failed: the member refused pgha's client certificate (${(e as Error).message.replace(/^.*routines:[^:]*:([^:]+):.*$/s, '$1')})`, {
-          where: this.target.host,
-          hint: this.creds.tls.cert
-            ? 'DIR/ssl/clients/pgha.crt must be signed by the cluster CA the members trust (DIR/ssl/ca.crt, deployed by `pgha deploy DIR`)'
-            : 'the REST API requires a client certificate (patroni_authentication_mode: mtls) and DIR/ssl/clients/pgha.crt is missing: run `pgha deploy DIR` to issue it',
-        });
+        throw new RuntimeError(
+          `Patroni REST API ${req.method} ${req.path} failed: the member refused pgha's client certificate (${(e as Error).message.replace(/^.*routines:[^:]*:([^:]+):.*$/s, '$1')})`,
+          {
+            where: this.target.host,
+            hint: this.creds.tls.cert
+              ? 'DIR/ssl/clients/pgha.crt must be signed by the cluster CA the members trust (DIR/ssl/ca.crt, deployed by `pgha deploy DIR`)'
+              : 'the REST API requires a client certificate (patroni_authentication_mode: mtls) and DIR/ssl/clients/pgha.crt is missing: run `pgha deploy DIR` to issue it',
+          },
+        );
       }
       // Another cluster's (or a stale) certificate at this address is not a down member.
       if (/CERT|SELF_SIGNED|SIGNATURE|ALTNAME/.test(code)) {
@@ -159,7 +163,8 @@ export class PatroniClient {
     if (res.status === 202) return { outcome: 'scheduled', status: 202, message };
     // Patroni polls the DCS for a while after writing the failover key; when that runs out it
     // cannot tell whether the switchover failed, so it answers 503 "… status unknown".
-    if (opts.pollable && res.status === 503 && /status unknown|timed? ?out/i.test(message)) return { outcome: 'pending', status: 503, message };
+    if (opts.pollable && res.status === 503 && /status unknown|timed? ?out/i.test(message))
+      return { outcome: 'pending', status: 503, message };
     throw this.failure(req, res);
   }
 
@@ -326,9 +331,12 @@ export async function waitForLeader(
       }
     }
     if (now() >= deadline) {
-      throw new RuntimeError(`timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${want.candidate ?? 'a new leader'} to lead (last: ${last})`, {
-        hint: 'look at `pgha status DIR`; Patroni may still complete the switchover',
-      });
+      throw new RuntimeError(
+        `timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${want.candidate ?? 'a new leader'} to lead (last: ${last})`,
+        {
+          hint: 'look at `pgha status DIR`; Patroni may still complete the switchover',
+        },
+      );
     }
     await sleep(o.intervalMs ?? 1000);
   }

@@ -112,7 +112,10 @@ export async function patchDcsConfig(c: PatroniClient, patch: Plain): Promise<Pl
   const res = await c.call({ method: 'PATCH', path: '/config', body: patch });
   if (res.status === 200 && typeof res.body === 'object' && res.body !== null) return res.body as Plain;
   // 409: someone else changed the document between Patroni's read and write.
-  if (res.status === 409) throw new RuntimeError('PATCH /config lost a race with another change of the DCS configuration; run the command again', { where: c.target.host });
+  if (res.status === 409)
+    throw new RuntimeError('PATCH /config lost a race with another change of the DCS configuration; run the command again', {
+      where: c.target.host,
+    });
   return refusedOrFailed(c, 'PATCH /config', res);
 }
 

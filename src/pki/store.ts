@@ -88,7 +88,10 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
     if (isIP(h.ip) === 0) throw new UsageError(`host ${h.name}: ip_address '${h.ip}' is not an IPv4 or IPv6 address`);
   }
   for (const c of opts.clients) checkName('client', c);
-  checkUnique('host', hosts.map((h) => h.name));
+  checkUnique(
+    'host',
+    hosts.map((h) => h.name),
+  );
   checkUnique('client', opts.clients);
 
   const report: PkiReport = { created: [], kept: [], reissued: [], warnings: [] };
@@ -119,7 +122,9 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
 
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
   const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
-  const newKeys = await Promise.all(plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : undefined)));
+  const newKeys = await Promise.all(
+    plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : undefined)),
+  );
 
   for (const [i, plan] of plans.entries()) {
     const { leaf } = plan;
@@ -142,9 +147,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
 }
 
 type LeafPlan = { leaf: LeafSpec; oldKeyPem: string | undefined; usableKey: string | undefined } & (
-  | { action: 'keep' }
-  | { action: 'create' }
-  | { action: 'reissue'; reason: string }
+  { action: 'keep' } | { action: 'create' } | { action: 'reissue'; reason: string }
 );
 
 async function planLeaf(leaf: LeafSpec, ca: KeyAndCert, now: Date): Promise<LeafPlan> {
@@ -180,13 +183,7 @@ function isUsableKey(keyPem: string): boolean {
   }
 }
 
-async function ensureCa(
-  ssl: string,
-  clusterName: string,
-  now: Date,
-  report: PkiReport,
-  rel: (p: string) => string,
-): Promise<KeyAndCert> {
+async function ensureCa(ssl: string, clusterName: string, now: Date, report: PkiReport, rel: (p: string) => string): Promise<KeyAndCert> {
   const keyPath = join(ssl, 'ca.key');
   const certPath = join(ssl, 'ca.crt');
   const keyPem = await readIfExists(keyPath);
@@ -250,11 +247,13 @@ export async function readClusterPki(dir: string, want: { hosts?: string[]; clie
 
   const hostNames =
     want.hosts ??
-    (await Promise.all(
-      (await listDir(ssl))
-        .filter((e) => e.isDir && e.name !== CLIENTS_DIR)
-        .map(async (e) => ((await readIfExists(join(ssl, e.name, 'node.crt'))) !== undefined ? e.name : undefined)),
-    )).filter((n): n is string => n !== undefined);
+    (
+      await Promise.all(
+        (await listDir(ssl))
+          .filter((e) => e.isDir && e.name !== CLIENTS_DIR)
+          .map(async (e) => ((await readIfExists(join(ssl, e.name, 'node.crt'))) !== undefined ? e.name : undefined)),
+      )
+    ).filter((n): n is string => n !== undefined);
   const clientNames =
     want.clients ??
     (await listDir(join(ssl, CLIENTS_DIR))).filter((e) => !e.isDir && e.name.endsWith('.crt')).map((e) => e.name.slice(0, -4));

@@ -73,7 +73,10 @@ export function applyFilesScript(files: readonly DesiredFile[], extraSecrets: re
     if (f.path.endsWith('/')) throw new Error(`bug: file path ${JSON.stringify(f.path)} names a directory`);
     if (seen.has(f.path)) throw new Error(`bug: ${f.path} is written twice in one apply`);
     seen.add(f.path);
-    for (const [what, v] of [['owner', f.owner], ['group', f.group]] as const) {
+    for (const [what, v] of [
+      ['owner', f.owner],
+      ['group', f.group],
+    ] as const) {
       if (!ACCOUNT.test(v)) throw new Error(`bug: ${f.path}: ${what} ${JSON.stringify(v)} is not a user/group name`);
     }
     if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777) {

@@ -31,7 +31,10 @@ function withoutHeaderDate(headerLine: string): string {
  */
 export function creationDiff(oldName: string, newName: string, newText: string): string {
   if (newText === '') return '';
-  const headers = formatPatch({ oldFileName: oldName, newFileName: newName, oldHeader: undefined, newHeader: undefined, hunks: [] }, FILE_HEADERS_ONLY)
+  const headers = formatPatch(
+    { oldFileName: oldName, newFileName: newName, oldHeader: undefined, newHeader: undefined, hunks: [] },
+    FILE_HEADERS_ONLY,
+  )
     .split('\n')
     .map(withoutHeaderDate)
     .join('\n');

@@ -73,12 +73,7 @@ const UNIT_NAME = /^[A-Za-z0-9:_.@\\-]+$/;
  * Paths in `hashOnly` (private keys, files full of passwords) report their sha256 but not their
  * content, so secrets never cross the wire for a diff nobody may see.
  */
-export function factsScript(
-  paths: string[],
-  packages: string[],
-  services: string[],
-  opts: { hashOnly?: readonly string[] } = {},
-): string {
+export function factsScript(paths: string[], packages: string[], services: string[], opts: { hashOnly?: readonly string[] } = {}): string {
   const hashOnly = new Set(opts.hashOnly ?? []);
   for (const p of paths) {
     if (!p.startsWith('/')) throw new Error(`bug: facts path ${JSON.stringify(p)} is not absolute`);
@@ -97,7 +92,9 @@ export function factsScript(
   const loop = (list: readonly string[], v: string, body: string) =>
     // Each item is name/base64 (no package or unit name holds a slash). An empty `for x in ; do`
     // is a bash syntax error, hence the guard.
-    list.length === 0 ? '' : `for ${v} in ${list.map((x) => `${quote(x)}/${b64(x)}`).join(' ')}; do\n  ${v}b=\${${v}#*/}; ${v}=\${${v}%%/*}\n${body}\ndone\n`;
+    list.length === 0
+      ? ''
+      : `for ${v} in ${list.map((x) => `${quote(x)}/${b64(x)}`).join(' ')}; do\n  ${v}b=\${${v}#*/}; ${v}=\${${v}%%/*}\n${body}\ndone\n`;
 
   return [
     'export LC_ALL=C',
@@ -294,7 +291,11 @@ export function parseFacts(stdout: string, host?: string): HostFacts {
           break;
         }
         case 'END': {
-          const want = { files: int(f[0], 'file count', 10), packages: int(f[1], 'package count', 10), services: int(f[2], 'service count', 10) };
+          const want = {
+            files: int(f[0], 'file count', 10),
+            packages: int(f[1], 'package count', 10),
+            services: int(f[2], 'service count', 10),
+          };
           if (want.files !== counts.files || want.packages !== counts.packages || want.services !== counts.services) {
             throw new Malformed(
               `expected ${want.files} files, ${want.packages} packages, ${want.services} services; got ${counts.files}, ${counts.packages}, ${counts.services}`,

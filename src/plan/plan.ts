@@ -197,7 +197,12 @@ export function formatHostPlan(host: string, plan: HostPlan, opts: { diff?: bool
   for (const a of plan.actions) {
     lines.push(`  ${describeAction(a)}`);
     if (opts.diff && a.kind === 'write-file') {
-      lines.push(...a.diff.replace(/\n$/, '').split('\n').map((l) => `    ${l}`));
+      lines.push(
+        ...a.diff
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => `    ${l}`),
+      );
     }
   }
   return lines.join('\n') + '\n';

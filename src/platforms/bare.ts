@@ -29,7 +29,15 @@ function contact(host: string, ip: string, knownHosts: string, privateKey: strin
         client.end();
         resolve(result ?? { host, ip, pinned: 'kept' });
       })
-      .on('error', (e: Error) => reject(refused ?? new RuntimeError(`cannot reach ${host} (${ip}) over SSH: ${e.message}`, { where: `${host}: provision`, hint: 'check the address, that sshd runs, and that DIR/ssh/id_pgha.pub is in root\'s authorized_keys' })))
+      .on('error', (e: Error) =>
+        reject(
+          refused ??
+            new RuntimeError(`cannot reach ${host} (${ip}) over SSH: ${e.message}`, {
+              where: `${host}: provision`,
+              hint: "check the address, that sshd runs, and that DIR/ssh/id_pgha.pub is in root's authorized_keys",
+            }),
+        ),
+      )
       .connect({
         host: ip,
         port: 22,
@@ -43,10 +51,14 @@ function contact(host: string, ip: string, knownHosts: string, privateKey: strin
             result = { host, ip, pinned: 'new', line: knownHostsLine(ip, 22, keyBlobType(key) ?? 'unknown', key.toString('base64')) };
             return true;
           }
-          refused = new RefusedError(`${host} (${ip}) presented a host key that differs from the one pinned in ${knownHosts}; refusing to connect`, [], {
-            where: `${host}: provision`,
-            hint: `if ${host} was rebuilt, verify its new key out of band and remove its line from ${knownHosts}`,
-          });
+          refused = new RefusedError(
+            `${host} (${ip}) presented a host key that differs from the one pinned in ${knownHosts}; refusing to connect`,
+            [],
+            {
+              where: `${host}: provision`,
+              hint: `if ${host} was rebuilt, verify its new key out of band and remove its line from ${knownHosts}`,
+            },
+          );
           return false;
         },
       });
@@ -69,5 +81,10 @@ export async function provisionBare(loaded: LoadedCluster): Promise<string> {
     mkdirSync(dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
     appendFileSync(paths.knownHosts, fresh.map((c) => `${c.line}\n`).join(''), { mode: 0o644 });
   }
-  return [`reached ${contacts.length} hosts:`, ...contacts.map((c) => `  ${c.host.padEnd(10)} ${c.ip.padEnd(15)} host key ${c.pinned === 'new' ? 'pinned' : 'matches the pinned one'}`)].join('\n');
+  return [
+    `reached ${contacts.length} hosts:`,
+    ...contacts.map(
+      (c) => `  ${c.host.padEnd(10)} ${c.ip.padEnd(15)} host key ${c.pinned === 'new' ? 'pinned' : 'matches the pinned one'}`,
+    ),
+  ].join('\n');
 }

@@ -30,7 +30,10 @@ export async function installHostPrereqs(log: Log = noLog): Promise<string[]> {
   const pkgs = HOST_PREREQS.filter((p) => missing.includes(p.tool)).map((p) => p.pkg);
   if (!pkgs.length) return [];
   if (process.getuid?.() !== 0) {
-    throw new RuntimeError(`installing ${pkgs.join(', ')} needs root`, { where: 'provision: host prerequisites', hint: `run as root: ${PREREQ_INSTALL_COMMAND}` });
+    throw new RuntimeError(`installing ${pkgs.join(', ')} needs root`, {
+      where: 'provision: host prerequisites',
+      hint: `run as root: ${PREREQ_INSTALL_COMMAND}`,
+    });
   }
   log(`installing ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -5,7 +5,15 @@
 import { etcdFiles } from '../components/etcd/config.js';
 import { haproxyFiles } from '../components/haproxy/config.js';
 import { hasRole, isDataNode, optStr, str, type RenderOptions } from '../components/common.js';
-import { ETCD_SSL_DIR, HAPROXY_SSL_DIR, LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST, PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN, PGBOUNCER_FOLLOW_UNIT } from '../components/paths.js';
+import {
+  ETCD_SSL_DIR,
+  HAPROXY_SSL_DIR,
+  LOCAL_REPO_REMOTE_DIR,
+  LOCAL_REPO_SOURCE_LIST,
+  PATRONI_SSL_DIR,
+  PG_CREATECLUSTER_DROP_IN,
+  PGBOUNCER_FOLLOW_UNIT,
+} from '../components/paths.js';
 import { patroniFiles, patroniUnit } from '../components/patroni/config.js';
 import { pgbouncerFiles } from '../components/pgbouncer/config.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
@@ -14,12 +22,7 @@ import { renderTemplate } from './templates.js';
 
 export type { RenderOptions } from '../components/common.js';
 
-export function renderHost(
-  cluster: ResolvedCluster,
-  host: ResolvedHost,
-  inputs: RenderInputs,
-  opts: RenderOptions = {},
-): DesiredFile[] {
+export function renderHost(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs, opts: RenderOptions = {}): DesiredFile[] {
   const files: DesiredFile[] = [];
   if (hasRole(host, 'etcd')) files.push(...etcdFiles(cluster, host, inputs));
   if (isDataNode(host)) files.push(...patroniFiles(cluster, host, inputs));
@@ -47,11 +50,7 @@ export function localRepoSourceList(): DesiredFile {
   };
 }
 
-export function renderCluster(
-  cluster: ResolvedCluster,
-  inputs: RenderInputs,
-  opts: RenderOptions = {},
-): Map<string, DesiredFile[]> {
+export function renderCluster(cluster: ResolvedCluster, inputs: RenderInputs, opts: RenderOptions = {}): Map<string, DesiredFile[]> {
   return new Map(cluster.hosts.map((h) => [h.name, renderHost(cluster, h, inputs, opts)]));
 }
 
@@ -101,7 +100,11 @@ export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): strin
  * so they can be written before the packages create their users. None is a dpkg conffile.
  */
 export function isPreInstall(file: DesiredFile): boolean {
-  return file.path === PG_CREATECLUSTER_DROP_IN || file.path === LOCAL_REPO_SOURCE_LIST || (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root');
+  return (
+    file.path === PG_CREATECLUSTER_DROP_IN ||
+    file.path === LOCAL_REPO_SOURCE_LIST ||
+    (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root')
+  );
 }
 
 export interface DesiredDirectory {

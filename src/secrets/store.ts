@@ -76,7 +76,10 @@ async function listSecretNames(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(secretsDir(dir), { withFileTypes: true });
     // Temporary files from an interrupted write start with '.', so they never match.
-    return entries.filter((e) => e.isFile() && SECRET_NAME_RE.test(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isFile() && SECRET_NAME_RE.test(e.name))
+      .map((e) => e.name)
+      .sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
@@ -133,10 +136,7 @@ export type SecretUserVar =
  * with `patroni_super_user: dba` gets DIR/secrets/dba). Takes resolved vars as they come
  * (`unknown`) and checks them here, so callers need no casts.
  */
-export function secretNamesFor(
-  vars: Partial<Record<SecretUserVar, unknown>>,
-  opts: { pgbouncer: boolean; etcdAuth: boolean },
-): string[] {
+export function secretNamesFor(vars: Partial<Record<SecretUserVar, unknown>>, opts: { pgbouncer: boolean; etcdAuth: boolean }): string[] {
   const user = (key: SecretUserVar): string => {
     const v = vars[key];
     if (typeof v !== 'string') throw new UsageError(`${key} must be a user name, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);

@@ -99,7 +99,8 @@ export class NodeHttpRequester implements Requester {
 
   private agent(): HttpAgent | false {
     if (!this.keepAlive) return false;
-    this.pool ??= this.scheme === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
+    this.pool ??=
+      this.scheme === 'https' ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
     return this.pool;
   }
 

@@ -42,7 +42,10 @@ export function knownHostsName(ip: string, port = 22): string {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 'i').test(name);
 }
 
@@ -119,8 +122,7 @@ export function keyBlobType(blob: Buffer): string | undefined {
 }
 
 export type HostKeyVerdict =
-  | { ok: true }
-  | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; presentedType: string; presented: string };
+  { ok: true } | { ok: false; reason: 'unknown' | 'changed' | 'revoked'; presentedType: string; presented: string };
 
 /** Compares the key a server presented with what is pinned for it. */
 export function checkHostKey(pinned: PinnedKeys, blob: Buffer): HostKeyVerdict {

@@ -103,11 +103,7 @@ const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * builtins, for instance `printf '%s\n' "$PW" | etcdctl user add root --interactive=false`.
  * Passing "$PW" as an argument to a program would put it back in argv.
  */
-export function withSecrets(
-  vars: Record<string, string>,
-  script: string,
-  opts: { stdin?: string; secrets?: string[] } = {},
-): Command {
+export function withSecrets(vars: Record<string, string>, script: string, opts: { stdin?: string; secrets?: string[] } = {}): Command {
   const names = Object.keys(vars);
   let prelude = '';
   let stdin = '';

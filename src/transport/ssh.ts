@@ -158,9 +158,7 @@ export class SshTransport implements Transport {
           [],
           {
             where,
-            hint:
-              `if the host was legitimately rebuilt, ${PROVISION_HINT(dir)}; ` +
-              `otherwise investigate before going further`,
+            hint: `if the host was legitimately rebuilt, ${PROVISION_HINT(dir)}; ` + `otherwise investigate before going further`,
           },
         );
       }
@@ -285,7 +283,6 @@ export class SshTransport implements Transport {
     this.ssh.dispose();
   }
 }
-
 
 /** ssh2 reports signals by name without the SIG prefix. */
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };

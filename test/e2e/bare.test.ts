@@ -58,23 +58,41 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
     expect(second.stdout.match(/matches the pinned one/g)).toHaveLength(3);
   });
 
-  it('deploys from the local repository copied over SSH', async () => {
-    const r = await pghaOk(['deploy', dir]);
-    expect(r.stdout).toContain('bootstrapped');
-    expect(sshOk(dir, `${SUBNET}.12`, 'cat /etc/apt/pgha-local-repo.list')).toContain('file:/var/lib/pgha/repo');
-    expect(sshOk(dir, `${SUBNET}.12`, 'test -f /var/lib/pgha/repo/Packages && echo yes').trim()).toBe('yes');
-    const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
-    expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
-    expect(members).toHaveLength(3);
-  }, 10 * 60_000);
+  it(
+    'deploys from the local repository copied over SSH',
+    async () => {
+      const r = await pghaOk(['deploy', dir]);
+      expect(r.stdout).toContain('bootstrapped');
+      expect(sshOk(dir, `${SUBNET}.12`, 'cat /etc/apt/pgha-local-repo.list')).toContain('file:/var/lib/pgha/repo');
+      expect(sshOk(dir, `${SUBNET}.12`, 'test -f /var/lib/pgha/repo/Packages && echo yes').trim()).toBe('yes');
+      const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
+      expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
+      expect(members).toHaveLength(3);
+    },
+    10 * 60_000,
+  );
 
   it('refuses a host whose key changed, naming the host and known_hosts', async () => {
     const kh = join(dir, 'ssh', 'known_hosts');
     const original = readFileSync(kh, 'utf8');
     try {
-      const pg1Key = original.split('\n').find((l) => l.startsWith(`${SUBNET}.11 `))!.split(' ').slice(1).join(' ');
-      writeFileSync(kh, original.split('\n').map((l) => (l.startsWith(`${SUBNET}.12 `) ? `${SUBNET}.12 ${pg1Key}` : l)).join('\n'));
-      for (const args of [['provision', dir], ['deploy', dir, '--check']]) {
+      const pg1Key = original
+        .split('\n')
+        .find((l) => l.startsWith(`${SUBNET}.11 `))!
+        .split(' ')
+        .slice(1)
+        .join(' ');
+      writeFileSync(
+        kh,
+        original
+          .split('\n')
+          .map((l) => (l.startsWith(`${SUBNET}.12 `) ? `${SUBNET}.12 ${pg1Key}` : l))
+          .join('\n'),
+      );
+      for (const args of [
+        ['provision', dir],
+        ['deploy', dir, '--check'],
+      ]) {
         const r = await pgha(args);
         expect(r.code).toBe(3);
         expect(r.stderr).toContain('pg2');

@@ -46,7 +46,9 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
     await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
-    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push(
+      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+    );
     const timed = async (what: string, args: string[]) => {
       const t0 = Date.now();
       const r = await pghaOk(args);
@@ -87,7 +89,11 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   });
 
   it('routes writes through HAProxy to the leader', () => {
-    const r = psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, 'select pg_is_in_recovery()', secret('postgres'));
+    const r = psql(
+      `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`,
+      'select pg_is_in_recovery()',
+      secret('postgres'),
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('f');
   });
@@ -135,7 +141,12 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   it('REST API: 403 for writes from outside the allowlist, 401 for a wrong password, no plain HTTP', async () => {
     const dispatcher = new Agent({ connect: { ca: ca(), servername: 'pg2' } });
     const auth = `Basic ${Buffer.from(`patroni:${secret('patroni')}`).toString('base64')}`;
-    const fromController = await request(`https://${PG2}:8008/reload`, { method: 'POST', headers: { authorization: auth }, body: '{}', dispatcher });
+    const fromController = await request(`https://${PG2}:8008/reload`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: '{}',
+      dispatcher,
+    });
     await fromController.body.text();
     expect(fromController.statusCode).toBe(403);
     await dispatcher.close();
@@ -214,9 +225,13 @@ except urllib.error.HTTPError as e:
     writeFileSync(configPath, stringify(doc));
     const haproxyPid = sshOk(dir, PROXY, 'systemctl show -p MainPID --value haproxy').trim();
     const session = new Promise<{ code: number | null; out: string }>((resolveSession) => {
-      const child = spawn('psql', ['-X', '-At', '-c', 'select pg_sleep(12), 42', `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`], {
-        env: { ...process.env, PGPASSWORD: secret('postgres') },
-      });
+      const child = spawn(
+        'psql',
+        ['-X', '-At', '-c', 'select pg_sleep(12), 42', `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`],
+        {
+          env: { ...process.env, PGPASSWORD: secret('postgres') },
+        },
+      );
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -235,7 +250,8 @@ except urllib.error.HTTPError as e:
     const applied = await pghaOk(['deploy', dir]);
     outputs.push(applied.stdout, applied.stderr);
     const leaderIp = NODES[['pg1', 'pg2', 'pg3'].indexOf(leaderName() ?? 'pg1')]!;
-    const show = (p: string) => psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, `show ${p}`, secret('postgres')).stdout;
+    const show = (p: string) =>
+      psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, `show ${p}`, secret('postgres')).stdout;
     expect(show('work_mem')).toBe('8MB');
     // max_connections needs a restart: rolled through every member.
     expect(show('max_connections')).toBe('150');
@@ -260,7 +276,11 @@ except urllib.error.HTTPError as e:
     const r = await pghaOk(['deploy', dir]);
     outputs.push(r.stdout, r.stderr);
     expect(leaderName()).toBe(target);
-    const viaProxy = psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, 'select inet_server_addr()', secret('postgres'));
+    const viaProxy = psql(
+      `host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`,
+      'select inet_server_addr()',
+      secret('postgres'),
+    );
     expect(viaProxy.stdout).toBe(NODES[['pg1', 'pg2', 'pg3'].indexOf(target)]);
   });
 
@@ -271,7 +291,13 @@ except urllib.error.HTTPError as e:
       // Pin a wrong key for pg3 (by address and by name): pgha must refuse to talk to it.
       const other = sshOk(dir, PG1, 'cat /etc/ssh/ssh_host_ed25519_key.pub').trim().split(' ');
       const wrong = (l: string) => l.startsWith(`${PG3} `) || l.startsWith('pg3 ');
-      writeFileSync(kh, original.split('\n').map((l) => (wrong(l) ? `${l.split(' ')[0]} ${other[0]} ${other[1]}` : l)).join('\n'));
+      writeFileSync(
+        kh,
+        original
+          .split('\n')
+          .map((l) => (wrong(l) ? `${l.split(' ')[0]} ${other[0]} ${other[1]}` : l))
+          .join('\n'),
+      );
       expect(ssh(dir, PG3, 'true').code).not.toBe(0);
       const r = await pgha(['deploy', dir, '--check']);
       expect(r.code).not.toBe(0);

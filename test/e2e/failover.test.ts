@@ -19,10 +19,18 @@ describe.skipIf(!canRun)('failover and scheduled restart on nspawn', () => {
   let dir = '';
 
   const members = () =>
-    JSON.parse(sshOk(dir, IP.pg1!, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as { Member: string; Role: string; State: string }[];
+    JSON.parse(sshOk(dir, IP.pg1!, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as {
+      Member: string;
+      Role: string;
+      State: string;
+    }[];
   const leader = () => members().find((m) => m.Role === 'Leader' && m.State === 'running')?.Member;
   const startTime = (node: string) =>
-    sshOk(dir, IP[node]!, 'cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c "select pg_postmaster_start_time()"').trim();
+    sshOk(
+      dir,
+      IP[node]!,
+      'cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c "select pg_postmaster_start_time()"',
+    ).trim();
   const until = async (what: string, ok: () => boolean, seconds = 120) => {
     for (let i = 0; i < seconds; i++) {
       try {
@@ -57,7 +65,11 @@ describe.skipIf(!canRun)('failover and scheduled restart on nspawn', () => {
     const r = await pghaOk(['failover', dir, '--candidate', to, '--force']);
     expect(r.stdout).toContain(`${to} leads after`);
     expect(leader()).toBe(to);
-    await until(`${from} to stream from ${to}`, () => members().find((m) => m.Member === from)?.State === 'running' || members().find((m) => m.Member === from)?.State === 'streaming');
+    await until(
+      `${from} to stream from ${to}`,
+      () =>
+        members().find((m) => m.Member === from)?.State === 'running' || members().find((m) => m.Member === from)?.State === 'streaming',
+    );
   });
 
   it('restart --scheduled leaves the restart to Patroni at the given time', async () => {

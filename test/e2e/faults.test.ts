@@ -16,7 +16,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
 import { patronictl as patronictlOn, type PatronictlMember } from './probes.js';
-import { clusterSecrets, e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, removeTestCluster, ssh, sshOk, type Ran } from './harness.js';
+import {
+  clusterSecrets,
+  e2eSuiteCanRun,
+  pgha,
+  pghaOk,
+  psql,
+  removeStaleCluster,
+  removeTestCluster,
+  ssh,
+  sshOk,
+  type Ran,
+} from './harness.js';
 
 const canRun = e2eSuiteCanRun('faults');
 
@@ -35,7 +46,9 @@ function containerInit(host: string): number {
   const init = children[0]!;
   expect(readFileSync(`/proc/${init}/comm`, 'utf8').trim()).toBe('systemd');
   // Its own pid namespace: killing it takes the whole container, nothing of the machine's.
-  expect(spawnSync('readlink', [`/proc/${init}/ns/pid`], { encoding: 'utf8' }).stdout).not.toBe(spawnSync('readlink', ['/proc/self/ns/pid'], { encoding: 'utf8' }).stdout);
+  expect(spawnSync('readlink', [`/proc/${init}/ns/pid`], { encoding: 'utf8' }).stdout).not.toBe(
+    spawnSync('readlink', ['/proc/self/ns/pid'], { encoding: 'utf8' }).stdout,
+  );
   return init;
 }
 
@@ -53,7 +66,11 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
   };
   /** psql on a node over its socket, as the postgres OS user (no pgha code involved). */
   const local = (node: string, sql: string) =>
-    sshOk(dir, IP[node]!, `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -v ON_ERROR_STOP=1 -c ${JSON.stringify(sql)}`).trim();
+    sshOk(
+      dir,
+      IP[node]!,
+      `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -v ON_ERROR_STOP=1 -c ${JSON.stringify(sql)}`,
+    ).trim();
   const run = async (args: string[]): Promise<Ran> => {
     const r = await pgha(args);
     outputs.push(r.stdout, r.stderr);
@@ -85,7 +102,10 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
   const leaderNow = (): string => {
     for (const n of DATA) {
       const r = ssh(dir, IP[n]!, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`);
-      const l = r.code === 0 ? (JSON.parse(r.stdout) as PatronictlMember[]).find((m) => m.Role === 'Leader' && m.State === 'running')?.Member : undefined;
+      const l =
+        r.code === 0
+          ? (JSON.parse(r.stdout) as PatronictlMember[]).find((m) => m.Role === 'Leader' && m.State === 'running')?.Member
+          : undefined;
       if (l) return l;
     }
     throw new Error('no data node names a running leader');
@@ -95,22 +115,30 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
     const ms = patronictl(ip);
     const leaders = ms.filter((m) => m.Role === 'Leader' && m.State === 'running');
     const replicas = ms.filter((m) => m.Role !== 'Leader');
-    const good = ms.length === 3 && leaders.length === 1 && replicas.every((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0);
+    const good =
+      ms.length === 3 &&
+      leaders.length === 1 &&
+      replicas.every((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0);
     return good ? ms : undefined;
   };
   /** The leader's own view of its WAL senders: who really streams from it. */
   const streamingFrom = (leader: string): string[] =>
     local(leader, "select application_name from pg_stat_replication where state = 'streaming' order by 1").split('\n').filter(Boolean);
   const testExits0 = async () => {
-    const t = await until('pgha test to pass', async () => {
-      const r = await run(['test', dir]);
-      return r.code === 0 ? r : undefined;
-    }, 120);
+    const t = await until(
+      'pgha test to pass',
+      async () => {
+        const r = await run(['test', dir]);
+        return r.code === 0 ? r : undefined;
+      },
+      120,
+    );
     expect(t.stdout).not.toContain('✗');
     expect(t.stdout).toMatch(/\d+ passed, 0 failed/);
   };
   const sha = (node: string, path: string) => sshOk(dir, IP[node]!, `sha256sum ${path}`).split(' ')[0]!;
-  const unitStamp = (node: string, unit: string) => sshOk(dir, IP[node]!, `systemctl show -p ActiveEnterTimestampMonotonic -p MainPID ${unit}`).trim();
+  const unitStamp = (node: string, unit: string) =>
+    sshOk(dir, IP[node]!, `systemctl show -p ActiveEnterTimestampMonotonic -p MainPID ${unit}`).trim();
   const postmasterStart = (node: string) => local(node, 'select pg_postmaster_start_time()');
 
   beforeAll(async () => {
@@ -129,190 +157,226 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  it('leader container loses power: Patroni fails over, HAProxy follows, pgha reports it, and the old leader rejoins as a replica', async () => {
-    const old = leaderOn(IP.pg2!)!;
-    expect(DATA).toContain(old);
-    const survivors = DATA.filter((n) => n !== old);
-    const probe = IP[survivors[0]!]!;
-    const before = Number(viaProxy('insert into faults default values returning id').stdout);
-    expect(before).toBeGreaterThan(0);
+  it(
+    'leader container loses power: Patroni fails over, HAProxy follows, pgha reports it, and the old leader rejoins as a replica',
+    async () => {
+      const old = leaderOn(IP.pg2!)!;
+      expect(DATA).toContain(old);
+      const survivors = DATA.filter((n) => n !== old);
+      const probe = IP[survivors[0]!]!;
+      const before = Number(viaProxy('insert into faults default values returning id').stdout);
+      expect(before).toBeGreaterThan(0);
 
-    // SIGKILL to the container's init: the kernel kills its whole pid namespace at once, like a
-    // power cut — Patroni gets no chance to hand over the leader key, which has to expire.
-    const t0 = Date.now();
-    process.kill(containerInit(old), 'SIGKILL');
-    const next = await until('a new leader among the survivors', () => {
-      const l = leaderOn(probe);
-      return l && l !== old ? l : undefined;
-    });
-    const tLeader = (Date.now() - t0) / 1000;
-    expect(survivors).toContain(next);
-    // Writes through HAProxy land on the new leader (its address, and it is not in recovery).
-    const row = await until('writes through HAProxy to reach the new leader', () => {
-      const r = viaProxy('insert into faults default values returning at, pg_is_in_recovery()');
-      return r.code === 0 && r.stdout === `${IP[next]}|f` ? r.stdout : undefined;
-    });
-    const tWrites = (Date.now() - t0) / 1000;
-    expect(row).toBe(`${IP[next]}|f`);
-    // Figures for the notes, not assertions.
-    process.stdout.write(`[figure] leader power cut: new leader ${next} after ${tLeader.toFixed(1)} s, writes through HAProxy reach it after ${tWrites.toFixed(1)} s\n`);
+      // SIGKILL to the container's init: the kernel kills its whole pid namespace at once, like a
+      // power cut — Patroni gets no chance to hand over the leader key, which has to expire.
+      const t0 = Date.now();
+      process.kill(containerInit(old), 'SIGKILL');
+      const next = await until('a new leader among the survivors', () => {
+        const l = leaderOn(probe);
+        return l && l !== old ? l : undefined;
+      });
+      const tLeader = (Date.now() - t0) / 1000;
+      expect(survivors).toContain(next);
+      // Writes through HAProxy land on the new leader (its address, and it is not in recovery).
+      const row = await until('writes through HAProxy to reach the new leader', () => {
+        const r = viaProxy('insert into faults default values returning at, pg_is_in_recovery()');
+        return r.code === 0 && r.stdout === `${IP[next]}|f` ? r.stdout : undefined;
+      });
+      const tWrites = (Date.now() - t0) / 1000;
+      expect(row).toBe(`${IP[next]}|f`);
+      // Figures for the notes, not assertions.
+      process.stdout.write(
+        `[figure] leader power cut: new leader ${next} after ${tLeader.toFixed(1)} s, writes through HAProxy reach it after ${tWrites.toFixed(1)} s\n`,
+      );
 
-    const s = await status();
-    expect(s.leader).toBe(next);
-    const dead = s.members.find((m) => m.name === old)!;
-    expect(dead.reachable).toBe(false);
-    expect(dead.state).toBe('unreachable');
-    expect(s.etcd.find((e) => e.name === old)?.healthy).toBe(false);
-    expect(s.etcd.filter((e) => e.healthy).map((e) => e.name).sort()).toEqual(survivors);
-    expect(s.haproxy[0]!.writesTo).toEqual([next]);
-    const table = await ok(['status', dir]);
-    expect(table.stdout).toMatch(new RegExp(`\\| ${old} +\\| \\S+ +\\| \\w* *\\| unreachable`));
-    expect(table.stdout).toMatch(new RegExp(`\\| ${next} +\\| \\S+ +\\| Leader +\\| running`));
+      const s = await status();
+      expect(s.leader).toBe(next);
+      const dead = s.members.find((m) => m.name === old)!;
+      expect(dead.reachable).toBe(false);
+      expect(dead.state).toBe('unreachable');
+      expect(s.etcd.find((e) => e.name === old)?.healthy).toBe(false);
+      expect(
+        s.etcd
+          .filter((e) => e.healthy)
+          .map((e) => e.name)
+          .sort(),
+      ).toEqual(survivors);
+      expect(s.haproxy[0]!.writesTo).toEqual([next]);
+      const table = await ok(['status', dir]);
+      expect(table.stdout).toMatch(new RegExp(`\\| ${old} +\\| \\S+ +\\| \\w* *\\| unreachable`));
+      expect(table.stdout).toMatch(new RegExp(`\\| ${next} +\\| \\S+ +\\| Leader +\\| running`));
 
-    const t = await run(['test', dir]);
-    expect(t.code, t.stdout).toBe(1);
-    expect(t.stdout).toMatch(new RegExp(`^✗ ${old}: REST API +unreachable`, 'm'));
-    expect(t.stdout).toMatch(new RegExp(`^✓ replication: leader +${next}`, 'm'));
+      const t = await run(['test', dir]);
+      expect(t.code, t.stdout).toBe(1);
+      expect(t.stdout).toMatch(new RegExp(`^✗ ${old}: REST API +unreachable`, 'm'));
+      expect(t.stdout).toMatch(new RegExp(`^✓ replication: leader +${next}`, 'm'));
 
-    // Power back: provision boots the stopped container on its kept state, deploy brings it in.
-    const t1 = Date.now();
-    await ok(['provision', dir]);
-    const d = await ok(['deploy', dir]);
-    process.stdout.write(`[figure] provision + deploy to bring ${old} back: ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
-    expect(d.stdout).not.toMatch(/^error/m);
-    // The leader stayed where the failover put it: deploy follows the DCS, not config.yml.
-    const ms = await until(`${old} to stream from ${next} with no lag`, () => converged(probe));
-    expect(ms.find((m) => m.Role === 'Leader')?.Member).toBe(next);
-    expect(ms.find((m) => m.Member === old)?.Role).toBe('Replica');
-    expect(Number(ms.find((m) => m.Member === old)?.['Lag in MB'] ?? 0)).toBe(0);
-    expect(streamingFrom(next)).toContain(old);
-    expect(local(old, 'select pg_is_in_recovery()')).toBe('t');
-    // Everything written through HAProxy before and after the failover is there on the old leader.
-    const last = Number(viaProxy('insert into faults default values returning id').stdout);
-    await until(`${old} to replay row ${last}`, () => (Number(local(old, 'select max(id) from faults')) >= last ? true : undefined), 60);
-    expect(Number(local(old, `select count(*) from faults where id in (${before}, ${last})`))).toBe(2);
-    await testExits0();
-  }, 20 * 60_000);
+      // Power back: provision boots the stopped container on its kept state, deploy brings it in.
+      const t1 = Date.now();
+      await ok(['provision', dir]);
+      const d = await ok(['deploy', dir]);
+      process.stdout.write(`[figure] provision + deploy to bring ${old} back: ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
+      expect(d.stdout).not.toMatch(/^error/m);
+      // The leader stayed where the failover put it: deploy follows the DCS, not config.yml.
+      const ms = await until(`${old} to stream from ${next} with no lag`, () => converged(probe));
+      expect(ms.find((m) => m.Role === 'Leader')?.Member).toBe(next);
+      expect(ms.find((m) => m.Member === old)?.Role).toBe('Replica');
+      expect(Number(ms.find((m) => m.Member === old)?.['Lag in MB'] ?? 0)).toBe(0);
+      expect(streamingFrom(next)).toContain(old);
+      expect(local(old, 'select pg_is_in_recovery()')).toBe('t');
+      // Everything written through HAProxy before and after the failover is there on the old leader.
+      const last = Number(viaProxy('insert into faults default values returning id').stdout);
+      await until(`${old} to replay row ${last}`, () => (Number(local(old, 'select max(id) from faults')) >= last ? true : undefined), 60);
+      expect(Number(local(old, `select count(*) from faults where id in (${before}, ${last})`))).toBe(2);
+      await testExits0();
+    },
+    20 * 60_000,
+  );
 
-  it('one etcd member down: status and test name it, an etcd reconfiguration is refused, a plain deploy warns and starts it', async () => {
-    const leader = leaderNow();
-    const victim = DATA.find((n) => n !== leader)!;
-    const others = DATA.filter((n) => n !== victim);
-    sshOk(dir, IP[victim]!, 'systemctl stop etcd.service');
-    expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
+  it(
+    'one etcd member down: status and test name it, an etcd reconfiguration is refused, a plain deploy warns and starts it',
+    async () => {
+      const leader = leaderNow();
+      const victim = DATA.find((n) => n !== leader)!;
+      const others = DATA.filter((n) => n !== victim);
+      sshOk(dir, IP[victim]!, 'systemctl stop etcd.service');
+      expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
 
-    const s = await status();
-    const e = s.etcd.find((x) => x.name === victim)!;
-    expect(e.healthy).toBe(false);
-    expect(e.reachable).toBe(false);
-    for (const n of others) expect(s.etcd.find((x) => x.name === n)?.healthy).toBe(true);
-    const table = await ok(['status', dir]);
-    expect(table.stdout).toContain('etcd: 2/3 healthy');
-    expect(table.stdout).toMatch(new RegExp(`^  ${victim} +https://${IP[victim]!.replace(/\./g, '\\.')}:2379 +unreachable: `, 'm'));
+      const s = await status();
+      const e = s.etcd.find((x) => x.name === victim)!;
+      expect(e.healthy).toBe(false);
+      expect(e.reachable).toBe(false);
+      for (const n of others) expect(s.etcd.find((x) => x.name === n)?.healthy).toBe(true);
+      const table = await ok(['status', dir]);
+      expect(table.stdout).toContain('etcd: 2/3 healthy');
+      expect(table.stdout).toMatch(new RegExp(`^  ${victim} +https://${IP[victim]!.replace(/\./g, '\\.')}:2379 +unreachable: `, 'm'));
 
-    const t = await run(['test', dir]);
-    expect(t.code, t.stdout).toBe(1);
-    expect(t.stdout).toMatch(new RegExp(`^✗ etcd ${victim}: health +unreachable`, 'm'));
-    for (const n of others) expect(t.stdout).toMatch(new RegExp(`^✓ etcd ${n}: health`, 'm'));
+      const t = await run(['test', dir]);
+      expect(t.code, t.stdout).toBe(1);
+      expect(t.stdout).toMatch(new RegExp(`^✗ etcd ${victim}: health +unreachable`, 'm'));
+      for (const n of others) expect(t.stdout).toMatch(new RegExp(`^✓ etcd ${n}: health`, 'm'));
 
-    // A deploy that would restart etcd members for a new configuration: refused before any
-    // change, naming the member and the fix.
-    const etcdConf = '/etc/etcd/pgha.conf.yml';
-    const confBefore = Object.fromEntries(DATA.map((n) => [n, sha(n, etcdConf)]));
-    const stampsBefore = Object.fromEntries(others.map((n) => [n, unitStamp(n, 'etcd.service')]));
-    const refused = await run(['deploy', dir, '-e', 'etcd_conf_settings={heartbeat-interval: 150}']);
-    expect(refused.code, refused.stdout + refused.stderr).toBe(3);
-    // For the notes: what the operator reads.
-    process.stdout.write(`[output] deploy with etcd ${victim} down and an etcd change:\n${refused.stderr}`);
-    expect(refused.stderr).toContain(`etcd member ${victim} is down`);
-    expect(refused.stderr).toMatch(/below etcd's quorum of 2/);
-    expect(refused.stderr).toContain(`fix: bring etcd back on ${victim}`);
-    expect(refused.stderr).toContain('systemctl start etcd');
-    for (const n of DATA) expect(sha(n, etcdConf), `${n}: ${etcdConf}`).toBe(confBefore[n]);
-    for (const n of others) expect(unitStamp(n, 'etcd.service'), `${n}: etcd restarted`).toBe(stampsBefore[n]);
-    expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
+      // A deploy that would restart etcd members for a new configuration: refused before any
+      // change, naming the member and the fix.
+      const etcdConf = '/etc/etcd/pgha.conf.yml';
+      const confBefore = Object.fromEntries(DATA.map((n) => [n, sha(n, etcdConf)]));
+      const stampsBefore = Object.fromEntries(others.map((n) => [n, unitStamp(n, 'etcd.service')]));
+      const refused = await run(['deploy', dir, '-e', 'etcd_conf_settings={heartbeat-interval: 150}']);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+      // For the notes: what the operator reads.
+      process.stdout.write(`[output] deploy with etcd ${victim} down and an etcd change:\n${refused.stderr}`);
+      expect(refused.stderr).toContain(`etcd member ${victim} is down`);
+      expect(refused.stderr).toMatch(/below etcd's quorum of 2/);
+      expect(refused.stderr).toContain(`fix: bring etcd back on ${victim}`);
+      expect(refused.stderr).toContain('systemctl start etcd');
+      for (const n of DATA) expect(sha(n, etcdConf), `${n}: ${etcdConf}`).toBe(confBefore[n]);
+      for (const n of others) expect(unitStamp(n, 'etcd.service'), `${n}: etcd restarted`).toBe(stampsBefore[n]);
+      expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
 
-    // --check shows the warning and that deploy would start it.
-    const check = await run(['deploy', dir, '--check']);
-    expect(check.code, check.stdout + check.stderr).toBe(10);
-    expect(check.stdout).toContain(`warning: etcd member ${victim} is down`);
-    expect(check.stdout).toContain(`${victim}: start etcd.service`);
-    expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
+      // --check shows the warning and that deploy would start it.
+      const check = await run(['deploy', dir, '--check']);
+      expect(check.code, check.stdout + check.stderr).toBe(10);
+      expect(check.stdout).toContain(`warning: etcd member ${victim} is down`);
+      expect(check.stdout).toContain(`${victim}: start etcd.service`);
+      expect(ssh(dir, IP[victim]!, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
 
-    // A deploy that leaves etcd's configuration alone goes on, says so, and starts the member.
-    const d = await ok(['deploy', dir]);
-    process.stdout.write(`[output] deploy with etcd ${victim} down:\n${d.stdout.split('\n').filter((l) => l.startsWith('warning:')).join('\n')}\n`);
-    expect(d.stdout).toMatch(new RegExp(`^warning: etcd member ${victim} is down \\(etcd\\.service inactive; .*\\); 2 of 3 healthy, quorum 2 kept; deploy starts etcd\\.service on ${victim}`, 'm'));
-    expect(sshOk(dir, IP[victim]!, 'systemctl is-active etcd.service').trim()).toBe('active');
-    for (const n of others) expect(unitStamp(n, 'etcd.service'), `${n}: etcd restarted`).toBe(stampsBefore[n]);
-    // Independent: every member's /health over HTTPS with the cluster CA.
-    for (const n of DATA) {
-      const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), servername: n } });
-      const res = await request(`https://${IP[n]}:2379/health`, { dispatcher });
-      expect(res.statusCode).toBe(200);
-      expect(((await res.body.json()) as { health?: string }).health).toBe('true');
-      await dispatcher.close();
-    }
-    const again = await ok(['deploy', dir]);
-    expect(again.stdout).toContain('no changes');
-    expect(again.stdout).not.toContain('warning:');
-    await testExits0();
-  }, 15 * 60_000);
-
-  it('a data node off the network with a change pending: deploy changes nothing anywhere and names it; back online it applies and converges', async () => {
-    const leader = leaderNow();
-    const victim = DATA.find((n) => n !== leader)!;
-    const reachable = DATA.filter((n) => n !== victim);
-    const patroniConf = `/etc/patroni/${CLUSTER}.yml`;
-    const unit = `patroni@${CLUSTER}.service`;
-
-    // A real change for every data node: a PostgreSQL parameter in Patroni's local configuration.
-    const configPath = join(dir, 'config.yml');
-    const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
-    doc.cluster_vars.patroni_conf_settings = { postgresql: { parameters: { log_min_duration_statement: '1500ms' } } };
-    writeFileSync(configPath, stringify(doc));
-    expect(local(leader, 'show log_min_duration_statement')).toBe('-1');
-
-    const before = Object.fromEntries(reachable.map((n) => [n, { conf: sha(n, patroniConf), patroni: unitStamp(n, unit), postmaster: postmasterStart(n) }]));
-    const nspawnInit = containerInit(victim);
-    // Detached, so this ssh session returns before the link it runs over goes away.
-    expect(ssh(dir, IP[victim]!, 'nohup sh -c "sleep 1; ip link set host0 down" >/dev/null 2>&1 &').code).toBe(0);
-    try {
-      await until(`${victim} to drop off the network`, () => (ssh(dir, IP[victim]!, 'true').code !== 0 ? true : undefined), 60);
-      const d = await run(['deploy', dir]);
-      expect(d.code, d.stdout + d.stderr).toBe(1);
-      process.stdout.write(`[output] deploy with ${victim} off the network:\n${d.stderr}`);
-      expect(d.stderr).toMatch(/cannot reach 1 host\(s\); nothing was changed/);
-      // The failure line itself names the host, not only its fix.
-      expect(d.stderr).toMatch(new RegExp(`^  - ${victim} \\(${IP[victim]!.replace(/\./g, '\\.')}\\): ssh: `, 'm'));
-      for (const n of reachable) {
-        expect(sha(n, patroniConf), `${n}: ${patroniConf} changed`).toBe(before[n]!.conf);
-        expect(unitStamp(n, unit), `${n}: Patroni restarted`).toBe(before[n]!.patroni);
-        expect(postmasterStart(n), `${n}: PostgreSQL restarted`).toBe(before[n]!.postmaster);
-        expect(local(n, 'show log_min_duration_statement')).toBe('-1');
+      // A deploy that leaves etcd's configuration alone goes on, says so, and starts the member.
+      const d = await ok(['deploy', dir]);
+      process.stdout.write(
+        `[output] deploy with etcd ${victim} down:\n${d.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('warning:'))
+          .join('\n')}\n`,
+      );
+      expect(d.stdout).toMatch(
+        new RegExp(
+          `^warning: etcd member ${victim} is down \\(etcd\\.service inactive; .*\\); 2 of 3 healthy, quorum 2 kept; deploy starts etcd\\.service on ${victim}`,
+          'm',
+        ),
+      );
+      expect(sshOk(dir, IP[victim]!, 'systemctl is-active etcd.service').trim()).toBe('active');
+      for (const n of others) expect(unitStamp(n, 'etcd.service'), `${n}: etcd restarted`).toBe(stampsBefore[n]);
+      // Independent: every member's /health over HTTPS with the cluster CA.
+      for (const n of DATA) {
+        const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), servername: n } });
+        const res = await request(`https://${IP[n]}:2379/health`, { dispatcher });
+        expect(res.statusCode).toBe(200);
+        expect(((await res.body.json()) as { health?: string }).health).toBe('true');
+        await dispatcher.close();
       }
-    } finally {
-      // Back on the network from the machine's side: the container's own network namespace.
-      const up = spawnSync('nsenter', ['-t', String(nspawnInit), '-n', 'ip', 'link', 'set', 'host0', 'up'], { encoding: 'utf8' });
-      expect(up.status, up.stderr).toBe(0);
-    }
-    await until(`${victim} back on the network`, () => (ssh(dir, IP[victim]!, 'true').code === 0 ? true : undefined), 90);
+      const again = await ok(['deploy', dir]);
+      expect(again.stdout).toContain('no changes');
+      expect(again.stdout).not.toContain('warning:');
+      await testExits0();
+    },
+    15 * 60_000,
+  );
 
-    const d = await ok(['deploy', dir]);
-    expect(d.stdout).toMatch(new RegExp(`^${victim}: `, 'm'));
-    for (const n of DATA) {
-      expect(sha(n, patroniConf), `${n}: ${patroniConf}`).not.toBe(before[reachable[0]!]!.conf);
-      expect(sshOk(dir, IP[n]!, `grep -c 'log_min_duration_statement: 1500ms' ${patroniConf}`).trim()).toBe('1');
-    }
-    // Applied by a reload (a sighup parameter): the running servers have it, none was restarted.
-    for (const n of DATA) await until(`${n} to run with the new parameter`, () => (local(n, 'show log_min_duration_statement') === '1500ms' ? true : undefined), 60);
-    for (const n of reachable) expect(postmasterStart(n), `${n}: PostgreSQL restarted`).toBe(before[n]!.postmaster);
-    await until('the cluster to stream with no lag', () => converged(IP[leader]!));
-    const again = await ok(['deploy', dir]);
-    expect(again.stdout).toContain('no changes');
-    await ok(['deploy', dir, '--check'], 0);
-    await testExits0();
-  }, 15 * 60_000);
+  it(
+    'a data node off the network with a change pending: deploy changes nothing anywhere and names it; back online it applies and converges',
+    async () => {
+      const leader = leaderNow();
+      const victim = DATA.find((n) => n !== leader)!;
+      const reachable = DATA.filter((n) => n !== victim);
+      const patroniConf = `/etc/patroni/${CLUSTER}.yml`;
+      const unit = `patroni@${CLUSTER}.service`;
+
+      // A real change for every data node: a PostgreSQL parameter in Patroni's local configuration.
+      const configPath = join(dir, 'config.yml');
+      const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
+      doc.cluster_vars.patroni_conf_settings = { postgresql: { parameters: { log_min_duration_statement: '1500ms' } } };
+      writeFileSync(configPath, stringify(doc));
+      expect(local(leader, 'show log_min_duration_statement')).toBe('-1');
+
+      const before = Object.fromEntries(
+        reachable.map((n) => [n, { conf: sha(n, patroniConf), patroni: unitStamp(n, unit), postmaster: postmasterStart(n) }]),
+      );
+      const nspawnInit = containerInit(victim);
+      // Detached, so this ssh session returns before the link it runs over goes away.
+      expect(ssh(dir, IP[victim]!, 'nohup sh -c "sleep 1; ip link set host0 down" >/dev/null 2>&1 &').code).toBe(0);
+      try {
+        await until(`${victim} to drop off the network`, () => (ssh(dir, IP[victim]!, 'true').code !== 0 ? true : undefined), 60);
+        const d = await run(['deploy', dir]);
+        expect(d.code, d.stdout + d.stderr).toBe(1);
+        process.stdout.write(`[output] deploy with ${victim} off the network:\n${d.stderr}`);
+        expect(d.stderr).toMatch(/cannot reach 1 host\(s\); nothing was changed/);
+        // The failure line itself names the host, not only its fix.
+        expect(d.stderr).toMatch(new RegExp(`^  - ${victim} \\(${IP[victim]!.replace(/\./g, '\\.')}\\): ssh: `, 'm'));
+        for (const n of reachable) {
+          expect(sha(n, patroniConf), `${n}: ${patroniConf} changed`).toBe(before[n]!.conf);
+          expect(unitStamp(n, unit), `${n}: Patroni restarted`).toBe(before[n]!.patroni);
+          expect(postmasterStart(n), `${n}: PostgreSQL restarted`).toBe(before[n]!.postmaster);
+          expect(local(n, 'show log_min_duration_statement')).toBe('-1');
+        }
+      } finally {
+        // Back on the network from the machine's side: the container's own network namespace.
+        const up = spawnSync('nsenter', ['-t', String(nspawnInit), '-n', 'ip', 'link', 'set', 'host0', 'up'], { encoding: 'utf8' });
+        expect(up.status, up.stderr).toBe(0);
+      }
+      await until(`${victim} back on the network`, () => (ssh(dir, IP[victim]!, 'true').code === 0 ? true : undefined), 90);
+
+      const d = await ok(['deploy', dir]);
+      expect(d.stdout).toMatch(new RegExp(`^${victim}: `, 'm'));
+      for (const n of DATA) {
+        expect(sha(n, patroniConf), `${n}: ${patroniConf}`).not.toBe(before[reachable[0]!]!.conf);
+        expect(sshOk(dir, IP[n]!, `grep -c 'log_min_duration_statement: 1500ms' ${patroniConf}`).trim()).toBe('1');
+      }
+      // Applied by a reload (a sighup parameter): the running servers have it, none was restarted.
+      for (const n of DATA)
+        await until(
+          `${n} to run with the new parameter`,
+          () => (local(n, 'show log_min_duration_statement') === '1500ms' ? true : undefined),
+          60,
+        );
+      for (const n of reachable) expect(postmasterStart(n), `${n}: PostgreSQL restarted`).toBe(before[n]!.postmaster);
+      await until('the cluster to stream with no lag', () => converged(IP[leader]!));
+      const again = await ok(['deploy', dir]);
+      expect(again.stdout).toContain('no changes');
+      await ok(['deploy', dir, '--check'], 0);
+      await testExits0();
+    },
+    15 * 60_000,
+  );
 
   it('never prints a secret', () => {
     const all = outputs.join('\n');

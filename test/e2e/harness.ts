@@ -60,11 +60,16 @@ export function ssh(dir: string, ip: string, script: string, input?: string): Ra
   const r = spawnSync(
     'ssh',
     [
-      '-i', join(dir, 'ssh', 'id_pgha'),
-      '-o', `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10',
+      '-i',
+      join(dir, 'ssh', 'id_pgha'),
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ConnectTimeout=10',
       `root@${ip}`,
       script,
     ],
@@ -82,7 +87,9 @@ export function sshOk(dir: string, ip: string, script: string, input?: string): 
 /** Every generated password of the cluster, to look for in outputs. */
 export function clusterSecrets(dir: string): string[] {
   const d = join(dir, 'secrets');
-  return readdirSync(d).map((f) => readFileSync(join(d, f), 'utf8').trim()).filter(Boolean);
+  return readdirSync(d)
+    .map((f) => readFileSync(join(d, f), 'utf8').trim())
+    .filter(Boolean);
 }
 
 export function psql(conninfo: string, sql: string, password: string): Ran {

@@ -67,17 +67,27 @@ describe.skipIf(!canRun && !E2E)('nspawn platform (e2e)', () => {
   let key = '';
 
   const ssh = (ip: string, command: string, extra: string[] = []): Promise<{ stdout: string; stderr: string }> =>
-    sh('ssh', [
-      '-o', `UserKnownHostsFile=${knownHosts}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'ConnectTimeout=10',
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-i', key,
-      ...extra,
-      `root@${ip}`,
-      command,
-    ], 300_000);
+    sh(
+      'ssh',
+      [
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'ConnectTimeout=10',
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-i',
+        key,
+        ...extra,
+        `root@${ip}`,
+        command,
+      ],
+      300_000,
+    );
 
   beforeAll(async () => {
     if (!canRun) return;
@@ -111,112 +121,151 @@ describe.skipIf(!canRun && !E2E)('nspawn platform (e2e)', () => {
     expect(missing, 'apt-get install -y systemd-container debootstrap dpkg-dev').toEqual([]);
   });
 
-  it('provisions two containers and pins their host keys', async () => {
-    first = await provisionNspawn(spec, { log });
-    log(`provision: ${first.seconds.toFixed(1)} s; ${first.hosts.map((h) => `${h.host} boot-to-sshd ${h.bootToSshSeconds.toFixed(1)} s`).join(', ')}`);
-    expect(first.bridge).toBe(bridgeName(clusterName));
-    expect(first.bridge.length).toBeLessThanOrEqual(15);
-    expect(first.hosts.map((h) => [h.host, h.action])).toEqual([
-      ['n1', 'created'],
-      ['n2', 'created'],
-    ]);
-    expect((await stat(join(tmp, 'ssh'))).mode & 0o777).toBe(0o700);
-    expect((await stat(knownHosts)).mode & 0o777).toBe(0o644);
-    const kh = await readFile(knownHosts, 'utf8');
-    for (const h of hosts) {
-      expect(kh).toMatch(new RegExp(`^${h.ip.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'));
-      expect(kh).toMatch(new RegExp(`^${h.name} ssh-ed25519 `, 'm'));
-    }
-    // Every container has its own host key.
-    const keys = kh.trim().split('\n').map((l) => l.split(' ')[2]);
-    expect(new Set(keys).size).toBe(2);
-  }, LONG);
+  it(
+    'provisions two containers and pins their host keys',
+    async () => {
+      first = await provisionNspawn(spec, { log });
+      log(
+        `provision: ${first.seconds.toFixed(1)} s; ${first.hosts.map((h) => `${h.host} boot-to-sshd ${h.bootToSshSeconds.toFixed(1)} s`).join(', ')}`,
+      );
+      expect(first.bridge).toBe(bridgeName(clusterName));
+      expect(first.bridge.length).toBeLessThanOrEqual(15);
+      expect(first.hosts.map((h) => [h.host, h.action])).toEqual([
+        ['n1', 'created'],
+        ['n2', 'created'],
+      ]);
+      expect((await stat(join(tmp, 'ssh'))).mode & 0o777).toBe(0o700);
+      expect((await stat(knownHosts)).mode & 0o777).toBe(0o644);
+      const kh = await readFile(knownHosts, 'utf8');
+      for (const h of hosts) {
+        expect(kh).toMatch(new RegExp(`^${h.ip.replace(/\./g, '\\.')} ssh-ed25519 `, 'm'));
+        expect(kh).toMatch(new RegExp(`^${h.name} ssh-ed25519 `, 'm'));
+      }
+      // Every container has its own host key.
+      const keys = kh
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[2]);
+      expect(new Set(keys).size).toBe(2);
+    },
+    LONG,
+  );
 
-  it('answers SSH with the pinned host keys, and refuses a wrong key', async () => {
-    for (const h of hosts) {
-      const { stdout } = await ssh(h.ip, 'hostname');
-      expect(stdout.trim()).toBe(h.name);
-    }
-    // n1's address presented with n2's pinned key must be refused.
-    await expect(ssh(hosts[0]!.ip, 'true', ['-o', `HostKeyAlias=${hosts[1]!.name}`])).rejects.toThrow();
-  }, LONG);
+  it(
+    'answers SSH with the pinned host keys, and refuses a wrong key',
+    async () => {
+      for (const h of hosts) {
+        const { stdout } = await ssh(h.ip, 'hostname');
+        expect(stdout.trim()).toBe(h.name);
+      }
+      // n1's address presented with n2's pinned key must be refused.
+      await expect(ssh(hosts[0]!.ip, 'true', ['-o', `HostKeyAlias=${hosts[1]!.name}`])).rejects.toThrow();
+    },
+    LONG,
+  );
 
-  it('has the cluster network, names and no internet apt source', async () => {
-    const { stdout } = await ssh(hosts[0]!.ip, 'getent hosts n2; cat /etc/apt/sources.list; ls /etc/apt/sources.list.d; bash -c "</dev/tcp/n2/22" && echo n2-ssh-reachable');
-    expect(stdout).toContain('10.231.7.12');
-    expect(stdout).toContain('n2-ssh-reachable');
-    expect(stdout).toContain('deb [trusted=yes] file:/srv/pgha-repo ./');
-    expect(stdout).not.toMatch(/^deb\s+https?:/m);
-  }, LONG);
+  it(
+    'has the cluster network, names and no internet apt source',
+    async () => {
+      const { stdout } = await ssh(
+        hosts[0]!.ip,
+        'getent hosts n2; cat /etc/apt/sources.list; ls /etc/apt/sources.list.d; bash -c "</dev/tcp/n2/22" && echo n2-ssh-reachable',
+      );
+      expect(stdout).toContain('10.231.7.12');
+      expect(stdout).toContain('n2-ssh-reachable');
+      expect(stdout).toContain('deb [trusted=yes] file:/srv/pgha-repo ./');
+      expect(stdout).not.toMatch(/^deb\s+https?:/m);
+    },
+    LONG,
+  );
 
-  it('installs a package from the local repository', async () => {
-    const { stdout } = await ssh(
-      hosts[0]!.ip,
-      'export DEBIAN_FRONTEND=noninteractive; apt-get update 2>&1 && apt-get install -y haproxy >/dev/null 2>&1 && dpkg-query -W -f="\\${Status}\\n" haproxy && haproxy -v | head -1',
-    );
-    expect(stdout).toContain('file:/srv/pgha-repo');
-    expect(stdout).not.toMatch(/deb\.debian\.org/);
-    expect(stdout).toContain('install ok installed');
-    expect(stdout).toMatch(/HAProxy version 2\./);
-  }, LONG);
+  it(
+    'installs a package from the local repository',
+    async () => {
+      const { stdout } = await ssh(
+        hosts[0]!.ip,
+        'export DEBIAN_FRONTEND=noninteractive; apt-get update 2>&1 && apt-get install -y haproxy >/dev/null 2>&1 && dpkg-query -W -f="\\${Status}\\n" haproxy && haproxy -v | head -1',
+      );
+      expect(stdout).toContain('file:/srv/pgha-repo');
+      expect(stdout).not.toMatch(/deb\.debian\.org/);
+      expect(stdout).toContain('install ok installed');
+      expect(stdout).toMatch(/HAProxy version 2\./);
+    },
+    LONG,
+  );
 
-  it('refuses an overlapping subnet and a cluster name owned by another directory (exit 2)', async () => {
-    const clash = `${clusterName}-clash`;
-    const err1 = await provisionNspawn(
-      { ...spec, clusterName: clash, subnet: '10.231.7.128/25', hosts: [{ name: 'x1', ip: '10.231.7.130' }] },
-      { log },
-    ).catch((e: unknown) => e);
-    expect(err1).toBeInstanceOf(UsageError);
-    expect((err1 as UsageError).exitCode).toBe(2);
-    expect((err1 as Error).message).toContain(`overlaps 10.231.7.0/24 (dev ${bridgeName(clusterName)})`);
-    expect(await exists(clusterStateDir(clash))).toBe(false);
-    const link = await pexec('ip', ['link', 'show', 'dev', bridgeName(clash)]).then(() => true, () => false);
-    expect(link).toBe(false);
+  it(
+    'refuses an overlapping subnet and a cluster name owned by another directory (exit 2)',
+    async () => {
+      const clash = `${clusterName}-clash`;
+      const err1 = await provisionNspawn(
+        { ...spec, clusterName: clash, subnet: '10.231.7.128/25', hosts: [{ name: 'x1', ip: '10.231.7.130' }] },
+        { log },
+      ).catch((e: unknown) => e);
+      expect(err1).toBeInstanceOf(UsageError);
+      expect((err1 as UsageError).exitCode).toBe(2);
+      expect((err1 as Error).message).toContain(`overlaps 10.231.7.0/24 (dev ${bridgeName(clusterName)})`);
+      expect(await exists(clusterStateDir(clash))).toBe(false);
+      const link = await pexec('ip', ['link', 'show', 'dev', bridgeName(clash)]).then(
+        () => true,
+        () => false,
+      );
+      expect(link).toBe(false);
 
-    const err2 = await provisionNspawn({ ...spec, clusterDir: join(tmp, 'ssh') }, { log }).catch((e: unknown) => e);
-    expect(err2).toBeInstanceOf(UsageError);
-    expect((err2 as Error).message).toContain(`already provisioned on this machine from ${tmp}`);
-  }, LONG);
+      const err2 = await provisionNspawn({ ...spec, clusterDir: join(tmp, 'ssh') }, { log }).catch((e: unknown) => e);
+      expect(err2).toBeInstanceOf(UsageError);
+      expect((err2 as Error).message).toContain(`already provisioned on this machine from ${tmp}`);
+    },
+    LONG,
+  );
 
-  it('leaves running containers alone and starts stopped ones again with their state', async () => {
-    expect(first).toBeDefined();
-    const again = await provisionNspawn(spec, { log });
-    expect(again.hosts.map((h) => [h.host, h.action, h.pid])).toEqual(first!.hosts.map((h) => [h.host, 'running', h.pid]));
+  it(
+    'leaves running containers alone and starts stopped ones again with their state',
+    async () => {
+      expect(first).toBeDefined();
+      const again = await provisionNspawn(spec, { log });
+      expect(again.hosts.map((h) => [h.host, h.action, h.pid])).toEqual(first!.hosts.map((h) => [h.host, 'running', h.pid]));
 
-    // Stop n2 behind pgha's back, leave a marker first: it must come back with it.
-    await ssh(hosts[1]!.ip, 'echo kept > /root/marker && sync');
-    const n2pid = first!.hosts[1]!.pid;
-    process.kill(n2pid, 'SIGTERM');
-    for (let i = 0; i < 150 && (await exists(`/proc/${n2pid}`)); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(await exists(`/proc/${n2pid}`)).toBe(false);
+      // Stop n2 behind pgha's back, leave a marker first: it must come back with it.
+      await ssh(hosts[1]!.ip, 'echo kept > /root/marker && sync');
+      const n2pid = first!.hosts[1]!.pid;
+      process.kill(n2pid, 'SIGTERM');
+      for (let i = 0; i < 150 && (await exists(`/proc/${n2pid}`)); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await exists(`/proc/${n2pid}`)).toBe(false);
 
-    const third = await provisionNspawn(spec, { log });
-    log(`restart: ${third.hosts.map((h) => `${h.host} ${h.action} ${h.bootToSshSeconds.toFixed(1)} s`).join(', ')}`);
-    expect(third.hosts.map((h) => [h.host, h.action])).toEqual([
-      ['n1', 'running'],
-      ['n2', 'started'],
-    ]);
-    expect(third.hosts[0]!.pid).toBe(first!.hosts[0]!.pid);
-    const { stdout } = await ssh(hosts[1]!.ip, 'cat /root/marker');
-    expect(stdout.trim()).toBe('kept');
-  }, LONG);
+      const third = await provisionNspawn(spec, { log });
+      log(`restart: ${third.hosts.map((h) => `${h.host} ${h.action} ${h.bootToSshSeconds.toFixed(1)} s`).join(', ')}`);
+      expect(third.hosts.map((h) => [h.host, h.action])).toEqual([
+        ['n1', 'running'],
+        ['n2', 'started'],
+      ]);
+      expect(third.hosts[0]!.pid).toBe(first!.hosts[0]!.pid);
+      const { stdout } = await ssh(hosts[1]!.ip, 'cat /root/marker');
+      expect(stdout.trim()).toBe('kept');
+    },
+    LONG,
+  );
 
-  it('deprovisions: no process, mount, state or bridge left; again is a no-op', async () => {
-    const base = clusterStateDir(clusterName);
-    const res = await deprovisionNspawn({ clusterName, hosts }, { log });
-    log(`deprovision: ${res.seconds.toFixed(1)} s (${res.hosts.map((h) => `${h.host} ${h.stopped}`).join(', ')})`);
-    expect(res.hosts.map((h) => h.stopped).sort()).toEqual(['graceful', 'graceful']);
-    expect(await nspawnPidsUnder(base)).toEqual([]);
-    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
-    expect(mounts).not.toContain(base);
-    expect(await exists(base)).toBe(false);
-    expect(await exists(hostPaths(clusterName, 'n1').pidFile)).toBe(false);
-    const link = await pexec('ip', ['link', 'show', 'dev', bridgeName(clusterName)]).then(
-      () => true,
-      () => false,
-    );
-    expect(link).toBe(false);
-    const twice = await deprovisionNspawn({ clusterName, hosts }, { log });
-    expect(twice.hosts.every((h) => h.stopped === 'none')).toBe(true);
-  }, LONG);
+  it(
+    'deprovisions: no process, mount, state or bridge left; again is a no-op',
+    async () => {
+      const base = clusterStateDir(clusterName);
+      const res = await deprovisionNspawn({ clusterName, hosts }, { log });
+      log(`deprovision: ${res.seconds.toFixed(1)} s (${res.hosts.map((h) => `${h.host} ${h.stopped}`).join(', ')})`);
+      expect(res.hosts.map((h) => h.stopped).sort()).toEqual(['graceful', 'graceful']);
+      expect(await nspawnPidsUnder(base)).toEqual([]);
+      const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+      expect(mounts).not.toContain(base);
+      expect(await exists(base)).toBe(false);
+      expect(await exists(hostPaths(clusterName, 'n1').pidFile)).toBe(false);
+      const link = await pexec('ip', ['link', 'show', 'dev', bridgeName(clusterName)]).then(
+        () => true,
+        () => false,
+      );
+      expect(link).toBe(false);
+      const twice = await deprovisionNspawn({ clusterName, hosts }, { log });
+      expect(twice.hosts.every((h) => h.stopped === 'none')).toBe(true);
+    },
+    LONG,
+  );
 });

@@ -49,10 +49,18 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
 
   const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
   const patronictl = () =>
-    JSON.parse(sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as { Member: string; Role: string; State: string }[];
+    JSON.parse(sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml list -f json`)) as {
+      Member: string;
+      Role: string;
+      State: string;
+    }[];
   const leader = () => patronictl().find((m) => m.Role === 'Leader')?.Member as Node | undefined;
   const viaPgbouncer = (node: Node) =>
-    psql(`host=${NODES[node]} port=6432 user=postgres dbname=postgres sslmode=require`, 'select host(inet_server_addr()), pg_is_in_recovery()', secret('postgres'));
+    psql(
+      `host=${NODES[node]} port=6432 user=postgres dbname=postgres sslmode=require`,
+      'select host(inet_server_addr()), pg_is_in_recovery()',
+      secret('postgres'),
+    );
 
   /** Sample every host's process list until stopped, to look for secrets in argv. */
   async function samplePs(): Promise<void> {
@@ -70,7 +78,9 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
-    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push(
+      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--subnet', `${SUBNET}.0/24`])).stdout,
+    );
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
   }, 20 * 60_000);
@@ -80,33 +90,37 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  it('converges after deploys killed while installing packages, forming etcd and joining replicas', async () => {
-    const sampler = samplePs();
-    try {
-      const killedInPackages = await deployKilledDuring(dir, 'packages', 4000);
-      outputs.push(killedInPackages.output);
-      expect(killedInPackages.killed).toBe(true);
+  it(
+    'converges after deploys killed while installing packages, forming etcd and joining replicas',
+    async () => {
+      const sampler = samplePs();
+      try {
+        const killedInPackages = await deployKilledDuring(dir, 'packages', 4000);
+        outputs.push(killedInPackages.output);
+        expect(killedInPackages.killed).toBe(true);
 
-      const killedInEtcd = await deployKilledDuring(dir, 'etcd', 300);
-      outputs.push(killedInEtcd.output);
+        const killedInEtcd = await deployKilledDuring(dir, 'etcd', 300);
+        outputs.push(killedInEtcd.output);
 
-      // The primary bootstraps in a few seconds; replicas join after it.
-      const killedInPatroni = await deployKilledDuring(dir, 'patroni', 6000);
-      outputs.push(killedInPatroni.output);
+        // The primary bootstraps in a few seconds; replicas join after it.
+        const killedInPatroni = await deployKilledDuring(dir, 'patroni', 6000);
+        outputs.push(killedInPatroni.output);
 
-      const converged = await pghaOk(['deploy', dir]);
-      outputs.push(converged.stdout, converged.stderr);
-    } finally {
-      sampling = false;
-      await sampler;
-    }
-    const members = patronictl();
-    expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
-    expect(members.filter((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State))).toHaveLength(2);
-    const again = await pghaOk(['deploy', dir]);
-    outputs.push(again.stdout);
-    expect(again.stdout).toContain('no changes');
-  }, 20 * 60_000);
+        const converged = await pghaOk(['deploy', dir]);
+        outputs.push(converged.stdout, converged.stderr);
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      const members = patronictl();
+      expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
+      expect(members.filter((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State))).toHaveLength(2);
+      const again = await pghaOk(['deploy', dir]);
+      outputs.push(again.stdout);
+      expect(again.stdout).toContain('no changes');
+    },
+    20 * 60_000,
+  );
 
   it('never put a secret in deploy output or on a command line on the hosts', () => {
     expect(psSamples.length).toBeGreaterThan(10);
@@ -123,37 +137,45 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     }
   });
 
-  it('sends clients of every PgBouncer host to the leader, through switchovers', async () => {
-    for (const node of Object.keys(NODES) as Node[]) {
-      const r = viaPgbouncer(node);
-      expect(r.stderr).toBe('');
-      expect(r.stdout).toBe(`${NODES[leader()!]}|f`);
-    }
-    for (const target of ['pg2', 'pg3'] as Node[]) {
-      const from = leader()!;
-      if (from === target) continue;
-      sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml switchover --leader ${from} --candidate ${target} --force`);
-      for (let i = 0; i < 60 && leader() !== target; i++) await new Promise((r) => setTimeout(r, 1000));
-      expect(leader()).toBe(target);
-      // Each host's follower notices within its poll interval.
+  it(
+    'sends clients of every PgBouncer host to the leader, through switchovers',
+    async () => {
       for (const node of Object.keys(NODES) as Node[]) {
-        let got = '';
-        for (let i = 0; i < 20; i++) {
-          got = viaPgbouncer(node).stdout;
-          if (got === `${NODES[target]}|f`) break;
-          await new Promise((r) => setTimeout(r, 500));
-        }
-        expect(got, `PgBouncer on ${node} after switchover to ${target}`).toBe(`${NODES[target]}|f`);
+        const r = viaPgbouncer(node);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe(`${NODES[leader()!]}|f`);
       }
-    }
-  }, 5 * 60_000);
+      for (const target of ['pg2', 'pg3'] as Node[]) {
+        const from = leader()!;
+        if (from === target) continue;
+        sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml switchover --leader ${from} --candidate ${target} --force`);
+        for (let i = 0; i < 60 && leader() !== target; i++) await new Promise((r) => setTimeout(r, 1000));
+        expect(leader()).toBe(target);
+        // Each host's follower notices within its poll interval.
+        for (const node of Object.keys(NODES) as Node[]) {
+          let got = '';
+          for (let i = 0; i < 20; i++) {
+            got = viaPgbouncer(node).stdout;
+            if (got === `${NODES[target]}|f`) break;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          expect(got, `PgBouncer on ${node} after switchover to ${target}`).toBe(`${NODES[target]}|f`);
+        }
+      }
+    },
+    5 * 60_000,
+  );
 
-  it('deploys only the hosts named with --hosts, and keeps the live leader', async () => {
-    const before = leader();
-    const r = await pghaOk(['deploy', dir, '--hosts', 'pg2', '--check'], 0, { env: { PGHA_REPORT_ROUNDTRIPS: '1' } });
-    expect(Object.keys(JSON.parse(/ssh round trips: (.*)/.exec(r.stdout)?.[1] ?? '{}'))).toEqual(['pg2']);
-    expect((await pgha(['deploy', dir, '--hosts', 'pg9'])).code).toBe(2);
-    await pghaOk(['deploy', dir]);
-    expect(leader()).toBe(before);
-  }, 5 * 60_000);
+  it(
+    'deploys only the hosts named with --hosts, and keeps the live leader',
+    async () => {
+      const before = leader();
+      const r = await pghaOk(['deploy', dir, '--hosts', 'pg2', '--check'], 0, { env: { PGHA_REPORT_ROUNDTRIPS: '1' } });
+      expect(Object.keys(JSON.parse(/ssh round trips: (.*)/.exec(r.stdout)?.[1] ?? '{}'))).toEqual(['pg2']);
+      expect((await pgha(['deploy', dir, '--hosts', 'pg9'])).code).toBe(2);
+      await pghaOk(['deploy', dir]);
+      expect(leader()).toBe(before);
+    },
+    5 * 60_000,
+  );
 });

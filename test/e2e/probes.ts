@@ -45,7 +45,13 @@ export function patronictl(dir: string, ip: string, cluster: string): Patronictl
 }
 
 /** Wait until `members` members run: one leader, the others streaming with a lag of 0. */
-export async function waitHealthy(dir: string, ip: string, cluster: string, members: number, timeoutMs = 120_000): Promise<PatronictlMember[]> {
+export async function waitHealthy(
+  dir: string,
+  ip: string,
+  cluster: string,
+  members: number,
+  timeoutMs = 120_000,
+): Promise<PatronictlMember[]> {
   const deadline = Date.now() + timeoutMs;
   let last: PatronictlMember[] = [];
   let error = '';
@@ -140,7 +146,11 @@ export class ProxyWriter {
   }
 
   install(): void {
-    sshOk(this.dir, this.proxyIp, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null');
+    sshOk(
+      this.dir,
+      this.proxyIp,
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null',
+    );
     sshOk(this.dir, this.proxyIp, 'cat > /root/writer.py', WRITER);
     sshOk(this.dir, this.proxyIp, 'umask 077 && cat > /root/.writer-pw', this.password());
   }
@@ -155,7 +165,8 @@ export class ProxyWriter {
     for (;;) {
       const r = this.sql('select pg_is_in_recovery()');
       if (r.code === 0 && r.stdout.trim() === 'f') return Date.now() - t0;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`HAProxy on ${this.proxyIp} led to no primary within ${timeoutMs / 1000} s: ${r.stdout}${r.stderr}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`HAProxy on ${this.proxyIp} led to no primary within ${timeoutMs / 1000} s: ${r.stdout}${r.stderr}`);
       await new Promise((res) => setTimeout(res, 200));
     }
   }
@@ -167,7 +178,18 @@ export class ProxyWriter {
     const stopFile = `/tmp/${table}.stop`;
     const child = spawn(
       'ssh',
-      ['-i', join(this.dir, 'ssh', 'id_pgha'), '-o', `UserKnownHostsFile=${join(this.dir, 'ssh', 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', `root@${this.proxyIp}`, `python3 /root/writer.py ${this.proxyIp} ${table} ${stopFile}`],
+      [
+        '-i',
+        join(this.dir, 'ssh', 'id_pgha'),
+        '-o',
+        `UserKnownHostsFile=${join(this.dir, 'ssh', 'known_hosts')}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        `root@${this.proxyIp}`,
+        `python3 /root/writer.py ${this.proxyIp} ${table} ${stopFile}`,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

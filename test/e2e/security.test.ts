@@ -137,7 +137,8 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
   });
   const patronictl = (ip: string = IPS.pg1) => patronictlOn(dir, ip, CLUSTER);
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
-  const viaProxy = (sql: string) => psql(`host=${IPS.proxy1} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secretFile('postgres'));
+  const viaProxy = (sql: string) =>
+    psql(`host=${IPS.proxy1} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secretFile('postgres'));
 
   /**
    * What must never leak, by a name that can be printed: every generated password, and a line
@@ -167,7 +168,9 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-sec-'));
     dir = join(root, CLUSTER);
-    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push(
+      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+    );
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
     doc.cluster_vars.patroni_ssl_enabled = true;
@@ -177,7 +180,11 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     writeFileSync(configPath, stringify(doc));
     const deb = rebuiltDeb(root, `patroni_${PATRONI_BASE}_all.deb`, 'pgha1');
     rebuilt = deb.version;
-    for (const args of [['download-packages', dir, '--add-deb', deb.file], ['provision', dir], ['deploy', dir]]) {
+    for (const args of [
+      ['download-packages', dir, '--add-deb', deb.file],
+      ['provision', dir],
+      ['deploy', dir],
+    ]) {
       const r = await pghaOk(args);
       outputs.push(r.stdout, r.stderr);
     }
@@ -195,15 +202,59 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
       // A throwaway CA and a client certificate from it, with the name pgha's own client uses:
       // only the issuer can make it untrusted.
       const d = mkdtempSync(join(root, 'rogue-'));
-      writeFileSync(join(d, 'ext.cnf'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
-      run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${CLUSTER} CA`], d);
+      writeFileSync(
+        join(d, 'ext.cnf'),
+        'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+      );
+      run(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          'ca.key',
+          '-out',
+          'ca.crt',
+          '-days',
+          '2',
+          '-subj',
+          `/CN=${CLUSTER} CA`,
+        ],
+        d,
+      );
       run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=pgha'], d);
-      run('openssl', ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2', '-extfile', 'ext.cnf'], d);
+      run(
+        'openssl',
+        [
+          'x509',
+          '-req',
+          '-in',
+          'client.csr',
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-CAcreateserial',
+          '-out',
+          'client.crt',
+          '-days',
+          '2',
+          '-extfile',
+          'ext.cnf',
+        ],
+        d,
+      );
       rogue = { cert: readFileSync(join(d, 'client.crt'), 'utf8'), key: readFileSync(join(d, 'client.key'), 'utf8') };
     });
 
     it('refuses a request without a client certificate at the TLS layer: no HTTP answer, no data', async () => {
-      for (const [name, ip] of [['pg1', IPS.pg1], ['pg2', IPS.pg2]] as const) {
+      for (const [name, ip] of [
+        ['pg1', IPS.pg1],
+        ['pg2', IPS.pg2],
+      ] as const) {
         for (const path of ['/cluster', '/patroni', '/primary']) {
           const r = await httpsProbe(ip, 8008, path, { ca: ca(), servername: name });
           process.stdout.write(`[note] REST API ${name} ${path}, no client certificate: ${r.error ?? r.status}\n`);
@@ -213,11 +264,25 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
         }
       }
       // The same with OpenSSL's own client: the server's alert, and no HTTP status line.
-      const s = spawnSync('openssl', ['s_client', '-connect', `${IPS.pg1}:8008`, '-servername', 'pg1', '-CAfile', join(dir, 'ssl', 'ca.crt'), '-quiet', '-verify_return_error'], {
-        input: 'GET /cluster HTTP/1.0\r\n\r\n',
-        encoding: 'utf8',
-        timeout: 20_000,
-      });
+      const s = spawnSync(
+        'openssl',
+        [
+          's_client',
+          '-connect',
+          `${IPS.pg1}:8008`,
+          '-servername',
+          'pg1',
+          '-CAfile',
+          join(dir, 'ssl', 'ca.crt'),
+          '-quiet',
+          '-verify_return_error',
+        ],
+        {
+          input: 'GET /cluster HTTP/1.0\r\n\r\n',
+          encoding: 'utf8',
+          timeout: 20_000,
+        },
+      );
       expect(s.stdout).not.toMatch(/HTTP\/1\.[01] \d{3}/);
       expect(s.stdout).not.toContain('members');
       expect(s.stderr).toMatch(/alert|certificate required|errno|error/i);
@@ -241,7 +306,8 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
         expect(r.stderr).toMatch(/no Patroni member answers/);
         // Patroni's `unknown ca` alert, named as pgha's certificate being refused (or the reset
         // that can overtake the alert, see RESET).
-        for (const m of ['pg1', 'pg2', 'pg3']) expect(r.stderr).toMatch(new RegExp(`${m}: .*(refused pgha's client certificate \\(.*unknown ca\\)|${RESET})`));
+        for (const m of ['pg1', 'pg2', 'pg3'])
+          expect(r.stderr).toMatch(new RegExp(`${m}: .*(refused pgha's client certificate \\(.*unknown ca\\)|${RESET})`));
       } finally {
         writeFileSync(join(clients, 'pgha.crt'), real.cert);
         writeFileSync(join(clients, 'pgha.key'), real.key, { mode: 0o600 });
@@ -294,7 +360,11 @@ except Exception as e:
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`f|${IPS[leader as keyof typeof IPS]}`);
       // HAProxy's own view through its stats socket: the leader UP (2), the replicas down (0).
-      const raw = sshOk(dir, IPS.proxy1, `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state pgha_rw\\n"); print(s.makefile().read())'`);
+      const raw = sshOk(
+        dir,
+        IPS.proxy1,
+        `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state pgha_rw\\n"); print(s.makefile().read())'`,
+      );
       const states = Object.fromEntries(
         raw
           .split('\n')
@@ -323,28 +393,37 @@ except Exception as e:
       expect(t.stdout).not.toMatch(/✗/);
     });
 
-    it('pgha switchover moves the leader, and HAProxy follows', async () => {
-      const before = leaderName();
-      const target = before === 'pg2' ? 'pg3' : 'pg2';
-      const r = await pgha(['switchover', dir, target, '--force']);
-      outputs.push(r.stdout, r.stderr);
-      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(leaderName()).toBe(target);
-      let reached = '';
-      for (let i = 0; i < 20 && reached !== `f|${IPS[target]}`; i++) {
-        reached = viaProxy('select pg_is_in_recovery(), inet_server_addr()').stdout;
-        if (reached !== `f|${IPS[target]}`) await new Promise((res) => setTimeout(res, 500));
-      }
-      expect(reached).toBe(`f|${IPS[target]}`);
-      await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
-    }, 5 * 60_000);
+    it(
+      'pgha switchover moves the leader, and HAProxy follows',
+      async () => {
+        const before = leaderName();
+        const target = before === 'pg2' ? 'pg3' : 'pg2';
+        const r = await pgha(['switchover', dir, target, '--force']);
+        outputs.push(r.stdout, r.stderr);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(leaderName()).toBe(target);
+        let reached = '';
+        for (let i = 0; i < 20 && reached !== `f|${IPS[target]}`; i++) {
+          reached = viaProxy('select pg_is_in_recovery(), inet_server_addr()').stdout;
+          if (reached !== `f|${IPS[target]}`) await new Promise((res) => setTimeout(res, 500));
+        }
+        expect(reached).toBe(`f|${IPS[target]}`);
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+      },
+      5 * 60_000,
+    );
   });
 
   describe('etcd', () => {
     // cluster.test.ts covers anonymous reads and the Patroni role's prefix through the gateway;
     // here: passwords, plain HTTP, the peer port, with etcdctl on a node and OpenSSL.
     const etcdctl = (ip: string, args: string, env = '', input?: string): Ran =>
-      ssh(dir, ip, `${env} ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ssl/ca.crt --dial-timeout=5s --command-timeout=5s ${args}`, input);
+      ssh(
+        dir,
+        ip,
+        `${env} ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ssl/ca.crt --dial-timeout=5s --command-timeout=5s ${args}`,
+        input,
+      );
 
     it('refuses etcdctl without credentials and with a wrong password; the right one reads only its prefix', () => {
       const key = `/pgha/${CLUSTER}/leader`;
@@ -358,7 +437,8 @@ except Exception as e:
         expect(wrong.stderr).toMatch(/authentication failed|invalid user ID or password/);
       }
       // The real password travels on stdin into the environment, never onto a command line.
-      const right = (args: string) => etcdctl(IPS.pg2, args, 'read -r p; ETCDCTL_USER="etcd_patroni:$p"', `${secretFile('etcd_patroni')}\n`);
+      const right = (args: string) =>
+        etcdctl(IPS.pg2, args, 'read -r p; ETCDCTL_USER="etcd_patroni:$p"', `${secretFile('etcd_patroni')}\n`);
       const inside = right(`get ${key} --print-value-only`);
       expect(inside.code, inside.stderr).toBe(0);
       expect(inside.stdout.trim()).toBe(leaderName());
@@ -417,7 +497,9 @@ print(urllib.request.urlopen('https://${IPS.pg2}:2380/version',context=ctx,timeo
       rmSync(join(localDir(), 'stop'), { force: true });
       rmSync(join(localDir(), 'out'), { force: true });
       writeFileSync(join(localDir(), 'sampler.py'), SAMPLER);
-      local = spawn('/usr/bin/python3', [join(localDir(), 'sampler.py'), join(localDir(), 'stop'), join(localDir(), 'out')], { stdio: 'ignore' });
+      local = spawn('/usr/bin/python3', [join(localDir(), 'sampler.py'), join(localDir(), 'stop'), join(localDir(), 'out')], {
+        stdio: 'ignore',
+      });
       await new Promise((r) => setTimeout(r, 500));
       // A canary: a one-second process with a marker in its arguments must be seen, on the host
       // and from the controller, or the samplers would prove nothing.
@@ -452,39 +534,49 @@ print(urllib.request.urlopen('https://${IPS.pg2}:2380/version',context=ctx,timeo
       expect(DATA.some((ip) => samples[ip]!.lines.some((l) => / bash -c /.test(l) && !l.includes('pgha-sampler')))).toBe(true);
     }
 
-    it('during a deploy that changes Patroni’s file and a PostgreSQL parameter', async () => {
-      const configPath = join(dir, 'config.yml');
-      const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
-      doc.cluster_vars.patroni_dynamic_conf_settings = { postgresql: { parameters: { work_mem: '8MB' } } };
-      // A file change on every data node: Patroni's config (which holds passwords) is rewritten.
-      doc.cluster_vars.patroni_conf_settings = { log: { max_queue_size: 1001 } };
-      writeFileSync(configPath, stringify(doc));
-      await startSamplers();
-      // pgha() never throws: the samplers are always stopped and collected.
-      const r = await pgha(['deploy', dir]);
-      const samples = await stopSamplers();
-      outputs.push(r.stdout, r.stderr);
-      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(leaked(`${r.stdout}\n${r.stderr}`)).toEqual([]);
-      // The deploy did change things on the hosts.
-      for (const ip of DATA) expect(sshOk(dir, ip, `grep max_queue_size /etc/patroni/${CLUSTER}.yml`)).toContain('1001');
-      const leaderIp = IPS[leaderName() as keyof typeof IPS];
-      expect(psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, 'show work_mem', secretFile('postgres')).stdout).toBe('8MB');
-      expectClean(samples, 'deploy');
-    }, 15 * 60_000);
+    it(
+      'during a deploy that changes Patroni’s file and a PostgreSQL parameter',
+      async () => {
+        const configPath = join(dir, 'config.yml');
+        const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
+        doc.cluster_vars.patroni_dynamic_conf_settings = { postgresql: { parameters: { work_mem: '8MB' } } };
+        // A file change on every data node: Patroni's config (which holds passwords) is rewritten.
+        doc.cluster_vars.patroni_conf_settings = { log: { max_queue_size: 1001 } };
+        writeFileSync(configPath, stringify(doc));
+        await startSamplers();
+        // pgha() never throws: the samplers are always stopped and collected.
+        const r = await pgha(['deploy', dir]);
+        const samples = await stopSamplers();
+        outputs.push(r.stdout, r.stderr);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(leaked(`${r.stdout}\n${r.stderr}`)).toEqual([]);
+        // The deploy did change things on the hosts.
+        for (const ip of DATA) expect(sshOk(dir, ip, `grep max_queue_size /etc/patroni/${CLUSTER}.yml`)).toContain('1001');
+        const leaderIp = IPS[leaderName() as keyof typeof IPS];
+        expect(
+          psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, 'show work_mem', secretFile('postgres')).stdout,
+        ).toBe('8MB');
+        expectClean(samples, 'deploy');
+      },
+      15 * 60_000,
+    );
 
-    it('during pgha upgrade --components=patroni', async () => {
-      await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
-      await startSamplers();
-      const r = await pgha(['upgrade', dir, '--components=patroni', '-e', `patroni_package_version=${rebuilt}`]);
-      const samples = await stopSamplers();
-      outputs.push(r.stdout, r.stderr);
-      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-      expect(leaked(`${r.stdout}\n${r.stderr}`)).toEqual([]);
-      for (const ip of DATA) expect(sshOk(dir, ip, `dpkg-query -W -f='\${Version}' patroni`).trim()).toBe(rebuilt);
-      expectClean(samples, 'upgrade');
-      await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
-    }, 20 * 60_000);
+    it(
+      'during pgha upgrade --components=patroni',
+      async () => {
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+        await startSamplers();
+        const r = await pgha(['upgrade', dir, '--components=patroni', '-e', `patroni_package_version=${rebuilt}`]);
+        const samples = await stopSamplers();
+        outputs.push(r.stdout, r.stderr);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(leaked(`${r.stdout}\n${r.stderr}`)).toEqual([]);
+        for (const ip of DATA) expect(sshOk(dir, ip, `dpkg-query -W -f='\${Version}' patroni`).trim()).toBe(rebuilt);
+        expectClean(samples, 'upgrade');
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+      },
+      20 * 60_000,
+    );
 
     it('in no output of any pgha run of this suite', () => {
       expect(leaked(outputs.join('\n'))).toEqual([]);
@@ -510,7 +602,10 @@ rm -f /tmp/pgha-needles
         const out = sshOk(dir, ip, script, values);
         expect(out, ip).toContain('journal-units 0\n');
         expect(out, ip).toContain('journal-all 0\n');
-        expect(out.split('\n').filter((l) => l.startsWith('file ')), ip).toEqual([]);
+        expect(
+          out.split('\n').filter((l) => l.startsWith('file ')),
+          ip,
+        ).toEqual([]);
       }
       // The journal did record the services (so the grep above had something to search).
       expect(sshOk(dir, IPS.pg1, `journalctl --no-pager -o cat -u patroni@${CLUSTER} | grep -c 'no action' || true`).trim()).not.toBe('0');
@@ -548,15 +643,22 @@ rm -f /tmp/pgha-needles
       expect(statSync(dir).uid).toBe(uid);
       // No other file in DIR holds a secret (config.yml, local-repo, …).
       const values = needles();
-      const holders = spawnSync('grep', ['-rlaF', '--exclude-dir=secrets', '--exclude-dir=ssl', '--exclude-dir=ssh', '-f', '/dev/stdin', dir], {
-        input: `${values.map((n) => n.value).join('\n')}\n`,
-        encoding: 'utf8',
-      });
+      const holders = spawnSync(
+        'grep',
+        ['-rlaF', '--exclude-dir=secrets', '--exclude-dir=ssl', '--exclude-dir=ssh', '-f', '/dev/stdin', dir],
+        {
+          input: `${values.map((n) => n.value).join('\n')}\n`,
+          encoding: 'utf8',
+        },
+      );
       expect(holders.stdout).toBe('');
     });
 
     /** `mode owner:group path` of each path, for exact comparison. */
-    const stat = (ip: string, paths: string[]) => sshOk(dir, ip, `stat -c '%a %U:%G %n' ${paths.join(' ')}`).trim().split('\n');
+    const stat = (ip: string, paths: string[]) =>
+      sshOk(dir, ip, `stat -c '%a %U:%G %n' ${paths.join(' ')}`)
+        .trim()
+        .split('\n');
 
     /**
      * Key directories: nobody but root or their service may write to them (replace a key). pgha
@@ -570,18 +672,21 @@ rm -f /tmp/pgha-needles
 
     it('on the data nodes: keys and files with passwords readable by their service only', () => {
       for (const ip of DATA) {
-        expect(stat(ip, [
-          `/etc/patroni/${CLUSTER}.yml`,
-          '/etc/patroni/ssl/node.key',
-          '/etc/patroni/ssl/node.crt',
-          '/etc/patroni/ssl/ca.crt',
-          '/etc/etcd/ssl/node.key',
-          '/etc/etcd/ssl/node.crt',
-          '/etc/etcd/pgha.conf.yml',
-          `/var/lib/etcd/${CLUSTER}`,
-          `/var/lib/postgresql/15/${CLUSTER}`,
-          `/var/lib/postgresql/.pgpass_patroni_${CLUSTER}`,
-        ]), ip).toEqual([
+        expect(
+          stat(ip, [
+            `/etc/patroni/${CLUSTER}.yml`,
+            '/etc/patroni/ssl/node.key',
+            '/etc/patroni/ssl/node.crt',
+            '/etc/patroni/ssl/ca.crt',
+            '/etc/etcd/ssl/node.key',
+            '/etc/etcd/ssl/node.crt',
+            '/etc/etcd/pgha.conf.yml',
+            `/var/lib/etcd/${CLUSTER}`,
+            `/var/lib/postgresql/15/${CLUSTER}`,
+            `/var/lib/postgresql/.pgpass_patroni_${CLUSTER}`,
+          ]),
+          ip,
+        ).toEqual([
           `600 postgres:postgres /etc/patroni/${CLUSTER}.yml`,
           '600 postgres:postgres /etc/patroni/ssl/node.key',
           '644 postgres:postgres /etc/patroni/ssl/node.crt',

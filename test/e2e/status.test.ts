@@ -54,7 +54,9 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-status-'));
     dir = join(root, CLUSTER);
-    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push(
+      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+    );
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const deployed = await pghaOk(['deploy', dir]);
@@ -99,7 +101,11 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(s.haproxy[0]!.servers.map((x) => x.server).sort()).toEqual(['pg1', 'pg2', 'pg3']);
     for (const x of s.haproxy[0]!.servers) expect(x.address, x.server).toBe(IPS[x.server]);
     // Independent: HAProxy's own socket, read with OpenSSH.
-    const raw = sshOk(dir, IPS.proxy1!, `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state\\n"); print(s.makefile().read())'`);
+    const raw = sshOk(
+      dir,
+      IPS.proxy1!,
+      `python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/haproxy/admin.sock"); s.sendall(b"show servers state\\n"); print(s.makefile().read())'`,
+    );
     const upLine = raw.split('\n').find((l) => / pgha_rw \d+ \S+ \S+ 2 /.test(l));
     expect(upLine).toContain(` ${s.leader} `);
     expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
@@ -125,7 +131,16 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(r.stderr).toBe('');
     expect(r.code, r.stdout).toBe(0);
     expect(r.stdout).not.toContain('✗');
-    for (const what of ['pg1: REST API', 'pg2: replication', 'pg3: replication', 'replication: leader', 'etcd pg1: health', 'etcd: anonymous read', 'etcd: etcd_patroni authenticates', 'HAProxy proxy1: writes reach the leader']) {
+    for (const what of [
+      'pg1: REST API',
+      'pg2: replication',
+      'pg3: replication',
+      'replication: leader',
+      'etcd pg1: health',
+      'etcd: anonymous read',
+      'etcd: etcd_patroni authenticates',
+      'HAProxy proxy1: writes reach the leader',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^✓ ${what}`, 'm'));
     }
     expect(r.stdout).toMatch(/\d+ passed, 0 failed/);

@@ -32,7 +32,12 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
   const viaProxy = (sql: string) => psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres'));
   const onNode = (node: string, sql: string) =>
-    sshOk(dir, IP[node]!, `cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -`, sql).trim();
+    sshOk(
+      dir,
+      IP[node]!,
+      `cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -`,
+      sql,
+    ).trim();
   const run = async (args: string[], expectCode = 0): Promise<Ran> => {
     const r = await pghaOk([args[0]!, dir, ...args.slice(1)], expectCode, { timeoutMs: 10 * 60_000 });
     outputs.push(r.stdout, r.stderr);
@@ -62,7 +67,9 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-swo-'));
     dir = join(root, CLUSTER);
-    outputs.push((await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout);
+    outputs.push(
+      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+    );
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const first = await pghaOk(['deploy', dir]);
@@ -75,18 +82,22 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  it('switches over to each replica in turn and back; HAProxy follows every time', async () => {
-    expect(leaderName()).toBe('pg1');
-    for (const target of ['pg2', 'pg3', 'pg1']) {
-      await waitHealthy();
-      const r = await run(['switchover', target, '--force']);
-      expect(r.stdout).toMatch(new RegExp(`${target} leads after [\\d.]+ s`));
-      expect(r.stdout).toMatch(/writes reach .* through HAProxy on proxy1 after/);
-      expect(r.stdout).toMatch(/streams from .*; switchover done in [\d.]+ s/);
-      assertLeader(target);
-      figures.push(`→ ${target}: ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
-    }
-  }, 10 * 60_000);
+  it(
+    'switches over to each replica in turn and back; HAProxy follows every time',
+    async () => {
+      expect(leaderName()).toBe('pg1');
+      for (const target of ['pg2', 'pg3', 'pg1']) {
+        await waitHealthy();
+        const r = await run(['switchover', target, '--force']);
+        expect(r.stdout).toMatch(new RegExp(`${target} leads after [\\d.]+ s`));
+        expect(r.stdout).toMatch(/writes reach .* through HAProxy on proxy1 after/);
+        expect(r.stdout).toMatch(/streams from .*; switchover done in [\d.]+ s/);
+        assertLeader(target);
+        figures.push(`→ ${target}: ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
+      }
+    },
+    10 * 60_000,
+  );
 
   it('refuses an unknown node and the current leader (exit 3, reason listed)', async () => {
     await waitHealthy();
@@ -124,9 +135,14 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     expect(pid).toMatch(/^\d+$/);
     sshOk(dir, IP[replica]!, `kill -STOP ${pid}`);
     try {
-      onNode(leader, "create table if not exists lagfill(x text); insert into lagfill select repeat(md5(i::text), 32) from generate_series(1, 3000) i;");
+      onNode(
+        leader,
+        'create table if not exists lagfill(x text); insert into lagfill select repeat(md5(i::text), 32) from generate_series(1, 3000) i;',
+      );
       const r = await run(['switchover', replica, '--force'], 3);
-      expect(r.stderr).toMatch(new RegExp(`${replica} lags (\\d+) bytes behind the leader, more than maximum_lag_on_failover \\(1048576\\)`));
+      expect(r.stderr).toMatch(
+        new RegExp(`${replica} lags (\\d+) bytes behind the leader, more than maximum_lag_on_failover \\(1048576\\)`),
+      );
       expect(Number(/lags (\d+) bytes/.exec(r.stderr)?.[1])).toBeGreaterThan(1048576);
       expect(leaderName()).toBe(leader);
     } finally {
@@ -211,7 +227,9 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     // Writes flow again by the end (3 s after the switchover returned), not only were none lost.
     expect(report.lastError, 'writes through HAProxy had not resumed when the writer stopped').toBeUndefined();
     expect(report.longestGapMs).toBeLessThan(3000);
-    figures.push(`writer through HAProxy: ${report.acked} acknowledged inserts, ${report.lost} lost, longest gap ${report.longestGapMs} ms, ${report.errors} failed attempts; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
+    figures.push(
+      `writer through HAProxy: ${report.acked} acknowledged inserts, ${report.lost} lost, longest gap ${report.longestGapMs} ms, ${report.errors} failed attempts; ${r.stdout.trim().split('\n').slice(1).join(' | ')}`,
+    );
   }, 300_000);
 
   it('history lists the switchovers', async () => {
@@ -236,31 +254,39 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     expect(leaderName()).toBe(leader);
   }, 60_000);
 
-  it('reload and restart one member act on that member only', async () => {
-    await waitHealthy();
-    const replica = NAMES.find((n) => n !== leaderName())!;
-    const startTime = (n: string) => onNode(n, 'select pg_postmaster_start_time()');
-    const before = Object.fromEntries(NAMES.map((n) => [n, startTime(n)]));
-    await run(['reload', replica]);
-    expect(startTime(replica)).toBe(before[replica]);
-    await run(['restart', replica]);
-    await waitHealthy();
-    for (const n of NAMES) {
-      if (n === replica) expect(startTime(n)).not.toBe(before[n]);
-      else expect(startTime(n)).toBe(before[n]);
-    }
-  }, 5 * 60_000);
+  it(
+    'reload and restart one member act on that member only',
+    async () => {
+      await waitHealthy();
+      const replica = NAMES.find((n) => n !== leaderName())!;
+      const startTime = (n: string) => onNode(n, 'select pg_postmaster_start_time()');
+      const before = Object.fromEntries(NAMES.map((n) => [n, startTime(n)]));
+      await run(['reload', replica]);
+      expect(startTime(replica)).toBe(before[replica]);
+      await run(['restart', replica]);
+      await waitHealthy();
+      for (const n of NAMES) {
+        if (n === replica) expect(startTime(n)).not.toBe(before[n]);
+        else expect(startTime(n)).toBe(before[n]);
+      }
+    },
+    5 * 60_000,
+  );
 
-  it('reinit rebuilds a replica from the leader', async () => {
-    await waitHealthy();
-    const replica = NAMES.find((n) => n !== leaderName())!;
-    onNode(replica, 'select 1');
-    const marker = sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim();
-    await run(['reinit', replica, '--force']);
-    await waitHealthy();
-    // A fresh basebackup: the data directory's files are new.
-    expect(sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim()).not.toBe(marker);
-  }, 5 * 60_000);
+  it(
+    'reinit rebuilds a replica from the leader',
+    async () => {
+      await waitHealthy();
+      const replica = NAMES.find((n) => n !== leaderName())!;
+      onNode(replica, 'select 1');
+      const marker = sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim();
+      await run(['reinit', replica, '--force']);
+      await waitHealthy();
+      // A fresh basebackup: the data directory's files are new.
+      expect(sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim()).not.toBe(marker);
+    },
+    5 * 60_000,
+  );
 
   it('never prints a secret', () => {
     const all = outputs.join('\n');

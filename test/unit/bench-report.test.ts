@@ -15,7 +15,15 @@ describe('bench report', () => {
   });
 
   it('checks every goal; unmeasured ones are neither pass nor miss', () => {
-    const f = { ...emptyFigures(), cold_deploy_s: 60, deploy_floor_s: 37, noop_deploy_s: 1.8, ssh_roundtrips_per_host_noop: 3, status_ms: 300, patronictl_list_ms: 417 };
+    const f = {
+      ...emptyFigures(),
+      cold_deploy_s: 60,
+      deploy_floor_s: 37,
+      noop_deploy_s: 1.8,
+      ssh_roundtrips_per_host_noop: 3,
+      status_ms: 300,
+      patronictl_list_ms: 417,
+    };
     const g = checkGoals(f);
     expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null]);
     expect(g[0]!.measured).toBe('60 s vs floor 37 s = 1.62 ×');

@@ -39,7 +39,11 @@ describe.skipIf(!built)('dist/bundle (run `npm run build` first)', () => {
 
   it('loading the CLI does not load node:child_process (commander requires it only when used)', () => {
     const main = pathToFileURL(join(BUNDLE, 'main.js')).href;
-    const r = node(['--input-type=module', '-e', `await import(${JSON.stringify(main)}); console.log(process.moduleLoadList.includes('NativeModule child_process'))`]);
+    const r = node([
+      '--input-type=module',
+      '-e',
+      `await import(${JSON.stringify(main)}); console.log(process.moduleLoadList.includes('NativeModule child_process'))`,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('false');
   });

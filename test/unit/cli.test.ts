@@ -40,7 +40,12 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
     const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as Record<string, any>;
     expect(cfg.architecture).toBe('M1');
     expect(cfg.cluster_name).toBe('alpha');
-    expect(cfg.cluster_vars).toMatchObject({ patroni_ssl_enabled: true, etcd_ssl_enabled: true, etcd_authentication_mode: 'basic', patroni_authentication_mode: 'basic' });
+    expect(cfg.cluster_vars).toMatchObject({
+      patroni_ssl_enabled: true,
+      etcd_ssl_enabled: true,
+      etcd_authentication_mode: 'basic',
+      patroni_authentication_mode: 'basic',
+    });
     expect(cfg.instance_defaults.platform).toBe('nspawn');
     expect(cfg.instances.map((i: any) => [i.Name, i.role, i.ip_address])).toEqual([
       ['pg1', ['primary', 'etcd'], '10.77.3.11'],
@@ -69,7 +74,11 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
     const dir = join(root, 'gamma');
     expect(pgha('configure', dir, '-a', 'M1', '--enable-patroni', '--platform', 'bare', '--hostnames-from', hosts).code).toBe(0);
     const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as Record<string, any>;
-    expect(cfg.instances.map((i: any) => `${i.Name} ${i.ip_address}`)).toEqual(['pga 192.168.50.11', 'pgb 192.168.50.12', 'pgc 192.168.50.13']);
+    expect(cfg.instances.map((i: any) => `${i.Name} ${i.ip_address}`)).toEqual([
+      'pga 192.168.50.11',
+      'pgb 192.168.50.12',
+      'pgc 192.168.50.13',
+    ]);
   });
 
   it.each([
@@ -118,7 +127,9 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
   it('explain names the layer; -e is the top layer', () => {
     const dir = join(root, 'alpha');
     expect(pgha('explain', dir, 'pg1', 'patroni_ssl_enabled').stdout).toBe('pg1: patroni_ssl_enabled = true\nset by: cluster_vars\n');
-    expect(pgha('explain', dir, 'pg1', 'patroni_listen_port', '-e', 'patroni_listen_port=8010').stdout).toBe('pg1: patroni_listen_port = 8010\nset by: -e\n');
+    expect(pgha('explain', dir, 'pg1', 'patroni_listen_port', '-e', 'patroni_listen_port=8010').stdout).toBe(
+      'pg1: patroni_listen_port = 8010\nset by: -e\n',
+    );
     expect(pgha('explain', dir, 'pg9', 'x').code).toBe(2);
   });
 

@@ -71,7 +71,12 @@ describe('directoriesFor / isPreInstall', () => {
   it('keeps key directories private to their service', () => {
     const demo = loadExample('m1-overrides');
     const dirs = directoriesFor([...renderCluster(demo, fakeInputs(demo)).values()].flat());
-    expect(dirs.find((d) => d.path === '/etc/patroni/ssl')).toEqual({ path: '/etc/patroni/ssl', owner: 'postgres', group: 'postgres', mode: 0o750 });
+    expect(dirs.find((d) => d.path === '/etc/patroni/ssl')).toEqual({
+      path: '/etc/patroni/ssl',
+      owner: 'postgres',
+      group: 'postgres',
+      mode: 0o750,
+    });
     expect(dirs.find((d) => d.path === '/etc/etcd/ssl')).toMatchObject({ owner: 'etcd', mode: 0o750 });
     expect(dirs.find((d) => d.path === '/etc/haproxy/ssl')).toMatchObject({ owner: 'root', group: 'haproxy', mode: 0o750 });
     expect(dirs.find((d) => d.path === '/etc/patroni')).toMatchObject({ owner: 'root', mode: 0o755 });
@@ -80,7 +85,9 @@ describe('directoriesFor / isPreInstall', () => {
 
   it('writes the files that defuse package installation first', () => {
     const demo = loadExample('m1-haproxy-nspawn');
-    const pre = renderHost(demo, demo.hosts[0]!, fakeInputs(demo)).filter(isPreInstall).map((f) => f.path);
+    const pre = renderHost(demo, demo.hosts[0]!, fakeInputs(demo))
+      .filter(isPreInstall)
+      .map((f) => f.path);
     expect(pre).toEqual([
       '/etc/systemd/system/etcd.service.d/pgha.conf',
       '/etc/postgresql-common/createcluster.d/pgha.conf',

@@ -56,7 +56,9 @@ function setup(pidfile: string): string {
 
 function run(config: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn('python3', [join(dir, 'follow.py'), 'on_role_change', 'replica', 'pool'], { env: { ...process.env, PGHA_FOLLOW_CONFIG: config } });
+    const p = spawn('python3', [join(dir, 'follow.py'), 'on_role_change', 'replica', 'pool'], {
+      env: { ...process.env, PGHA_FOLLOW_CONFIG: config },
+    });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += String(d)));
     p.on('close', (code) => resolve({ code, stderr }));

@@ -7,7 +7,43 @@ import { toYaml } from '../../src/components/yaml.js';
 const plainYaml = (doc: unknown) => stringify(doc, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false });
 
 /** Strings YAML 1.1 treats specially (booleans, numbers, indicators, document markers, …). */
-const awkward = fc.constantFrom('off', 'on', 'yes', 'N', '1:20', '0o17', '0x1F', '1_000', '1e3', '.5', '---', '...', '- x', 'a: b', '#c', ' lead', 'trail ', '', '~', 'null', '2001-12-14', 'é', 'x\ty', "it's", '"q"', '[a]', '{b}', '@x', '%x', '?', '-', 'a #b', 'a:', 'two\nlines', 'end\n');
+const awkward = fc.constantFrom(
+  'off',
+  'on',
+  'yes',
+  'N',
+  '1:20',
+  '0o17',
+  '0x1F',
+  '1_000',
+  '1e3',
+  '.5',
+  '---',
+  '...',
+  '- x',
+  'a: b',
+  '#c',
+  ' lead',
+  'trail ',
+  '',
+  '~',
+  'null',
+  '2001-12-14',
+  'é',
+  'x\ty',
+  "it's",
+  '"q"',
+  '[a]',
+  '{b}',
+  '@x',
+  '%x',
+  '?',
+  '-',
+  'a #b',
+  'a:',
+  'two\nlines',
+  'end\n',
+);
 const str = fc.oneof(awkward, fc.string({ maxLength: 12 }));
 const doc = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.boolean(), fc.constant(null), tie('list'), tie('map')),

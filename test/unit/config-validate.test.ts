@@ -189,7 +189,7 @@ describe('rules in detail', () => {
     ]);
   });
 
-  it('treats a null DCS timing as Patroni\'s default', () => {
+  it("treats a null DCS timing as Patroni's default", () => {
     const text = base.replace('cluster_vars:\n', 'cluster_vars:\n  patroni_dynamic_conf_settings: {ttl: null, retry_timeout: 11}\n');
     expect(errorsOf(text)[0]).toContain('= 32 exceeds ttl (30)');
   });
@@ -249,12 +249,78 @@ function onlyConfigErrors(text: string, extraVars: Vars = {}): void {
 
 const yamlToken = fc.constantFrom(
   ...[
-    'architecture', 'cluster_name', 'cluster_vars', 'locations', 'instance_defaults', 'instances', 'Name', 'node',
-    'location', 'role', 'ip_address', 'vars', 'platform', 'primary', 'replica', 'etcd', 'haproxy', 'M1', 'nspawn',
-    'patroni_listen_port', 'patroni_conf_settings', 'bootstrap', 'dcs', 'ttl', '10.0.0.1', '127.0.0.1', '0', '1', '-1',
-    '8008', '65536', 'null', '~', 'true', 'yes', '.inf', '.nan', '0x1F', '1e3', ':', ': ', '- ', '-', '[', ']', '{', '}',
-    ',', '"', "'", '#', '&a ', '*a', '<<: *a', '!!str ', '!!map', '!!binary ', '!foo ', '|', '>', '?', '%YAML 1.2',
-    '---', '...', '\n', '\n  ', '\n    ', '\t', ' ', '__proto__', 'constructor', 'toString',
+    'architecture',
+    'cluster_name',
+    'cluster_vars',
+    'locations',
+    'instance_defaults',
+    'instances',
+    'Name',
+    'node',
+    'location',
+    'role',
+    'ip_address',
+    'vars',
+    'platform',
+    'primary',
+    'replica',
+    'etcd',
+    'haproxy',
+    'M1',
+    'nspawn',
+    'patroni_listen_port',
+    'patroni_conf_settings',
+    'bootstrap',
+    'dcs',
+    'ttl',
+    '10.0.0.1',
+    '127.0.0.1',
+    '0',
+    '1',
+    '-1',
+    '8008',
+    '65536',
+    'null',
+    '~',
+    'true',
+    'yes',
+    '.inf',
+    '.nan',
+    '0x1F',
+    '1e3',
+    ':',
+    ': ',
+    '- ',
+    '-',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    '"',
+    "'",
+    '#',
+    '&a ',
+    '*a',
+    '<<: *a',
+    '!!str ',
+    '!!map',
+    '!!binary ',
+    '!foo ',
+    '|',
+    '>',
+    '?',
+    '%YAML 1.2',
+    '---',
+    '...',
+    '\n',
+    '\n  ',
+    '\n    ',
+    '\t',
+    ' ',
+    '__proto__',
+    'constructor',
+    'toString',
   ],
 );
 const yamlish = fc.array(yamlToken, { maxLength: 60 }).map((ts) => ts.join(''));
@@ -307,7 +373,12 @@ function typedValue(name: string): fc.Arbitrary<unknown> {
   if (name === 'patroni_authentication_mode') return fc.constantFrom('basic', 'mtls', null);
   if (name === 'etcd_authentication_mode') return fc.constantFrom('none', 'basic', null);
   if (name === 'patroni_dynamic_conf_settings') return fc.oneof(fc.constant(null), dcs);
-  if (name === 'patroni_conf_settings') return fc.oneof(fc.constant(null), dcs.map((d) => ({ bootstrap: { dcs: d } })), fc.constant({ bootstrap: null }));
+  if (name === 'patroni_conf_settings')
+    return fc.oneof(
+      fc.constant(null),
+      dcs.map((d) => ({ bootstrap: { dcs: d } })),
+      fc.constant({ bootstrap: null }),
+    );
   if (name.endsWith('_conf_settings')) return fc.constantFrom(null, {}, { global: { maxconn: 100 } });
   if (name === 'patroni_repl_max_lag') return fc.constantFrom(null, 0, 1048576, '16MB');
   if (name === 'patroni_dcs_namespace') return fc.constantFrom(null, '/pgha', '/other');
@@ -340,11 +411,17 @@ const schemaValidConfig = fc.record({
 
 describe('never anything but ConfigError', () => {
   it('on YAML-ish text', () => {
-    fc.assert(fc.property(yamlish, (text) => onlyConfigErrors(text)), { numRuns: 500 });
+    fc.assert(
+      fc.property(yamlish, (text) => onlyConfigErrors(text)),
+      { numRuns: 500 },
+    );
   });
 
   it('on arbitrary JSON values written as YAML', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => onlyConfigErrors(stringify(value))), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => onlyConfigErrors(stringify(value))),
+      { numRuns: 300 },
+    );
   });
 
   it('on nearly valid configs and arbitrary -e variables', () => {
@@ -370,7 +447,10 @@ describe('never anything but ConfigError', () => {
   });
 
   it('on alias bombs', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from({ length: 8 }, (_, i) => `${'bcdefghi'[i]}: &${'bcdefghi'[i]} [${Array(10).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+    ].join('\n');
     onlyConfigErrors(bomb);
   });
 });

@@ -23,7 +23,12 @@ describe('desiredDcs', () => {
 });
 
 describe('dcsPatch', () => {
-  const live = { ttl: 30, loop_wait: 10, postgresql: { use_slots: true, parameters: { max_connections: '100', work_mem: '4MB', foo: 'x' } }, other: 1 };
+  const live = {
+    ttl: 30,
+    loop_wait: 10,
+    postgresql: { use_slots: true, parameters: { max_connections: '100', work_mem: '4MB', foo: 'x' } },
+    other: 1,
+  };
   it('is empty when nothing differs (numbers equal their text)', () => {
     expect(dcsPatch({ ttl: 30, postgresql: { parameters: { max_connections: 100 } } }, live)).toBeUndefined();
   });

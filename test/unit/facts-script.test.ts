@@ -25,7 +25,7 @@ async function gather(paths: string[], packages: string[] = [], services: string
 
 describe('factsScript, run for real with bash', () => {
   const dir = tempDir('pgha-facts-');
-  const weird = join(dir, "it's a \"file\" $(x) ünï");
+  const weird = join(dir, 'it\'s a "file" $(x) ünï');
   writeFileSync(weird, 'line one\nligne deux ü 🐘\n');
   chmodSync(weird, 0o640);
   const empty = join(dir, 'empty');
@@ -76,7 +76,12 @@ describe('factsScript, run for real with bash', () => {
     const r = await new LocalTransport().exec({ script: factsScript([weird, noEol], [], [], { hashOnly: [weird] }) });
     expect(r.stdout).not.toContain(Buffer.from('line one').toString('base64').slice(0, 8));
     const f = parseFacts(r.stdout);
-    expect(f.files[weird]).toMatchObject({ state: 'file', content: undefined, contentOmitted: 'hash-only', sha256: sha('line one\nligne deux ü 🐘\n') });
+    expect(f.files[weird]).toMatchObject({
+      state: 'file',
+      content: undefined,
+      contentOmitted: 'hash-only',
+      sha256: sha('line one\nligne deux ü 🐘\n'),
+    });
     expect(f.files[noEol]).toMatchObject({ content: 'a\nb' });
     expect(f.files[noEol]).not.toHaveProperty('contentOmitted');
   });
@@ -148,7 +153,11 @@ describe('parseFacts', () => {
   });
 
   it('takes plain words as `=word`, and refuses anything else after the `=`', () => {
-    const plain = ok.map((l) => l.replace(`S ${b('patroni.service')} ${b('active')} ${b('enabled')}`, `S ${b('patroni.service')} =active =enabled`).replace(`${b('root')} ${b('postgres')}`, '=root =postgres'));
+    const plain = ok.map((l) =>
+      l
+        .replace(`S ${b('patroni.service')} ${b('active')} ${b('enabled')}`, `S ${b('patroni.service')} =active =enabled`)
+        .replace(`${b('root')} ${b('postgres')}`, '=root =postgres'),
+    );
     const f = parseFacts(plain.join('\n'));
     expect(f.services['patroni.service']).toEqual({ name: 'patroni.service', active: 'active', enabled: 'enabled' });
     expect(f.files['/etc/a']).toMatchObject({ owner: 'root', group: 'postgres' });

@@ -25,7 +25,13 @@ describe('haproxySettingsProblems', () => {
       listens: { x: 'bind *:1' },
       backends: { pgha_rw: { servers: [] } },
     });
-    expect(p.map((x) => x.path.join('.'))).toEqual(['defaults.timeout', 'backend', 'default_server.inter', 'listens.x', 'backends.pgha_rw.servers']);
+    expect(p.map((x) => x.path.join('.'))).toEqual([
+      'defaults.timeout',
+      'backend',
+      'default_server.inter',
+      'listens.x',
+      'backends.pgha_rw.servers',
+    ]);
     expect(p[0]!.message).toContain('"timeout client": "30m"');
     expect(p[1]!.message).toContain('unknown section');
     expect(p[2]!.message).toBe('must be a string, number, true/false or null');

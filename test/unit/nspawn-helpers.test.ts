@@ -187,7 +187,8 @@ describe('file texts', () => {
   it('apt: local source, pins, install arguments', () => {
     expect(localRepoSourcesList()).toBe('deb [trusted=yes] file:/srv/pgha-repo ./\n');
     expect(aptPinText({ patroni: '3.0.2-1', haproxy: '2.6.12-1+deb12u3' })).toBe(
-      'Package: haproxy\nPin: version 2.6.12-1+deb12u3\nPin-Priority: 1001\n\n' + 'Package: patroni\nPin: version 3.0.2-1\nPin-Priority: 1001\n',
+      'Package: haproxy\nPin: version 2.6.12-1+deb12u3\nPin-Priority: 1001\n\n' +
+        'Package: patroni\nPin: version 3.0.2-1\nPin-Priority: 1001\n',
     );
     expect(aptPinText({})).toBe('');
     expect(aptInstallArgs(['patroni', 'haproxy'], { patroni: '3.0.2-1' })).toEqual(['patroni=3.0.2-1', 'haproxy']);
@@ -265,8 +266,17 @@ describe('host integration bits', () => {
   });
   it('builds the nspawn command line', () => {
     expect(nspawnArgs({ root: '/r', machine: 'pg1.c', hostname: 'pg1', bridge: 'pgha-1', repoDir: '/d/local-repo' })).toEqual([
-      '-D', '/r', '-M', 'pg1.c', '--hostname=pg1', '-b', '--register=no', '--keep-unit', '--network-bridge=pgha-1',
-      '--resolv-conf=off', '--bind-ro=/d/local-repo:/srv/pgha-repo',
+      '-D',
+      '/r',
+      '-M',
+      'pg1.c',
+      '--hostname=pg1',
+      '-b',
+      '--register=no',
+      '--keep-unit',
+      '--network-bridge=pgha-1',
+      '--resolv-conf=off',
+      '--bind-ro=/d/local-repo:/srv/pgha-repo',
     ]);
     expect(nspawnArgs({ root: '/r', machine: 'm', hostname: 'h', bridge: 'b' })).not.toContain('--bind-ro');
   });

@@ -4,7 +4,10 @@ import { mirrorSourcesList, mirrorsFromAptSources } from '../../src/platforms/ns
 describe('mirrorsFromAptSources', () => {
   it('reads deb822 .sources stanzas', () => {
     const text = `Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://mirror.example/debian-security/\nSuites: bookworm-security\nComponents: main\n`;
-    expect(mirrorsFromAptSources([text])).toEqual({ main: 'http://mirror.example/debian', security: 'http://mirror.example/debian-security' });
+    expect(mirrorsFromAptSources([text])).toEqual({
+      main: 'http://mirror.example/debian',
+      security: 'http://mirror.example/debian-security',
+    });
   });
   it('reads one-line lists, skipping file: and deb-src entries', () => {
     const text = `deb [trusted=yes] file:/srv/repo ./\ndeb-src http://src.example/debian bookworm main\ndeb http://m.example/debian bookworm main\n`;

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode, RefusedError, RuntimeError } from '../../src/errors.js';
 import { allStreaming, PatroniClient, queryString, waitForLeader } from '../../src/patroni/client.js';
-import { canonicalRole, HEALTH_ENDPOINTS, isLeaderRole, leaderOf, parseSize, type ClusterInfo, type HealthEndpoint } from '../../src/patroni/types.js';
+import {
+  canonicalRole,
+  HEALTH_ENDPOINTS,
+  isLeaderRole,
+  leaderOf,
+  parseSize,
+  type ClusterInfo,
+  type HealthEndpoint,
+} from '../../src/patroni/types.js';
 import { issueCa, issueClientCert, issueNodeCert, type KeyAndCert } from '../../src/pki/certs.js';
 
 interface Fixture {
@@ -51,7 +59,13 @@ class FakePatroni {
 
   async start(): Promise<void> {
     this.server = createServer(
-      { key: this.tls.key, cert: this.tls.cert, ca: this.tls.ca, requestCert: this.tls.requireClientCert ?? false, rejectUnauthorized: this.tls.requireClientCert ?? false },
+      {
+        key: this.tls.key,
+        cert: this.tls.cert,
+        ca: this.tls.ca,
+        requestCert: this.tls.requireClientCert ?? false,
+        rejectUnauthorized: this.tls.requireClientCert ?? false,
+      },
       (req, res) => {
         let body = '';
         req.on('data', (c: Buffer) => (body += c.toString()));
@@ -138,7 +152,17 @@ describe('fixtures', () => {
   it('cover every endpoint of the REST API docs, captured from 3.0.2', () => {
     const lines = new Set([...fixtures.values()].map((f) => `${f.request.method} ${f.request.path.split('?')[0]}`));
     for (const e of [...HEALTH_ENDPOINTS, '/patroni', '/cluster', '/history', '/metrics', '/config']) expect(lines).toContain(`GET ${e}`);
-    for (const l of ['PATCH /config', 'PUT /config', 'POST /switchover', 'DELETE /switchover', 'POST /failover', 'POST /restart', 'DELETE /restart', 'POST /reload', 'POST /reinitialize']) {
+    for (const l of [
+      'PATCH /config',
+      'PUT /config',
+      'POST /switchover',
+      'DELETE /switchover',
+      'POST /failover',
+      'POST /restart',
+      'DELETE /restart',
+      'POST /reload',
+      'POST /reinitialize',
+    ]) {
       expect(lines).toContain(l);
     }
     const real = [...fixtures.values()].filter((f) => !f.synthetic);
@@ -202,16 +226,19 @@ describe('reads', () => {
     expect(await client().metrics()).toMatch(/^patroni_version\{scope="e2estat"\} 030002$/m);
   });
 
-  it.each([...HEALTH_ENDPOINTS].flatMap((e) => ['leader', 'replica'].map((who) => [e, who] as const)))('health %s on the %s matches the capture', async (endpoint, who) => {
-    const id = `get-${endpoint === '/' ? 'root' : endpoint.slice(1)}.${who}`;
-    server.serve(id);
-    const r = await client().health(endpoint as HealthEndpoint);
-    expect(r.status).toBe(fx(id).response.status);
-    expect(r.ok).toBe(r.status === 200);
-    // /liveness and /readiness answer with a bare status line, the others with the member's status.
-    if (endpoint === '/liveness' || endpoint === '/readiness') expect(r.node).toBeUndefined();
-    else expect(r.node?.patroni?.scope).toBe('e2estat');
-  });
+  it.each([...HEALTH_ENDPOINTS].flatMap((e) => ['leader', 'replica'].map((who) => [e, who] as const)))(
+    'health %s on the %s matches the capture',
+    async (endpoint, who) => {
+      const id = `get-${endpoint === '/' ? 'root' : endpoint.slice(1)}.${who}`;
+      server.serve(id);
+      const r = await client().health(endpoint as HealthEndpoint);
+      expect(r.status).toBe(fx(id).response.status);
+      expect(r.ok).toBe(r.status === 200);
+      // /liveness and /readiness answer with a bare status line, the others with the member's status.
+      if (endpoint === '/liveness' || endpoint === '/readiness') expect(r.node).toBeUndefined();
+      else expect(r.node?.patroni?.scope).toBe('e2estat');
+    },
+  );
 
   it('health with lag and tags builds Patroni query strings', async () => {
     expect(queryString({ lag: '1MB', tags: { zone: 'a', nofailover: false } })).toBe('?lag=1MB&tag_zone=a&tag_nofailover=false');
@@ -247,7 +274,11 @@ describe('writes', () => {
 
   it('map 200 to done and 202 to scheduled, with the request body Patroni expects', async () => {
     server.serve('post-switchover.200');
-    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({ outcome: 'done', status: 200, message: 'Successfully switched over to "pg2"' });
+    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({
+      outcome: 'done',
+      status: 200,
+      message: 'Successfully switched over to "pg2"',
+    });
     expect(JSON.parse(server.seen[0]!.body)).toEqual({ leader: 'pg1', candidate: 'pg2' });
     server.reset();
     server.serve('post-switchover.202');
@@ -302,7 +333,10 @@ describe('writes', () => {
           : f.request.path === '/restart'
             ? c.restartMember(body)
             : c.patchConfig(body);
-    const e = await call.then(() => undefined, (x: unknown) => x);
+    const e = await call.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(RefusedError);
     expect((e as RefusedError).exitCode).toBe(ExitCode.refused);
     expect((e as Error).message).toContain(reason);
@@ -311,7 +345,9 @@ describe('writes', () => {
 
   it('401: a wrong password is a runtime error that points at the secret', async () => {
     server.serve('post-reload.401');
-    const e = await client({ password: 'wrong' }).reloadMember().catch((x: unknown) => x);
+    const e = await client({ password: 'wrong' })
+      .reloadMember()
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RuntimeError);
     expect(e).not.toBeInstanceOf(RefusedError);
     expect((e as RuntimeError).message).toContain('401: not authenticated');
@@ -321,21 +357,29 @@ describe('writes', () => {
 
   it('403: outside the allowlist says to call from a member', async () => {
     server.serve('post-reload.403');
-    const e = (await client().reloadMember().catch((x: unknown) => x)) as RuntimeError;
+    const e = (await client()
+      .reloadMember()
+      .catch((x: unknown) => x)) as RuntimeError;
     expect(e.message).toContain('403: Access is denied');
     expect(e.hint).toMatch(/allowlist/);
   });
 
   it('503 on reinitialize of the leader is a failure with the reason', async () => {
     server.serve('post-reinitialize.503');
-    const e = (await client().reinitialize().catch((x: unknown) => x)) as RuntimeError;
+    const e = (await client()
+      .reinitialize()
+      .catch((x: unknown) => x)) as RuntimeError;
     expect(e).toBeInstanceOf(RuntimeError);
     expect(e.message).toContain('I am the leader, can not reinitialize');
   });
 
   it('503 "status unknown" on /switchover is pending, not an error; "failed" is an error', async () => {
     server.serve('post-switchover.503-status-unknown');
-    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({ outcome: 'pending', status: 503, message: 'Switchover status unknown' });
+    expect(await client().switchover({ leader: 'pg1', candidate: 'pg2' })).toEqual({
+      outcome: 'pending',
+      status: 503,
+      message: 'Switchover status unknown',
+    });
     server.serve('post-switchover.503-failed');
     await expect(client().switchover({ leader: 'pg1', candidate: 'pg2' })).rejects.toThrow(/503: Switchover failed/);
   });
@@ -358,7 +402,11 @@ describe('writes', () => {
   it('waitForLeader gives up with a runtime error naming the last state', async () => {
     server.serve('get-cluster.leader');
     let t = 0;
-    const e = await waitForLeader([client()], { candidate: 'pg2' }, { timeoutMs: 3000, now: () => t, sleep: async (ms) => void (t += ms) }).catch((x: unknown) => x);
+    const e = await waitForLeader(
+      [client()],
+      { candidate: 'pg2' },
+      { timeoutMs: 3000, now: () => t, sleep: async (ms) => void (t += ms) },
+    ).catch((x: unknown) => x);
     expect((e as Error).message).toMatch(/waiting for pg2 to lead \(last: pg1 leads \(running\)\)/);
   });
 });
@@ -386,7 +434,9 @@ describe('TLS', () => {
   it('refuses a server that the cluster CA did not sign', async () => {
     const other = issueCa({ clusterName: 'other', now: new Date() });
     server.serve('get-cluster.leader');
-    const e = await client({ ca: other.certPem }).cluster().catch((x: unknown) => x);
+    const e = await client({ ca: other.certPem })
+      .cluster()
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RuntimeError);
     expect((e as RuntimeError).where).toBe('pg1');
     expect((e as RuntimeError).message).toContain('TLS verification');
@@ -418,7 +468,9 @@ describe('TLS', () => {
     await strict.start();
     try {
       strict.serve('get-cluster.leader');
-      const missing = (await client({ port: strict.port }).cluster().catch((x: unknown) => x)) as RuntimeError;
+      const missing = (await client({ port: strict.port })
+        .cluster()
+        .catch((x: unknown) => x)) as RuntimeError;
       expect(missing).toBeInstanceOf(RuntimeError);
       expect(missing.message).toMatch(/refused pgha's client certificate \(.*certificate required\)/);
       expect(missing.hint).toContain('DIR/ssl/clients/pgha.crt is missing');
@@ -431,7 +483,9 @@ describe('TLS', () => {
   }, 30_000);
 
   it('a member that does not answer is a runtime error naming it', async () => {
-    const e = (await client({ port: 1 }).cluster().catch((x: unknown) => x)) as RuntimeError;
+    const e = (await client({ port: 1 })
+      .cluster()
+      .catch((x: unknown) => x)) as RuntimeError;
     expect(e).toBeInstanceOf(RuntimeError);
     expect(e.message).toMatch(/GET \/cluster failed/);
     expect(e.hint).toContain('pg1');

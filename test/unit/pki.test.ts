@@ -149,9 +149,7 @@ describe('issueNodeCert', () => {
   it('refuses weak keys and non-addresses', () => {
     const weak = generateRsaKeyPem(1024);
     expect(() => issueNodeCert({ ca, host: PG1, now: NOW, keyPem: weak })).toThrow(/1024 bits/);
-    expect(() => issueNodeCert({ ca, host: { name: 'pg1', ip: 'pg1.example' }, now: NOW, keyPem: node.keyPem })).toThrow(
-      UsageError,
-    );
+    expect(() => issueNodeCert({ ca, host: { name: 'pg1', ip: 'pg1.example' }, now: NOW, keyPem: node.keyPem })).toThrow(UsageError);
   });
 });
 
@@ -376,9 +374,13 @@ describe('ensureClusterPki / readClusterPki', () => {
     const verify = (purpose: string, cert: string) => {
       try {
         const at = String(Math.floor(NOW.getTime() / 1000) + 3600);
-        execFileSync('openssl', ['verify', '-x509_strict', '-attime', at, '-purpose', purpose, '-CAfile', join(ssl, 'ca.crt'), join(ssl, cert)], {
-          stdio: 'pipe',
-        });
+        execFileSync(
+          'openssl',
+          ['verify', '-x509_strict', '-attime', at, '-purpose', purpose, '-CAfile', join(ssl, 'ca.crt'), join(ssl, cert)],
+          {
+            stdio: 'pipe',
+          },
+        );
         return true;
       } catch {
         return false;

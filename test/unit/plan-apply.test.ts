@@ -32,7 +32,7 @@ describe('applyFilesScript, run for real with bash', () => {
       // Content that looks like the framing must not confuse it.
       f(join(dir, 'tricky'), 'END 0\nF 3 644 root root L2V0Yw==\nno newline at end', { mode: 0o644 }),
       f(join(dir, 'empty'), '', { mode: 0o600 }),
-      f(join(dir, "it's ünï \"quoted\" $(x)"), 'ünïcødé 🐘\n'),
+      f(join(dir, 'it\'s ünï "quoted" $(x)'), 'ünïcødé 🐘\n'),
       f(join(dir, 'big'), 'x'.repeat(2 * 1024 * 1024) + '\n'),
     ];
     const cmd = applyFilesScript(files);

@@ -11,7 +11,11 @@ function file(path: string, content: string, extra: Partial<DesiredFile> = {}): 
   return { path, content, owner: 'postgres', group: 'postgres', mode: 0o600, ...extra };
 }
 
-function onHost(path: string, content: string, meta: { owner?: string; group?: string; mode?: number } = {}): Extract<FileFact, { state: 'file' }> {
+function onHost(
+  path: string,
+  content: string,
+  meta: { owner?: string; group?: string; mode?: number } = {},
+): Extract<FileFact, { state: 'file' }> {
   return {
     path,
     state: 'file',
@@ -42,9 +46,17 @@ describe('planHost: packages', () => {
     const plan = planHost(
       {
         files: [],
-        packages: [{ name: 'patroni', version: '3.0.2-1' }, { name: 'haproxy' }, { name: 'pgbouncer' }, { name: 'etcd-server', version: '3.4.*' }],
+        packages: [
+          { name: 'patroni', version: '3.0.2-1' },
+          { name: 'haproxy' },
+          { name: 'pgbouncer' },
+          { name: 'etcd-server', version: '3.4.*' },
+        ],
       },
-      facts([], [installed('patroni', '3.0.1-1'), absent('haproxy'), installed('pgbouncer', '1.18.0-1'), installed('etcd-server', '3.4.23-1')]),
+      facts(
+        [],
+        [installed('patroni', '3.0.1-1'), absent('haproxy'), installed('pgbouncer', '1.18.0-1'), installed('etcd-server', '3.4.23-1')],
+      ),
     );
     expect(plan.actions).toEqual([
       { kind: 'install', package: 'patroni', version: '3.0.2-1', current: '3.0.1-1', reason: 'version' },
@@ -91,7 +103,9 @@ describe('planHost: files', () => {
     expect(plan.actions).toHaveLength(1);
     const a = plan.actions[0];
     expect(a).toMatchObject({ kind: 'write-file', path: '/etc/a', create: false, meta: ['mode 0644 → 0600'] });
-    expect(a?.kind === 'write-file' && a.diff).toBe('--- a/etc/a\n+++ b/etc/a\n@@ -1,3 +1,3 @@\n scope: main\n-ttl: 30\n+ttl: 20\n loop_wait: 10\n');
+    expect(a?.kind === 'write-file' && a.diff).toBe(
+      '--- a/etc/a\n+++ b/etc/a\n@@ -1,3 +1,3 @@\n scope: main\n-ttl: 30\n+ttl: 20\n loop_wait: 10\n',
+    );
     expect(plan.changedPaths).toEqual(['/etc/a']);
     expect(plan.files.map((f) => f.path)).toEqual(['/etc/a']);
   });
@@ -108,7 +122,12 @@ describe('planHost: files', () => {
       facts([onHost('/etc/a', old, { owner: 'root', group: 'root', mode: 0o644 })]),
     );
     expect(plan.actions).toEqual([
-      { kind: 'fix-meta', path: '/etc/a', file: file('/etc/a', old), meta: ['owner root → postgres', 'group root → postgres', 'mode 0644 → 0600'] },
+      {
+        kind: 'fix-meta',
+        path: '/etc/a',
+        file: file('/etc/a', old),
+        meta: ['owner root → postgres', 'group root → postgres', 'mode 0644 → 0600'],
+      },
     ]);
     expect(plan.changedPaths).toEqual([]);
     expect(plan.metaChangedPaths).toEqual(['/etc/a']);
@@ -153,7 +172,17 @@ describe('planHost: files', () => {
   });
 
   it('decides by hash when the host file was too large to ship', () => {
-    const big: FileFact = { path: '/etc/big', state: 'file', sha256: sha('other'), owner: 'postgres', group: 'postgres', mode: 0o600, size: 2e6, content: undefined, contentOmitted: 'too-large' };
+    const big: FileFact = {
+      path: '/etc/big',
+      state: 'file',
+      sha256: sha('other'),
+      owner: 'postgres',
+      group: 'postgres',
+      mode: 0o600,
+      size: 2e6,
+      content: undefined,
+      contentOmitted: 'too-large',
+    };
     const plan = planHost({ files: [file('/etc/big', 'new')], packages: [] }, facts([big]));
     expect(plan.actions[0]).toMatchObject({ kind: 'write-file', diff: expect.stringMatching(/larger than 1 MiB/) });
     const same = planHost({ files: [file('/etc/big', 'other')], packages: [] }, facts([big]));

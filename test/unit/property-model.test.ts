@@ -51,9 +51,20 @@ function pipeline(text: string, extra: Vars = {}): 'load' | 'validate' | 'render
   return 'render';
 }
 
-const scalar = fc.oneof(fc.integer({ min: -70000, max: 70000 }), fc.boolean(), fc.constant(null), fc.string({ maxLength: 12 }), fc.double({ noNaN: true }));
+const scalar = fc.oneof(
+  fc.integer({ min: -70000, max: 70000 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.string({ maxLength: 12 }),
+  fc.double({ noNaN: true }),
+);
 const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
-  v: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tie('v'), { maxKeys: 3, noNullPrototype: true })),
+  v: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('v'), { maxLength: 3 }),
+    fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), tie('v'), { maxKeys: 3, noNullPrototype: true }),
+  ),
 })).v;
 const varName = fc.oneof(fc.constantFrom(...knownVars), fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/));
 const example = fc.constantFrom(...examples);
@@ -68,16 +79,22 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     const inst = Array.isArray(c.instances) ? (c.instances[i % c.instances.length] as unknown) : undefined;
     if (isPlainObject(inst)) inst.vars = { ...(isPlainObject(inst.vars) ? inst.vars : {}), [k]: v };
   }),
-  fc.tuple(fc.nat(5), fc.constantFrom('Name', 'node', 'location', 'role', 'ip_address', 'vars', 'platform'), value).map(([i, k, v]) => (c: Record<string, unknown>) => {
-    const inst = Array.isArray(c.instances) ? (c.instances[i % c.instances.length] as unknown) : undefined;
-    if (isPlainObject(inst)) inst[k] = v;
-  }),
-  fc.tuple(fc.constantFrom('architecture', 'cluster_name', 'cluster_vars', 'locations', 'instance_defaults', 'instances'), value).map(([k, v]) => (c: Record<string, unknown>) => {
-    c[k] = v;
-  }),
-  fc.constantFrom('architecture', 'cluster_name', 'cluster_vars', 'locations', 'instance_defaults', 'instances').map((k) => (c: Record<string, unknown>) => {
-    delete c[k];
-  }),
+  fc
+    .tuple(fc.nat(5), fc.constantFrom('Name', 'node', 'location', 'role', 'ip_address', 'vars', 'platform'), value)
+    .map(([i, k, v]) => (c: Record<string, unknown>) => {
+      const inst = Array.isArray(c.instances) ? (c.instances[i % c.instances.length] as unknown) : undefined;
+      if (isPlainObject(inst)) inst[k] = v;
+    }),
+  fc
+    .tuple(fc.constantFrom('architecture', 'cluster_name', 'cluster_vars', 'locations', 'instance_defaults', 'instances'), value)
+    .map(([k, v]) => (c: Record<string, unknown>) => {
+      c[k] = v;
+    }),
+  fc
+    .constantFrom('architecture', 'cluster_name', 'cluster_vars', 'locations', 'instance_defaults', 'instances')
+    .map((k) => (c: Record<string, unknown>) => {
+      delete c[k];
+    }),
 );
 
 describe('load, validate, resolve, render: no crash on arbitrary input', () => {
@@ -94,10 +111,37 @@ describe('load, validate, resolve, render: no crash on arbitrary input', () => {
 
   it('arbitrary YAML-ish text built from config fragments', () => {
     const line = fc.oneof(
-      fc.constantFrom('architecture: M1', 'cluster_name: x', 'cluster_vars:', '  postgres_version: 15', 'instances:', '  - Name: a', '    node: 1', '    role: [primary]', '\t- x', 'a: &x 1', 'b: *x', 'c: *y', '{', '[', '"', "'", '? a', '---', '...', '%YAML 1.2', 'k: !!binary x', 'k: !tag v', '<<: *x'),
+      fc.constantFrom(
+        'architecture: M1',
+        'cluster_name: x',
+        'cluster_vars:',
+        '  postgres_version: 15',
+        'instances:',
+        '  - Name: a',
+        '    node: 1',
+        '    role: [primary]',
+        '\t- x',
+        'a: &x 1',
+        'b: *x',
+        'c: *y',
+        '{',
+        '[',
+        '"',
+        "'",
+        '? a',
+        '---',
+        '...',
+        '%YAML 1.2',
+        'k: !!binary x',
+        'k: !tag v',
+        '<<: *x',
+      ),
       fc.string({ maxLength: 20 }),
     );
-    fc.assert(fc.property(fc.array(line, { maxLength: 12 }), (lines) => void pipeline(lines.join('\n'))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), (lines) => void pipeline(lines.join('\n'))),
+      { numRuns: RUNS },
+    );
   });
 
   it('each example, mutated anywhere: ConfigError, or it validates and then resolves and renders', () => {
@@ -108,13 +152,25 @@ describe('load, validate, resolve, render: no crash on arbitrary input', () => {
         pipeline(stringify(raw));
       }),
       // Found by this property (see the -e one below): a null for a variable render needs.
-      { numRuns: RUNS, examples: [[examples[0]!, [(c: Record<string, unknown>) => void (isPlainObject(c.cluster_vars) && (c.cluster_vars.patroni_authentication_mode = null))]]] },
+      {
+        numRuns: RUNS,
+        examples: [
+          [
+            examples[0]!,
+            [(c: Record<string, unknown>) => void (isPlainObject(c.cluster_vars) && (c.cluster_vars.patroni_authentication_mode = null))],
+          ],
+        ],
+      },
     );
   });
 
   it('arbitrary -e variables on each example: ConfigError/UsageError, or it renders', () => {
     fc.assert(
-      fc.property(example, fc.dictionary(varName, value, { maxKeys: 3, noNullPrototype: true }), (ex, extra) => void pipeline(ex.text, extra)),
+      fc.property(
+        example,
+        fc.dictionary(varName, value, { maxKeys: 3, noNullPrototype: true }),
+        (ex, extra) => void pipeline(ex.text, extra),
+      ),
       // Found by this property: null unsets a variable with no fallback and render throws a bug error.
       { numRuns: RUNS, examples: [[examples[0]!, { etcd_authentication_mode: null }]] },
     );
@@ -144,7 +200,12 @@ describe('load, validate, resolve, render: no crash on arbitrary input', () => {
 // ---- merge algebra ----------------------------------------------------------------------------------
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'x.y', 'log');
 const tree: fc.Arbitrary<unknown> = fc.letrec<{ t: unknown }>((tie) => ({
-  t: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, fc.array(tie('t'), { maxLength: 3 }), fc.dictionary(key, tie('t'), { maxKeys: 4, noNullPrototype: true })),
+  t: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('t'), { maxLength: 3 }),
+    fc.dictionary(key, tie('t'), { maxKeys: 4, noNullPrototype: true }),
+  ),
 })).t;
 const map = fc.dictionary(key, tree, { maxKeys: 4, noNullPrototype: true });
 
@@ -199,7 +260,8 @@ describe('merge algebra', () => {
         for (const [path, v] of leaves(over)) {
           if (!path.length) continue;
           const got = at(merged, path);
-          if (isPlainObject(v)) expect(isPlainObject(got)).toBe(true); // {} over a map keeps the map
+          if (isPlainObject(v))
+            expect(isPlainObject(got)).toBe(true); // {} over a map keeps the map
           else expect(got).toEqual(v);
         }
       }),
@@ -280,13 +342,18 @@ describe('resolve', () => {
 
   it('an -e scalar is what every host resolves (the top layer wins)', () => {
     fc.assert(
-      fc.property(example, fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/), fc.oneof(fc.integer(), fc.boolean(), fc.string({ maxLength: 8 })), (ex, k, v) => {
-        const c = resolveCluster(ex.raw, { [k]: v });
-        for (const h of c.hosts) {
-          expect(h.vars[k]).toEqual(v);
-          expect(h.provenance.get(k)).toBe('-e');
-        }
-      }),
+      fc.property(
+        example,
+        fc.stringMatching(/^[a-z_][a-z0-9_]{0,15}$/),
+        fc.oneof(fc.integer(), fc.boolean(), fc.string({ maxLength: 8 })),
+        (ex, k, v) => {
+          const c = resolveCluster(ex.raw, { [k]: v });
+          for (const h of c.hosts) {
+            expect(h.vars[k]).toEqual(v);
+            expect(h.provenance.get(k)).toBe('-e');
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -67,7 +67,10 @@ describe('patroni file', () => {
   });
 
   it('-e is the highest layer', () => {
-    const doc = patroni({ cluster: { patroni_conf_settings: { log: { level: 'DEBUG' } } }, extra: { patroni_conf_settings: { log: { level: 'WARNING' } } } });
+    const doc = patroni({
+      cluster: { patroni_conf_settings: { log: { level: 'DEBUG' } } },
+      extra: { patroni_conf_settings: { log: { level: 'WARNING' } } },
+    });
     expect(doc.log).toEqual({ level: 'WARNING' });
   });
 
@@ -79,27 +82,42 @@ describe('patroni file', () => {
 
   it.each([
     ['a whole section', { log: null }, (d: Doc) => expect(d).not.toHaveProperty('log')],
-    ['a nested key', { restapi: { allowlist: null } }, (d: Doc) => {
-      expect(d.restapi).not.toHaveProperty('allowlist');
-      expect(d.restapi.allowlist_include_members).toBe(true);
-    }],
+    [
+      'a nested key',
+      { restapi: { allowlist: null } },
+      (d: Doc) => {
+        expect(d.restapi).not.toHaveProperty('allowlist');
+        expect(d.restapi.allowlist_include_members).toBe(true);
+      },
+    ],
     ['a generated feature block', { postgresql: { callbacks: null } }, (d: Doc) => expect(d.postgresql).not.toHaveProperty('callbacks')],
-    ['a deep key', { postgresql: { authentication: { rewind: null } } }, (d: Doc) => {
-      expect(d.postgresql.authentication).not.toHaveProperty('rewind');
-      expect(d.postgresql.authentication).toHaveProperty('superuser');
-    }],
+    [
+      'a deep key',
+      { postgresql: { authentication: { rewind: null } } },
+      (d: Doc) => {
+        expect(d.postgresql.authentication).not.toHaveProperty('rewind');
+        expect(d.postgresql.authentication).toHaveProperty('superuser');
+      },
+    ],
   ])('null removes %s', (_what, settings, check) => {
     check(patroni({ cluster: { patroni_conf_settings: settings } }));
   });
 
   it("replicas are built from an immediate checkpoint; settings add to it or null it back to Patroni's spread default", () => {
     expect(patroni().postgresql.basebackup).toEqual({ checkpoint: 'fast' });
-    expect(patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { 'max-rate': '100M' } } } } }).postgresql.basebackup).toEqual({ checkpoint: 'fast', 'max-rate': '100M' });
-    expect(patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { checkpoint: null } } } } }).postgresql.basebackup ?? {}).toEqual({});
+    expect(
+      patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { 'max-rate': '100M' } } } } }).postgresql.basebackup,
+    ).toEqual({ checkpoint: 'fast', 'max-rate': '100M' });
+    expect(
+      patroni({ cluster: { patroni_conf_settings: { postgresql: { basebackup: { checkpoint: null } } } } }).postgresql.basebackup ?? {},
+    ).toEqual({});
   });
 
   it('a null set at a lower layer is overridden by a value at a higher one', () => {
-    const doc = patroni({ cluster: { patroni_conf_settings: { log: null } }, pg2: { patroni_conf_settings: { log: { level: 'DEBUG' } } } }, 'pg2');
+    const doc = patroni(
+      { cluster: { patroni_conf_settings: { log: null } }, pg2: { patroni_conf_settings: { log: { level: 'DEBUG' } } } },
+      'pg2',
+    );
     expect(doc.log).toEqual({ level: 'DEBUG' });
   });
 
@@ -117,7 +135,9 @@ describe('patroni file', () => {
   });
 
   it('feature blocks follow the variables', () => {
-    const off = patroni({ cluster: { patroni_ssl_enabled: false, etcd_ssl_enabled: false, etcd_authentication_mode: 'none', patroni_rewind_enabled: false } });
+    const off = patroni({
+      cluster: { patroni_ssl_enabled: false, etcd_ssl_enabled: false, etcd_authentication_mode: 'none', patroni_rewind_enabled: false },
+    });
     expect(off.restapi).not.toHaveProperty('certfile');
     expect(off.restapi.authentication.username).toBe('patroni');
     expect(off.etcd3).toEqual({ hosts: ['10.0.0.1:2379', '10.0.0.2:2379', '10.0.0.3:2379'], protocol: 'http' });
@@ -134,7 +154,11 @@ describe('patroni file', () => {
     expect(mtls.postgresql.parameters.ssl).toBe('on');
     expect(mtls.postgresql.pg_hba).toContain('hostssl replication replicator 10.0.0.3/32 scram-sha-256');
     expect(mtls.postgresql.pg_hba).not.toContain('hostssl replication replicator 10.0.0.9/32 scram-sha-256');
-    const dropIn = file(render({ cluster: { patroni_watchdog_enabled: true } }), 'pg1', '/etc/systemd/system/patroni@c1.service.d/pgha.conf');
+    const dropIn = file(
+      render({ cluster: { patroni_watchdog_enabled: true } }),
+      'pg1',
+      '/etc/systemd/system/patroni@c1.service.d/pgha.conf',
+    );
     expect(dropIn).toContain('modprobe softdog');
   });
 
@@ -171,7 +195,9 @@ describe('haproxy.cfg', () => {
     expect(haproxy()).toContain(
       'default-server inter 500ms fastinter 250ms downinter 500ms fall 2 rise 1 on-marked-down shutdown-sessions on-marked-up shutdown-backup-sessions',
     );
-    const tpa = haproxy({ cluster: { haproxy_conf_settings: { default_server: { inter: '3s', fall: 3, rise: 2, fastinter: null, downinter: null } } } });
+    const tpa = haproxy({
+      cluster: { haproxy_conf_settings: { default_server: { inter: '3s', fall: 3, rise: 2, fastinter: null, downinter: null } } },
+    });
     expect(tpa).toContain('default-server inter 3s fall 3 rise 2 on-marked-down shutdown-sessions');
   });
   it('null removes a directive, a server option, a server, a section', () => {
@@ -190,14 +216,25 @@ describe('haproxy.cfg', () => {
     expect(cfg).not.toContain('default-server');
   });
   it('lists replace, new keys append, false omits', () => {
-    const cfg = haproxy({ cluster: { haproxy_conf_settings: { global: { log: ['127.0.0.1 local2'], 'tune.ssl.default-dh-param': 2048 }, defaults: { 'option tcplog': false } } } });
+    const cfg = haproxy({
+      cluster: {
+        haproxy_conf_settings: {
+          global: { log: ['127.0.0.1 local2'], 'tune.ssl.default-dh-param': 2048 },
+          defaults: { 'option tcplog': false },
+        },
+      },
+    });
     expect(cfg.match(/^ {4}log /gm)).toHaveLength(2); // global's one line + defaults' `log global`
     expect(cfg).toContain('    log 127.0.0.1 local2\n');
     expect(cfg).toContain('    tune.ssl.default-dh-param 2048\n');
     expect(cfg).not.toContain('option tcplog');
   });
   it('users can add whole sections, e.g. a stats page', () => {
-    const cfg = haproxy({ cluster: { haproxy_conf_settings: { listens: { stats: { bind: '127.0.0.1:7000', mode: 'http', 'stats enable': true, 'stats uri': '/' } } } } });
+    const cfg = haproxy({
+      cluster: {
+        haproxy_conf_settings: { listens: { stats: { bind: '127.0.0.1:7000', mode: 'http', 'stats enable': true, 'stats uri': '/' } } },
+      },
+    });
     expect(cfg).toContain('\nlisten stats\n    bind 127.0.0.1:7000\n    mode http\n    stats enable\n    stats uri /\n');
   });
   it('read-only frontend with lag only when asked', () => {
@@ -217,7 +254,11 @@ describe('haproxy.cfg', () => {
 
 describe('pgbouncer.ini', () => {
   it('merges settings and null removes a key or a whole section', () => {
-    const ini = pgbouncer({ cluster: { pgbouncer_conf_settings: { pgbouncer: { pool_mode: 'transaction', stats_users: null }, users: { app: 'pool_mode=session' } } } });
+    const ini = pgbouncer({
+      cluster: {
+        pgbouncer_conf_settings: { pgbouncer: { pool_mode: 'transaction', stats_users: null }, users: { app: 'pool_mode=session' } },
+      },
+    });
     expect(ini).toContain('pool_mode = transaction\n');
     expect(ini).not.toContain('stats_users');
     expect(ini).toContain('[users]\napp = pool_mode=session\n');
@@ -232,7 +273,9 @@ describe('pgbouncer.ini', () => {
 
 describe('etcd config', () => {
   it('merges etcd_conf_settings; null removes a key or a section', () => {
-    const doc = etcd({ cluster: { etcd_conf_settings: { 'heartbeat-interval': 250, 'enable-v2': null, 'client-transport-security': null } } });
+    const doc = etcd({
+      cluster: { etcd_conf_settings: { 'heartbeat-interval': 250, 'enable-v2': null, 'client-transport-security': null } },
+    });
     expect(doc['heartbeat-interval']).toBe(250);
     expect(doc).not.toHaveProperty('enable-v2');
     expect(doc).not.toHaveProperty('client-transport-security');
@@ -245,7 +288,11 @@ describe('etcd config', () => {
     expect(doc['auth-token']).toBe('simple');
     expect(doc['enable-grpc-gateway']).toBe(true); // Patroni's etcd3 client needs it
     // etcd 3.4 requires client certificates whenever a client CA is configured.
-    expect(doc['client-transport-security']).toEqual({ 'cert-file': '/etc/etcd/ssl/node.crt', 'key-file': '/etc/etcd/ssl/node.key', 'client-cert-auth': false });
+    expect(doc['client-transport-security']).toEqual({
+      'cert-file': '/etc/etcd/ssl/node.crt',
+      'key-file': '/etc/etcd/ssl/node.key',
+      'client-cert-auth': false,
+    });
     const certAuth = etcd({ cluster: { etcd_authentication_mode: 'none' } });
     expect(certAuth['client-transport-security']).toMatchObject({ 'trusted-ca-file': '/etc/etcd/ssl/ca.crt', 'client-cert-auth': true });
     const plain = etcd({ cluster: { etcd_ssl_enabled: false, etcd_authentication_mode: 'none' } });

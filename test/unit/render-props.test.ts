@@ -10,8 +10,26 @@ import { isPlainObject } from '../../src/model/merge.js';
 import { renderCluster } from '../../src/render/index.js';
 import { fakeInputs, loadExample } from '../golden/inputs.js';
 
-const key = fc.constantFrom('log', 'restapi', 'level', 'tags', 'postgresql', 'parameters', 'global', 'defaults', 'maxconn', 'pool_mode', 'x', 'y');
-const scalar = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.constantFrom('on', 'off', 'yes', 'a b', '10s'), fc.boolean(), fc.constant(null));
+const key = fc.constantFrom(
+  'log',
+  'restapi',
+  'level',
+  'tags',
+  'postgresql',
+  'parameters',
+  'global',
+  'defaults',
+  'maxconn',
+  'pool_mode',
+  'x',
+  'y',
+);
+const scalar = fc.oneof(
+  fc.integer({ min: 0, max: 1000 }),
+  fc.constantFrom('on', 'off', 'yes', 'a b', '10s'),
+  fc.boolean(),
+  fc.constant(null),
+);
 const settings = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small' }, scalar, tie('map')),
   map: fc.dictionary(key, tie('node'), { maxKeys: 4 }),

@@ -19,10 +19,21 @@ function config(): ClusterConfig {
     instances: [
       { Name: 'pg1', node: 1, location: 'main', role: ['primary', 'etcd'], ip_address: '10.0.0.11' },
       {
-        Name: 'pg2', node: 2, location: 'main', role: ['replica', 'etcd'], ip_address: '10.0.0.12',
+        Name: 'pg2',
+        node: 2,
+        location: 'main',
+        role: ['replica', 'etcd'],
+        ip_address: '10.0.0.12',
         vars: { patroni_listen_port: 8009, patroni_conf_settings: { log: { level: null }, restapi: { request_queue_size: null } } },
       },
-      { Name: 'pg3', node: 3, location: 'main', role: ['replica', 'etcd'], ip_address: '10.0.0.13', vars: { patroni_rewind_enabled: null } },
+      {
+        Name: 'pg3',
+        node: 3,
+        location: 'main',
+        role: ['replica', 'etcd'],
+        ip_address: '10.0.0.13',
+        vars: { patroni_rewind_enabled: null },
+      },
     ],
   };
 }
@@ -51,7 +62,10 @@ describe('resolveCluster layers', () => {
   });
 
   it('keeps nested nulls as tombstones for the generated base, and unsets top-level nulls', () => {
-    expect(pg2!.vars.patroni_conf_settings).toEqual({ log: { level: null, dir: '/var/log/patroni' }, restapi: { request_queue_size: null } });
+    expect(pg2!.vars.patroni_conf_settings).toEqual({
+      log: { level: null, dir: '/var/log/patroni' },
+      restapi: { request_queue_size: null },
+    });
     expect('patroni_rewind_enabled' in pg3!.vars).toBe(false);
   });
 

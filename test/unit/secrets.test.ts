@@ -107,9 +107,9 @@ describe('secretNamesFor', () => {
       'etcd_root',
       'pgbouncer_auth_user',
     ]);
-    expect(secretNamesFor({ ...vars, patroni_super_user: 'dba', patroni_rewind_user: 'dba' }, { pgbouncer: false, etcdAuth: false })).toEqual(
-      ['dba', 'replicator', 'patroni'],
-    );
+    expect(
+      secretNamesFor({ ...vars, patroni_super_user: 'dba', patroni_rewind_user: 'dba' }, { pgbouncer: false, etcdAuth: false }),
+    ).toEqual(['dba', 'replicator', 'patroni']);
   });
 
   it('rejects user names that are not safe file names', () => {

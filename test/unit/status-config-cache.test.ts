@@ -20,7 +20,12 @@ function config(workMem: string): ClusterConfig {
   return {
     architecture: 'M1',
     cluster_name: 'cachetest',
-    cluster_vars: { patroni_ssl_enabled: true, etcd_ssl_enabled: true, etcd_authentication_mode: 'basic', postgres_conf_settings: { work_mem: workMem } },
+    cluster_vars: {
+      patroni_ssl_enabled: true,
+      etcd_ssl_enabled: true,
+      etcd_authentication_mode: 'basic',
+      postgres_conf_settings: { work_mem: workMem },
+    },
     locations: [{ Name: 'main' }],
     instance_defaults: { platform: 'bare', vars: {} },
     instances: [inst('pg1', 1, ['primary', 'etcd']), inst('pg2', 2, ['replica', 'etcd']), inst('pg3', 3, ['replica', 'etcd'])],
@@ -33,7 +38,8 @@ function clusterDir(workMem = '4MB'): string {
   return dir;
 }
 
-const workMem = (c: Awaited<ReturnType<typeof readClusterConfig>>) => (c.cluster.hosts[0]!.vars.postgres_conf_settings as Record<string, unknown>).work_mem;
+const workMem = (c: Awaited<ReturnType<typeof readClusterConfig>>) =>
+  (c.cluster.hosts[0]!.vars.postgres_conf_settings as Record<string, unknown>).work_mem;
 
 describe('the resolved-config cache of status', () => {
   it('resolves config.yml as the resolver does, and keeps it 0600 in DIR', async () => {
@@ -44,7 +50,9 @@ describe('the resolved-config cache of status', () => {
     const again = await readClusterConfig(dir);
     expect(again.cluster).toEqual(first.cluster);
     expect(again.cluster.hosts[0]!.provenance).toBeInstanceOf(Map);
-    expect(again.cluster.hosts[0]!.provenance.get('postgres_conf_settings.work_mem')).toBe(first.cluster.hosts[0]!.provenance.get('postgres_conf_settings.work_mem'));
+    expect(again.cluster.hosts[0]!.provenance.get('postgres_conf_settings.work_mem')).toBe(
+      first.cluster.hosts[0]!.provenance.get('postgres_conf_settings.work_mem'),
+    );
   });
 
   it('serves the same config.yml from the cache', async () => {

@@ -31,9 +31,23 @@ const SERVERS_STATE = `1
 `;
 
 const cluster = (file: string) =>
-  JSON.parse((JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/patroni-3.0.2', `${file}.json`), 'utf8')) as { response: { body: string } }).response.body) as ClusterInfo;
+  JSON.parse(
+    (
+      JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/patroni-3.0.2', `${file}.json`), 'utf8')) as {
+        response: { body: string };
+      }
+    ).response.body,
+  ) as ClusterInfo;
 
-const host = (name: string, ip: string): ResolvedHost => ({ name, ip, node: 1, location: 'main', roles: ['replica'], vars: {}, provenance: new Map() });
+const host = (name: string, ip: string): ResolvedHost => ({
+  name,
+  ip,
+  node: 1,
+  location: 'main',
+  roles: ['replica'],
+  vars: {},
+  provenance: new Map(),
+});
 const NODES = [host('pg1', '10.233.1.11'), host('pg2', '10.233.1.12'), host('pg3', '10.233.1.13')];
 
 describe('HAProxy show servers state', () => {
@@ -86,7 +100,9 @@ describe('the one exec on a proxy host', () => {
   });
 
   it('reads the stats socket with python3 and the databases file, in one script', async () => {
-    const script = proxyProbeScript({ haproxy: true, pgbouncer: true }).replace(HAPROXY_SOCKET, join(dir, 'admin.sock')).replace(PGBOUNCER_DATABASES_INI, join(dir, 'databases.ini'));
+    const script = proxyProbeScript({ haproxy: true, pgbouncer: true })
+      .replace(HAPROXY_SOCKET, join(dir, 'admin.sock'))
+      .replace(PGBOUNCER_DATABASES_INI, join(dir, 'databases.ini'));
     // Not spawnSync: the socket server above runs in this process and must keep answering.
     const r = await runBash(script);
     const parts = splitProbeOutput(r);
@@ -96,7 +112,9 @@ describe('the one exec on a proxy host', () => {
   });
 
   it('a missing socket or file is reported per part, with its exit code', () => {
-    const script = proxyProbeScript({ haproxy: true, pgbouncer: true }).replace(HAPROXY_SOCKET, join(dir, 'nope.sock')).replace(PGBOUNCER_DATABASES_INI, join(dir, 'nope.ini'));
+    const script = proxyProbeScript({ haproxy: true, pgbouncer: true })
+      .replace(HAPROXY_SOCKET, join(dir, 'nope.sock'))
+      .replace(PGBOUNCER_DATABASES_INI, join(dir, 'nope.ini'));
     const out = spawnSync('bash', ['-c', script], { encoding: 'utf8' }).stdout;
     const parts = splitProbeOutput(out);
     expect(parts.get('haproxy')?.rc).not.toBe(0);
@@ -121,7 +139,15 @@ function runBash(script: string): Promise<string> {
 
 describe('members', () => {
   it('merge the DCS view with reachability, in config order', () => {
-    const rows = memberRows(NODES, cluster('get-cluster.leader'), new Map([['pg1', undefined], ['pg2', undefined], ['pg3', 'connect ECONNREFUSED']]));
+    const rows = memberRows(
+      NODES,
+      cluster('get-cluster.leader'),
+      new Map([
+        ['pg1', undefined],
+        ['pg2', undefined],
+        ['pg3', 'connect ECONNREFUSED'],
+      ]),
+    );
     expect(rows.map((r) => [r.name, r.role, r.state, r.reachable, r.lag])).toEqual([
       ['pg1', 'leader', 'running', true, null],
       ['pg2', 'replica', 'running', true, 0],
@@ -153,7 +179,15 @@ describe('table', () => {
     members: memberRows(NODES, info, reach),
     etcd: [
       { name: 'pg1', endpoint: 'https://10.233.1.11:2379', reachable: true, healthy: true, leader: true, version: '3.4.23' },
-      { name: 'pg2', endpoint: 'https://10.233.1.12:2379', reachable: false, healthy: false, leader: false, version: null, error: 'no answer within 3 s' },
+      {
+        name: 'pg2',
+        endpoint: 'https://10.233.1.12:2379',
+        reachable: false,
+        healthy: false,
+        leader: false,
+        version: null,
+        error: 'no answer within 3 s',
+      },
     ],
     haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
     pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],

@@ -20,7 +20,10 @@ import { stringify } from 'yaml';
 const FIX = join(import.meta.dirname, '../fixtures/patroni-3.0.2');
 /** A captured body with the e2e cluster's addresses moved to loopback ones. */
 const body = (id: string) =>
-  (JSON.parse(readFileSync(join(FIX, `${id}.json`), 'utf8')) as { response: { body: string } }).response.body.replace(/10\.233\.1\.1(\d)/g, '127.0.0.$1');
+  (JSON.parse(readFileSync(join(FIX, `${id}.json`), 'utf8')) as { response: { body: string } }).response.body.replace(
+    /10\.233\.1\.1(\d)/g,
+    '127.0.0.$1',
+  );
 
 const IPS = { pg1: '127.0.0.1', pg2: '127.0.0.2', pg3: '127.0.0.3', proxy1: '127.0.0.4' };
 const SERVERS_STATE = `1
@@ -38,7 +41,13 @@ const seen: string[] = [];
 let patroniPort = 0;
 let etcdPort = 0;
 
-function fake(ip: string, port: number, key: string, cert: string, route: (method: string, path: string, authorized: boolean) => [number, string]): Promise<number> {
+function fake(
+  ip: string,
+  port: number,
+  key: string,
+  cert: string,
+  route: (method: string, path: string, authorized: boolean) => [number, string],
+): Promise<number> {
   const s = createServer({ key, cert }, (req, res) => {
     req.resume();
     req.on('end', () => {
@@ -67,7 +76,8 @@ function stubConnect(h: ResolvedHost): Promise<Transport> {
       execs.push({ host: h.name, script: cmd.script, ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}) });
       const parts: string[] = [];
       if (cmd.script.includes('python3')) parts.push('@@pgha:haproxy', SERVERS_STATE, '@@pgha:rc=0');
-      if (cmd.script.includes('pgha-databases.ini')) parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
+      if (cmd.script.includes('pgha-databases.ini'))
+        parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
       if (cmd.script.includes('psql')) return { stdout: 'f 127.0.0.1\n', stderr: '', code: 0 };
       return { stdout: parts.join('\n'), stderr: '', code: 0 };
     },
@@ -88,38 +98,60 @@ beforeAll(async () => {
     mkdirSync(join(dir, 'ssl', name));
     writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name]!.certPem);
   }
-  const patroni = (name: 'pg1' | 'pg2') => (method: string, path: string): [number, string] => {
-    if (method !== 'GET') return [405, ''];
-    const who = name === 'pg1' ? 'leader' : 'replica';
-    if (path === '/cluster') return [200, body('get-cluster.leader')];
-    if (path === '/patroni') return [200, body(`get-patroni.${who}`)];
-    if (path === '/config') return [200, body('get-config.leader')];
-    if (path === '/health' || path === '/liveness') return [200, body(`get-health.${who}`)];
-    return [404, ''];
-  };
+  const patroni =
+    (name: 'pg1' | 'pg2') =>
+    (method: string, path: string): [number, string] => {
+      if (method !== 'GET') return [405, ''];
+      const who = name === 'pg1' ? 'leader' : 'replica';
+      if (path === '/cluster') return [200, body('get-cluster.leader')];
+      if (path === '/patroni') return [200, body(`get-patroni.${who}`)];
+      if (path === '/config') return [200, body('get-config.leader')];
+      if (path === '/health' || path === '/liveness') return [200, body(`get-health.${who}`)];
+      return [404, ''];
+    };
   patroniPort = await fake(IPS.pg1, 0, certs.pg1!.keyPem, certs.pg1!.certPem, patroni('pg1'));
   await fake(IPS.pg2, patroniPort, certs.pg2!.keyPem, certs.pg2!.certPem, patroni('pg2'));
-  const etcd = (id: string) => (method: string, path: string, authorized: boolean): [number, string] => {
-    if (path === '/health') return [200, '{"health":"true"}'];
-    if (path === '/v3/maintenance/status') return [200, JSON.stringify({ header: { member_id: id }, leader: '1', version: '3.4.23' })];
-    if (path === '/v3/kv/range' && authorized) return [200, '{"kvs":[{"key":"x","value":"cGcx"}]}'];
-    if (path === '/v3/kv/range') return [400, '{"error":"etcdserver: user name is empty","code":3,"message":"etcdserver: user name is empty"}'];
-    if (path === '/v3/auth/authenticate') return [200, '{"token":"t"}'];
-    return [404, method];
-  };
+  const etcd =
+    (id: string) =>
+    (method: string, path: string, authorized: boolean): [number, string] => {
+      if (path === '/health') return [200, '{"health":"true"}'];
+      if (path === '/v3/maintenance/status') return [200, JSON.stringify({ header: { member_id: id }, leader: '1', version: '3.4.23' })];
+      if (path === '/v3/kv/range' && authorized) return [200, '{"kvs":[{"key":"x","value":"cGcx"}]}'];
+      if (path === '/v3/kv/range')
+        return [400, '{"error":"etcdserver: user name is empty","code":3,"message":"etcdserver: user name is empty"}'];
+      if (path === '/v3/auth/authenticate') return [200, '{"token":"t"}'];
+      return [404, method];
+    };
   etcdPort = await fake(IPS.pg1, 0, certs.pg1!.keyPem, certs.pg1!.certPem, etcd('1'));
   await fake(IPS.pg2, etcdPort, certs.pg2!.keyPem, certs.pg2!.certPem, etcd('2'));
 
-  const inst = (Name: string, node: number, role: string[]) => ({ Name, node, location: 'main', role, ip_address: IPS[Name as keyof typeof IPS] });
+  const inst = (Name: string, node: number, role: string[]) => ({
+    Name,
+    node,
+    location: 'main',
+    role,
+    ip_address: IPS[Name as keyof typeof IPS],
+  });
   writeFileSync(
     join(dir, 'config.yml'),
     stringify({
       architecture: 'M1',
       cluster_name: 'e2estat',
-      cluster_vars: { patroni_ssl_enabled: true, etcd_ssl_enabled: true, etcd_authentication_mode: 'basic', patroni_listen_port: patroniPort, etcd_client_port: etcdPort },
+      cluster_vars: {
+        patroni_ssl_enabled: true,
+        etcd_ssl_enabled: true,
+        etcd_authentication_mode: 'basic',
+        patroni_listen_port: patroniPort,
+        etcd_client_port: etcdPort,
+      },
       locations: [{ Name: 'main' }],
       instance_defaults: { platform: 'bare', vars: {} },
-      instances: [inst('pg1', 1, ['primary', 'etcd']), inst('pg2', 2, ['replica', 'etcd', 'pgbouncer']), inst('pg3', 3, ['replica', 'etcd']), inst('proxy1', 4, ['haproxy'])],
+      instances: [
+        inst('pg1', 1, ['primary', 'etcd']),
+        inst('pg2', 2, ['replica', 'etcd', 'pgbouncer']),
+        inst('pg3', 3, ['replica', 'etcd']),
+        inst('proxy1', 4, ['haproxy']),
+      ],
     }),
   );
   ctx = await probeContext(dir);
@@ -147,7 +179,9 @@ describe('readStatus', () => {
       ['pg3', false, false],
     ]);
     expect(s.haproxy).toEqual([expect.objectContaining({ host: 'proxy1', reachable: true, writesTo: ['pg1'] })]);
-    expect(s.pgbouncer).toEqual([expect.objectContaining({ host: 'pg2', target: { host: '127.0.0.1', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true })]);
+    expect(s.pgbouncer).toEqual([
+      expect.objectContaining({ host: 'pg2', target: { host: '127.0.0.1', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }),
+    ]);
     expect(s.certificates.map((c) => c.host)).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
     // Only GETs and etcd's unauthenticated reads: status never writes.
     expect(seen.filter((l) => / (PUT|PATCH|DELETE) /.test(l) || (/ POST /.test(l) && !l.endsWith('/v3/maintenance/status')))).toEqual([]);
@@ -170,17 +204,24 @@ describe('readStatus', () => {
 
   it('falls back to SSH when the stats page refuses, not when the host does not answer', async () => {
     execs.length = 0;
-    const refused = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.4:8404'))) });
+    const refused = await readStatus(ctx, {
+      proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.4:8404'))),
+    });
     expect(refused.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
     expect(execs.filter((e) => e.host === 'proxy1')).toHaveLength(1);
     execs.length = 0;
-    const silent = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connection to 127.0.0.4:8404 timed out'))) });
+    const silent = await readStatus(ctx, {
+      proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connection to 127.0.0.4:8404 timed out'))),
+    });
     expect(silent.haproxy[0]).toMatchObject({ reachable: false, error: 'connection to 127.0.0.4:8404 timed out' });
     expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
   });
 
   it('fails (exit 1) only when no member answers', async () => {
-    const dead: ProbeContext = { ...ctx, cluster: { ...ctx.cluster, hosts: ctx.cluster.hosts.filter((h) => h.name === 'pg3' || h.name === 'proxy1') } };
+    const dead: ProbeContext = {
+      ...ctx,
+      cluster: { ...ctx.cluster, hosts: ctx.cluster.hosts.filter((h) => h.name === 'pg3' || h.name === 'proxy1') },
+    };
     await expect(readStatus(dead, { proxies: new ProxyReader(stubConnect) })).rejects.toThrow(/no Patroni member answers:\n {2}- pg3: /);
   });
 });
@@ -188,7 +229,12 @@ describe('readStatus', () => {
 describe('health checks', () => {
   it('list every failure and pass the rest', async () => {
     execs.length = 0;
-    const results = await runHealthChecks({ ctx, secret: (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined), ssh: new ProxyReader(stubConnect), connect: stubConnect });
+    const results = await runHealthChecks({
+      ctx,
+      secret: (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined),
+      ssh: new ProxyReader(stubConnect),
+      connect: stubConnect,
+    });
     const failed = results.filter((r) => !r.ok).map((r) => r.name);
     expect(failed).toEqual(['pg3: REST API', 'etcd pg3: health']);
     const text = formatChecks(results);
@@ -196,14 +242,18 @@ describe('health checks', () => {
     expect(text).toMatch(/^✗ pg3: REST API +unreachable: connect ECONNREFUSED/m);
     expect(text).toMatch(/^✓ pg2: replication +streaming from pg1, lag 0 B \(max 1048576\)/m);
     expect(text).toMatch(/^✓ etcd: anonymous read +refused/m);
-    expect(text).toMatch(/^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m);
+    expect(text).toMatch(
+      /^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m,
+    );
     expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
     expect(text).toMatch(/failed:\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
     // psql ran on a replica, with the password in a passfile fed on stdin, never in the script.
     const psql = execs.find((e) => e.script.includes('psql'))!;
     expect(psql.host).toBe('pg2');
     expect(psql.script).toContain('PGPASSFILE="$f"');
-    expect(psql.script).toContain("'host=127.0.0.4 port=5432 user=postgres dbname=postgres sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt'");
+    expect(psql.script).toContain(
+      "'host=127.0.0.4 port=5432 user=postgres dbname=postgres sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt'",
+    );
     expect(psql.script).not.toContain('pw');
     expect(psql.stdin).toBe('*:*:*:postgres:pw\n');
     // One exec per proxy host for the HAProxy/PgBouncer reads.
@@ -241,7 +291,10 @@ describe('health checks', () => {
     expect(liveLag(leaderNode, replica)).toBe(0);
     const nodes = new Map([['pg2', replica]]);
     expect(replicationChecks(['pg1', 'pg2'], i, leaderNode, 1048576, nodes)[1]).toMatchObject({ ok: true });
-    const behind = { ...replica, xlog: { ...replica.xlog, received_location: leaderNode.xlog!.location! - 2_000_000, replayed_location: 0 } };
+    const behind = {
+      ...replica,
+      xlog: { ...replica.xlog, received_location: leaderNode.xlog!.location! - 2_000_000, replayed_location: 0 },
+    };
     const r = replicationChecks(['pg1', 'pg2'], info('get-cluster.leader'), leaderNode, 1048576, new Map([['pg2', behind]]))[1]!;
     expect(r.ok).toBe(false);
     expect(r.detail).toBe('lag 2000000 B (live) exceeds maximum_lag_on_failover 1048576 B');

@@ -8,7 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { evaluateSwitchover, candidateLag } from '../../src/app/switchover.js';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
 import type { PatroniClient } from '../../src/patroni/client.js';
-import { cancelSwitchover, parseHistory, patchDcsConfig, postFailover, postReinitialize, postReload, postRestart, postSwitchover } from '../../src/patroni/ops.js';
+import {
+  cancelSwitchover,
+  parseHistory,
+  patchDcsConfig,
+  postFailover,
+  postReinitialize,
+  postReload,
+  postRestart,
+  postSwitchover,
+} from '../../src/patroni/ops.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../../src/patroni/types.js';
 import type { JsonResponse } from '../../src/transport/https.js';
 
@@ -76,7 +85,9 @@ describe('Patroni 3.0.2 reads', () => {
   it('GET /cluster of a healthy cluster passes the pre-checks; scheduled and paused ones do not', () => {
     const facts = (info: ClusterInfo) => ({ candidate: 'pg2', configured: ['pg1', 'pg2', 'pg3'], info, maxLag: 1048576, dcsLeader: 'pg1' });
     expect(evaluateSwitchover(facts(bodyOf<ClusterInfo>('get-cluster.leader'))).reasons).toEqual([]);
-    expect(evaluateSwitchover(facts(bodyOf<ClusterInfo>('get-cluster.scheduled-switchover'))).reasons.join('\n')).toMatch(/already scheduled at 2026-11-22T08:31:04\+00:00/);
+    expect(evaluateSwitchover(facts(bodyOf<ClusterInfo>('get-cluster.scheduled-switchover'))).reasons.join('\n')).toMatch(
+      /already scheduled at 2026-11-22T08:31:04\+00:00/,
+    );
     expect(evaluateSwitchover(facts(bodyOf<ClusterInfo>('get-cluster.paused'))).reasons.join('\n')).toMatch(/paused/);
   });
   it('GET /patroni of a leader and a replica gives the replay lag', () => {

@@ -28,8 +28,16 @@ function broken(): PatroniClient {
 describe('POST /switchover', () => {
   it('sends leader, candidate and the schedule', async () => {
     const seen: HttpRequest[] = [];
-    await postSwitchover(fake(200, 'Successfully switched over to "pg2"', seen), { leader: 'pg1', candidate: 'pg2', scheduled_at: '2030-01-01T00:00:00Z' });
-    expect(seen[0]).toMatchObject({ method: 'POST', path: '/switchover', body: { leader: 'pg1', candidate: 'pg2', scheduled_at: '2030-01-01T00:00:00Z' } });
+    await postSwitchover(fake(200, 'Successfully switched over to "pg2"', seen), {
+      leader: 'pg1',
+      candidate: 'pg2',
+      scheduled_at: '2030-01-01T00:00:00Z',
+    });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      path: '/switchover',
+      body: { leader: 'pg1', candidate: 'pg2', scheduled_at: '2030-01-01T00:00:00Z' },
+    });
   });
   it('maps 200, 202 and 503 "status unknown" to done, scheduled and keep polling', async () => {
     expect((await postSwitchover(fake(200, 'Successfully switched over to "pg2"'), { leader: 'pg1', candidate: 'pg2' })).kind).toBe('done');
@@ -40,7 +48,9 @@ describe('POST /switchover', () => {
   });
   it('turns 412 into a refusal with Patroni\'s reason and 503 "failed" into a failure', async () => {
     await expect(postSwitchover(fake(412, 'candidate does not exists'), { leader: 'pg1', candidate: 'pgx' })).rejects.toThrow(RefusedError);
-    await expect(postSwitchover(fake(412, 'candidate does not exists'), { leader: 'pg1', candidate: 'pgx' })).rejects.toThrow(/candidate does not exists/);
+    await expect(postSwitchover(fake(412, 'candidate does not exists'), { leader: 'pg1', candidate: 'pgx' })).rejects.toThrow(
+      /candidate does not exists/,
+    );
     const failed = postSwitchover(fake(503, 'Switchover failed'), { leader: 'pg1', candidate: 'pg2' });
     await expect(failed).rejects.toThrow(RuntimeError);
     await expect(postSwitchover(fake(503, 'Switchover failed'), { leader: 'pg1', candidate: 'pg2' })).rejects.not.toThrow(RefusedError);

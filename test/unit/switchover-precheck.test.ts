@@ -10,7 +10,9 @@ const member = (name: string, role: string, state = 'running', extra: Partial<Cl
   ...extra,
 });
 
-const healthy = (): ClusterInfo => ({ members: [member('pg1', 'leader'), member('pg2', 'replica'), member('pg3', 'replica', 'streaming')] });
+const healthy = (): ClusterInfo => ({
+  members: [member('pg1', 'leader'), member('pg2', 'replica'), member('pg3', 'replica', 'streaming')],
+});
 
 const facts = (over: Partial<SwitchoverFacts> = {}): SwitchoverFacts => ({
   candidate: 'pg2',
@@ -50,12 +52,18 @@ describe('switchover pre-checks', () => {
   it('refuses lag beyond maximum_lag_on_failover, from Patroni or measured live', () => {
     const info = healthy();
     info.members[1] = member('pg2', 'replica', 'running', { lag: 2_000_000 });
-    expect(evaluateSwitchover(facts({ info })).reasons).toEqual(['pg2 lags 2000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)']);
+    expect(evaluateSwitchover(facts({ info })).reasons).toEqual([
+      'pg2 lags 2000000 bytes behind the leader, more than maximum_lag_on_failover (1048576)',
+    ]);
     // A stalled receiver: Patroni's figure (one loop old) still says 0.
     const stalled = evaluateSwitchover(
       facts({
         leaderStatus: { state: 'running', role: 'master', xlog: { location: 10_000_000 } },
-        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 7_000_000, replayed_location: 7_000_000, paused: false } },
+        candidateStatus: {
+          state: 'running',
+          role: 'replica',
+          xlog: { received_location: 7_000_000, replayed_location: 7_000_000, paused: false },
+        },
       }),
     );
     expect(stalled.lag).toBe(3_000_000);
@@ -67,7 +75,11 @@ describe('switchover pre-checks', () => {
     const paused = evaluateSwitchover(
       facts({
         leaderStatus: { state: 'running', role: 'master', xlog: { location: 0x5000000 } },
-        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 0x5000000, replayed_location: 0x4000060, paused: true } },
+        candidateStatus: {
+          state: 'running',
+          role: 'replica',
+          xlog: { received_location: 0x5000000, replayed_location: 0x4000060, paused: true },
+        },
       }),
     );
     expect(paused.lag).toBe(0);
@@ -75,7 +87,11 @@ describe('switchover pre-checks', () => {
     const idle = evaluateSwitchover(
       facts({
         leaderStatus: { state: 'running', role: 'master', xlog: { location: 0x4000000 } },
-        candidateStatus: { state: 'running', role: 'replica', xlog: { received_location: 0x4000000, replayed_location: 0x3000148, paused: false } },
+        candidateStatus: {
+          state: 'running',
+          role: 'replica',
+          xlog: { received_location: 0x4000000, replayed_location: 0x3000148, paused: false },
+        },
       }),
     );
     expect(idle.reasons).toEqual([]);
@@ -95,7 +111,9 @@ describe('switchover pre-checks', () => {
 
   it('requires the DCS leader key to agree with the REST API', () => {
     expect(evaluateSwitchover(facts({ dcsLeader: 'pg3' })).reasons).toEqual(['etcd says the leader is pg3, the REST API says pg1']);
-    expect(evaluateSwitchover(facts({ dcsLeader: { error: 'connection refused' } })).reasons).toEqual(['cannot read the leader key from etcd: connection refused']);
+    expect(evaluateSwitchover(facts({ dcsLeader: { error: 'connection refused' } })).reasons).toEqual([
+      'cannot read the leader key from etcd: connection refused',
+    ]);
   });
 
   it('refuses a paused cluster, a scheduled switchover and a nofailover candidate', () => {
@@ -117,20 +135,32 @@ describe('switchover pre-checks', () => {
 });
 
 describe('lag and limits', () => {
-  it('takes the live distance to what the candidate received, and Patroni\'s DCS figure only without it', () => {
+  it("takes the live distance to what the candidate received, and Patroni's DCS figure only without it", () => {
     expect(candidateLag(100)).toBe(100);
     expect(candidateLag('unknown')).toBeUndefined();
     const leader = { state: 'running', role: 'master', xlog: { location: 500 } };
-    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 200, replayed_location: 100 } })).toBe(300);
-    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 100 } })).toBe(0);
+    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 200, replayed_location: 100 } })).toBe(
+      300,
+    );
+    expect(candidateLag(0, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 100 } })).toBe(
+      0,
+    );
     // The DCS figure lags by up to loop_wait: a replica that has caught up since is not refused.
-    expect(candidateLag(3_431_784, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 500 } })).toBe(0);
+    expect(
+      candidateLag(3_431_784, leader, { state: 'running', role: 'replica', xlog: { received_location: 500, replayed_location: 500 } }),
+    ).toBe(0);
     expect(candidateLag(3_431_784, leader, undefined)).toBe(3_431_784);
     // A replica ahead of a stale leader reading is not negative lag.
-    expect(candidateLag(undefined, { state: 'running', role: 'master', xlog: { location: 100 } }, { state: 'running', role: 'replica', xlog: { replayed_location: 200 } })).toBe(0);
+    expect(
+      candidateLag(
+        undefined,
+        { state: 'running', role: 'master', xlog: { location: 100 } },
+        { state: 'running', role: 'replica', xlog: { replayed_location: 200 } },
+      ),
+    ).toBe(0);
   });
 
-  it('reads maximum_lag_on_failover from the DCS config, with Patroni\'s default', () => {
+  it("reads maximum_lag_on_failover from the DCS config, with Patroni's default", () => {
     expect(maximumLagOnFailover({ maximum_lag_on_failover: 2048 })).toBe(2048);
     expect(maximumLagOnFailover({ maximum_lag_on_failover: '4096' })).toBe(4096);
     expect(maximumLagOnFailover({})).toBe(1048576);

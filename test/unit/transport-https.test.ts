@@ -30,7 +30,8 @@ describe('NodeHttpRequester: server identity on direct connections', () => {
     await new Promise<void>((r) => s.listen(0, ip, () => r()));
     return { port: (s.address() as AddressInfo).port, close: () => new Promise<void>((r) => s.close(() => r())) };
   }
-  const get = (ip: string, port: number) => new NodeHttpRequester({ ip, port, servername: 'pg1' }, { ca: ca.certPem }).request({ method: 'GET', path: '/', timeoutMs: 5000 });
+  const get = (ip: string, port: number) =>
+    new NodeHttpRequester({ ip, port, servername: 'pg1' }, { ca: ca.certPem }).request({ method: 'GET', path: '/', timeoutMs: 5000 });
 
   it('accepts the certificate that carries the dialled address', async () => {
     const srv = await serve('127.0.0.1', pg1);
@@ -80,9 +81,18 @@ describe('NodeHttpRequester: kept connections', () => {
 
   it('with keepAlive, concurrent requests share one TLS connection until close()', async () => {
     const srv = await countingServer();
-    const http = new NodeHttpRequester({ ip: '127.0.0.1', port: srv.port, servername: 'etcd1' }, { ca: ca.certPem }, undefined, 'https', true);
+    const http = new NodeHttpRequester(
+      { ip: '127.0.0.1', port: srv.port, servername: 'etcd1' },
+      { ca: ca.certPem },
+      undefined,
+      'https',
+      true,
+    );
     try {
-      const [a, b] = await Promise.all([http.request({ method: 'GET', path: '/health', timeoutMs: 5000 }), http.request({ method: 'POST', path: '/v3/maintenance/status', body: {}, timeoutMs: 5000 })]);
+      const [a, b] = await Promise.all([
+        http.request({ method: 'GET', path: '/health', timeoutMs: 5000 }),
+        http.request({ method: 'POST', path: '/v3/maintenance/status', body: {}, timeoutMs: 5000 }),
+      ]);
       expect([a.body, b.body]).toEqual([{ path: '/health' }, { path: '/v3/maintenance/status' }]);
       expect(srv.connections()).toBe(1);
     } finally {
@@ -96,7 +106,10 @@ describe('NodeHttpRequester: kept connections', () => {
     const srv = await countingServer();
     const http = new NodeHttpRequester({ ip: '127.0.0.1', port: srv.port, servername: 'etcd1' }, { ca: ca.certPem });
     try {
-      await Promise.all([http.request({ method: 'GET', path: '/a', timeoutMs: 5000 }), http.request({ method: 'GET', path: '/b', timeoutMs: 5000 })]);
+      await Promise.all([
+        http.request({ method: 'GET', path: '/a', timeoutMs: 5000 }),
+        http.request({ method: 'GET', path: '/b', timeoutMs: 5000 }),
+      ]);
       expect(srv.connections()).toBe(2);
     } finally {
       await srv.close();

@@ -34,7 +34,7 @@ const TRICKY = [
   '~',
   '-rf',
   '\\',
-  '\\\'',
+  "\\'",
   'tab\there',
   'ünïcødé ✓ 日本語 🐘',
   '!!',
@@ -56,10 +56,13 @@ describe('quote', () => {
 
   it('round-trips arbitrary strings (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')), (s) => {
-        // bash (in a UTF-8-less C locale or not) passes bytes through; compare as UTF-8.
-        expect(bashEcho(quote(s))).toBe(Buffer.from(s, 'utf8').toString('utf8'));
-      }),
+      fc.property(
+        fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')),
+        (s) => {
+          // bash (in a UTF-8-less C locale or not) passes bytes through; compare as UTF-8.
+          expect(bashEcho(quote(s))).toBe(Buffer.from(s, 'utf8').toString('utf8'));
+        },
+      ),
       { numRuns: 150 },
     );
   });

@@ -51,7 +51,12 @@ describe('compareDebianVersions', () => {
 
   it.skipIf(!hasDpkg)('agrees with dpkg --compare-versions', () => {
     const part = fc.stringMatching(/^[0-9][0-9a-z.+~]{0,5}$/);
-    const version = fc.tuple(fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }), part, fc.option(fc.stringMatching(/^[0-9a-z][0-9a-z.+~]{0,4}$/), { nil: undefined }))
+    const version = fc
+      .tuple(
+        fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+        part,
+        fc.option(fc.stringMatching(/^[0-9a-z][0-9a-z.+~]{0,4}$/), { nil: undefined }),
+      )
       .map(([e, u, r]) => `${e === undefined ? '' : `${e}:`}${u}${r === undefined ? '' : `-${r}`}`);
     fc.assert(
       fc.property(version, version, (a, b) => {
@@ -97,8 +102,15 @@ describe('component packages and units', () => {
   });
 });
 
-const member = (name: string, role: string, state = 'running', lag: number | string | undefined = 0): ClusterMember => ({ name, role, state, ...(lag === undefined ? {} : { lag }) });
-const healthy: ClusterInfo = { members: [member('pg1', 'leader', 'running', undefined), member('pg2', 'replica', 'streaming'), member('pg3', 'replica')] };
+const member = (name: string, role: string, state = 'running', lag: number | string | undefined = 0): ClusterMember => ({
+  name,
+  role,
+  state,
+  ...(lag === undefined ? {} : { lag }),
+});
+const healthy: ClusterInfo = {
+  members: [member('pg1', 'leader', 'running', undefined), member('pg2', 'replica', 'streaming'), member('pg3', 'replica')],
+};
 const etcdOk = [{ host: 'pg1', healthy: true }];
 
 describe('healthProblems', () => {
@@ -108,9 +120,17 @@ describe('healthProblems', () => {
   it('lists every reason at once', () => {
     const info: ClusterInfo = {
       pause: true,
-      members: [member('pg1', 'master', 'running', undefined), member('pg2', 'leader', 'running', undefined), member('pg3', 'replica', 'starting')],
+      members: [
+        member('pg1', 'master', 'running', undefined),
+        member('pg2', 'leader', 'running', undefined),
+        member('pg3', 'replica', 'starting'),
+      ],
     };
-    const p = healthProblems({ members: ['pg1', 'pg2', 'pg3', 'pg4'], info, etcd: [{ host: 'pg1', healthy: false, detail: 'GET /health: 503' }] });
+    const p = healthProblems({
+      members: ['pg1', 'pg2', 'pg3', 'pg4'],
+      info,
+      etcd: [{ host: 'pg1', healthy: false, detail: 'GET /health: 503' }],
+    });
     expect(p).toEqual([
       'etcd on pg1 is not healthy (GET /health: 503)',
       expect.stringMatching(/paused/),
@@ -130,32 +150,55 @@ describe('healthProblems', () => {
 
 describe('hostStep (resume planning from facts)', () => {
   const pkg = (name: string, version: string, installedAt = 100) => ({ name, version, installed: true, installedAt });
-  const unit = (startedAt: number, exeReplaced = false, active = true) => ({ name: 'patroni@main.service', active, startedAt, exeReplaced });
+  const unit = (startedAt: number, exeReplaced = false, active = true) => ({
+    name: 'patroni@main.service',
+    active,
+    startedAt,
+    exeReplaced,
+  });
   const targets = { patroni: '3.0.2-1+pgha1' };
 
   it('installs when the version differs', () => {
     expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1')], unit: unit(200) }, targets)).toBe('install');
   });
   it('restarts when installed but the process predates the install (interrupted between the two)', () => {
-    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(200) }, targets)).toBe('restart');
+    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(200) }, targets)).toBe(
+      'restart',
+    );
     expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(300) }, targets)).toBe('done');
-    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(400, false, false) }, targets)).toBe('restart');
+    expect(
+      hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(400, false, false) }, targets),
+    ).toBe('restart');
   });
   it('restarts a daemon still running a deleted binary', () => {
-    const s: HostComponentState = { host: 'p', packages: [pkg('haproxy', '2.6.12-1+deb12u4', 300)], unit: { ...unit(400, true), name: 'haproxy.service' } };
+    const s: HostComponentState = {
+      host: 'p',
+      packages: [pkg('haproxy', '2.6.12-1+deb12u4', 300)],
+      unit: { ...unit(400, true), name: 'haproxy.service' },
+    };
     expect(hostStep('haproxy', s, { haproxy: '2.6.12-1+deb12u4' })).toBe('restart');
     // After a reload the master runs the new binary but keeps its start time.
-    expect(hostStep('haproxy', { ...s, unit: { ...s.unit!, exeReplaced: false, startedAt: 100 } }, { haproxy: '2.6.12-1+deb12u4' })).toBe('done');
+    expect(hostStep('haproxy', { ...s, unit: { ...s.unit!, exeReplaced: false, startedAt: 100 } }, { haproxy: '2.6.12-1+deb12u4' })).toBe(
+      'done',
+    );
   });
   it('judges PostgreSQL by the version the server reports', () => {
     const t = { 'postgresql-15': '15.20-0+deb12u1', 'postgresql-client-15': '15.20-0+deb12u1' };
     const pkgs = [pkg('postgresql-15', '15.20-0+deb12u1'), pkg('postgresql-client-15', '15.20-0+deb12u1')];
     expect(hostStep('postgres', { host: 'pg1', packages: pkgs, serverVersion: 150018 }, t)).toBe('restart');
     expect(hostStep('postgres', { host: 'pg1', packages: pkgs, serverVersion: 150020 }, t)).toBe('done');
-    expect(hostStep('postgres', { host: 'pg1', packages: [pkg('postgresql-15', '15.18-0+deb12u1'), pkgs[1]!], serverVersion: 150018 }, t)).toBe('install');
+    expect(
+      hostStep('postgres', { host: 'pg1', packages: [pkg('postgresql-15', '15.18-0+deb12u1'), pkgs[1]!], serverVersion: 150018 }, t),
+    ).toBe('install');
   });
   it('installs a package that is not installed at all', () => {
-    expect(hostStep('patroni', { host: 'pg1', packages: [{ name: 'patroni', version: undefined, installed: false, installedAt: 0 }], unit: unit(1) }, targets)).toBe('install');
+    expect(
+      hostStep(
+        'patroni',
+        { host: 'pg1', packages: [{ name: 'patroni', version: undefined, installed: false, installedAt: 0 }], unit: unit(1) },
+        targets,
+      ),
+    ).toBe('install');
   });
 });
 
@@ -199,10 +242,17 @@ describe('status script', () => {
       { name: 'patroni', version: '3.0.2-1', installed: true, installedAt: 1700000000 },
       { name: 'nope', version: undefined, installed: false, installedAt: 0 },
     ]);
-    expect(s.units.get('patroni@main.service')).toEqual({ name: 'patroni@main.service', active: true, startedAt: 1700000100, exeReplaced: false });
+    expect(s.units.get('patroni@main.service')).toEqual({
+      name: 'patroni@main.service',
+      active: true,
+      startedAt: 1700000100,
+      exeReplaced: false,
+    });
   });
   it.skipIf(!hasDpkg)('runs under bash on a Debian-like host', () => {
-    const r = spawnSync('bash', ['-c', statusScript(['dpkg', 'no-such-package-pgha'], ['no-such-unit-pgha.service'])], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', statusScript(['dpkg', 'no-such-package-pgha'], ['no-such-unit-pgha.service'])], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     const s = parseStatus('local', r.stdout);
     expect(s.packages[0]).toMatchObject({ name: 'dpkg', installed: true });
@@ -220,10 +270,14 @@ describe('status script', () => {
         chmodSync(join(dir, name), 0o755);
       };
       stub('systemctl', `echo "systemctl $*" >> ${log}; [ "$1" = show ] && echo 4242; [ "$1" = show ] || exit ${reloadExit}`);
-      stub('readlink', `n=$(grep -c readlink ${log} || true); echo "readlink $*" >> ${log}; if [ "$n" -lt ${deletedFor} ]; then echo '/usr/sbin/haproxy (deleted)'; else echo /usr/sbin/haproxy; fi`);
+      stub(
+        'readlink',
+        `n=$(grep -c readlink ${log} || true); echo "readlink $*" >> ${log}; if [ "$n" -lt ${deletedFor} ]; then echo '/usr/sbin/haproxy (deleted)'; else echo /usr/sbin/haproxy; fi`,
+      );
       writeFileSync(log, '');
       return {
-        run: (script) => spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }),
+        run: (script) =>
+          spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } }),
         log: () => readFileSync(log, 'utf8').trim().split('\n'),
       };
     }
@@ -256,10 +310,16 @@ describe('local repository index', () => {
     'Package: patroni\nVersion: 3.0.2-1\nFilename: ./patroni_3.0.2-1_all.deb\n\nPackage: patroni\nVersion: 3.0.2-1+pgha1\nFilename: ./patroni_3.0.2-1+pgha1_all.deb\n\nPackage: postgresql-15\nVersion: 15.18-0+deb12u1\nFilename: ./postgresql-15_15.18-0+deb12u1_amd64.deb\n',
   );
   it('reads every version side by side', () => {
-    expect(index.map((e) => `${e.name}=${e.version}`)).toEqual(['patroni=3.0.2-1', 'patroni=3.0.2-1+pgha1', 'postgresql-15=15.18-0+deb12u1']);
+    expect(index.map((e) => `${e.name}=${e.version}`)).toEqual([
+      'patroni=3.0.2-1',
+      'patroni=3.0.2-1+pgha1',
+      'postgresql-15=15.18-0+deb12u1',
+    ]);
     expect(index[1]!.file).toBe('patroni_3.0.2-1+pgha1_all.deb');
   });
   it('names what is missing', () => {
-    expect(missingVersions(index, { patroni: '3.0.2-1+pgha1', 'postgresql-15': '15.20-0+deb12u1' })).toEqual(['postgresql-15=15.20-0+deb12u1']);
+    expect(missingVersions(index, { patroni: '3.0.2-1+pgha1', 'postgresql-15': '15.20-0+deb12u1' })).toEqual([
+      'postgresql-15=15.20-0+deb12u1',
+    ]);
   });
 });

@@ -34,7 +34,9 @@ function withBinary(...bins: string[]): typeof it | typeof it.skip {
   if (STRICT) {
     return ((name: string) =>
       it(name, () => {
-        throw new Error(`${missing.join(', ')} not installed (apt-get install ${missing.join(' ')}); PGHA_E2E/CI require the real validators`);
+        throw new Error(
+          `${missing.join(', ')} not installed (apt-get install ${missing.join(' ')}); PGHA_E2E/CI require the real validators`,
+        );
       })) as unknown as typeof it;
   }
   return it.skip;
@@ -62,10 +64,25 @@ beforeAll(async () => {
   const addr = etcdStandIn.address();
   etcdPort = typeof addr === 'object' && addr ? addr.port : 0;
   if (which('openssl')) {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=pgha-test',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'ca.crt'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=pgha-test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'ca.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     execFileSync('sh', ['-c', `cat "${dir}/ca.crt" "${dir}/key.pem" > "${dir}/haproxy.pem"`]);
     // The stats listener's own certificate and key (HAPROXY_NODE_PEM).
     execFileSync('sh', ['-c', `cp "${dir}/haproxy.pem" "${dir}/node.pem"`]);

@@ -31,11 +31,13 @@ describe('restart order', () => {
 
 describe('edit-config patch', () => {
   it('builds nested keys from --set with YAML values and -p parameters as text', () => {
-    expect(buildConfigPatch(['loop_wait=5', 'postgresql.use_slots=false', 'tags={a: 1}'], ['work_mem=8MB', 'max_connections=200'])).toEqual({
-      loop_wait: 5,
-      postgresql: { use_slots: false, parameters: { work_mem: '8MB', max_connections: '200' } },
-      tags: { a: 1 },
-    });
+    expect(buildConfigPatch(['loop_wait=5', 'postgresql.use_slots=false', 'tags={a: 1}'], ['work_mem=8MB', 'max_connections=200'])).toEqual(
+      {
+        loop_wait: 5,
+        postgresql: { use_slots: false, parameters: { work_mem: '8MB', max_connections: '200' } },
+        tags: { a: 1 },
+      },
+    );
   });
   it('turns an empty value or null into a removal', () => {
     expect(buildConfigPatch(['ttl=', 'retry_timeout=null'], ['work_mem=', 'shared_buffers=null'])).toEqual({
@@ -58,8 +60,17 @@ describe('edit-config patch', () => {
   });
   it('applies a patch the way Patroni does: nulls delete, maps merge, the input is untouched', () => {
     const live = { ttl: 30, loop_wait: 10, postgresql: { use_slots: true, parameters: { work_mem: '4MB', max_connections: 100 } } };
-    const after = applyConfigPatch(live, { loop_wait: 5, postgresql: { parameters: { work_mem: null, shared_buffers: '256MB' } }, pause: true });
-    expect(after).toEqual({ ttl: 30, loop_wait: 5, pause: true, postgresql: { use_slots: true, parameters: { max_connections: 100, shared_buffers: '256MB' } } });
+    const after = applyConfigPatch(live, {
+      loop_wait: 5,
+      postgresql: { parameters: { work_mem: null, shared_buffers: '256MB' } },
+      pause: true,
+    });
+    expect(after).toEqual({
+      ttl: 30,
+      loop_wait: 5,
+      pause: true,
+      postgresql: { use_slots: true, parameters: { max_connections: 100, shared_buffers: '256MB' } },
+    });
     expect(live.postgresql.parameters.work_mem).toBe('4MB');
   });
   it('shows a unified diff of the DCS document, empty when nothing changes', () => {
@@ -74,11 +85,12 @@ describe('edit-config patch', () => {
   });
   it('names the keys deploy would set back', () => {
     const desired = { ttl: 30, postgresql: { parameters: { max_connections: 100, 'pg_stat_statements.max': 5 } } };
-    expect(keysDeployOwns({ ttl: 20, loop_wait: 5, postgresql: { parameters: { max_connections: '200', work_mem: '8MB', 'pg_stat_statements.max': 9 } } }, desired)).toEqual([
-      'ttl',
-      'postgresql.parameters.max_connections',
-      'postgresql.parameters.pg_stat_statements.max',
-    ]);
+    expect(
+      keysDeployOwns(
+        { ttl: 20, loop_wait: 5, postgresql: { parameters: { max_connections: '200', work_mem: '8MB', 'pg_stat_statements.max': 9 } } },
+        desired,
+      ),
+    ).toEqual(['ttl', 'postgresql.parameters.max_connections', 'postgresql.parameters.pg_stat_statements.max']);
   });
 });
 
@@ -97,7 +109,11 @@ describe('failover refusal', () => {
 
 describe('history and schedules', () => {
   it('parses GET /history lines and prints them as a table', () => {
-    const entries = parseHistory([[1, 50331808, 'no recovery target specified', '2026-11-22T05:33:17+00:00', 'pg2'], [2, 67109024, 'no recovery target specified'], 'junk']);
+    const entries = parseHistory([
+      [1, 50331808, 'no recovery target specified', '2026-11-22T05:33:17+00:00', 'pg2'],
+      [2, 67109024, 'no recovery target specified'],
+      'junk',
+    ]);
     expect(entries).toEqual([
       { timeline: 1, lsn: 50331808, reason: 'no recovery target specified', timestamp: '2026-11-22T05:33:17+00:00', newLeader: 'pg2' },
       { timeline: 2, lsn: 67109024, reason: 'no recovery target specified', timestamp: undefined, newLeader: undefined },

@@ -16,8 +16,12 @@ export type PrimaryStrategy = (typeof PRIMARY_STRATEGIES)[number];
 
 /** `--components=a,b|all` → the components in rolling order; unknown names are listed. */
 export function parseComponents(text: string): { components: Component[]; unknown: string[] } {
-  const words = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (words.includes('all')) return { components: [...COMPONENTS], unknown: words.filter((w) => w !== 'all' && !(COMPONENTS as readonly string[]).includes(w)) };
+  const words = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (words.includes('all'))
+    return { components: [...COMPONENTS], unknown: words.filter((w) => w !== 'all' && !(COMPONENTS as readonly string[]).includes(w)) };
   const unknown = words.filter((w) => !(COMPONENTS as readonly string[]).includes(w));
   return { components: COMPONENTS.filter((c) => words.includes(c)), unknown };
 }
@@ -224,7 +228,10 @@ export function pickCandidate(info: ClusterInfo, leader: string, upgraded: Reado
 }
 
 /** Parse the status script's lines (see `statusScript` in upgrade.ts). */
-export function parseStatus(host: string, stdout: string): { packages: HostComponentState['packages']; units: Map<string, NonNullable<HostComponentState['unit']>> } {
+export function parseStatus(
+  host: string,
+  stdout: string,
+): { packages: HostComponentState['packages']; units: Map<string, NonNullable<HostComponentState['unit']>> } {
   const packages: HostComponentState['packages'] = [];
   const units = new Map<string, NonNullable<HostComponentState['unit']>>();
   for (const line of stdout.split('\n')) {

@@ -50,7 +50,12 @@ export async function ensureRepoVersions(loaded: LoadedCluster, wanted: Record<s
   const repo = loaded.paths.localRepo;
   const index = parsePackagesIndex(await readFile(join(repo, 'Packages'), 'utf8').catch(() => ''));
   const missing = missingVersions(index, wanted);
-  if (!missing.length) return `local repository already holds ${Object.entries(wanted).map(([n, v]) => `${n}=${v}`).join(', ') || 'everything'}`;
+  if (!missing.length)
+    return `local repository already holds ${
+      Object.entries(wanted)
+        .map(([n, v]) => `${n}=${v}`)
+        .join(', ') || 'everything'
+    }`;
 
   const manifest = JSON.parse(await readFile(join(repo, '.pgha-repo.json'), 'utf8').catch(() => '{}')) as Manifest;
   const resolvedFiles = new Set((manifest.packages ?? []).map((p) => `${p.name}_${p.version.replace(/:/g, '%3a')}_${p.arch}.deb`));
@@ -67,13 +72,23 @@ export async function ensureRepoVersions(loaded: LoadedCluster, wanted: Record<s
       (extraVersions[p.name] ??= []).push(p.version);
     }
   }
-  log(`local repository lacks ${missing.join(', ')}: fetching (keeping ${Object.entries(extraVersions).map(([n, vs]) => `${n}=${vs.join('|')}`).join(', ') || 'no older versions'})`);
+  log(
+    `local repository lacks ${missing.join(', ')}: fetching (keeping ${
+      Object.entries(extraVersions)
+        .map(([n, vs]) => `${n}=${vs.join('|')}`)
+        .join(', ') || 'no older versions'
+    })`,
+  );
   const r = await buildLocalRepo(
     { clusterDir: loaded.paths.dir, packages, pins: mirrorPins, extraDebs: extraFiles.map((f) => join(repo, f)), extraVersions },
     { log },
   );
   const after = parsePackagesIndex(await readFile(join(repo, 'Packages'), 'utf8').catch(() => ''));
   const still = missingVersions(after, wanted);
-  if (still.length) throw new RuntimeError(`the local repository still lacks ${still.join(', ')} after a rebuild`, { where: 'upgrade: local repository', hint: 'check the versions against the Debian archive, or add the .deb with `pgha download-packages DIR --add-deb FILE`' });
+  if (still.length)
+    throw new RuntimeError(`the local repository still lacks ${still.join(', ')} after a rebuild`, {
+      where: 'upgrade: local repository',
+      hint: 'check the versions against the Debian archive, or add the .deb with `pgha download-packages DIR --add-deb FILE`',
+    });
   return `local repository: added ${missing.join(', ')} (${r.debs} packages, ${r.seconds.toFixed(1)} s)`;
 }

@@ -6,7 +6,15 @@
 import { RefusedError, UsageError } from '../../errors.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { isPlainObject, stripNulls, type Plain } from '../../model/merge.js';
-import { getHistory, patchDcsConfig, postFailover, postReinitialize, postReload, postRestart, type HistoryEntry } from '../../patroni/ops.js';
+import {
+  getHistory,
+  patchDcsConfig,
+  postFailover,
+  postReinitialize,
+  postReload,
+  postRestart,
+  type HistoryEntry,
+} from '../../patroni/ops.js';
 import { isLeaderRole } from '../../patroni/types.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
@@ -19,7 +27,10 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function refuseUnknown(live: Live, names: readonly string[], members: string[]): void {
   const unknown = names.filter((n) => !members.includes(n));
   if (unknown.length) {
-    throw new RefusedError(`not members of ${live.loaded.cluster.name}:`, unknown.map((n) => `${n} (members: ${members.join(', ')})`));
+    throw new RefusedError(
+      `not members of ${live.loaded.cluster.name}:`,
+      unknown.map((n) => `${n} (members: ${members.join(', ')})`),
+    );
   }
 }
 
@@ -35,74 +46,100 @@ export interface RestartRequest {
 }
 
 export async function restart(dir: string, req: RestartRequest, out: Out): Promise<void> {
-  await withLive(dir, async (live) => {
-    const info = await readCluster(live);
-    refuseUnknown(live, req.members, info.members.map((m) => m.name));
-    let order = restartOrder(info, req.members);
-    if (req.pending) {
-      const pending = new Set(info.members.filter((m) => m.pending_restart).map((m) => m.name));
-      const skipped = order.filter((n) => !pending.has(n));
-      if (skipped.length) out(`no pending restart on ${skipped.join(', ')}: left alone`);
-      order = order.filter((n) => pending.has(n));
-    }
-    if (!order.length) {
-      out('nothing to restart');
-      return;
-    }
-    const body = { ...(req.pending ? { restart_pending: true } : {}), ...(req.scheduled ? { schedule: req.scheduled } : {}) };
-    if (req.scheduled) {
+  await withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      refuseUnknown(
+        live,
+        req.members,
+        info.members.map((m) => m.name),
+      );
+      let order = restartOrder(info, req.members);
+      if (req.pending) {
+        const pending = new Set(info.members.filter((m) => m.pending_restart).map((m) => m.name));
+        const skipped = order.filter((n) => !pending.has(n));
+        if (skipped.length) out(`no pending restart on ${skipped.join(', ')}: left alone`);
+        order = order.filter((n) => pending.has(n));
+      }
+      if (!order.length) {
+        out('nothing to restart');
+        return;
+      }
+      const body = { ...(req.pending ? { restart_pending: true } : {}), ...(req.scheduled ? { schedule: req.scheduled } : {}) };
+      if (req.scheduled) {
+        for (const name of order) {
+          const r = await postRestart(live.session.patroni(name, { fromMember: true }), body);
+          out(`${name}: ${r.kind === 'scheduled' ? `restart scheduled at ${req.scheduled}` : r.message}`);
+        }
+        return;
+      }
+      // One at a time, each member back (and the leader running) before the next goes down.
       for (const name of order) {
+        const t0 = Date.now();
+        out(`${name}: restarting${isLeaderRole(info.members.find((m) => m.name === name)?.role ?? '') ? ' (leader, last)' : ''}`);
         const r = await postRestart(live.session.patroni(name, { fromMember: true }), body);
-        out(`${name}: ${r.kind === 'scheduled' ? `restart scheduled at ${req.scheduled}` : r.message}`);
+        if (r.kind === 'not-needed') {
+          out(`${name}: ${r.message}`);
+          continue;
+        }
+        await waitBack(live, name, `${name} to be back after its restart`);
+        out(`${name}: back after ${secs(Date.now() - t0)}`);
       }
-      return;
-    }
-    // One at a time, each member back (and the leader running) before the next goes down.
-    for (const name of order) {
-      const t0 = Date.now();
-      out(`${name}: restarting${isLeaderRole(info.members.find((m) => m.name === name)?.role ?? '') ? ' (leader, last)' : ''}`);
-      const r = await postRestart(live.session.patroni(name, { fromMember: true }), body);
-      if (r.kind === 'not-needed') {
-        out(`${name}: ${r.message}`);
-        continue;
-      }
-      await waitBack(live, name, `${name} to be back after its restart`);
-      out(`${name}: back after ${secs(Date.now() - t0)}`);
-    }
-  }, { names: req.members, as: 'usage' });
+    },
+    { names: req.members, as: 'usage' },
+  );
 }
 
 export async function reload(dir: string, members: string[], out: Out): Promise<void> {
-  await withLive(dir, async (live) => {
-    const info = await readCluster(live);
-    refuseUnknown(live, members, info.members.map((m) => m.name));
-    const names = members.length ? members : info.members.map((m) => m.name);
-    for (const name of names) {
-      requireMember(live, name);
-      out(`${name}: ${await postReload(live.session.patroni(name, { fromMember: true }))}`);
-    }
-  }, { names: members, as: 'usage' });
+  await withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      refuseUnknown(
+        live,
+        members,
+        info.members.map((m) => m.name),
+      );
+      const names = members.length ? members : info.members.map((m) => m.name);
+      for (const name of names) {
+        requireMember(live, name);
+        out(`${name}: ${await postReload(live.session.patroni(name, { fromMember: true }))}`);
+      }
+    },
+    { names: members, as: 'usage' },
+  );
 }
 
 export async function reinit(dir: string, member: string, force: boolean, out: Out): Promise<void> {
-  await withLive(dir, async (live) => {
-    requireMember(live, member);
-    const info = await readCluster(live);
-    const m = info.members.find((x) => x.name === member);
-    if (!m) throw new RefusedError(`${member} is not a member of the running cluster`, []);
-    if (isLeaderRole(m.role)) throw new RefusedError(`${member} is the leader: only a replica can be reinitialized`, [], { hint: `switch over first: pgha switchover DIR <replica>` });
-    out(`${member}: its data directory is removed and copied again from the leader`);
-    await confirmOrRefuse(`Reinitialize ${member}?`, force, 'reinit');
-    const t0 = Date.now();
-    out(`${member}: ${await postReinitialize(live.session.patroni(member, { fromMember: true }), force)}`);
-    // Give Patroni a loop to leave "running" before waiting for it to be back.
-    await waitFor(async () => {
-      const st = await live.session.patroni(member).patroni();
-      return st.state !== 'running' ? true : undefined;
-    }, { timeoutMs: 15_000, intervalMs: 300, what: `${member} to start reinitializing` }).catch(() => undefined);
-    await waitBack(live, member, `${member} to be reinitialized and streaming`, 30 * 60_000);
-    out(`${member}: reinitialized and streaming after ${secs(Date.now() - t0)}`);
-  }, { names: [member], as: 'usage' });
+  await withLive(
+    dir,
+    async (live) => {
+      requireMember(live, member);
+      const info = await readCluster(live);
+      const m = info.members.find((x) => x.name === member);
+      if (!m) throw new RefusedError(`${member} is not a member of the running cluster`, []);
+      if (isLeaderRole(m.role))
+        throw new RefusedError(`${member} is the leader: only a replica can be reinitialized`, [], {
+          hint: `switch over first: pgha switchover DIR <replica>`,
+        });
+      out(`${member}: its data directory is removed and copied again from the leader`);
+      await confirmOrRefuse(`Reinitialize ${member}?`, force, 'reinit');
+      const t0 = Date.now();
+      out(`${member}: ${await postReinitialize(live.session.patroni(member, { fromMember: true }), force)}`);
+      // Give Patroni a loop to leave "running" before waiting for it to be back.
+      await waitFor(
+        async () => {
+          const st = await live.session.patroni(member).patroni();
+          return st.state !== 'running' ? true : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 300, what: `${member} to start reinitializing` },
+      ).catch(() => undefined);
+      await waitBack(live, member, `${member} to be reinitialized and streaming`, 30 * 60_000);
+      out(`${member}: reinitialized and streaming after ${secs(Date.now() - t0)}`);
+    },
+    { names: [member], as: 'usage' },
+  );
 }
 
 export async function setPause(dir: string, pause: boolean, wait: boolean, out: Out): Promise<void> {
@@ -113,33 +150,54 @@ export async function setPause(dir: string, pause: boolean, wait: boolean, out: 
       return;
     }
     await patchDcsConfig(live.session.patroni(await writer(live), { fromMember: true }), { pause });
-    out(pause ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself' : 'resumed: Patroni manages the cluster again');
+    out(
+      pause
+        ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
+        : 'resumed: Patroni manages the cluster again',
+    );
     if (!wait) return;
     // Each member applies the change on its next HA loop; GET /patroni reports it there.
-    await waitFor(async () => {
-      const sts = await Promise.all(info.members.map((m) => live.session.patroni(m.name).patroni().catch(() => undefined)));
-      return sts.every((s) => s !== undefined && (s.pause === true) === pause) ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500, what: `every member to ${pause ? 'pause' : 'resume'}` });
+    await waitFor(
+      async () => {
+        const sts = await Promise.all(
+          info.members.map((m) =>
+            live.session
+              .patroni(m.name)
+              .patroni()
+              .catch(() => undefined),
+          ),
+        );
+        return sts.every((s) => s !== undefined && (s.pause === true) === pause) ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `every member to ${pause ? 'pause' : 'resume'}` },
+    );
     out(`every member ${pause ? 'is paused' : 'has resumed'}`);
   });
 }
 
 export async function failover(dir: string, candidate: string, force: boolean, out: Out): Promise<void> {
-  await withLive(dir, async (live) => {
-    requireMember(live, candidate);
-    const info = await readCluster(live);
-    const reasons = failoverRefusal(info, candidate, force);
-    if (reasons.length) throw new RefusedError(`failover to ${candidate} refused; nothing was changed:`, reasons);
-    const t0 = Date.now();
-    // From the candidate's own tunnel: the old leader may be the host that is gone.
-    const r = await postFailover(live.session.patroni(candidate, { fromMember: true }), { candidate });
-    out(`Patroni: ${r.message}`);
-    await waitFor(async () => {
-      const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
-      return l?.name === candidate && l.state === 'running' ? true : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 250, what: `${candidate} to lead` });
-    out(`${candidate} leads after ${secs(Date.now() - t0)}`);
-  }, { names: [candidate], as: 'refusal' });
+  await withLive(
+    dir,
+    async (live) => {
+      requireMember(live, candidate);
+      const info = await readCluster(live);
+      const reasons = failoverRefusal(info, candidate, force);
+      if (reasons.length) throw new RefusedError(`failover to ${candidate} refused; nothing was changed:`, reasons);
+      const t0 = Date.now();
+      // From the candidate's own tunnel: the old leader may be the host that is gone.
+      const r = await postFailover(live.session.patroni(candidate, { fromMember: true }), { candidate });
+      out(`Patroni: ${r.message}`);
+      await waitFor(
+        async () => {
+          const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
+          return l?.name === candidate && l.state === 'running' ? true : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 250, what: `${candidate} to lead` },
+      );
+      out(`${candidate} leads after ${secs(Date.now() - t0)}`);
+    },
+    { names: [candidate], as: 'refusal' },
+  );
 }
 
 export async function history(dir: string): Promise<HistoryEntry[]> {

@@ -145,10 +145,13 @@ export function allBack(info: ClusterInfo, names: readonly string[]): boolean {
 }
 
 export async function waitAllBack(live: Live, names: readonly string[], what: string, timeoutMs = 300_000): Promise<ClusterInfo> {
-  return waitFor(async () => {
-    const info = await readCluster(live);
-    return allBack(info, names) ? info : undefined;
-  }, { timeoutMs, intervalMs: 1000, what, hint: 'run `patronictl list` on a data node and look at the Patroni logs' });
+  return waitFor(
+    async () => {
+      const info = await readCluster(live);
+      return allBack(info, names) ? info : undefined;
+    },
+    { timeoutMs, intervalMs: 1000, what, hint: 'run `patronictl list` on a data node and look at the Patroni logs' },
+  );
 }
 
 export function leaderName(info: ClusterInfo): string | undefined {
@@ -200,7 +203,11 @@ export interface WriteProbe {
 
 export async function probeWrites(live: Live, from: string, ep: Endpoint): Promise<WriteProbe> {
   const user = String(live.session.host(from).vars.patroni_super_user);
-  const r = await run(live.session.transport(from), probeWritesCommand(ep, user, live.session.material.secrets.get(user)), `psql through ${ep.via}`);
+  const r = await run(
+    live.session.transport(from),
+    probeWritesCommand(ep, user, live.session.material.secrets.get(user)),
+    `psql through ${ep.via}`,
+  );
   const [recovery, server] = r.stdout.trim().split('|');
   return { writable: recovery === 'f', server: server ?? '' };
 }
@@ -209,15 +216,28 @@ export async function probeWrites(live: Live, from: string, ep: Endpoint): Promi
  * Wait until every client endpoint lands on `leader` and it takes writes; all endpoints in
  * parallel, each with the ms since `since` at which it first did.
  */
-export async function waitWritesReachLeader(live: Live, leader: string, since: number, timeoutMs = 60_000): Promise<{ ep: Endpoint; ms: number }[]> {
+export async function waitWritesReachLeader(
+  live: Live,
+  leader: string,
+  since: number,
+  timeoutMs = 60_000,
+): Promise<{ ep: Endpoint; ms: number }[]> {
   const leaderIp = live.session.host(leader).ip;
   return Promise.all(
     writeEndpoints(live).map(async (ep) => {
       const [kind, host] = ep.via.split(' on ');
-      await waitFor(async () => {
-        const p = await probeWrites(live, leader, ep);
-        return p.writable && p.server === leaderIp ? true : undefined;
-      }, { timeoutMs, intervalMs: 250, what: `writes through ${ep.via} to reach ${leader}`, hint: `look at ${kind ?? 'the proxy'}'s log on ${host ?? 'its host'}` });
+      await waitFor(
+        async () => {
+          const p = await probeWrites(live, leader, ep);
+          return p.writable && p.server === leaderIp ? true : undefined;
+        },
+        {
+          timeoutMs,
+          intervalMs: 250,
+          what: `writes through ${ep.via} to reach ${leader}`,
+          hint: `look at ${kind ?? 'the proxy'}'s log on ${host ?? 'its host'}`,
+        },
+      );
       return { ep, ms: Date.now() - since };
     }),
   );

@@ -37,14 +37,20 @@ function errorText(res: JsonResponse): string {
 
 export class EtcdGateway {
   private token: string | undefined;
-  constructor(private readonly http: Requester, private readonly where: string) {}
+  constructor(
+    private readonly http: Requester,
+    private readonly where: string,
+  ) {}
 
   async post(path: string, body: object): Promise<JsonResponse> {
     const headers: Record<string, string> = this.token ? { authorization: this.token } : {};
     try {
       return await this.http.request({ method: 'POST', path, body, headers });
     } catch (e) {
-      throw new RuntimeError(`etcd ${path} failed: ${(e as Error).message}`, { where: this.where, hint: 'check that etcd runs and is healthy' });
+      throw new RuntimeError(`etcd ${path} failed: ${(e as Error).message}`, {
+        where: this.where,
+        hint: 'check that etcd runs and is healthy',
+      });
     }
   }
 
@@ -73,7 +79,7 @@ export async function ensureEtcdAuth(gw: EtcdGateway, spec: EtcdAuthSpec): Promi
   const changed: string[] = [];
   const state = await gw.authenticate('root', spec.rootPassword);
   if (state === 'denied') {
-    throw new RuntimeError('etcd auth is enabled but root\'s password differs from DIR/secrets/etcd_root', {
+    throw new RuntimeError("etcd auth is enabled but root's password differs from DIR/secrets/etcd_root", {
       hint: 'restore the secret that was used when the cluster was deployed, or reset etcd auth by hand',
     });
   }

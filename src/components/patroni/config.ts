@@ -4,19 +4,7 @@
  */
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import {
-  bool,
-  dataNodes,
-  etcdMembers,
-  hasRole,
-  hostCidr,
-  hostPort,
-  num,
-  plain,
-  str,
-  strList,
-  tlsFiles,
-} from '../common.js';
+import { bool, dataNodes, etcdMembers, hasRole, hostCidr, hostPort, num, plain, str, strList, tlsFiles } from '../common.js';
 import {
   PATRONI_CA,
   PATRONI_CERT,
@@ -198,9 +186,7 @@ function features(host: ResolvedHost, inputs: RenderInputs): Plain {
     };
   }
   // Patroni's default is `automatic`, which warns on every start where there is no watchdog.
-  out.watchdog = bool(v, 'patroni_watchdog_enabled')
-    ? { mode: 'required', device: '/dev/watchdog', safety_margin: 5 }
-    : { mode: 'off' };
+  out.watchdog = bool(v, 'patroni_watchdog_enabled') ? { mode: 'required', device: '/dev/watchdog', safety_margin: 5 } : { mode: 'off' };
   if (hasRole(host, 'pgbouncer')) {
     out.postgresql = deepMerge(out.postgresql ?? {}, { callbacks: { on_role_change: PGBOUNCER_FOLLOW_SCRIPT } });
   }

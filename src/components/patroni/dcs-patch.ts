@@ -28,6 +28,11 @@ export function dcsPatch(desired: Plain, live: Plain): Plain | undefined {
  */
 function normalise(v: unknown): unknown {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (isPlainObject(v)) return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, normalise(x)]));
+  if (isPlainObject(v))
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== null)
+        .map(([k, x]) => [k, normalise(x)]),
+    );
   return v;
 }

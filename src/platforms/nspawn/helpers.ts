@@ -95,7 +95,8 @@ export function validateClusterAddressing(subnet: string, hosts: HostAddr[]): vo
       continue;
     }
     if (n < c.network || n >= c.network + c.size) problems.push(`${h.name}: ${h.ip} is outside subnet ${subnet}`);
-    else if (n === c.network || n === c.network + c.size - 1) problems.push(`${h.name}: ${h.ip} is the network or broadcast address of ${subnet}`);
+    else if (n === c.network || n === c.network + c.size - 1)
+      problems.push(`${h.name}: ${h.ip} is the network or broadcast address of ${subnet}`);
     else if (n === bridge) problems.push(`${h.name}: ${h.ip} is reserved for the host side of the bridge`);
     const other = seenIp.get(n);
     if (other !== undefined) problems.push(`${h.name}: ${h.ip} is also used by ${other}`);
@@ -154,7 +155,10 @@ export function bridgeName(clusterName: string): string {
  * The hostname inside is set separately (`--hostname`, /etc/hostname).
  */
 export function machineName(clusterName: string, host: string): string {
-  const label = clusterName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const label = clusterName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   const name = `${host}.${label}`;
   if (label && name.length <= 64) return name;
   return `${host}.${createHash('sha1').update(clusterName).digest('hex').slice(0, 8)}`;

@@ -64,11 +64,9 @@ export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = pro
     const start = Date.now();
     log(`building the ${DEBIAN_SUITE} image with debootstrap (about a minute; cached in ${dir})`);
     try {
-      await run(
-        'debootstrap',
-        ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, DEBIAN_SUITE, tmp, debianMirrors(env).main],
-        { where: 'image: debootstrap' },
-      );
+      await run('debootstrap', ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, DEBIAN_SUITE, tmp, debianMirrors(env).main], {
+        where: 'image: debootstrap',
+      });
       const debootstrapSeconds = (Date.now() - start) / 1000;
       log(`debootstrap done in ${debootstrapSeconds.toFixed(1)} s; preparing the image`);
       await customizeImage(tmp);
@@ -121,7 +119,10 @@ async function customizeImage(root: string): Promise<void> {
   await writeFile(join(root, 'etc/ssh/sshd_config.d/pgha.conf'), `${SSHD_CONFIG_DROPIN}HostKey /etc/ssh/ssh_host_ed25519_key\n`);
   await writeFile(join(root, 'etc/apt/apt.conf.d/99pgha-no-recommends'), APT_NO_RECOMMENDS);
   // Containers have no route out: no internet apt source may stay in the image.
-  await writeFile(join(root, 'etc/apt/sources.list'), '# pgha: containers use the local repository only (see /etc/apt/sources.list on each host)\n');
+  await writeFile(
+    join(root, 'etc/apt/sources.list'),
+    '# pgha: containers use the local repository only (see /etc/apt/sources.list on each host)\n',
+  );
   for (const f of await readdir(join(root, 'etc/apt/sources.list.d')).catch(() => [] as string[])) {
     await rm(join(root, 'etc/apt/sources.list.d', f), { force: true });
   }

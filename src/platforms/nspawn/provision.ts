@@ -146,7 +146,6 @@ export interface DeprovisionResult {
 
 const STOP_TIMEOUT_MS = 15_000;
 
-
 function validateSpec(spec: Pick<NspawnClusterSpec, 'clusterName' | 'subnet' | 'hosts'> & { authorizedKey?: string }): void {
   if (!isValidClusterName(spec.clusterName)) {
     throw new UsageError(`cluster name ${JSON.stringify(spec.clusterName)} cannot be used for containers`, {
@@ -482,7 +481,9 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
     if (failed.length > 1) {
       throw new RuntimeError(
         `${failed.length} of ${spec.hosts.length} containers did not come up:\n${failed
-          .map((e) => (e instanceof PghaError && e.where ? `  ${e.where}: ${e.message}` : `  ${String(e instanceof Error ? e.message : e)}`))
+          .map((e) =>
+            e instanceof PghaError && e.where ? `  ${e.where}: ${e.message}` : `  ${String(e instanceof Error ? e.message : e)}`,
+          )
           .join('\n')}`,
         { where: 'provision', hint: `see console.log under ${clusterStateDir(spec.clusterName, env)}/<host>/` },
       );
@@ -614,7 +615,10 @@ export async function deprovisionNspawn(
 
     const left = (await mountPoints()).filter((m) => m === base || m.startsWith(`${base}/`));
     if (left.length) {
-      throw new RuntimeError(`still mounted: ${left.join(', ')}`, { where: 'deprovision', hint: `unmount them, then run deprovision again` });
+      throw new RuntimeError(`still mounted: ${left.join(', ')}`, {
+        where: 'deprovision',
+        hint: `unmount them, then run deprovision again`,
+      });
     }
     await rm(base, { recursive: true, force: true });
     if (await linkExists(bridge)) {

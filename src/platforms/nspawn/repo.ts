@@ -27,7 +27,18 @@ import {
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { debianMirrors } from './mirrors.js';
 import { cacheDir, debCacheDir } from './paths.js';
-import { CGROUP_WRAPPER, acquireLock, cgroupRoots, exists, isMounted, noLog, removeCgroupTree, removeTreeSafely, run, type Log } from './sys.js';
+import {
+  CGROUP_WRAPPER,
+  acquireLock,
+  cgroupRoots,
+  exists,
+  isMounted,
+  noLog,
+  removeCgroupTree,
+  removeTreeSafely,
+  run,
+  type Log,
+} from './sys.js';
 
 export interface LocalRepoSpec {
   clusterDir: string;
@@ -87,20 +98,22 @@ function validate(spec: LocalRepoSpec): void {
 }
 
 async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** Build or update DIR/local-repo. */
-export async function buildLocalRepo(
-  spec: LocalRepoSpec,
-  opts: { log?: Log; env?: NodeJS.ProcessEnv } = {},
-): Promise<LocalRepoResult> {
+export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env?: NodeJS.ProcessEnv } = {}): Promise<LocalRepoResult> {
   const log = opts.log ?? noLog;
   const env = opts.env ?? process.env;
   const start = Date.now();
   validate(spec);
   if (process.getuid?.() !== 0) {
-    throw new RuntimeError('building the local repository needs root (it runs a container)', { where: 'download-packages', hint: 'run pgha as root' });
+    throw new RuntimeError('building the local repository needs root (it runs a container)', {
+      where: 'download-packages',
+      hint: 'run pgha as root',
+    });
   }
   await assertHostPrereqs();
   const repoDir = join(resolve(spec.clusterDir), 'local-repo');

@@ -223,8 +223,7 @@ export async function acquireLock(path: string, what: string, log: Log, timeoutM
  * `sh -c` script: move itself into each cgroup directory given before `--` (best effort), then
  * exec the rest. Used to give every systemd-nspawn its own cgroup (see provision.ts).
  */
-export const CGROUP_WRAPPER =
-  'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" 2>/dev/null || :; shift; done; shift; exec "$@"';
+export const CGROUP_WRAPPER = 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" 2>/dev/null || :; shift; done; shift; exec "$@"';
 
 /** cgroup hierarchies systemd-nspawn uses on this machine. */
 export async function cgroupRoots(): Promise<string[]> {
