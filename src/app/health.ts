@@ -12,6 +12,7 @@ import type { ResolvedHost } from '../model/types.js';
 import { isHealthyReplicaState, leaderOf, parseSize, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { loadSecrets } from '../secrets/store.js';
 import { quote } from '../transport/quote.js';
+import { PINNED_SEARCH_PATH } from '../components/host-commands.js';
 import type { Transport } from '../transport/types.js';
 import {
   etcdRequester,
@@ -242,7 +243,7 @@ export function psqlThroughScript(conninfo: string, sql: string): string {
     'f=$(mktemp)',
     'trap \'rm -f "$f"\' EXIT',
     'cat > "$f"',
-    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${quote(sql)} ${quote(conninfo)}`,
+    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 ${PINNED_SEARCH_PATH} psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${quote(sql)} ${quote(conninfo)}`,
   ].join('\n');
 }
 
@@ -271,7 +272,7 @@ async function haproxyChecks(d: HealthDeps, leader: ResolvedHost | undefined, ru
         const conninfo = `host=${h.ip} port=${port} user=${superuser} dbname=postgres ${ssl}`;
         try {
           const r = await transport.exec({
-            script: psqlThroughScript(conninfo, 'select pg_is_in_recovery(), inet_server_addr()'),
+            script: psqlThroughScript(conninfo, 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'),
             stdin: passfileLine(superuser, password),
             secrets: [password],
             timeoutSec: 15,

@@ -76,28 +76,48 @@ export function scramVerifier(user: string, password: string, iterations = 4096)
 }
 
 /**
+ * Session settings for every psql pgha runs as the superuser. Other roles own databases (and may
+ * create schemas, functions and operators in them); an unqualified name or operator in pgha's SQL
+ * would resolve to theirs and run with superuser rights. So the search_path is pinned at connection
+ * start (a startup option beats ALTER DATABASE/ROLE ... SET), and the SQL itself names
+ * pg_catalog's objects and operators explicitly: either alone would do, both are kept on purpose.
+ */
+export const PINNED_SEARCH_PATH = "PGOPTIONS='-c search_path=pg_catalog,pg_temp'";
+
+/** `a OPERATOR(pg_catalog.=) b`: an equality no schema of another role can shadow. */
+const EQ = 'OPERATOR(pg_catalog.=)';
+
+/**
  * The PgBouncer auth user on the leader, converged from what is there: the role with the
  * generated password (as a SCRAM verifier, on stdin), and the auth_query function in every
  * database that accepts connections — PgBouncer 1.18 runs auth_query in the database a client
  * asks for. Prints `changed` when it had to do anything. Safe to run on every deploy.
+ *
+ * Database names are read hex-encoded and decoded by the shell, then passed to psql in
+ * PGDATABASE: a name with spaces, newlines or glob characters stays one word, and one holding
+ * `=` is never read as a connection string (psql -d would expand it).
  */
 export function pgbouncerAuthUserCommand(user: string, password: string, port: number, functionSql: readonly string[]): Command {
   const literal = (x: string) => `'${x.replace(/'/g, "''")}'`;
   const verifier = scramVerifier(user, password);
-  const roleSql = `SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_authid WHERE rolname = ${literal(user)} AND rolpassword = ${literal(verifier)});
-SELECT format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${literal(user)}) \\gexec
-SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${literal(user)}, ${literal(verifier)}) FROM pg_authid WHERE rolname = ${literal(user)} AND rolpassword IS DISTINCT FROM ${literal(verifier)} \\gexec
+  const roleSql = `SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND rolpassword ${EQ} ${literal(verifier)});
+SELECT pg_catalog.format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname ${EQ} ${literal(user)}) \\gexec
+SELECT pg_catalog.format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${literal(user)}, ${literal(verifier)}) FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND (rolpassword IS NULL OR rolpassword OPERATOR(pg_catalog.<>) ${literal(verifier)}) \\gexec
 `;
   const psql = sh`runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql`;
   const fn = functionSql.map((q) => `${q};`).join('\n');
+  const listDatabases = `SELECT pg_catalog.encode(pg_catalog.convert_to(datname, 'UTF8'), 'hex') FROM pg_catalog.pg_database WHERE datallowconn`;
+  const hasFunction = `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname ${EQ} 'get_auth' AND pronamespace ${EQ} pg_catalog.to_regnamespace('pgbouncer')::pg_catalog.oid`;
   const script = `set -euo pipefail
 cd /tmp
+export ${PINNED_SEARCH_PATH}
 ${psql} -At -d postgres -f -
-for db in $(${psql} -d postgres -Atc "SELECT datname FROM pg_database WHERE datallowconn"); do
-  has=$(${psql} -d "$db" -Atc "SELECT count(*) FROM pg_proc WHERE proname = 'get_auth' AND pronamespace = to_regnamespace('pgbouncer')")
+${psql} -d postgres -Atc ${quote(listDatabases)} | while IFS= read -r hex; do
+  printf -v db '%b' "$(printf '%s' "$hex" | sed 's/../\\\\x&/g')"
+  has=$(PGDATABASE="$db" ${psql} -Atc ${quote(hasFunction)})
   [ "$has" = 0 ] || continue
   echo changed
-  ${psql} -d "$db" -f - <<'PGHA_SQL'
+  PGDATABASE="$db" ${psql} -f - <<'PGHA_SQL'
 ${fn}
 PGHA_SQL
 done

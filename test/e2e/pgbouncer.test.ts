@@ -178,4 +178,47 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     },
     5 * 60_000,
   );
+
+  it(
+    'runs its SQL in databases other roles own without handing them superuser (pinned search_path, qualified operators)',
+    async () => {
+      const at = NODES[leader()!];
+      // The database's name travels on stdin's first line, the SQL after it: no shell quoting games.
+      const sql = (db: string, text: string) =>
+        sshOk(
+          dir,
+          at,
+          'IFS= read -r db; cd /tmp && PGDATABASE="$db" runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -f -',
+          `${db}\n${text}\n`,
+        ).trim();
+      // The database's name has spaces, quotes and a glob character: deploy must treat it as one word.
+      const appDb = 'app "db" *';
+      sql('postgres', `CREATE ROLE app_owner LOGIN; CREATE DATABASE "app ""db"" *" OWNER app_owner;`);
+      // What a database owner can plant: an exact-match operator for the catalog query deploy
+      // ran (oid = regnamespace) and functions named like the ones pgha calls, all in public.
+      sql(
+        appDb,
+        `SET ROLE app_owner;
+CREATE FUNCTION public.pgha_trap(oid, regnamespace) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+  IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user) THEN
+    EXECUTE 'ALTER ROLE app_owner SUPERUSER';
+  END IF;
+  RETURN $1 OPERATOR(pg_catalog.=) $2::oid;
+END $f$;
+CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regnamespace, FUNCTION = public.pgha_trap);
+CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) LANGUAGE sql AS $f$ SELECT NULL::name, NULL::text $f$;`,
+      );
+      await pghaOk(['deploy', dir]);
+      expect(sql('postgres', `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app_owner'`)).toBe('f');
+      // ... and deploy still did its job in that database: the auth function exists there.
+      expect(
+        sql(
+          appDb,
+          `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname = 'get_auth' AND pronamespace = 'pgbouncer'::regnamespace`,
+        ),
+      ).toBe('1');
+    },
+    5 * 60_000,
+  );
 });

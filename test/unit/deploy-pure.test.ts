@@ -16,6 +16,24 @@ describe('commands keep secrets off the command line', () => {
     expect(cmd.stdin).toContain(verifier);
     expect(cmd.secrets).toEqual(['S3cretS3cretS3cretS3cret', verifier]);
   });
+  it('pins search_path and qualifies every name and operator in the SQL it runs as superuser', () => {
+    const cmd = pgbouncerAuthUserCommand('pgbouncer_auth_user', 'S3cretS3cretS3cretS3cret', 5432, ['SELECT 1']);
+    // Exported before the first psql, so every psql of the script starts with it.
+    expect(cmd.script.indexOf("export PGOPTIONS='-c search_path=pg_catalog,pg_temp'")).toBeGreaterThan(-1);
+    expect(cmd.script.indexOf('export PGOPTIONS')).toBeLessThan(cmd.script.indexOf('psql'));
+    // The SQL: what goes on stdin, and the queries the script passes to psql -c.
+    const sql = [cmd.stdin ?? '', ...cmd.script.split('\n').filter((l) => l.includes('SELECT'))].join('\n');
+    expect(sql).not.toMatch(/\s(=|<>)[\s']/); // every comparison is OPERATOR(pg_catalog.…)
+    expect(sql).not.toMatch(/IS DISTINCT FROM/);
+    for (const name of ['pg_authid', 'pg_roles', 'pg_database', 'pg_proc', 'format(', 'count(', 'to_regnamespace(', 'encode(']) {
+      for (const at of [...sql.matchAll(new RegExp(name.replace('(', '\\('), 'g'))].map((m) => m.index)) {
+        expect(sql.slice(at - 'pg_catalog.'.length, at), name).toBe('pg_catalog.');
+      }
+    }
+    // Database names never pass through word splitting or psql -d's connection-string expansion.
+    expect(cmd.script).not.toMatch(/for db in/);
+    expect(cmd.script).toContain('PGDATABASE="$db"');
+  });
   it('computes the SCRAM verifier PostgreSQL would store, deterministically', () => {
     const v = scramVerifier('u', 'pw');
     expect(v).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);

@@ -142,6 +142,17 @@ describe('write probe through the proxies', () => {
     expect(cmd.secrets).toContain(pw);
     expect(cmd.script).toContain('umask 077');
     expect(cmd.script).toMatch(/trap 'rm -f "\$f"' EXIT/);
-    expect(cmd.script).toContain("'host=10.0.0.14 port=5432 user=postgres dbname=postgres sslmode=require'");
+    expect(cmd.script).toContain("'host=10.0.0.14 port=5432 user=postgres dbname=postgres sslmode=disable'");
+  });
+  it('sends the superuser password only to a server that proves it belongs to the cluster', () => {
+    const viaHaproxy = probeWritesCommand({ via: 'HAProxy on proxy1', ip: '10.0.0.14', port: 5432, tls: 'verify-ca' }, 'postgres', 'pw');
+    expect(viaHaproxy.script).toContain('sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt');
+    const viaPgbouncer = probeWritesCommand({ via: 'PgBouncer on pg1', ip: '10.0.0.11', port: 6432, tls: 'verify-full' }, 'postgres', 'pw');
+    expect(viaPgbouncer.script).toContain('sslmode=verify-full sslrootcert=/etc/patroni/ssl/ca.crt');
+    for (const c of [viaHaproxy, viaPgbouncer]) {
+      expect(c.script).not.toMatch(/sslmode=(require|prefer|allow)/);
+      expect(c.script).toContain("PGOPTIONS='-c search_path=pg_catalog,pg_temp'");
+      expect(c.script).toContain('pg_catalog.pg_is_in_recovery()');
+    }
   });
 });

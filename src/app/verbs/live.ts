@@ -9,6 +9,8 @@ import type { ResolvedHost } from '../../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember } from '../../patroni/types.js';
 import { run } from '../../transport/types.js';
 import { sh, withSecrets } from '../../transport/quote.js';
+import { PATRONI_CA } from '../../components/paths.js';
+import { PINNED_SEARCH_PATH } from '../../components/host-commands.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { ClusterSession, isDataNode } from '../session.js';
 import { waitFor } from '../wait.js';
@@ -163,13 +165,29 @@ export interface Endpoint {
   via: string;
   ip: string;
   port: number;
+  /**
+   * How the probe verifies the server, when the cluster runs PostgreSQL with TLS. PgBouncer
+   * terminates TLS with its own node's certificate, which names the address dialled: full
+   * verification. HAProxy passes TCP through to whichever member leads, so the name on the
+   * certificate cannot be known in advance: the chain to the cluster CA is verified instead.
+   * Undefined when TLS is off (the probe then connects without it, as clients must).
+   */
+  tls?: 'verify-full' | 'verify-ca';
 }
 
 export function writeEndpoints(live: Live): Endpoint[] {
   const out: Endpoint[] = [];
   for (const h of live.loaded.cluster.hosts) {
-    if (h.roles.includes('haproxy')) out.push({ via: `HAProxy on ${h.name}`, ip: h.ip, port: Number(h.vars.haproxy_port) });
-    if (h.roles.includes('pgbouncer')) out.push({ via: `PgBouncer on ${h.name}`, ip: h.ip, port: Number(h.vars.pgbouncer_port) });
+    const ssl = h.vars.patroni_ssl_enabled === true;
+    if (h.roles.includes('haproxy'))
+      out.push({ via: `HAProxy on ${h.name}`, ip: h.ip, port: Number(h.vars.haproxy_port), ...(ssl ? { tls: 'verify-ca' as const } : {}) });
+    if (h.roles.includes('pgbouncer'))
+      out.push({
+        via: `PgBouncer on ${h.name}`,
+        ip: h.ip,
+        port: Number(h.vars.pgbouncer_port),
+        ...(ssl ? { tls: 'verify-full' as const } : {}),
+      });
   }
   return out;
 }
@@ -181,7 +199,9 @@ export function writeEndpoints(live: Live): Endpoint[] {
  * another process.
  */
 export function probeWritesCommand(ep: Endpoint, user: string, password: string) {
-  const conninfo = `host=${ep.ip} port=${ep.port} user=${user} dbname=postgres sslmode=require`;
+  // The superuser's password must only ever reach a server that proved it belongs to the cluster.
+  const tls = ep.tls ? `sslmode=${ep.tls} sslrootcert=${PATRONI_CA}` : 'sslmode=disable';
+  const conninfo = `host=${ep.ip} port=${ep.port} user=${user} dbname=postgres ${tls}`;
   // .pgpass fields escape backslash and colon with a backslash.
   const script = [
     'set -euo pipefail',
@@ -191,7 +211,8 @@ export function probeWritesCommand(ep: Endpoint, user: string, password: string)
     'esc=${PW//\\\\/\\\\\\\\}',
     'esc=${esc//:/\\\\:}',
     sh`printf '%s:%s:*:%s:%s\\n' ${ep.ip} ${ep.port} ${user}` + ' "$esc" > "$f"',
-    sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_is_in_recovery(), inet_server_addr()'`,
+    `${PINNED_SEARCH_PATH} ` +
+      sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
   ].join('\n');
   return { ...withSecrets({ PW: password }, script), timeoutSec: 15 };
 }

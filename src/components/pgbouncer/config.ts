@@ -38,8 +38,8 @@ export function pgbouncerAuthSql(vars: Record<string, unknown>): string[] {
   return [
     'CREATE SCHEMA IF NOT EXISTS pgbouncer',
     `CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text) RETURNS TABLE(usename name, passwd text)
-  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
-  AS $$ SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = p_usename $$`,
+  LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename OPERATOR(pg_catalog.=) p_usename $$`,
     'REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC',
     `GRANT USAGE ON SCHEMA pgbouncer TO ${user}`,
     `GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${user}`,
