@@ -745,4 +745,50 @@ rm -f /tmp/pgha-needles
       }
     });
   });
+
+  describe('PostgreSQL connections between members verify the server', () => {
+    const onNode = (ip: string, sql: string) =>
+      sshOk(
+        dir,
+        ip,
+        'cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -',
+        `${sql}\n`,
+      ).trim();
+    const ipOf = (name: string) => IPS[name as keyof typeof IPS];
+
+    it('every replication connection is TLS, and replicas ask for verify-full against the cluster CA', () => {
+      const leader = leaderName()!;
+      expect(
+        onNode(
+          ipOf(leader),
+          'SELECT pg_catalog.count(*), pg_catalog.bool_and(s.ssl) FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid',
+        ),
+      ).toBe('2|t');
+      for (const m of patronictl().filter((x) => x.Role !== 'Leader')) {
+        const conninfo = onNode(ipOf(m.Member), 'SELECT conninfo FROM pg_stat_wal_receiver');
+        expect(conninfo).toContain('sslmode=verify-full');
+        expect(conninfo).toContain('sslrootcert=/etc/patroni/ssl/ca.crt');
+      }
+    });
+
+    it('the replicas’ connection settings refuse a server with a foreign certificate', () => {
+      const replica = patronictl().find((x) => x.Role !== 'Leader')!.Member;
+      // A throwaway PostgreSQL on the replica's loopback, with a self-signed certificate that names
+      // the address dialled: only the CA check can refuse it. The replica's own walreceiver settings
+      // (host and port overridden, later keywords win in a conninfo string) must refuse it.
+      const script = `set -eu
+d=$(mktemp -d); chown postgres "$d"; cd /tmp
+trap 'runuser -u postgres -- /usr/lib/postgresql/*/bin/pg_ctl -D "$d/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$d"' EXIT
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout "$d/k.pem" -out "$d/c.pem" 2>/dev/null
+chown postgres "$d/k.pem" "$d/c.pem"; chmod 600 "$d/k.pem"
+runuser -u postgres -- /usr/lib/postgresql/*/bin/initdb -D "$d/data" -A trust >/dev/null
+runuser -u postgres -- /usr/lib/postgresql/*/bin/pg_ctl -D "$d/data" -w -l "$d/log" -o "-p 55432 -k $d -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$d/c.pem -c ssl_key_file=$d/k.pem" start >/dev/null
+ci=$(runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c 'SELECT conninfo FROM pg_stat_wal_receiver')
+if runuser -u postgres -- psql -X -At -c 'select 1' "$ci host=127.0.0.1 port=55432 dbname=postgres" 2>"$d/err"; then echo ACCEPTED; else cat "$d/err"; fi
+`;
+      const out = sshOk(dir, ipOf(replica), script);
+      expect(out).not.toContain('ACCEPTED');
+      expect(out).toMatch(/certificate verify failed/);
+    });
+  });
 });

@@ -113,12 +113,23 @@ function etcd3(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInput
   return out;
 }
 
+/**
+ * libpq settings for Patroni's own connections to other members (replication, basebackup,
+ * pg_rewind) when PostgreSQL speaks TLS: the server must present a certificate from the cluster
+ * CA naming the address dialled (node certificates carry their IP). Without them libpq's default
+ * `prefer` would send credentials to whoever answers on that address. Local connections over the
+ * Unix socket ignore them.
+ */
+function serverVerification(host: ResolvedHost): Plain {
+  return patroniSsl(host) ? { sslmode: 'verify-full', sslrootcert: PATRONI_CA } : {};
+}
+
 function postgresql(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): Plain {
   const v = host.vars;
   const port = num(v, 'postgres_port');
   const user = (key: string) => {
     const name = str(v, key);
-    return { username: name, password: inputs.secret(name) };
+    return { username: name, password: inputs.secret(name), ...serverVerification(host) };
   };
   const parameters: Plain = { unix_socket_directories: PG_SOCKET_DIR };
   if (patroniSsl(host)) {
@@ -182,7 +193,7 @@ function features(host: ResolvedHost, inputs: RenderInputs): Plain {
     const name = str(v, 'patroni_rewind_user');
     out.postgresql = {
       use_pg_rewind: true,
-      authentication: { rewind: { username: name, password: inputs.secret(name) } },
+      authentication: { rewind: { username: name, password: inputs.secret(name), ...serverVerification(host) } },
     };
   }
   // Patroni's default is `automatic`, which warns on every start where there is no watchdog.
