@@ -5,7 +5,7 @@
 import { basename, resolve as resolvePath } from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
-import type { ConfigProblem } from '../errors.js';
+import { ConfigError, type ConfigProblem } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedCluster, Vars } from '../model/types.js';
 import { ensureClusterPki, readClusterPki } from '../pki/store.js';
@@ -33,6 +33,19 @@ export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
   const doc = readConfigFile(paths.config);
   doc.file = paths.config === resolvePath(doc.file) ? 'config.yml' : doc.file;
   const { config, warnings } = validateConfig(doc, extraVars);
+  const dirName = clusterNameOf(dir);
+  if (config.cluster_name !== dirName) {
+    // Containers, bridges, etcd keys and state are named after cluster_name: a copied or renamed
+    // directory whose config still names the original would act on the original's hosts.
+    throw new ConfigError([
+      {
+        file: doc.file,
+        line: doc.lineOf(['cluster_name']),
+        path: 'cluster_name',
+        message: `is "${config.cluster_name}", but the cluster directory ${paths.dir} is named "${dirName}"; a directory acts on the cluster it is named after: set cluster_name: ${dirName}, or rename the directory to ${config.cluster_name}`,
+      },
+    ]);
+  }
   return { paths, config, cluster: resolveCluster(config, extraVars), warnings };
 }
 

@@ -27,11 +27,19 @@ function requireRoot(what: string): void {
     throw new UsageError(`${what} on the nspawn platform must run as root (containers, bridges and mounts)`, { hint: 'run it with sudo' });
 }
 
-export async function provision(dir: string, opts: { installPrereqs: boolean; log: Log }): Promise<string> {
+export async function provision(
+  dir: string,
+  opts: { installPrereqs: boolean; log: Log; acceptNewHostKeys?: boolean; knownHostsFile?: string },
+): Promise<string> {
   const loaded = loadCluster(dir);
   const material = await ensureClusterMaterial(loaded);
   const { cluster, paths } = loaded;
-  if (cluster.platform === 'bare') return provisionBare(loaded);
+  if (cluster.platform === 'bare') {
+    return provisionBare(loaded, {
+      ...(opts.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
+      ...(opts.knownHostsFile !== undefined ? { knownHostsFile: opts.knownHostsFile } : {}),
+    });
+  }
   requireRoot('provision');
   if (opts.installPrereqs) await installHostPrereqs(opts.log);
   await assertHostPrereqs();

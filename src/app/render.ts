@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import type { DesiredFile } from '../model/types.js';
 import { renderCluster } from '../render/index.js';
 import type { SecretStore } from '../secrets/store.js';
+import { maskByShape } from '../secrets/redact.js';
 import { ensureClusterMaterial, type LoadedCluster } from './cluster-dir.js';
 
 export interface RenderRequest {
@@ -21,7 +22,9 @@ export function fileMatches(path: string, wanted: string): boolean {
 
 /** What a reader may see of a file: private keys never, secrets masked. */
 export function shownContent(f: DesiredFile, secrets: Pick<SecretStore, 'redact'>): string {
-  return f.sensitive ? `# (sensitive: ${Buffer.byteLength(f.content)} bytes, not shown)\n` : secrets.redact(f.content);
+  return f.sensitive
+    ? `# (sensitive: ${Buffer.byteLength(f.content)} bytes, not shown)\n`
+    : secrets.redact(maskByShape(f.content, f.masks));
 }
 
 export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Promise<string> {

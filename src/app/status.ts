@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { statsEndpoint } from '../components/haproxy/config.js';
 import { RuntimeError } from '../errors.js';
-import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
@@ -260,9 +260,8 @@ const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', '
 
 /**
  * config.yml resolved for reading. Compiling the JSON schema costs more than the whole status
- * round trip, and a config that `deploy` accepted needs no re-validation to be read; so the
- * schema runs only when what status relies on (names, addresses, roles, ports) looks wrong,
- * and then reports every problem the usual way (exit 2).
+ * round trip, so a config validated once is cached (DIR/.status-cache.json, keyed by its bytes
+ * and the pgha build) and later runs read it back without yaml, schema or rules.
  */
 export async function readClusterConfig(dir: string): Promise<{ cluster: ResolvedCluster; paths: ClusterPaths }> {
   const paths = clusterPaths(dir);
@@ -275,21 +274,16 @@ export async function readClusterConfig(dir: string): Promise<{ cluster: Resolve
   if (text !== undefined) {
     const key = statusCacheKey(text);
     const cached = readStatusCache(paths.dir, key);
-    if (cached && fitsStatus(cached)) return { cluster: cached, paths };
-    // yaml and the resolver are loaded only on a cache miss.
-    const [{ parseConfigText }, { resolveCluster }] = await Promise.all([import('../config/load.js'), import('../model/resolve.js')]);
-    const doc = parseConfigText(text, basename(paths.config));
-    if (!doc.problems.length) {
-      try {
-        const cluster = resolveCluster(doc.raw as ClusterConfig);
-        if (fitsStatus(cluster)) {
-          writeStatusCache(paths.dir, key, cluster);
-          return { cluster, paths };
-        }
-      } catch {
-        // fall through to full validation, which says what is wrong
-      }
-    }
+    // A cached entry was validated when it was written (below); one whose name is not the
+    // directory's is left to loadCluster, which refuses it.
+    const named = (c: ResolvedCluster) => c.name === basename(paths.dir);
+    if (cached && fitsStatus(cached) && named(cached)) return { cluster: cached, paths };
+    // On a miss the file is validated in full (schema and rules, exit 2 on any problem) before
+    // it is cached: status and test never read, nor keep, a config deploy would refuse.
+    const { loadCluster } = await import('./cluster-dir.js');
+    const loaded = loadCluster(dir);
+    if (fitsStatus(loaded.cluster)) writeStatusCache(paths.dir, key, loaded.cluster);
+    return { cluster: loaded.cluster, paths: loaded.paths };
   }
   const { loadCluster } = await import('./cluster-dir.js');
   const loaded = loadCluster(dir);

@@ -9,9 +9,17 @@ export function registerProvision(program: Command): void {
     .description('nspawn: build the image and boot the containers; bare: reach the hosts and pin their host keys')
     .argument('<dir>', 'cluster directory')
     .option('--install-prereqs', 'apt-get install the host prerequisites (systemd-container, debootstrap, dpkg-dev)', false)
-    .action(async (dir: string, o: { installPrereqs: boolean }) => {
+    .option('--accept-new-host-keys', 'bare: pin host keys not pinned yet, after checking the fingerprints pgha printed', false)
+    .option('--known-hosts <file>', 'bare: pin host keys not pinned yet only if this known_hosts file lists them')
+    .action(async (dir: string, o: { installPrereqs: boolean; acceptNewHostKeys: boolean; knownHosts?: string }) => {
       const { provision } = await import('../app/provision.js');
-      process.stdout.write(`${await provision(dir, { installPrereqs: o.installPrereqs, log })}\n`);
+      const opts = {
+        installPrereqs: o.installPrereqs,
+        log,
+        acceptNewHostKeys: o.acceptNewHostKeys,
+        ...(o.knownHosts !== undefined ? { knownHostsFile: o.knownHosts } : {}),
+      };
+      process.stdout.write(`${await provision(dir, opts)}\n`);
     });
   program
     .command('deprovision')

@@ -9,9 +9,11 @@ import { desiredDcs } from '../components/patroni/dcs.js';
 import { BUILTIN_DEFAULTS, KNOWN_VARIABLES } from '../model/defaults.js';
 import { formatPath, isPlainObject } from '../model/merge.js';
 import { resolveCluster } from '../model/resolve.js';
-import type { ClusterConfig, ResolvedHost, Role, Vars } from '../model/types.js';
+import type { ClusterConfig, ResolvedCluster, ResolvedHost, Role, Vars } from '../model/types.js';
+import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyListeners } from '../components/haproxy/config.js';
 import { haproxySettingsProblems } from './haproxy-settings.js';
 import type { LoadedDocument } from './load.js';
+import { ETCD_ROOT_SECRET } from '../secrets/store.js';
 
 /** Variables with a default that rendering cannot do without (a null would unset them). */
 const REQUIRED_VARIABLES = ['etcd_authentication_mode', 'patroni_authentication_mode', 'patroni_dcs_namespace'] as const;
@@ -110,23 +112,51 @@ function isDataNode(roles: readonly Role[]): boolean {
   return roles.includes('primary') || roles.includes('replica');
 }
 
-/** The ports a host listens on, by variable, given its roles (DESIGN §6). */
-function portVariables(host: ResolvedHost): { variable: string; service: string }[] {
-  const out: { variable: string; service: string }[] = [];
+/**
+ * A port a host listens on: the variable (or settings path) that chooses it, and what listens.
+ * `port` is set for listeners whose port is read from a rendered configuration.
+ */
+interface PortUse {
+  variable: string;
+  path: Segments;
+  service: string;
+  port?: number;
+}
+
+/** The ports a host listens on given its roles: every listener of every component it runs. */
+function portVariables(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] {
+  const out: PortUse[] = [];
+  const use = (variable: string, service: string) => out.push({ variable, path: [variable], service });
   if (isDataNode(host.roles)) {
-    out.push({ variable: 'postgres_port', service: 'PostgreSQL' }, { variable: 'patroni_listen_port', service: 'the Patroni REST API' });
+    use('postgres_port', 'PostgreSQL');
+    use('patroni_listen_port', 'the Patroni REST API');
   }
   if (host.roles.includes('etcd')) {
-    out.push({ variable: 'etcd_client_port', service: 'etcd clients' }, { variable: 'etcd_peer_port', service: 'etcd peers' });
+    use('etcd_client_port', 'etcd clients');
+    use('etcd_peer_port', 'etcd peers');
   }
   // On a data node haproxy is already refused by its own rule; its ports would only repeat that.
   if (host.roles.includes('haproxy') && !isDataNode(host.roles)) {
-    out.push({ variable: 'haproxy_port', service: 'HAProxy' });
-    if (host.vars.haproxy_read_only_load_balancer_enabled === true) {
-      out.push({ variable: 'haproxy_read_only_port', service: 'the HAProxy read-only frontend' });
+    use('haproxy_port', 'HAProxy');
+    if (host.vars.haproxy_read_only_load_balancer_enabled === true) use('haproxy_read_only_port', 'the HAProxy read-only frontend');
+    // Every other bind line of the final haproxy.cfg (the stats listener, user sections).
+    const byVariable: Record<string, string> = { [HAPROXY_RW_BACKEND]: 'haproxy_port', [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port' };
+    if (typeof host.vars.haproxy_port === 'number' && typeof host.vars.haproxy_read_only_port === 'number') {
+      // Settings the renderer cannot place are reported by their own rule above.
+      let listeners: ReturnType<typeof haproxyListeners> = [];
+      try {
+        listeners = haproxyListeners(cluster, host);
+      } catch {
+        listeners = [];
+      }
+      for (const l of listeners) {
+        if (l.kind === 'frontends' && byVariable[l.section]) continue;
+        const path = ['haproxy_conf_settings', l.kind, l.section, 'bind'];
+        out.push({ variable: `haproxy_conf_settings.${l.kind}.${l.section}`, path, service: `HAProxy's ${l.section}`, port: l.port });
+      }
     }
   }
-  if (host.roles.includes('pgbouncer')) out.push({ variable: 'pgbouncer_port', service: 'PgBouncer' });
+  if (host.roles.includes('pgbouncer')) use('pgbouncer_port', 'PgBouncer');
   return out;
 }
 
@@ -346,6 +376,68 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
     });
   }
 
+  // ---------------------------------------------------------------- users
+  // Every user has its own password file (DIR/secrets/<name>) and its own privileges: two roles
+  // sharing a name would share both. etcd's root is pgha's own (DIR/secrets/etcd_root): taking
+  // its name would let the first deploy overwrite root's password and break every later one.
+  const userVariables = (h: ResolvedHost): string[] => {
+    const v = h.vars;
+    const out = ['patroni_super_user', 'patroni_replication_user', 'patroni_restapi_user'];
+    if (v.patroni_rewind_enabled === true) out.push('patroni_rewind_user');
+    if (v.etcd_authentication_mode === 'basic') out.push('patroni_etcd_user');
+    if (resolved.hosts.some((x) => x.roles.includes('pgbouncer'))) out.push('pgbouncer_auth_user');
+    return out;
+  };
+  const POSTGRES_ROLES = new Set(['patroni_super_user', 'patroni_replication_user', 'patroni_rewind_user', 'pgbouncer_auth_user']);
+  resolved.hosts.forEach((host, i) => {
+    const seen = new Map<string, string>();
+    for (const variable of userVariables(host)) {
+      const name = host.vars[variable];
+      if (typeof name !== 'string') continue;
+      const loc = () => sourceOf(i, [variable]) ?? fallback(i);
+      if (variable === 'patroni_etcd_user' && name === 'root') {
+        perHost(
+          errors,
+          loc(),
+          'etcd root',
+          host.name,
+          () => "root is etcd's own superuser, which pgha manages; choose another name (default etcd_patroni)",
+        );
+      }
+      if (name === ETCD_ROOT_SECRET) {
+        perHost(
+          errors,
+          loc(),
+          `reserved ${variable}`,
+          host.name,
+          () => `${name} is the name pgha keeps etcd root's password under; choose another name`,
+        );
+      }
+      if (POSTGRES_ROLES.has(variable) && name.startsWith('pg_')) {
+        perHost(
+          errors,
+          loc(),
+          `pg_ ${variable}`,
+          host.name,
+          () => `PostgreSQL reserves role names starting with pg_; choose another name for ${variable}`,
+        );
+      }
+      const before = seen.get(name);
+      if (before !== undefined) {
+        const a = sourceOf(i, [before]);
+        const b = sourceOf(i, [variable]);
+        const blame = (a && (!b || a.rank > b.rank) ? a : b) ?? fallback(i);
+        perHost(
+          errors,
+          blame,
+          `shared ${before} ${variable}`,
+          host.name,
+          () => `${variable} and ${before} are both "${name}"; each of these users needs its own name (its own password and privileges)`,
+        );
+      } else seen.set(name, variable);
+    }
+  });
+
   resolved.hosts.forEach((host, i) => {
     const v = host.vars;
 
@@ -375,10 +467,33 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
       );
     }
 
+    // PostgreSQL must answer on the member's address (replicas, proxies, Patroni's connect_address)
+    // and on 127.0.0.1 (Patroni's local checks and rewinds): a list that drops either breaks HA.
+    if (isDataNode(host.roles) && typeof v.postgres_listen_addresses === 'string') {
+      const listed = v.postgres_listen_addresses.split(',').map((x) => x.trim());
+      const any = listed.includes('*') || listed.includes('0.0.0.0');
+      const missing: string[] = [];
+      if (!any && !listed.includes(host.ip)) missing.push("the instance's ip_address");
+      if (!any && !listed.includes('127.0.0.1') && !listed.includes('localhost')) missing.push('127.0.0.1');
+      if (missing.length) {
+        const loc = sourceOf(i, ['postgres_listen_addresses']) ?? fallback(i);
+        const what = missing.join(' and ');
+        perHost(
+          errors,
+          loc,
+          `listen ${what}`,
+          host.name,
+          (hosts) =>
+            `PostgreSQL on ${hosts} would not listen on ${what}, which replicas, proxies and Patroni's local checks use; add it, use '*', or remove the variable (default: the instance's ip_address and 127.0.0.1)`,
+        );
+      }
+    }
+
     // Ports: a service the host runs needs its port, and no two may share one.
-    const byPort = new Map<number, string>();
-    for (const { variable, service } of portVariables(host)) {
-      const port = v[variable];
+    const byPort = new Map<number, PortUse>();
+    for (const use of portVariables(resolved, host)) {
+      const { variable, service } = use;
+      const port = use.port ?? v[variable];
       if (typeof port !== 'number') {
         const loc = sourceOf(i, [variable]) ?? fallback(i);
         perHost(
@@ -390,20 +505,21 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
         );
         continue;
       }
-      const other = byPort.get(port);
-      if (other === undefined) {
-        byPort.set(port, variable);
+      const first = byPort.get(port);
+      if (first === undefined) {
+        byPort.set(port, use);
         continue;
       }
-      const a = sourceOf(i, [other]);
-      const b = sourceOf(i, [variable]);
+      const other = first.variable;
+      const a = sourceOf(i, first.path);
+      const b = sourceOf(i, use.path);
       const loc = (a && (!b || a.rank > b.rank) ? a : b) ?? fallback(i);
       perHost(
         errors,
         loc,
         `port ${other} ${variable} ${port}`,
         host.name,
-        (hosts) => `${other} and ${variable} are both ${port} on ${hosts}; give each service its own port`,
+        (hosts) => `${other} (${first.service}) and ${variable} (${service}) are both ${port} on ${hosts}; give each service its own port`,
       );
     }
 

@@ -7,7 +7,6 @@ import type { Vars } from './types.js';
 export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   postgres_version: 15,
   postgres_port: 5432,
-  postgres_listen_addresses: '*',
 
   patroni_super_user: 'postgres',
   patroni_replication_user: 'replicator',
@@ -48,6 +47,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
 /** Variables pgha understands that have no default. */
 export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'postgres_package_version',
+  // Unset: the instance's ip_address and 127.0.0.1 (Patroni's local checks need the latter).
+  'postgres_listen_addresses',
   'patroni_package_version',
   'etcd_package_version',
   'haproxy_package_version',

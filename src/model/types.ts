@@ -61,6 +61,18 @@ export interface DesiredFile {
   mode: number;
   /** Private keys and the like: never shown in diffs or render output. */
   sensitive?: boolean;
+  /** Lines holding a secret, by shape: masked whenever the file (or a host's copy) is shown. */
+  masks?: readonly FileMask[];
+}
+
+/**
+ * A line of a file that holds a secret, found by its shape rather than its value, so that a
+ * secret pgha no longer knows (the old password in a host's file, before a rotation reaches it)
+ * is masked too. `replace` keeps the line's structure: masked YAML still parses.
+ */
+export interface FileMask {
+  pattern: RegExp;
+  replace: string;
 }
 
 /** PEM material the renderer needs, read from DIR/ssl by the caller. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RuntimeError } from '../errors.js';
 import type { DesiredFile } from '../model/types.js';
+import { maskByShape } from '../secrets/redact.js';
 import { unifiedDiff } from './diff.js';
 import type { FileFact, HostFacts, PackageFact } from './facts.js';
 
@@ -104,7 +105,9 @@ function metaChanges(f: DesiredFile, fact: Extract<FileFact, { state: 'file' }>)
 
 function fileDiff(f: DesiredFile, old: string | undefined, create: boolean, opts: PlanOptions): string {
   if (f.sensitive) return create ? '(sensitive file created)' : SENSITIVE_NOTE;
-  const redact = opts.redact ?? ((t: string) => t);
+  // By shape first (a host's copy may hold an old password pgha no longer knows), then by value.
+  const byValue = opts.redact ?? ((t: string) => t);
+  const redact = (t: string) => byValue(maskByShape(t, f.masks));
   const ctx = opts.context !== undefined ? { context: opts.context } : {};
   const d = unifiedDiff(old === undefined ? undefined : redact(old), redact(f.content), f.path, ctx);
   // Content differs but not once redacted: only a secret changed, and that is all we may say.

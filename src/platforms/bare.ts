@@ -1,20 +1,24 @@
 /**
  * bare platform: the operator's own hosts. `provision` reaches each one over SSH and pins its
- * host key on first contact (trust on first use, recorded in DIR/ssh/known_hosts); a key that
- * differs from the pinned one is refused, here and on every later connection.
+ * host key in DIR/ssh/known_hosts — only a key the operator vouched for: one found in a
+ * known_hosts file they supply (`--known-hosts FILE`), or one whose fingerprint pgha printed and
+ * they accepted (`--accept-new-host-keys`). A key that differs from the pinned one is refused,
+ * here and on every later connection.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import type { LoadedCluster } from '../app/cluster-dir.js';
-import { RefusedError, RuntimeError } from '../errors.js';
-import { checkHostKey, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../transport/known-hosts.js';
+import { RefusedError, RuntimeError, UsageError } from '../errors.js';
+import { checkHostKey, fingerprint, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../transport/known-hosts.js';
 
 interface Contact {
   host: string;
   ip: string;
   pinned: 'new' | 'kept';
   line?: string;
+  /** The presented key (base64 blob) and its type, for a key not pinned yet. */
+  key?: { type: string; blob: string };
 }
 
 function contact(host: string, ip: string, knownHosts: string, privateKey: string): Promise<Contact> {
@@ -48,7 +52,14 @@ function contact(host: string, ip: string, knownHosts: string, privateKey: strin
           const verdict = checkHostKey(pinned, key);
           if (verdict.ok) return true;
           if (verdict.reason === 'unknown') {
-            result = { host, ip, pinned: 'new', line: knownHostsLine(ip, 22, keyBlobType(key) ?? 'unknown', key.toString('base64')) };
+            const type = keyBlobType(key) ?? 'unknown';
+            result = {
+              host,
+              ip,
+              pinned: 'new',
+              line: knownHostsLine(ip, 22, type, key.toString('base64')),
+              key: { type, blob: key.toString('base64') },
+            };
             return true;
           }
           refused = new RefusedError(
@@ -65,8 +76,25 @@ function contact(host: string, ip: string, knownHosts: string, privateKey: strin
   });
 }
 
-export async function provisionBare(loaded: LoadedCluster): Promise<string> {
+export interface BareProvisionOptions {
+  /** Pin keys not pinned yet after printing their fingerprints (the operator checked them). */
+  acceptNewHostKeys?: boolean;
+  /** A known_hosts file the operator trusts: keys not pinned yet must match it. */
+  knownHostsFile?: string;
+}
+
+export async function provisionBare(loaded: LoadedCluster, opts: BareProvisionOptions = {}): Promise<string> {
   const { paths, cluster } = loaded;
+  let vouched: ReturnType<typeof parseKnownHosts> = [];
+  if (opts.knownHostsFile !== undefined) {
+    try {
+      vouched = parseKnownHosts(readFileSync(opts.knownHostsFile, 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--known-hosts ${opts.knownHostsFile}: ${(e as Error).message}`, {
+        hint: 'give a readable known_hosts file (for example one written by ssh-keyscan and checked out of band)',
+      });
+    }
+  }
   const privateKey = readFileSync(paths.privateKey, 'utf8');
   const results = await Promise.allSettled(cluster.hosts.map((h) => contact(h.name, h.ip, paths.knownHosts, privateKey)));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
@@ -76,7 +104,36 @@ export async function provisionBare(loaded: LoadedCluster): Promise<string> {
     throw new RuntimeError(`provision failed on ${failures.length} host(s):\n${failures.map((f) => `  - ${f}`).join('\n')}`);
   }
   const contacts = results.map((r) => (r as PromiseFulfilledResult<Contact>).value);
-  const fresh = contacts.filter((c) => c.line);
+  const fresh = contacts.filter((c) => c.line && c.key);
+  const describe = (c: Contact) => `${c.host} (${c.ip}): ${c.key!.type} ${fingerprint(c.key!.blob)}`;
+  // Each new key must be vouched for: by the supplied file, or by the operator's explicit yes.
+  const mismatched: string[] = [];
+  const unverified: Contact[] = [];
+  for (const c of fresh) {
+    const inFile = pinnedKeys(vouched, c.ip, 22);
+    if (inFile.keys.length || inFile.revoked.length) {
+      const verdict = checkHostKey(inFile, Buffer.from(c.key!.blob, 'base64'));
+      if (!verdict.ok) mismatched.push(`${describe(c)}, which ${opts.knownHostsFile} does not list for ${c.ip}`);
+    } else if (!opts.acceptNewHostKeys) unverified.push(c);
+  }
+  if (mismatched.length) {
+    throw new RefusedError(`host keys differ from ${opts.knownHostsFile}; nothing was pinned`, mismatched, {
+      where: 'provision',
+      hint: 'someone may be intercepting the connection, or the file is out of date: check the keys on the hosts themselves',
+    });
+  }
+  if (unverified.length) {
+    throw new RefusedError(
+      `${unverified.length} host(s) presented a host key pgha has not pinned yet; nothing was pinned`,
+      unverified.map(describe),
+      {
+        where: 'provision',
+        hint:
+          'compare these fingerprints with the hosts themselves (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on each), ' +
+          'then run `pgha provision DIR --accept-new-host-keys`; or pass `--known-hosts FILE` with keys you trust',
+      },
+    );
+  }
   if (fresh.length) {
     mkdirSync(dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
     appendFileSync(paths.knownHosts, fresh.map((c) => `${c.line}\n`).join(''), { mode: 0o644 });
@@ -84,7 +141,8 @@ export async function provisionBare(loaded: LoadedCluster): Promise<string> {
   return [
     `reached ${contacts.length} hosts:`,
     ...contacts.map(
-      (c) => `  ${c.host.padEnd(10)} ${c.ip.padEnd(15)} host key ${c.pinned === 'new' ? 'pinned' : 'matches the pinned one'}`,
+      (c) =>
+        `  ${c.host.padEnd(10)} ${c.ip.padEnd(15)} host key ${c.pinned === 'new' ? `pinned (${c.key!.type} ${fingerprint(c.key!.blob)})` : 'matches the pinned one'}`,
     ),
   ].join('\n');
 }

@@ -1,4 +1,32 @@
+import type { FileMask } from '../model/types.js';
+
 export const REDACTED = '********';
+
+/**
+ * A secret as it appears in the files pgha writes: as is; inside a JSON or YAML double-quoted
+ * string (backslash escapes, \uXXXX for control characters); inside a YAML single-quoted string
+ * (' doubled); inside a PgBouncer userlist.txt or conninfo field (" doubled); inside a .pgpass
+ * field (\ and : escaped).
+ */
+export function encodedForms(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  // YAML's double-quoted style escapes like JSON but writes some control characters short
+  // (\t, \a, \e …) and others as \xXX: cover both spellings of each control character.
+  const yamlDouble = json
+    .replace(/\\u00([0-9a-f]{2})/gi, (_m, hex: string) => `\\x${hex.toUpperCase()}`)
+    .replace(/\\x07/g, '\\a')
+    .replace(/\\x0B/g, '\\v')
+    .replace(/\\x1B/g, '\\e')
+    .replace(/\\x00/g, '\\0');
+  return [value, json, yamlDouble, value.replace(/'/g, "''"), value.replace(/"/g, '""'), value.replace(/\\/g, '\\\\').replace(/:/g, '\\:')];
+}
+
+/** Applies a file's masks (by shape) before the caller's value-based redaction. */
+export function maskByShape(text: string, masks: readonly FileMask[] | undefined): string {
+  let out = text;
+  for (const m of masks ?? []) out = out.replace(m.pattern, m.replace);
+  return out;
+}
 
 /**
  * Masks secret values in any text pgha prints, logs or diffs.
@@ -13,8 +41,10 @@ export class Redactor {
   private readonly values: string[];
 
   constructor(values: Iterable<string>) {
-    // Empty values would match everywhere; they are not secrets worth hiding.
-    this.values = [...new Set(values)].filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
+    // Empty values would match everywhere; they are not secrets worth hiding. Each value is also
+    // looked for as every file format pgha writes encodes it (see encodedForms).
+    const all = [...values].filter((v) => v.length > 0).flatMap(encodedForms);
+    this.values = [...new Set(all)].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {

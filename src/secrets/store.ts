@@ -32,14 +32,27 @@ function secretsDir(dir: string): string {
   return join(dir, 'secrets');
 }
 
+export const MIN_SECRET_LENGTH = 12;
+
 /** Accepts a trailing newline (editors add one) but nothing that would break a config line. */
 function parseSecret(path: string, content: string): string {
   const value = content.replace(/\r?\n$/, '');
   if (value.length === 0) {
     throw new UsageError(`${path} is empty`, { hint: 'delete the file to have pgha generate a password, or write one into it' });
   }
-  if (/[\r\n\0]/.test(value)) {
-    throw new UsageError(`${path} holds more than one line`, { hint: 'a secret file contains only the password' });
+  // U+0085, U+2028 and U+2029 are line breaks to YAML 1.1 readers (Patroni, etcd): the password
+  // they read would not be the one in the file.
+  if (/[\r\n\0\u0085\u2028\u2029]/.test(value)) {
+    throw new UsageError(`${path} holds more than one line (or a Unicode line or paragraph separator)`, {
+      hint: 'a secret file contains only the password, on one line',
+    });
+  }
+  // A short password is weak, and masking it by value would blank every occurrence of those
+  // characters in pgha's output: refuse it.
+  if ([...value].length < MIN_SECRET_LENGTH) {
+    throw new UsageError(`${path} holds a password of ${[...value].length} characters; pgha needs at least ${MIN_SECRET_LENGTH}`, {
+      hint: 'write a longer password into the file, or delete it to have pgha generate one (32 characters)',
+    });
   }
   return value;
 }

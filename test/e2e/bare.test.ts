@@ -4,7 +4,7 @@
  * host keys on first contact, refuses a changed key, copies the local repository over SSH
  * (`use_local_repo_only`) and deploys a working cluster from it.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,9 +51,38 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
     expect(r.stderr).toMatch(/known_hosts[\s\S]*run `pgha provision/);
   });
 
-  it('pins host keys on first contact, then keeps them', async () => {
-    const first = await pghaOk(['provision', dir]);
-    expect(first.stdout.match(/host key pinned/g)).toHaveLength(3);
+  it('pins a host key only once vouched for: a trusted known_hosts file or an explicit --accept-new-host-keys', async () => {
+    const knownHosts = join(dir, 'ssh', 'known_hosts');
+    const pinned = () => (existsSync(knownHosts) ? readFileSync(knownHosts, 'utf8') : '');
+    // Unvouched: every fingerprint printed, exit 3, nothing pinned.
+    const refused = await pgha(['provision', dir]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.match(/pg[123] \(10\.232\.3\.1[123]\): ssh-ed25519 SHA256:[A-Za-z0-9+/]{43}/g)).toHaveLength(3);
+    expect(refused.stderr).toContain('--accept-new-host-keys');
+    expect(pinned()).not.toContain(SUBNET);
+    // A file that lists another key for pg2 (pg1's): refused as a possible interception.
+    const trusted = readFileSync(join(machines, 'ssh', 'known_hosts'), 'utf8');
+    const pg1Key = trusted
+      .split('\n')
+      .find((l) => l.startsWith(`${SUBNET}.11 `))!
+      .split(' ')
+      .slice(1)
+      .join(' ');
+    const wrong = join(root, 'wrong_known_hosts');
+    writeFileSync(
+      wrong,
+      trusted
+        .split('\n')
+        .map((l) => (l.startsWith(`${SUBNET}.12 `) ? `${SUBNET}.12 ${pg1Key}` : l))
+        .join('\n'),
+    );
+    const mismatch = await pgha(['provision', dir, '--known-hosts', wrong]);
+    expect(mismatch.code).toBe(3);
+    expect(mismatch.stderr).toMatch(/pg2 \(10\.232\.3\.12\).*does not list/);
+    expect(pinned()).not.toContain(SUBNET);
+    // The machines' own keys, as their owner knows them: pinned, fingerprints shown.
+    const first = await pghaOk(['provision', dir, '--known-hosts', join(machines, 'ssh', 'known_hosts')]);
+    expect(first.stdout.match(/host key pinned \(ssh-ed25519 SHA256:/g)).toHaveLength(3);
     const second = await pghaOk(['provision', dir]);
     expect(second.stdout.match(/matches the pinned one/g)).toHaveLength(3);
   });

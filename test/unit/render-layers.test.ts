@@ -52,6 +52,22 @@ const haproxy = (l: Layers = {}): string => file(render(l), 'lb', '/etc/haproxy/
 const pgbouncer = (l: Layers = {}, host = 'pg1'): string => file(render(l), host, '/etc/pgbouncer/pgbouncer.ini');
 
 describe('patroni file', () => {
+  it('PostgreSQL listens on the member address and 127.0.0.1, or where postgres_listen_addresses says', () => {
+    expect(patroni().postgresql.listen).toBe('10.0.0.1,127.0.0.1:5432');
+    expect(patroni({ cluster: { postgres_listen_addresses: '*' } }).postgresql.listen).toBe('*:5432');
+    expect(patroni({ pg2: { postgres_listen_addresses: '10.0.0.2,10.9.9.9,127.0.0.1' } }, 'pg2').postgresql.listen).toBe(
+      '10.0.0.2,10.9.9.9,127.0.0.1:5432',
+    );
+  });
+  it('replication, rewind and superuser connections verify the server against the cluster CA', () => {
+    const auth = patroni().postgresql.authentication;
+    for (const user of ['superuser', 'replication', 'rewind']) {
+      expect(auth[user]).toMatchObject({ sslmode: 'verify-full', sslrootcert: '/etc/patroni/ssl/ca.crt' });
+    }
+    // Without TLS on PostgreSQL there is nothing to verify, and verify-full would never connect.
+    const plain = patroni({ cluster: { patroni_ssl_enabled: false } }).postgresql.authentication;
+    expect(plain.replication.sslmode).toBeUndefined();
+  });
   it('merges patroni_conf_settings deeply across layers, instance last', () => {
     const doc = patroni(
       {

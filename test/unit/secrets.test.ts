@@ -189,5 +189,10 @@ describe('ensureSecrets / readSecret', () => {
     await expect(readSecret(dir, 'postgres')).rejects.toThrow(/is empty/);
     await writeFile(join(dir, 'secrets', 'postgres'), 'a\nb\n');
     await expect(ensureSecrets(dir, ['postgres'])).rejects.toThrow(/more than one line/);
+    await writeFile(join(dir, 'secrets', 'postgres'), 'abc\u2028defghijklmn\n');
+    await expect(ensureSecrets(dir, ['postgres'])).rejects.toThrow(/line or paragraph separator/);
+    // A one-character password is weak, and masking it by value would blank that character everywhere.
+    await writeFile(join(dir, 'secrets', 'postgres'), 'x\n');
+    await expect(readSecret(dir, 'postgres')).rejects.toThrow(/password of 1 characters; pgha needs at least 12/);
   });
 });

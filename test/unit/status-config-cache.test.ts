@@ -3,7 +3,9 @@
  * bytes comes back from the cache (provenance included), an edited config.yml or a damaged
  * cache is resolved afresh, and the cache is private to the operator.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadCluster } from '../../src/app/cluster-dir.js';
+import { ConfigError } from '../../src/errors.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -33,7 +35,8 @@ function config(workMem: string): ClusterConfig {
 }
 
 function clusterDir(workMem = '4MB'): string {
-  const dir = tmp('pgha-status-cache-');
+  const dir = join(tmp('pgha-status-cache-'), 'cachetest');
+  mkdirSync(dir);
   writeFileSync(join(dir, 'config.yml'), stringify(config(workMem)));
   return dir;
 }
@@ -84,5 +87,31 @@ describe('the resolved-config cache of status', () => {
     const entry = JSON.parse(readFileSync(file, 'utf8')) as { key: string };
     writeFileSync(file, JSON.stringify({ key: entry.key, cluster: { name: 'cachetest', hosts: [{ name: 'pg1' }] } }));
     expect(workMem(await readClusterConfig(dir))).toBe('4MB');
+  });
+
+  it('validates config.yml before reading or caching it: an invalid one is refused (exit 2), nothing cached', async () => {
+    const dir = join(tmp('pgha-status-cache-'), 'cachetest');
+    mkdirSync(dir);
+    const bad = config('4MB');
+    bad.instances[1]!.role = ['primary', 'etcd'];
+    writeFileSync(join(dir, 'config.yml'), stringify(bad));
+    const err = await readClusterConfig(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    expect((err as ConfigError).message).toMatch(/config\.yml:\d+: instances\[1\]\.role\[0\]: a second primary/);
+    expect(existsSync(join(dir, STATUS_CACHE_FILE))).toBe(false);
+  });
+
+  it('refuses a copied directory whose cluster_name names another cluster, cache or not', async () => {
+    const dir = clusterDir();
+    await readClusterConfig(dir);
+    const copy = join(tmp('pgha-status-cache-'), 'copy');
+    cpSync(dir, copy, { recursive: true });
+    const err = await readClusterConfig(copy).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(
+      /^config\.yml:\d+: cluster_name: is "cachetest", but the cluster directory .* is named "copy"/,
+    );
+    expect(() => loadCluster(copy)).toThrow(/set cluster_name: copy, or rename the directory to cachetest/);
   });
 });

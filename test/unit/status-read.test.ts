@@ -16,6 +16,9 @@ import type { ClusterInfo, PatroniNodeStatus } from '../../src/patroni/types.js'
 import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
 import type { Transport } from '../../src/transport/types.js';
 import { stringify } from 'yaml';
+import { statusCacheKey, writeStatusCache } from '../../src/app/status-config-cache.js';
+import { resolveCluster } from '../../src/model/resolve.js';
+import type { ClusterConfig } from '../../src/model/types.js';
 
 const FIX = join(import.meta.dirname, '../fixtures/patroni-3.0.2');
 /** A captured body with the e2e cluster's addresses moved to loopback ones. */
@@ -132,28 +135,31 @@ beforeAll(async () => {
     role,
     ip_address: IPS[Name as keyof typeof IPS],
   });
-  writeFileSync(
-    join(dir, 'config.yml'),
-    stringify({
-      architecture: 'M1',
-      cluster_name: 'e2estat',
-      cluster_vars: {
-        patroni_ssl_enabled: true,
-        etcd_ssl_enabled: true,
-        etcd_authentication_mode: 'basic',
-        patroni_listen_port: patroniPort,
-        etcd_client_port: etcdPort,
-      },
-      locations: [{ Name: 'main' }],
-      instance_defaults: { platform: 'bare', vars: {} },
-      instances: [
-        inst('pg1', 1, ['primary', 'etcd']),
-        inst('pg2', 2, ['replica', 'etcd', 'pgbouncer']),
-        inst('pg3', 3, ['replica', 'etcd']),
-        inst('proxy1', 4, ['haproxy']),
-      ],
-    }),
-  );
+  // Loopback stand-ins for the hosts, and HAProxy beside PgBouncer to read both: a config
+  // validation refuses. Status reads a config it validated once from its cache, so the test
+  // seeds that cache with the resolved stand-in, as an earlier status would have written it.
+  const standIn = {
+    architecture: 'M1',
+    cluster_name: 'e2estat',
+    cluster_vars: {
+      patroni_ssl_enabled: true,
+      etcd_ssl_enabled: true,
+      etcd_authentication_mode: 'basic',
+      patroni_listen_port: patroniPort,
+      etcd_client_port: etcdPort,
+    },
+    locations: [{ Name: 'main' }],
+    instance_defaults: { platform: 'bare', vars: {} },
+    instances: [
+      inst('pg1', 1, ['primary', 'etcd']),
+      inst('pg2', 2, ['replica', 'etcd', 'pgbouncer']),
+      inst('pg3', 3, ['replica', 'etcd']),
+      inst('proxy1', 4, ['haproxy']),
+    ],
+  } as unknown as ClusterConfig;
+  const text = stringify(standIn);
+  writeFileSync(join(dir, 'config.yml'), text);
+  writeStatusCache(dir, statusCacheKey(text), resolveCluster(standIn));
   ctx = await probeContext(dir);
 }, 60_000);
 

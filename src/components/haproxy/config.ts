@@ -166,6 +166,36 @@ export function statsEndpoint(cluster: ResolvedCluster, host: ResolvedHost): { p
   return { port: Number(m[1]), path: uri };
 }
 
+/** One TCP port HAProxy listens on, and the section whose `bind` line opens it. */
+export interface HaproxyListener {
+  /** `frontends` or `listens`. */
+  kind: string;
+  section: string;
+  port: number;
+}
+
+/**
+ * Every port the final HAProxy configuration binds (frontends and listens, after
+ * haproxy_conf_settings), so that config validation can refuse two services on one port:
+ * HAProxy itself starts with both and answers each connection from either, at random.
+ */
+export function haproxyListeners(cluster: ResolvedCluster, host: ResolvedHost): HaproxyListener[] {
+  const doc = haproxyDocument(cluster, host);
+  const out: HaproxyListener[] = [];
+  for (const kind of ['frontends', 'listens']) {
+    const sections = doc[kind];
+    if (!isPlainObject(sections)) continue;
+    for (const [section, body] of Object.entries(sections)) {
+      const binds = isPlainObject(body) ? body.bind : undefined;
+      for (const bind of Array.isArray(binds) ? binds : [binds]) {
+        const m = typeof bind === 'string' ? /^\S*:(\d+)(?:\s|$)/.exec(bind) : null;
+        if (m) out.push({ kind, section, port: Number(m[1]) });
+      }
+    }
+  }
+  return out;
+}
+
 export function haproxyDocument(cluster: ResolvedCluster, host: ResolvedHost): Plain {
   return layered(haproxyModel(cluster, host), host.vars.haproxy_conf_settings);
 }

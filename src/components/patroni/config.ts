@@ -3,8 +3,8 @@
  * patroni_conf_settings merged last → every null removed. Built as an object, written with `yaml`.
  */
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../../model/merge.js';
-import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { bool, dataNodes, etcdMembers, hasRole, hostCidr, hostPort, num, plain, str, strList, tlsFiles } from '../common.js';
+import type { DesiredFile, FileMask, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
+import { bool, dataNodes, etcdMembers, hasRole, hostCidr, hostPort, num, optStr, plain, str, strList, tlsFiles } from '../common.js';
 import {
   PATRONI_CA,
   PATRONI_CERT,
@@ -25,6 +25,9 @@ export function patroniUnit(cluster: ResolvedCluster): string {
 export function patroniConfigPath(cluster: ResolvedCluster): string {
   return `/etc/patroni/${cluster.name}.yml`;
 }
+
+/** Every `password:` line of a YAML file, whatever its value's quoting: masked when shown. */
+export const YAML_PASSWORD_LINE: FileMask = { pattern: /^(\s*(?:- )?password: ).*$/gm, replace: "$1'********'" };
 
 function patroniSsl(host: ResolvedHost): boolean {
   return bool(host.vars, 'patroni_ssl_enabled');
@@ -137,7 +140,7 @@ function postgresql(cluster: ResolvedCluster, host: ResolvedHost, inputs: Render
   }
   const hba = pgHba(cluster, host);
   return {
-    listen: `${host.ip},127.0.0.1:${port}`,
+    listen: `${optStr(v, 'postgres_listen_addresses') ?? `${host.ip},127.0.0.1`}:${port}`,
     connect_address: hostPort(host.ip, port),
     data_dir: str(v, 'postgres_data_dir'),
     bin_dir: str(v, 'postgres_bin_dir'),
@@ -249,6 +252,7 @@ export function patroniFiles(cluster: ResolvedCluster, host: ResolvedHost, input
     owner: 'postgres',
     group: 'postgres',
     mode: 0o600,
+    masks: [YAML_PASSWORD_LINE],
   });
   files.push({
     path: `/etc/systemd/system/${patroniUnit(cluster)}.d/pgha.conf`,

@@ -205,6 +205,8 @@ export function pgbouncerFiles(
       owner: 'postgres',
       group: 'postgres',
       mode: 0o600,
+      // "user" "password": the second field, whatever it holds, is the secret.
+      masks: [{ pattern: /^("(?:[^"\n]|"")*"\s+)"(?:[^"\n]|"")*"$/gm, replace: '$1"********"' }],
     },
     { path: PGBOUNCER_FOLLOW_SCRIPT, content: FOLLOW_SCRIPT, owner: 'root', group: 'root', mode: 0o755 },
     {
