@@ -75,10 +75,13 @@ export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<Clus
   const { paths, cluster } = loaded;
   const ssh = await ensureSshKey(paths.dir);
   const mtls = cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls');
+  // Hosts that are neither data nodes nor etcd members only serve TLS; pgha always has a client
+  // identity of its own (HAProxy's stats page demands one; mtls Patroni too).
+  const member = (roles: readonly string[]) => ['primary', 'replica', 'etcd'].some((r) => roles.includes(r));
   await ensureClusterPki(
     paths.dir,
-    cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
-    { clients: mtls ? ['haproxy', 'pgha'] : [] },
+    cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !member(h.roles) })),
+    { clients: mtls ? ['haproxy', 'pgha'] : ['pgha'] },
   );
   const secrets = await ensureSecrets(paths.dir, clusterSecretNames(cluster));
   const pki = await readClusterPki(paths.dir);

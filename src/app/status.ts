@@ -419,15 +419,14 @@ export type ReadStats = (h: ResolvedHost) => Promise<string | undefined>;
 const UNREACHABLE = /timed out|no answer within|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN/;
 
 /**
- * The client identity for the stats page: pgha's own client certificate where the cluster has
- * one (mtls), else the proxy host's node certificate, which the controller holds anyway and
- * which the cluster CA issued for client use too.
+ * The client identity for the stats page: pgha's own client certificate (DIR/ssl/clients/pgha),
+ * which every cluster has. Proxy hosts' node certificates are server-only and would be refused.
  */
-async function statsIdentity(ctx: ProbeContext, h: ResolvedHost): Promise<{ cert: string; key: string } | undefined> {
+async function statsIdentity(ctx: ProbeContext): Promise<{ cert: string; key: string } | undefined> {
   if (ctx.tls.cert && ctx.tls.key) return { cert: ctx.tls.cert, key: ctx.tls.key };
   const [cert, key] = await Promise.all([
-    readFile(join(ctx.paths.ssl, h.name, 'node.crt'), 'utf8').catch(() => undefined),
-    readFile(join(ctx.paths.ssl, h.name, 'node.key'), 'utf8').catch(() => undefined),
+    readFile(join(ctx.paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined),
+    readFile(join(ctx.paths.ssl, 'clients', 'pgha.key'), 'utf8').catch(() => undefined),
   ]);
   return cert && key ? { cert, key } : undefined;
 }
@@ -437,7 +436,7 @@ export function statsReader(ctx: ProbeContext): ReadStats {
   return async (h) => {
     const ep = statsEndpoint(ctx.cluster, h);
     if (!ep) return undefined;
-    const id = await statsIdentity(ctx, h);
+    const id = await statsIdentity(ctx);
     if (!id) return undefined;
     const http = new NodeHttpRequester({ ip: h.ip, port: ep.port, servername: h.name }, { ca: ctx.tls.ca, ...id });
     const res = await http.request({ method: 'GET', path: `${ep.path};csv`, timeoutMs: STATUS_TIMEOUT_MS });

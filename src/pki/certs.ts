@@ -18,6 +18,17 @@ export interface KeyAndCert {
 export interface HostIdentity {
   name: string;
   ip: string;
+  /**
+   * A host that only serves TLS (an HAProxy host: its stats page). Its certificate is issued for
+   * serverAuth alone, so a stolen proxy key can act neither as an etcd peer or client nor as a
+   * Patroni or PostgreSQL client: those check the clientAuth usage.
+   */
+  serverOnly?: boolean;
+}
+
+/** The extended key usages a host's node certificate carries. */
+export function nodeExtKeyUsage(host: HostIdentity): ExtKeyUsage[] {
+  return host.serverOnly ? ['serverAuth'] : ['serverAuth', 'clientAuth'];
 }
 
 export interface SubjectAltNames {
@@ -26,6 +37,7 @@ export interface SubjectAltNames {
 }
 
 export type ExtKeyUsage = 'serverAuth' | 'clientAuth';
+const EXT_KEY_USAGES: readonly ExtKeyUsage[] = ['serverAuth', 'clientAuth'];
 
 /** Source of randomness for serial numbers; injectable so tests can pin serials. */
 export type RandomBytes = (n: number) => Uint8Array;
@@ -238,7 +250,7 @@ export function issueNodeCert(opts: IssueNodeCertOptions): KeyAndCert {
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+      { name: 'extKeyUsage', ...Object.fromEntries(nodeExtKeyUsage(opts.host).map((u) => [u, true])) },
       { name: 'subjectAltName', altNames },
       { name: 'subjectKeyIdentifier' },
       { name: 'authorityKeyIdentifier', keyIdentifier: issuer.keyId },
@@ -324,6 +336,9 @@ export function needsReissue(certPem: string, opts: NeedsReissueOptions): string
     const eku = cert.getExtension('extKeyUsage') as Record<string, unknown> | undefined;
     const missing = opts.extKeyUsage.filter((u) => eku?.[u] !== true);
     if (missing.length) return `extended key usage lacks ${missing.join(', ')}`;
+    // A usage the leaf must not have (clientAuth on a server-only host) is as wrong as a missing one.
+    const extra = EXT_KEY_USAGES.filter((u) => eku?.[u] === true && !opts.extKeyUsage!.includes(u));
+    if (extra.length) return `extended key usage has ${extra.join(', ')}, which this certificate must not have`;
   }
 
   const ext = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | undefined;

@@ -26,6 +26,7 @@ import {
   keyMatchesCert,
   loadRsaKey,
   needsReissue,
+  nodeExtKeyUsage,
   nodeSans,
   type SubjectAltNames,
 } from './certs.js';
@@ -106,7 +107,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
     certPath: join(ssl, host.name, 'node.crt'),
     sans: nodeSans(host),
     commonName: host.name,
-    extKeyUsage: ['serverAuth', 'clientAuth'],
+    extKeyUsage: nodeExtKeyUsage(host),
     issue: (keyPem) => issueNodeCert({ ca, host, now, keyPem }),
   }));
   for (const name of opts.clients) {

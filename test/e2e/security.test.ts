@@ -425,6 +425,18 @@ except Exception as e:
         input,
       );
 
+    it("the HAProxy host's certificate (server-only) is refused on etcd's peer port; a member's is accepted", async () => {
+      const node = (name: string) => ({
+        cert: readFileSync(join(dir, 'ssl', name, 'node.crt'), 'utf8'),
+        key: readFileSync(join(dir, 'ssl', name, 'node.key'), 'utf8'),
+      });
+      const member = await httpsProbe(IPS.pg1, 2380, '/members', { ca: ca(), servername: 'pg1', ...node('pg2') });
+      expect(member.status, JSON.stringify(member)).toBe(200);
+      const proxy = await httpsProbe(IPS.pg1, 2380, '/members', { ca: ca(), servername: 'pg1', ...node('proxy1') });
+      expect(proxy.status, JSON.stringify(proxy)).toBeUndefined();
+      expect(proxy.error).toBeDefined();
+    });
+
     it('refuses etcdctl without credentials and with a wrong password; the right one reads only its prefix', () => {
       const key = `/pgha/${CLUSTER}/leader`;
       const anonymous = etcdctl(IPS.pg2, `get ${key}`);

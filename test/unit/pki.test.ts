@@ -23,6 +23,7 @@ import {
 const DAY = 24 * 60 * 60 * 1000;
 const NOW = new Date('2026-01-15T12:00:00Z');
 const PG1 = { name: 'pg1', ip: '10.33.0.11' };
+const PG2 = { name: 'pg2', ip: '10.33.0.12' };
 /** 20 days before leaves issued at NOW expire. */
 const LATE = new Date(NOW.getTime() + 710 * DAY);
 
@@ -390,6 +391,38 @@ describe('ensureClusterPki / readClusterPki', () => {
     expect(verify('sslclient', 'pg1/node.crt')).toBe(true);
     expect(verify('sslclient', 'clients/haproxy.crt')).toBe(true);
     expect(verify('sslserver', 'clients/haproxy.crt')).toBe(false);
+  });
+
+  it('a server-only host (an HAProxy host) gets no clientAuth: reissued with its key, refused as a TLS client', async () => {
+    const keyBefore = await readFile(join(dir, 'ssl/pg2/node.key'), 'utf8');
+    const report = await ensureClusterPki(dir, [PG1, { ...PG2, serverOnly: true }], { clients: [], now: NOW });
+    expect(report.reissued.map((r) => [r.path, r.reason])).toEqual([
+      ['ssl/pg2/node.crt', 'extended key usage has clientAuth, which this certificate must not have'],
+    ]);
+    expect(await readFile(join(dir, 'ssl/pg2/node.key'), 'utf8')).toBe(keyBefore);
+    const eku = ext(await readFile(join(dir, 'ssl/pg2/node.crt'), 'utf8'), 'extKeyUsage');
+    expect(eku).toMatchObject({ serverAuth: true });
+    expect(eku?.clientAuth).not.toBe(true);
+    const purpose = (p: string) => {
+      try {
+        const at = String(Math.floor(NOW.getTime() / 1000) + 3600);
+        execFileSync(
+          'openssl',
+          ['verify', '-attime', at, '-purpose', p, '-CAfile', join(dir, 'ssl/ca.crt'), join(dir, 'ssl/pg2/node.crt')],
+          {
+            stdio: 'pipe',
+          },
+        );
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(purpose('sslserver')).toBe(true);
+    expect(purpose('sslclient')).toBe(false);
+    // Back to a member: clientAuth again.
+    const back = await ensureClusterPki(dir, [PG1, PG2], { clients: [], now: NOW });
+    expect(back.reissued.map((r) => r.reason)).toEqual(['extended key usage lacks clientAuth']);
   });
 
   it('reissues a node whose address changed, keeping its key', async () => {
