@@ -24,6 +24,7 @@ import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { dataText } from './output.js';
 import { readStatusCache, statusCacheKey, writeStatusCache } from './status-config-cache.js';
 
 /** Kept short: a dead host must not make `status` slow for the live ones. */
@@ -724,9 +725,7 @@ export function formatStatusTable(s: ClusterStatus): string {
 export type StatusFormat = 'table' | 'json' | 'yaml';
 
 export async function formatStatus(s: ClusterStatus, format: StatusFormat): Promise<string> {
-  if (format === 'json') return `${JSON.stringify(s, null, 2)}\n`;
-  if (format === 'yaml') return (await import('../cli/yaml-output.js')).yamlText(s);
-  return formatStatusTable(s);
+  return format === 'table' ? formatStatusTable(s) : dataText(s, format);
 }
 
 export interface StatusCommand {
