@@ -31,7 +31,13 @@ export async function provision(dir: string, opts: { installPrereqs: boolean; lo
   const loaded = loadCluster(dir);
   const material = await ensureClusterMaterial(loaded);
   const { cluster, paths } = loaded;
-  if (cluster.platform === 'bare') return provisionBare(loaded);
+  if (cluster.platform === 'bare') {
+    return provisionBare({
+      hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
+      knownHosts: paths.knownHosts,
+      privateKeyFile: paths.privateKey,
+    });
+  }
   requireRoot('provision');
   if (opts.installPrereqs) await installHostPrereqs(opts.log);
   await assertHostPrereqs();
