@@ -41,7 +41,7 @@ export function clusterSecretNames(cluster: ResolvedCluster): string[] {
   const names = new Set<string>();
   for (const host of cluster.hosts) {
     const v = host.vars;
-    for (const n of secretNamesFor(v as Parameters<typeof secretNamesFor>[0], {
+    for (const n of secretNamesFor(v, {
       pgbouncer: cluster.hosts.some((h) => h.roles.includes('pgbouncer')),
       etcdAuth: v.etcd_authentication_mode === 'basic',
     })) {

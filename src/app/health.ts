@@ -323,7 +323,7 @@ async function pgbouncerChecks(d: HealthDeps, leader: ResolvedHost | undefined):
     return {
       name,
       ok,
-      detail: `${t.host}:${t.port}${ok ? ` = ${leader!.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}`,
+      detail: `${t.host}:${t.port}${ok ? ` = ${leader.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}`,
     };
   });
 }
@@ -356,7 +356,7 @@ export async function runHealthChecks(d: HealthDeps): Promise<CheckResult[]> {
       info,
       leaderNode,
       maxLag,
-      new Map(dataNodes.flatMap((h, i) => (members[i]?.node ? [[h.name, members[i]!.node!] as const] : []))),
+      new Map(dataNodes.flatMap((h, i) => (members[i]?.node ? [[h.name, members[i].node] as const] : []))),
     ),
     ...etcd,
     ...haproxy,

@@ -28,7 +28,7 @@ export async function runPhases(phases: readonly Phase[], mode: Progress): Promi
           await p.run();
         } catch (e) {
           failure = e;
-          throw new Error(headline(e));
+          throw new Error(headline(e), { cause: e });
         }
       },
     })),

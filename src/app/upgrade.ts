@@ -183,7 +183,7 @@ class Upgrade {
 
   async nodeStatus(host: string): Promise<PatroniStatusBody | undefined> {
     try {
-      return (await this.session.patroni(host).patroni()) as PatroniStatusBody;
+      return await this.session.patroni(host).patroni();
     } catch {
       return undefined;
     }

@@ -41,7 +41,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 
 /** Remove every key whose value is null, at any depth (list items are kept as they are). */
 export function stripNulls<T>(v: T): T {
-  if (Array.isArray(v)) return v.map((x) => stripNulls(x)) as T;
+  if (Array.isArray(v)) return (v as unknown[]).map((x) => stripNulls(x)) as T;
   if (!isPlainObject(v)) return v;
   const out: Plain = {};
   for (const [k, x] of Object.entries(v)) {

@@ -238,7 +238,7 @@ export class PatroniClient {
 
   /** Restart now (done) or at `schedule` (scheduled); Patroni's conditions refuse with exit 3. */
   async restartMember(req: RestartRequest = {}): Promise<ActionResult> {
-    return this.action({ method: 'POST', path: '/restart', body: req as Plain, timeoutMs: 120_000 });
+    return this.action({ method: 'POST', path: '/restart', body: req, timeoutMs: 120_000 });
   }
 
   /** Cancels a scheduled restart; false when none was scheduled. */

@@ -80,7 +80,7 @@ export function loadRsaKey(keyPem: string): forge.pki.rsa.PrivateKey {
   try {
     key = forge.pki.privateKeyFromPem(keyPem);
   } catch (err) {
-    throw new Error(`not an unencrypted RSA private key: ${(err as Error).message}`);
+    throw new Error(`not an unencrypted RSA private key: ${(err as Error).message}`, { cause: err });
   }
   if (key.n.bitLength() < RSA_BITS) throw new Error(`RSA key has ${key.n.bitLength()} bits, need at least ${RSA_BITS}`);
   return key;
@@ -194,7 +194,7 @@ function loadIssuer(ca: KeyAndCert): Issuer {
   const key = loadRsaKey(ca.keyPem);
   const pub = cert.publicKey as forge.pki.rsa.PublicKey;
   if (pub.n.compareTo(key.n) !== 0) throw new Error('the CA key does not belong to the CA certificate');
-  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
+  const ski: { subjectKeyIdentifier?: string } | undefined = cert.getExtension('subjectKeyIdentifier');
   const keyId = ski?.subjectKeyIdentifier
     ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
     : cert.generateSubjectKeyIdentifier().getBytes();
@@ -326,7 +326,7 @@ export function needsReissue(certPem: string, opts: NeedsReissueOptions): string
     if (missing.length) return `extended key usage lacks ${missing.join(', ')}`;
   }
 
-  const ext = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | undefined;
+  const ext: { altNames?: { type: number; value: string }[] } | undefined = cert.getExtension('subjectAltName');
   const have = ext?.altNames ?? [];
   const haveDns = new Set(have.filter((a) => a.type === 2).map((a) => a.value.toLowerCase()));
   // IPs are compared as bytes so that '::1' and '0:0:0:0:0:0:0:1' count as the same address.

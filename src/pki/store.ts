@@ -123,7 +123,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
   const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
   const newKeys = await Promise.all(
-    plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : undefined)),
+    plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : Promise.resolve(undefined))),
   );
 
   for (const [i, plan] of plans.entries()) {

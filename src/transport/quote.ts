@@ -57,8 +57,10 @@ export function sh(strings: TemplateStringsArray, ...values: ShellArg[]): string
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
     if (isRaw(v)) out += v.__rawShell;
-    else if (Array.isArray(v)) out += v.map((x) => quote(x)).join(' ');
-    else out += quote(v as string | number | bigint);
+    // typeof, not Array.isArray: isArray does not narrow a readonly array, and the only object
+    // left once RawShell is ruled out is the list.
+    else if (typeof v === 'object') out += v.map((x) => quote(x)).join(' ');
+    else out += quote(v);
     out += strings[i + 1] ?? '';
   });
   return out;

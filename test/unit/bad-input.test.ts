@@ -253,7 +253,7 @@ const CASES: Case[] = [
     category: 'schema',
     name: 'instance is a string',
     args: ['render', '{dir}'],
-    edit: replace(/  - Name: proxy1\n[\s\S]*$/, '  - proxy1\n'),
+    edit: replace(/ {2}- Name: proxy1\n[\s\S]*$/, '  - proxy1\n'),
     code: 2,
     stderr: /config\.yml:\d+: instances\[3\]/,
   },
@@ -312,7 +312,7 @@ const CASES: Case[] = [
     name: 'two primaries',
     args: ['render', '{dir}'],
     edit: replace(
-      /role:\n      - replica\n      - etcd\n    ip_address: 10.250.7.12/,
+      /role:\n {6}- replica\n {6}- etcd\n {4}ip_address: 10.250.7.12/,
       'role:\n      - primary\n      - etcd\n    ip_address: 10.250.7.12',
     ),
     code: 2,

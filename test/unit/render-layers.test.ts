@@ -44,7 +44,7 @@ function file(files: Map<string, DesiredFile[]>, host: string, path: string): st
   return f.content;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed YAML document, read field by field; a wrong shape fails the assertion
 type Doc = any;
 const patroni = (l: Layers = {}, host = 'pg1'): Doc => parse(file(render(l), host, '/etc/patroni/c1.yml'), { version: '1.1' });
 const etcd = (l: Layers = {}, host = 'pg1'): Doc => parse(file(render(l), host, '/etc/etcd/pgha.conf.yml'));

@@ -96,7 +96,7 @@ beforeAll(async () => {
   for (const [name, ip] of Object.entries(IPS)) {
     certs[name] = issueNodeCert({ ca, host: { name, ip }, now });
     mkdirSync(join(dir, 'ssl', name));
-    writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name]!.certPem);
+    writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name].certPem);
   }
   const patroni =
     (name: 'pg1' | 'pg2') =>
