@@ -1,5 +1,5 @@
 /**
- * pgha's layering, checked by `npm run lint` (`depcruise src`). docs/architecture.md §2 explains
+ * pgha's layering, checked by `npm run lint` (`depcruise src`). docs/architecture.md#layers explains
  * the layers; this file is the part of it a machine can check.
  *
  *   cli → app → {config, render, plan, components, patroni, platforms} → {pki, transport, secrets} → model

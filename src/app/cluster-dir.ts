@@ -1,5 +1,5 @@
 /**
- * The cluster directory (DESIGN §3): where config.yml, certificates, secrets and the SSH key live,
+ * The cluster directory (docs/architecture.md#the-cluster-directory): where config.yml, certificates, secrets and the SSH key live,
  * and the one place that turns it into a resolved cluster plus the material rendering needs.
  */
 import { basename, resolve as resolvePath } from 'node:path';

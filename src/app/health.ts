@@ -1,5 +1,5 @@
 /**
- * `pgha test` (like `tpaexec test`, DESIGN §8): every component's health, each check printed
+ * `pgha test` (like `tpaexec test`; docs/architecture.md#operations): every component's health, each check printed
  * with ✓ or ✗, every failure listed at the end. Checks run in parallel and never stop at the
  * first failure: an operator wants the whole picture.
  *

@@ -1,5 +1,5 @@
 /**
- * `pgha status` (DESIGN §8): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
+ * `pgha status` (docs/architecture.md#operations): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
  * in parallel. It is meant to be as quick as `patronictl list`, so:
  *   - REST (Patroni, etcd) and HAProxy's stats page (`listen pgha_stats`, TLS with a client
  *     certificate from the cluster CA) are reached straight from the controller over node:https;

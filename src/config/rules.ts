@@ -110,7 +110,7 @@ function isDataNode(roles: readonly Role[]): boolean {
   return roles.includes('primary') || roles.includes('replica');
 }
 
-/** The ports a host listens on, by variable, given its roles (DESIGN §6). */
+/** The ports a host listens on, by variable, given its roles (docs/architecture.md#security-invariants). */
 function portVariables(host: ResolvedHost): { variable: string; service: string }[] {
   const out: { variable: string; service: string }[] = [];
   if (isDataNode(host.roles)) {

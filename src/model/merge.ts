@@ -1,5 +1,5 @@
 /**
- * Deep merge with null-negation and provenance (DESIGN §5).
+ * Deep merge with null-negation and provenance (docs/architecture.md#variables-and-layers).
  * Maps merge key by key; lists and scalars replace; `null` replaces too and is kept as a
  * tombstone so that it can negate a value supplied later from below (a generated base),
  * until `stripNulls` removes it at the very end.

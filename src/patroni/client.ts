@@ -1,7 +1,7 @@
 /**
  * Typed client for one member's Patroni REST API (3.0.x; 4.x answers the same way). Reads go
  * straight from the controller; writes must come from an allowlisted address, so callers pass a
- * `dial` that opens the connection from a cluster member (an SSH channel), see DESIGN §6.
+ * `dial` that opens the connection from a cluster member (an SSH channel), see docs/architecture.md#security-invariants.
  *
  * Status codes, as Patroni's api.py uses them:
  *   200 done · 202 scheduled · 503 on /switchover or /failover with "status unknown": Patroni

@@ -1,5 +1,6 @@
 /**
- * Pure certificate issuance for the cluster CA (DESIGN §3, §6): PEM in, PEM out, clock injected.
+ * Pure certificate issuance for the cluster CA (docs/architecture.md#the-cluster-directory and
+ * #security-invariants): PEM in, PEM out, clock injected.
  *
  * Keys are generated with node:crypto (native: ~0.15 s for RSA 2048 on a 2-core VM, where forge's
  * JavaScript prime search takes seconds); certificates are built and signed with node-forge

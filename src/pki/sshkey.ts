@@ -1,5 +1,5 @@
 /**
- * The cluster's SSH key, DIR/ssh/id_pgha (DESIGN §3, §7): what pgha logs in with and what
+ * The cluster's SSH key, DIR/ssh/id_pgha (docs/architecture.md#the-cluster-directory): what pgha logs in with and what
  * `provision` puts into authorized_keys.
  *
  * Ed25519 from node:crypto, written in OpenSSH's own formats by a small encoder because node can

@@ -1,5 +1,5 @@
 /**
- * The one place that turns data into shell text (DESIGN §10), and the one place that keeps
+ * The one place that turns data into shell text (docs/architecture.md#security-invariants), and the one place that keeps
  * secrets out of it. A remote command's script travels as an argument of `bash -c`, which any
  * user on the host can read with `ps`; so a script may hold paths, names and versions, never a
  * password or key. Secrets travel on the command's stdin instead, and every text that leaves a

@@ -1,5 +1,5 @@
 /**
- * The layering of DESIGN §5 as it reaches the rendered files: deep merge across variable layers,
+ * The layering of docs/architecture.md#variables-and-layers as it reaches the rendered files: deep merge across variable layers,
  * lists replacing, nulls removing sections and nested keys in every file, and instance overrides
  * reaching every file that depends on them.
  */
