@@ -15,6 +15,7 @@ import type { ClusterPki } from '../model/types.js';
 
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { printConfigWarnings } from './config-warnings.js';
 
 export function clusterNameOf(dir: string): string {
   return basename(resolvePath(dir));
@@ -27,12 +28,17 @@ export interface LoadedCluster {
   warnings: ConfigProblem[];
 }
 
-/** Read, validate and resolve DIR/config.yml. Throws ConfigError (exit 2) on any problem. */
+/**
+ * Read, validate and resolve DIR/config.yml: the one place commands load it. Throws ConfigError
+ * (exit 2) on any problem; prints the warnings on stderr (once per process) before returning, so
+ * every command that reads config.yml shows them before it touches any host.
+ */
 export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
   const paths = clusterPaths(dir);
   const doc = readConfigFile(paths.config);
   doc.file = paths.config === resolvePath(doc.file) ? 'config.yml' : doc.file;
   const { config, warnings } = validateConfig(doc, extraVars);
+  printConfigWarnings(warnings);
   return { paths, config, cluster: resolveCluster(config, extraVars), warnings };
 }
 

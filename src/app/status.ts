@@ -24,6 +24,7 @@ import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { printConfigWarnings } from './config-warnings.js';
 import { dataText } from './output.js';
 import { readStatusCache, statusCacheKey, writeStatusCache } from './status-config-cache.js';
 
@@ -276,15 +277,28 @@ export async function readClusterConfig(dir: string): Promise<{ cluster: Resolve
   if (text !== undefined) {
     const key = statusCacheKey(text);
     const cached = readStatusCache(paths.dir, key);
-    if (cached && fitsStatus(cached)) return { cluster: cached, paths };
-    // yaml and the resolver are loaded only on a cache miss.
-    const [{ parseConfigText }, { resolveCluster }] = await Promise.all([import('../config/load.js'), import('../model/resolve.js')]);
+    if (cached && fitsStatus(cached.cluster)) {
+      printConfigWarnings(cached.warnings);
+      return { cluster: cached.cluster, paths };
+    }
+    // yaml, the resolver and the semantic rules are loaded only on a cache miss.
+    const [{ parseConfigText }, { resolveCluster }, { semanticProblems }] = await Promise.all([
+      import('../config/load.js'),
+      import('../model/resolve.js'),
+      import('../config/rules.js'),
+    ]);
     const doc = parseConfigText(text, basename(paths.config));
     if (!doc.problems.length) {
       try {
         const cluster = resolveCluster(doc.raw as ClusterConfig);
         if (fitsStatus(cluster)) {
-          writeStatusCache(paths.dir, key, cluster);
+          // The warnings loadCluster would print, without the schema (see above); semantic
+          // errors are deploy's to refuse, status reads what it can.
+          const warnings = semanticProblems(doc.raw as ClusterConfig, doc, {}).warnings.sort(
+            (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity),
+          );
+          writeStatusCache(paths.dir, key, { cluster, warnings });
+          printConfigWarnings(warnings);
           return { cluster, paths };
         }
       } catch {
