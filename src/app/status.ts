@@ -17,7 +17,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { statsEndpoint } from '../components/haproxy/config.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, type ConfigProblem } from '../errors.js';
 import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
@@ -292,11 +292,7 @@ export async function readClusterConfig(dir: string): Promise<{ cluster: Resolve
       try {
         const cluster = resolveCluster(doc.raw as ClusterConfig);
         if (fitsStatus(cluster)) {
-          // The warnings loadCluster would print, without the schema (see above); semantic
-          // errors are deploy's to refuse, status reads what it can.
-          const warnings = semanticProblems(doc.raw as ClusterConfig, doc, {}).warnings.sort(
-            (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity),
-          );
+          const warnings = warningsOf(() => semanticProblems(doc.raw as ClusterConfig, doc, {}).warnings);
           writeStatusCache(paths.dir, key, { cluster, warnings });
           printConfigWarnings(warnings);
           return { cluster, paths };
@@ -309,6 +305,20 @@ export async function readClusterConfig(dir: string): Promise<{ cluster: Resolve
   const { loadCluster } = await import('./cluster-dir.js');
   const loaded = loadCluster(dir);
   return { cluster: loaded.cluster, paths: loaded.paths };
+}
+
+/**
+ * The warnings loadCluster would print, from the semantic rules alone (the schema is what the
+ * fast path avoids). The rules expect a schema-valid config and may throw on one that is not;
+ * status still reads such a config as before, only without warnings. Semantic errors are
+ * deploy's to refuse: status reads what it can.
+ */
+function warningsOf(rules: () => ConfigProblem[]): ConfigProblem[] {
+  try {
+    return rules().sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  } catch {
+    return [];
+  }
 }
 
 /** What status relies on (names, addresses, roles, ports) looks right. */
