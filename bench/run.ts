@@ -485,7 +485,7 @@ async function main(): Promise<void> {
   writeFileSync(`${base}.json`, `${JSON.stringify({ ...f, context: ctx }, null, 2)}\n`);
   writeFileSync(`${base}.md`, markdown(date, f, ctx));
   process.stdout.write(readFileSync(`${base}.md`, 'utf8'));
-  log(`wrote ${base}.json and ${base}.md in ${ctx.bench_run_s} s`);
+  log(`wrote ${base}.json and ${base}.md in ${String(ctx.bench_run_s)} s`);
 }
 
 main()

@@ -81,6 +81,6 @@ if (offenders.length) {
   console.error(
     `build-bundle: dynamic import() of CommonJS package(s) ${offenders.join(', ')}: named exports would be undefined in the bundle;`,
   );
-  console.error('  import the package statically in a module of ours (see src/cli/yaml-output.ts) and import() that module instead.');
+  console.error('  import the package statically in a module of ours (see src/app/yaml-output.ts) and import() that module instead.');
   process.exit(1);
 }

@@ -1,5 +1,5 @@
 /**
- * One error hierarchy; each class carries the process exit code DESIGN §2 assigns to it.
+ * One error hierarchy; each class carries the process exit code docs/architecture.md#errors-and-exit-codes assigns to it.
  * Only src/cli/main.ts catches these. Anything else reaching it is a bug and is reported as one.
  */
 export const ExitCode = {

@@ -1,5 +1,5 @@
 /**
- * The cluster directory (DESIGN §3): where config.yml, certificates, secrets and the SSH key live,
+ * The cluster directory (docs/architecture.md#the-cluster-directory): where config.yml, certificates, secrets and the SSH key live,
  * and the one place that turns it into a resolved cluster plus the material rendering needs.
  */
 import { basename, resolve as resolvePath } from 'node:path';
@@ -15,6 +15,7 @@ import type { ClusterPki } from '../model/types.js';
 
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { printConfigWarnings } from './config-warnings.js';
 
 export function clusterNameOf(dir: string): string {
   return basename(resolvePath(dir));
@@ -27,7 +28,11 @@ export interface LoadedCluster {
   warnings: ConfigProblem[];
 }
 
-/** Read, validate and resolve DIR/config.yml. Throws ConfigError (exit 2) on any problem. */
+/**
+ * Read, validate and resolve DIR/config.yml: the one place commands load it. Throws ConfigError
+ * (exit 2) on any problem; prints the warnings on stderr (once per process) before returning, so
+ * every command that reads config.yml shows them before it touches any host.
+ */
 export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
   const paths = clusterPaths(dir);
   const doc = readConfigFile(paths.config);
@@ -46,6 +51,7 @@ export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
       },
     ]);
   }
+  printConfigWarnings(warnings);
   return { paths, config, cluster: resolveCluster(config, extraVars), warnings };
 }
 
@@ -54,7 +60,7 @@ export function clusterSecretNames(cluster: ResolvedCluster): string[] {
   const names = new Set<string>();
   for (const host of cluster.hosts) {
     const v = host.vars;
-    for (const n of secretNamesFor(v as Parameters<typeof secretNamesFor>[0], {
+    for (const n of secretNamesFor(v, {
       pgbouncer: cluster.hosts.some((h) => h.roles.includes('pgbouncer')),
       etcdAuth: v.etcd_authentication_mode === 'basic',
     })) {

@@ -1,5 +1,5 @@
 /**
- * The cluster directory's layout (DESIGN §3). Kept apart from cluster-dir.ts, which brings the
+ * The cluster directory's layout (docs/architecture.md#the-cluster-directory). Kept apart from cluster-dir.ts, which brings the
  * schema, PKI and secrets code with it, so read-only commands like status can start fast.
  */
 import { join, resolve as resolvePath } from 'node:path';

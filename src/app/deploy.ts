@@ -432,7 +432,7 @@ class Deployment {
       // Checked on every run, not only after bootstrap: a run killed in between must converge.
       const lv = this.session.host(leader).vars;
       const user = String(lv.pgbouncer_auth_user);
-      await waitFor(async () => ((await this.session.patroni(leader!).check('/primary')) ? true : undefined), {
+      await waitFor(async () => ((await this.session.patroni(leader).check('/primary')) ? true : undefined), {
         timeoutMs: 60_000,
         what: `${leader} to accept writes`,
       });

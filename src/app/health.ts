@@ -1,5 +1,5 @@
 /**
- * `pgha test` (like `tpaexec test`, DESIGN §8): every component's health, each check printed
+ * `pgha test` (like `tpaexec test`; docs/architecture.md#operations): every component's health, each check printed
  * with ✓ or ✗, every failure listed at the end. Checks run in parallel and never stop at the
  * first failure: an operator wants the whole picture.
  *
@@ -324,7 +324,7 @@ async function pgbouncerChecks(d: HealthDeps, leader: ResolvedHost | undefined):
     return {
       name,
       ok,
-      detail: `${t.host}:${t.port}${ok ? ` = ${leader!.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}`,
+      detail: `${t.host}:${t.port}${ok ? ` = ${leader.name}` : `, leader is ${leader ? `${leader.name} (${leader.ip})` : 'unknown'}`}`,
     };
   });
 }
@@ -357,7 +357,7 @@ export async function runHealthChecks(d: HealthDeps): Promise<CheckResult[]> {
       info,
       leaderNode,
       maxLag,
-      new Map(dataNodes.flatMap((h, i) => (members[i]?.node ? [[h.name, members[i]!.node!] as const] : []))),
+      new Map(dataNodes.flatMap((h, i) => (members[i]?.node ? [[h.name, members[i].node] as const] : []))),
     ),
     ...etcd,
     ...haproxy,

@@ -1,6 +1,6 @@
 /**
  * Progress an operator can watch: listr2 on a terminal, plain lines when stdout is not a TTY or
- * CI is set (DESIGN §1). Phases run in order; a failing phase stops the run with its error.
+ * CI is set (docs/architecture.md#progress-output). Phases run in order; a failing phase stops the run with its error.
  */
 import { Listr, PRESET_TIMER } from 'listr2';
 
@@ -28,7 +28,7 @@ export async function runPhases(phases: readonly Phase[], mode: Progress): Promi
           await p.run();
         } catch (e) {
           failure = e;
-          throw new Error(headline(e));
+          throw new Error(headline(e), { cause: e });
         }
       },
     })),

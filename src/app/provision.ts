@@ -35,7 +35,10 @@ export async function provision(
   const material = await ensureClusterMaterial(loaded);
   const { cluster, paths } = loaded;
   if (cluster.platform === 'bare') {
-    return provisionBare(loaded, {
+    return provisionBare({
+      hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
+      knownHosts: paths.knownHosts,
+      privateKeyFile: paths.privateKey,
       ...(opts.acceptNewHostKeys ? { acceptNewHostKeys: true } : {}),
       ...(opts.knownHostsFile !== undefined ? { knownHostsFile: opts.knownHostsFile } : {}),
     });

@@ -116,7 +116,7 @@ export class ClusterSession {
 
   /**
    * A Patroni client for a data node. `fromMember` routes the connection through an SSH channel
-   * opened on that member, so unsafe calls pass the REST API allowlist (DESIGN §6).
+   * opened on that member, so unsafe calls pass the REST API allowlist (docs/architecture.md#security-invariants).
    */
   patroni(name: string, opts: { fromMember?: boolean } = {}): PatroniClient {
     const h = this.host(name);

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConfigProblem } from '../errors.js';
 import type { Layer, ResolvedCluster, ResolvedHost } from '../model/types.js';
 
 export const STATUS_CACHE_FILE = '.status-cache.json';
@@ -22,6 +23,13 @@ type StoredHost = Omit<ResolvedHost, 'provenance'> & { provenance: [string, Laye
 interface Entry {
   key: string;
   cluster: Omit<ResolvedCluster, 'hosts'> & { hosts: StoredHost[] };
+  /** The config warnings, printed again on every read as loadCluster would. */
+  warnings: ConfigProblem[];
+}
+
+export interface CachedConfig {
+  cluster: ResolvedCluster;
+  warnings: ConfigProblem[];
 }
 
 function buildId(): string {
@@ -37,20 +45,27 @@ export function statusCacheKey(configText: string): string {
   return createHash('sha256').update(buildId()).update('\0').update(configText).digest('hex');
 }
 
-export function readStatusCache(dir: string, key: string): ResolvedCluster | undefined {
+export function readStatusCache(dir: string, key: string): CachedConfig | undefined {
   try {
     const entry = JSON.parse(readFileSync(join(dir, STATUS_CACHE_FILE), 'utf8')) as Entry;
-    if (entry.key !== key) return undefined;
-    return { ...entry.cluster, hosts: entry.cluster.hosts.map((h) => ({ ...h, provenance: new Map(h.provenance) })) };
+    if (entry.key !== key || !Array.isArray(entry.warnings)) return undefined;
+    return {
+      cluster: { ...entry.cluster, hosts: entry.cluster.hosts.map((h) => ({ ...h, provenance: new Map(h.provenance) })) },
+      warnings: entry.warnings,
+    };
   } catch {
     return undefined;
   }
 }
 
-export function writeStatusCache(dir: string, key: string, cluster: ResolvedCluster): void {
+export function writeStatusCache(dir: string, key: string, { cluster, warnings }: CachedConfig): void {
   const file = join(dir, STATUS_CACHE_FILE);
   const tmp = `${file}.tmp-${process.pid}`;
-  const entry: Entry = { key, cluster: { ...cluster, hosts: cluster.hosts.map((h) => ({ ...h, provenance: [...h.provenance] })) } };
+  const entry: Entry = {
+    key,
+    cluster: { ...cluster, hosts: cluster.hosts.map((h) => ({ ...h, provenance: [...h.provenance] })) },
+    warnings,
+  };
   try {
     writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
     renameSync(tmp, file);

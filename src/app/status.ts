@@ -1,5 +1,5 @@
 /**
- * `pgha status` (DESIGN §8): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
+ * `pgha status` (docs/architecture.md#operations): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
  * in parallel. It is meant to be as quick as `patronictl list`, so:
  *   - REST (Patroni, etcd) and HAProxy's stats page (`listen pgha_stats`, TLS with a client
  *     certificate from the cluster CA) are reached straight from the controller over node:https;
@@ -24,6 +24,8 @@ import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
 import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
 import type { Transport } from '../transport/types.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
+import { printConfigWarnings } from './config-warnings.js';
+import { dataText } from './output.js';
 import { readStatusCache, statusCacheKey, writeStatusCache } from './status-config-cache.js';
 
 /** Kept short: a dead host must not make `status` slow for the live ones. */
@@ -277,12 +279,16 @@ export async function readClusterConfig(dir: string): Promise<{ cluster: Resolve
     // A cached entry was validated when it was written (below); one whose name is not the
     // directory's is left to loadCluster, which refuses it.
     const named = (c: ResolvedCluster) => c.name === basename(paths.dir);
-    if (cached && fitsStatus(cached) && named(cached)) return { cluster: cached, paths };
-    // On a miss the file is validated in full (schema and rules, exit 2 on any problem) before
-    // it is cached: status and test never read, nor keep, a config deploy would refuse.
+    if (cached && fitsStatus(cached.cluster) && named(cached.cluster)) {
+      printConfigWarnings(cached.warnings);
+      return { cluster: cached.cluster, paths };
+    }
+    // On a miss the file is validated in full (schema and rules, exit 2 on any problem; loadCluster
+    // prints its warnings) before it is cached: status and test never read, nor keep, a config
+    // deploy would refuse.
     const { loadCluster } = await import('./cluster-dir.js');
     const loaded = loadCluster(dir);
-    if (fitsStatus(loaded.cluster)) writeStatusCache(paths.dir, key, loaded.cluster);
+    if (fitsStatus(loaded.cluster)) writeStatusCache(paths.dir, key, { cluster: loaded.cluster, warnings: loaded.warnings });
     return { cluster: loaded.cluster, paths: loaded.paths };
   }
   const { loadCluster } = await import('./cluster-dir.js');
@@ -717,9 +723,7 @@ export function formatStatusTable(s: ClusterStatus): string {
 export type StatusFormat = 'table' | 'json' | 'yaml';
 
 export async function formatStatus(s: ClusterStatus, format: StatusFormat): Promise<string> {
-  if (format === 'json') return `${JSON.stringify(s, null, 2)}\n`;
-  if (format === 'yaml') return (await import('../cli/yaml-output.js')).yamlText(s);
-  return formatStatusTable(s);
+  return format === 'table' ? formatStatusTable(s) : dataText(s, format);
 }
 
 export interface StatusCommand {

@@ -1,5 +1,5 @@
 /**
- * `pgha switchover` (DESIGN §8): every pre-check evaluated and reported together, then
+ * `pgha switchover` (docs/architecture.md#operations): every pre-check evaluated and reported together, then
  * POST /switchover from the leader's own member tunnel (it is an unsafe call, and the REST API
  * allowlist admits only members), then waits until the candidate leads, clients' writes reach
  * it through HAProxy/PgBouncer, and the old primary streams from it.

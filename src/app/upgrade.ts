@@ -1,5 +1,5 @@
 /**
- * `pgha upgrade DIR --components=…`: rolling package upgrades (DESIGN §8). Refuses unless the
+ * `pgha upgrade DIR --components=…`: rolling package upgrades (docs/architecture.md#operations). Refuses unless the
  * cluster is healthy; then, per component, one host at a time, each gated on health before the
  * next, so at most one member is ever down. Data nodes go replicas first and the leader last.
  * For Patroni on the leader the default is a restart with Patroni paused (PostgreSQL keeps
@@ -183,7 +183,7 @@ class Upgrade {
 
   async nodeStatus(host: string): Promise<PatroniStatusBody | undefined> {
     try {
-      return (await this.session.patroni(host).patroni()) as PatroniStatusBody;
+      return await this.session.patroni(host).patroni();
     } catch {
       return undefined;
     }

@@ -14,7 +14,7 @@ export interface WaitOptions {
 /** Call `probe` until it returns a value other than undefined; errors count as "not yet". */
 export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOptions): Promise<T> {
   const deadline = Date.now() + o.timeoutMs;
-  let last = '';
+  let last: string;
   for (;;) {
     try {
       const v = await probe();

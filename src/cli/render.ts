@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { collect } from './options.js';
-import { printWarnings } from './warnings.js';
 
 export function registerRender(program: Command): void {
   program
@@ -18,7 +17,6 @@ export function registerRender(program: Command): void {
         import('../config/extra-vars.js'),
       ]);
       const loaded = loadCluster(dir, parseExtraVars(o.extraVars));
-      printWarnings(loaded.warnings);
       process.stdout.write(`${await renderFiles(loaded, o)}\n`);
     });
 }

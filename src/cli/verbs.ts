@@ -80,9 +80,7 @@ export function registerVerbs(program: Command): void {
     .option('-o, --output <format>', 'yaml or json', choice('--output', ['yaml', 'json'] as const), 'yaml')
     .action(async (dir: string, o: { output: 'yaml' | 'json' }) => {
       const config = await (await app()).showConfig(dir);
-      process.stdout.write(
-        o.output === 'json' ? `${JSON.stringify(config, null, 2)}\n` : (await import('./yaml-output.js')).yamlText(config),
-      );
+      process.stdout.write(await (await import('../app/output.js')).dataText(config, o.output));
     });
 
   program

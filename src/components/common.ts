@@ -1,6 +1,6 @@
 /**
  * Small pure helpers shared by the component models: who plays which role, typed reads of
- * variables, and the merge-then-strip step every structured config goes through (DESIGN §5).
+ * variables, and the merge-then-strip step every structured config goes through (docs/architecture.md#variables-and-layers).
  */
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role, Vars } from '../model/types.js';

@@ -1,12 +1,12 @@
 /**
- * Commands deploy runs on hosts, as data (DESIGN §10: commands as data). Pure: each returns a
+ * Commands deploy runs on hosts, as data (docs/architecture.md#security-invariants, "Commands as data"). Pure: each returns a
  * Command whose script holds no secret; secrets travel on stdin.
  */
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { quote, sh, type Command } from '../transport/quote.js';
 
 /**
- * Install packages without Debian's install-time side effects (DESIGN §6); deploy has already
+ * Install packages without Debian's install-time side effects (docs/architecture.md#security-invariants); deploy has already
  * written the pre-install files (createcluster.d: no 15/main; etcd's drop-in):
  * - a policy-rc.d that forbids starting services while dpkg runs, so etcd does not start a
  *   one-node member in /var/lib/etcd/default, nor HAProxy or PgBouncer with Debian's configs;

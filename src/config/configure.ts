@@ -54,7 +54,7 @@ export function parseHostnamesFile(text: string, file: string): { name: string; 
 export const SECURE_CLUSTER_VARS: Readonly<Vars> = Object.freeze({
   patroni_ssl_enabled: true,
   etcd_ssl_enabled: true,
-  // Patroni 3.0 cannot use etcd RBAC with client certificates alone (DESIGN §5).
+  // Patroni 3.0 cannot use etcd RBAC with client certificates alone (docs/architecture.md#security-invariants).
   etcd_authentication_mode: 'basic',
   patroni_authentication_mode: 'basic',
 });

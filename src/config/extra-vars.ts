@@ -1,4 +1,4 @@
-/** `-e KEY=VALUE` (VALUE parsed as YAML): the top layer of DESIGN §5. */
+/** `-e KEY=VALUE` (VALUE parsed as YAML): the top layer of docs/architecture.md#variables-and-layers. */
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import type { Vars } from '../model/types.js';

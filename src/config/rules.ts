@@ -143,7 +143,7 @@ function portVariables(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] 
     const byVariable: Record<string, string> = { [HAPROXY_RW_BACKEND]: 'haproxy_port', [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port' };
     if (typeof host.vars.haproxy_port === 'number' && typeof host.vars.haproxy_read_only_port === 'number') {
       // Settings the renderer cannot place are reported by their own rule above.
-      let listeners: ReturnType<typeof haproxyListeners> = [];
+      let listeners: ReturnType<typeof haproxyListeners>;
       try {
         listeners = haproxyListeners(cluster, host);
       } catch {

@@ -44,7 +44,9 @@ function typeWords(t: unknown): string {
 
 function describeAjvError(e: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = segmentsOf(e.instancePath);
-  const hint = (e.parentSchema as Record<string, unknown> | undefined)?.['x-message'];
+  // Read through unknown: ajv types schema objects as `any`-valued records.
+  const parent: Record<string, unknown> = e.parentSchema ?? {};
+  const hint = parent['x-message'];
   // Point at the repeated item itself rather than at the whole list.
   if (e.keyword === 'uniqueItems') {
     const { i, j } = e.params as { i: number; j: number };
@@ -62,7 +64,7 @@ function describeAjvError(e: ErrorObject): { segments: (string | number)[]; mess
       return { segments, message: `must be ${JSON.stringify(e.params.allowedValue)}` };
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
-      const known = Object.keys(((e.parentSchema as Record<string, unknown> | undefined)?.properties as object | undefined) ?? {});
+      const known = Object.keys((parent.properties as object | undefined) ?? {});
       const guess = didYouMean(key, known);
       const fix = guess ? `did you mean "${guess}"?` : `remove it (allowed here: ${known.join(', ')})`;
       return { segments: [...segments, key], message: `unknown key "${key}"; ${fix}` };

@@ -1,5 +1,5 @@
 /**
- * Built-in and architecture defaults (DESIGN §5, TPA's names) and the list of known variables.
+ * Built-in and architecture defaults (docs/architecture.md#variables-and-layers, TPA's names) and the list of known variables.
  * A variable known here but without a default (e.g. a package pin) is simply unset until a layer sets it.
  */
 import type { Vars } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * Deep merge with null-negation and provenance (DESIGN §5).
+ * Deep merge with null-negation and provenance (docs/architecture.md#variables-and-layers).
  * Maps merge key by key; lists and scalars replace; `null` replaces too and is kept as a
  * tombstone so that it can negate a value supplied later from below (a generated base),
  * until `stripNulls` removes it at the very end.
@@ -41,7 +41,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
 
 /** Remove every key whose value is null, at any depth (list items are kept as they are). */
 export function stripNulls<T>(v: T): T {
-  if (Array.isArray(v)) return v.map((x) => stripNulls(x)) as T;
+  if (Array.isArray(v)) return (v as unknown[]).map((x) => stripNulls(x)) as T;
   if (!isPlainObject(v)) return v;
   const out: Plain = {};
   for (const [k, x] of Object.entries(v)) {

@@ -1,5 +1,5 @@
 /**
- * Resolve every host's variables through the layers of DESIGN §5, recording which layer set
+ * Resolve every host's variables through the layers of docs/architecture.md#variables-and-layers, recording which layer set
  * each leaf. Pure: plain config in, plain data out.
  */
 import { ARCHITECTURE_DEFAULTS, BUILTIN_DEFAULTS, derivedDefaults } from './defaults.js';

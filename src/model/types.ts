@@ -27,7 +27,7 @@ export interface ClusterConfig {
   instances: InstanceConfig[];
 }
 
-/** The layers of DESIGN §5, lowest first. */
+/** The layers of docs/architecture.md#variables-and-layers, lowest first. */
 export const LAYERS = ['builtin', 'architecture', 'cluster_vars', 'instance_defaults', 'instance', '-e'] as const;
 export type Layer = (typeof LAYERS)[number];
 

@@ -1,7 +1,7 @@
 /**
  * Typed client for one member's Patroni REST API (3.0.x; 4.x answers the same way). Reads go
  * straight from the controller; writes must come from an allowlisted address, so callers pass a
- * `dial` that opens the connection from a cluster member (an SSH channel), see DESIGN §6.
+ * `dial` that opens the connection from a cluster member (an SSH channel), see docs/architecture.md#security-invariants.
  *
  * Status codes, as Patroni's api.py uses them:
  *   200 done · 202 scheduled · 503 on /switchover or /failover with "status unknown": Patroni
@@ -238,7 +238,7 @@ export class PatroniClient {
 
   /** Restart now (done) or at `schedule` (scheduled); Patroni's conditions refuse with exit 3. */
   async restartMember(req: RestartRequest = {}): Promise<ActionResult> {
-    return this.action({ method: 'POST', path: '/restart', body: req as Plain, timeoutMs: 120_000 });
+    return this.action({ method: 'POST', path: '/restart', body: req, timeoutMs: 120_000 });
   }
 
   /** Cancels a scheduled restart; false when none was scheduled. */

@@ -1,5 +1,6 @@
 /**
- * Pure certificate issuance for the cluster CA (DESIGN §3, §6): PEM in, PEM out, clock injected.
+ * Pure certificate issuance for the cluster CA (docs/architecture.md#the-cluster-directory and
+ * #security-invariants): PEM in, PEM out, clock injected.
  *
  * Keys are generated with node:crypto (native: ~0.15 s for RSA 2048 on a 2-core VM, where forge's
  * JavaScript prime search takes seconds); certificates are built and signed with node-forge
@@ -92,7 +93,7 @@ export function loadRsaKey(keyPem: string): forge.pki.rsa.PrivateKey {
   try {
     key = forge.pki.privateKeyFromPem(keyPem);
   } catch (err) {
-    throw new Error(`not an unencrypted RSA private key: ${(err as Error).message}`);
+    throw new Error(`not an unencrypted RSA private key: ${(err as Error).message}`, { cause: err });
   }
   if (key.n.bitLength() < RSA_BITS) throw new Error(`RSA key has ${key.n.bitLength()} bits, need at least ${RSA_BITS}`);
   return key;
@@ -206,7 +207,7 @@ function loadIssuer(ca: KeyAndCert): Issuer {
   const key = loadRsaKey(ca.keyPem);
   const pub = cert.publicKey as forge.pki.rsa.PublicKey;
   if (pub.n.compareTo(key.n) !== 0) throw new Error('the CA key does not belong to the CA certificate');
-  const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
+  const ski: { subjectKeyIdentifier?: string } | undefined = cert.getExtension('subjectKeyIdentifier');
   const keyId = ski?.subjectKeyIdentifier
     ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
     : cert.generateSubjectKeyIdentifier().getBytes();
@@ -341,7 +342,7 @@ export function needsReissue(certPem: string, opts: NeedsReissueOptions): string
     if (extra.length) return `extended key usage has ${extra.join(', ')}, which this certificate must not have`;
   }
 
-  const ext = cert.getExtension('subjectAltName') as { altNames?: { type: number; value: string }[] } | undefined;
+  const ext: { altNames?: { type: number; value: string }[] } | undefined = cert.getExtension('subjectAltName');
   const have = ext?.altNames ?? [];
   const haveDns = new Set(have.filter((a) => a.type === 2).map((a) => a.value.toLowerCase()));
   // IPs are compared as bytes so that '::1' and '0:0:0:0:0:0:0:1' count as the same address.

@@ -1,5 +1,5 @@
 /**
- * Filesystem helpers for secret material under the cluster directory (DESIGN §3).
+ * Filesystem helpers for secret material under the cluster directory (docs/architecture.md#the-cluster-directory).
  * Modes are set with chmod after creation because the process umask may be stricter or looser
  * than what we need; files are written to a temporary name and renamed so that a crash never
  * leaves a half-written key where the next run would take it for a valid one.

@@ -20,12 +20,4 @@ export {
   type SubjectAltNames,
 } from './certs.js';
 export { type EnsurePkiOptions, ensureClusterPki, type PkiReport, readClusterPki } from './store.js';
-export {
-  encodeEd25519OpenSsh,
-  type Ed25519Raw,
-  ensureSshKey,
-  generateEd25519OpenSsh,
-  type OpenSshKeyPair,
-  publicKeyOfPrivate,
-  type SshKeyInfo,
-} from './sshkey.js';
+export { ensureSshKey, generateEd25519OpenSsh, type OpenSshKeyPair, publicKeyOfPrivate, type SshKeyInfo } from './sshkey.js';

@@ -1,5 +1,5 @@
 /**
- * The cluster PKI on disk, DIR/ssl (DESIGN §3):
+ * The cluster PKI on disk, DIR/ssl (docs/architecture.md#the-cluster-directory):
  *   ssl/ 0700: ca.key 0600, ca.crt 0644
  *   ssl/<host>/ 0700: node.key 0600, node.crt 0644
  *   ssl/clients/ 0700: <name>.key 0600, <name>.crt 0644
@@ -124,7 +124,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
   const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
   const newKeys = await Promise.all(
-    plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : undefined)),
+    plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : Promise.resolve(undefined))),
   );
 
   for (const [i, plan] of plans.entries()) {

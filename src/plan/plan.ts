@@ -8,7 +8,7 @@ import type { FileFact, HostFacts, PackageFact } from './facts.js';
 export { applyFilesScript, parseApplyOutput, type ApplyFilesResult } from './apply-files.js';
 
 /**
- * desired × facts → actions, as plain data (DESIGN §4): no I/O, so `deploy --check` and
+ * desired × facts → actions, as plain data (docs/architecture.md#data-flow): no I/O, so `deploy --check` and
  * `--diff` show exactly what `deploy` would do, and tests need no host.
  */
 

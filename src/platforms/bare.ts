@@ -8,7 +8,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
-import type { LoadedCluster } from '../app/cluster-dir.js';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import { checkHostKey, fingerprint, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../transport/known-hosts.js';
 
@@ -76,15 +75,22 @@ function contact(host: string, ip: string, knownHosts: string, privateKey: strin
   });
 }
 
-export interface BareProvisionOptions {
+/** What provisioning bare hosts needs, the counterpart of nspawn's NspawnClusterSpec. */
+export interface BareClusterSpec {
+  hosts: { name: string; ip: string }[];
+  /** DIR/ssh/known_hosts: read for pinned keys, appended with new ones. */
+  knownHosts: string;
+  /** DIR/ssh/id_pgha. */
+  privateKeyFile: string;
   /** Pin keys not pinned yet after printing their fingerprints (the operator checked them). */
   acceptNewHostKeys?: boolean;
   /** A known_hosts file the operator trusts: keys not pinned yet must match it. */
   knownHostsFile?: string;
 }
 
-export async function provisionBare(loaded: LoadedCluster, opts: BareProvisionOptions = {}): Promise<string> {
-  const { paths, cluster } = loaded;
+export async function provisionBare(spec: BareClusterSpec): Promise<string> {
+  const { knownHosts } = spec;
+  const opts = spec;
   let vouched: ReturnType<typeof parseKnownHosts> = [];
   if (opts.knownHostsFile !== undefined) {
     try {
@@ -95,8 +101,8 @@ export async function provisionBare(loaded: LoadedCluster, opts: BareProvisionOp
       });
     }
   }
-  const privateKey = readFileSync(paths.privateKey, 'utf8');
-  const results = await Promise.allSettled(cluster.hosts.map((h) => contact(h.name, h.ip, paths.knownHosts, privateKey)));
+  const privateKey = readFileSync(spec.privateKeyFile, 'utf8');
+  const results = await Promise.allSettled(spec.hosts.map((h) => contact(h.name, h.ip, knownHosts, privateKey)));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
   if (failures.length) {
     const first = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -135,8 +141,8 @@ export async function provisionBare(loaded: LoadedCluster, opts: BareProvisionOp
     );
   }
   if (fresh.length) {
-    mkdirSync(dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
-    appendFileSync(paths.knownHosts, fresh.map((c) => `${c.line}\n`).join(''), { mode: 0o644 });
+    mkdirSync(dirname(knownHosts), { recursive: true, mode: 0o700 });
+    appendFileSync(knownHosts, fresh.map((c) => `${c.line}\n`).join(''), { mode: 0o644 });
   }
   return [
     `reached ${contacts.length} hosts:`,

@@ -1,5 +1,5 @@
 /**
- * The desired state of every host (DESIGN §4 `desired()`): files, packages and services, as pure
+ * The desired state of every host (docs/architecture.md#data-flow, "desired"): files, packages and services, as pure
  * functions of the resolved cluster, the secrets and the PKI.
  */
 import { etcdFiles } from '../components/etcd/config.js';

@@ -1,5 +1,5 @@
 /**
- * Generated passwords in DIR/secrets (DESIGN §3): one 0600 file per user name, holding only the
+ * Generated passwords in DIR/secrets (docs/architecture.md#the-cluster-directory): one 0600 file per user name, holding only the
  * password. Operators may replace a file's content with a password of their own; it is kept.
  */
 import { readdir } from 'node:fs/promises';

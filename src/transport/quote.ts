@@ -1,5 +1,5 @@
 /**
- * The one place that turns data into shell text (DESIGN §10), and the one place that keeps
+ * The one place that turns data into shell text (docs/architecture.md#security-invariants), and the one place that keeps
  * secrets out of it. A remote command's script travels as an argument of `bash -c`, which any
  * user on the host can read with `ps`; so a script may hold paths, names and versions, never a
  * password or key. Secrets travel on the command's stdin instead, and every text that leaves a
@@ -57,8 +57,10 @@ export function sh(strings: TemplateStringsArray, ...values: ShellArg[]): string
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
     if (isRaw(v)) out += v.__rawShell;
-    else if (Array.isArray(v)) out += v.map((x) => quote(x)).join(' ');
-    else out += quote(v as string | number | bigint);
+    // typeof, not Array.isArray: isArray does not narrow a readonly array, and the only object
+    // left once RawShell is ruled out is the list.
+    else if (typeof v === 'object') out += v.map((x) => quote(x)).join(' ');
+    else out += quote(v);
     out += strings[i + 1] ?? '';
   });
   return out;

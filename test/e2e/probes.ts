@@ -10,7 +10,7 @@ import { psql, sshOk, type Ran } from './harness.js';
 
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
-/** A Debian .deb from the package cache with only its version changed (DESIGN §9). */
+/** A Debian .deb from the package cache with only its version changed (docs/architecture.md#testing). */
 export function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
   const src = join(DEB_CACHE, cached);
   const tree = join(workDir, `${cached}-${suffix}`);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
-import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, psql, sshOk, type Ran, removeTestCluster } from './harness.js';
+import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -43,8 +43,6 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   let dir = '';
   const outputs: string[] = [];
   const figures: string[] = [];
-  const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
-  const viaProxy = (sql: string) => psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres'));
   const patronictl = (ip: string = NODES.pg1) => patronictlOn(dir, ip, CLUSTER);
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
   const dpkgVersion = (ip: string, pkg: string) => sshOk(dir, ip, `dpkg-query -W -f='\${Version}' ${pkg}`).trim();

@@ -2,7 +2,7 @@
  * The bad-input suite (issue 5, item 4): invalid configs and command lines run through the BUILT
  * binary exactly as a user would (`node bin/pgha.js …`; `npm test` builds dist/ first).
  *
- * Every case asserts the exit code DESIGN §2 documents, a message naming the file and line (or the
+ * Every case asserts the exit code docs/architecture.md#errors-and-exit-codes documents, a message naming the file and line (or the
  * flag or file), no stack trace, and that no connection to any host was attempted: the cluster lives
  * on 10.250.7.0/24 where nothing listens, and test/fixtures/bad-input/no-connect.cjs is preloaded
  * with NODE_OPTIONS to record (and refuse) any non-loopback connection in $PGHA_CONNECT_LOG.
@@ -253,7 +253,7 @@ const CASES: Case[] = [
     category: 'schema',
     name: 'instance is a string',
     args: ['render', '{dir}'],
-    edit: replace(/  - Name: proxy1\n[\s\S]*$/, '  - proxy1\n'),
+    edit: replace(/ {2}- Name: proxy1\n[\s\S]*$/, '  - proxy1\n'),
     code: 2,
     stderr: /config\.yml:\d+: instances\[3\]/,
   },
@@ -312,7 +312,7 @@ const CASES: Case[] = [
     name: 'two primaries',
     args: ['render', '{dir}'],
     edit: replace(
-      /role:\n      - replica\n      - etcd\n    ip_address: 10.250.7.12/,
+      /role:\n {6}- replica\n {6}- etcd\n {4}ip_address: 10.250.7.12/,
       'role:\n      - primary\n      - etcd\n    ip_address: 10.250.7.12',
     ),
     code: 2,
@@ -359,7 +359,7 @@ const CASES: Case[] = [
     edit: clusterVar('patroni_lisen_port: 8008'),
     code: 0,
     stderr: /config\.yml:5: cluster_vars\.patroni_lisen_port: unknown variable/,
-    why: 'DESIGN §5: unknown variables warn, render still works',
+    why: 'unknown variables warn, render still works (docs/architecture.md#data-flow)',
   },
   {
     category: 'warning',
@@ -368,10 +368,10 @@ const CASES: Case[] = [
     edit: instVar('my_own_var: 1'),
     code: 0,
     stderr: /config\.yml:\d+: instances\[0\]\.vars\.my_own_var: unknown variable/,
-    why: 'DESIGN §5: a warning; render still writes',
+    why: 'a warning; render still writes (docs/architecture.md#data-flow)',
   },
 
-  // ---- null unsets a variable the rendering needs (DESIGN §5): must be refused like the ports are ---------
+  // ---- null unsets a variable the rendering needs (docs/architecture.md#variables-and-layers): refused like the ports are ----
   {
     category: 'semantic',
     name: 'patroni_listen_port: null via -e (rule exists)',

@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed config.yml, read field by field; a wrong shape fails the assertion
+type Doc = any;
+
 const BIN = resolve(import.meta.dirname, '../../bin/pgha.js');
 const built = existsSync(resolve(import.meta.dirname, '../../dist/cli/main.js'));
 
@@ -37,7 +40,7 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
     const r = pgha('configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', '10.77.3.0/24');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as Record<string, any>;
+    const cfg: Doc = parse(readFileSync(join(dir, 'config.yml'), 'utf8'));
     expect(cfg.architecture).toBe('M1');
     expect(cfg.cluster_name).toBe('alpha');
     expect(cfg.cluster_vars).toMatchObject({
@@ -47,7 +50,7 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
       patroni_authentication_mode: 'basic',
     });
     expect(cfg.instance_defaults.platform).toBe('nspawn');
-    expect(cfg.instances.map((i: any) => [i.Name, i.role, i.ip_address])).toEqual([
+    expect(cfg.instances.map((i: Doc) => [i.Name, i.role, i.ip_address])).toEqual([
       ['pg1', ['primary', 'etcd'], '10.77.3.11'],
       ['pg2', ['replica', 'etcd'], '10.77.3.12'],
       ['pg3', ['replica', 'etcd'], '10.77.3.13'],
@@ -60,11 +63,11 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
   it('configure derives a subnet from the cluster name and adds dedicated etcd hosts', () => {
     const dir = join(root, 'beta');
     expect(pgha('configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--etcd-nodes', '3').code).toBe(0);
-    const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as Record<string, any>;
-    const ips = cfg.instances.map((i: any) => i.ip_address as string);
+    const cfg: Doc = parse(readFileSync(join(dir, 'config.yml'), 'utf8'));
+    const ips = cfg.instances.map((i: Doc) => i.ip_address as string);
     expect(new Set(ips.map((ip: string) => ip.split('.').slice(0, 3).join('.'))).size).toBe(1);
     expect(ips[0]).toMatch(/^10\.\d+\.\d+\.11$/);
-    expect(cfg.instances.filter((i: any) => i.role.includes('etcd')).map((i: any) => i.Name)).toEqual(['etcd1', 'etcd2', 'etcd3']);
+    expect(cfg.instances.filter((i: Doc) => i.role.includes('etcd')).map((i: Doc) => i.Name)).toEqual(['etcd1', 'etcd2', 'etcd3']);
     expect(cfg.instances[0].role).toEqual(['primary', 'pgbouncer']);
   });
 
@@ -73,8 +76,8 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
     writeFileSync(hosts, '# name ip\npga 192.168.50.11\npgb 192.168.50.12\npgc 192.168.50.13\n');
     const dir = join(root, 'gamma');
     expect(pgha('configure', dir, '-a', 'M1', '--enable-patroni', '--platform', 'bare', '--hostnames-from', hosts).code).toBe(0);
-    const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as Record<string, any>;
-    expect(cfg.instances.map((i: any) => `${i.Name} ${i.ip_address}`)).toEqual([
+    const cfg: Doc = parse(readFileSync(join(dir, 'config.yml'), 'utf8'));
+    expect(cfg.instances.map((i: Doc) => `${i.Name} ${i.ip_address}`)).toEqual([
       'pga 192.168.50.11',
       'pgb 192.168.50.12',
       'pgc 192.168.50.13',

@@ -51,7 +51,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  // Timings are informative, never asserted (DESIGN §9).
+  // Timings are informative, never asserted (docs/architecture.md#testing).
   if (process.env['PGHA_TIMINGS']) console.log(`pki key+cert timings (ms): ${JSON.stringify(timings)}`);
 });
 

@@ -6,9 +6,9 @@ import { creationDiff, unifiedDiff } from '../../src/plan/diff.js';
 /** The `diff -u` text unifiedDiff printed for every file before creationDiff: jsdiff's, unbannered. */
 function viaJsdiff(oldName: string, newName: string, newText: string): string {
   const lines = createTwoFilesPatch(oldName, newName, '', newText, undefined, undefined, { context: 3 }).split('\n');
-  const body = lines
-    .slice(lines.findIndex((l) => l.startsWith('--- ')))
-    .map((l) => (l.startsWith('--- ') || l.startsWith('+++ ') ? l.replace(/\t.*$/, '') : l));
+  // Only the two header lines lose jsdiff's tab-separated timestamps: an added content line can
+  // start with `+++ ` too (the text `++ \t`, found by this very property).
+  const body = lines.slice(lines.findIndex((l) => l.startsWith('--- '))).map((l, i) => (i < 2 ? l.replace(/\t.*$/, '') : l));
   return body.some((l) => l.startsWith('@@')) ? body.join('\n') : '';
 }
 

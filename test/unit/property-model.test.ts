@@ -1,7 +1,7 @@
 /**
  * Property-based tests over the model pipeline (issue 5, item 4): load → validate → merge → resolve
  * → render. For arbitrary input nothing may throw except ConfigError/UsageError (exit 2); a config
- * that validates must resolve and render. Plus the algebra of the layered merge (DESIGN §5).
+ * that validates must resolve and render. Plus the algebra of the layered merge (docs/architecture.md#variables-and-layers).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The layering of DESIGN §5 as it reaches the rendered files: deep merge across variable layers,
+ * The layering of docs/architecture.md#variables-and-layers as it reaches the rendered files: deep merge across variable layers,
  * lists replacing, nulls removing sections and nested keys in every file, and instance overrides
  * reaching every file that depends on them.
  */
@@ -44,7 +44,7 @@ function file(files: Map<string, DesiredFile[]>, host: string, path: string): st
   return f.content;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed YAML document, read field by field; a wrong shape fails the assertion
 type Doc = any;
 const patroni = (l: Layers = {}, host = 'pg1'): Doc => parse(file(render(l), host, '/etc/patroni/c1.yml'), { version: '1.1' });
 const etcd = (l: Layers = {}, host = 'pg1'): Doc => parse(file(render(l), host, '/etc/etcd/pgha.conf.yml'));

@@ -33,7 +33,7 @@ const scalar = fc.oneof(
 const settings = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small' }, scalar, tie('map')),
   map: fc.dictionary(key, tie('node'), { maxKeys: 4 }),
-})).map as fc.Arbitrary<Record<string, unknown>>;
+})).map;
 
 function nullPaths(v: unknown, at: string[] = []): string[][] {
   if (!isPlainObject(v)) return [];

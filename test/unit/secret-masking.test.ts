@@ -30,7 +30,7 @@ const config: ClusterConfig = {
     { Name: 'pg2', node: 2, location: 'main', role: ['replica', 'etcd', 'pgbouncer'], ip_address: '10.0.0.2' },
     { Name: 'pg3', node: 3, location: 'main', role: ['replica', 'etcd', 'pgbouncer'], ip_address: '10.0.0.3' },
   ],
-} as ClusterConfig;
+};
 const cluster = resolveCluster(config);
 
 /** pg1's files that hold a secret, rendered with `password` for every user. */

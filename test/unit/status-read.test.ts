@@ -99,7 +99,7 @@ beforeAll(async () => {
   for (const [name, ip] of Object.entries(IPS)) {
     certs[name] = issueNodeCert({ ca, host: { name, ip }, now });
     mkdirSync(join(dir, 'ssl', name));
-    writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name]!.certPem);
+    writeFileSync(join(dir, 'ssl', name, 'node.crt'), certs[name].certPem);
   }
   const patroni =
     (name: 'pg1' | 'pg2') =>
@@ -159,7 +159,7 @@ beforeAll(async () => {
   } as unknown as ClusterConfig;
   const text = stringify(standIn);
   writeFileSync(join(dir, 'config.yml'), text);
-  writeStatusCache(dir, statusCacheKey(text), resolveCluster(standIn));
+  writeStatusCache(dir, statusCacheKey(text), { cluster: resolveCluster(standIn), warnings: [] });
   ctx = await probeContext(dir);
 }, 60_000);
 

@@ -78,7 +78,7 @@ export function applyConfigPatch(doc: Plain, patch: Plain): Plain {
   const out: Plain = structuredClone(doc);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = applyConfigPatch(out[k] as Plain, v);
+    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = applyConfigPatch(out[k], v);
     else out[k] = isPlainObject(v) ? applyConfigPatch({}, v) : v;
   }
   return out;

@@ -1,5 +1,5 @@
 /**
- * etcd RBAC for Patroni (DESIGN §6), through etcd's v3 JSON gateway so no password ever sits
+ * etcd RBAC for Patroni (docs/architecture.md#security-invariants), through etcd's v3 JSON gateway so no password ever sits
  * on a command line: a root user, a role with readwrite on `<namespace>/<cluster>/` only (the
  * trailing slash keeps `/pgha/app` from covering `/pgha/app2`), the Patroni user holding that
  * role, then `auth enable`. Every step checks first, so a re-run changes nothing.

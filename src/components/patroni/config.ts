@@ -1,5 +1,5 @@
 /**
- * The Patroni configuration file of a data node (DESIGN §5): generated base → feature blocks →
+ * The Patroni configuration file of a data node (docs/architecture.md#variables-and-layers): generated base → feature blocks →
  * patroni_conf_settings merged last → every null removed. Built as an object, written with `yaml`.
  */
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../../model/merge.js';
@@ -160,7 +160,7 @@ function postgresql(cluster: ResolvedCluster, host: ResolvedHost, inputs: Render
   };
 }
 
-/** The generated base of DESIGN §5, before feature blocks. */
+/** The generated base of docs/architecture.md#variables-and-layers, before feature blocks. */
 function base(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): Plain {
   const v = host.vars;
   const pg = postgresql(cluster, host, inputs);
@@ -188,7 +188,7 @@ function base(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs
   return out;
 }
 
-/** The feature blocks of DESIGN §5 that are not already part of the base. */
+/** The feature blocks of docs/architecture.md#variables-and-layers that are not already part of the base. */
 function features(host: ResolvedHost, inputs: RenderInputs): Plain {
   const v = host.vars;
   const out: Plain = {};

@@ -1,5 +1,5 @@
 /**
- * The PATCH /config body that brings a live DCS configuration to the desired one (DESIGN §5):
+ * The PATCH /config body that brings a live DCS configuration to the desired one (docs/architecture.md#variables-and-layers):
  * keys that differ are sent, keys desired as null are sent as null when present (Patroni deletes
  * them), keys the user never named are left alone. Pure.
  */

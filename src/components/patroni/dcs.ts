@@ -1,5 +1,5 @@
 /**
- * The DCS (dynamic) configuration of DESIGN §5:
+ * The DCS (dynamic) configuration of docs/architecture.md#variables-and-layers:
  * Patroni defaults ← postgres parameters ← patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
  * Nulls are kept here: for PATCH /config a null means "delete this key"; the file's
  * bootstrap.dcs is this document with nulls stripped.

@@ -1,5 +1,5 @@
 /**
- * The PgBouncer follower (DESIGN §6): a python3 script (python3 is on every host) that asks
+ * The PgBouncer follower : a python3 script (python3 is on every host) that asks
  * Patroni for the leader and points PgBouncer's `*` database at it. It is fixed text; everything
  * host-specific is in the JSON file deploy writes next to it.
  */

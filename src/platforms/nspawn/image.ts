@@ -89,7 +89,7 @@ export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = pro
 
 async function removeStaleBuilds(dir: string): Promise<void> {
   const parent = dirname(dir);
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = await readdir(parent);
   } catch {

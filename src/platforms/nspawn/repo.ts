@@ -160,8 +160,8 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   const lists = join(cacheDir(env), 'apt-lists');
   const release = await acquireLock(`${debs}.lock`, 'the package cache', log);
   let resolved: AptPackage[];
-  let resolveSeconds = 0;
-  let downloadSeconds = 0;
+  let resolveSeconds: number;
+  let downloadSeconds: number;
   try {
     const r = await resolveAndDownload({ image: image.dir, debs, lists, spec, log, env });
     resolved = r.packages;

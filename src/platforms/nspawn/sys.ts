@@ -189,7 +189,7 @@ export async function acquireLock(path: string, what: string, log: Log, timeoutM
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let owner = NaN;
+    let owner: number;
     try {
       owner = Number((await readFile(path, 'utf8')).trim());
     } catch {
