@@ -5,15 +5,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { psql, sshOk, type Ran } from './harness.js';
 
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
-/** A Debian .deb from the package cache with only its version changed (DESIGN §9). */
+/**
+ * A .deb with only its version changed: `cached` is a file name in the package cache or an
+ * absolute path; a `+pghaN` suffix of its version is replaced by `+suffix`, anything else gets
+ * `+suffix` appended (3.0.2-1 → 3.0.2-1+pgha2, pgha's 3.0.2-1+pgha1 → 3.0.2-1+pgha2).
+ */
 export function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
-  const src = join(DEB_CACHE, cached);
-  const tree = join(workDir, `${cached}-${suffix}`);
+  const src = isAbsolute(cached) ? cached : join(DEB_CACHE, cached);
+  const tree = join(workDir, `${basename(cached)}-${suffix}`);
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
@@ -22,7 +26,7 @@ export function rebuiltDeb(workDir: string, cached: string, suffix: string): { f
   const control = join(tree, 'DEBIAN', 'control');
   const text = readFileSync(control, 'utf8');
   const [, name, old] = /^Package: (\S+)$[\s\S]*^Version: (\S+)$/m.exec(text) ?? [];
-  const version = `${old}+${suffix}`;
+  const version = `${old!.replace(/\+pgha\d+$/, '')}+${suffix}`;
   writeFileSync(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
   const file = join(workDir, `${name}_${version}_${/_all\.deb$/.test(cached) ? 'all' : 'amd64'}.deb`);
   run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', tree, file]);
@@ -128,6 +132,14 @@ export interface WriterReport {
   lastError?: string;
   /** How long after the writer stopped HAProxy still led to no writable primary. */
   settleMs: number;
+  /** When each acknowledged write came back (seconds since the epoch, the hosts' shared clock). */
+  ackedAt: number[];
+}
+
+/** Milliseconds from `t` (ms since the epoch) to the first write acknowledged after it; undefined when none was. */
+export function firstAckAfterMs(report: WriterReport, t: number): number | undefined {
+  const at = report.ackedAt.find((s) => s * 1000 > t);
+  return at === undefined ? undefined : Math.round(at * 1000 - t);
 }
 
 /** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
@@ -225,7 +237,15 @@ export class ProxyWriter {
       const settleMs = await this.waitWritable();
       const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
       const lost = acked.filter((id) => !present.has(id)).length;
-      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors, settleMs, ...(lastError ? { lastError } : {}) };
+      return {
+        acked: acked.length,
+        lost,
+        longestGapMs: Math.round(gap * 1000),
+        errors,
+        settleMs,
+        ackedAt: times,
+        ...(lastError ? { lastError } : {}),
+      };
     };
   }
 }
