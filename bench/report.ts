@@ -174,7 +174,7 @@ export const METHOD = `## Method
 - **failover gaps**: same writer; \`kill -9\` of the leader's postmaster (pid from
   \`postmaster.pid\`), and a clean stop of the leader's whole container (SIGTERM to its
   systemd-nspawn, which powers the container off). The longest gap until writes flow again.
-- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha1\`, only the version changed) is in the
+- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha2\`: pgha's 3.0.2-1+pgha1, only the version changed) is in the
   repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
   under the writer; acknowledged inserts missing afterwards, and the longest gap.
 - **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data

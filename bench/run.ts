@@ -24,7 +24,7 @@ import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
 import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
 import { BIN, REPO, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
-import { patronictl, ProxyWriter, rebuiltDeb, waitHealthy, type WriterReport } from '../test/e2e/probes.js';
+import { fixedPatroniDeb, patronictl, ProxyWriter, rebuiltDeb, waitHealthy, type WriterReport } from '../test/e2e/probes.js';
 import { emptyFigures, markdown, median, round, type BenchFigures } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
 
@@ -40,7 +40,8 @@ const REUSE = process.env.PGHA_BENCH_DIR;
 const KEEP = process.env.PGHA_BENCH_KEEP === '1';
 
 const PATRONI_PIN = '3.0.2-1';
-const PATRONI_NEW = '3.0.2-1+pgha1';
+/** Above pgha's own 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt from it. */
+const PATRONI_NEW = '3.0.2-1+pgha2';
 const SWITCHOVERS = Number(process.env.PGHA_BENCH_SWITCHOVERS ?? 5);
 const STATUS_RUNS = 20;
 /** TPA's HAProxy server checks; fastinter/downinter removed so that they default to inter, as in TPA. */
@@ -321,7 +322,7 @@ async function main(): Promise<void> {
     c = describe('bench3', REUSE);
     log(`using the deployed cluster in ${REUSE}`);
   } else if (needMain) {
-    const deb = rebuiltDeb(root, `patroni_${PATRONI_PIN}_all.deb`, 'pgha1');
+    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
     if (deb.version !== PATRONI_NEW) throw new Error(`rebuilt patroni is ${deb.version}, expected ${PATRONI_NEW}`);
     log('bench3: configure, download-packages, provision');
     c = await makeCluster('bench3', '10.239.2', { debs: [deb.file] });

@@ -11,6 +11,16 @@ import { psql, sshOk, type Ran } from './harness.js';
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
 /**
+ * pgha's own patroni 3.0.2-1+pgha1 (packaging/patroni/README.md), built from Debian's .deb in the
+ * package cache as download-packages builds it; tests rebuild higher versions from it, so what
+ * they upgrade to still carries the leader key fix.
+ */
+export async function fixedPatroniDeb(): Promise<string> {
+  const { ensurePatroniFix } = await import('../../src/platforms/nspawn/patroni-fix.js');
+  return ensurePatroniFix(join(DEB_CACHE, 'patroni_3.0.2-1_all.deb'));
+}
+
+/**
  * A .deb with only its version changed: `cached` is a file name in the package cache or an
  * absolute path; a `+pghaN` suffix of its version is replaced by `+suffix`, anything else gets
  * `+suffix` appended (3.0.2-1 → 3.0.2-1+pgha2, pgha's 3.0.2-1+pgha1 → 3.0.2-1+pgha2).
