@@ -6,7 +6,7 @@
  * HTTPS), and each ends with the cluster converged again by pgha itself. The containers are
  * removed even when a test fails.
  */
-import { readFileSync, writeFileSync, mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +15,16 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { firstAckAfterMs, patronictl as patronictlOn, ProxyWriter, type PatronictlMember } from './probes.js';
+import {
+  firstAckAfterMs,
+  freezeContainer,
+  patronictl as patronictlOn,
+  pidsInContainer,
+  procState,
+  ProxyWriter,
+  thawContainer,
+  type PatronictlMember,
+} from './probes.js';
 import {
   clusterSecrets,
   e2eSuiteCanRun,
@@ -61,67 +70,18 @@ function containerInit(host: string): number {
   return init;
 }
 
-/** Every process of a container, found from the machine: all pids in its init's pid namespace. */
-function containerPids(host: string): number[] {
-  const ns = readlinkSync(`/proc/${containerInit(host)}/ns/pid`);
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readlinkSync(`/proc/${d}/ns/pid`) === ns) out.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** A process's state letter (T: stopped), or undefined when it is gone. */
-function procState(pid: number): string | undefined {
+/** Every process of a host's container (see probes.ts). */
+const containerPids = (host: string): number[] => pidsInContainer(containerInit(host));
+const freeze = (host: string): number[] => freezeContainer(containerInit(host));
+const thaw = (host: string, pids: readonly number[]): void => {
+  let init: number | undefined;
   try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    init = containerInit(host);
   } catch {
-    return undefined;
+    // the container is gone: resume what was stopped, if anything is left
   }
-}
-
-/**
- * SIGSTOP to every process of a container, as a stalled VM or a hung host would be: passes until
- * no process of its pid namespace is left running (one forked between passes is caught next).
- */
-function freeze(host: string): number[] {
-  const stopped = new Set<number>();
-  for (let pass = 0; pass < 10; pass++) {
-    const fresh = containerPids(host).filter((p) => !stopped.has(p));
-    if (!fresh.length) break;
-    for (const p of fresh) {
-      try {
-        process.kill(p, 'SIGSTOP');
-        stopped.add(p);
-      } catch {
-        // exited meanwhile
-      }
-    }
-  }
-  return [...stopped];
-}
-
-/** SIGCONT to what freeze stopped and to anything else of the container. */
-function thaw(host: string, pids: readonly number[]): void {
-  const all = new Set([...pids]);
-  try {
-    for (const p of containerPids(host)) all.add(p);
-  } catch {
-    // the container is gone: nothing else to resume
-  }
-  for (const p of all) {
-    try {
-      process.kill(p, 'SIGCONT');
-    } catch {
-      // exited
-    }
-  }
-}
+  thawContainer(init, pids);
+};
 
 describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
   let root = '';
@@ -545,7 +505,11 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
         await testExits0();
       } finally {
         thaw(old, frozen);
-        if (!stopped) await stop().catch(() => undefined);
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
       }
     },
     15 * 60_000,
@@ -591,7 +555,11 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
         await testExits0();
       } finally {
         thaw(victim, frozen);
-        if (!stopped) await stop().catch(() => undefined);
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
       }
     },
     15 * 60_000,
@@ -652,7 +620,11 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
         await testExits0();
       } finally {
         if (cut) link('up');
-        if (!stopped) await stop().catch(() => undefined);
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
       }
     },
     15 * 60_000,

@@ -4,7 +4,7 @@
  * All of them go around pgha (OpenSSH, psql, Patroni's own CLI) so that they can judge it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { psql, sshOk, type Ran } from './harness.js';
 
@@ -257,5 +257,78 @@ export class ProxyWriter {
         ...(lastError ? { lastError } : {}),
       };
     };
+  }
+}
+
+/** Every process of a container, found from the machine: all pids in the pid namespace of its init. */
+export function pidsInContainer(init: number): number[] {
+  const ns = readlinkSync(`/proc/${init}/ns/pid`);
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/pid`) === ns) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The pid of a container's init: the only child of its systemd-nspawn, whose pid is in `pidFile`. */
+export function containerInitPid(pidFile: string): number {
+  const nspawn = Number(readFileSync(pidFile, 'utf8').trim());
+  const children = readFileSync(`/proc/${nspawn}/task/${nspawn}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  if (children.length !== 1) throw new Error(`systemd-nspawn ${nspawn} has ${children.length} children, not 1`);
+  return children[0]!;
+}
+
+/** A process's state letter (T: stopped), or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SIGSTOP to every process of a container, as a stalled VM or a hung host would be: passes until
+ * no process of its pid namespace is left unstopped (one forked between passes is caught next).
+ * Returns the pids stopped; resume them with thawContainer, in a finally block.
+ */
+export function freezeContainer(init: number): number[] {
+  const stopped = new Set<number>();
+  for (let pass = 0; pass < 10; pass++) {
+    const fresh = pidsInContainer(init).filter((p) => !stopped.has(p));
+    if (!fresh.length) break;
+    for (const p of fresh) {
+      try {
+        process.kill(p, 'SIGSTOP');
+        stopped.add(p);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return [...stopped];
+}
+
+/** SIGCONT to what freezeContainer stopped and to anything else of the container (init undefined: gone). */
+export function thawContainer(init: number | undefined, pids: readonly number[]): void {
+  const all = new Set(pids);
+  if (init !== undefined) {
+    try {
+      for (const p of pidsInContainer(init)) all.add(p);
+    } catch {
+      // the container is gone
+    }
+  }
+  for (const p of all) {
+    try {
+      process.kill(p, 'SIGCONT');
+    } catch {
+      // exited
+    }
   }
 }
