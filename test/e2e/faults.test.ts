@@ -185,7 +185,21 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
     }
     await ok(['download-packages', dir]);
     await ok(['provision', dir]);
-    await ok(['deploy', dir]);
+    const deployed = await ok(['deploy', dir]);
+    // pgha's own Patroni build unless pinned to Debian's, and deploy says when it is not.
+    for (const n of DATA) {
+      expect(sshOk(dir, IP[n]!, "dpkg-query -W -f='${Version}' patroni").trim()).toBe(UNPATCHED ? '3.0.2-1' : '3.0.2-1+pgha1');
+    }
+    if (UNPATCHED) {
+      for (const n of DATA) {
+        expect(deployed.stdout).toMatch(
+          new RegExp(
+            `^warning: ${n}: Patroni 3\\.0\\.2 without the leader key fix: .*; fix: pgha download-packages .*--components=patroni$`,
+            'm',
+          ),
+        );
+      }
+    } else expect(deployed.stdout).not.toContain('leader key fix');
     await until('the cluster to stream with no lag', () => converged(IP.pg2!));
     expect(viaProxy('create table faults (id serial primary key, at text not null default host(inet_server_addr()))').code).toBe(0);
   }, 30 * 60_000);
