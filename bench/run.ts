@@ -16,7 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse, stringify } from 'yaml';
 import { loadCluster } from '../src/app/cluster-dir.js';
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
     (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
-    c = describe('bench3', REUSE);
+    c = describe(basename(REUSE), REUSE); // the cluster's own name: patronictl's config and nspawn's state are named by it
     log(`using the deployed cluster in ${REUSE}`);
   } else if (needMain) {
     const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
