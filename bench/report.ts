@@ -213,6 +213,12 @@ export const METHOD = `## Method
 - **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha2\`: pgha's 3.0.2-1+pgha1, only the version changed) is in the
   repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
   under the writer; acknowledged inserts missing afterwards, and the longest gap.
+- **frozen_leader_lost_writes**, **frozen_leader_gap_ms**: same writer; SIGSTOP to every process
+  of the leader's container (its pid namespace, from the machine) for 45 s, then SIGCONT; writes
+  missing afterwards, and the longest gap (goal: ttl + 5 s). bench3 runs pgha's fixed Patroni
+  (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
+- **partition_lost_writes**: the leader's container link down for 45 s, then up; asynchronous
+  replication, so reported, not judged.
 - **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data
   nodes, etcd on 3 of them, 4 HAProxy hosts) through parse → validate → resolve → render →
   plan against empty facts; median of 5 runs. Certificates are not issued in the timed part.
