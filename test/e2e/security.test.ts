@@ -23,7 +23,8 @@ const SUBNET = '10.238.1';
 const IPS = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` } as const;
 const DATA = [IPS.pg1, IPS.pg2, IPS.pg3];
 const ALL = Object.values(IPS);
-const PATRONI_BASE = '3.0.2-1';
+/** pgha's own build (packaging/patroni/README.md): Debian's 3.0.2-1 would fail `pgha test`'s Patroni build check. */
+const PATRONI_BASE = '3.0.2-1+pgha1';
 
 interface Probe {
   status?: number;
