@@ -21,6 +21,11 @@ export interface BenchFigures {
   render_plan_500_hosts_ms: number | null;
   cli_peak_rss_mb: number | null;
   deploy_3_vs_6_data_nodes_ratio: number | null;
+  /** Issue 17: every process of the leader's container stopped (SIGSTOP) 45 s, then resumed. */
+  frozen_leader_lost_writes: number | null;
+  frozen_leader_gap_ms: number | null;
+  /** Issue 17: the leader's container link down 45 s, then up; asynchronous replication. */
+  partition_lost_writes: number | null;
 }
 
 export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
@@ -40,7 +45,13 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'render_plan_500_hosts_ms',
   'cli_peak_rss_mb',
   'deploy_3_vs_6_data_nodes_ratio',
+  'frozen_leader_lost_writes',
+  'frozen_leader_gap_ms',
+  'partition_lost_writes',
 ];
+
+/** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
+export const PATRONI_TTL_MS = 30_000;
 
 export function emptyFigures(): BenchFigures {
   return Object.fromEntries(FIGURE_KEYS.map((k) => [k, null])) as unknown as BenchFigures;
@@ -142,6 +153,31 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
       ? { goal: 'CLI peak RSS ≤ 200 MB (cold deploy)', measured: `${f.cli_peak_rss_mb} MB`, pass: f.cli_peak_rss_mb! <= 200 }
       : { goal: 'CLI peak RSS ≤ 200 MB (cold deploy)', measured: 'not measured', pass: null },
   );
+  out.push(
+    have(f.frozen_leader_lost_writes)
+      ? {
+          goal: 'frozen leader loses 0 writes',
+          measured: `${f.frozen_leader_lost_writes} lost`,
+          pass: f.frozen_leader_lost_writes === 0,
+        }
+      : { goal: 'frozen leader loses 0 writes', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.frozen_leader_gap_ms)
+      ? {
+          goal: 'frozen leader: write gap ≤ ttl + 5 s',
+          measured: `${f.frozen_leader_gap_ms} ms (ttl ${PATRONI_TTL_MS} ms)`,
+          pass: f.frozen_leader_gap_ms! <= PATRONI_TTL_MS + 5_000,
+        }
+      : { goal: 'frozen leader: write gap ≤ ttl + 5 s', measured: 'not measured', pass: null },
+  );
+  // Goal 0 only with synchronous_mode: strict; the bench cluster replicates asynchronously, so
+  // the figure is reported, not judged.
+  out.push({
+    goal: 'partitioned leader: lost writes (asynchronous replication: reported)',
+    measured: have(f.partition_lost_writes) ? `${f.partition_lost_writes} lost` : 'not measured',
+    pass: null,
+  });
   return out;
 }
 
@@ -174,9 +210,15 @@ export const METHOD = `## Method
 - **failover gaps**: same writer; \`kill -9\` of the leader's postmaster (pid from
   \`postmaster.pid\`), and a clean stop of the leader's whole container (SIGTERM to its
   systemd-nspawn, which powers the container off). The longest gap until writes flow again.
-- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha1\`, only the version changed) is in the
+- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha2\`: pgha's 3.0.2-1+pgha1, only the version changed) is in the
   repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
   under the writer; acknowledged inserts missing afterwards, and the longest gap.
+- **frozen_leader_lost_writes**, **frozen_leader_gap_ms**: same writer; SIGSTOP to every process
+  of the leader's container (its pid namespace, from the machine) for 45 s, then SIGCONT; writes
+  missing afterwards, and the longest gap (goal: ttl + 5 s). bench3 runs pgha's fixed Patroni
+  (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
+- **partition_lost_writes**: the leader's container link down for 45 s, then up; asynchronous
+  replication, so reported, not judged.
 - **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data
   nodes, etcd on 3 of them, 4 HAProxy hosts) through parse → validate → resolve → render →
   plan against empty facts; median of 5 runs. Certificates are not issued in the timed part.

@@ -13,10 +13,10 @@
  * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24).
  * Every cluster it creates is deprovisioned at the end, on failure and on SIGINT/SIGTERM.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse, stringify } from 'yaml';
 import { loadCluster } from '../src/app/cluster-dir.js';
@@ -24,11 +24,21 @@ import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
 import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
 import { BIN, REPO, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
-import { patronictl, ProxyWriter, rebuiltDeb, waitHealthy, type WriterReport } from '../test/e2e/probes.js';
+import {
+  containerInitPid,
+  fixedPatroniDeb,
+  freezeContainer,
+  patronictl,
+  ProxyWriter,
+  rebuiltDeb,
+  thawContainer,
+  waitHealthy,
+  type WriterReport,
+} from '../test/e2e/probes.js';
 import { emptyFigures, markdown, median, round, type BenchFigures } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
 
-const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'scale'] as const;
+const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'freeze', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 const only = process.env.PGHA_BENCH_ONLY?.split(',')
   .map((s) => s.trim())
@@ -40,7 +50,8 @@ const REUSE = process.env.PGHA_BENCH_DIR;
 const KEEP = process.env.PGHA_BENCH_KEEP === '1';
 
 const PATRONI_PIN = '3.0.2-1';
-const PATRONI_NEW = '3.0.2-1+pgha1';
+/** Above pgha's own 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt from it. */
+const PATRONI_NEW = '3.0.2-1+pgha2';
 const SWITCHOVERS = Number(process.env.PGHA_BENCH_SWITCHOVERS ?? 5);
 const STATUS_RUNS = 20;
 /** TPA's HAProxy server checks; fastinter/downinter removed so that they default to inter, as in TPA. */
@@ -314,14 +325,14 @@ async function main(): Promise<void> {
   }
 
   const needMain =
-    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade'] as Part[]).some(wants) ||
+    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'freeze'] as Part[]).some(wants) ||
     (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
-    c = describe('bench3', REUSE);
+    c = describe(basename(REUSE), REUSE); // the cluster's own name: patronictl's config and nspawn's state are named by it
     log(`using the deployed cluster in ${REUSE}`);
   } else if (needMain) {
-    const deb = rebuiltDeb(root, `patroni_${PATRONI_PIN}_all.deb`, 'pgha1');
+    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
     if (deb.version !== PATRONI_NEW) throw new Error(`rebuilt patroni is ${deb.version}, expected ${PATRONI_NEW}`);
     log('bench3: configure, download-packages, provision');
     c = await makeCluster('bench3', '10.239.2', { debs: [deb.file] });
@@ -460,6 +471,60 @@ async function main(): Promise<void> {
     f.upgrade_patroni_gap_ms = report.longestGapMs;
     ctx.upgrade = { ...report, seconds: round(r.seconds, 1) };
     log(`upgrade: lost ${report.lost}, longest gap ${report.longestGapMs} ms, ${round(r.seconds, 1)} s`);
+  }
+
+  if (c && wants('freeze')) {
+    // bench3 starts on Debian's pinned 3.0.2-1, which has the leader key bug (issue 17): measure
+    // the build pgha deploys, as the upgrade part leaves it or by that upgrade here.
+    const st = JSON.parse((await pghaOk(['status', c.dir, '-o', 'json'])).stdout) as { members: { knownBug?: string }[] };
+    if (st.members.some((m) => m.knownBug)) {
+      log(`freeze: upgrading patroni to ${PATRONI_NEW} first`);
+      await pghaOk(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${PATRONI_NEW}`]);
+    }
+    const w = getWriter();
+    const HOLD_MS = 45_000;
+    const healthyAgain = async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000).then(() => undefined);
+    log(`freeze: every process of the leader's container stopped for ${HOLD_MS / 1000} s`);
+    const fr = await failoverGap(
+      c,
+      w,
+      `bench_freeze_${Date.now() % 100000}`,
+      async (leader) => {
+        const init = containerInitPid(hostPaths(c.name, leader).pidFile);
+        const pids = freezeContainer(init);
+        try {
+          await sleep(HOLD_MS);
+        } finally {
+          thawContainer(init, pids);
+        }
+      },
+      healthyAgain,
+    );
+    f.frozen_leader_lost_writes = fr.lost;
+    f.frozen_leader_gap_ms = fr.longestGapMs;
+    ctx.frozen_leader = fr;
+    log(`frozen leader: longest gap ${fr.longestGapMs} ms, lost ${fr.lost} of ${fr.acked}`);
+
+    log(`partition: the leader's container link down for ${HOLD_MS / 1000} s`);
+    const pa = await failoverGap(
+      c,
+      w,
+      `bench_partition_${Date.now() % 100000}`,
+      async (leader) => {
+        const init = containerInitPid(hostPaths(c.name, leader).pidFile);
+        const link = (state: string) => spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state]);
+        if (link('down').status !== 0) throw new Error(`cannot take ${leader}'s link down`);
+        try {
+          await sleep(HOLD_MS);
+        } finally {
+          link('up');
+        }
+      },
+      healthyAgain,
+    );
+    f.partition_lost_writes = pa.lost;
+    ctx.partition = pa;
+    log(`partitioned leader: longest gap ${pa.longestGapMs} ms, lost ${pa.lost} of ${pa.acked} (asynchronous replication)`);
   }
 
   if (c && !REUSE && !KEEP) {

@@ -25,6 +25,7 @@ import { ExitCode, RefusedError, RuntimeError, UsageError } from '../errors.js';
 import { stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { leaderKeyBug, leaderKeyFix } from '../patroni/known-bugs.js';
 import type { HostFacts } from '../plan/facts.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../plan/etcd-preflight.js';
 import { formatHostPlan, planHost, sha256, type HostPlan } from '../plan/plan.js';
@@ -116,6 +117,27 @@ class Deployment {
 
   secret(name: string): string {
     return this.session.material.secrets.get(name);
+  }
+
+  /**
+   * A warning naming the members whose running Patroni has a known write-losing bug, with the
+   * fix (src/patroni/known-bugs.ts); none when every member answers with a good build or not at all.
+   */
+  async knownBugWarnings(): Promise<string[]> {
+    const bad: string[] = [];
+    await Promise.all(
+      this.selected()
+        .filter(isDataNode)
+        .map(async (h) => {
+          try {
+            const bug = leaderKeyBug((await this.session.patroni(h.name).patroni()).patroni);
+            if (bug) bad.push(`${h.name}: ${bug}`);
+          } catch {
+            // Not running (yet): nothing to say about its build.
+          }
+        }),
+    );
+    return bad.sort().map((b) => `warning: ${b}; fix: ${leaderKeyFix(this.loaded.paths.dir)}`);
   }
 
   /** The leader as the DCS sees it, read through any data node that answers. */
@@ -590,6 +612,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
     const pending = d.pendingSummary();
     const warnings = d.etcdCheck.warnings.map((w) => `warning: ${w}`);
     if (req.check) {
+      warnings.push(...(await d.knownBugWarnings()));
       const summary = [...warnings, pending.length ? `pending changes:\n${pending.join('\n')}` : 'no changes'].join('\n');
       return { exitCode: pending.length ? ExitCode.pendingChanges : ExitCode.ok, summary, roundTrips: d.session.roundTrips() };
     }
@@ -606,6 +629,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
       ],
       progress,
     );
+    warnings.push(...(await d.knownBugWarnings()));
     const changed = pending.length > 0 || d.notes.length > 0;
     const lines = [...pending, ...d.notes];
     return {

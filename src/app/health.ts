@@ -11,6 +11,7 @@ import { RuntimeError } from '../errors.js';
 import type { ResolvedHost } from '../model/types.js';
 import { isHealthyReplicaState, leaderOf, parseSize, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { loadSecrets } from '../secrets/store.js';
+import { leaderKeyBug, leaderKeyFix } from '../patroni/known-bugs.js';
 import { quote } from '../transport/quote.js';
 import { PINNED_SEARCH_PATH } from '../components/host-commands.js';
 import type { Transport } from '../transport/types.js';
@@ -63,6 +64,7 @@ async function memberChecks(
     ]);
     const st = node.body as PatroniNodeStatus;
     const ok = health.status === 200 && live.status === 200;
+    const bug = node.status === 200 ? leaderKeyBug(st.patroni) : undefined;
     return {
       checks: [
         {
@@ -72,6 +74,17 @@ async function memberChecks(
             ? `PostgreSQL ${st.state}, Patroni ${st.patroni?.version ?? '?'} (GET /health 200, /liveness 200)`
             : `GET /health ${health.status}, /liveness ${live.status}: PostgreSQL ${st.state ?? 'unknown'}`,
         },
+        ...(node.status === 200
+          ? [
+              {
+                name: `${h.name}: Patroni build`,
+                ok: !bug,
+                detail: bug
+                  ? `${bug}; fix: ${leaderKeyFix(d.ctx.paths.dir)}`
+                  : `${st.patroni?.version ?? '?'}${st.patroni?.pgha_fixes?.length ? ` (${st.patroni.pgha_fixes.join(', ')})` : ''}, no known write-losing bug`,
+              },
+            ]
+          : []),
       ],
       node: st,
       ...(info.status === 200 ? { info: info.body as ClusterInfo } : {}),

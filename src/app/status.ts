@@ -21,7 +21,16 @@ import { RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient } from '../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../transport/https.js';
-import { canonicalRole, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../patroni/types.js';
+import {
+  canonicalRole,
+  isLeaderRole,
+  leaderOf,
+  type ClusterInfo,
+  type ClusterMember,
+  type PatroniNodeStatus,
+  type ScheduledSwitchover,
+} from '../patroni/types.js';
+import { leaderKeyBug, leaderKeyFix } from '../patroni/known-bugs.js';
 import type { Transport } from '../transport/types.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { printConfigWarnings } from './config-warnings.js';
@@ -51,6 +60,10 @@ export interface MemberStatus {
   pendingRestart: boolean;
   scheduledRestart: string | null;
   tags: Record<string, unknown>;
+  /** Patroni's version as the member's REST API reports it (GET /patroni); null when unknown. */
+  patroniVersion?: string | null;
+  /** A known write-losing bug of the running Patroni build, with its fix (src/patroni/known-bugs.ts). */
+  knownBug?: string;
   error?: string;
 }
 
@@ -343,12 +356,23 @@ export function etcdRequester(ctx: ProbeContext, h: ResolvedHost): NodeHttpReque
   );
 }
 
-async function readMember(ctx: ProbeContext, h: ResolvedHost): Promise<{ name: string; info?: ClusterInfo; error?: string }> {
+async function readMember(
+  ctx: ProbeContext,
+  h: ResolvedHost,
+): Promise<{ name: string; info?: ClusterInfo; node?: PatroniNodeStatus; error?: string }> {
   const c = patroniClientFor(ctx, h);
   try {
-    const res = await c.call({ method: 'GET', path: '/cluster', timeoutMs: STATUS_TIMEOUT_MS });
+    // GET /patroni beside /cluster: the running build (version, pgha_fixes) is only there.
+    const [res, node] = await Promise.all([
+      c.call({ method: 'GET', path: '/cluster', timeoutMs: STATUS_TIMEOUT_MS }),
+      c.call({ method: 'GET', path: '/patroni', timeoutMs: STATUS_TIMEOUT_MS }).catch(() => undefined),
+    ]);
     if (res.status !== 200 || typeof res.body !== 'object') return { name: h.name, error: `GET /cluster answered ${res.status}` };
-    return { name: h.name, info: res.body as ClusterInfo };
+    return {
+      name: h.name,
+      info: res.body as ClusterInfo,
+      ...(node?.status === 200 && typeof node.body === 'object' ? { node: node.body as PatroniNodeStatus } : {}),
+    };
   } catch (e) {
     return { name: h.name, error: errText(e).replace(/^Patroni REST API GET \/cluster failed: /, '') };
   }
@@ -558,6 +582,13 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
     }
     const reach = new Map(members.map((m) => [m.name, m.error]));
     const rows = memberRows(dataNodes, info, reach);
+    for (const m of members) {
+      const row = rows.find((r) => r.name === m.name);
+      if (!row || !m.node) continue;
+      row.patroniVersion = m.node.patroni?.version ?? null;
+      const bug = leaderKeyBug(m.node.patroni);
+      if (bug) row.knownBug = `${bug}; fix: ${leaderKeyFix(ctx.paths.dir)}`;
+    }
     const leader = leaderOf(info);
     const ipOf = new Map<string, string>();
     for (const h of dataNodes) ipOf.set(h.ip, h.name);
@@ -676,6 +707,7 @@ export function formatStatusTable(s: ClusterStatus): string {
     );
   }
   for (const m of s.members.filter((x) => x.error)) out.push(` ${m.name}: ${m.error}`);
+  for (const m of s.members.filter((x) => x.knownBug)) out.push(`warning: ${m.name}: ${m.knownBug}`);
   if (s.etcd.length) {
     const healthy = s.etcd.filter((e) => e.healthy).length;
     const leader = s.etcd.find((e) => e.leader)?.name;

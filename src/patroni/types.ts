@@ -62,7 +62,8 @@ export interface PatroniNodeStatus {
   /** null on a 3.0.2 replica whose timeline is not known yet. */
   timeline?: number | null;
   pending_restart?: boolean;
-  patroni?: { version: string; scope: string };
+  /** pgha_fixes: what pgha's own Patroni build says it fixes (src/patroni/known-bugs.ts). */
+  patroni?: { version: string; scope: string; pgha_fixes?: string[] };
   xlog?: WalPositions;
   replication?: ReplicationConnection[];
   database_system_identifier?: string;

@@ -97,6 +97,11 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
       const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
       expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
       expect(members).toHaveLength(3);
+      // pgha's own Patroni build (packaging/patroni/README.md) comes with the repository.
+      for (const n of [11, 12, 13]) {
+        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' patroni").trim()).toBe('3.0.2-1+pgha1');
+      }
+      expect(r.stdout).not.toContain('leader key fix');
     },
     10 * 60_000,
   );

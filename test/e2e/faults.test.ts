@@ -15,7 +15,16 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { patronictl as patronictlOn, type PatronictlMember } from './probes.js';
+import {
+  firstAckAfterMs,
+  freezeContainer,
+  patronictl as patronictlOn,
+  pidsInContainer,
+  procState,
+  ProxyWriter,
+  thawContainer,
+  type PatronictlMember,
+} from './probes.js';
 import {
   clusterSecrets,
   e2eSuiteCanRun,
@@ -31,8 +40,17 @@ import {
 
 const canRun = e2eSuiteCanRun('faults');
 
-const CLUSTER = 'e2efault';
-const SUBNET = '10.237.1';
+/**
+ * PGHA_FAULTS_UNPATCHED=1 deploys Debian's own patroni 3.0.2-1 (pinned) instead of pgha's fixed
+ * build, as cluster sbfault on 10.241.1.0/24 beside a CI run: the freeze cases must then fail
+ * (packaging/patroni/README.md). Not for CI.
+ */
+const UNPATCHED = process.env.PGHA_FAULTS_UNPATCHED === '1';
+const CLUSTER = UNPATCHED ? 'sbfault' : 'e2efault';
+const SUBNET = UNPATCHED ? '10.241.1' : '10.237.1';
+/** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts), and how long a freeze lasts. */
+const TTL_MS = 30_000;
+const FREEZE_MS = 45_000;
 const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` };
 const DATA = ['pg1', 'pg2', 'pg3'];
 const STATE = `/var/lib/pgha/${CLUSTER}`;
@@ -51,6 +69,19 @@ function containerInit(host: string): number {
   );
   return init;
 }
+
+/** Every process of a host's container (see probes.ts). */
+const containerPids = (host: string): number[] => pidsInContainer(containerInit(host));
+const freeze = (host: string): number[] => freezeContainer(containerInit(host));
+const thaw = (host: string, pids: readonly number[]): void => {
+  let init: number | undefined;
+  try {
+    init = containerInit(host);
+  } catch {
+    // the container is gone: resume what was stopped, if anything is left
+  }
+  thawContainer(init, pids);
+};
 
 describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
   let root = '';
@@ -146,9 +177,29 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-faults-'));
     dir = join(root, CLUSTER);
     await ok(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`]);
+    if (UNPATCHED) {
+      const configPath = join(dir, 'config.yml');
+      const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
+      doc.cluster_vars.patroni_package_version = '3.0.2-1';
+      writeFileSync(configPath, stringify(doc));
+    }
     await ok(['download-packages', dir]);
     await ok(['provision', dir]);
-    await ok(['deploy', dir]);
+    const deployed = await ok(['deploy', dir]);
+    // pgha's own Patroni build unless pinned to Debian's, and deploy says when it is not.
+    for (const n of DATA) {
+      expect(sshOk(dir, IP[n]!, "dpkg-query -W -f='${Version}' patroni").trim()).toBe(UNPATCHED ? '3.0.2-1' : '3.0.2-1+pgha1');
+    }
+    if (UNPATCHED) {
+      for (const n of DATA) {
+        expect(deployed.stdout).toMatch(
+          new RegExp(
+            `^warning: ${n}: Patroni 3\\.0\\.2 without the leader key fix: .*; fix: pgha download-packages .*--components=patroni$`,
+            'm',
+          ),
+        );
+      }
+    } else expect(deployed.stdout).not.toContain('leader key fix');
     await until('the cluster to stream with no lag', () => converged(IP.pg2!));
     expect(viaProxy('create table faults (id serial primary key, at text not null default host(inet_server_addr()))').code).toBe(0);
   }, 30 * 60_000);
@@ -374,6 +425,224 @@ describe.skipIf(!canRun)('faults on nspawn: M1 + HAProxy', () => {
       expect(again.stdout).toContain('no changes');
       await ok(['deploy', dir, '--check'], 0);
       await testExits0();
+    },
+    15 * 60_000,
+  );
+
+  let writer: ProxyWriter | undefined;
+  const proxyWriter = (): ProxyWriter => {
+    if (!writer) {
+      writer = new ProxyWriter(dir, IP.proxy1!);
+      writer.install();
+    }
+    return writer;
+  };
+  /** Data nodes whose PostgreSQL accepts writes, each asked over its own socket (not through the DCS). */
+  const writable = (): string[] => DATA.filter((n) => local(n, 'select pg_is_in_recovery()') === 'f');
+  /** Leaders named by patronictl on `ip`, sampled every second for `ms`. */
+  const leadersFor = async (ip: string, ms: number): Promise<Set<string>> => {
+    const seen = new Set<string>();
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      try {
+        for (const m of patronictl(ip)) if (m.Role === 'Leader') seen.add(m.Member);
+      } catch {
+        // asked again a second later
+      }
+      await sleep(1000);
+    }
+    return seen;
+  };
+  /** After a fault on `victim`: it rejoins as a replica streaming from `leader`, the only writable node. */
+  const rejoined = async (victim: string, leader: string, probe: string) => {
+    const ms = await until(`${victim} to stream from ${leader} with no lag`, () => converged(probe), 300);
+    expect(ms.find((m) => m.Role === 'Leader')?.Member).toBe(leader);
+    expect(ms.find((m) => m.Member === victim)?.Role).toBe('Replica');
+    await until(`${leader} to see ${victim} streaming`, () => (streamingFrom(leader).includes(victim) ? true : undefined), 60);
+    expect(local(victim, 'select pg_is_in_recovery()')).toBe('t');
+    expect(writable()).toEqual([leader]);
+  };
+
+  it(
+    'leader frozen (SIGSTOP of every process in its container) past the ttl under a writer: writes resume within ttl + 5 s, the old leader never leads again and rejoins as a replica, 0 acknowledged writes lost',
+    async () => {
+      const w = proxyWriter();
+      await until('the cluster to stream with no lag', () => converged(IP.pg1!));
+      const old = leaderNow();
+      const survivors = DATA.filter((n) => n !== old);
+      const probe = IP[survivors[0]!]!;
+      const stop = w.start('frozen_leader');
+      let stopped = false;
+      let frozen: number[] = [];
+      try {
+        await sleep(3000);
+        const t0 = Date.now();
+        let next = '';
+        let tLeader = 0;
+        // When the fault had taken effect: writes acknowledged before that are not "resumed".
+        let tCut = t0;
+        try {
+          frozen = freeze(old);
+          tCut = Date.now();
+          expect(frozen.length).toBeGreaterThan(5);
+          // Every process of the container is stopped: Patroni, PostgreSQL, etcd, sshd, systemd.
+          expect(containerPids(old).filter((p) => procState(p) !== 'T')).toEqual([]);
+          next = await until(
+            'a new leader among the survivors',
+            () => {
+              const l = leaderOn(probe);
+              return l && l !== old ? l : undefined;
+            },
+            120,
+          );
+          tLeader = Date.now() - t0;
+          await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
+        } finally {
+          thaw(old, frozen);
+        }
+        const tResumed = Date.now() - t0;
+        expect(survivors).toContain(next);
+        // The resumed leader must not take the leader key back: watch it while its Patroni wakes up.
+        const leaders = await leadersFor(probe, 40_000);
+        expect([...leaders], `leaders seen after ${old} resumed`).toEqual([next]);
+        await rejoined(old, next, probe);
+        const report = await stop();
+        stopped = true;
+        const after = firstAckAfterMs(report, tCut);
+        const resumedMs = after === undefined ? undefined : after + (tCut - t0);
+        process.stdout.write(
+          `[figure] leader ${old} frozen ${(tResumed / 1000).toFixed(1)} s: new leader ${next} after ${(tLeader / 1000).toFixed(1)} s, first write acknowledged ${resumedMs} ms after the freeze, longest gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost\n`,
+        );
+        expect(report.lost, 'acknowledged writes missing on the leader').toBe(0);
+        expect(resumedMs).toBeDefined();
+        // The leader key expires up to ttl after the freeze, then a replica promotes and HAProxy
+        // follows: measured 32.2–35.0 s on a loaded 2-core machine, so ttl + 5 s is the bench's goal
+        // (frozen_leader_gap_ms), and the suite allows load a further 5 s rather than flake.
+        expect(resumedMs!).toBeLessThanOrEqual(TTL_MS + 10_000);
+        await testExits0();
+      } finally {
+        thaw(old, frozen);
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
+      }
+    },
+    15 * 60_000,
+  );
+
+  it(
+    'replica frozen past the ttl under a writer: the leader keeps leading and writing, the replica resumes streaming, 0 acknowledged writes lost',
+    async () => {
+      const w = proxyWriter();
+      await until('the cluster to stream with no lag', () => converged(IP.pg1!));
+      const leader = leaderNow();
+      const victim = DATA.find((n) => n !== leader)!;
+      const probe = IP[leader]!;
+      const stop = w.start('frozen_replica');
+      let stopped = false;
+      let frozen: number[] = [];
+      try {
+        await sleep(3000);
+        const t0 = Date.now();
+        let during = new Set<string>();
+        try {
+          frozen = freeze(victim);
+          expect(frozen.length).toBeGreaterThan(5);
+          expect(containerPids(victim).filter((p) => procState(p) !== 'T')).toEqual([]);
+          during = await leadersFor(probe, FREEZE_MS - (Date.now() - t0));
+        } finally {
+          thaw(victim, frozen);
+        }
+        const after = await leadersFor(probe, 15_000);
+        expect(
+          [...during, ...after].every((l) => l === leader),
+          `leaders seen: ${[...during, ...after].join(', ')}`,
+        ).toBe(true);
+        await rejoined(victim, leader, probe);
+        const report = await stop();
+        stopped = true;
+        process.stdout.write(
+          `[figure] replica ${victim} frozen ${FREEZE_MS / 1000} s: longest write gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost\n`,
+        );
+        expect(report.lost).toBe(0);
+        // Asynchronous replication: a stopped replica holds nothing up.
+        expect(report.longestGapMs).toBeLessThanOrEqual(10_000);
+        await testExits0();
+      } finally {
+        thaw(victim, frozen);
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
+      }
+    },
+    15 * 60_000,
+  );
+
+  it(
+    'leader partitioned (its container link down) past the ttl under a writer: one leader elected, the old one rejoins as a replica; lost writes measured (asynchronous replication)',
+    async () => {
+      const w = proxyWriter();
+      await until('the cluster to stream with no lag', () => converged(IP.pg1!));
+      const old = leaderNow();
+      const survivors = DATA.filter((n) => n !== old);
+      const probe = IP[survivors[0]!]!;
+      const init = containerInit(old);
+      const link = (state: 'up' | 'down') =>
+        spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state], { encoding: 'utf8' });
+      const stop = w.start('partitioned_leader');
+      let stopped = false;
+      let cut = false;
+      try {
+        await sleep(3000);
+        const t0 = Date.now();
+        let next = '';
+        let tLeader = 0;
+        // When the fault had taken effect: writes acknowledged before that are not "resumed".
+        let tCut = t0;
+        try {
+          const down = link('down');
+          expect(down.status, down.stderr).toBe(0);
+          tCut = Date.now();
+          cut = true;
+          next = await until(
+            'a new leader among the survivors',
+            () => {
+              const l = leaderOn(probe);
+              return l && l !== old ? l : undefined;
+            },
+            120,
+          );
+          tLeader = Date.now() - t0;
+          await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
+        } finally {
+          if (cut) expect(link('up').status).toBe(0);
+          cut = false;
+        }
+        expect(survivors).toContain(next);
+        const leaders = await leadersFor(probe, 20_000);
+        expect([...leaders]).toEqual([next]);
+        await rejoined(old, next, probe);
+        const report = await stop();
+        stopped = true;
+        const after = firstAckAfterMs(report, tCut);
+        const resumedMs = after === undefined ? undefined : after + (tCut - t0);
+        process.stdout.write(
+          `[figure] leader ${old} partitioned ${FREEZE_MS / 1000} s: new leader ${next} after ${(tLeader / 1000).toFixed(1)} s, first write acknowledged ${resumedMs} ms after the cut, longest gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost (asynchronous replication)\n`,
+        );
+        expect(resumedMs).toBeDefined();
+        await testExits0();
+      } finally {
+        if (cut) link('up');
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
+      }
     },
     15 * 60_000,
   );

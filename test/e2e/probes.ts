@@ -4,16 +4,30 @@
  * All of them go around pgha (OpenSSH, psql, Patroni's own CLI) so that they can judge it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
 import { psql, sshOk, type Ran } from './harness.js';
 
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
-/** A Debian .deb from the package cache with only its version changed (docs/architecture.md#testing). */
+/**
+ * pgha's own patroni 3.0.2-1+pgha1 (packaging/patroni/README.md), built from Debian's .deb in the
+ * package cache as download-packages builds it; tests rebuild higher versions from it, so what
+ * they upgrade to still carries the leader key fix.
+ */
+export async function fixedPatroniDeb(): Promise<string> {
+  const { ensurePatroniFix } = await import('../../src/platforms/nspawn/patroni-fix.js');
+  return ensurePatroniFix(join(DEB_CACHE, 'patroni_3.0.2-1_all.deb'));
+}
+
+/**
+ * A .deb with only its version changed: `cached` is a file name in the package cache or an
+ * absolute path; a `+pghaN` suffix of its version is replaced by `+suffix`, anything else gets
+ * `+suffix` appended (3.0.2-1 → 3.0.2-1+pgha2, pgha's 3.0.2-1+pgha1 → 3.0.2-1+pgha2).
+ */
 export function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
-  const src = join(DEB_CACHE, cached);
-  const tree = join(workDir, `${cached}-${suffix}`);
+  const src = isAbsolute(cached) ? cached : join(DEB_CACHE, cached);
+  const tree = join(workDir, `${basename(cached)}-${suffix}`);
   const run = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
@@ -22,7 +36,7 @@ export function rebuiltDeb(workDir: string, cached: string, suffix: string): { f
   const control = join(tree, 'DEBIAN', 'control');
   const text = readFileSync(control, 'utf8');
   const [, name, old] = /^Package: (\S+)$[\s\S]*^Version: (\S+)$/m.exec(text) ?? [];
-  const version = `${old}+${suffix}`;
+  const version = `${old!.replace(/\+pgha\d+$/, '')}+${suffix}`;
   writeFileSync(control, text.replace(/^Version: .*$/m, `Version: ${version}`));
   const file = join(workDir, `${name}_${version}_${/_all\.deb$/.test(cached) ? 'all' : 'amd64'}.deb`);
   run('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z1', '-b', tree, file]);
@@ -128,6 +142,14 @@ export interface WriterReport {
   lastError?: string;
   /** How long after the writer stopped HAProxy still led to no writable primary. */
   settleMs: number;
+  /** When each acknowledged write came back (seconds since the epoch, the hosts' shared clock). */
+  ackedAt: number[];
+}
+
+/** Milliseconds from `t` (ms since the epoch) to the first write acknowledged after it; undefined when none was. */
+export function firstAckAfterMs(report: WriterReport, t: number): number | undefined {
+  const at = report.ackedAt.find((s) => s * 1000 > t);
+  return at === undefined ? undefined : Math.round(at * 1000 - t);
 }
 
 /** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
@@ -225,7 +247,88 @@ export class ProxyWriter {
       const settleMs = await this.waitWritable();
       const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
       const lost = acked.filter((id) => !present.has(id)).length;
-      return { acked: acked.length, lost, longestGapMs: Math.round(gap * 1000), errors, settleMs, ...(lastError ? { lastError } : {}) };
+      return {
+        acked: acked.length,
+        lost,
+        longestGapMs: Math.round(gap * 1000),
+        errors,
+        settleMs,
+        ackedAt: times,
+        ...(lastError ? { lastError } : {}),
+      };
     };
+  }
+}
+
+/** Every process of a container, found from the machine: all pids in the pid namespace of its init. */
+export function pidsInContainer(init: number): number[] {
+  const ns = readlinkSync(`/proc/${init}/ns/pid`);
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/pid`) === ns) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** The pid of a container's init: the only child of its systemd-nspawn, whose pid is in `pidFile`. */
+export function containerInitPid(pidFile: string): number {
+  const nspawn = Number(readFileSync(pidFile, 'utf8').trim());
+  const children = readFileSync(`/proc/${nspawn}/task/${nspawn}/children`, 'utf8').trim().split(/\s+/).map(Number);
+  if (children.length !== 1) throw new Error(`systemd-nspawn ${nspawn} has ${children.length} children, not 1`);
+  return children[0]!;
+}
+
+/** A process's state letter (T: stopped), or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * SIGSTOP to every process of a container, as a stalled VM or a hung host would be: passes until
+ * no process of its pid namespace is left unstopped (one forked between passes is caught next).
+ * Returns the pids stopped; resume them with thawContainer, in a finally block.
+ */
+export function freezeContainer(init: number): number[] {
+  const stopped = new Set<number>();
+  for (let pass = 0; pass < 10; pass++) {
+    const fresh = pidsInContainer(init).filter((p) => !stopped.has(p));
+    if (!fresh.length) break;
+    for (const p of fresh) {
+      try {
+        process.kill(p, 'SIGSTOP');
+        stopped.add(p);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return [...stopped];
+}
+
+/** SIGCONT to what freezeContainer stopped and to anything else of the container (init undefined: gone). */
+export function thawContainer(init: number | undefined, pids: readonly number[]): void {
+  const all = new Set(pids);
+  if (init !== undefined) {
+    try {
+      for (const p of pidsInContainer(init)) all.add(p);
+    } catch {
+      // the container is gone
+    }
+  }
+  for (const p of all) {
+    try {
+      process.kill(p, 'SIGCONT');
+    } catch {
+      // exited
+    }
   }
 }

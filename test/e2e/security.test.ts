@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
 import { e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, removeTestCluster, ssh, sshOk, type Ran } from './harness.js';
-import { patronictl as patronictlOn, rebuiltDeb, waitHealthy } from './probes.js';
+import { fixedPatroniDeb, patronictl as patronictlOn, rebuiltDeb, waitHealthy } from './probes.js';
 
 const canRun = e2eSuiteCanRun('security');
 
@@ -23,7 +23,8 @@ const SUBNET = '10.238.1';
 const IPS = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` } as const;
 const DATA = [IPS.pg1, IPS.pg2, IPS.pg3];
 const ALL = Object.values(IPS);
-const PATRONI_BASE = '3.0.2-1';
+/** pgha's own build (packaging/patroni/README.md): Debian's 3.0.2-1 would fail `pgha test`'s Patroni build check. */
+const PATRONI_BASE = '3.0.2-1+pgha1';
 
 interface Probe {
   status?: number;
@@ -178,7 +179,8 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     // Otherwise apt installs the newest in the repository: the rebuilt one meant for the upgrade.
     doc.cluster_vars.patroni_package_version = PATRONI_BASE;
     writeFileSync(configPath, stringify(doc));
-    const deb = rebuiltDeb(root, `patroni_${PATRONI_BASE}_all.deb`, 'pgha1');
+    // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
+    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
     rebuilt = deb.version;
     for (const args of [
       ['download-packages', dir, '--add-deb', deb.file],

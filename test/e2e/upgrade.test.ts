@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
+import { fixedPatroniDeb, patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
 import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, sshOk, type Ran, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
@@ -68,8 +68,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     doc.cluster_vars.haproxy_package_version = HAPROXY_OLD;
     writeFileSync(configPath, stringify(doc));
     const debs = [
-      rebuiltDeb(root, 'patroni_3.0.2-1_all.deb', 'pgha1'),
-      rebuiltDeb(root, 'patroni_3.0.2-1_all.deb', 'pgha2'),
+      // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
+      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2'),
+      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha3'),
       rebuiltDeb(root, `etcd-server_${ETCD_OLD}_amd64.deb`, 'pgha1'),
       rebuiltDeb(root, `etcd-client_${ETCD_OLD}_amd64.deb`, 'pgha1'),
     ];
@@ -95,7 +96,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
 
   it('refuses (exit 3) a paused cluster, saying why', async () => {
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml pause --wait`);
-    const r = await pgha(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha1', '--health-grace', '0']);
+    const r = await pgha(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2', '--health-grace', '0']);
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml resume --wait`);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/paused/);
@@ -152,9 +153,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     it(
       `upgrades patroni replicas first, switching the leader over, losing no acknowledged write (round ${round})`,
       async () => {
-        const { report } = await patroniUpgrade('3.0.2-1+pgha1', 'switchover', `w_switchover_${round}`);
+        const { report } = await patroniUpgrade('3.0.2-1+pgha2', 'switchover', `w_switchover_${round}`);
         expect(report.lost).toBe(0);
-        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha1');
+        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
         await healthy();
       },
       15 * 60_000,
@@ -163,9 +164,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     it(
       `upgrades patroni with a paused restart of the leader: PostgreSQL keeps running, no acknowledged write lost (round ${round})`,
       async () => {
-        const { report } = await patroniUpgrade('3.0.2-1+pgha2', 'pause', `w_pause_${round}`);
+        const { report } = await patroniUpgrade('3.0.2-1+pgha3', 'pause', `w_pause_${round}`);
         expect(report.lost).toBe(0);
-        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
+        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha3');
         await healthy();
       },
       15 * 60_000,
@@ -175,7 +176,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   it(
     'a re-run at the same versions changes nothing',
     async () => {
-      const r = await pghaOk(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2']);
+      const r = await pghaOk(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha3']);
       expect(r.stdout.match(/already at/g)?.length).toBe(3);
       expect(r.stdout).not.toMatch(/switched over/);
     },
@@ -225,7 +226,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     async () => {
       await healthy();
       const stop = startWriter('w_pause_killed');
-      const args = ['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha1'];
+      const args = ['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2'];
       const killed = await killedWhen(args, clusterPaused);
       outputs.push(killed.out);
       expect(killed.signal, killed.out).toBe('SIGKILL');
@@ -234,13 +235,13 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
       outputs.push(resumed.stdout, resumed.stderr);
       const report = await stop();
       figures.push(
-        `patroni → 3.0.2-1+pgha1 (default, killed while paused, re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
+        `patroni → 3.0.2-1+pgha2 (default, killed while paused, re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
       );
       expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
       expect(await clusterPaused()).toBe(false);
       expect(existsSync(join(dir, 'upgrade-paused'))).toBe(false);
       expect(report.lost).toBe(0);
-      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha1');
+      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
       await healthy();
     },
     15 * 60_000,

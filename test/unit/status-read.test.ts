@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatChecks, liveLag, replicationChecks, runHealthChecks } from '../../src/app/health.js';
-import { probeContext, ProxyReader, readStatus, type ProbeContext } from '../../src/app/status.js';
+import { formatStatusTable, probeContext, ProxyReader, readStatus, type ProbeContext } from '../../src/app/status.js';
 import type { ResolvedHost } from '../../src/model/types.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../../src/patroni/types.js';
 import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
@@ -107,6 +107,12 @@ beforeAll(async () => {
       if (method !== 'GET') return [405, ''];
       const who = name === 'pg1' ? 'leader' : 'replica';
       if (path === '/cluster') return [200, body('get-cluster.leader')];
+      // pg1 answers as pgha's fixed build would (packaging/patroni/README.md), pg2 as Debian's 3.0.2-1.
+      if (path === '/patroni' && name === 'pg1') {
+        const st = JSON.parse(body(`get-patroni.${who}`)) as { patroni: Record<string, unknown> };
+        st.patroni.pgha_fixes = ['etcd3-leader-key'];
+        return [200, JSON.stringify(st)];
+      }
       if (path === '/patroni') return [200, body(`get-patroni.${who}`)];
       if (path === '/config') return [200, body('get-config.leader')];
       if (path === '/health' || path === '/liveness') return [200, body(`get-health.${who}`)];
@@ -179,6 +185,16 @@ describe('readStatus', () => {
       ['pg3', 'unreachable', false],
     ]);
     expect(s.members[2]!.error).toMatch(/ECONNREFUSED/);
+    // The running build: pg1 says it carries the leader key fix, pg2 is Debian's 3.0.2-1.
+    expect(s.members.map((m) => [m.name, m.patroniVersion, m.knownBug !== undefined])).toEqual([
+      ['pg1', '3.0.2', false],
+      ['pg2', '3.0.2', true],
+      ['pg3', undefined, false],
+    ]);
+    expect(s.members[1]!.knownBug).toMatch(/without the leader key fix.*; fix: pgha download-packages .*--components=patroni$/);
+    const table = formatStatusTable(s);
+    expect(table).toMatch(/^warning: pg2: Patroni 3\.0\.2 without the leader key fix/m);
+    expect(table).not.toMatch(/^warning: pg1/m);
     expect(s.etcd.map((e) => [e.name, e.healthy, e.leader])).toEqual([
       ['pg1', true, true],
       ['pg2', true, false],
@@ -242,17 +258,21 @@ describe('health checks', () => {
       connect: stubConnect,
     });
     const failed = results.filter((r) => !r.ok).map((r) => r.name);
-    expect(failed).toEqual(['pg3: REST API', 'etcd pg3: health']);
+    expect(failed).toEqual(['pg2: Patroni build', 'pg3: REST API', 'etcd pg3: health']);
     const text = formatChecks(results);
     expect(text).toMatch(/^✓ pg1: REST API +PostgreSQL running, Patroni 3\.0\.2/m);
     expect(text).toMatch(/^✗ pg3: REST API +unreachable: connect ECONNREFUSED/m);
+    expect(text).toMatch(/^✓ pg1: Patroni build +3\.0\.2 \(etcd3-leader-key\), no known write-losing bug/m);
+    expect(text).toMatch(
+      /^✗ pg2: Patroni build +Patroni 3\.0\.2 without the leader key fix: .*; fix: pgha download-packages \S+, then pgha upgrade \S+ --components=patroni$/m,
+    );
     expect(text).toMatch(/^✓ pg2: replication +streaming from pg1, lag 0 B \(max 1048576\)/m);
     expect(text).toMatch(/^✓ etcd: anonymous read +refused/m);
     expect(text).toMatch(
       /^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m,
     );
     expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
-    expect(text).toMatch(/failed:\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
+    expect(text).toMatch(/failed:\n {2}- pg2: Patroni build: .*\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
     // psql ran on a replica, with the password in a passfile fed on stdin, never in the script.
     const psql = execs.find((e) => e.script.includes('psql'))!;
     expect(psql.host).toBe('pg2');

@@ -33,8 +33,8 @@ function dpkgCompare(a: string, b: string): number {
 
 describe('compareDebianVersions', () => {
   it.each([
-    ['3.0.2-1', '3.0.2-1+pgha1', -1],
-    ['3.0.2-1+pgha1', '3.0.2-1+pgha2', -1],
+    ['3.0.2-1', '3.0.2-1+pgha2', -1],
+    ['3.0.2-1+pgha2', '3.0.2-1+pgha3', -1],
     ['15.18-0+deb12u1', '15.20-0+deb12u1', -1],
     ['2.6.12-1+deb12u3', '2.6.12-1+deb12u4', -1],
     ['1.0~rc1', '1.0', -1],
@@ -84,14 +84,14 @@ describe('parseComponents', () => {
 });
 
 describe('component packages and units', () => {
-  const c = loadExample('m1-pgbouncer-bare', { postgres_package_version: '15.20-0+deb12u1', patroni_package_version: '3.0.2-1+pgha1' });
+  const c = loadExample('m1-pgbouncer-bare', { postgres_package_version: '15.20-0+deb12u1', patroni_package_version: '3.0.2-1+pgha2' });
   const host = (n: string) => c.hosts.find((h) => h.name === n)!;
   it('maps components to their Debian packages and pins', () => {
     expect(componentPackages('postgres', host('db1'))).toEqual([
       { name: 'postgresql-15', version: '15.20-0+deb12u1' },
       { name: 'postgresql-client-15', version: '15.20-0+deb12u1' },
     ]);
-    expect(componentPackages('patroni', host('db1'))).toEqual([{ name: 'patroni', version: '3.0.2-1+pgha1' }]);
+    expect(componentPackages('patroni', host('db1'))).toEqual([{ name: 'patroni', version: '3.0.2-1+pgha2' }]);
     expect(componentPackages('pgbouncer', host('db1'))).toEqual([{ name: 'pgbouncer' }]);
     expect(componentPackages('patroni', host('etcd1'))).toEqual([]);
     expect(componentPackages('etcd', host('etcd1')).map((p) => p.name)).toEqual(['etcd-server', 'etcd-client']);
@@ -156,18 +156,18 @@ describe('hostStep (resume planning from facts)', () => {
     startedAt,
     exeReplaced,
   });
-  const targets = { patroni: '3.0.2-1+pgha1' };
+  const targets = { patroni: '3.0.2-1+pgha2' };
 
   it('installs when the version differs', () => {
     expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1')], unit: unit(200) }, targets)).toBe('install');
   });
   it('restarts when installed but the process predates the install (interrupted between the two)', () => {
-    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(200) }, targets)).toBe(
+    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha2', 300)], unit: unit(200) }, targets)).toBe(
       'restart',
     );
-    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(300) }, targets)).toBe('done');
+    expect(hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha2', 300)], unit: unit(300) }, targets)).toBe('done');
     expect(
-      hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha1', 300)], unit: unit(400, false, false) }, targets),
+      hostStep('patroni', { host: 'pg1', packages: [pkg('patroni', '3.0.2-1+pgha2', 300)], unit: unit(400, false, false) }, targets),
     ).toBe('restart');
   });
   it('restarts a daemon still running a deleted binary', () => {
@@ -298,27 +298,27 @@ describe('status script', () => {
     });
   });
   it('installs exact versions behind the policy-rc.d guard, finishing an interrupted dpkg first', () => {
-    const { script } = upgradeInstallCommand([{ name: 'patroni', version: '3.0.2-1+pgha1' }]);
-    expect(script).toContain('patroni=3.0.2-1+pgha1');
+    const { script } = upgradeInstallCommand([{ name: 'patroni', version: '3.0.2-1+pgha2' }]);
+    expect(script).toContain('patroni=3.0.2-1+pgha2');
     expect(script.indexOf('policy-rc.d')).toBeLessThan(script.indexOf('dpkg --configure -a'));
-    expect(script.indexOf('dpkg --configure -a')).toBeLessThan(script.indexOf('patroni=3.0.2-1+pgha1'));
+    expect(script.indexOf('dpkg --configure -a')).toBeLessThan(script.indexOf('patroni=3.0.2-1+pgha2'));
   });
 });
 
 describe('local repository index', () => {
   const index = parsePackagesIndex(
-    'Package: patroni\nVersion: 3.0.2-1\nFilename: ./patroni_3.0.2-1_all.deb\n\nPackage: patroni\nVersion: 3.0.2-1+pgha1\nFilename: ./patroni_3.0.2-1+pgha1_all.deb\n\nPackage: postgresql-15\nVersion: 15.18-0+deb12u1\nFilename: ./postgresql-15_15.18-0+deb12u1_amd64.deb\n',
+    'Package: patroni\nVersion: 3.0.2-1\nFilename: ./patroni_3.0.2-1_all.deb\n\nPackage: patroni\nVersion: 3.0.2-1+pgha2\nFilename: ./patroni_3.0.2-1+pgha2_all.deb\n\nPackage: postgresql-15\nVersion: 15.18-0+deb12u1\nFilename: ./postgresql-15_15.18-0+deb12u1_amd64.deb\n',
   );
   it('reads every version side by side', () => {
     expect(index.map((e) => `${e.name}=${e.version}`)).toEqual([
       'patroni=3.0.2-1',
-      'patroni=3.0.2-1+pgha1',
+      'patroni=3.0.2-1+pgha2',
       'postgresql-15=15.18-0+deb12u1',
     ]);
-    expect(index[1]!.file).toBe('patroni_3.0.2-1+pgha1_all.deb');
+    expect(index[1]!.file).toBe('patroni_3.0.2-1+pgha2_all.deb');
   });
   it('names what is missing', () => {
-    expect(missingVersions(index, { patroni: '3.0.2-1+pgha1', 'postgresql-15': '15.20-0+deb12u1' })).toEqual([
+    expect(missingVersions(index, { patroni: '3.0.2-1+pgha2', 'postgresql-15': '15.20-0+deb12u1' })).toEqual([
       'postgresql-15=15.20-0+deb12u1',
     ]);
   });

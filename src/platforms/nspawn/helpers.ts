@@ -296,6 +296,8 @@ export const HOST_PREREQS: Prereq[] = [
   { tool: 'systemd-nspawn', pkg: 'systemd-container' },
   { tool: 'debootstrap', pkg: 'debootstrap' },
   { tool: 'dpkg-scanpackages', pkg: 'dpkg-dev' },
+  // Applies packaging/patroni/3.0.2-leader-key.patch (dpkg-dev depends on it anyway).
+  { tool: 'patch', pkg: 'patch' },
 ];
 
 export const PREREQ_INSTALL_COMMAND = `apt-get install -y ${HOST_PREREQS.map((p) => p.pkg).join(' ')}`;

@@ -27,6 +27,7 @@ import {
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { debianMirrors } from './mirrors.js';
 import { cacheDir, debCacheDir } from './paths.js';
+import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION, ensurePatroniFix, patroniFixPatchHash } from './patroni-fix.js';
 import {
   CGROUP_WRAPPER,
   acquireLock,
@@ -134,6 +135,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
           .sort(([a], [b]) => a.localeCompare(b)),
         extra: await Promise.all(extraDebs.map(async (d) => [basename(d), await sha256File(d)])),
         imageStamp,
+        patroniFix: patroniFixPatchHash(),
       }),
     )
     .digest('hex');
@@ -158,12 +160,14 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
 
   const debs = debCacheDir(env);
   const lists = join(cacheDir(env), 'apt-lists');
+  // pgha's patroni build is on no mirror: resolve Debian's version it is built from instead.
+  const mirrorSpec = fixToBase(spec);
   const release = await acquireLock(`${debs}.lock`, 'the package cache', log);
   let resolved: AptPackage[];
   let resolveSeconds: number;
   let downloadSeconds: number;
   try {
-    const r = await resolveAndDownload({ image: image.dir, debs, lists, spec, log, env });
+    const r = await resolveAndDownload({ image: image.dir, debs, lists, spec: mirrorSpec, log, env });
     resolved = r.packages;
     resolveSeconds = r.resolveSeconds;
     downloadSeconds = r.downloadSeconds;
@@ -177,6 +181,20 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   const wanted = new Map<string, string>(); // file name in repo -> source path
   for (const p of resolved) wanted.set(debFileName(p), join(debs, debFileName(p)));
   for (const d of extraDebs) wanted.set(basename(d), d);
+  // Debian 12's patroni 3.0.2-1 loses writes after a stalled leader resumes: carry pgha's fixed
+  // build beside it, versioned above it so hosts install it (packaging/patroni/README.md).
+  const base = resolved.find((p) => p.name === 'patroni' && p.version === PATRONI_FIX_BASE);
+  if (base) {
+    const fixed = await ensurePatroniFix(join(debs, debFileName(base)), { log, env });
+    const given = wanted.get(PATRONI_FIX_FILE);
+    if (given && !(await sameFile(given, fixed))) {
+      throw new UsageError(`${given} is not pgha's own patroni ${PATRONI_FIX_VERSION} build, and would replace it`, {
+        where: 'download-packages',
+        hint: 'give a rebuilt patroni another version (e.g. 3.0.2-1+pgha2)',
+      });
+    }
+    wanted.set(PATRONI_FIX_FILE, fixed);
+  }
   for (const [name, src] of wanted) {
     if (!(await exists(src))) throw new RuntimeError(`apt did not leave ${name} in ${debs}`, { where: 'download-packages' });
     const dst = join(repoDir, name);
@@ -215,6 +233,16 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   const seconds = (Date.now() - start) / 1000;
   log(`local repository ${repoDir}: ${wanted.size} packages in ${seconds.toFixed(1)} s`);
   return { dir: repoDir, reused: false, packages: resolved, debs: wanted.size, seconds, resolveSeconds, downloadSeconds, indexSeconds };
+}
+
+/** The spec as the mirror can resolve it: pins and extra versions of pgha's patroni build become Debian's. */
+export function fixToBase(spec: LocalRepoSpec): LocalRepoSpec {
+  const swap = (v: string) => (v === PATRONI_FIX_VERSION ? PATRONI_FIX_BASE : v);
+  const pins = Object.fromEntries(Object.entries(spec.pins).map(([p, v]) => [p, p === 'patroni' ? swap(v) : v]));
+  const extraVersions = Object.fromEntries(
+    Object.entries(spec.extraVersions ?? {}).map(([p, vs]) => [p, p === 'patroni' ? [...new Set(vs.map(swap))] : vs]),
+  );
+  return { ...spec, pins, extraVersions };
 }
 
 async function readManifest(repoDir: string): Promise<RepoManifest | undefined> {

@@ -1,0 +1,132 @@
+/**
+ * pgha's patroni leader key fix (packaging/patroni/README.md): the patch applies exactly or fails
+ * loudly, Patroni's own _update_leader stops taking a key another member holds, the repository
+ * resolves the fixed build's version through Debian's, and status/test/deploy's judgement.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LEADER_KEY_FIX, leaderKeyBug, leaderKeyFix } from '../../src/patroni/known-bugs.js';
+import { PATRONI_FIX_VERSION, applyPatroniFix } from '../../src/platforms/nspawn/patroni-fix.js';
+import { fixToBase } from '../../src/platforms/nspawn/repo.js';
+import { tempDirs } from './tempdirs.js';
+
+const tmp = tempDirs();
+const FIXTURES = resolve(import.meta.dirname, '../fixtures/patroni-fix');
+const SCENARIOS = join(FIXTURES, 'leader_key_scenarios.py');
+
+function excerptCopy(): string {
+  const d = tmp('pgha-pfix-');
+  cpSync(join(FIXTURES, 'excerpt'), d, { recursive: true });
+  return d;
+}
+
+describe('the patch on an excerpt of Debian 3.0.2-1 (test/fixtures/patroni-fix/excerpt)', () => {
+  it('applies: _update_leader writes through the conditional helper and fails when the key is not ours', async () => {
+    const d = excerptCopy();
+    await applyPatroniFix(d);
+    const etcd3 = readFileSync(join(d, 'patroni/dcs/etcd3.py'), 'utf8');
+    expect(etcd3).toContain('def put_if_owned_or_absent(self, key, value, owner, lease, retry=None):');
+    expect(etcd3).toContain("'target': 'VALUE'");
+    expect(etcd3).toContain("'target': 'CREATE'");
+    expect(etcd3).not.toMatch(/_run_and_handle_exceptions\(self\._client\.put, self\.leader_path/);
+    const update = etcd3.slice(etcd3.indexOf('def _update_leader'));
+    expect(update).toMatch(/except ReturnFalseException:\n\s+return False/);
+    expect(readFileSync(join(d, 'patroni/api.py'), 'utf8')).toContain(`'pgha_fixes': ['${LEADER_KEY_FIX}']`);
+  });
+
+  it('fails loudly, changing nothing, when the original text is not there', async () => {
+    const d = excerptCopy();
+    const f = join(d, 'patroni/dcs/etcd3.py');
+    const changed = readFileSync(f, 'utf8').replace('                except ReturnFalseException:\n                    pass\n', '');
+    writeFileSync(f, changed);
+    await expect(applyPatroniFix(d)).rejects.toThrow(/leader key patch does not apply/);
+    expect(readFileSync(f, 'utf8')).toBe(changed);
+    expect(readFileSync(join(d, 'patroni/api.py'), 'utf8')).not.toContain('pgha_fixes');
+  });
+
+  it('refuses a tree it was already applied to', async () => {
+    const d = excerptCopy();
+    await applyPatroniFix(d);
+    await expect(applyPatroniFix(d)).rejects.toThrow(/does not apply/);
+  });
+});
+
+/**
+ * Debian's own 3.0.2-1 code: the host's installed patroni (scripts/install-prereqs.sh installs it,
+ * with python3-etcd), run with /usr/bin/python3 against an in-memory etcd.
+ */
+const HOST_PATRONI = '/usr/lib/python3/dist-packages/patroni';
+const hostVersion = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'patroni'], { encoding: 'utf8' }).stdout;
+const realCode = existsSync(join(HOST_PATRONI, 'dcs/etcd3.py')) && hostVersion === '3.0.2-1' && existsSync('/usr/bin/python3');
+
+describe.skipIf(!realCode)("Patroni's own _update_leader (Debian 3.0.2-1 installed on this machine)", () => {
+  type Outcome = { returned: boolean; holder: string | null; lease: string | null };
+  const scenarios = (tree: string): Record<string, Outcome> => {
+    const r = spawnSync('/usr/bin/python3', [SCENARIOS], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: tree }, cwd: tree });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, Outcome>;
+  };
+  const copy = (): string => {
+    const d = tmp('pgha-pfix-real-');
+    cpSync(HOST_PATRONI, join(d, 'patroni'), { recursive: true });
+    return d;
+  };
+
+  it('unpatched: a resumed leader overwrites the key another member holds (the bug this fixes)', () => {
+    const out = scenarios(copy());
+    expect(out.taken_by_pg3).toEqual({ returned: true, holder: 'pg1', lease: 'new' });
+  });
+
+  it('patched: it leaves the other member’s key alone and returns False (Patroni demotes); its own or a missing key it still writes', async () => {
+    const d = copy();
+    await applyPatroniFix(d);
+    const compiled = spawnSync('/usr/bin/python3', ['-m', 'py_compile', join(d, 'patroni/dcs/etcd3.py'), join(d, 'patroni/api.py')], {
+      encoding: 'utf8',
+    });
+    expect(compiled.status, compiled.stderr).toBe(0);
+    const out = scenarios(d);
+    expect(out.taken_by_pg3).toEqual({ returned: false, holder: 'pg3', lease: 'pg3-lease' });
+    expect(out.absent).toEqual({ returned: true, holder: 'pg1', lease: 'new' });
+    expect(out.still_ours).toEqual({ returned: true, holder: 'pg1', lease: 'new' });
+  });
+});
+
+describe('the local repository resolves the fixed build through Debian’s version', () => {
+  it('maps pins and extra versions of patroni 3.0.2-1+pgha1 to 3.0.2-1 and leaves the rest alone', () => {
+    const spec = fixToBase({
+      clusterDir: '/x',
+      packages: ['patroni', 'etcd-server'],
+      pins: { patroni: PATRONI_FIX_VERSION, 'etcd-server': '3.4.23-4+b4' },
+      extraVersions: { patroni: ['3.0.2-1', PATRONI_FIX_VERSION, '3.0.2-1+pgha2'], 'postgresql-15': ['15.18-0+deb12u1'] },
+    });
+    expect(spec.pins).toEqual({ patroni: '3.0.2-1', 'etcd-server': '3.4.23-4+b4' });
+    expect(spec.extraVersions).toEqual({ patroni: ['3.0.2-1', '3.0.2-1+pgha2'], 'postgresql-15': ['15.18-0+deb12u1'] });
+  });
+});
+
+describe('which running Patroni builds are flagged (GET /patroni)', () => {
+  it.each([
+    [{ version: '3.0.2' }, true],
+    [{ version: '3.0.2', pgha_fixes: [] }, true],
+    [{ version: '3.0.2', pgha_fixes: ['something-else'] }, true],
+    [{ version: '2.1.4' }, true],
+    [{ version: '3.0.1' }, true],
+    [{ version: '3.0.2', pgha_fixes: [LEADER_KEY_FIX] }, false],
+    [{ version: '3.0.3' }, false],
+    [{ version: '3.1.0' }, false],
+    [{ version: '4.0.7' }, false],
+    [{}, false],
+    [undefined, false],
+  ] as const)('%j → flagged %s', (build, flagged) => {
+    expect(leaderKeyBug(build) !== undefined).toBe(flagged);
+  });
+
+  it('says what is at risk and the fix for the cluster directory', () => {
+    expect(leaderKeyBug({ version: '3.0.2' })).toMatch(/^Patroni 3\.0\.2 without the leader key fix: .*writes are lost/);
+    expect(leaderKeyFix('clusters/main')).toBe(
+      'pgha download-packages clusters/main, then pgha upgrade clusters/main --components=patroni',
+    );
+  });
+});
