@@ -19,6 +19,7 @@ export interface ClusterPaths {
 // A control character is no part of a sane path, and the directory's name travels into files
 // written line by line (the SSH key comment in authorized_keys, config headers).
 // Refusing it here covers every command.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 export function clusterPaths(dir: string): ClusterPaths {

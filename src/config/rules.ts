@@ -112,6 +112,7 @@ export const MAX_ETCD_MEMBERS = 7;
 /** Settings rendered into line-based files (haproxy.cfg, pgbouncer.ini, etcd's flags). */
 const LINE_SETTINGS = ['haproxy_conf_settings', 'pgbouncer_conf_settings', 'etcd_conf_settings'] as const;
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** `\n`, `\t` or `U+001B`: a control character as an operator would recognise it. */
