@@ -3,6 +3,7 @@
  * schema, PKI and secrets code with it, so read-only commands like status can start fast.
  */
 import { join, resolve as resolvePath } from 'node:path';
+import { UsageError } from '../errors.js';
 
 export interface ClusterPaths {
   dir: string;
@@ -15,8 +16,19 @@ export interface ClusterPaths {
   localRepo: string;
 }
 
+// A control character is no part of a sane path, and the directory's name travels into files
+// written line by line (the SSH key comment in authorized_keys, config headers).
+// Refusing it here covers every command.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 export function clusterPaths(dir: string): ClusterPaths {
   const abs = resolvePath(dir);
+  if (CONTROL_CHARACTER.test(abs)) {
+    throw new UsageError(
+      `cluster directory ${JSON.stringify(abs)}: the path contains a control character (e.g. a newline); rename the directory`,
+    );
+  }
   return {
     dir: abs,
     config: join(abs, 'config.yml'),

@@ -1,8 +1,12 @@
 /** `pgha configure DIR`: write config.yml and create the cluster's key material. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { buildConfig, parseHostnamesFile, type ConfigureOptions } from '../config/configure.js';
+import { parseConfigText } from '../config/load.js';
+import { validateConfig } from '../config/validate.js';
 import { UsageError } from '../errors.js';
+import { ensurePrivateDir } from '../pki/files.js';
+import { bindMountProblem } from '../platforms/nspawn/paths.js';
 import { clusterNameOf, clusterPaths, ensureClusterMaterial, loadCluster } from './cluster-dir.js';
 
 export type ConfigureRequest = Omit<ConfigureOptions, 'clusterName' | 'hostnames'> & {
@@ -42,10 +46,20 @@ export async function configureCluster(dir: string, req: ConfigureRequest): Prom
     hostnames = parseHostnamesFile(text, req.hostnamesFrom);
   }
   const config = buildConfig({ ...req, clusterName, hostnames });
+  if (req.platform === 'nspawn') {
+    const unbindable = bindMountProblem(paths.dir);
+    if (unbindable) throw new UsageError(`cluster directory ${unbindable}`);
+  }
 
-  mkdirSync(paths.dir, { recursive: true });
+  // Validate what would be written before writing anything: an invalid config.yml left behind
+  // (in a new directory) is worse than none.
   const header = `# pgha cluster "${clusterName}" — the source of truth; edit, then run \`pgha deploy ${dir}\`.\n`;
-  writeFileSync(paths.config, header + stringify(config, { lineWidth: 0 }), { mode: 0o644 });
+  const text = header + stringify(config, { lineWidth: 0 });
+  validateConfig(parseConfigText(text, 'config.yml'));
+
+  // DIR holds the CA key, passwords and the SSH key: private whatever the umask.
+  await ensurePrivateDir(paths.dir);
+  writeFileSync(paths.config, text, { mode: 0o644 });
 
   const loaded = loadCluster(paths.dir);
   await ensureClusterMaterial(loaded);

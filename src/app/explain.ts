@@ -21,8 +21,15 @@ export function explainVariable(cluster: ResolvedCluster, hostName: string, varP
   const segments = splitVarPath(varPath);
   const [top] = segments;
   if (!top) throw new UsageError('VAR must name a variable, e.g. patroni_listen_port or patroni_conf_settings.log');
+  // Own keys only: `constructor`, `toString` or `__proto__` would otherwise walk into
+  // Object.prototype and print a function or the prototype as if it were a variable.
+  if (!KNOWN_VARIABLES.has(top) && !Object.hasOwn(host.vars, top)) {
+    throw new UsageError(`VAR ${top}: unknown variable (not one pgha knows, and not set on ${host.name})`, {
+      hint: 'check the spelling; `pgha explain DIR HOST patroni_listen_port` shows a known one',
+    });
+  }
   let value: unknown = host.vars;
-  for (const s of segments) value = isPlainObject(value) ? value[s] : undefined;
+  for (const s of segments) value = isPlainObject(value) && Object.hasOwn(value, s) ? value[s] : undefined;
   const path = formatPath(segments);
   const layers = layersUnder(host.provenance, path);
   // A parent replaced as a whole (e.g. a list, or a scalar) carries the provenance.

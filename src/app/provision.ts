@@ -7,6 +7,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedCluster } from '../model/types.js';
 import { assertHostPrereqs, installHostPrereqs } from '../platforms/prereqs.js';
 import { buildLocalRepo, deprovisionNspawn, provisionNspawn, type Log } from '../platforms/nspawn/index.js';
+import { bindMountProblem } from '../platforms/nspawn/paths.js';
 import { provisionBare } from '../platforms/bare.js';
 import { packagesFor } from '../render/index.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
@@ -32,6 +33,8 @@ export async function provision(
   opts: { installPrereqs: boolean; log: Log; acceptNewHostKeys?: boolean; knownHostsFile?: string },
 ): Promise<string> {
   const loaded = loadCluster(dir);
+  const unbindable = loaded.cluster.platform === 'nspawn' ? bindMountProblem(loaded.paths.dir) : undefined;
+  if (unbindable) throw new UsageError(`cluster directory ${unbindable}`);
   const material = await ensureClusterMaterial(loaded);
   const { cluster, paths } = loaded;
   if (cluster.platform === 'bare') {

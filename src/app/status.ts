@@ -11,7 +11,7 @@
  * A host that does not answer is reported as unreachable; the command fails only when no
  * Patroni member answers at all.
  */
-import { readFileSync } from 'node:fs';
+import { readConfigText } from '../config/read-text.js';
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -280,12 +280,9 @@ const PORT_VARS = ['patroni_listen_port', 'etcd_client_port', 'postgres_port', '
  */
 export async function readClusterConfig(dir: string): Promise<{ cluster: ResolvedCluster; paths: ClusterPaths }> {
   const paths = clusterPaths(dir);
-  let text: string | undefined;
-  try {
-    text = readFileSync(paths.config, 'utf8');
-  } catch {
-    // loadCluster below says what is wrong with the file
-  }
+  // Not a readable regular UTF-8 file: loadCluster below says what is wrong with it.
+  const read = readConfigText(paths.config);
+  const text = 'text' in read ? read.text : undefined;
   if (text !== undefined) {
     const key = statusCacheKey(text);
     const cached = readStatusCache(paths.dir, key);

@@ -21,7 +21,7 @@ export function registerConfigure(program: Command): void {
     .option('--platform <platform>', 'nspawn|bare', choice('--platform', PLATFORMS), 'nspawn')
     .option('--hostnames-from <file>', 'bare: file of "name ip" lines, one per host')
     .option('--data-nodes <n>', 'number of PostgreSQL nodes', intOption('--data-nodes', 1, 50), 3)
-    .option('--etcd-nodes <n>', 'dedicated etcd hosts (0: etcd on the data nodes)', intOption('--etcd-nodes', 0, 9), 0)
+    .option('--etcd-nodes <n>', 'dedicated etcd hosts (0: etcd on the data nodes)', intOption('--etcd-nodes', 0, 7), 0)
     .option('--subnet <cidr>', 'nspawn: the /24 for the containers (default derived from the cluster name)')
     .option('--force', 'overwrite an existing config.yml', false)
     .action(async (dir: string, o: Record<string, unknown>) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
 import { collect, intOption } from './options.js';
 
 export function registerDeploy(program: Command): void {
@@ -17,16 +18,23 @@ export function registerDeploy(program: Command): void {
         import('../app/progress.js'),
         import('../config/extra-vars.js'),
       ]);
+      // An empty list would read as "no filter" and deploy to every host: the opposite of intent.
+      const hosts = o.hosts
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (hosts !== undefined && hosts.length === 0) {
+        throw new UsageError(
+          `--hosts ${JSON.stringify(o.hosts)}: names no host; give instance Names (e.g. --hosts pg1,pg2), or leave --hosts out for all hosts`,
+        );
+      }
       const result = await deploy(
         dir,
         {
           check: o.check,
           diff: o.diff,
           extraVars: parseExtraVars(o.extraVars),
-          hosts: o.hosts
-            ?.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
+          hosts,
           concurrency: o.concurrency,
         },
         progressMode(),

@@ -20,6 +20,19 @@ export function installPackagesCommand(args: readonly string[], opts: { onlySour
   const apt = opts.onlySourceList
     ? `apt-get ${lock} -o Dir::Etc::SourceList=${quote(opts.onlySourceList)} -o Dir::Etc::SourceParts=-`
     : `apt-get ${lock}`;
+  // Only undo what this install brought: a host that does not get patroni or etcd-server here may
+  // run them on purpose (set up by hand or by another tool), and must keep its unit and data.
+  const installed = new Set(args.map((a) => a.split('=')[0]));
+  const afterInstall: string[] = [];
+  if (installed.has('patroni')) {
+    afterInstall.push(
+      'rm -f /etc/patroni/dcs.yml',
+      'if [ -e /lib/systemd/system/patroni.service ]; then systemctl disable --now patroni.service >/dev/null 2>&1 || true; fi',
+    );
+  }
+  if (installed.has('etcd-server')) {
+    afterInstall.push('if [ -d /var/lib/etcd/default ] && ! systemctl is-active -q etcd; then rm -rf /var/lib/etcd/default; fi');
+  }
   const script = `set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
@@ -33,9 +46,7 @@ done
 dpkg --configure -a >/dev/null
 ${apt} update -qq -o Acquire::Retries=3 >/dev/null
 ${apt} install -y -qq --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${args.map(quote).join(' ')} >/dev/null
-rm -f /etc/patroni/dcs.yml
-if [ -e /lib/systemd/system/patroni.service ]; then systemctl disable --now patroni.service >/dev/null 2>&1 || true; fi
-if [ -d /var/lib/etcd/default ] && ! systemctl is-active -q etcd; then rm -rf /var/lib/etcd/default; fi
+${afterInstall.join('\n')}
 `;
   return { script };
 }

@@ -51,6 +51,9 @@ export function parseHostnamesFile(text: string, file: string): { name: string; 
   return out;
 }
 
+/** The most data nodes `configure` puts an etcd member on (an odd number). */
+export const MAX_COLOCATED_ETCD = 5;
+
 export const SECURE_CLUSTER_VARS: Readonly<Vars> = Object.freeze({
   patroni_ssl_enabled: true,
   etcd_ssl_enabled: true,
@@ -71,10 +74,13 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
   if (!Number.isInteger(o.dataNodes) || o.dataNodes < 1 || o.dataNodes > 50) {
     throw new UsageError(`--data-nodes ${o.dataNodes}: must be an integer from 1 to 50`);
   }
-  if (!Number.isInteger(o.etcdNodes) || o.etcdNodes < 0 || (o.etcdNodes > 0 && o.etcdNodes % 2 === 0)) {
-    throw new UsageError(`--etcd-nodes ${o.etcdNodes}: must be 0 (etcd on the data nodes) or an odd number such as 3`);
+  if (!Number.isInteger(o.etcdNodes) || o.etcdNodes < 0 || o.etcdNodes > 7 || (o.etcdNodes > 0 && o.etcdNodes % 2 === 0)) {
+    throw new UsageError(`--etcd-nodes ${o.etcdNodes}: must be 0 (etcd on the data nodes) or an odd number up to 7 such as 3`);
   }
-  if (o.etcdNodes === 0 && o.dataNodes % 2 === 0) {
+  // etcd on every one of many data nodes would make a huge, slow etcd: 5 members already
+  // survive 2 failures, so co-located etcd stops at the first 5 data nodes.
+  const colocatedEtcd = o.etcdNodes === 0 ? Math.min(o.dataNodes, MAX_COLOCATED_ETCD) : 0;
+  if (o.etcdNodes === 0 && colocatedEtcd % 2 === 0) {
     throw new UsageError(
       `--data-nodes ${o.dataNodes} with etcd on the data nodes gives an even etcd cluster: use an odd number of data nodes or --etcd-nodes 3`,
     );
@@ -83,7 +89,7 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
   const wanted: { name: string; roles: Role[] }[] = [];
   for (let i = 1; i <= o.dataNodes; i++) {
     const roles: Role[] = [i === 1 ? 'primary' : 'replica'];
-    if (o.etcdNodes === 0) roles.push('etcd');
+    if (i <= colocatedEtcd) roles.push('etcd');
     if (o.enablePgbouncer) roles.push('pgbouncer');
     wanted.push({ name: `pg${i}`, roles });
   }

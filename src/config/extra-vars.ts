@@ -11,6 +11,10 @@ export function parseExtraVars(args: readonly string[]): Vars {
     if (!/^[a-z_][a-z0-9_]*$/.test(key)) {
       throw new UsageError(`-e ${arg}: expected KEY=VALUE with a variable name as KEY (e.g. -e patroni_listen_port=8009)`);
     }
+    // `-e __proto__=…` would set the prototype of the variables map instead of a variable.
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+      throw new UsageError(`-e ${key}: "${key}" cannot be a variable name; name a pgha variable (e.g. -e patroni_listen_port=8009)`);
+    }
     try {
       out[key] = parse(arg.slice(eq + 1)) as unknown;
     } catch (e) {

@@ -2,10 +2,10 @@
  * Read config.yml into a raw document plus a way to find the line of any path in it,
  * so every later problem can be reported as `config.yml:LINE: path: message`.
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode } from 'yaml';
 import type { ConfigProblem } from '../errors.js';
+import { readConfigText } from './read-text.js';
 
 export interface LoadedDocument {
   /** Path as shown to the user (basename of the file, e.g. `config.yml`). */
@@ -97,13 +97,11 @@ export function parseConfigText(text: string, file: string): LoadedDocument {
 }
 
 export function readConfigFile(path: string): LoadedDocument {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found (run `pgha configure DIR` first, or check the path)' : `cannot be read (${code})`;
-    return { file: path, raw: undefined, lineOf: () => undefined, problems: [{ file: path, line: undefined, path: '', message: why }] };
+  const read = readConfigText(path);
+  if (!('text' in read)) {
+    // With a line the problem is inside the file, named as the user knows it; otherwise it is the file itself.
+    const file = read.line === undefined ? path : basename(path);
+    return { file, raw: undefined, lineOf: () => undefined, problems: [{ file, line: read.line, path: '', message: read.message }] };
   }
-  return parseConfigText(text, basename(path));
+  return parseConfigText(read.text, basename(path));
 }

@@ -106,6 +106,39 @@ const CLUSTER_WIDE = [
   'pgbouncer_auth_user',
 ] as const;
 
+/** etcd's own advice: beyond 7 members every write waits on more peers and nothing is gained. */
+export const MAX_ETCD_MEMBERS = 7;
+
+/** Settings rendered into line-based files (haproxy.cfg, pgbouncer.ini, etcd's flags). */
+const LINE_SETTINGS = ['haproxy_conf_settings', 'pgbouncer_conf_settings', 'etcd_conf_settings'] as const;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** `\n`, `\t` or `U+001B`: a control character as an operator would recognise it. */
+function describeControl(c: string): string {
+  const named: Record<string, string> = { '\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', '\0': 'a NUL' };
+  return named[c] ?? `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Every key or string value at or below `v` that holds a control character. */
+function controlCharacterPaths(v: unknown, at: Segments): { path: Segments; in: 'key' | 'value'; char: string }[] {
+  const out: { path: Segments; in: 'key' | 'value'; char: string }[] = [];
+  if (typeof v === 'string') {
+    const m = CONTROL_CHARACTER.exec(v);
+    if (m) out.push({ path: at, in: 'value', char: describeControl(m[0]) });
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => out.push(...controlCharacterPaths(x, [...at, i])));
+  } else if (isPlainObject(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      const m = CONTROL_CHARACTER.exec(k);
+      if (m) out.push({ path: [...at, k], in: 'key', char: describeControl(m[0]) });
+      else out.push(...controlCharacterPaths(x, [...at, k]));
+    }
+  }
+  return out;
+}
+
 const PATRONI_DCS_TIMING_DEFAULTS = { ttl: 30, loop_wait: 10, retry_timeout: 10 } as const;
 
 function isDataNode(roles: readonly Role[]): boolean {
@@ -251,6 +284,24 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
     }
   }
 
+  // ---------------------------------------------------------------- control characters in settings
+  // These settings are written one directive per line: a newline in a key or value would start a
+  // directive (or a section) of its own, e.g. `auth_type = trust` or a `listen … stats admin`.
+  for (const [vars, loc] of varLayers) {
+    if (!isPlainObject(vars)) continue;
+    for (const name of LINE_SETTINGS) {
+      if (!Object.hasOwn(vars, name)) continue;
+      for (const p of controlCharacterPaths(vars[name], [])) {
+        errors.push(
+          problemAt(
+            { ...loc, segments: [...loc.segments, name, ...p.path] },
+            `the ${p.in} contains a control character (${p.char}); ${name} is written one line per setting, where a newline would inject a directive: remove it`,
+          ),
+        );
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- locations
   const locationNames = new Map<string, number>();
   config.locations.forEach((l, i) => {
@@ -343,6 +394,11 @@ export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, ext
 
   if (etcdMembers.length === 0) {
     error(['instances'], 'no instance has role etcd; Patroni keeps its state in etcd: give role etcd to 1, 3 or 5 instances');
+  } else if (etcdMembers.length > MAX_ETCD_MEMBERS) {
+    error(
+      ['instances'],
+      `${etcdMembers.length} instances have role etcd; etcd supports at most ${MAX_ETCD_MEMBERS} members (every write waits for a majority, so more members only slow it down): keep role etcd on 3 or 5 instances and remove it from the others`,
+    );
   } else if (etcdMembers.length % 2 === 0) {
     error(
       ['instances'],

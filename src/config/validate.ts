@@ -123,12 +123,49 @@ export interface ValidConfig {
   warnings: ConfigProblem[];
 }
 
+/**
+ * Keys that name JavaScript's object machinery. Merged as data (`out[key] = …`), `__proto__`
+ * would replace a map's prototype and every variable with it; none of them is a setting.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The path of every reserved key at or below `v` (own keys only). */
+function reservedKeyPaths(v: unknown, at: (string | number)[]): (string | number)[][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => reservedKeyPaths(x, [...at, i]));
+  if (typeof v !== 'object' || v === null) return [];
+  const out: (string | number)[][] = [];
+  for (const k of Object.keys(v)) {
+    if (RESERVED_KEYS.has(k)) out.push([...at, k]);
+    else out.push(...reservedKeyPaths((v as Record<string, unknown>)[k], [...at, k]));
+  }
+  return out;
+}
+
+const reservedKeyMessage = (key: string | number | undefined): string =>
+  `"${String(key)}" cannot be a key: it names JavaScript's object machinery, not a setting, and would corrupt the merged variables; remove it`;
+
 /** Validate a loaded document; throws ConfigError (exit 2) listing every problem. */
 export function validateConfig(doc: LoadedDocument, extraVars: Vars = {}): ValidConfig {
   if (doc.problems.length) throw new ConfigError(doc.problems);
   if (doc.raw === null || typeof doc.raw !== 'object' || Array.isArray(doc.raw)) {
     throw new ConfigError([{ file: doc.file, line: 1, path: '', message: 'must be a YAML mapping (see `pgha configure`)' }]);
   }
+  // Before anything merges or even schema-checks them.
+  const reserved: ConfigProblem[] = [
+    ...reservedKeyPaths(doc.raw, []).map((s) => ({
+      file: doc.file,
+      line: doc.lineOf(s),
+      path: formatPath(s),
+      message: reservedKeyMessage(s.at(-1)),
+    })),
+    ...reservedKeyPaths(extraVars, []).map((s) => ({
+      file: '-e',
+      line: undefined,
+      path: formatPath(s),
+      message: reservedKeyMessage(s.at(-1)),
+    })),
+  ];
+  if (reserved.length) throw new ConfigError(reserved);
   const fromSchema = [...schemaProblems(doc), ...extraVarsProblems(extraVars)];
   if (fromSchema.length) throw new ConfigError(inFileOrder(fromSchema));
   const config = doc.raw as ClusterConfig;

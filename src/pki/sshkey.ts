@@ -51,7 +51,9 @@ export interface SshKeyInfo {
 }
 
 export async function ensureSshKey(dir: string, opts: { clusterName?: string } = {}): Promise<SshKeyInfo> {
-  const comment = `pgha-${opts.clusterName ?? basename(resolve(dir))}`;
+  // The comment ends up in authorized_keys, one key per line: keep it to a safe fixed form,
+  // whatever the directory is called (a newline would start a key line of its own).
+  const comment = `pgha-${opts.clusterName ?? basename(resolve(dir))}`.replace(/[^A-Za-z0-9._-]/g, '_');
   const sshDir = join(dir, 'ssh');
   const privateKeyPath = join(sshDir, 'id_pgha');
   const publicKeyPath = join(sshDir, 'id_pgha.pub');

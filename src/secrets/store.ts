@@ -2,7 +2,8 @@
  * Generated passwords in DIR/secrets (docs/architecture.md#the-cluster-directory): one 0600 file per user name, holding only the
  * password. Operators may replace a file's content with a password of their own; it is kept.
  */
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from '../pki/files.js';
@@ -85,9 +86,49 @@ function missingSecret(dir: string, name: string, available: string[]): UsageErr
   );
 }
 
+/**
+ * A symbolic link in DIR/secrets is never followed, by any command: deploy would not see it while
+ * show-password printed whatever it points at (another cluster's password, or any file).
+ */
+function symlinkedSecret(path: string): UsageError {
+  return new UsageError(`${path} is a symbolic link; pgha does not follow links in DIR/secrets`, {
+    hint: 'replace it with a regular file (mode 0600) holding the password, or delete it to have pgha generate one',
+  });
+}
+
+/** A secret file's content, or undefined when there is none; refuses a link or a non-file. */
+async function readSecretFile(path: string): Promise<string | undefined> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  if (st.isSymbolicLink()) throw symlinkedSecret(path);
+  if (!st.isFile()) {
+    throw new UsageError(`${path} is not a regular file`, { hint: 'a secret is a regular file (mode 0600) holding the password' });
+  }
+  let fh;
+  try {
+    // O_NOFOLLOW: a link swapped in after the lstat is still not followed.
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkedSecret(path);
+    return readIfExists(path);
+  }
+  try {
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 async function listSecretNames(dir: string): Promise<string[]> {
   try {
     const entries = await readdir(secretsDir(dir), { withFileTypes: true });
+    const link = entries.find((e) => e.isSymbolicLink() && SECRET_NAME_RE.test(e.name));
+    if (link) throw symlinkedSecret(join(secretsDir(dir), link.name));
     // Temporary files from an interrupted write start with '.', so they never match.
     return entries
       .filter((e) => e.isFile() && SECRET_NAME_RE.test(e.name))
@@ -110,7 +151,7 @@ export async function ensureSecrets(dir: string, names: string[]): Promise<Secre
   await ensurePrivateDir(sdir);
   for (const name of new Set(names)) {
     const path = join(sdir, name);
-    if ((await readIfExists(path)) === undefined) await writeFileAtomic(path, generatePassword(), 0o600);
+    if ((await readSecretFile(path)) === undefined) await writeFileAtomic(path, generatePassword(), 0o600);
   }
   return loadSecrets(dir);
 }
@@ -120,7 +161,7 @@ export async function loadSecrets(dir: string): Promise<SecretStore> {
   const values = new Map<string, string>();
   for (const name of await listSecretNames(dir)) {
     const path = join(secretsDir(dir), name);
-    const content = await readIfExists(path);
+    const content = await readSecretFile(path);
     if (content === undefined) continue;
     await enforceMode(path, 0o600);
     values.set(name, parseSecret(path, content));
@@ -131,7 +172,7 @@ export async function loadSecrets(dir: string): Promise<SecretStore> {
 export async function readSecret(dir: string, name: string): Promise<string> {
   validateSecretName(name);
   const path = join(secretsDir(dir), name);
-  const content = await readIfExists(path);
+  const content = await readSecretFile(path);
   if (content === undefined) throw missingSecret(dir, name, await listSecretNames(dir));
   return parseSecret(path, content);
 }

@@ -206,7 +206,7 @@ describe('rules in detail', () => {
       expect(warningsOf(base.replace('postgres_version: 15', `postgres_version: ${v}`))).toEqual([]);
     }
     const ro = base.replace('cluster_vars:\n', 'cluster_vars:\n  haproxy_read_only_load_balancer_enabled: true\n');
-    for (const lag of ['0', '1048576', '16MB', '"1 GB"', '512kB']) {
+    for (const lag of ['0', '1048576', '16MB', '"1GB"', '512kB']) {
       expect(warningsOf(ro.replace('cluster_vars:\n', `cluster_vars:\n  patroni_repl_max_lag: ${lag}\n`))).toEqual([]);
     }
   });

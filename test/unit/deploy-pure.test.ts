@@ -45,6 +45,18 @@ describe('commands keep secrets off the command line', () => {
     expect(script.indexOf('policy-rc.d')).toBeLessThan(script.indexOf(' install -y'));
     expect(script).toContain('patroni=3.0.2-1');
   });
+  it("touches only the units and data of the packages it installs (issue 12: an HAProxy host's etcd survives)", () => {
+    const proxy = installPackagesCommand(['haproxy']).script;
+    expect(proxy).not.toMatch(/patroni/);
+    expect(proxy).not.toMatch(/etcd/);
+    const data = installPackagesCommand(['postgresql-15', 'patroni=3.0.2-1']).script;
+    expect(data).toContain('systemctl disable --now patroni.service');
+    expect(data).toContain('rm -f /etc/patroni/dcs.yml');
+    expect(data).not.toMatch(/etcd/);
+    const etcd = installPackagesCommand(['etcd-server=3.4.23-4+b4', 'etcd-client']).script;
+    expect(etcd).toContain('rm -rf /var/lib/etcd/default');
+    expect(etcd).not.toMatch(/patroni/);
+  });
 });
 
 describe('reactionsTo', () => {

@@ -55,3 +55,13 @@ export function hostPaths(clusterName: string, host: string, env: NodeJS.Process
 export function cgroupDirs(roots: string[], clusterName: string, host?: string): string[] {
   return roots.map((r) => (host === undefined ? join(r, 'pgha', clusterName) : join(r, 'pgha', clusterName, host)));
 }
+
+/**
+ * systemd-nspawn's `--bind=SRC:DEST` splits at every ':', so a cluster directory holding one
+ * would be mounted from the wrong place (or not at all). Refused before anything is created.
+ */
+export function bindMountProblem(path: string): string | undefined {
+  return path.includes(':')
+    ? `${path}: the path contains ":", which systemd-nspawn's bind mounts read as a separator; move or rename the directory to a path without ":"`
+    : undefined;
+}

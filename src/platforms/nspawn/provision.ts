@@ -66,7 +66,7 @@ import {
   type HostAddr,
 } from './helpers.js';
 import { ensureImage, type ImageInfo } from './image.js';
-import { cgroupDirs, clusterStateDir, hostPaths, type HostPaths } from './paths.js';
+import { bindMountProblem, cgroupDirs, clusterStateDir, hostPaths, type HostPaths } from './paths.js';
 import {
   CGROUP_WRAPPER,
   acquireLock,
@@ -146,13 +146,17 @@ export interface DeprovisionResult {
 
 const STOP_TIMEOUT_MS = 15_000;
 
-function validateSpec(spec: Pick<NspawnClusterSpec, 'clusterName' | 'subnet' | 'hosts'> & { authorizedKey?: string }): void {
+function validateSpec(
+  spec: Pick<NspawnClusterSpec, 'clusterName' | 'subnet' | 'hosts'> & { authorizedKey?: string; localRepoDir?: string | undefined },
+): void {
   if (!isValidClusterName(spec.clusterName)) {
     throw new UsageError(`cluster name ${JSON.stringify(spec.clusterName)} cannot be used for containers`, {
       hint: 'use letters, digits, "-", "_" and "." only (at most 63 characters)',
     });
   }
   if (spec.hosts.length === 0) throw new UsageError('no hosts to provision');
+  const unbindable = spec.localRepoDir === undefined ? undefined : bindMountProblem(spec.localRepoDir);
+  if (unbindable) throw new UsageError(`cluster directory ${unbindable}`);
   validateClusterAddressing(spec.subnet, spec.hosts);
   if (spec.authorizedKey !== undefined && !isPublicKeyLine(spec.authorizedKey)) {
     throw new UsageError('the cluster SSH key is not a single OpenSSH public key line', { hint: 'check DIR/ssh/id_pgha.pub' });
