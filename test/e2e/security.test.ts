@@ -179,6 +179,9 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     // Otherwise apt installs the newest in the repository: the rebuilt one meant for the upgrade.
     doc.cluster_vars.patroni_package_version = PATRONI_BASE;
     writeFileSync(configPath, stringify(doc));
+    // The rebuilt package starts from Debian's in the package cache, which a fresh machine fills
+    // on its first download-packages: run one before rebuilding (later ones reuse the cache).
+    outputs.push((await pghaOk(['download-packages', dir])).stdout);
     // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
     const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
     rebuilt = deb.version;

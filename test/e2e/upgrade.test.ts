@@ -67,6 +67,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     doc.cluster_vars.etcd_package_version = ETCD_OLD;
     doc.cluster_vars.haproxy_package_version = HAPROXY_OLD;
     writeFileSync(configPath, stringify(doc));
+    // The rebuilt packages start from Debian's in the package cache, which a fresh machine fills
+    // on its first download-packages (pins included): run one before rebuilding.
+    outputs.push((await pghaOk(['download-packages', dir])).stdout);
     const debs = [
       // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
       rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2'),
