@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
+import { PLANTED_BY_DATABASE_OWNER } from './probes.js';
 
 const canRun = e2eSuiteCanRun('pgbouncer');
 
@@ -196,19 +197,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       sql('postgres', `CREATE ROLE app_owner LOGIN; CREATE DATABASE "app ""db"" *" OWNER app_owner;`);
       // What a database owner can plant: an exact-match operator for the catalog query deploy
       // ran (oid = regnamespace) and functions named like the ones pgha calls, all in public.
-      sql(
-        appDb,
-        `SET ROLE app_owner;
-CREATE FUNCTION public.pgha_trap(oid, regnamespace) RETURNS boolean LANGUAGE plpgsql AS $f$
-BEGIN
-  IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user) THEN
-    EXECUTE 'ALTER ROLE app_owner SUPERUSER';
-  END IF;
-  RETURN $1 OPERATOR(pg_catalog.=) $2::oid;
-END $f$;
-CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regnamespace, FUNCTION = public.pgha_trap);
-CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) LANGUAGE sql AS $f$ SELECT NULL::name, NULL::text $f$;`,
-      );
+      sql(appDb, PLANTED_BY_DATABASE_OWNER);
       await pghaOk(['deploy', dir]);
       expect(sql('postgres', `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app_owner'`)).toBe('f');
       // ... and deploy still did its job in that database: the auth function exists there.

