@@ -92,7 +92,7 @@ export function measureRenderPlan(runs = 5, hosts = 500): RenderPlanFigures {
     actions = 0;
     for (const h of cluster.hosts) {
       const f = rendered.get(h.name) ?? [];
-      const pkgs = packagesFor(h);
+      const pkgs = packagesFor(cluster, h);
       const plan = planHost(
         { files: f, packages: pkgs.map((p) => ({ name: p.name, ...(p.version ? { version: p.version } : {}) })) },
         emptyFacts(

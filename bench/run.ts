@@ -179,7 +179,7 @@ async function measureFloor(ctx: Record<string, unknown>): Promise<number> {
   const loaded = loadCluster(c.dir);
   const installs = await Promise.all(
     loaded.cluster.hosts.map(async (h) => {
-      const pkgs = packagesFor(h).map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
+      const pkgs = packagesFor(loaded.cluster, h).map((p) => (p.version ? `${p.name}=${p.version}` : p.name));
       const script = `set -e
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p ${PG_CREATECLUSTER_DROP_IN.replace(/\/[^/]+$/, '')} && echo 'create_main_cluster = false' > ${PG_CREATECLUSTER_DROP_IN}

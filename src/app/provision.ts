@@ -91,7 +91,7 @@ export function clusterPackageSet(cluster: ResolvedCluster): { packages: string[
   const names = new Set<string>();
   const pins: Record<string, string> = {};
   for (const h of cluster.hosts) {
-    for (const p of packagesFor(h)) {
+    for (const p of packagesFor(cluster, h)) {
       names.add(p.name);
       if (p.version) {
         if (pins[p.name] && pins[p.name] !== p.version) {

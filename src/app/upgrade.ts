@@ -22,6 +22,7 @@ import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluste
 import { runPhases, type Phase, type Progress } from './progress.js';
 import { ClusterSession, isDataNode } from './session.js';
 import {
+  COMPONENTS,
   componentApplies,
   componentPackages,
   componentUnit,
@@ -30,6 +31,7 @@ import {
   parseStatus,
   pickCandidate,
   rollingOrder,
+  upgradeProcedure,
   versionVariable,
   type Component,
   type HostComponentState,
@@ -125,7 +127,7 @@ export function upgradeTargets(loaded: LoadedCluster, c: Component): Map<string,
   const out = new Map<string, Record<string, string>>();
   const unpinned: string[] = [];
   for (const h of loaded.cluster.hosts) {
-    const pkgs = componentPackages(c, h);
+    const pkgs = componentPackages(c, loaded.cluster, h);
     if (!pkgs.length) continue;
     const t: Record<string, string> = {};
     for (const p of pkgs) {
@@ -263,19 +265,19 @@ class Upgrade {
   }
 
   async hostState(c: Component, host: ResolvedHost): Promise<HostComponentState> {
-    const pkgs = componentPackages(c, host).map((p) => p.name);
-    const unit = componentUnit(c, this.name);
+    const pkgs = componentPackages(c, this.loaded.cluster, host).map((p) => p.name);
+    const unit = componentUnit(c, this.loaded.cluster, host);
     const r = await run(this.session.transport(host.name), { script: statusScript(pkgs, unit ? [unit] : []) }, `read ${c} versions`);
     const parsed = parseStatus(host.name, r.stdout);
     const state: HostComponentState = { host: host.name, packages: parsed.packages, unit: unit ? parsed.units.get(unit) : undefined };
-    if (c === 'postgres') state.serverVersion = (await this.nodeStatus(host.name))?.server_version;
+    if (restartsPostgres(c)) state.serverVersion = (await this.nodeStatus(host.name))?.server_version;
     return state;
   }
 
   // ── acting on one host ──
 
   async install(c: Component, host: ResolvedHost, targets: Record<string, string>): Promise<void> {
-    const pkgs = componentPackages(c, host).map((p) => ({ name: p.name, version: targets[p.name]! }));
+    const pkgs = componentPackages(c, this.loaded.cluster, host).map((p) => ({ name: p.name, version: targets[p.name]! }));
     await run(
       this.session.transport(host.name),
       upgradeInstallCommand(pkgs),
@@ -417,7 +419,7 @@ class Upgrade {
   // ── components ──
 
   /** Patroni or PostgreSQL on the data nodes: replicas first, then the leader. */
-  async rollDataNodes(c: 'patroni' | 'postgres', targets: Map<string, Record<string, string>>): Promise<Phase[]> {
+  async rollDataNodes(c: Component, targets: Map<string, Record<string, string>>): Promise<Phase[]> {
     const info = await this.readLive();
     const leader = info ? leaderOf(info)?.name : undefined;
     const hosts = rollingOrder(
@@ -442,20 +444,20 @@ class Upgrade {
           }
           const nowLeader = leaderOf(await this.gateHealthy(`before ${c} on ${name}`))?.name;
           if (step === 'install') await this.install(c, host, t);
-          if (nowLeader === name && c === 'patroni' && this.req.primaryStrategy === 'pause') {
+          if (nowLeader === name && !restartsPostgres(c) && this.req.primaryStrategy === 'pause') {
             await this.pausedRestart(name);
           } else {
             if (nowLeader === name) {
               await this.switchover(name, upgraded);
               // PostgreSQL came back as a replica from the new binaries already, if installed before.
-              if (c === 'postgres' && hostStep(c, await this.hostState(c, host), t) === 'done') {
+              if (restartsPostgres(c) && hostStep(c, await this.hostState(c, host), t) === 'done') {
                 upgraded.add(name);
                 this.timings.push(`${label}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
                 this.notes.push(`${c} on ${name}: upgraded`);
                 return;
               }
             }
-            if (c === 'patroni') await this.restartPatroniUnit(name);
+            if (!restartsPostgres(c)) await this.restartPatroniUnit(name);
             else await this.restartPostgres(name);
             await this.waitStreaming(name);
           }
@@ -474,7 +476,9 @@ class Upgrade {
   }
 
   async serviceHealthy(c: Component, host: ResolvedHost): Promise<void> {
-    if (c === 'etcd') {
+    const how = upgradeProcedure(c);
+    if (how.kind !== 'service') throw new Error(`bug: ${c} is not rolled as a service`);
+    if (how.quorumGate) {
       await waitFor(async () => ((await this.etcdHealth()).every((e) => e.healthy) ? true : undefined), {
         timeoutMs: 120_000,
         intervalMs: 1000,
@@ -483,8 +487,8 @@ class Upgrade {
       });
       return;
     }
-    const unit = componentUnit(c, this.name)!;
-    const port = Number(c === 'haproxy' ? host.vars.haproxy_port : host.vars.pgbouncer_port);
+    const unit = componentUnit(c, this.loaded.cluster, host)!;
+    const port = how.port(host);
     const script = `systemctl is-active -q ${quote(unit)} && { timeout 3 bash -c ${quote(`</dev/tcp/${host.ip}/${port}`)} || timeout 3 bash -c ${quote(`</dev/tcp/127.0.0.1/${port}`)}; }`;
     await waitFor(async () => ((await this.session.transport(host.name).exec({ script })).code === 0 ? true : undefined), {
       timeoutMs: 60_000,
@@ -496,8 +500,10 @@ class Upgrade {
 
   /** etcd, HAProxy, PgBouncer: one host at a time, each healthy before the next. */
   rollServices(c: Component, targets: Map<string, Record<string, string>>): Phase[] {
+    const procedure = upgradeProcedure(c);
+    if (procedure.kind !== 'service') throw new Error(`bug: ${c} is not rolled as a service`);
     return this.loaded.cluster.hosts
-      .filter((h) => componentApplies(c, h))
+      .filter((h) => componentApplies(c, this.loaded.cluster, h))
       .map((host) => {
         const t = targets.get(host.name) ?? {};
         return {
@@ -509,14 +515,13 @@ class Upgrade {
               return;
             }
             await this.serviceHealthy(c, host);
-            if (c === 'etcd') await this.gateHealthy(`before etcd on ${host.name}`);
+            if (procedure.quorumGate) await this.gateHealthy(`before ${c} on ${host.name}`);
             if (step === 'install') await this.install(c, host, t);
-            const unit = componentUnit(c, this.name)!;
-            // HAProxy's master re-executes its (new) binary on reload and keeps client sessions.
-            const how = c === 'haproxy' ? 'reload-or-restart' : 'restart';
+            const unit = componentUnit(c, this.loaded.cluster, host)!;
+            const how = procedure.how;
             await run(this.session.transport(host.name), restartOntoNewBinaryCommand(unit, how), `${how} ${unit}`);
             await this.serviceHealthy(c, host);
-            if (c === 'etcd') await this.gateHealthy(`after etcd on ${host.name}`);
+            if (procedure.quorumGate) await this.gateHealthy(`after ${c} on ${host.name}`);
             const final = hostStep(c, await this.hostState(c, host), t);
             if (final !== 'done')
               throw new RuntimeError(`${c} on ${host.name} still runs the old version after ${how} (${final} left)`, {
@@ -529,11 +534,16 @@ class Upgrade {
   }
 }
 
+/** PostgreSQL itself, restarted through Patroni, rather than a unit of its own. */
+function restartsPostgres(c: Component): boolean {
+  const how = upgradeProcedure(c);
+  return how.kind === 'data-node' && how.restart === 'postgres';
+}
+
 export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {
-  if (!req.components.length)
-    throw new UsageError('--components: name at least one of etcd, patroni, postgres, pgbouncer, haproxy (or all)');
+  if (!req.components.length) throw new UsageError(`--components: name at least one of ${COMPONENTS.join(', ')} (or all)`);
   const loaded = loadCluster(dir, req.extraVars);
-  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, h)));
+  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, loaded.cluster, h)));
   const targets = new Map(applicable.map((c) => [c, upgradeTargets(loaded, c)] as const));
   const material = await ensureClusterMaterial(loaded);
   const u = new Upgrade(loaded, material, req);
@@ -557,7 +567,7 @@ export async function upgrade(dir: string, req: UpgradeRequest, progress: Progre
     );
     for (const c of applicable) {
       const t = targets.get(c)!;
-      const phases = c === 'patroni' || c === 'postgres' ? await u.rollDataNodes(c, t) : u.rollServices(c, t);
+      const phases = upgradeProcedure(c).kind === 'data-node' ? await u.rollDataNodes(c, t) : u.rollServices(c, t);
       await runPhases(phases, progress);
     }
     await runPhases([{ title: 'verify', run: () => u.gateHealthy('after the upgrade') }], progress);

@@ -14,7 +14,7 @@ export function registerDeploy(program: Command): void {
     .option('--concurrency <n>', 'hosts worked on at once', intOption('--concurrency', 1, 256), 16)
     .action(async (dir: string, o: { check: boolean; diff: boolean; extraVars: string[]; hosts?: string; concurrency: number }) => {
       const [{ deploy }, { progressMode }, { parseExtraVars }] = await Promise.all([
-        import('../app/deploy.js'),
+        import('../app/deploy/index.js'),
         import('../app/progress.js'),
         import('../config/extra-vars.js'),
       ]);

@@ -108,7 +108,13 @@ const EQ = 'OPERATOR(pg_catalog.=)';
  * PGDATABASE: a name with spaces, newlines or glob characters stays one word, and one holding
  * `=` is never read as a connection string (psql -d would expand it).
  */
-export function pgbouncerAuthUserCommand(user: string, password: string, port: number, functionSql: readonly string[]): Command {
+export function pgbouncerAuthUserCommand(
+  user: string,
+  password: string,
+  port: number,
+  functionSql: readonly string[],
+  opts: { checkOnly?: boolean } = {},
+): Command {
   const literal = (x: string) => `'${x.replace(/'/g, "''")}'`;
   const verifier = scramVerifier(user, password);
   const roleSql = `SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND rolpassword ${EQ} ${literal(verifier)});
@@ -133,5 +139,24 @@ ${fn}
 PGHA_SQL
 done
 `;
-  return { script, stdin: roleSql, secrets: [password, verifier] };
+  // checkOnly: the same reads, stopping at the first `changed`, with nothing written (deploy's facts).
+  return opts.checkOnly
+    ? { script: checkOnlyScript(script), stdin: roleSql.split('\n')[0]!, secrets: [password, verifier] }
+    : { script, stdin: roleSql, secrets: [password, verifier] };
+}
+
+/** The converge script reduced to its reads: the role check only, and a database lacking the function reported, not fixed. */
+function checkOnlyScript(script: string): string {
+  return script.replace(/\n {2}echo changed\n[\s\S]*?PGHA_SQL\n(?=done)/, '\n  echo changed\n');
+}
+
+/**
+ * The parameters PostgreSQL reads only at start (context `postmaster`): a DCS patch changing one
+ * leaves every member pending a restart. Read in the `postgres` database with the pinned search_path.
+ */
+export function postmasterParametersCommand(port: number): Command {
+  const sql = `SELECT name FROM pg_catalog.pg_settings WHERE context ${EQ} 'postmaster'`;
+  return {
+    script: `cd /tmp && ${PINNED_SEARCH_PATH} runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql -d postgres -c ${quote(sql)}`,
+  };
 }

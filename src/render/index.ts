@@ -2,20 +2,10 @@
  * The desired state of every host (docs/architecture.md#data-flow, "desired"): files, packages and services, as pure
  * functions of the resolved cluster, the secrets and the PKI.
  */
-import { etcdFiles } from '../components/etcd/config.js';
-import { haproxyFiles } from '../components/haproxy/config.js';
-import { hasRole, isDataNode, optStr, str, type RenderOptions } from '../components/common.js';
-import {
-  ETCD_SSL_DIR,
-  HAPROXY_SSL_DIR,
-  LOCAL_REPO_REMOTE_DIR,
-  LOCAL_REPO_SOURCE_LIST,
-  PATRONI_SSL_DIR,
-  PG_CREATECLUSTER_DROP_IN,
-  PGBOUNCER_FOLLOW_UNIT,
-} from '../components/paths.js';
-import { patroniFiles, patroniUnit } from '../components/patroni/config.js';
-import { pgbouncerFiles } from '../components/pgbouncer/config.js';
+import type { RenderOptions } from '../components/common.js';
+import type { PackageSpec, RenderContext } from '../components/component.js';
+import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../components/paths.js';
+import { COMPONENTS } from '../components/registry.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { dirname } from 'node:path/posix';
 import { renderTemplate } from './templates.js';
@@ -23,15 +13,8 @@ import { renderTemplate } from './templates.js';
 export type { RenderOptions } from '../components/common.js';
 
 export function renderHost(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs, opts: RenderOptions = {}): DesiredFile[] {
-  const files: DesiredFile[] = [];
-  if (hasRole(host, 'etcd')) files.push(...etcdFiles(cluster, host, inputs));
-  if (isDataNode(host)) files.push(...patroniFiles(cluster, host, inputs));
-  if (hasRole(host, 'pgbouncer')) {
-    files.push(...pgbouncerFiles(cluster, host, inputs, (view) => renderTemplate('pgbouncer.ini.hbs', view), opts));
-  }
-  if (hasRole(host, 'haproxy')) {
-    files.push(...haproxyFiles(cluster, host, inputs, (view) => renderTemplate('haproxy.cfg.hbs', view)));
-  }
+  const ctx: RenderContext = { inputs, opts, template: renderTemplate };
+  const files = COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.files(cluster, host, ctx));
   if (cluster.platform === 'bare' && host.vars.use_local_repo_only === true) files.push(localRepoSourceList());
   return files;
 }
@@ -54,43 +37,16 @@ export function renderCluster(cluster: ResolvedCluster, inputs: RenderInputs, op
   return new Map(cluster.hosts.map((h) => [h.name, renderHost(cluster, h, inputs, opts)]));
 }
 
-export interface PackageSpec {
-  name: string;
-  version?: string;
-}
+export type { PackageSpec } from '../components/component.js';
 
-function pkg(name: string, version: string | undefined): PackageSpec {
-  return version === undefined ? { name } : { name, version };
-}
-
-/** Debian packages per role, pinned by `<component>_package_version` where set. */
-export function packagesFor(host: ResolvedHost): PackageSpec[] {
-  const v = host.vars;
-  const out: PackageSpec[] = [];
-  if (hasRole(host, 'etcd')) {
-    const ver = optStr(v, 'etcd_package_version');
-    out.push(pkg('etcd-server', ver), pkg('etcd-client', ver));
-  }
-  if (isDataNode(host)) {
-    const major = str(v, 'postgres_version');
-    const pgVer = optStr(v, 'postgres_package_version');
-    out.push(pkg(`postgresql-${major}`, pgVer), pkg(`postgresql-client-${major}`, pgVer));
-    const flavour = optStr(v, 'patroni_package_flavour') ?? 'community';
-    out.push(pkg(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(v, 'patroni_package_version')));
-  }
-  if (hasRole(host, 'pgbouncer')) out.push(pkg('pgbouncer', optStr(v, 'pgbouncer_package_version')));
-  if (hasRole(host, 'haproxy')) out.push(pkg('haproxy', optStr(v, 'haproxy_package_version')));
-  return out;
+/** Debian packages of every component the host runs, pinned by `<component>_package_version` where set. */
+export function packagesFor(cluster: ResolvedCluster, host: ResolvedHost): PackageSpec[] {
+  return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.packages(host));
 }
 
 /** The systemd units pgha manages on this host, in the order they should start. */
 export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): string[] {
-  const out: string[] = [];
-  if (hasRole(host, 'etcd')) out.push('etcd.service');
-  if (isDataNode(host)) out.push(patroniUnit(cluster));
-  if (hasRole(host, 'pgbouncer')) out.push('pgbouncer.service', PGBOUNCER_FOLLOW_UNIT);
-  if (hasRole(host, 'haproxy')) out.push('haproxy.service');
-  return out;
+  return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.units(cluster, host));
 }
 
 /**
@@ -101,9 +57,9 @@ export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): strin
  */
 export function isPreInstall(file: DesiredFile): boolean {
   return (
-    file.path === PG_CREATECLUSTER_DROP_IN ||
     file.path === LOCAL_REPO_SOURCE_LIST ||
-    (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root')
+    (file.path.startsWith('/etc/systemd/system/') && file.owner === 'root') ||
+    COMPONENTS.some((c) => c.isPreInstall?.(file.path))
   );
 }
 
@@ -115,11 +71,9 @@ export interface DesiredDirectory {
 }
 
 /** Directories holding private keys: readable only by the service that uses them. */
-const PRIVATE_DIRS: Readonly<Record<string, Omit<DesiredDirectory, 'path'>>> = {
-  [PATRONI_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 },
-  [ETCD_SSL_DIR]: { owner: 'etcd', group: 'etcd', mode: 0o750 },
-  [HAPROXY_SSL_DIR]: { owner: 'root', group: 'haproxy', mode: 0o750 },
-};
+const PRIVATE_DIRS: Readonly<Record<string, Omit<DesiredDirectory, 'path'>>> = Object.fromEntries(
+  COMPONENTS.flatMap((c) => Object.entries(c.privateDirs ?? {})),
+);
 
 /**
  * The directories `files` are written to (create with parents; parents get the usual root:root

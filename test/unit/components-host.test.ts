@@ -12,25 +12,29 @@ describe('packagesFor / servicesFor', () => {
   };
 
   it('installs and pins per role', () => {
-    expect(packagesFor(host('db1'))).toEqual([
+    expect(packagesFor(pool, host('db1'))).toEqual([
+      { name: 'patroni' },
       { name: 'postgresql-15', version: '15.18-0+deb12u1' },
       { name: 'postgresql-client-15', version: '15.18-0+deb12u1' },
-      { name: 'patroni' },
       { name: 'pgbouncer' },
     ]);
-    expect(packagesFor(host('etcd1'))).toEqual([
+    expect(packagesFor(pool, host('etcd1'))).toEqual([
       { name: 'etcd-server', version: '3.4.23-4+b4' },
       { name: 'etcd-client', version: '3.4.23-4+b4' },
     ]);
     const demo = loadExample('m1-haproxy-nspawn', { haproxy_package_version: '2.6.12-1+deb12u3', patroni_package_flavour: 'edb' });
-    expect(packagesFor(demo.hosts.find((h) => h.name === 'proxy1')!)).toEqual([{ name: 'haproxy', version: '2.6.12-1+deb12u3' }]);
-    expect(packagesFor(demo.hosts.find((h) => h.name === 'pg1')!).map((p) => p.name)).toEqual([
-      'etcd-server',
-      'etcd-client',
-      'postgresql-15',
-      'postgresql-client-15',
-      'edb-patroni',
-    ]);
+    expect(
+      packagesFor(
+        demo,
+        demo.hosts.find((h) => h.name === 'proxy1')!,
+      ),
+    ).toEqual([{ name: 'haproxy', version: '2.6.12-1+deb12u3' }]);
+    expect(
+      packagesFor(
+        demo,
+        demo.hosts.find((h) => h.name === 'pg1')!,
+      ).map((p) => p.name),
+    ).toEqual(['etcd-server', 'etcd-client', 'edb-patroni', 'postgresql-15', 'postgresql-client-15']);
   });
 
   it('names the units pgha manages, in start order', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reactionsTo } from '../../src/app/deploy.js';
+import { COMPONENTS } from '../../src/components/registry.js';
+import { needsDaemonReload } from '../../src/plan/cluster-plan.js';
 import { nspawnSubnet } from '../../src/app/provision.js';
 import { installPackagesCommand, pgbouncerAuthUserCommand, scramVerifier } from '../../src/components/host-commands.js';
 import { prefixRangeEnd } from '../../src/components/etcd/auth.js';
@@ -59,17 +60,21 @@ describe('commands keep secrets off the command line', () => {
   });
 });
 
-describe('reactionsTo', () => {
+describe('component reactions to a changed file', () => {
+  const cluster = { name: 'main' } as ResolvedCluster;
+  const reactionsTo = (path: string) => COMPONENTS.flatMap((c) => c.reactions(cluster, path));
   it.each([
-    ['/etc/haproxy/haproxy.cfg', [{ unit: 'haproxy.service', how: 'reload' }]],
-    ['/etc/patroni/main.yml', [{ unit: 'patroni@main.service', how: 'reload' }]],
-    ['/etc/etcd/pgha.conf.yml', [{ unit: 'etcd.service', how: 'restart' }]],
-    ['/etc/systemd/system/etcd.service.d/pgha.conf', ['daemon-reload']],
-    ['/etc/systemd/system/pgha-pgbouncer-follow.service', ['daemon-reload', { unit: 'pgha-pgbouncer-follow.service', how: 'restart' }]],
-    ['/usr/local/lib/pgha/pgbouncer-follow', [{ unit: 'pgha-pgbouncer-follow.service', how: 'restart' }]],
-    ['/etc/pgbouncer/pgbouncer.ini', [{ unit: 'pgbouncer.service', how: 'reload' }]],
-  ])('%s', (path, want) => {
-    expect(reactionsTo(path, 'main')).toEqual(want);
+    ['/etc/haproxy/haproxy.cfg', [{ unit: 'haproxy.service', how: 'reload' }], false],
+    ['/etc/patroni/main.yml', [{ unit: 'patroni@main.service', how: 'reload' }], false],
+    ['/etc/etcd/pgha.conf.yml', [{ unit: 'etcd.service', how: 'restart' }], false],
+    ['/etc/default/etcd', [{ unit: 'etcd.service', how: 'restart' }], false],
+    ['/etc/systemd/system/etcd.service.d/pgha.conf', [], true],
+    ['/etc/systemd/system/pgha-pgbouncer-follow.service', [{ unit: 'pgha-pgbouncer-follow.service', how: 'restart' }], true],
+    ['/usr/local/lib/pgha/pgbouncer-follow', [{ unit: 'pgha-pgbouncer-follow.service', how: 'restart' }], false],
+    ['/etc/pgbouncer/pgbouncer.ini', [{ unit: 'pgbouncer.service', how: 'reload' }], false],
+  ])('%s', (path, want, daemonReload) => {
+    expect(reactionsTo(path)).toEqual(want);
+    expect(needsDaemonReload([path])).toBe(daemonReload);
   });
 });
 

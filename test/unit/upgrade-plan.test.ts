@@ -87,18 +87,18 @@ describe('component packages and units', () => {
   const c = loadExample('m1-pgbouncer-bare', { postgres_package_version: '15.20-0+deb12u1', patroni_package_version: '3.0.2-1+pgha2' });
   const host = (n: string) => c.hosts.find((h) => h.name === n)!;
   it('maps components to their Debian packages and pins', () => {
-    expect(componentPackages('postgres', host('db1'))).toEqual([
+    expect(componentPackages('postgres', c, host('db1'))).toEqual([
       { name: 'postgresql-15', version: '15.20-0+deb12u1' },
       { name: 'postgresql-client-15', version: '15.20-0+deb12u1' },
     ]);
-    expect(componentPackages('patroni', host('db1'))).toEqual([{ name: 'patroni', version: '3.0.2-1+pgha2' }]);
-    expect(componentPackages('pgbouncer', host('db1'))).toEqual([{ name: 'pgbouncer' }]);
-    expect(componentPackages('patroni', host('etcd1'))).toEqual([]);
-    expect(componentPackages('etcd', host('etcd1')).map((p) => p.name)).toEqual(['etcd-server', 'etcd-client']);
+    expect(componentPackages('patroni', c, host('db1'))).toEqual([{ name: 'patroni', version: '3.0.2-1+pgha2' }]);
+    expect(componentPackages('pgbouncer', c, host('db1'))).toEqual([{ name: 'pgbouncer' }]);
+    expect(componentPackages('patroni', c, host('etcd1'))).toEqual([]);
+    expect(componentPackages('etcd', c, host('etcd1')).map((p) => p.name)).toEqual(['etcd-server', 'etcd-client']);
   });
   it('restarts Patroni by its template unit and PostgreSQL through Patroni', () => {
-    expect(componentUnit('patroni', 'pool')).toBe('patroni@pool.service');
-    expect(componentUnit('postgres', 'pool')).toBeUndefined();
+    expect(componentUnit('patroni', c, host('db1'))).toBe('patroni@pool.service');
+    expect(componentUnit('postgres', c, host('db1'))).toBeUndefined();
   });
 });
 

@@ -3,13 +3,16 @@
  * ordering, the health gate, and the per-host plan derived from what is installed and running.
  * Nothing here talks to a host, so a re-run after an interruption plans from facts alone.
  */
-import type { ResolvedHost } from '../../model/types.js';
+import type { Component as ComponentModel, UpgradeProcedure } from '../../components/component.js';
+import { COMPONENTS as REGISTRY } from '../../components/registry.js';
+import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
-import { packagesFor, type PackageSpec } from '../../render/index.js';
+import type { PackageSpec } from '../../render/index.js';
 
-/** In the order they are rolled: the DCS first, the proxies last. */
-export const COMPONENTS = ['etcd', 'patroni', 'postgres', 'pgbouncer', 'haproxy'] as const;
-export type Component = (typeof COMPONENTS)[number];
+/** The components `pgha upgrade` can roll, in the registry's order: the DCS first, the proxies last. */
+export const COMPONENTS: readonly string[] = REGISTRY.filter((c) => c.upgrade).map((c) => c.name);
+/** A component's name, as `--components` takes it. */
+export type Component = string;
 
 export const PRIMARY_STRATEGIES = ['switchover', 'pause'] as const;
 export type PrimaryStrategy = (typeof PRIMARY_STRATEGIES)[number];
@@ -20,10 +23,20 @@ export function parseComponents(text: string): { components: Component[]; unknow
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (words.includes('all'))
-    return { components: [...COMPONENTS], unknown: words.filter((w) => w !== 'all' && !(COMPONENTS as readonly string[]).includes(w)) };
-  const unknown = words.filter((w) => !(COMPONENTS as readonly string[]).includes(w));
+  if (words.includes('all')) return { components: [...COMPONENTS], unknown: words.filter((w) => w !== 'all' && !COMPONENTS.includes(w)) };
+  const unknown = words.filter((w) => !COMPONENTS.includes(w));
   return { components: COMPONENTS.filter((c) => words.includes(c)), unknown };
+}
+
+function model(c: Component): ComponentModel & { upgrade: UpgradeProcedure } {
+  const m = REGISTRY.find((x) => x.name === c);
+  if (!m?.upgrade) throw new Error(`bug: ${c} is not an upgradable component`);
+  return m as ComponentModel & { upgrade: UpgradeProcedure };
+}
+
+/** How the component's new version is rolled (from its registry entry). */
+export function upgradeProcedure(c: Component): UpgradeProcedure {
+  return model(c).upgrade;
 }
 
 /** The variable that pins a component's packages. */
@@ -31,41 +44,19 @@ export function versionVariable(c: Component): string {
   return `${c}_package_version`;
 }
 
-export function componentApplies(c: Component, host: ResolvedHost): boolean {
-  return componentPackages(c, host).length > 0;
+export function componentApplies(c: Component, cluster: ResolvedCluster, host: ResolvedHost): boolean {
+  return model(c).runsOn(cluster, host);
 }
 
 /** The host's packages that belong to a component, with their pins. */
-export function componentPackages(c: Component, host: ResolvedHost): PackageSpec[] {
-  return packagesFor(host).filter((p) => {
-    switch (c) {
-      case 'patroni':
-        return p.name === 'patroni' || p.name === 'edb-patroni';
-      case 'postgres':
-        return p.name.startsWith('postgresql-');
-      case 'etcd':
-        return p.name.startsWith('etcd-');
-      case 'haproxy':
-      case 'pgbouncer':
-        return p.name === c;
-    }
-  });
+export function componentPackages(c: Component, cluster: ResolvedCluster, host: ResolvedHost): PackageSpec[] {
+  return componentApplies(c, cluster, host) ? model(c).packages(host) : [];
 }
 
 /** The systemd unit restarted to run the new version; PostgreSQL is restarted through Patroni instead. */
-export function componentUnit(c: Component, cluster: string): string | undefined {
-  switch (c) {
-    case 'patroni':
-      return `patroni@${cluster}.service`;
-    case 'etcd':
-      return 'etcd.service';
-    case 'haproxy':
-      return 'haproxy.service';
-    case 'pgbouncer':
-      return 'pgbouncer.service';
-    case 'postgres':
-      return undefined;
-  }
+export function componentUnit(c: Component, cluster: ResolvedCluster, host: ResolvedHost): string | undefined {
+  const m = model(c);
+  return m.upgrade.kind === 'data-node' && m.upgrade.restart === 'postgres' ? undefined : m.units(cluster, host)[0];
 }
 
 // ── Debian versions ─────────────────────────────────────────────────────────────────────
@@ -190,7 +181,8 @@ export function hostStep(c: Component, s: HostComponentState, targets: Record<st
     if (want === undefined) continue;
     if (!p.installed || p.version !== want) return 'install';
   }
-  if (c === 'postgres') {
+  const how = upgradeProcedure(c);
+  if (how.kind === 'data-node' && how.restart === 'postgres') {
     const pg = s.packages.find((p) => /^postgresql-\d+$/.test(p.name));
     const want = pg ? postgresVersionNumber(targets[pg.name] ?? '') : undefined;
     return want !== undefined && s.serverVersion !== want ? 'restart' : 'done';
@@ -200,7 +192,7 @@ export function hostStep(c: Component, s: HostComponentState, targets: Record<st
   // A daemon still running a replaced binary shows it as "(deleted)". HAProxy's reload
   // re-executes the new binary without a new start time, so that is the test for daemons.
   if (s.unit.exeReplaced) return 'restart';
-  if (c !== 'patroni') return 'done';
+  if (how.kind !== 'data-node') return 'done';
   // Patroni runs in python3, whose binary the upgrade leaves alone: it goes by start time.
   const installedAt = Math.max(0, ...s.packages.map((p) => p.installedAt));
   return s.unit.startedAt >= installedAt ? 'done' : 'restart';

@@ -74,62 +74,129 @@ export class EtcdGateway {
   }
 }
 
-/** Bring etcd's users, role and auth state to the spec. Returns the steps that changed something. */
-export async function ensureEtcdAuth(gw: EtcdGateway, spec: EtcdAuthSpec): Promise<string[]> {
-  const changed: string[] = [];
+/** What etcd's auth holds now, as far as pgha's spec is concerned. */
+interface EtcdPermission {
+  permType?: string;
+  key?: string;
+  range_end?: string;
+}
+
+export interface EtcdAuthState {
+  enabled: boolean;
+  roles: Record<string, { perms: EtcdPermission[] } | undefined>;
+  users: Record<string, { roles: string[] } | undefined>;
+  /** Whether the Patroni user logs in with the password in DIR/secrets (only known with auth enabled). */
+  patroniLogin: boolean | undefined;
+}
+
+export type EtcdAuthStep =
+  | { kind: 'add-role'; role: string }
+  | { kind: 'add-user'; user: string }
+  | { kind: 'grant-role'; user: string; role: string }
+  | { kind: 'grant-prefix'; role: string; prefix: string }
+  | { kind: 'enable' }
+  | { kind: 'set-password'; user: string };
+
+/** Read the users, roles and auth state the spec names. Reads only; the gateway keeps root's token. */
+export async function readEtcdAuth(gw: EtcdGateway, spec: EtcdAuthSpec): Promise<EtcdAuthState> {
   const state = await gw.authenticate('root', spec.rootPassword);
   if (state === 'denied') {
     throw new RuntimeError("etcd auth is enabled but root's password differs from DIR/secrets/etcd_root", {
       hint: 'restore the secret that was used when the cluster was deployed, or reset etcd auth by hand',
     });
   }
-  const exists = /already exists/;
-
-  const ensureUser = async (name: string, password: string, role: string) => {
-    const got = await gw.post('/v3/auth/user/get', { name });
-    if (got.status !== 200) {
-      await gw.must('/v3/auth/user/add', { name, password }, exists);
-      changed.push(`user ${name} added`);
-    }
-    const roles = got.status === 200 ? ((got.body as { roles?: string[] }).roles ?? []) : [];
-    if (!roles.includes(role)) {
-      await gw.must('/v3/auth/user/grant', { user: name, role });
-      changed.push(`role ${role} granted to ${name}`);
-    }
+  const role = async (name: string) => {
+    const r = await gw.post('/v3/auth/role/get', { role: name });
+    return r.status === 200 ? { perms: (r.body as { perm?: EtcdPermission[] }).perm ?? [] } : undefined;
   };
-
-  // The root role exists implicitly in etcd 3.4 only once created; creating it twice is harmless.
-  const rootRole = await gw.post('/v3/auth/role/get', { role: 'root' });
-  if (rootRole.status !== 200) {
-    await gw.must('/v3/auth/role/add', { name: 'root' }, exists);
-    changed.push('role root added');
+  const user = async (name: string) => {
+    const r = await gw.post('/v3/auth/user/get', { name });
+    return r.status === 200 ? { roles: (r.body as { roles?: string[] }).roles ?? [] } : undefined;
+  };
+  const out: EtcdAuthState = {
+    enabled: state === 'enabled',
+    roles: { root: await role('root'), [spec.role]: await role(spec.role) },
+    users: { root: await user('root'), [spec.patroniUser]: await user(spec.patroniUser) },
+    patroniLogin: undefined,
+  };
+  if (out.enabled) {
+    // Logging in through `post` does not replace the root token the gateway holds.
+    const login = await gw.post('/v3/auth/authenticate', { name: spec.patroniUser, password: spec.patroniPassword });
+    out.patroniLogin = login.status === 200;
   }
-  await ensureUser('root', spec.rootPassword, 'root');
+  return out;
+}
 
-  const role = await gw.post('/v3/auth/role/get', { role: spec.role });
-  if (role.status !== 200) {
-    await gw.must('/v3/auth/role/add', { name: spec.role }, exists);
-    changed.push(`role ${spec.role} added`);
-  }
-  const perms = role.status === 200 ? ((role.body as { perm?: { permType?: string; key?: string; range_end?: string }[] }).perm ?? []) : [];
+/** The steps that bring `state` to the spec, in the order they must run; `undefined`: etcd not running yet, so all of them. */
+export function planEtcdAuth(state: EtcdAuthState | undefined, spec: EtcdAuthSpec): EtcdAuthStep[] {
+  const s: EtcdAuthState = state ?? { enabled: false, roles: {}, users: {}, patroniLogin: undefined };
+  const steps: EtcdAuthStep[] = [];
+  const user = (name: string, role: string) => {
+    const u = s.users[name];
+    if (!u) steps.push({ kind: 'add-user', user: name });
+    if (!u?.roles.includes(role)) steps.push({ kind: 'grant-role', user: name, role });
+  };
+  // The root role exists implicitly in etcd 3.4 only once created.
+  if (!s.roles.root) steps.push({ kind: 'add-role', role: 'root' });
+  user('root', 'root');
+  const role = s.roles[spec.role];
+  if (!role) steps.push({ kind: 'add-role', role: spec.role });
   const want = { key: b64(spec.prefix), range_end: b64(prefixRangeEnd(spec.prefix)) };
-  if (!perms.some((p) => p.permType === 'READWRITE' && p.key === want.key && p.range_end === want.range_end)) {
-    await gw.must('/v3/auth/role/grant', { name: spec.role, perm: { permType: 'READWRITE', ...want } });
-    changed.push(`role ${spec.role} may read and write ${spec.prefix}`);
+  if (!role?.perms.some((p) => p.permType === 'READWRITE' && p.key === want.key && p.range_end === want.range_end)) {
+    steps.push({ kind: 'grant-prefix', role: spec.role, prefix: spec.prefix });
   }
-  await ensureUser(spec.patroniUser, spec.patroniPassword, spec.role);
+  user(spec.patroniUser, spec.role);
+  if (!s.enabled) steps.push({ kind: 'enable' });
+  // A password changed in DIR/secrets since the last deploy is set again.
+  else if (s.patroniLogin === false && s.users[spec.patroniUser]) steps.push({ kind: 'set-password', user: spec.patroniUser });
+  return steps;
+}
 
-  if (state === 'disabled') {
-    await gw.must('/v3/auth/enable', {});
-    changed.push('auth enabled');
-    await gw.authenticate('root', spec.rootPassword);
+export function describeEtcdAuthStep(step: EtcdAuthStep): string {
+  switch (step.kind) {
+    case 'add-role':
+      return `add role ${step.role}`;
+    case 'add-user':
+      return `add user ${step.user}`;
+    case 'grant-role':
+      return `grant role ${step.role} to ${step.user}`;
+    case 'grant-prefix':
+      return `let role ${step.role} read and write ${step.prefix}`;
+    case 'enable':
+      return 'enable auth';
+    case 'set-password':
+      return `set the password of ${step.user}`;
   }
-  // A password changed in DIR/secrets since the last deploy is set again. (Logging in through
-  // `post` does not replace the root token the gateway holds.)
-  const login = await gw.post('/v3/auth/authenticate', { name: spec.patroniUser, password: spec.patroniPassword });
-  if (login.status !== 200) {
-    await gw.must('/v3/auth/user/changepw', { name: spec.patroniUser, password: spec.patroniPassword });
-    changed.push(`password of ${spec.patroniUser} set`);
+}
+
+/** Run the steps (planned from a fresh read by the caller); "already exists" is tolerated, so a re-run after an interruption converges. */
+export async function applyEtcdAuth(gw: EtcdGateway, steps: readonly EtcdAuthStep[], spec: EtcdAuthSpec): Promise<void> {
+  const exists = /already exists/;
+  const password = (user: string) => (user === 'root' ? spec.rootPassword : spec.patroniPassword);
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'add-role':
+        await gw.must('/v3/auth/role/add', { name: step.role }, exists);
+        break;
+      case 'add-user':
+        await gw.must('/v3/auth/user/add', { name: step.user, password: password(step.user) }, exists);
+        break;
+      case 'grant-role':
+        await gw.must('/v3/auth/user/grant', { user: step.user, role: step.role });
+        break;
+      case 'grant-prefix':
+        await gw.must('/v3/auth/role/grant', {
+          name: step.role,
+          perm: { permType: 'READWRITE', key: b64(step.prefix), range_end: b64(prefixRangeEnd(step.prefix)) },
+        });
+        break;
+      case 'enable':
+        await gw.must('/v3/auth/enable', {});
+        await gw.authenticate('root', spec.rootPassword);
+        break;
+      case 'set-password':
+        await gw.must('/v3/auth/user/changepw', { name: step.user, password: password(step.user) });
+        break;
+    }
   }
-  return changed;
 }

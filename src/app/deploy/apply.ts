@@ -1,0 +1,388 @@
+/**
+ * The executing half of `pgha deploy`: runs the whole plan (./plan.ts) in TPA's lifecycle
+ * phases — files that must precede packages, packages, files, then cluster formation: etcd
+ * (parallel start, health gate, rolling restarts, auth), Patroni (primary first, then replicas;
+ * the DCS patch and the rolling restart it causes) and the `service` components. Each action is
+ * recorded as it runs, in the plan's own shape, so what deploy prints as applied can be compared
+ * with what `--check` printed.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dataNodes } from '../../components/common.js';
+import { applyEtcdAuth, describeEtcdAuthStep, EtcdGateway, planEtcdAuth, readEtcdAuth } from '../../components/etcd/auth.js';
+import { desiredDcs } from '../../components/patroni/dcs.js';
+import { dcsPatch } from '../../components/patroni/dcs-patch.js';
+import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
+import {
+  daemonReloadCommand,
+  installPackagesCommand,
+  pgbouncerAuthUserCommand,
+  reloadUnitCommand,
+  restartUnitCommand,
+  startUnitsCommand,
+} from '../../components/host-commands.js';
+import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
+import { RuntimeError, UsageError } from '../../errors.js';
+import { stripNulls } from '../../model/merge.js';
+import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../../patroni/types.js';
+import type { ClusterAction, HostWholePlan, UnitAction, WholePlan } from '../../plan/cluster-plan.js';
+import { applyFiles } from '../../plan/remote.js';
+import { isPreInstall } from '../../render/index.js';
+import { run } from '../../transport/types.js';
+import { waitFor } from '../wait.js';
+import type { DeployContext } from './context.js';
+import { etcdMembers } from '../../components/common.js';
+import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
+
+/** Patroni's default, used when the DCS configuration does not set one. */
+const DEFAULT_LOOP_WAIT = 10;
+const DEFAULT_MAXIMUM_LAG = 1048576;
+
+export class Executor {
+  /** What ran, in the plan's shape: file and package actions as planned, units and cluster steps as done. */
+  readonly executed: WholePlan = { hosts: new Map(), cluster: [] };
+  /** Things worth saying that are not actions (who bootstrapped). */
+  readonly notes: string[] = [];
+
+  constructor(
+    readonly d: DeployContext,
+    private readonly skipEtcdWait: readonly string[],
+  ) {}
+
+  private planOf(host: string): HostWholePlan | undefined {
+    return this.d.plan.hosts.get(host);
+  }
+
+  private record(host: string): HostWholePlan {
+    let p = this.executed.hosts.get(host);
+    if (!p) {
+      const planned = this.planOf(host)!;
+      p = { files: { ...planned.files, actions: [] }, daemonReload: false, units: [] };
+      this.executed.hosts.set(host, p);
+    }
+    return p;
+  }
+
+  private async unit(host: string, a: UnitAction, opts: { noBlock?: boolean } = {}): Promise<void> {
+    const t = this.d.session.transport(host);
+    const cmd =
+      a.op === 'start' ? startUnitsCommand([a.unit], opts) : a.op === 'restart' ? restartUnitCommand(a.unit) : reloadUnitCommand(a.unit);
+    await run(t, cmd, `${a.op} ${a.unit}`);
+    this.record(host).units.push(a);
+  }
+
+  private unitsOf(formation: UnitAction['formation'], op?: UnitAction['op']): { host: string; a: UnitAction }[] {
+    const out: { host: string; a: UnitAction }[] = [];
+    for (const [host, p] of this.d.plan.hosts)
+      for (const a of p.units) if (a.formation === formation && (!op || a.op === op)) out.push({ host, a });
+    return out;
+  }
+
+  private planned<K extends ClusterAction['kind']>(kind: K): Extract<ClusterAction, { kind: K }>[] {
+    return this.d.plan.cluster.filter((a): a is Extract<ClusterAction, { kind: K }> => a.kind === kind);
+  }
+
+  // ── packages and files ──
+
+  async installPackages(host: string): Promise<void> {
+    const p = this.planOf(host);
+    if (!p?.files.installs.length) return;
+    const w = this.d.work.get(host)!;
+    const t = this.d.session.transport(host);
+    let onlySourceList: string | undefined;
+    if (usesCopiedRepo(this.d, w.host)) {
+      const localRepo = this.d.loaded.paths.localRepo;
+      const local = join(localRepo, 'Packages');
+      if (!existsSync(local)) {
+        throw new UsageError(`use_local_repo_only is set but ${localRepo} has no repository`, {
+          where: `${host}: packages`,
+          hint: `run \`pgha download-packages ${this.d.loaded.paths.dir}\``,
+        });
+      }
+      const remote = w.facts?.files[REMOTE_REPO_INDEX];
+      const localHash = createHash('sha256').update(readFileSync(local)).digest('hex');
+      if (remote?.state !== 'file' || remote.sha256 !== localHash) await t.putDirectory(localRepo, LOCAL_REPO_REMOTE_DIR);
+      onlySourceList = LOCAL_REPO_SOURCE_LIST;
+    }
+    const all = w.packages.map((x) => (x.version ? `${x.name}=${x.version}` : x.name));
+    await run(
+      t,
+      installPackagesCommand(all, { onlySourceList }),
+      'install packages',
+      'check the package repository (pgha download-packages DIR)',
+    );
+    this.record(host).files.actions.push(...p.files.actions.filter((a) => a.kind === 'install'));
+  }
+
+  /**
+   * Write the planned files of one stage: `pre` holds the files that must be in place before
+   * packages install (they stop Debian's install-time side effects), `post` the rest.
+   */
+  async writeFiles(host: string, stage: 'pre' | 'post'): Promise<void> {
+    const p = this.planOf(host);
+    const files = (p?.files.files ?? []).filter((f) => isPreInstall(f) === (stage === 'pre'));
+    if (!p || files.length === 0) return;
+    const t = this.d.session.transport(host);
+    const secrets = this.d.session.material.secrets;
+    await applyFiles(
+      t,
+      files,
+      secrets.names().map((n) => secrets.get(n)),
+    );
+    const paths = new Set(files.map((f) => f.path));
+    this.record(host).files.actions.push(...p.files.actions.filter((a) => a.kind !== 'install' && paths.has(a.path)));
+    // Only when unit files changed: an extra round trip on first deploys, none on re-runs.
+    if (p.daemonReload && files.some((f) => f.path.startsWith('/etc/systemd/system/'))) {
+      await run(t, daemonReloadCommand(), 'systemctl daemon-reload');
+      this.record(host).daemonReload = true;
+    }
+  }
+
+  // ── etcd ──
+
+  async etcdHealthy(host: string): Promise<boolean> {
+    const res = await this.d.session.etcdHttp(host).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+    return res.status === 200 && (res.body as { health?: string }).health === 'true';
+  }
+
+  async waitEtcd(host: string): Promise<void> {
+    await waitFor(async () => ((await this.etcdHealthy(host)) ? true : undefined), {
+      timeoutMs: 90_000,
+      what: `etcd on ${host} to be healthy`,
+      where: `${host}: etcd`,
+      hint: `look at \`journalctl -u etcd\` on ${host}`,
+    });
+  }
+
+  async etcdPhase(): Promise<void> {
+    const members = etcdMembers(this.d.loaded.cluster).filter((h) => this.d.work.has(h.name));
+    if (!members.length) return;
+    // Members of a new cluster wait for each other: start them all, without blocking, then gate.
+    await Promise.all(this.unitsOf('etcd', 'start').map(({ host, a }) => this.unit(host, a, { noBlock: true })));
+    // A member found running but unhealthy before the run was warned about and is left alone:
+    // starting it again would not fix it, and the others keep quorum without it.
+    const gate = members.filter((h) => !this.skipEtcdWait.includes(h.name));
+    await Promise.all(gate.map((h) => this.waitEtcd(h.name)));
+    // A changed configuration rolls through the members one at a time, health-gated.
+    for (const { host, a } of this.unitsOf('etcd').filter((x) => x.a.op !== 'start')) {
+      await this.unit(host, a);
+      await Promise.all(gate.map((h) => this.waitEtcd(h.name)));
+    }
+    const spec = this.d.etcdAuthSpec();
+    if (!spec) return;
+    const first = members[0]!.name;
+    // Planned from what etcd held at plan time; re-read so an interrupted run converges.
+    const gw = new EtcdGateway(this.d.session.etcdHttp(first), `${first}: etcd auth`);
+    const steps = planEtcdAuth(await readEtcdAuth(gw, spec), spec);
+    await applyEtcdAuth(gw, steps, spec);
+    this.executed.cluster.push(...steps.map((s): ClusterAction => ({ kind: 'etcd-auth', step: describeEtcdAuthStep(s) })));
+  }
+
+  // ── Patroni ──
+
+  async waitLeader(name: string): Promise<void> {
+    await waitFor(
+      async () => {
+        const leader = leaderOf(await this.d.session.patroni(name).cluster());
+        return leader && leader.state === 'running' ? leader : undefined;
+      },
+      {
+        timeoutMs: 240_000,
+        intervalMs: 300,
+        what: `${name} to bootstrap and lead`,
+        where: `${name}: patroni`,
+        hint: `look at \`journalctl -u patroni@${this.d.clusterName}\` on ${name}`,
+      },
+    );
+  }
+
+  /** Replicas count as caught up within maximum_lag_on_failover, as Patroni itself judges. */
+  maxLag(): number {
+    const dcs = stripNulls(desiredDcs(this.d.configuredPrimary().vars));
+    return Number(dcs.maximum_lag_on_failover ?? DEFAULT_MAXIMUM_LAG);
+  }
+
+  async waitAllStreaming(names: string[]): Promise<ClusterInfo> {
+    return waitFor(
+      async () => {
+        const info = await this.d.readLive();
+        if (!info) return undefined;
+        const leaders = info.members.filter((m) => isLeaderRole(m.role));
+        if (leaders.length !== 1 || leaders[0]!.state !== 'running') return undefined;
+        const ok = names.every((n) => {
+          const m = info.members.find((x) => x.name === n);
+          return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number' && m.lag <= this.maxLag()));
+        });
+        if (!ok) return undefined;
+        // The lag in /cluster comes from the DCS and can be stale; the leader's own view of its
+        // WAL senders says who really streams.
+        const replicas = names.filter((n) => n !== leaders[0]!.name);
+        const senders = (await this.d.session.patroni(leaders[0]!.name).patroni()).replication ?? [];
+        const streaming = replicas.every((n) => senders.some((r) => r.application_name === n && r.state === 'streaming'));
+        return streaming ? info : undefined;
+      },
+      { timeoutMs: 300_000, intervalMs: 300, what: `members ${names.join(', ')} to run and stream from the leader` },
+    );
+  }
+
+  async patroniPhase(): Promise<void> {
+    const data = dataNodes(this.d.loaded.cluster).filter((h) => this.d.work.has(h.name));
+    if (!data.length) return;
+    const starts = this.unitsOf('patroni', 'start');
+    let leader = leaderName(this.d);
+    if (!leader) {
+      // Nothing leads yet: the configured primary bootstraps alone, the replicas follow it.
+      const primary = this.d.work.has(this.d.configuredPrimary().name) ? this.d.configuredPrimary().name : data[0]!.name;
+      const own = starts.find((s) => s.host === primary);
+      if (own) await this.unit(primary, own.a);
+      await this.waitLeader(primary);
+      leader = primary;
+      this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
+    }
+    await this.pgbouncerAuth(leader);
+    const others = starts.filter((s) => s.host !== leader);
+    await Promise.all(others.map(({ host, a }) => this.unit(host, a)));
+    if (others.length)
+      await this.wakeLeaderForSlots(
+        leader,
+        others.map((s) => s.host),
+      );
+    await Promise.all(
+      this.unitsOf('patroni')
+        .filter((x) => x.a.op !== 'start')
+        .map(({ host, a }) => this.unit(host, a)),
+    );
+    // Always, not only after starting something: a run killed while replicas were still being
+    // built leaves them starting, and the next run must not call that converged. On a healthy
+    // cluster this is one poll over REST.
+    this.d.live = await this.waitAllStreaming(data.map((h) => h.name));
+    await this.reconcileDcs();
+  }
+
+  /** The PgBouncer auth user, where planned (or on a cluster that only just bootstrapped). */
+  async pgbouncerAuth(leader: string): Promise<void> {
+    const planned = this.planned('pgbouncer-auth')[0];
+    if (!planned) return;
+    const lv = this.d.session.host(leader).vars;
+    await waitFor(async () => ((await this.d.session.patroni(leader).check('/primary')) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: `${leader} to accept writes`,
+    });
+    const cmd = pgbouncerAuthUserCommand(planned.user, this.d.secret(planned.user), Number(lv.postgres_port), pgbouncerAuthSql(lv));
+    const r = await run(this.d.session.transport(leader), cmd, 'PgBouncer auth user');
+    if (r.stdout.includes('changed')) this.executed.cluster.push(planned);
+  }
+
+  /**
+   * The leader creates a replica's replication slot only in its own HA loop, once the replica has
+   * registered in the DCS; left alone that is up to loop_wait (10 s) later, and a replica done
+   * with its basebackup sooner fails "replication slot does not exist" until then. Patroni wakes
+   * its HA loop on every PATCH /config, even one that changes nothing, so once the new members
+   * show in the DCS, a patch that sets loop_wait to its current value has the slots made at once.
+   * Only a shortcut: if the members never show, waitAllStreaming reports why.
+   */
+  async wakeLeaderForSlots(leader: string, replicas: string[]): Promise<void> {
+    const registered = await waitFor(
+      async () => {
+        const info = await this.d.session.patroni(leader).cluster();
+        return replicas.every((n) => info.members.some((m) => m.name === n)) ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: `${replicas.join(', ')} to register` },
+    ).catch(() => false);
+    if (!registered) return;
+    const live = await this.d.session.patroni(leader).config();
+    await this.d.session.patroni(leader, { fromMember: true }).patchConfig({ loop_wait: live.loop_wait ?? DEFAULT_LOOP_WAIT });
+  }
+
+  async reconcileDcs(): Promise<void> {
+    const leader = this.d.live ? leaderOf(this.d.live)?.name : undefined;
+    if (!leader) return;
+    const live = await this.d.session.patroni(leader).config();
+    const desired = desiredDcs(this.d.session.host(leader).vars);
+    const patch = dcsPatch(desired, live);
+    if (patch) {
+      await this.d.session.patroni(leader, { fromMember: true }).patchConfig(patch);
+      this.executed.cluster.push({ kind: 'dcs-patch', patch });
+    }
+    const planned = this.planned('rolling-restart')[0];
+    if (patch || planned)
+      await this.rollingRestartIfPending(Number(stripNulls(desired).loop_wait ?? DEFAULT_LOOP_WAIT), planned?.parameters ?? []);
+  }
+
+  /**
+   * Parameters that need a restart show up as pending_restart once each member's HA loop has
+   * read the new configuration, which takes up to two loops. Restart those members through
+   * Patroni one at a time, each back and streaming before the next: replicas as soon as they
+   * show it, the leader only after every member had the time to, so it always goes last.
+   */
+  async rollingRestartIfPending(loopWait: number, parameters: string[]): Promise<void> {
+    const settled = Date.now() + (2 * loopWait + 5) * 1000;
+    const restarted: string[] = [];
+    let lastLeader: string | undefined;
+    for (;;) {
+      const info = await this.d.readLive();
+      const leader = info ? leaderOf(info)?.name : undefined;
+      lastLeader = leader;
+      const pending = (info?.members ?? []).filter((m) => m.pending_restart && !restarted.includes(m.name)).map((m) => m.name);
+      const next = pending.find((n) => n !== leader) ?? (Date.now() >= settled ? pending[0] : undefined);
+      if (!next) {
+        if (Date.now() >= settled) break;
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      const res = await this.d.session.patroni(next, { fromMember: true }).restart({ restart_pending: true });
+      if (res.status >= 300)
+        throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${next}: patroni restart` });
+      restarted.push(next);
+      this.d.live = await this.waitAllStreaming(dataNodes(this.d.loaded.cluster).map((h) => h.name));
+    }
+    if (!restarted.length) return;
+    const replicas = restarted.filter((n) => n !== lastLeader).sort();
+    this.executed.cluster.push({
+      kind: 'rolling-restart',
+      replicas,
+      leader: restarted.includes(lastLeader ?? '') ? lastLeader : undefined,
+      parameters: parameters.length ? parameters : ['pending restart'],
+    });
+  }
+
+  /** The executed plan in the plan's order (hosts, then each host's actions), so the two read alike. */
+  inPlanOrder(): WholePlan {
+    const hosts = new Map<string, HostWholePlan>();
+    for (const [host, planned] of this.d.plan.hosts) {
+      const done = this.executed.hosts.get(host);
+      if (!done) continue;
+      const rank =
+        <T>(list: readonly T[]) =>
+        (x: T) =>
+          list.indexOf(x) + 1 || list.length + 1;
+      const fileRank = rank(planned.files.actions);
+      const unitRank = rank(planned.units.map((u) => `${u.op} ${u.unit}`));
+      hosts.set(host, {
+        files: { ...done.files, actions: [...done.files.actions].sort((a, b) => fileRank(a) - fileRank(b)) },
+        daemonReload: done.daemonReload,
+        units: [...done.units].sort((a, b) => unitRank(`${a.op} ${a.unit}`) - unitRank(`${b.op} ${b.unit}`)),
+      });
+    }
+    return { hosts, cluster: this.executed.cluster };
+  }
+
+  // ── the rest ──
+
+  /** Components of the `service` formation (proxies and the like): started, reloaded or restarted in parallel. */
+  async servicePhase(): Promise<void> {
+    await Promise.all(this.unitsOf('service').map(({ host, a }) => this.unit(host, a)));
+  }
+
+  async verify(): Promise<void> {
+    if (!dataNodes(this.d.loaded.cluster).some((h) => this.d.work.has(h.name))) return;
+    const info = await this.d.readLive();
+    const leaders = info?.members.filter((m) => isLeaderRole(m.role)) ?? [];
+    if (leaders.length !== 1) {
+      throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, {
+        hint: 'run `pgha status DIR` and look at the Patroni logs',
+      });
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * What one deploy run holds: the cluster, the session with its hosts, the desired state per host
+ * (from the component registry) and, once gathered, the facts and the whole plan. Shared by the
+ * planning half (./plan.ts) and the executing half (./apply.ts).
+ */
+import { etcdMembers } from '../../components/common.js';
+import type { EtcdAuthSpec } from '../../components/etcd/auth.js';
+import { COMPONENTS } from '../../components/registry.js';
+import { UsageError } from '../../errors.js';
+import type { DesiredFile, ResolvedHost, Vars } from '../../model/types.js';
+import type { ClusterInfo } from '../../patroni/types.js';
+import type { UnitSpec, WholePlan } from '../../plan/cluster-plan.js';
+import type { HostFacts } from '../../plan/facts.js';
+import type { PackageSpec } from '../../render/index.js';
+import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
+import { ClusterSession } from '../session.js';
+
+export interface DeployRequest {
+  check: boolean;
+  diff: boolean;
+  extraVars: Vars;
+  hosts?: string[] | undefined;
+  concurrency: number;
+}
+
+export interface HostWork {
+  host: ResolvedHost;
+  files: DesiredFile[];
+  packages: PackageSpec[];
+  units: UnitSpec[];
+  facts?: HostFacts;
+}
+
+export class DeployContext {
+  readonly session: ClusterSession;
+  readonly work = new Map<string, HostWork>();
+  /** The leader's view of the cluster when the run began (undefined: nothing runs yet). */
+  live: ClusterInfo | undefined;
+  plan: WholePlan = { hosts: new Map(), cluster: [] };
+
+  constructor(
+    readonly loaded: LoadedCluster,
+    material: Awaited<ReturnType<typeof ensureClusterMaterial>>,
+    readonly req: DeployRequest,
+  ) {
+    this.session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  }
+
+  get clusterName(): string {
+    return this.loaded.cluster.name;
+  }
+
+  selected(): ResolvedHost[] {
+    const all = this.loaded.cluster.hosts;
+    if (!this.req.hosts?.length) return all;
+    return all.filter((h) => this.req.hosts!.includes(h.name));
+  }
+
+  secret(name: string): string {
+    return this.session.material.secrets.get(name);
+  }
+
+  configuredPrimary(): ResolvedHost {
+    const p = this.loaded.cluster.hosts.find((h) => h.roles.includes('primary'));
+    if (!p) throw new UsageError('config.yml has no primary');
+    return p;
+  }
+
+  /** The units of every component the host runs, with their formation step and reactions. */
+  unitsOf(host: ResolvedHost): UnitSpec[] {
+    const cluster = this.loaded.cluster;
+    return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) =>
+      c.units(cluster, host).map((unit) => ({
+        unit,
+        component: c.name,
+        formation: c.formation,
+        reactions: (path: string) => c.reactions(cluster, path),
+      })),
+    );
+  }
+
+  /** etcd RBAC as config.yml asks for it, or undefined when etcd runs without auth. */
+  etcdAuthSpec(): EtcdAuthSpec | undefined {
+    const first = etcdMembers(this.loaded.cluster)[0];
+    if (!first || first.vars.etcd_authentication_mode !== 'basic') return undefined;
+    const user = String(first.vars.patroni_etcd_user);
+    return {
+      rootPassword: this.secret('etcd_root'),
+      patroniUser: user,
+      patroniPassword: this.secret(user),
+      prefix: `${String(first.vars.patroni_dcs_namespace).replace(/\/$/, '')}/${this.clusterName}/`,
+      role: `patroni_${this.clusterName.replace(/-/g, '_')}`,
+    };
+  }
+
+  /** The leader as the DCS sees it, read through any data node that answers. */
+  async readLive(): Promise<ClusterInfo | undefined> {
+    for (const h of this.loaded.cluster.hosts.filter((x) => x.roles.includes('primary') || x.roles.includes('replica'))) {
+      try {
+        const info = await this.session.patroni(h.name).cluster();
+        if (info.members.length) return info;
+      } catch {
+        // Not running there (yet): try the next member.
+      }
+    }
+    return undefined;
+  }
+}

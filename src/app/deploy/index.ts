@@ -1,0 +1,102 @@
+/**
+ * `pgha deploy`: facts → the whole plan (./plan.ts, pure parts in src/plan/) → execution
+ * (./apply.ts) → verification. `--check` stops after the plan and prints it; a real run prints
+ * what it executed in the same words. Every step looks at the real state first, so a re-run —
+ * also after an interruption — converges and a run with nothing to do changes nothing.
+ */
+import { ExitCode, UsageError } from '../../errors.js';
+import { formatWholePlan, isEmptyPlan } from '../../plan/cluster-plan.js';
+import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
+import { runPhases, type Progress } from '../progress.js';
+import { mapLimit } from '../session.js';
+import { Executor } from './apply.js';
+import { DeployContext, type DeployRequest } from './context.js';
+import { checkEtcd, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
+
+export type { DeployRequest } from './context.js';
+
+export interface DeployResult {
+  exitCode: number;
+  summary: string;
+  roundTrips: Record<string, number>;
+}
+
+/** Where clients connect, for the end of a deploy. */
+export function clientEndpoints(loaded: LoadedCluster): string[] {
+  const out: string[] = [];
+  for (const h of loaded.cluster.hosts) {
+    if (h.roles.includes('haproxy')) {
+      out.push(`read-write: host=${h.ip} port=${String(h.vars.haproxy_port)} (HAProxy on ${h.name})`);
+      if (h.vars.haproxy_read_only_load_balancer_enabled === true)
+        out.push(`read-only:  host=${h.ip} port=${String(h.vars.haproxy_read_only_port)} (HAProxy on ${h.name})`);
+    }
+    if (h.roles.includes('pgbouncer')) out.push(`read-write: host=${h.ip} port=${String(h.vars.pgbouncer_port)} (PgBouncer on ${h.name})`);
+  }
+  return out;
+}
+
+export async function deploy(dir: string, req: DeployRequest, progress: Progress): Promise<DeployResult> {
+  const loaded = loadCluster(dir, req.extraVars);
+  const unknown = (req.hosts ?? []).filter((n) => !loaded.cluster.hosts.some((h) => h.name === n));
+  if (unknown.length) {
+    throw new UsageError(
+      `--hosts ${unknown.join(',')}: not in this cluster (hosts: ${loaded.cluster.hosts.map((h) => h.name).join(', ')})`,
+    );
+  }
+  const material = await ensureClusterMaterial(loaded);
+  const d = new DeployContext(loaded, material, req);
+  const redact = (lines: string[]) => lines.map((l) => d.session.material.secrets.redact(l));
+  try {
+    let skipEtcdWait: string[] = [];
+    const warnings: string[] = [];
+    await runPhases(
+      [
+        { title: 'connect', run: async () => d.session.connect(d.selected(), req.concurrency) },
+        {
+          title: 'gather facts and plan',
+          run: async () => {
+            d.live = await d.readLive();
+            renderDesired(d);
+            await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
+            const etcd = await checkEtcd(d);
+            skipEtcdWait = etcd.skipWait;
+            warnings.push(...etcd.warnings.map((w) => `warning: ${w}`));
+            await planCluster(d);
+          },
+        },
+      ],
+      progress,
+    );
+    const empty = isEmptyPlan(d.plan);
+    if (req.check) {
+      warnings.push(...(await knownBugWarnings(d)));
+      const pending = redact(formatWholePlan(d.plan, { diff: req.diff }));
+      const summary = [...warnings, empty ? 'no changes' : `pending changes:\n${pending.join('\n')}`].join('\n');
+      return { exitCode: empty ? ExitCode.ok : ExitCode.pendingChanges, summary, roundTrips: d.session.roundTrips() };
+    }
+    const x = new Executor(d, skipEtcdWait);
+    const hosts = () => [...d.plan.hosts.keys()];
+    await runPhases(
+      [
+        { title: 'pre-install files', run: () => mapLimit(hosts(), req.concurrency, (h) => x.writeFiles(h, 'pre')) },
+        { title: 'packages', run: () => mapLimit(hosts(), req.concurrency, (h) => x.installPackages(h)) },
+        { title: 'files', run: () => mapLimit(hosts(), req.concurrency, (h) => x.writeFiles(h, 'post')) },
+        { title: 'etcd', run: () => x.etcdPhase() },
+        { title: 'patroni', run: () => x.patroniPhase() },
+        { title: 'services', run: () => x.servicePhase() },
+        { title: 'verify', run: () => x.verify() },
+      ],
+      progress,
+    );
+    warnings.push(...(await knownBugWarnings(d)));
+    const applied = redact(formatWholePlan(x.inPlanOrder()));
+    const lines = [...applied, ...x.notes];
+    return {
+      exitCode: ExitCode.ok,
+      summary: [...warnings, lines.length ? `applied:\n${lines.join('\n')}` : 'no changes', ...clientEndpoints(loaded)].join('\n'),
+      roundTrips: d.session.roundTrips(),
+    };
+  } finally {
+    await d.session.close();
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The planning half of `pgha deploy`: read every fact the plan depends on (files, packages and
+ * units on each host; the live cluster; etcd's auth; the PgBouncer auth user; the DCS
+ * configuration), then build the whole plan with the pure functions of src/plan/. Reads only:
+ * `deploy --check` stops after this.
+ */
+import { dataNodes, etcdMembers, hasRole } from '../../components/common.js';
+import { EtcdGateway, planEtcdAuth, readEtcdAuth, describeEtcdAuthStep, type EtcdAuthState } from '../../components/etcd/auth.js';
+import { desiredDcs } from '../../components/patroni/dcs.js';
+import { dcsPatch } from '../../components/patroni/dcs-patch.js';
+import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
+import { pgbouncerAuthUserCommand, postmasterParametersCommand } from '../../components/host-commands.js';
+import { LOCAL_REPO_REMOTE_DIR } from '../../components/paths.js';
+import { RefusedError } from '../../errors.js';
+import type { Plain } from '../../model/merge.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
+import { leaderOf } from '../../patroni/types.js';
+import { patchedParameters, planHostWhole, planRollingRestart, type ClusterAction } from '../../plan/cluster-plan.js';
+import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
+import { planHost, sha256 } from '../../plan/plan.js';
+import { gatherFacts } from '../../plan/remote.js';
+import { packagesFor, renderCluster, type PackageSpec } from '../../render/index.js';
+import { run } from '../../transport/types.js';
+import type { DeployContext, HostWork } from './context.js';
+
+export const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
+
+/** bare hosts with `use_local_repo_only` get DIR/local-repo copied over SSH and use only it. */
+export function usesCopiedRepo(d: DeployContext, h: ResolvedHost): boolean {
+  return d.loaded.cluster.platform === 'bare' && h.vars.use_local_repo_only === true;
+}
+
+export function packageArg(p: PackageSpec): string {
+  return p.version ? `${p.name}=${p.version}` : p.name;
+}
+
+export function leaderName(d: DeployContext): string | undefined {
+  return d.live ? leaderOf(d.live)?.name : undefined;
+}
+
+/** Desired state of every selected host, from the registry, rendered for the live leader. */
+export function renderDesired(d: DeployContext): void {
+  const material = d.session.material;
+  const leader = leaderName(d) ?? d.configuredPrimary().name;
+  const rendered = renderCluster(d.loaded.cluster, { secret: (n) => material.secrets.get(n), pki: material.pki }, { leader });
+  for (const host of d.selected()) {
+    d.work.set(host.name, {
+      host,
+      files: rendered.get(host.name) ?? [],
+      packages: packagesFor(d.loaded.cluster, host),
+      units: d.unitsOf(host),
+    });
+  }
+}
+
+/**
+ * What is on the host, then its plan. Every file is compared by hash first; the content of the
+ * files that differ (never of sensitive ones) is fetched in a second round trip, only for the
+ * diff. A no-op run thus ships no content and the host forks no encoder per file.
+ */
+export async function planHostWork(d: DeployContext, w: HostWork): Promise<void> {
+  const t = d.session.transport(w.host.name);
+  const copiedRepo = usesCopiedRepo(d, w.host) ? [REMOTE_REPO_INDEX] : [];
+  const paths = [...w.files.map((f) => f.path), ...copiedRepo];
+  const units = w.units.map((u) => u.unit);
+  w.facts = await gatherFacts(t, { paths, packages: w.packages.map((p) => p.name), services: units, hashOnly: paths });
+  const differing = w.files.filter((f) => {
+    const fact = w.facts!.files[f.path];
+    return !f.sensitive && fact?.state === 'file' && fact.sha256 !== sha256(f.content);
+  });
+  if (differing.length) {
+    const contents = await gatherFacts(t, { paths: differing.map((f) => f.path), packages: [], services: [] });
+    Object.assign(w.facts.files, contents.files);
+  }
+  const files = planHost({ files: w.files, packages: w.packages }, w.facts, {
+    redact: (s: string) => d.session.material.secrets.redact(s),
+  });
+  const facts = w.facts;
+  d.plan.hosts.set(
+    w.host.name,
+    planHostWhole(files, w.units, (u) => facts.services[u]?.active),
+  );
+}
+
+/** Whether this run changes what etcd on the host runs with, so that it restarts it. */
+function reconfiguresEtcd(d: DeployContext, host: string): boolean {
+  const p = d.plan.hosts.get(host);
+  return !!p && (p.units.some((u) => u.formation === 'etcd' && u.op === 'restart') || p.files.installs.some((i) => i.startsWith('etcd-')));
+}
+
+/**
+ * Every etcd member's health, read before anything changes, judged by etcdPreflight: refuse
+ * to reconfigure etcd while a member is down (quorum), warn otherwise. All members are
+ * probed, also those outside --hosts: quorum is the whole cluster's.
+ */
+export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
+  const hosts = etcdMembers(d.loaded.cluster);
+  if (!hosts.length) return { refusals: [], warnings: [], skipWait: [] };
+  const views = await Promise.all(
+    hosts.map(async (h): Promise<EtcdMemberView> => {
+      const w = d.work.get(h.name);
+      const base = { name: h.name, unitActive: w?.facts?.services['etcd.service']?.active, reconfigured: reconfiguresEtcd(d, h.name) };
+      try {
+        const res = await d.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+        const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
+        return { ...base, healthy: ok, error: ok ? undefined : `GET /health answered ${res.status}` };
+      } catch (e) {
+        return { ...base, healthy: false, error: (e as Error).message };
+      }
+    }),
+  );
+  const check = etcdPreflight(views, { clusterDir: d.loaded.paths.dir });
+  if (check.refusals.length) {
+    throw new RefusedError('refusing to deploy; nothing was changed:', check.refusals, {
+      where: 'etcd',
+      ...(check.hint ? { hint: check.hint } : {}),
+    });
+  }
+  return check;
+}
+
+/** etcd's auth as it is, read through the first member; undefined when etcd does not answer yet. */
+export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState | undefined> {
+  const spec = d.etcdAuthSpec();
+  const first = etcdMembers(d.loaded.cluster)[0];
+  if (!spec || !first) return undefined;
+  try {
+    const res = await d.session.etcdHttp(first.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+    if (res.status !== 200) return undefined;
+  } catch {
+    return undefined;
+  }
+  return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(first.name), `${first.name}: etcd auth`), spec);
+}
+
+/** Whether the PgBouncer auth user and its function need setting up on the leader (read-only check). */
+async function pgbouncerAuthPending(d: DeployContext, leader: string | undefined): Promise<boolean> {
+  if (!leader) return true;
+  const lv = d.session.host(leader).vars;
+  const user = String(lv.pgbouncer_auth_user);
+  const cmd = pgbouncerAuthUserCommand(user, d.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv), { checkOnly: true });
+  const r = await run(d.session.transport(leader), cmd, 'PgBouncer auth user (check)');
+  return r.stdout.includes('changed');
+}
+
+/** The parameters PostgreSQL reads only at start, asked of the leader only when the patch sets parameters. */
+async function postmasterParameters(d: DeployContext, leader: string, patch: Plain | undefined): Promise<Set<string>> {
+  if (!patchedParameters(patch).length) return new Set();
+  const port = Number(d.session.host(leader).vars.postgres_port);
+  const r = await run(d.session.transport(leader), postmasterParametersCommand(port), 'read pg_settings');
+  return new Set(r.stdout.split('\n').filter(Boolean));
+}
+
+/** The cluster's actions: etcd auth steps, the PgBouncer auth user, the DCS patch and the rolling restart it causes. */
+export async function planCluster(d: DeployContext): Promise<void> {
+  const cluster: ClusterAction[] = [];
+  const spec = d.etcdAuthSpec();
+  if (spec) {
+    for (const step of planEtcdAuth(await readEtcdAuthState(d), spec))
+      cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
+  }
+  const leader = leaderName(d);
+  if (d.loaded.cluster.hosts.some((h) => hasRole(h, 'pgbouncer')) && dataNodes(d.loaded.cluster).length) {
+    if (await pgbouncerAuthPending(d, leader))
+      cluster.push({ kind: 'pgbouncer-auth', user: String(d.configuredPrimary().vars.pgbouncer_auth_user) });
+  }
+  if (leader) {
+    const patch = dcsPatch(desiredDcs(d.session.host(leader).vars), await d.session.patroni(leader).config());
+    if (patch) cluster.push({ kind: 'dcs-patch', patch });
+    const restart = planRollingRestart({
+      patch,
+      postmasterParameters: await postmasterParameters(d, leader, patch),
+      members: (d.live?.members ?? []).map((m) => m.name),
+      pending: (d.live?.members ?? []).filter((m) => m.pending_restart).map((m) => m.name),
+      leader,
+    });
+    if (restart) cluster.push(restart);
+  }
+  d.plan.cluster = cluster;
+}
+
+/**
+ * A warning naming the members whose running Patroni has a known write-losing bug, with the
+ * fix (src/patroni/known-bugs.ts); none when every member answers with a good build or not at all.
+ */
+export async function knownBugWarnings(d: DeployContext): Promise<string[]> {
+  const bad: string[] = [];
+  await Promise.all(
+    dataNodes(d.loaded.cluster)
+      .filter((h) => d.selected().includes(h))
+      .map(async (h) => {
+        try {
+          const bug = leaderKeyBug((await d.session.patroni(h.name).patroni()).patroni);
+          if (bug) bad.push(`${h.name}: ${bug}`);
+        } catch {
+          // Not running (yet): nothing to say about its build.
+        }
+      }),
+  );
+  return bad.sort().map((b) => `warning: ${b}; fix: ${leaderKeyFix(d.loaded.paths.dir)}`);
+}

@@ -1,0 +1,74 @@
+/**
+ * What a component is: everything pgha knows about one piece of the stack (etcd, Patroni,
+ * PostgreSQL, HAProxy, PgBouncer…), declared as data and pure functions in the component's own
+ * folder. deploy, upgrade and render iterate the registry (./registry.ts) and never name a
+ * component; adding one is a folder plus one line there (docs/architecture.md#adding-a-component).
+ */
+import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import type { RenderOptions } from './common.js';
+
+export interface PackageSpec {
+  name: string;
+  /** Exact Debian version, or a prefix ending in `*` (as apt's `pkg=1.2*`). Absent: any version. */
+  version?: string;
+}
+
+/**
+ * How a running unit takes a change to one of the files it reads. (A changed unit file or drop-in
+ * also needs `systemctl daemon-reload`; the plan adds that for every component alike.)
+ */
+export type UnitReaction = { unit: string; how: 'reload' | 'restart' };
+
+/**
+ * When deploy starts and changes a component's units, in the order of cluster formation:
+ * - `etcd`: all members started together, then a health gate; changes roll one member at a time.
+ * - `patroni`: the configured primary bootstraps first, the replicas follow it; the DCS
+ *   configuration is reconciled once every member streams.
+ * - `service`: everything that only needs a running cluster (proxies, exporters…), started or
+ *   reloaded/restarted in parallel once the cluster leads.
+ */
+export type Formation = 'etcd' | 'patroni' | 'service';
+
+/** How `pgha upgrade` rolls a new version of the component onto its hosts. */
+export type UpgradeProcedure =
+  /** One host at a time: install, restart (or reload onto the new binary), wait until it serves on `port`. */
+  | { kind: 'service'; how: 'restart' | 'reload-or-restart'; port(host: ResolvedHost): number; quorumGate?: boolean }
+  /** Data nodes, replicas first and the leader after a switchover (or pause): restart the Patroni unit, or PostgreSQL through Patroni. */
+  | { kind: 'data-node'; restart: 'patroni-unit' | 'postgres' };
+
+/** What rendering hands every component besides the cluster: the templates under templates/. */
+export interface RenderContext {
+  inputs: RenderInputs;
+  opts: RenderOptions;
+  template(name: string, view: object): string;
+}
+
+export interface Component {
+  /** Its name in `--components`, `<name>_package_version` and messages. */
+  readonly name: string;
+  /** Whether the host runs this component. */
+  runsOn(cluster: ResolvedCluster, host: ResolvedHost): boolean;
+  /** Debian packages, pinned by `<name>_package_version` where set. */
+  packages(host: ResolvedHost): PackageSpec[];
+  /** Its desired files on the host (content, owner, mode). */
+  files(cluster: ResolvedCluster, host: ResolvedHost, ctx: RenderContext): DesiredFile[];
+  /** The systemd units it runs, in start order. */
+  units(cluster: ResolvedCluster, host: ResolvedHost): string[];
+  /** How its units react when `path` (one of its files) changes; [] when the path is not its own. */
+  reactions(cluster: ResolvedCluster, path: string): UnitReaction[];
+  readonly formation: Formation;
+  /** Directories holding private keys: readable only by the service that uses them. */
+  readonly privateDirs?: Readonly<Record<string, { owner: string; group: string; mode: number }>>;
+  /** Files that must be in place before its packages install (they stop install-time side effects). */
+  isPreInstall?(path: string): boolean;
+  readonly upgrade?: UpgradeProcedure;
+}
+
+export function pinned(name: string, version: string | undefined): PackageSpec {
+  return version === undefined ? { name } : { name, version };
+}
+
+/** A systemd unit file or drop-in: `/etc/systemd/system/<unit>` or `…/<unit>.d/…`. */
+export function unitOfSystemdPath(path: string): string | undefined {
+  return /^\/etc\/systemd\/system\/([^/]+?)(\.d\/.*)?$/.exec(path)?.[1];
+}

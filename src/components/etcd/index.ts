@@ -1,0 +1,31 @@
+/** etcd, the DCS: on hosts with role `etcd` (data nodes by default, or dedicated hosts). */
+import { hasRole, num, optStr } from '../common.js';
+import { pinned, type Component } from '../component.js';
+import { ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
+import { etcdFiles } from './config.js';
+
+export const ETCD_UNIT = 'etcd.service';
+
+export const etcd: Component = {
+  name: 'etcd',
+  runsOn: (_cluster, host) => hasRole(host, 'etcd'),
+  packages: (host) => {
+    const ver = optStr(host.vars, 'etcd_package_version');
+    return [pinned('etcd-server', ver), pinned('etcd-client', ver)];
+  },
+  files: (cluster, host, ctx) => etcdFiles(cluster, host, ctx.inputs),
+  units: () => [ETCD_UNIT],
+  // etcd reads its configuration only at start: a change means a (health-gated, rolling) restart.
+  reactions: (_cluster, path) => {
+    if (path.startsWith('/etc/etcd/') || path === ETCD_DEFAULTS) return [{ unit: ETCD_UNIT, how: 'restart' }];
+    return [];
+  },
+  formation: 'etcd',
+  privateDirs: { [ETCD_SSL_DIR]: { owner: 'etcd', group: 'etcd', mode: 0o750 } },
+  upgrade: {
+    kind: 'service',
+    how: 'restart',
+    port: (host) => num(host.vars, 'etcd_client_port'),
+    quorumGate: true,
+  },
+};

@@ -1,0 +1,27 @@
+/** Patroni on every data node: it runs PostgreSQL (../postgres/) and holds the leader key in etcd. */
+import { isDataNode, optStr } from '../common.js';
+import { pinned, type Component } from '../component.js';
+import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
+import { patroniFiles, patroniUnit } from './config.js';
+
+export const patroni: Component = {
+  name: 'patroni',
+  runsOn: (_cluster, host) => isDataNode(host),
+  packages: (host) => {
+    const flavour = optStr(host.vars, 'patroni_package_flavour') ?? 'community';
+    return [pinned(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(host.vars, 'patroni_package_version'))];
+  },
+  files: (cluster, host, ctx) => patroniFiles(cluster, host, ctx.inputs),
+  units: (cluster) => [patroniUnit(cluster)],
+  // Patroni re-reads its file on reload (SIGHUP) and applies what changed itself, restarting
+  // PostgreSQL only where a parameter needs it (then shown as pending restart).
+  reactions: (cluster, path) => {
+    if (path.startsWith('/etc/patroni/')) return [{ unit: patroniUnit(cluster), how: 'reload' }];
+    return [];
+  },
+  formation: 'patroni',
+  privateDirs: { [PATRONI_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
+  // Installing postgresql-<ver> would otherwise create and start a `main` cluster on Patroni's port.
+  isPreInstall: (path) => path === PG_CREATECLUSTER_DROP_IN,
+  upgrade: { kind: 'data-node', restart: 'patroni-unit' },
+};

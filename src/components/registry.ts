@@ -1,0 +1,17 @@
+/**
+ * Every component pgha deploys, in formation and upgrade order: the DCS first, then the data
+ * nodes (Patroni before PostgreSQL when upgrading), the proxies last. A new component is a
+ * folder under src/components/ plus one line here.
+ */
+import type { Component } from './component.js';
+import { etcd } from './etcd/index.js';
+import { haproxy } from './haproxy/index.js';
+import { patroni } from './patroni/index.js';
+import { pgbouncer } from './pgbouncer/index.js';
+import { postgres } from './postgres/index.js';
+
+export const COMPONENTS: readonly Component[] = [etcd, patroni, postgres, pgbouncer, haproxy];
+
+export function componentNamed(name: string): Component | undefined {
+  return COMPONENTS.find((c) => c.name === name);
+}
