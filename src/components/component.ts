@@ -64,6 +64,15 @@ export interface Component {
   readonly upgrade?: UpgradeProcedure;
 }
 
+/** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */
+export interface UnitSpec {
+  unit: string;
+  component: string;
+  formation: Formation;
+  /** How the unit reacts to a change of each path of its component (from the registry). */
+  reactions(path: string): UnitReaction[];
+}
+
 export function pinned(name: string, version: string | undefined): PackageSpec {
   return version === undefined ? { name } : { name, version };
 }

@@ -6,20 +6,13 @@
  * facts in, actions out. `deploy --check` prints exactly this; `deploy` executes it and prints
  * what it executed in the same words, so the two can be compared line by line.
  */
-import type { Formation, UnitReaction } from '../components/component.js';
+import type { Formation, UnitSpec } from '../components/component.js';
+
+export type { UnitSpec } from '../components/component.js';
 import { isPlainObject, type Plain } from '../model/merge.js';
 import { describeAction, type HostPlan } from './plan.js';
 
 export type UnitOp = 'start' | 'reload' | 'restart';
-
-/** One unit pgha runs on a host, with the component it belongs to. */
-export interface UnitSpec {
-  unit: string;
-  component: string;
-  formation: Formation;
-  /** How the unit reacts to a change of each path of its component (from the registry). */
-  reactions(path: string): UnitReaction[];
-}
 
 export interface UnitAction {
   unit: string;
@@ -108,7 +101,7 @@ export function planRollingRestart(opts: {
   members: readonly string[];
   pending: readonly string[];
   leader: string | undefined;
-}): ClusterAction | undefined {
+}): Extract<ClusterAction, { kind: 'rolling-restart' }> | undefined {
   const restartParams = patchedParameters(opts.patch).filter((p) => opts.postmasterParameters.has(p));
   const who = new Set(restartParams.length ? opts.members : opts.pending);
   if (!who.size) return undefined;

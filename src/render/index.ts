@@ -3,7 +3,7 @@
  * functions of the resolved cluster, the secrets and the PKI.
  */
 import type { RenderOptions } from '../components/common.js';
-import type { PackageSpec, RenderContext } from '../components/component.js';
+import type { PackageSpec, RenderContext, UnitSpec } from '../components/component.js';
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../components/paths.js';
 import { COMPONENTS } from '../components/registry.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
@@ -44,9 +44,21 @@ export function packagesFor(cluster: ResolvedCluster, host: ResolvedHost): Packa
   return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.packages(host));
 }
 
-/** The systemd units pgha manages on this host, in the order they should start. */
+/** The systemd units pgha manages on this host, in the order they should start, with their component's formation step and reactions. */
+export function unitsFor(cluster: ResolvedCluster, host: ResolvedHost): UnitSpec[] {
+  return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) =>
+    c.units(cluster, host).map((unit) => ({
+      unit,
+      component: c.name,
+      formation: c.formation,
+      reactions: (path: string) => c.reactions(cluster, path),
+    })),
+  );
+}
+
+/** The names of unitsFor. */
 export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): string[] {
-  return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.units(cluster, host));
+  return unitsFor(cluster, host).map((u) => u.unit);
 }
 
 /**

@@ -31,6 +31,16 @@ interface PatronictlMember {
   'Lag in MB'?: number | string;
 }
 
+/** The action lines after `header` (`pending changes:` or `applied:`), up to the client endpoints. */
+function planLines(stdout: string, header: string): string[] {
+  const lines = stdout.split('\n');
+  const start = lines.indexOf(header);
+  if (start < 0) return [];
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => l === '' || /^(read-write|read-only):|^ssh round trips/.test(l));
+  return rest.slice(0, end < 0 ? rest.length : end).filter((l) => !/^ {4}/.test(l));
+}
+
 describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   let root = '';
   let dir = '';
@@ -238,8 +248,18 @@ except urllib.error.HTTPError as e:
       child.on('close', (code) => resolveSession({ code, out }));
     });
     await new Promise((r) => setTimeout(r, 1500));
+    // The plan names the reload, and the real run does exactly what the plan said.
+    const haproxyPlan = await pgha(['deploy', dir, '--check']);
+    outputs.push(haproxyPlan.stdout, haproxyPlan.stderr);
+    expect(haproxyPlan.code).toBe(10);
+    expect(planLines(haproxyPlan.stdout, 'pending changes:')).toEqual([
+      'proxy1: 2 changes',
+      '  update /etc/haproxy/haproxy.cfg',
+      '  reload haproxy.service',
+    ]);
     const reloaded = await pghaOk(['deploy', dir]);
     outputs.push(reloaded.stdout, reloaded.stderr);
+    expect(planLines(reloaded.stdout, 'applied:')).toEqual(planLines(haproxyPlan.stdout, 'pending changes:'));
     expect(sshOk(dir, PROXY, 'cat /etc/haproxy/haproxy.cfg')).toContain('31m');
     // A reload, not a restart: the master process stays, and the established session survives.
     expect(sshOk(dir, PROXY, 'systemctl show -p MainPID --value haproxy').trim()).toBe(haproxyPid);
@@ -247,8 +267,24 @@ except urllib.error.HTTPError as e:
 
     doc.cluster_vars.patroni_dynamic_conf_settings = dcsChange;
     writeFileSync(configPath, stringify(doc));
+    // The whole plan: the PATCH of the DCS and the rolling restart max_connections needs, leader last.
+    const dcsPlan = await pgha(['deploy', dir, '--check', '--diff']);
+    outputs.push(dcsPlan.stdout, dcsPlan.stderr);
+    expect(dcsPlan.code).toBe(10);
+    const planned = planLines(dcsPlan.stdout, 'pending changes:');
+    // Patroni's file carries the DCS settings for bootstrap: rewritten and reloaded on every member.
+    for (const m of ['pg1', 'pg2', 'pg3']) {
+      const at = planned.indexOf(`${m}: 2 changes`);
+      expect(planned.slice(at + 1, at + 3)).toEqual([`  update /etc/patroni/${CLUSTER}.yml`, `  reload patroni@${CLUSTER}.service`]);
+    }
+    const clusterLines = planned.filter((l) => l.startsWith('cluster: '));
+    expect(clusterLines).toHaveLength(2);
+    expect(clusterLines[0]).toMatch(/^cluster: patroni: PATCH \/config \{"postgresql":\{"parameters":\{.*"max_connections":150/);
+    expect(clusterLines[1]).toMatch(/^cluster: patroni: rolling restart of pg\d, pg\d, pg\d \(leader, last\) for max_connections$/);
+    expect(planned).toHaveLength(3 * 3 + 2);
     const applied = await pghaOk(['deploy', dir]);
     outputs.push(applied.stdout, applied.stderr);
+    expect(planLines(applied.stdout, 'applied:')).toEqual(planned);
     const leaderIp = NODES[['pg1', 'pg2', 'pg3'].indexOf(leaderName() ?? 'pg1')]!;
     const show = (p: string) =>
       psql(`host=${leaderIp} port=5432 user=postgres dbname=postgres sslmode=require`, `show ${p}`, secret('postgres')).stdout;

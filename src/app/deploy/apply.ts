@@ -171,9 +171,10 @@ export class Executor {
     }
     const spec = this.d.etcdAuthSpec();
     if (!spec) return;
-    const first = members[0]!.name;
-    // Planned from what etcd held at plan time; re-read so an interrupted run converges.
-    const gw = new EtcdGateway(this.d.session.etcdHttp(first), `${first}: etcd auth`);
+    // Planned from what etcd held at plan time; re-read so an interrupted run converges. Through
+    // a member the health gate waited for: one left down on purpose cannot answer.
+    const via = (gate[0] ?? members[0]!).name;
+    const gw = new EtcdGateway(this.d.session.etcdHttp(via), `${via}: etcd auth`);
     const steps = planEtcdAuth(await readEtcdAuth(gw, spec), spec);
     await applyEtcdAuth(gw, steps, spec);
     this.executed.cluster.push(...steps.map((s): ClusterAction => ({ kind: 'etcd-auth', step: describeEtcdAuthStep(s) })));

@@ -5,7 +5,6 @@
  */
 import { etcdMembers } from '../../components/common.js';
 import type { EtcdAuthSpec } from '../../components/etcd/auth.js';
-import { COMPONENTS } from '../../components/registry.js';
 import { UsageError } from '../../errors.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../../model/types.js';
 import type { ClusterInfo } from '../../patroni/types.js';
@@ -64,19 +63,6 @@ export class DeployContext {
     const p = this.loaded.cluster.hosts.find((h) => h.roles.includes('primary'));
     if (!p) throw new UsageError('config.yml has no primary');
     return p;
-  }
-
-  /** The units of every component the host runs, with their formation step and reactions. */
-  unitsOf(host: ResolvedHost): UnitSpec[] {
-    const cluster = this.loaded.cluster;
-    return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) =>
-      c.units(cluster, host).map((unit) => ({
-        unit,
-        component: c.name,
-        formation: c.formation,
-        reactions: (path: string) => c.reactions(cluster, path),
-      })),
-    );
   }
 
   /** etcd RBAC as config.yml asks for it, or undefined when etcd runs without auth. */

@@ -58,6 +58,10 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
             d.live = await d.readLive();
             renderDesired(d);
             await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
+            // In config.yml's order, whichever host answered first.
+            d.plan.hosts = new Map(
+              d.selected().flatMap((h) => (d.plan.hosts.has(h.name) ? [[h.name, d.plan.hosts.get(h.name)!] as const] : [])),
+            );
             const etcd = await checkEtcd(d);
             skipEtcdWait = etcd.skipWait;
             warnings.push(...etcd.warnings.map((w) => `warning: ${w}`));

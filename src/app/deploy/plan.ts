@@ -20,7 +20,7 @@ import { patchedParameters, planHostWhole, planRollingRestart, type ClusterActio
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
 import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
-import { packagesFor, renderCluster, type PackageSpec } from '../../render/index.js';
+import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
 import type { DeployContext, HostWork } from './context.js';
 
@@ -49,7 +49,7 @@ export function renderDesired(d: DeployContext): void {
       host,
       files: rendered.get(host.name) ?? [],
       packages: packagesFor(d.loaded.cluster, host),
-      units: d.unitsOf(host),
+      units: unitsFor(d.loaded.cluster, host),
     });
   }
 }
@@ -83,10 +83,13 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   );
 }
 
-/** Whether this run changes what etcd on the host runs with, so that it restarts it. */
+/** Whether this run changes what etcd on the host runs with (whether or not it runs now), so that it restarts it. */
 function reconfiguresEtcd(d: DeployContext, host: string): boolean {
   const p = d.plan.hosts.get(host);
-  return !!p && (p.units.some((u) => u.formation === 'etcd' && u.op === 'restart') || p.files.installs.some((i) => i.startsWith('etcd-')));
+  const etcdUnits = (d.work.get(host)?.units ?? []).filter((u) => u.formation === 'etcd');
+  if (!p) return false;
+  const restarts = (path: string) => etcdUnits.some((u) => u.reactions(path).some((r) => r.unit === u.unit && r.how === 'restart'));
+  return p.files.changedPaths.some(restarts) || p.files.installs.some((i) => i.startsWith('etcd-'));
 }
 
 /**
@@ -120,18 +123,20 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
   return check;
 }
 
-/** etcd's auth as it is, read through the first member; undefined when etcd does not answer yet. */
+/** etcd's auth as it is, read through the first member that is healthy; undefined when none answers yet. */
 export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState | undefined> {
   const spec = d.etcdAuthSpec();
-  const first = etcdMembers(d.loaded.cluster)[0];
-  if (!spec || !first) return undefined;
-  try {
-    const res = await d.session.etcdHttp(first.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-    if (res.status !== 200) return undefined;
-  } catch {
-    return undefined;
+  if (!spec) return undefined;
+  for (const h of etcdMembers(d.loaded.cluster)) {
+    try {
+      const res = await d.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
+      if (res.status !== 200) continue;
+    } catch {
+      continue;
+    }
+    return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(h.name), `${h.name}: etcd auth`), spec);
   }
-  return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(first.name), `${first.name}: etcd auth`), spec);
+  return undefined;
 }
 
 /** Whether the PgBouncer auth user and its function need setting up on the leader (read-only check). */
