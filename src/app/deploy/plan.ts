@@ -140,8 +140,7 @@ export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState
 }
 
 /** Whether the PgBouncer auth user and its function need setting up on the leader (read-only check). */
-async function pgbouncerAuthPending(d: DeployContext, leader: string | undefined): Promise<boolean> {
-  if (!leader) return true;
+async function pgbouncerAuthPending(d: DeployContext, leader: string): Promise<boolean> {
   const lv = d.session.host(leader).vars;
   const user = String(lv.pgbouncer_auth_user);
   const cmd = pgbouncerAuthUserCommand(user, d.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv), { checkOnly: true });
@@ -165,17 +164,25 @@ export async function planCluster(d: DeployContext): Promise<void> {
     for (const step of planEtcdAuth(await readEtcdAuthState(d), spec))
       cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
   }
+  // The executor acts on Patroni only when this run includes data nodes (`--hosts` may leave them out).
+  if (!dataNodes(d.loaded.cluster).some((h) => d.work.has(h.name))) {
+    d.plan.cluster = cluster;
+    return;
+  }
   const leader = leaderName(d);
-  if (d.loaded.cluster.hosts.some((h) => hasRole(h, 'pgbouncer')) && dataNodes(d.loaded.cluster).length) {
-    if (await pgbouncerAuthPending(d, leader))
+  // Read on the leader over SSH only when this run connected to it.
+  const reachable = leader !== undefined && d.work.has(leader) ? leader : undefined;
+  if (d.loaded.cluster.hosts.some((h) => hasRole(h, 'pgbouncer'))) {
+    if (leader === undefined || reachable === undefined || (await pgbouncerAuthPending(d, reachable))) {
       cluster.push({ kind: 'pgbouncer-auth', user: String(d.configuredPrimary().vars.pgbouncer_auth_user) });
+    }
   }
   if (leader) {
     const patch = dcsPatch(desiredDcs(d.session.host(leader).vars), await d.session.patroni(leader).config());
     if (patch) cluster.push({ kind: 'dcs-patch', patch });
     const restart = planRollingRestart({
       patch,
-      postmasterParameters: await postmasterParameters(d, leader, patch),
+      postmasterParameters: reachable ? await postmasterParameters(d, reachable, patch) : new Set(),
       members: (d.live?.members ?? []).map((m) => m.name),
       pending: (d.live?.members ?? []).filter((m) => m.pending_restart).map((m) => m.name),
       leader,
