@@ -1,6 +1,6 @@
 /** Rules about role combinations, on one instance and across the cluster. */
 import type { Role } from '../../model/types.js';
-import { isDataNode, type InstanceRule, type Rule } from './context.js';
+import { isDataNode, type InstanceRule, type Rule, type RuleContext } from './context.js';
 
 /** A member is either the bootstrap primary or a replica, never both. */
 export const primaryAndReplica: InstanceRule = (ctx, i) => {
@@ -33,7 +33,7 @@ export const pgbouncerOnDataNodes: InstanceRule = (ctx, i) => {
 };
 
 /** Where role `r` first appears: the instance and the role's index in its list. */
-function firstWith(ctx: Parameters<Rule>[0], r: Role): { i: number; j: number } | undefined {
+function firstWith(ctx: RuleContext, r: Role): { i: number; j: number } | undefined {
   const i = ctx.config.instances.findIndex((inst) => inst.role.includes(r));
   return i < 0 ? undefined : { i, j: ctx.config.instances[i]?.role.indexOf(r) ?? 0 };
 }
