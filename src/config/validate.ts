@@ -8,7 +8,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { formatPath } from '../model/merge.js';
 import type { ClusterConfig, Vars } from '../model/types.js';
 import type { LoadedDocument } from './load.js';
-import { didYouMean, semanticProblems } from './rules.js';
+import { didYouMean, semanticProblems } from './rules/index.js';
 
 const schemaUrl = new URL('../../schemas/config.schema.json', import.meta.url);
 type Validator = ReturnType<Ajv['compile']>;

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { didYouMean } from '../../src/config/rules.js';
+import { didYouMean } from '../../src/config/rules/index.js';
 import { validateConfig, type ValidConfig } from '../../src/config/validate.js';
 import { ConfigError, formatProblem } from '../../src/errors.js';
 import { KNOWN_VARIABLES } from '../../src/model/defaults.js';

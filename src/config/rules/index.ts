@@ -1,0 +1,48 @@
+/**
+ * Semantic rules of config.yml: what the JSON schema cannot say (cross-instance uniqueness,
+ * role combinations, quorum) and what only shows after the layers are merged (mtls without
+ * TLS, port clashes on one host, Patroni timing). Runs on a schema-valid config only.
+ * Every problem is collected; none stops the others.
+ *
+ * The order of RULES is the order problems are reported in (the caller then sorts by line, so
+ * it only decides between problems on one line, and among `-e` problems, which have none).
+ */
+import type { ClusterConfig, Vars } from '../../model/types.js';
+import type { LoadedDocument } from '../load.js';
+import { createContext, eachHost, eachInstance, type Rule, type SemanticResult } from './context.js';
+import { etcdQuorum } from './etcd.js';
+import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
+import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
+import { listenAddresses, ports } from './network.js';
+import { patroniTiming } from './patroni-timing.js';
+import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNodes, primaryAndReplica } from './roles.js';
+import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
+import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
+import { userNames } from './users.js';
+import { clusterWideVariables, requiredVariables, unknownVariables } from './variables.js';
+
+export type { Loc, Rule, RuleContext, SemanticResult } from './context.js';
+export { didYouMean } from './suggest.js';
+export { MAX_ETCD_MEMBERS } from './etcd.js';
+
+export const RULES: readonly Rule[] = [
+  unknownVariables,
+  haproxyConfSettings,
+  lineSettingsControlCharacters,
+  uniqueLocations,
+  eachInstance(uniqueName, uniqueIp, uniqueNode, knownLocation, usableIp, primaryAndReplica, haproxyOffDataNodes, pgbouncerOnDataNodes),
+  onePrimary,
+  etcdQuorum,
+  haproxyOrPgbouncer,
+  clusterWideVariables,
+  eachHost(userNames),
+  // Errors first, then the warnings, host by host: legal, but rarely what was meant.
+  eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
+  eachHost(readOnlyWithoutReplicas),
+];
+
+export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, extraVars: Vars): SemanticResult {
+  const ctx = createContext(config, doc, extraVars);
+  for (const rule of RULES) rule(ctx);
+  return ctx.result();
+}
