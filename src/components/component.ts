@@ -36,6 +36,17 @@ export type UpgradeProcedure =
   /** Data nodes, replicas first and the leader after a switchover (or pause): restart the Patroni unit, or PostgreSQL through Patroni. */
   | { kind: 'data-node'; restart: 'patroni-unit' | 'postgres' };
 
+/**
+ * A port a host listens on for a component: the variable (or settings path) that chooses it, and
+ * what listens. `port` is set for listeners whose port is read from a rendered configuration.
+ */
+export interface PortUse {
+  variable: string;
+  path: (string | number)[];
+  service: string;
+  port?: number;
+}
+
 /** What rendering hands every component besides the cluster: the templates under templates/. */
 export interface RenderContext {
   inputs: RenderInputs;
@@ -57,6 +68,8 @@ export interface Component {
   /** How its units react when `path` (one of its files) changes; [] when the path is not its own. */
   reactions(cluster: ResolvedCluster, path: string): UnitReaction[];
   readonly formation: Formation;
+  /** The ports it listens on (config.yml's port clash and listen-address rules check them). */
+  ports?(cluster: ResolvedCluster, host: ResolvedHost): PortUse[];
   /** Directories holding private keys: readable only by the service that uses them. */
   readonly privateDirs?: Readonly<Record<string, { owner: string; group: string; mode: number }>>;
   /** Files that must be in place before its packages install (they stop install-time side effects). */
@@ -71,6 +84,11 @@ export interface UnitSpec {
   formation: Formation;
   /** How the unit reacts to a change of each path of its component (from the registry). */
   reactions(path: string): UnitReaction[];
+}
+
+/** A port chosen by one variable. */
+export function portOf(variable: string, service: string): PortUse {
+  return { variable, path: [variable], service };
 }
 
 export function pinned(name: string, version: string | undefined): PackageSpec {

@@ -124,7 +124,7 @@ describe('-e variables', () => {
     const mtls = read('invalid', 'mtls-without-ssl');
     expect(warningsOf(mtls, { patroni_ssl_enabled: true })).toEqual([]);
     expect(errorsOf(base, { postgres_port: 8008 })).toEqual([
-      '-e: postgres_port: postgres_port (PostgreSQL) and patroni_listen_port (the Patroni REST API) are both 8008 on pg1, pg2, pg3; give each service its own port',
+      '-e: postgres_port: patroni_listen_port (the Patroni REST API) and postgres_port (PostgreSQL) are both 8008 on pg1, pg2, pg3; give each service its own port',
     ]);
   });
 

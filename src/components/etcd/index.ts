@@ -1,6 +1,6 @@
 /** etcd, the DCS: on hosts with role `etcd` (data nodes by default, or dedicated hosts). */
 import { hasRole, num, optStr } from '../common.js';
-import { pinned, type Component } from '../component.js';
+import { pinned, portOf, type Component } from '../component.js';
 import { ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
 import { etcdFiles } from './config.js';
 
@@ -21,6 +21,7 @@ export const etcd: Component = {
     return [];
   },
   formation: 'etcd',
+  ports: () => [portOf('etcd_client_port', 'etcd clients'), portOf('etcd_peer_port', 'etcd peers')],
   privateDirs: { [ETCD_SSL_DIR]: { owner: 'etcd', group: 'etcd', mode: 0o750 } },
   upgrade: {
     kind: 'service',

@@ -1,8 +1,9 @@
 /** HAProxy on hosts with role `haproxy`: the read-write (and read-only) entry point, following Patroni's health endpoints. */
-import { hasRole, num, optStr } from '../common.js';
-import { pinned, type Component } from '../component.js';
+import { hasRole, isDataNode, num, optStr } from '../common.js';
+import { pinned, portOf, type Component, type PortUse } from '../component.js';
+import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { HAPROXY_SSL_DIR } from '../paths.js';
-import { haproxyFiles } from './config.js';
+import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyFiles, haproxyListeners } from './config.js';
 
 export const HAPROXY_UNIT = 'haproxy.service';
 
@@ -18,7 +19,40 @@ export const haproxy: Component = {
     return [];
   },
   formation: 'service',
+  // On a data node haproxy is refused by its own rule; its ports would only repeat that.
+  ports: (cluster, host) =>
+    isDataNode(host)
+      ? []
+      : [
+          portOf('haproxy_port', 'HAProxy'),
+          ...(host.vars.haproxy_read_only_load_balancer_enabled === true
+            ? [portOf('haproxy_read_only_port', 'the HAProxy read-only frontend')]
+            : []),
+          ...haproxyExtraListeners(cluster, host),
+        ],
   privateDirs: { [HAPROXY_SSL_DIR]: { owner: 'root', group: 'haproxy', mode: 0o750 } },
   // The master re-executes its (new) binary on reload and keeps client sessions.
   upgrade: { kind: 'service', how: 'reload-or-restart', port: (host) => num(host.vars, 'haproxy_port') },
 };
+
+/** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */
+function haproxyExtraListeners(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] {
+  const byVariable: Record<string, string> = { [HAPROXY_RW_BACKEND]: 'haproxy_port', [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port' };
+  // Without both ports haproxy.cfg cannot be rendered; the unset port is reported on its own.
+  if (typeof host.vars.haproxy_port !== 'number' || typeof host.vars.haproxy_read_only_port !== 'number') return [];
+  let listeners: ReturnType<typeof haproxyListeners>;
+  try {
+    listeners = haproxyListeners(cluster, host);
+  } catch {
+    // Settings the renderer cannot place are reported by their own config rule.
+    listeners = [];
+  }
+  return listeners
+    .filter((l) => !(l.kind === 'frontends' && byVariable[l.section]))
+    .map((l) => ({
+      variable: `haproxy_conf_settings.${l.kind}.${l.section}`,
+      path: ['haproxy_conf_settings', l.kind, l.section, 'bind'],
+      service: `HAProxy's ${l.section}`,
+      port: l.port,
+    }));
+}

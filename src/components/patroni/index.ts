@@ -1,6 +1,6 @@
 /** Patroni on every data node: it runs PostgreSQL (../postgres/) and holds the leader key in etcd. */
 import { isDataNode, optStr } from '../common.js';
-import { pinned, type Component } from '../component.js';
+import { pinned, portOf, type Component } from '../component.js';
 import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
 
@@ -20,6 +20,7 @@ export const patroni: Component = {
     return [];
   },
   formation: 'patroni',
+  ports: () => [portOf('patroni_listen_port', 'the Patroni REST API')],
   privateDirs: { [PATRONI_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
   // Installing postgresql-<ver> would otherwise create and start a `main` cluster on Patroni's port.
   isPreInstall: (path) => path === PG_CREATECLUSTER_DROP_IN,

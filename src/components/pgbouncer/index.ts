@@ -3,7 +3,7 @@
  * leader (./follow.ts). Its auth user lives in PostgreSQL: deploy sets it up on the leader.
  */
 import { hasRole, num, optStr } from '../common.js';
-import { pinned, unitOfSystemdPath, type Component } from '../component.js';
+import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
 import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
 import { pgbouncerFiles } from './config.js';
 
@@ -24,5 +24,6 @@ export const pgbouncer: Component = {
     return [];
   },
   formation: 'service',
+  ports: () => [portOf('pgbouncer_port', 'PgBouncer')],
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_port') },
 };

@@ -4,7 +4,7 @@
  * packages are pinned and upgraded (restarting PostgreSQL through Patroni) on their own.
  */
 import { isDataNode, optStr, str } from '../common.js';
-import { pinned, type Component } from '../component.js';
+import { pinned, portOf, type Component } from '../component.js';
 
 export const postgres: Component = {
   name: 'postgres',
@@ -18,5 +18,6 @@ export const postgres: Component = {
   units: () => [],
   reactions: () => [],
   formation: 'patroni',
+  ports: () => [portOf('postgres_port', 'PostgreSQL')],
   upgrade: { kind: 'data-node', restart: 'postgres' },
 };

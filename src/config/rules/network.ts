@@ -1,60 +1,14 @@
 /** Rules about what each host listens on: PostgreSQL's addresses and every service's port. */
-import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyListeners } from '../../components/haproxy/config.js';
+import type { PortUse } from '../../components/component.js';
+import { COMPONENTS } from '../../components/registry.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { isDataNode, type HostRule, type Segments } from './context.js';
+import { isDataNode, type HostRule } from './context.js';
 
-/**
- * A port a host listens on: the variable (or settings path) that chooses it, and what listens.
- * `port` is set for listeners whose port is read from a rendered configuration.
- */
-export interface PortUse {
-  variable: string;
-  path: Segments;
-  service: string;
-  port?: number;
-}
+export type { PortUse } from '../../components/component.js';
 
-/** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */
-function haproxyExtraListeners(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] {
-  const byVariable: Record<string, string> = { [HAPROXY_RW_BACKEND]: 'haproxy_port', [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port' };
-  // Without both ports haproxy.cfg cannot be rendered; the unset port is reported on its own.
-  if (typeof host.vars.haproxy_port !== 'number' || typeof host.vars.haproxy_read_only_port !== 'number') return [];
-  let listeners: ReturnType<typeof haproxyListeners>;
-  try {
-    listeners = haproxyListeners(cluster, host);
-  } catch {
-    // Settings the renderer cannot place are reported by their own rule (haproxyConfSettings).
-    listeners = [];
-  }
-  const out: PortUse[] = [];
-  for (const l of listeners) {
-    if (l.kind === 'frontends' && byVariable[l.section]) continue;
-    const path = ['haproxy_conf_settings', l.kind, l.section, 'bind'];
-    out.push({ variable: `haproxy_conf_settings.${l.kind}.${l.section}`, path, service: `HAProxy's ${l.section}`, port: l.port });
-  }
-  return out;
-}
-
-/** The ports a host listens on given its roles: every listener of every component it runs. */
+/** The ports a host listens on: every port of every component it runs (each component declares its own). */
 export function portVariables(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] {
-  const out: PortUse[] = [];
-  const use = (variable: string, service: string) => out.push({ variable, path: [variable], service });
-  if (isDataNode(host.roles)) {
-    use('postgres_port', 'PostgreSQL');
-    use('patroni_listen_port', 'the Patroni REST API');
-  }
-  if (host.roles.includes('etcd')) {
-    use('etcd_client_port', 'etcd clients');
-    use('etcd_peer_port', 'etcd peers');
-  }
-  // On a data node haproxy is already refused by its own rule; its ports would only repeat that.
-  if (host.roles.includes('haproxy') && !isDataNode(host.roles)) {
-    use('haproxy_port', 'HAProxy');
-    if (host.vars.haproxy_read_only_load_balancer_enabled === true) use('haproxy_read_only_port', 'the HAProxy read-only frontend');
-    out.push(...haproxyExtraListeners(cluster, host));
-  }
-  if (host.roles.includes('pgbouncer')) use('pgbouncer_port', 'PgBouncer');
-  return out;
+  return COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.ports?.(cluster, host) ?? []);
 }
 
 /**

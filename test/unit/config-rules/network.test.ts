@@ -8,10 +8,10 @@ describe('portVariables', () => {
     const c = pgbouncerConfig();
     const ctx = contextOf(c);
     expect(portVariables(ctx.resolved, ctx.resolved.hosts[0]!).map((u) => u.variable)).toEqual([
-      'postgres_port',
-      'patroni_listen_port',
       'etcd_client_port',
       'etcd_peer_port',
+      'patroni_listen_port',
+      'postgres_port',
       'pgbouncer_port',
     ]);
   });
@@ -45,8 +45,8 @@ describe('ports', () => {
     c.cluster_vars.patroni_listen_port = 2379;
     withInstanceVars(c, 2, { etcd_client_port: 2379 });
     expect(problems(rule, c)).toEqual([
-      'E cluster_vars.patroni_listen_port: patroni_listen_port (the Patroni REST API) and etcd_client_port (etcd clients) are both 2379 on pg1, pg2; give each service its own port',
-      'E instances[2].vars.etcd_client_port: patroni_listen_port (the Patroni REST API) and etcd_client_port (etcd clients) are both 2379 on pg3; give each service its own port',
+      'E cluster_vars.patroni_listen_port: etcd_client_port (etcd clients) and patroni_listen_port (the Patroni REST API) are both 2379 on pg1, pg2; give each service its own port',
+      'E instances[2].vars.etcd_client_port: etcd_client_port (etcd clients) and patroni_listen_port (the Patroni REST API) are both 2379 on pg3; give each service its own port',
     ]);
   });
 
