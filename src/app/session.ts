@@ -1,7 +1,7 @@
 /**
  * A live session with a cluster: one transport per host (opened together through the cluster's
- * platform — SSH today — and reused for the whole run), plus REST clients for Patroni and etcd with the cluster's TLS and credentials.
- * Shared by deploy and the operational commands.
+ * platform — SSH today — and reused for the whole run), plus REST clients for Patroni and etcd
+ * with the cluster's TLS and credentials. Shared by deploy and the operational commands.
  */
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';

@@ -12,7 +12,7 @@ import { run, sleep, type Log } from './sys.js';
  * container with the same machine name cannot create it ("File exists"). Wait briefly for the
  * ports of the bridge to go, then delete what is left (one end takes its peer with it).
  */
-export async function removeBridgePorts(bridge: string, log: Log): Promise<void> {
+async function removeBridgePorts(bridge: string, log: Log): Promise<void> {
   const ports = async () => {
     const r = await run('ip', ['-j', 'link', 'show', 'master', bridge], { allowFail: true });
     if (r.code !== 0 || !r.stdout.trim()) return [];
@@ -25,7 +25,7 @@ export async function removeBridgePorts(bridge: string, log: Log): Promise<void>
   }
 }
 
-export async function linkExists(dev: string): Promise<boolean> {
+async function linkExists(dev: string): Promise<boolean> {
   const r = await run('ip', ['-j', 'link', 'show', 'dev', dev], { allowFail: true });
   return r.code === 0;
 }
@@ -61,4 +61,12 @@ export async function ensureBridge(bridge: string, subnet: string, log: Log): Pr
   }
   await run('ip', ['link', 'set', bridge, 'up'], { where });
   return address;
+}
+
+/** Delete the bridge and whatever veth is still attached to it; nothing when it is gone already. */
+export async function removeBridge(bridge: string, log: Log): Promise<void> {
+  if (!(await linkExists(bridge))) return;
+  await removeBridgePorts(bridge, log);
+  log(`deleting bridge ${bridge}`);
+  await run('ip', ['link', 'del', bridge], { where: `deprovision: bridge ${bridge}` });
 }

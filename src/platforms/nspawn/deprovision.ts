@@ -6,7 +6,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../../errors.js';
 import type { HostAddr } from '../platform.js';
-import { linkExists, removeBridgePorts } from './bridge.js';
+import { removeBridge } from './bridge.js';
 import { cgroupRoots, killAll, processesInCgroups, removeCgroupTree } from './cgroups.js';
 import { runningPid, stopPid } from './container.js';
 import { bridgeName, isValidClusterName } from './names.js';
@@ -88,11 +88,7 @@ export async function deprovisionNspawn(
       });
     }
     await rm(base, { recursive: true, force: true });
-    if (await linkExists(bridge)) {
-      await removeBridgePorts(bridge, log);
-      log(`deleting bridge ${bridge}`);
-      await run('ip', ['link', 'del', bridge], { where: `deprovision: bridge ${bridge}` });
-    }
+    await removeBridge(bridge, log);
     return { bridge, hosts, seconds: (Date.now() - start) / 1000 };
   } finally {
     await release();
