@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { HostAddr } from '../platform.js';
 import {
   NETWORKD_FILE,
@@ -63,11 +63,10 @@ export async function writeHostFiles(spec: HostFilesSpec, host: HostAddr, root: 
   return [pub];
 }
 
-export async function writeKnownHosts(clusterDir: string, hosts: HostAddr[], results: { host: string; keys: string[] }[]): Promise<string> {
-  const dir = join(clusterDir, 'ssh');
+export async function writeKnownHosts(file: string, hosts: HostAddr[], results: { host: string; keys: string[] }[]): Promise<string> {
+  const dir = dirname(file);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const file = join(dir, 'known_hosts');
   let existing = '';
   try {
     existing = await readFile(file, 'utf8');

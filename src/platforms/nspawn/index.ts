@@ -34,6 +34,7 @@ export const nspawnPlatform: Platform = {
         hosts: req.hosts,
         authorizedKey: req.sshPublicKey,
         localRepoDir: req.localRepoDir,
+        knownHostsFile: req.access.knownHostsFile,
       },
       { log: req.log },
     );

@@ -28,6 +28,8 @@ export interface NspawnClusterSpec {
   authorizedKey: string;
   /** DIR/local-repo: bind-mounted read-only at /srv/pgha-repo and used as the only apt source. */
   localRepoDir?: string;
+  /** Where the containers' host keys are pinned; DIR/ssh/known_hosts when not given. */
+  knownHostsFile?: string;
 }
 
 export interface NspawnOptions {
@@ -189,7 +191,7 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
     const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     // Pin the keys of the hosts that came up even when another failed, then report the failure.
     const up = spec.hosts.filter((h) => results.some((r) => r.host === h.name));
-    const knownHostsFile = await writeKnownHosts(spec.clusterDir, up, results);
+    const knownHostsFile = await writeKnownHosts(spec.knownHostsFile ?? join(spec.clusterDir, 'ssh', 'known_hosts'), up, results);
     const failed = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 1) throw failed[0];
     if (failed.length > 1) {
