@@ -6,7 +6,7 @@ import { parseConfigText } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { UsageError } from '../errors.js';
 import { ensurePrivateDir } from '../pki/files.js';
-import { bindMountProblem } from '../platforms/nspawn/paths.js';
+import { platformFor } from '../platforms/index.js';
 import { clusterNameOf, clusterPaths, ensureClusterMaterial, loadCluster } from './cluster-dir.js';
 
 export type ConfigureRequest = Omit<ConfigureOptions, 'clusterName' | 'hostnames'> & {
@@ -29,11 +29,15 @@ export async function configureCluster(dir: string, req: ConfigureRequest): Prom
       hint: 'edit it, or pass --force to overwrite it (certificates and passwords are kept)',
     });
   }
-  if (req.platform === 'bare' && !req.hostnamesFrom) {
-    throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
+  const platform = platformFor(req.platform);
+  const rules = platform.configure;
+  if (rules.hostAddresses === 'listed' && !req.hostnamesFrom) {
+    throw new UsageError(`--platform ${platform.name} needs --hostnames-from FILE (lines "name ip")`);
   }
-  if (req.platform === 'nspawn' && req.hostnamesFrom) {
-    throw new UsageError('--hostnames-from is for --platform bare; nspawn assigns addresses in --subnet');
+  if (rules.hostAddresses === 'assigned' && req.hostnamesFrom) {
+    throw new UsageError(
+      `--hostnames-from is for platforms whose hosts exist already (--platform bare); ${platform.name} assigns addresses in --subnet`,
+    );
   }
   let hostnames: { name: string; ip: string }[] | undefined;
   if (req.hostnamesFrom) {
@@ -45,11 +49,9 @@ export async function configureCluster(dir: string, req: ConfigureRequest): Prom
     }
     hostnames = parseHostnamesFile(text, req.hostnamesFrom);
   }
-  const config = buildConfig({ ...req, clusterName, hostnames });
-  if (req.platform === 'nspawn') {
-    const unbindable = bindMountProblem(paths.dir);
-    if (unbindable) throw new UsageError(`cluster directory ${unbindable}`);
-  }
+  const config = buildConfig({ ...req, clusterName, hostnames }, rules);
+  const unbindable = platform.clusterDirProblem(paths.dir);
+  if (unbindable) throw new UsageError(`cluster directory ${unbindable}`);
 
   // Validate what would be written before writing anything: an invalid config.yml left behind
   // (in a new directory) is worse than none.

@@ -391,7 +391,7 @@ export function formatChecks(results: readonly CheckResult[]): string {
 export async function runTest(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const ctx = await probeContext(dir);
   const secrets = await loadSecrets(ctx.paths.dir);
-  const connect = sshConnector(ctx.paths, 10_000);
+  const connect = sshConnector(ctx, 10_000);
   const ssh = new ProxyReader(connect);
   try {
     const results = await runHealthChecks({

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { DesiredFile } from '../model/types.js';
+import { copiesLocalRepo } from '../platforms/index.js';
 import { renderCluster } from '../render/index.js';
 import type { SecretStore } from '../secrets/store.js';
 import { maskByShape } from '../secrets/redact.js';
@@ -33,7 +34,11 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
     throw new UsageError(`--host ${req.host}: not in this cluster (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
   }
   const material = await ensureClusterMaterial(loaded);
-  const byHost = renderCluster(cluster, { secret: (n) => material.secrets.get(n), pki: material.pki });
+  const byHost = renderCluster(
+    cluster,
+    { secret: (n) => material.secrets.get(n), pki: material.pki },
+    { copiesLocalRepo: (h) => copiesLocalRepo(cluster, h) },
+  );
   const chunks: string[] = [];
   let matched = 0;
   for (const [host, files] of byHost) {

@@ -1,22 +1,24 @@
 /**
- * A live session with a cluster: one SSH connection per host (opened together, reused for the
- * whole run), plus REST clients for Patroni and etcd with the cluster's TLS and credentials.
- * Shared by deploy and the operational commands.
+ * A live session with a cluster: one transport per host (opened together through the cluster's
+ * platform — SSH today — and reused for the whole run), plus REST clients for Patroni and etcd
+ * with the cluster's TLS and credentials. Shared by deploy and the operational commands.
  */
-import type { Duplex } from 'node:stream';
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient, type PatroniCredentials } from '../patroni/client.js';
 import { EtcdGateway } from '../components/etcd/auth.js';
 import { NodeHttpRequester, type Requester, type TlsMaterial } from '../transport/https.js';
-import { SshTransport } from '../transport/ssh.js';
-import type { Transport } from '../transport/types.js';
+import { hostConnector } from '../platforms/index.js';
+import type { HostTransport } from '../transport/types.js';
 import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
 
-export type HostTransport = Transport & {
-  forwardOut(ip: string, port: number): Promise<Duplex>;
-  putDirectory(local: string, remote: string): Promise<void>;
-};
+export type { HostTransport };
+
+/** Opens the transport to one host; a session gets its platform's unless given another (a fake, in tests). */
+export type ConnectHost = (host: ResolvedHost) => Promise<HostTransport>;
+
+/** How long a session waits for one host's handshake. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
 
@@ -37,11 +39,22 @@ export class ClusterSession {
   private readonly transports = new Map<string, HostTransport>();
   private readonly clients: { close(): Promise<void> }[] = [];
 
+  private readonly connectHost: ConnectHost;
+
   constructor(
     readonly cluster: ResolvedCluster,
     readonly paths: ClusterPaths,
     readonly material: ClusterMaterial,
-  ) {}
+    connectHost?: ConnectHost,
+  ) {
+    this.connectHost =
+      connectHost ??
+      hostConnector(cluster.platform, {
+        privateKeyFile: paths.privateKey,
+        knownHostsFile: paths.knownHosts,
+        readyTimeoutMs: CONNECT_TIMEOUT_MS,
+      });
+  }
 
   host(name: string): ResolvedHost {
     const h = this.cluster.hosts.find((x) => x.name === name);
@@ -59,14 +72,7 @@ export class ClusterSession {
     await mapLimit(hosts, concurrency, async (h) => {
       if (this.transports.has(h.name)) return;
       try {
-        const t = await SshTransport.connect({
-          host: h.name,
-          ip: h.ip,
-          privateKeyPath: this.paths.privateKey,
-          knownHostsPath: this.paths.knownHosts,
-          readyTimeoutMs: 10_000,
-        });
-        this.transports.set(h.name, t);
+        this.transports.set(h.name, await this.connectHost(h));
       } catch (e) {
         refused ||= e instanceof RefusedError;
         // Several hosts fail together: each line names its host first (the error's `where`).

@@ -419,15 +419,16 @@ export async function certificateStatus(paths: ClusterPaths, hosts: readonly Res
 
 export type ConnectSsh = (h: ResolvedHost) => Promise<Transport>;
 
-/** Connects with DIR/ssh's key and pinned host keys; ssh is loaded only when a proxy exists. */
-export function sshConnector(paths: ClusterPaths, readyTimeoutMs = STATUS_TIMEOUT_MS): ConnectSsh {
+/**
+ * Connects through the cluster's platform (SSH with DIR/ssh's key and pinned host keys); the
+ * platform code and ssh are loaded only when a proxy needs them.
+ */
+export function sshConnector(ctx: { cluster: ResolvedCluster; paths: ClusterPaths }, readyTimeoutMs = STATUS_TIMEOUT_MS): ConnectSsh {
   return async (h) => {
-    const { SshTransport } = await import('../transport/ssh.js');
-    return SshTransport.connect({
-      host: h.name,
-      ip: h.ip,
-      privateKeyPath: paths.privateKey,
-      knownHostsPath: paths.knownHosts,
+    const { platformFor } = await import('../platforms/index.js');
+    return platformFor(ctx.cluster.platform).connect(h, {
+      privateKeyFile: ctx.paths.privateKey,
+      knownHostsFile: ctx.paths.knownHosts,
       readyTimeoutMs,
     });
   };
@@ -560,7 +561,7 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
   const dataNodes = cluster.hosts.filter(isDataNode);
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
   const proxyHosts = cluster.hosts.filter((h) => h.roles.includes('haproxy') || h.roles.includes('pgbouncer'));
-  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx.paths), statsReader(ctx));
+  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx), statsReader(ctx));
   const proxies = o.proxies ?? ownProxies!;
   try {
     const [members, etcd, proxyReads, certificates] = await Promise.all([
@@ -769,7 +770,7 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
     out.write(await formatStatus(await readStatus(ctx), o.output));
     return 0;
   }
-  const proxies = new ProxyReader(sshConnector(ctx.paths), statsReader(ctx));
+  const proxies = new ProxyReader(sshConnector(ctx), statsReader(ctx));
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const onSignal = () => stop();

@@ -16,6 +16,7 @@ import { installPackagesCommand } from '../components/host-commands.js';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
 import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { platformFor } from '../platforms/index.js';
 import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
@@ -37,7 +38,7 @@ import {
   type HostComponentState,
   type PrimaryStrategy,
 } from './upgrade/plan.js';
-import { ensureRepoVersions } from './upgrade/repo.js';
+import { clusterPackageSet } from './provision.js';
 import { waitFor } from './wait.js';
 
 export interface UpgradeRequest {
@@ -556,10 +557,16 @@ export async function upgrade(dir: string, req: UpgradeRequest, progress: Progre
         {
           title: 'package versions',
           run: async () => {
-            if (loaded.cluster.platform !== 'nspawn') return;
             const wanted: Record<string, string> = {};
             for (const perHost of targets.values()) for (const t of perHost.values()) Object.assign(wanted, t);
-            u.notes.push(await ensureRepoVersions(loaded, wanted, req.log));
+            const note = await platformFor(loaded.cluster.platform).ensurePackageVersions({
+              clusterDir: loaded.paths.dir,
+              localRepoDir: loaded.paths.localRepo,
+              wanted,
+              packageSet: () => clusterPackageSet(loaded.cluster),
+              log: req.log,
+            });
+            if (note !== undefined) u.notes.push(note);
           },
         },
       ],

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PLATFORMS } from '../model/types.js';
+import { PLATFORMS, type Platform } from '../model/types.js';
 import { choice, intOption } from './options.js';
 
 export function registerConfigure(program: Command): void {
@@ -18,7 +18,7 @@ export function registerConfigure(program: Command): void {
       choice('--patroni-package-flavour', ['community', 'edb'] as const),
       'community',
     )
-    .option('--platform <platform>', 'nspawn|bare', choice('--platform', PLATFORMS), 'nspawn')
+    .option('--platform <platform>', PLATFORMS.join('|'), choice('--platform', PLATFORMS), 'nspawn')
     .option('--hostnames-from <file>', 'bare: file of "name ip" lines, one per host')
     .option('--data-nodes <n>', 'number of PostgreSQL nodes', intOption('--data-nodes', 1, 50), 3)
     .option('--etcd-nodes <n>', 'dedicated etcd hosts (0: etcd on the data nodes)', intOption('--etcd-nodes', 0, 7), 0)
@@ -33,7 +33,7 @@ export function registerConfigure(program: Command): void {
         enablePgbouncer: Boolean(o.enablePgbouncer),
         postgresVersion: Number(o.postgresql),
         patroniPackageFlavour: o.patroniPackageFlavour as 'community' | 'edb',
-        platform: o.platform as 'nspawn' | 'bare',
+        platform: o.platform as Platform,
         hostnamesFrom: o.hostnamesFrom as string | undefined,
         dataNodes: Number(o.dataNodes),
         etcdNodes: Number(o.etcdNodes),

@@ -9,6 +9,8 @@ import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role, Va
 export interface RenderOptions {
   /** Host name of the current leader; the configured primary when absent. */
   leader?: string | undefined;
+  /** Whether deploy copies DIR/local-repo to the host and points apt at it alone (the platform says; none when absent). */
+  copiesLocalRepo?: ((host: ResolvedHost) => boolean) | undefined;
 }
 
 export function hasRole(host: ResolvedHost, ...roles: Role[]): boolean {

@@ -1,9 +1,10 @@
 /**
- * Build a new config.yml (TPA vocabulary) from `pgha configure` options. Pure.
+ * Build a new config.yml (TPA vocabulary) from `pgha configure` options and what the chosen
+ * platform says about configuring (`Platform.configure` in src/platforms/, passed in as data). Pure.
  */
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
-import type { ClusterConfig, InstanceConfig, Platform, Role, Vars } from '../model/types.js';
+import type { ClusterConfig, InstanceConfig, Platform, PlatformConfigureRules, Role, Vars } from '../model/types.js';
 
 export interface ConfigureOptions {
   clusterName: string;
@@ -14,7 +15,7 @@ export interface ConfigureOptions {
   postgresVersion: number;
   patroniPackageFlavour: 'community' | 'edb';
   platform: Platform;
-  /** `name ip` pairs, for --platform bare. */
+  /** `name ip` pairs (`--hostnames-from`), for a platform whose hosts are listed (bare). */
   hostnames?: { name: string; ip: string }[];
   dataNodes: number;
   etcdNodes: number;
@@ -62,7 +63,7 @@ export const SECURE_CLUSTER_VARS: Readonly<Vars> = Object.freeze({
   patroni_authentication_mode: 'basic',
 });
 
-export function buildConfig(o: ConfigureOptions): ClusterConfig {
+export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules): ClusterConfig {
   if (o.architecture !== 'M1') throw new UsageError(`-a ${o.architecture}: only M1 is supported`);
   if (!o.enablePatroni) {
     throw new UsageError('--enable-patroni is required: M1 clusters built by pgha are managed by Patroni');
@@ -97,9 +98,9 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
   if (o.enableHaproxy) wanted.push({ name: 'proxy1', roles: ['haproxy'] });
 
   let addresses: { name: string; ip: string }[];
-  if (o.platform === 'bare') {
+  if (rules.hostAddresses === 'listed') {
     const given = o.hostnames;
-    if (!given) throw new UsageError('--platform bare needs --hostnames-from FILE (lines "name ip")');
+    if (!given) throw new UsageError(`--platform ${o.platform} needs --hostnames-from FILE (lines "name ip")`);
     if (given.length < wanted.length) {
       throw new UsageError(
         `--hostnames-from lists ${given.length} hosts, but this cluster needs ${wanted.length} (${wanted.map((w) => w.roles.join('+')).join(', ')})`,
@@ -122,7 +123,7 @@ export function buildConfig(o: ConfigureOptions): ClusterConfig {
     ...SECURE_CLUSTER_VARS,
     postgres_version: o.postgresVersion,
     patroni_package_flavour: o.patroniPackageFlavour,
-    ...(o.platform === 'nspawn' ? { use_local_repo_only: true } : {}),
+    ...rules.clusterVars,
   };
   return {
     architecture: 'M1',

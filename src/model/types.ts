@@ -8,6 +8,17 @@ export type Platform = (typeof PLATFORMS)[number];
 
 export type Vars = Record<string, unknown>;
 
+/**
+ * What `pgha configure` does differently per platform (each platform in src/platforms/ states
+ * its own; config/ receives them as data).
+ */
+export interface PlatformConfigureRules {
+  /** listed: the operator names hosts and addresses (`--hostnames-from FILE`); assigned: configure numbers them in `--subnet`. */
+  hostAddresses: 'listed' | 'assigned';
+  /** Written into cluster_vars of a new config.yml (nspawn: `use_local_repo_only`, its containers have no route out). */
+  clusterVars: Readonly<Vars>;
+}
+
 export interface InstanceConfig {
   Name: string;
   node: number;

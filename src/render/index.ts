@@ -15,7 +15,7 @@ export type { RenderOptions } from '../components/common.js';
 export function renderHost(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs, opts: RenderOptions = {}): DesiredFile[] {
   const ctx: RenderContext = { inputs, opts, template: renderTemplate };
   const files = COMPONENTS.filter((c) => c.runsOn(cluster, host)).flatMap((c) => c.files(cluster, host, ctx));
-  if (cluster.platform === 'bare' && host.vars.use_local_repo_only === true) files.push(localRepoSourceList());
+  if (opts.copiesLocalRepo?.(host)) files.push(localRepoSourceList());
   return files;
 }
 

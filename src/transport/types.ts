@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { RuntimeError } from '../errors.js';
 import { maskSecrets, type Command } from './quote.js';
 
@@ -17,6 +18,15 @@ export interface Transport {
   /** Commands executed so far: benchmarks report round trips per host. */
   readonly execCount: number;
 }
+
+/**
+ * A transport to a cluster host that also opens TCP channels from the host (Patroni's REST API
+ * through a member, so unsafe calls pass its allowlist) and copies directories onto it.
+ */
+export type HostTransport = Transport & {
+  forwardOut(ip: string, port: number): Promise<Duplex>;
+  putDirectory(local: string, remote: string): Promise<void>;
+};
 
 /** Seconds between TERM and KILL for a command that outlives its timeout. */
 const KILL_AFTER_SEC = 10;

@@ -106,7 +106,7 @@ export function psql(conninfo: string, sql: string, password: string): Ran {
  * bridge, state), so that every run starts from nothing. Safe when nothing is there.
  */
 export async function removeStaleCluster(clusterName: string): Promise<void> {
-  const { deprovisionNspawn } = await import('../../src/platforms/nspawn/index.js');
+  const { deprovisionNspawn } = await import('../../src/platforms/nspawn/deprovision.js');
   await deprovisionNspawn({ clusterName });
 }
 

@@ -12,17 +12,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { checkHostPrereqs } from '../../src/platforms/prereqs.js';
-import {
-  bridgeName,
-  buildLocalRepo,
-  clusterStateDir,
-  deprovisionNspawn,
-  hostPaths,
-  provisionNspawn,
-  type NspawnClusterSpec,
-  type ProvisionResult,
-} from '../../src/platforms/nspawn/index.js';
+import { deprovisionNspawn } from '../../src/platforms/nspawn/deprovision.js';
+import { bridgeName } from '../../src/platforms/nspawn/names.js';
+import { clusterStateDir, hostPaths } from '../../src/platforms/nspawn/paths.js';
+import { checkHostPrereqs } from '../../src/platforms/nspawn/prereqs.js';
+import { provisionNspawn, type NspawnClusterSpec, type ProvisionResult } from '../../src/platforms/nspawn/provision.js';
+import { buildLocalRepo } from '../../src/platforms/nspawn/repo.js';
 
 const pexec = promisify(execFile);
 const E2E = process.env.PGHA_E2E === '1';

@@ -15,6 +15,7 @@ import { validateConfig } from '../../src/config/validate.js';
 import { ConfigError, formatProblem, UsageError } from '../../src/errors.js';
 import { resolveCluster } from '../../src/model/resolve.js';
 import { ensureSshKey } from '../../src/pki/sshkey.js';
+import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { bindMountProblem } from '../../src/platforms/nspawn/paths.js';
 import { ensureSecrets, loadSecrets, readSecret } from '../../src/secrets/store.js';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
@@ -142,22 +143,22 @@ describe('etcd size', () => {
     etcdNodes,
     subnet: '10.1.2.0/24',
   });
-  const etcdCount = (n: number) => buildConfig(opts(n)).instances.filter((i) => i.role.includes('etcd')).length;
+  const etcdCount = (n: number) => buildConfig(opts(n), nspawnPlatform.configure).instances.filter((i) => i.role.includes('etcd')).length;
   it('configure co-locates etcd on at most 5 data nodes', () => {
     expect(etcdCount(1)).toBe(1);
     expect(etcdCount(3)).toBe(3);
     expect(etcdCount(5)).toBe(5);
     expect(etcdCount(6)).toBe(5);
     expect(etcdCount(49)).toBe(5);
-    expect(() => buildConfig(opts(4))).toThrow(/even etcd/);
-    expect(() => buildConfig(opts(3, 9))).toThrow(/--etcd-nodes 9/);
+    expect(() => buildConfig(opts(4), nspawnPlatform.configure)).toThrow(/even etcd/);
+    expect(() => buildConfig(opts(3, 9), nspawnPlatform.configure)).toThrow(/--etcd-nodes 9/);
   });
   it('what configure writes for 49 data nodes validates', () => {
-    const text = JSON.stringify(buildConfig(opts(49)));
+    const text = JSON.stringify(buildConfig(opts(49), nspawnPlatform.configure));
     expect(errorsOf(text)).toEqual([]);
   });
   it('validation refuses more than 7 etcd members, naming the count', () => {
-    const cfg = buildConfig(opts(9, 0));
+    const cfg = buildConfig(opts(9, 0), nspawnPlatform.configure);
     cfg.instances.forEach((i) => i.role.includes('etcd') || i.role.push('etcd'));
     const errs = errorsOf(JSON.stringify(cfg, null, 1));
     expect(errs).toEqual([

@@ -99,3 +99,16 @@ describe('directoriesFor / isPreInstall', () => {
     ]);
   });
 });
+
+describe('the copied local repository', () => {
+  it('points apt at DIR/local-repo alone exactly on the hosts the platform copies it to', () => {
+    const pool = loadExample('m1-pgbouncer-bare', { use_local_repo_only: true });
+    const list = (opts: Parameters<typeof renderHost>[3]) =>
+      renderHost(pool, pool.hosts[0]!, fakeInputs(pool), opts).filter((f) => f.path === '/etc/apt/pgha-local-repo.list');
+    expect(list({ copiesLocalRepo: () => true })).toHaveLength(1);
+    expect(list({ copiesLocalRepo: () => true })[0]!.content).toContain('deb [trusted=yes] file:/var/lib/pgha/repo ./');
+    expect(list({ copiesLocalRepo: () => false })).toEqual([]);
+    expect(list({})).toEqual([]);
+    expect(isPreInstall(list({ copiesLocalRepo: () => true })[0]!)).toBe(true);
+  });
+});

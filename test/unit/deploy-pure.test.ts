@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../src/components/registry.js';
+import type { ResolvedCluster } from '../../src/model/types.js';
 import { needsDaemonReload } from '../../src/plan/cluster-plan.js';
-import { nspawnSubnet } from '../../src/app/provision.js';
 import { installPackagesCommand, pgbouncerAuthUserCommand, scramVerifier } from '../../src/components/host-commands.js';
 import { prefixRangeEnd } from '../../src/components/etcd/auth.js';
-import { UsageError } from '../../src/errors.js';
-import type { ResolvedCluster } from '../../src/model/types.js';
 
 describe('commands keep secrets off the command line', () => {
   it('sends the PgBouncer auth user a SCRAM verifier on stdin only, never the password', () => {
@@ -81,15 +79,5 @@ describe('component reactions to a changed file', () => {
 describe('etcd prefix permission', () => {
   it('ends the range just past the trailing slash', () => {
     expect(prefixRangeEnd('/pgha/main/')).toBe('/pgha/main0');
-  });
-});
-
-describe('nspawnSubnet', () => {
-  const cluster = (ips: string[]) => ({ hosts: ips.map((ip) => ({ ip })) }) as unknown as ResolvedCluster;
-  it('is the /24 shared by every host', () => {
-    expect(nspawnSubnet(cluster(['10.1.2.11', '10.1.2.12']))).toBe('10.1.2.0/24');
-  });
-  it('refuses hosts spread over several /24s', () => {
-    expect(() => nspawnSubnet(cluster(['10.1.2.11', '10.1.3.12']))).toThrow(UsageError);
   });
 });

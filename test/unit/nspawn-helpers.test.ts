@@ -1,34 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import {
-  aptInstallArgs,
-  aptPinText,
-  bridgeName,
-  cgroupRootsFromMountinfo,
   cidrContains,
   cidrsOverlap,
-  debFileName,
-  hostsFile,
   intToIp,
   ipToInt,
+  overlappingRoutes,
+  parseCidr,
+  parseIpRoutes,
+  subnetAddress,
+  validateClusterAddressing,
+} from '../../src/platforms/nspawn/addressing.js';
+import { aptInstallArgs, aptPinText, debFileName, parseAptSimulation, releaseFileText } from '../../src/platforms/nspawn/apt.js';
+import { cgroupRootsFromMountinfo } from '../../src/platforms/nspawn/cgroups.js';
+import {
+  hostsFile,
   isPublicKeyLine,
-  isValidClusterName,
   knownHostsLines,
   localRepoSourcesList,
-  machineName,
   mergeKnownHosts,
-  missingPrereqsMessage,
   networkdConfig,
   NETWORKD_FILE,
   nspawnArgs,
-  overlappingRoutes,
-  parseAptSimulation,
-  parseCidr,
-  parseIpRoutes,
-  releaseFileText,
-  subnetAddress,
-  validateClusterAddressing,
-} from '../../src/platforms/nspawn/helpers.js';
+} from '../../src/platforms/nspawn/container-config.js';
+import { bridgeName, isValidClusterName, machineName } from '../../src/platforms/nspawn/names.js';
+import { missingPrereqsMessage } from '../../src/platforms/nspawn/prereqs.js';
 import { cgroupDirs, hostPaths, imageDir } from '../../src/platforms/nspawn/paths.js';
 
 describe('IPv4 arithmetic', () => {

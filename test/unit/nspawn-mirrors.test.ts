@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mirrorSourcesList, mirrorsFromAptSources } from '../../src/platforms/nspawn/helpers.js';
+import { mirrorSourcesList, mirrorsFromAptSources } from '../../src/platforms/nspawn/apt.js';
 
 describe('mirrorsFromAptSources', () => {
   it('reads deb822 .sources stanzas', () => {

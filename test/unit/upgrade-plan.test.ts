@@ -18,7 +18,7 @@ import {
   rollingOrder,
   type HostComponentState,
 } from '../../src/app/upgrade/plan.js';
-import { missingVersions, parsePackagesIndex } from '../../src/app/upgrade/repo.js';
+import { missingVersions, parsePackagesIndex } from '../../src/platforms/nspawn/repo-versions.js';
 import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
 import { loadExample } from '../golden/inputs.js';
 import { tempDirs } from './tempdirs.js';

@@ -12,6 +12,7 @@ import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
 import { pgbouncerAuthUserCommand, postmasterParametersCommand } from '../../components/host-commands.js';
 import { LOCAL_REPO_REMOTE_DIR } from '../../components/paths.js';
 import { RefusedError } from '../../errors.js';
+import { copiesLocalRepo } from '../../platforms/index.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
@@ -28,7 +29,7 @@ export const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
 
 /** bare hosts with `use_local_repo_only` get DIR/local-repo copied over SSH and use only it. */
 export function usesCopiedRepo(d: DeployContext, h: ResolvedHost): boolean {
-  return d.loaded.cluster.platform === 'bare' && h.vars.use_local_repo_only === true;
+  return copiesLocalRepo(d.loaded.cluster, h);
 }
 
 export function packageArg(p: PackageSpec): string {
@@ -43,7 +44,11 @@ export function leaderName(d: DeployContext): string | undefined {
 export function renderDesired(d: DeployContext): void {
   const material = d.session.material;
   const leader = leaderName(d) ?? d.configuredPrimary().name;
-  const rendered = renderCluster(d.loaded.cluster, { secret: (n) => material.secrets.get(n), pki: material.pki }, { leader });
+  const rendered = renderCluster(
+    d.loaded.cluster,
+    { secret: (n) => material.secrets.get(n), pki: material.pki },
+    { leader, copiesLocalRepo: (h) => usesCopiedRepo(d, h) },
+  );
   for (const host of d.selected()) {
     d.work.set(host.name, {
       host,

@@ -5,7 +5,8 @@
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
-import { APT_NO_RECOMMENDS, RESOLV_CONF, SSHD_CONFIG_DROPIN } from './helpers.js';
+import { APT_NO_RECOMMENDS } from './apt.js';
+import { RESOLV_CONF, SSHD_CONFIG_DROPIN } from './container-config.js';
 import { debianMirrors } from './mirrors.js';
 import { DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
 import { acquireLock, exists, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { mirrorsFromAptSources, type DebianMirrors } from './helpers.js';
+import { mirrorsFromAptSources, type DebianMirrors } from './apt.js';
 import { DEBIAN_SUITE } from './paths.js';
 
 export function debianMirrors(env: NodeJS.ProcessEnv = process.env): DebianMirrors {

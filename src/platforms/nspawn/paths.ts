@@ -50,7 +50,7 @@ export function hostPaths(clusterName: string, host: string, env: NodeJS.Process
 
 /**
  * cgroup directories each container's nspawn is moved into before exec, one per hierarchy that
- * systemd-nspawn uses on this machine (see the note in provision.ts).
+ * systemd-nspawn uses on this machine (see the note in container.ts).
  */
 export function cgroupDirs(roots: string[], clusterName: string, host?: string): string[] {
   return roots.map((r) => (host === undefined ? join(r, 'pgha', clusterName) : join(r, 'pgha', clusterName, host)));

@@ -14,32 +14,14 @@ import { copyFile, link, mkdir, readFile, readdir, rename, rm, rmdir, stat, writ
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RuntimeError, UsageError } from '../../errors.js';
-import { assertHostPrereqs } from '../prereqs.js';
-import {
-  aptInstallArgs,
-  aptPinText,
-  debFileName,
-  mirrorSourcesList,
-  parseAptSimulation,
-  releaseFileText,
-  type AptPackage,
-} from './helpers.js';
+import { assertHostPrereqs } from './prereqs.js';
+import { aptInstallArgs, aptPinText, debFileName, mirrorSourcesList, parseAptSimulation, releaseFileText, type AptPackage } from './apt.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { debianMirrors } from './mirrors.js';
 import { cacheDir, debCacheDir } from './paths.js';
 import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION, ensurePatroniFix, patroniFixPatchHash } from './patroni-fix.js';
-import {
-  CGROUP_WRAPPER,
-  acquireLock,
-  cgroupRoots,
-  exists,
-  isMounted,
-  noLog,
-  removeCgroupTree,
-  removeTreeSafely,
-  run,
-  type Log,
-} from './sys.js';
+import { CGROUP_WRAPPER, cgroupRoots, removeCgroupTree } from './cgroups.js';
+import { acquireLock, exists, isMounted, noLog, removeTreeSafely, run, type Log } from './sys.js';
 
 export interface LocalRepoSpec {
   clusterDir: string;

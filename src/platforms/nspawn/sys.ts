@@ -1,18 +1,16 @@
-import { stat } from 'node:fs/promises';
 /**
  * Small I/O helpers shared by the nspawn platform: running commands, process checks,
  * mount table, a cross-process lock, waiting for TCP. Nothing pgha-specific lives here.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { cgroupRootsFromMountinfo } from './helpers.js';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { RuntimeError } from '../../errors.js';
+import type { Log } from '../platform.js';
 
-export type Log = (line: string) => void;
+export type { Log };
 export const noLog: Log = () => {};
 
 export interface RunResult {
@@ -217,33 +215,6 @@ export async function acquireLock(path: string, what: string, log: Log, timeoutM
     }
     await sleep(500);
   }
-}
-
-/**
- * `sh -c` script: move itself into each cgroup directory given before `--` (best effort), then
- * exec the rest. Used to give every systemd-nspawn its own cgroup (see provision.ts).
- */
-export const CGROUP_WRAPPER = 'while [ "$1" != "--" ]; do echo $$ > "$1/cgroup.procs" 2>/dev/null || :; shift; done; shift; exec "$@"';
-
-/** cgroup hierarchies systemd-nspawn uses on this machine. */
-export async function cgroupRoots(): Promise<string[]> {
-  try {
-    return cgroupRootsFromMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
-  } catch {
-    return [];
-  }
-}
-
-/** rmdir a cgroup directory and its children, depth first (only empty cgroups go away). */
-export async function removeCgroupTree(dir: string): Promise<void> {
-  let entries: string[];
-  try {
-    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    return;
-  }
-  for (const e of entries) await removeCgroupTree(join(dir, e));
-  await rmdir(dir).catch(() => {});
 }
 
 /**

@@ -3,11 +3,47 @@
  * dpkg-scanpackages (dpkg-dev). Checked before provisioning; installed only when asked
  * (`pgha provision DIR --install-prereqs`) or by the project's own setup.
  */
-import { RuntimeError } from '../errors.js';
-import { HOST_PREREQS, PREREQ_INSTALL_COMMAND, missingPrereqsMessage } from './nspawn/helpers.js';
-import { noLog, run, which, type Log } from './nspawn/sys.js';
+import { RuntimeError, UsageError } from '../../errors.js';
+import { noLog, run, which, type Log } from './sys.js';
 
-export { HOST_PREREQS, PREREQ_INSTALL_COMMAND, missingPrereqsMessage };
+export interface Prereq {
+  tool: string;
+  pkg: string;
+}
+
+export const HOST_PREREQS: Prereq[] = [
+  { tool: 'systemd-nspawn', pkg: 'systemd-container' },
+  { tool: 'debootstrap', pkg: 'debootstrap' },
+  { tool: 'dpkg-scanpackages', pkg: 'dpkg-dev' },
+  // Applies packaging/patroni/3.0.2-leader-key.patch (dpkg-dev depends on it anyway).
+  { tool: 'patch', pkg: 'patch' },
+];
+
+export const PREREQ_INSTALL_COMMAND = `apt-get install -y ${HOST_PREREQS.map((p) => p.pkg).join(' ')}`;
+
+export function missingPrereqsMessage(missing: string[]): string {
+  const named = missing.map((tool) => {
+    const p = HOST_PREREQS.find((x) => x.tool === tool);
+    return p ? `${tool} (package ${p.pkg})` : tool;
+  });
+  return (
+    `missing on this machine: ${named.join(', ')}. ` +
+    `Install with \`${PREREQ_INSTALL_COMMAND}\` or run \`pgha provision DIR --install-prereqs\`.`
+  );
+}
+
+/** Containers, bridges and mounts need root: refuse early (exit 2) with the fix. */
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0)
+    throw new UsageError(`${what} on the nspawn platform must run as root (containers, bridges and mounts)`, { hint: 'run it with sudo' });
+}
+
+/** The nspawn platform's own check, for callers that reach it directly (a RuntimeError naming the step). */
+export function assertRoot(step: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeError('the nspawn platform needs root (containers, bridges, mounts)', { where: step, hint: 'run pgha as root' });
+  }
+}
 
 /** The tools among the prerequisites that are missing on this machine (empty when all there). */
 export async function checkHostPrereqs(): Promise<string[]> {

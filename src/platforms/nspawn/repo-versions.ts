@@ -7,9 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
-import { buildLocalRepo, type Log } from '../../platforms/nspawn/index.js';
-import { clusterPackageSet } from '../provision.js';
-import type { LoadedCluster } from '../cluster-dir.js';
+import type { PackageVersionsRequest } from '../platform.js';
+import { buildLocalRepo } from './repo.js';
 
 export interface IndexEntry {
   name: string;
@@ -46,8 +45,9 @@ interface Manifest {
  * Build what is missing. Returns a line for the summary; does nothing (and says so) when every
  * wanted version is already in the repository.
  */
-export async function ensureRepoVersions(loaded: LoadedCluster, wanted: Record<string, string>, log: Log): Promise<string> {
-  const repo = loaded.paths.localRepo;
+export async function ensureRepoVersions(req: PackageVersionsRequest): Promise<string> {
+  const { wanted, log } = req;
+  const repo = req.localRepoDir;
   const index = parsePackagesIndex(await readFile(join(repo, 'Packages'), 'utf8').catch(() => ''));
   const missing = missingVersions(index, wanted);
   if (!missing.length)
@@ -62,7 +62,7 @@ export async function ensureRepoVersions(loaded: LoadedCluster, wanted: Record<s
   const extraFiles = (manifest.files ?? []).filter((f) => !resolvedFiles.has(f));
   const fromExtras = new Set(index.filter((e) => extraFiles.includes(e.file)).map((e) => `${e.name}=${e.version}`));
 
-  const { packages, pins } = clusterPackageSet(loaded.cluster);
+  const { packages, pins } = req.packageSet();
   // A pin an added .deb satisfies is not on the mirror: resolving it there would fail.
   const mirrorPins = Object.fromEntries(Object.entries(pins).filter(([n, v]) => !fromExtras.has(`${n}=${v}`)));
   const extraVersions: Record<string, string[]> = {};
@@ -80,7 +80,7 @@ export async function ensureRepoVersions(loaded: LoadedCluster, wanted: Record<s
     })`,
   );
   const r = await buildLocalRepo(
-    { clusterDir: loaded.paths.dir, packages, pins: mirrorPins, extraDebs: extraFiles.map((f) => join(repo, f)), extraVersions },
+    { clusterDir: req.clusterDir, packages, pins: mirrorPins, extraDebs: extraFiles.map((f) => join(repo, f)), extraVersions },
     { log },
   );
   const after = parsePackagesIndex(await readFile(join(repo, 'Packages'), 'utf8').catch(() => ''));

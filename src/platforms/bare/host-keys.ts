@@ -8,8 +8,8 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
-import { RefusedError, RuntimeError, UsageError } from '../errors.js';
-import { checkHostKey, fingerprint, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../transport/known-hosts.js';
+import { RefusedError, RuntimeError, UsageError } from '../../errors.js';
+import { checkHostKey, fingerprint, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../../transport/known-hosts.js';
 
 interface Contact {
   host: string;

@@ -1,0 +1,18 @@
+/**
+ * Reaching a host over SSH as root with the cluster's key, accepting only its pinned host key:
+ * how both platforms connect today. The SSH stack is loaded on first use, so a command that
+ * never opens a connection (most of `pgha status`) does not pay for it.
+ */
+import type { HostTransport } from '../transport/types.js';
+import type { HostAccess, HostAddr } from './platform.js';
+
+export async function connectOverSsh(host: HostAddr, access: HostAccess): Promise<HostTransport> {
+  const { SshTransport } = await import('../transport/ssh.js');
+  return SshTransport.connect({
+    host: host.name,
+    ip: host.ip,
+    privateKeyPath: access.privateKeyFile,
+    knownHostsPath: access.knownHostsFile,
+    ...(access.readyTimeoutMs !== undefined ? { readyTimeoutMs: access.readyTimeoutMs } : {}),
+  });
+}
