@@ -178,7 +178,9 @@ export async function planCluster(d: DeployContext): Promise<void> {
   // Read on the leader over SSH only when this run connected to it.
   const reachable = leader !== undefined && d.work.has(leader) ? leader : undefined;
   if (d.loaded.cluster.hosts.some((h) => hasRole(h, 'pgbouncer'))) {
-    if (leader === undefined || reachable === undefined || (await pgbouncerAuthPending(d, reachable))) {
+    // On the leader, and only when this run reaches it: a new cluster's is the configured primary.
+    const bootstraps = leader === undefined && d.work.has(d.configuredPrimary().name);
+    if (bootstraps || (reachable !== undefined && (await pgbouncerAuthPending(d, reachable)))) {
       cluster.push({ kind: 'pgbouncer-auth', user: String(d.configuredPrimary().vars.pgbouncer_auth_user) });
     }
   }
