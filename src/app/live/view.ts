@@ -1,0 +1,178 @@
+/**
+ * The one way pgha reads a live cluster (docs/architecture.md#operations): the members through
+ * GET /cluster with fallback across members, each member's own GET /patroni, the DCS
+ * configuration, and etcd's health. What the answers mean is judged in src/patroni/judge.ts.
+ *
+ * The connections come from a LiveSource: a ClusterSession (deploy, upgrade, switchover, the
+ * verbs: SSH open, secrets loaded) or a probe context (status and test: REST only, short
+ * timeouts, nothing secret), so every command reads the same way.
+ */
+import { RuntimeError } from '../../errors.js';
+import type { Plain } from '../../model/merge.js';
+import type { ResolvedHost } from '../../model/types.js';
+import type { PatroniClient } from '../../patroni/client.js';
+import type { ClusterInfo, PatroniNodeStatus } from '../../patroni/types.js';
+import type { Requester } from '../../transport/https.js';
+
+/** Where the live reads get their connections (ClusterSession is one). */
+export interface LiveSource {
+  /** A client for a data node's REST API, for reads (straight from the controller). */
+  patroni(name: string): PatroniClient;
+  /** A requester for an etcd member's client port. */
+  etcdHttp(name: string): Requester;
+}
+
+/** The first line of an error's message: what a one-line report shows. */
+export const firstLine = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+/**
+ * GET /cluster from the first of `members` that answers: every member reports the same DCS view,
+ * and one that is down (restarting, say) must not stop the read. An answer listing no member
+ * (a Patroni that has not registered yet) is taken only when no member lists any.
+ */
+export async function readCluster(src: LiveSource, members: readonly string[]): Promise<ClusterInfo> {
+  const errors: string[] = [];
+  let empty: ClusterInfo | undefined;
+  for (const name of members) {
+    try {
+      const info = await src.patroni(name).cluster();
+      if (!Array.isArray(info.members)) continue;
+      if (info.members.length) return info;
+      empty ??= info;
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  if (empty) return empty;
+  throw new RuntimeError(`no data node answered GET /cluster:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
+    hint: 'check that Patroni runs on the data nodes (pgha deploy DIR)',
+  });
+}
+
+/** readCluster for waits and gates: undefined when no member answers with members. */
+export async function tryReadCluster(src: LiveSource, members: readonly string[]): Promise<ClusterInfo | undefined> {
+  try {
+    const info = await readCluster(src, members);
+    return info.members.length ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** GET /config (the DCS configuration) from the first of `members` that answers. */
+export async function readDcsConfig(src: LiveSource, members: readonly string[]): Promise<Plain> {
+  const errors: string[] = [];
+  for (const name of members) {
+    try {
+      return await src.patroni(name).config();
+    } catch (e) {
+      errors.push((e as Error).message);
+    }
+  }
+  throw new RuntimeError(`no data node answered GET /config:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+}
+
+/** GET /patroni of one member (its own view: state, role, WAL positions, WAL senders); undefined when it does not answer. */
+export async function readNode(src: LiveSource, name: string): Promise<PatroniNodeStatus | undefined> {
+  try {
+    return await src.patroni(name).patroni();
+  } catch {
+    return undefined;
+  }
+}
+
+/** One member's answers to GET /cluster and GET /patroni, or why it did not answer. */
+export interface MemberRead {
+  name: string;
+  info?: ClusterInfo;
+  node?: PatroniNodeStatus;
+  error?: string;
+}
+
+/**
+ * GET /cluster and GET /patroni of every member at once (status and test: each member's
+ * reachability is part of the answer, and the running build is only in /patroni).
+ */
+export async function readMembers(src: LiveSource, members: readonly string[], timeoutMs?: number): Promise<MemberRead[]> {
+  return Promise.all(
+    members.map(async (name): Promise<MemberRead> => {
+      const c = src.patroni(name);
+      const t = timeoutMs !== undefined ? { timeoutMs } : {};
+      try {
+        const [res, node] = await Promise.all([
+          c.call({ method: 'GET', path: '/cluster', ...t }),
+          c.call({ method: 'GET', path: '/patroni', ...t }).catch(() => undefined),
+        ]);
+        if (res.status !== 200 || typeof res.body !== 'object') return { name, error: `GET /cluster answered ${res.status}` };
+        return {
+          name,
+          info: res.body as ClusterInfo,
+          ...(node?.status === 200 && typeof node.body === 'object' ? { node: node.body as PatroniNodeStatus } : {}),
+        };
+      } catch (e) {
+        return { name, error: firstLine(e).replace(/^Patroni REST API GET \/cluster failed: /, '') };
+      }
+    }),
+  );
+}
+
+// ── etcd ──
+
+/** etcd's GET /health: healthy when it answers 200 with `"health": "true"`. Throws when the member does not answer. */
+export async function etcdHealth(http: Requester, timeoutMs = 3_000): Promise<{ healthy: boolean; status: number }> {
+  const res = await http.request({ method: 'GET', path: '/health', timeoutMs });
+  const body = res.body as { health?: string | boolean } | undefined;
+  return { healthy: res.status === 200 && String(body?.health) === 'true', status: res.status };
+}
+
+export interface EtcdHealth {
+  host: string;
+  healthy: boolean;
+  detail?: string;
+}
+
+/** Every given etcd member's health, at once; a member that does not answer is unhealthy, with the reason. */
+export async function etcdMembersHealth(src: LiveSource, hosts: readonly ResolvedHost[], timeoutMs = 3_000): Promise<EtcdHealth[]> {
+  return Promise.all(
+    hosts.map(async (h): Promise<EtcdHealth> => {
+      try {
+        const r = await etcdHealth(src.etcdHttp(h.name), timeoutMs);
+        return r.healthy ? { host: h.name, healthy: true } : { host: h.name, healthy: false, detail: `GET /health: ${r.status}` };
+      } catch (e) {
+        return { host: h.name, healthy: false, detail: (e as Error).message };
+      }
+    }),
+  );
+}
+
+export interface EtcdStatus {
+  name: string;
+  endpoint: string;
+  reachable: boolean;
+  healthy: boolean;
+  leader: boolean;
+  version: string | null;
+  error?: string;
+}
+
+/** One etcd member as status shows it: health, whether it leads, its version (two requests, one connection). */
+export async function readEtcd(http: Requester, h: ResolvedHost, timeoutMs: number): Promise<EtcdStatus> {
+  const endpoint = `${h.vars.etcd_ssl_enabled === true ? 'https' : 'http'}://${h.ip}:${String(h.vars.etcd_client_port)}`;
+  const base: EtcdStatus = { name: h.name, endpoint, reachable: false, healthy: false, leader: false, version: null };
+  try {
+    const [health, status] = await Promise.all([
+      etcdHealth(http, timeoutMs),
+      http.request({ method: 'POST', path: '/v3/maintenance/status', body: {}, timeoutMs }),
+    ]);
+    const sb = status.body as { header?: { member_id?: string }; leader?: string; version?: string };
+    return {
+      ...base,
+      reachable: true,
+      healthy: health.healthy,
+      leader: status.status === 200 && sb.leader !== undefined && sb.leader === sb.header?.member_id,
+      version: sb.version ?? null,
+    };
+  } catch (e) {
+    return { ...base, error: firstLine(e) };
+  }
+}
