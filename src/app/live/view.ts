@@ -11,8 +11,10 @@ import { RuntimeError } from '../../errors.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { PatroniClient } from '../../patroni/client.js';
-import type { ClusterInfo, PatroniNodeStatus } from '../../patroni/types.js';
+import { isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
+import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
+import { waitFor } from '../wait.js';
 
 /** Where the live reads get their connections (ClusterSession is one). */
 export interface LiveSource {
@@ -113,6 +115,64 @@ export async function readMembers(src: LiveSource, members: readonly string[], t
         return { name, error: firstLine(e).replace(/^Patroni REST API GET \/cluster failed: /, '') };
       }
     }),
+  );
+}
+
+/**
+ * `name` is back for real. The member keys in the DCS lag by up to one loop_wait and can still
+ * say "running" just after a demotion or restart, so live sources must agree too: its own
+ * GET /patroni says running, and, unless it leads, the leader's pg_stat_replication (GET
+ * /patroni on the leader) shows it streaming, and the DCS shows it a streaming replica (the
+ * next switchover's pre-checks read that, and `patronictl list` shows it).
+ * `asReplica`: it must be back as a replica, under a running leader, with Patroni not paused.
+ */
+export async function isBack(src: LiveSource, members: readonly string[], name: string, o: { asReplica?: boolean } = {}): Promise<boolean> {
+  const info = await readCluster(src, members);
+  const leader = leaderOf(info);
+  if (!leader) return false;
+  if (o.asReplica && (info.pause || leader.state !== 'running' || leader.name === name)) return false;
+  const own = await src.patroni(name).patroni();
+  if (own.state !== 'running') return false;
+  if (name === leader.name) return isLeaderRole(own.role);
+  const member = info.members.find((m) => m.name === name);
+  if (!member || !isStreamingReplica(member)) return false;
+  return streamsTo(await src.patroni(leader.name).patroni(), name);
+}
+
+export interface WaitBackOptions {
+  /** What is awaited, for the timeout message. */
+  what: string;
+  cluster: string;
+  timeoutMs?: number;
+  asReplica?: boolean;
+}
+
+/** Wait until isBack: every command that restarts a member (verbs, switchover, upgrade) waits the same way. */
+export async function waitBack(src: LiveSource, members: readonly string[], name: string, o: WaitBackOptions): Promise<void> {
+  await waitFor(async () => ((await isBack(src, members, name, { asReplica: o.asReplica ?? false })) ? true : undefined), {
+    timeoutMs: o.timeoutMs ?? 300_000,
+    intervalMs: 500,
+    what: o.what,
+    where: `${name}: patroni`,
+    hint: `look at \`journalctl -u patroni@${o.cluster}\` on ${name}`,
+  });
+}
+
+/** Wait until `name` (or, without one, anyone but `notName`) leads and runs; returns the new leader's name. */
+export async function waitLeader(
+  src: LiveSource,
+  members: readonly string[],
+  want: { name?: string; notName?: string },
+  o: { what: string; timeoutMs: number; intervalMs?: number; where?: string; hint?: string },
+): Promise<string> {
+  return waitFor(
+    async () => {
+      const l = leaderOf(await readCluster(src, members));
+      if (!l || l.state !== 'running') return undefined;
+      if (want.name !== undefined && l.name !== want.name) return undefined;
+      return l.name !== want.notName ? l.name : undefined;
+    },
+    { intervalMs: 500, ...o },
   );
 }
 

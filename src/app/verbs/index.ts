@@ -15,10 +15,12 @@ import {
   postRestart,
   type HistoryEntry,
 } from '../../patroni/ops.js';
+import { leaderName } from '../../patroni/judge.js';
 import { isLeaderRole } from '../../patroni/types.js';
+import { readNode, waitLeader } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
-import { leaderName, readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
+import { readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
 import { applyConfigPatch, buildConfigPatch, configDiff, failoverRefusal, patchedKeys, restartOrder } from './pure.js';
 
 export type Out = (line: string) => void;
@@ -159,14 +161,7 @@ export async function setPause(dir: string, pause: boolean, wait: boolean, out: 
     // Each member applies the change on its next HA loop; GET /patroni reports it there.
     await waitFor(
       async () => {
-        const sts = await Promise.all(
-          info.members.map((m) =>
-            live.session
-              .patroni(m.name)
-              .patroni()
-              .catch(() => undefined),
-          ),
-        );
+        const sts = await Promise.all(info.members.map((m) => readNode(live.session, m.name)));
         return sts.every((s) => s !== undefined && (s.pause === true) === pause) ? true : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500, what: `every member to ${pause ? 'pause' : 'resume'}` },
@@ -187,11 +182,10 @@ export async function failover(dir: string, candidate: string, force: boolean, o
       // From the candidate's own tunnel: the old leader may be the host that is gone.
       const r = await postFailover(live.session.patroni(candidate, { fromMember: true }), { candidate });
       out(`Patroni: ${r.message}`);
-      await waitFor(
-        async () => {
-          const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
-          return l?.name === candidate && l.state === 'running' ? true : undefined;
-        },
+      await waitLeader(
+        live.session,
+        live.dataNodes.map((h) => h.name),
+        { name: candidate },
         { timeoutMs: 120_000, intervalMs: 250, what: `${candidate} to lead` },
       );
       out(`${candidate} leads after ${secs(Date.now() - t0)}`);
