@@ -15,20 +15,23 @@ import { join } from 'node:path';
 import { installPackagesCommand } from '../components/host-commands.js';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
-import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { isDataNode } from '../components/common.js';
+import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
+import { patchDcsConfig, postRestart } from '../patroni/ops.js';
+import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
-import { ClusterSession, isDataNode } from './session.js';
+import { etcdMembersHealth, readNode, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
+import { ClusterSession } from './session.js';
+import { switchoverLive } from './switchover.js';
 import {
   componentApplies,
   componentPackages,
   componentUnit,
-  healthProblems,
   hostStep,
   parseStatus,
-  pickCandidate,
   rollingOrder,
   versionVariable,
   type Component,
@@ -49,15 +52,6 @@ export interface UpgradeRequest {
 
 export interface UpgradeResult {
   summary: string;
-}
-
-interface PatroniStatusBody {
-  state?: string;
-  role?: string;
-  pause?: boolean;
-  server_version?: number;
-  postmaster_start_time?: string;
-  replication?: { application_name: string; state: string }[];
 }
 
 /** A process still running a binary that dpkg has since replaced shows its exe as "(deleted)". */
@@ -169,38 +163,20 @@ class Upgrade {
 
   // ── reading state ──
 
+  /** GET /cluster through the live view: the first data node that answers (one may be restarting). */
   async readLive(): Promise<ClusterInfo | undefined> {
-    for (const h of this.dataNodes()) {
-      try {
-        const info = await this.session.patroni(h.name).cluster();
-        if (info.members.length) return info;
-      } catch {
-        // That member's API is down (it may be the one restarting): ask the next.
-      }
-    }
-    return undefined;
-  }
-
-  async nodeStatus(host: string): Promise<PatroniStatusBody | undefined> {
-    try {
-      return await this.session.patroni(host).patroni();
-    } catch {
-      return undefined;
-    }
-  }
-
-  async etcdHealth(): Promise<{ host: string; healthy: boolean; detail?: string }[]> {
-    return Promise.all(
-      this.etcdHosts().map(async (h) => {
-        try {
-          const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-          const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
-          return ok ? { host: h.name, healthy: true } : { host: h.name, healthy: false, detail: `GET /health: ${res.status}` };
-        } catch (e) {
-          return { host: h.name, healthy: false, detail: (e as Error).message };
-        }
-      }),
+    return tryReadCluster(
+      this.session,
+      this.dataNodes().map((h) => h.name),
     );
+  }
+
+  async nodeStatus(host: string): Promise<PatroniNodeStatus | undefined> {
+    return readNode(this.session, host);
+  }
+
+  async etcdHealth(): Promise<EtcdHealth[]> {
+    return etcdMembersHealth(this.session, this.etcdHosts());
   }
 
   /**
@@ -214,7 +190,7 @@ class Upgrade {
   async problems(ourPause: boolean): Promise<string[]> {
     const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
     const seen = ourPause && info ? { ...info, pause: false } : info;
-    return healthProblems({ members: this.dataNodes().map((h) => h.name), info: seen, etcd });
+    return clusterProblems({ members: this.dataNodes().map((h) => h.name), info: seen, etcd });
   }
 
   /** The precondition: healthy now, or within the grace period (a member still starting). */
@@ -250,7 +226,7 @@ class Upgrade {
     return waitFor(
       async () => {
         const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
-        last = healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
+        last = clusterProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
         return last.length ? undefined : info;
       },
       {
@@ -284,26 +260,13 @@ class Upgrade {
     );
   }
 
-  /** A replica is back when the leader streams to it and /cluster shows it running with a lag. */
+  /** A replica is back when it runs, the leader streams to it and /cluster shows it streaming (src/app/live/view.ts#isBack). */
   async waitStreaming(host: string, timeoutMs = 300_000): Promise<void> {
-    await waitFor(
-      async () => {
-        const info = await this.readLive();
-        if (!info || info.pause) return undefined;
-        const leader = leaderOf(info);
-        if (!leader || leader.state !== 'running' || leader.name === host) return undefined;
-        const m = info.members.find((x) => x.name === host);
-        if (!m || !isHealthyReplicaState(m.state) || typeof m.lag !== 'number') return undefined;
-        const ls = await this.nodeStatus(leader.name);
-        return ls?.replication?.some((r) => r.application_name === host && r.state === 'streaming') ? true : undefined;
-      },
-      {
-        timeoutMs,
-        intervalMs: 500,
-        what: `${host} to rejoin and stream from the leader`,
-        where: `${host}: patroni`,
-        hint: `look at \`journalctl -u patroni@${this.name}\` on ${host}`,
-      },
+    await waitBack(
+      this.session,
+      this.dataNodes().map((h) => h.name),
+      host,
+      { what: `${host} to rejoin and stream from the leader`, cluster: this.name, timeoutMs, asReplica: true },
     );
   }
 
@@ -317,40 +280,26 @@ class Upgrade {
 
   /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist). */
   async restartPostgres(host: string): Promise<void> {
-    const res = await this.session.patroni(host, { fromMember: true }).restart({});
-    if (res.status >= 300)
-      throw new RuntimeError(`Patroni refused the restart with ${res.status}: ${res.text.trim()}`, { where: `${host}: POST /restart` });
+    await postRestart(this.session.patroni(host, { fromMember: true }), {});
   }
 
-  /** Hand the leader to a healthy replica (an upgraded one if any) and wait for the old one to stream. */
+  /**
+   * Hand the leader to a healthy replica (an upgraded one if any) through `pgha switchover`'s own
+   * path: its pre-checks, then the waits until the candidate leads, writes reach it through the
+   * proxies and the old leader streams from it.
+   */
   async switchover(leader: string, upgraded: ReadonlySet<string>): Promise<string> {
     const info = await this.gateHealthy(`before the switchover from ${leader}`);
     const candidate = pickCandidate(info, leader, upgraded);
     if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
-    const res = await this.session
-      .patroni(leader, { fromMember: true })
-      .call({ method: 'POST', path: '/switchover', body: { leader, candidate }, timeoutMs: 120_000 });
-    // 503 is Patroni's "switchover status unknown": the outcome shows in /cluster.
-    if (res.status >= 300 && res.status !== 503) {
-      throw new RuntimeError(`Patroni refused the switchover to ${candidate} with ${res.status}: ${res.text.trim()}`, {
-        where: `${leader}: POST /switchover`,
-      });
-    }
-    await waitFor(
-      async () => {
-        const now = await this.readLive();
-        const l = now ? leaderOf(now) : undefined;
-        return l?.name === candidate && l.state === 'running' ? true : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 500, what: `${candidate} to lead after the switchover` },
-    );
-    await this.waitStreaming(leader);
+    const live = { loaded: this.loaded, session: this.session, dataNodes: this.dataNodes() };
+    await switchoverLive(live, { candidate, force: true }, this.req.log);
     this.notes.push(`switched over from ${leader} to ${candidate}`);
     return candidate;
   }
 
   async setPause(leader: string, pause: boolean): Promise<void> {
-    await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
+    await patchDcsConfig(this.session.patroni(leader, { fromMember: true }), { pause });
     // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
     // when its own view of the cluster is paused.
     await waitFor(
@@ -369,9 +318,8 @@ class Upgrade {
     await waitFor(
       async () => {
         const s = await this.nodeStatus(leader);
-        const info = await this.readLive();
-        const l = info ? leaderOf(info) : undefined;
-        return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
+        const l = leaderOf((await this.readLive()) ?? { members: [] });
+        return s?.state === 'running' && isLeaderRole(s.role) && l?.name === leader ? true : undefined;
       },
       {
         timeoutMs: 180_000,

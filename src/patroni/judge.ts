@@ -32,21 +32,9 @@ export function leadersOf(info: ClusterInfo): ClusterMember[] {
   return info.members.filter((m) => isLeaderRole(m.role));
 }
 
-/** The leader when there is exactly one, else undefined. */
-export function soleLeader(info: ClusterInfo): ClusterMember | undefined {
-  const l = leadersOf(info);
-  return l.length === 1 ? l[0] : undefined;
-}
-
 /** The name of the leader the DCS shows, if any. */
 export function leaderName(info: ClusterInfo): string | undefined {
   return leaderOf(info)?.name;
-}
-
-/** The leader is `name` (or, without a name, anyone) and runs. */
-export function leadsAndRuns(info: ClusterInfo | undefined, name?: string): boolean {
-  const l = info ? leaderOf(info) : undefined;
-  return l !== undefined && l.state === 'running' && (name === undefined || l.name === name);
 }
 
 /**
@@ -90,13 +78,13 @@ export function streamsTo(leader: PatroniNodeStatus | undefined, name: string): 
   return leader?.replication?.some((r) => r.application_name === name && r.state === 'streaming') === true;
 }
 
-/** Every named member back: exactly one leader, running; the others streaming replicas. */
-export function allBack(info: ClusterInfo, names: readonly string[]): boolean {
+/** Every named member back: exactly one leader, running; the others healthy replicas (within `maxLag` when given). */
+export function allBack(info: ClusterInfo, names: readonly string[], maxLag = Number.POSITIVE_INFINITY): boolean {
   const leaders = leadersOf(info);
   if (leaders.length !== 1 || leaders[0]!.state !== 'running') return false;
   return names.every((n) => {
     const m = info.members.find((x) => x.name === n);
-    return m !== undefined && (isLeaderRole(m.role) ? m.state === 'running' : isStreamingReplica(m));
+    return m !== undefined && (isLeaderRole(m.role) ? m.state === 'running' : isHealthyReplica(m, maxLag));
   });
 }
 

@@ -11,7 +11,7 @@ import { RuntimeError } from '../../errors.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { PatroniClient } from '../../patroni/client.js';
-import { isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
+import { allBack, isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
 import { waitFor } from '../wait.js';
@@ -173,6 +173,33 @@ export async function waitLeader(
       return l.name !== want.notName ? l.name : undefined;
     },
     { intervalMs: 500, ...o },
+  );
+}
+
+/**
+ * Wait until every named member is back (judge.allBack, replicas within `maxLag`) and the
+ * leader's own WAL senders show each replica streaming: the lag in /cluster comes from the DCS
+ * and can be stale. Returns the cluster as last read.
+ */
+export async function waitAllStreaming(
+  src: LiveSource,
+  members: readonly string[],
+  names: readonly string[],
+  o: { maxLag: number; timeoutMs?: number; intervalMs?: number },
+): Promise<ClusterInfo> {
+  return waitFor(
+    async () => {
+      const info = await tryReadCluster(src, members);
+      if (!info || !allBack(info, names, o.maxLag)) return undefined;
+      const leader = leaderOf(info)!.name;
+      const node = await src.patroni(leader).patroni();
+      return names.every((n) => n === leader || streamsTo(node, n)) ? info : undefined;
+    },
+    {
+      timeoutMs: o.timeoutMs ?? 300_000,
+      intervalMs: o.intervalMs ?? 300,
+      what: `members ${names.join(', ')} to run and stream from the leader`,
+    },
   );
 }
 
