@@ -1,7 +1,8 @@
 /**
  * A live session with a cluster: one SSH connection per host (opened together, reused for the
  * whole run), plus REST clients for Patroni and etcd with the cluster's TLS and credentials.
- * Shared by deploy and the operational commands.
+ * Shared by deploy and the operational commands, which read the cluster through it with the
+ * live view (src/app/live/view.ts).
  */
 import type { Duplex } from 'node:stream';
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
@@ -12,13 +13,15 @@ import { NodeHttpRequester, type Requester, type TlsMaterial } from '../transpor
 import { SshTransport } from '../transport/ssh.js';
 import type { Transport } from '../transport/types.js';
 import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
+import type { LiveSource } from './live/view.js';
 
 export type HostTransport = Transport & {
   forwardOut(ip: string, port: number): Promise<Duplex>;
   putDirectory(local: string, remote: string): Promise<void>;
 };
 
-export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
+/** The one definition lives with the components; re-exported for the callers that import it from here. */
+export { isDataNode } from '../components/common.js';
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -33,7 +36,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-export class ClusterSession {
+/** Also the LiveSource of the live view (src/app/live/view.ts): deploy, upgrade, switchover and the verbs read through it. */
+export class ClusterSession implements LiveSource {
   private readonly transports = new Map<string, HostTransport>();
   private readonly clients: { close(): Promise<void> }[] = [];
 
