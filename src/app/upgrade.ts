@@ -17,13 +17,13 @@ import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
 import { isDataNode } from '../components/common.js';
 import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
-import { patchDcsConfig, postRestart } from '../patroni/ops.js';
+import { patchDcsConfig } from '../patroni/ops.js';
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
-import { etcdMembersHealth, readNode, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
+import { etcdMembersHealth, readNode, restartMember, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
 import { ClusterSession } from './session.js';
 import { switchoverLive } from './switchover.js';
 import {
@@ -278,9 +278,14 @@ class Upgrade {
     );
   }
 
-  /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist). */
+  /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist), back as a streaming replica. */
   async restartPostgres(host: string): Promise<void> {
-    await postRestart(this.session.patroni(host, { fromMember: true }), {});
+    await restartMember(
+      this.session,
+      this.dataNodes().map((h) => h.name),
+      host,
+      { what: `${host} to rejoin and stream from the leader`, cluster: this.name, asReplica: true },
+    );
   }
 
   /**
@@ -403,9 +408,10 @@ class Upgrade {
                 return;
               }
             }
-            if (c === 'patroni') await this.restartPatroniUnit(name);
-            else await this.restartPostgres(name);
-            await this.waitStreaming(name);
+            if (c === 'patroni') {
+              await this.restartPatroniUnit(name);
+              await this.waitStreaming(name);
+            } else await this.restartPostgres(name);
           }
           const final = hostStep(c, await this.hostState(c, host), t);
           if (final !== 'done')

@@ -12,6 +12,7 @@ import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { PatroniClient } from '../../patroni/client.js';
 import { allBack, isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
+import { postRestart, type RestartBody, type RestartOutcome } from '../../patroni/ops.js';
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
 import { waitFor } from '../wait.js';
@@ -201,6 +202,27 @@ export async function waitAllStreaming(
       what: `members ${names.join(', ')} to run and stream from the leader`,
     },
   );
+}
+
+/** A LiveSource that can also write: clients whose connection opens on the member itself (the REST API allowlist). */
+export interface WriteSource extends LiveSource {
+  patroni(name: string, opts?: { fromMember?: boolean }): PatroniClient;
+}
+
+/**
+ * One step of every rolling restart (the restart verb, upgrade, deploy's pending restarts):
+ * PostgreSQL restarted by Patroni through the member's own tunnel, then, unless Patroni only
+ * scheduled it or found nothing pending, a wait until the member is back (isBack).
+ */
+export async function restartMember(
+  src: WriteSource,
+  members: readonly string[],
+  name: string,
+  o: WaitBackOptions & { body?: RestartBody },
+): Promise<RestartOutcome> {
+  const r = await postRestart(src.patroni(name, { fromMember: true }), o.body ?? {});
+  if (r.kind === 'restarted') await waitBack(src, members, name, o);
+  return r;
 }
 
 // ── etcd ──

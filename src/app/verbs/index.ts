@@ -17,7 +17,7 @@ import {
 } from '../../patroni/ops.js';
 import { leaderName } from '../../patroni/judge.js';
 import { isLeaderRole } from '../../patroni/types.js';
-import { readNode, waitLeader } from '../live/view.js';
+import { readNode, restartMember, waitLeader } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
 import { readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
@@ -80,12 +80,16 @@ export async function restart(dir: string, req: RestartRequest, out: Out): Promi
       for (const name of order) {
         const t0 = Date.now();
         out(`${name}: restarting${isLeaderRole(info.members.find((m) => m.name === name)?.role ?? '') ? ' (leader, last)' : ''}`);
-        const r = await postRestart(live.session.patroni(name, { fromMember: true }), body);
+        const r = await restartMember(
+          live.session,
+          live.dataNodes.map((h) => h.name),
+          name,
+          { body, what: `${name} to be back after its restart`, cluster: live.loaded.cluster.name },
+        );
         if (r.kind === 'not-needed') {
           out(`${name}: ${r.message}`);
           continue;
         }
-        await waitBack(live, name, `${name} to be back after its restart`);
         out(`${name}: back after ${secs(Date.now() - t0)}`);
       }
     },
