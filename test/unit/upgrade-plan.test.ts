@@ -4,7 +4,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade.js';
+import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade/commands.js';
 import {
   compareDebianVersions,
   componentPackages,
