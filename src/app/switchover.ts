@@ -97,6 +97,8 @@ export interface SwitchoverRequest {
   candidate: string;
   scheduledAt?: string | undefined;
   force: boolean;
+  /** How long the old leader may take to stream from the new one (default 180 s; upgrade, whose old leader may come back on new binaries, allows 300 s). */
+  backTimeoutMs?: number;
 }
 
 export interface SwitchoverReport {
@@ -201,7 +203,7 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   const reached = await waitWritesReachLeader(live, to, t0);
   const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
   if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
-  await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
+  await waitBack(live, from, `${from} to stream from ${to}`, req.backTimeoutMs ?? 180_000);
   const totalMs = Date.now() - t0;
   out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
   return {

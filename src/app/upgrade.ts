@@ -238,7 +238,7 @@ class Upgrade {
     const candidate = pickCandidate(info, leader, upgraded);
     if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
     const live = { loaded: this.loaded, session: this.session, dataNodes: this.dataNodes() };
-    await switchoverLive(live, { candidate, force: true }, this.req.log);
+    await switchoverLive(live, { candidate, force: true, backTimeoutMs: 300_000 }, this.req.log);
     this.notes.push(`switched over from ${leader} to ${candidate}`);
     return candidate;
   }

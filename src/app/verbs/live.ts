@@ -1,6 +1,6 @@
 /**
  * What the operational commands (switchover and the patronictl verbs) share: a session with
- * the data nodes, the cluster as Patroni and etcd see it, waits on member state, and the
+ * the data nodes, the live view (src/app/live/view.ts) on it, the leader key in etcd, and the
  * "do writes reach the leader through the proxies" probe.
  */
 import { RefusedError, RuntimeError, UsageError } from '../../errors.js';
@@ -14,7 +14,6 @@ import { PINNED_SEARCH_PATH } from '../../components/host-commands.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { isDataNode } from '../../components/common.js';
 import * as view from '../live/view.js';
-import { readDcsConfig } from '../live/view.js';
 import { ClusterSession } from '../session.js';
 import { waitFor } from '../wait.js';
 
@@ -74,7 +73,7 @@ export async function readCluster(live: Live): Promise<ClusterInfo> {
 
 /** GET /config (the DCS configuration) from the first data node that answers. */
 export async function readConfig(live: Live): Promise<Plain> {
-  return readDcsConfig(live.session, names(live));
+  return view.readDcsConfig(live.session, names(live));
 }
 
 export function requireMember(live: Live, name: string): ResolvedHost {
