@@ -89,7 +89,7 @@ export function isReplicaRole(role: string): boolean {
   return role === 'replica' || role === 'sync_standby' || role === 'quorum_standby' || role === 'standby';
 }
 
-/** A replica is healthy when it runs and streams (3.0.2 reports `running`; later `streaming`). */
+/** A replica state that runs and streams (3.0.2 reports `running`; later `streaming`); a healthy replica is judge.ts#isHealthyReplica. */
 export function isHealthyReplicaState(state: string): boolean {
   return state === 'running' || state === 'streaming';
 }
