@@ -10,14 +10,12 @@
  * derived from what is installed and running on each host, so a re-run after an interruption
  * picks up where the last one stopped.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
 import { isDataNode } from '../components/common.js';
 import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
-import { patchDcsConfig } from '../patroni/ops.js';
-import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
+import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
 import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
@@ -38,7 +36,9 @@ import {
   type PrimaryStrategy,
 } from './upgrade/plan.js';
 import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from './upgrade/commands.js';
+import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
 import { ensureRepoVersions } from './upgrade/repo.js';
+import { upgradeTargets } from './upgrade/targets.js';
 import { waitFor } from './wait.js';
 
 export interface UpgradeRequest {
@@ -52,28 +52,6 @@ export interface UpgradeRequest {
 
 export interface UpgradeResult {
   summary: string;
-}
-
-/** Every host's target per package of a component; a missing pin is a usage error. */
-export function upgradeTargets(loaded: LoadedCluster, c: Component): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  const unpinned: string[] = [];
-  for (const h of loaded.cluster.hosts) {
-    const pkgs = componentPackages(c, h);
-    if (!pkgs.length) continue;
-    const t: Record<string, string> = {};
-    for (const p of pkgs) {
-      if (p.version === undefined) unpinned.push(`${h.name}: ${p.name}`);
-      else t[p.name] = p.version;
-    }
-    out.set(h.name, t);
-  }
-  if (unpinned.length) {
-    throw new UsageError(`upgrade ${c}: no target version for ${unpinned.join(', ')}`, {
-      hint: `give one with -e ${versionVariable(c)}=VERSION (or set it in config.yml cluster_vars)`,
-    });
-  }
-  return out;
 }
 
 class Upgrade {
@@ -119,12 +97,19 @@ class Upgrade {
     return etcdMembersHealth(this.session, this.etcdHosts());
   }
 
-  /**
-   * Left in DIR while pgha holds the cluster paused for a leader restart. A pause pgha set and
-   * could not lift (the run was killed) is lifted by the next run; any other pause is refused.
-   */
   get pauseMarker(): string {
-    return join(this.loaded.paths.dir, 'upgrade-paused');
+    return pauseMarker(this.loaded.paths.dir);
+  }
+
+  pause(): PauseContext {
+    return {
+      session: this.session,
+      members: this.dataNodes().map((h) => h.name),
+      cluster: this.name,
+      dir: this.loaded.paths.dir,
+      log: this.req.log,
+      restartPatroni: (host) => this.restartPatroniUnit(host),
+    };
   }
 
   async problems(ourPause: boolean): Promise<string[]> {
@@ -147,8 +132,8 @@ class Upgrade {
       const leader = info ? leaderOf(info)?.name : undefined;
       if (info?.pause && leader) {
         // The DCS still names it leader while paused, but its Patroni may be mid-restart.
-        await this.waitLeaderApi(leader);
-        await this.setPause(leader, false);
+        await waitLeaderApi(this.pause(), leader);
+        await setPause(this.pause(), leader, false);
         this.notes.push(`resumed Patroni: an interrupted upgrade had left the cluster paused (leader ${leader})`);
       }
       rmSync(this.pauseMarker, { force: true });
@@ -243,70 +228,6 @@ class Upgrade {
     return candidate;
   }
 
-  async setPause(leader: string, pause: boolean): Promise<void> {
-    await patchDcsConfig(this.session.patroni(leader, { fromMember: true }), { pause });
-    // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
-    // when its own view of the cluster is paused.
-    await waitFor(
-      async () =>
-        ((await this.nodeStatus(leader))?.pause === true) === pause && Boolean((await this.readLive())?.pause) === pause ? true : undefined,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-        what: `the cluster to ${pause ? 'pause' : 'resume'}`,
-      },
-    );
-  }
-
-  /** Patroni on `leader` answers, runs PostgreSQL as primary, and the DCS agrees it leads. */
-  async waitLeaderApi(leader: string): Promise<void> {
-    await waitFor(
-      async () => {
-        const s = await this.nodeStatus(leader);
-        const l = leaderOf((await this.readLive()) ?? { members: [] });
-        return s?.state === 'running' && isLeaderRole(s.role) && l?.name === leader ? true : undefined;
-      },
-      {
-        timeoutMs: 180_000,
-        intervalMs: 300,
-        what: `Patroni on ${leader} to come back as leader`,
-        where: `${leader}: patroni`,
-        hint: `look at \`journalctl -u patroni@${this.name}\` on ${leader}`,
-      },
-    );
-  }
-
-  /**
-   * Restart Patroni on the leader with Patroni paused: it leaves PostgreSQL running when it
-   * stops and adopts it when it starts, so the primary keeps serving throughout.
-   */
-  async pausedRestart(leader: string): Promise<void> {
-    const before = (await this.nodeStatus(leader))?.postmaster_start_time;
-    writeFileSync(this.pauseMarker, `${leader}\n`);
-    await this.setPause(leader, true);
-    let ok = false;
-    try {
-      await this.restartPatroniUnit(leader);
-      await this.waitLeaderApi(leader);
-      ok = true;
-    } finally {
-      // Resume only with the leader back: resuming without it would start a failover.
-      if (ok) {
-        await this.setPause(leader, false);
-        rmSync(this.pauseMarker, { force: true });
-      } else
-        this.req.log(
-          `the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`,
-        );
-    }
-    const after = (await this.nodeStatus(leader))?.postmaster_start_time;
-    this.notes.push(
-      before && after && before === after
-        ? `${leader}: Patroni restarted while paused; PostgreSQL kept running (postmaster started ${after})`
-        : `${leader}: warning: PostgreSQL's start time changed during the paused restart (${before ?? '?'} → ${after ?? '?'})`,
-    );
-  }
-
   // ── components ──
 
   /** Patroni or PostgreSQL on the data nodes: replicas first, then the leader. */
@@ -336,7 +257,7 @@ class Upgrade {
           const nowLeader = leaderOf(await this.gateHealthy(`before ${c} on ${name}`))?.name;
           if (step === 'install') await this.install(c, host, t);
           if (nowLeader === name && c === 'patroni' && this.req.primaryStrategy === 'pause') {
-            await this.pausedRestart(name);
+            this.notes.push(await pausedRestart(this.pause(), name));
           } else {
             if (nowLeader === name) {
               await this.switchover(name, upgraded);
