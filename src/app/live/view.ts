@@ -12,7 +12,7 @@ import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { PatroniClient } from '../../patroni/client.js';
 import { allBack, isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
-import { postRestart, type RestartBody, type RestartOutcome } from '../../patroni/ops.js';
+import { patchDcsConfig, postRestart, type RestartBody, type RestartOutcome } from '../../patroni/ops.js';
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
 import { waitFor } from '../wait.js';
@@ -223,6 +223,31 @@ export async function restartMember(
   const r = await postRestart(src.patroni(name, { fromMember: true }), o.body ?? {});
   if (r.kind === 'restarted') await waitBack(src, members, name, o);
   return r;
+}
+
+/**
+ * Pause or resume Patroni (PATCH /config `pause` through `via`'s member tunnel), then wait until
+ * the DCS and each of `waitOn` (its own GET /patroni) agree: a member only leaves PostgreSQL
+ * running when it stops if its own view of the cluster is paused.
+ */
+export async function setPause(
+  src: WriteSource,
+  members: readonly string[],
+  via: string,
+  pause: boolean,
+  o: { waitOn: readonly string[]; what: string; patched?: () => void },
+): Promise<void> {
+  await patchDcsConfig(src.patroni(via, { fromMember: true }), { pause });
+  o.patched?.();
+  if (!o.waitOn.length) return;
+  await waitFor(
+    async () => {
+      const nodes = await Promise.all(o.waitOn.map((n) => readNode(src, n)));
+      if (!nodes.every((n) => n !== undefined && (n.pause === true) === pause)) return undefined;
+      return Boolean((await tryReadCluster(src, members))?.pause) === pause ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500, what: o.what },
+  );
 }
 
 // ── etcd ──

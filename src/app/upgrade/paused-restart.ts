@@ -6,8 +6,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaderOf } from '../../patroni/judge.js';
-import { patchDcsConfig } from '../../patroni/ops.js';
 import { isLeaderRole } from '../../patroni/types.js';
+import * as view from '../live/view.js';
 import { readNode, tryReadCluster } from '../live/view.js';
 import type { ClusterSession } from '../session.js';
 import { waitFor } from '../wait.js';
@@ -31,22 +31,9 @@ export function pauseMarker(dir: string): string {
   return join(dir, 'upgrade-paused');
 }
 
+/** Pause or resume through the leader; the leader itself must know before Patroni stops there. */
 export async function setPause(ctx: PauseContext, leader: string, pause: boolean): Promise<void> {
-  await patchDcsConfig(ctx.session.patroni(leader, { fromMember: true }), { pause });
-  // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
-  // when its own view of the cluster is paused.
-  await waitFor(
-    async () =>
-      ((await readNode(ctx.session, leader))?.pause === true) === pause &&
-      Boolean((await tryReadCluster(ctx.session, ctx.members))?.pause) === pause
-        ? true
-        : undefined,
-    {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: `the cluster to ${pause ? 'pause' : 'resume'}`,
-    },
-  );
+  await view.setPause(ctx.session, ctx.members, leader, pause, { waitOn: [leader], what: `the cluster to ${pause ? 'pause' : 'resume'}` });
 }
 
 /** Patroni on `leader` answers, runs PostgreSQL as primary, and the DCS agrees it leads. */

@@ -17,7 +17,7 @@ import {
 } from '../../patroni/ops.js';
 import { leaderName } from '../../patroni/judge.js';
 import { isLeaderRole } from '../../patroni/types.js';
-import { readNode, restartMember, waitLeader } from '../live/view.js';
+import { restartMember, setPause as pauseCluster, waitLeader } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
 import { readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
@@ -155,21 +155,24 @@ export async function setPause(dir: string, pause: boolean, wait: boolean, out: 
       out(pause ? 'the cluster is paused already' : 'the cluster is not paused');
       return;
     }
-    await patchDcsConfig(live.session.patroni(await writer(live), { fromMember: true }), { pause });
-    out(
-      pause
-        ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
-        : 'resumed: Patroni manages the cluster again',
+    // Each member applies the change on its next HA loop; GET /patroni reports it there.
+    await pauseCluster(
+      live.session,
+      live.dataNodes.map((h) => h.name),
+      await writer(live),
+      pause,
+      {
+        waitOn: wait ? info.members.map((m) => m.name) : [],
+        what: `every member to ${pause ? 'pause' : 'resume'}`,
+        patched: () =>
+          out(
+            pause
+              ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
+              : 'resumed: Patroni manages the cluster again',
+          ),
+      },
     );
     if (!wait) return;
-    // Each member applies the change on its next HA loop; GET /patroni reports it there.
-    await waitFor(
-      async () => {
-        const sts = await Promise.all(info.members.map((m) => readNode(live.session, m.name)));
-        return sts.every((s) => s !== undefined && (s.pause === true) === pause) ? true : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: `every member to ${pause ? 'pause' : 'resume'}` },
-    );
     out(`every member ${pause ? 'is paused' : 'has resumed'}`);
   });
 }
