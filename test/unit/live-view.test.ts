@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { etcdMembersHealth, readCluster, readMembers, tryReadCluster, type LiveSource } from '../../src/app/live/view.js';
+import { etcdMembersHealth, isBack, readCluster, readMembers, tryReadCluster, type LiveSource } from '../../src/app/live/view.js';
 import { RuntimeError } from '../../src/errors.js';
 import type { ResolvedHost } from '../../src/model/types.js';
 import { PatroniClient } from '../../src/patroni/client.js';
@@ -198,5 +198,27 @@ describe('view: reads with fallback across members', () => {
     expect(r[0]).toEqual({ host: 'e1', healthy: true });
     expect(r[1]).toEqual({ host: 'e2', healthy: false, detail: 'GET /health: 200' });
     expect(r[2]).toMatchObject({ host: 'e3', healthy: false });
+  });
+
+  it("a member is back when the DCS, its own /patroni and the leader's WAL senders agree", async () => {
+    const leaderNode = bodyOf<PatroniNodeStatus>('get-patroni.leader');
+    const replicaNode = bodyOf<PatroniNodeStatus>('get-patroni.replica');
+    const members = ['pg1', 'pg2', 'pg3'];
+    const up = fakeSource({ pg1: { '/cluster': info, '/patroni': leaderNode }, pg2: { '/cluster': info, '/patroni': replicaNode } }, []);
+    expect(await isBack(up, members, 'pg2')).toBe(true);
+    expect(await isBack(up, members, 'pg1')).toBe(true);
+    expect(await isBack(up, members, 'pg1', { asReplica: true })).toBe(false);
+    // The leader does not (yet) stream to it: not back, whatever the DCS says.
+    const noSender = fakeSource(
+      { pg1: { '/cluster': info, '/patroni': { ...leaderNode, replication: [] } }, pg2: { '/patroni': replicaNode } },
+      [],
+    );
+    expect(await isBack(noSender, members, 'pg2')).toBe(false);
+    const paused = fakeSource(
+      { pg1: { '/cluster': { ...info, pause: true }, '/patroni': leaderNode }, pg2: { '/patroni': replicaNode } },
+      [],
+    );
+    expect(await isBack(paused, members, 'pg2')).toBe(true);
+    expect(await isBack(paused, members, 'pg2', { asReplica: true })).toBe(false);
   });
 });
