@@ -7,26 +7,20 @@
  * (pg_is_in_recovery() and the server address), not by trusting HAProxy's own view; the
  * password travels on stdin into a 0600 passfile, never on a command line.
  */
+import { isDataNode } from '../components/common.js';
+import { PINNED_SEARCH_PATH } from '../components/host-commands.js';
 import { RuntimeError } from '../errors.js';
 import type { ResolvedHost } from '../model/types.js';
-import { isHealthyReplicaState, leaderOf, parseSize, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
-import { loadSecrets } from '../secrets/store.js';
+import { leaderOf, leadersOf, liveLag, maximumLagOnFailover, preferredAnswer, replicaLag, streamsTo } from '../patroni/judge.js';
 import { leaderKeyBug, leaderKeyFix } from '../patroni/known-bugs.js';
+import { isHealthyReplicaState, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
+import { loadSecrets } from '../secrets/store.js';
 import { quote } from '../transport/quote.js';
-import { PINNED_SEARCH_PATH } from '../components/host-commands.js';
 import type { Transport } from '../transport/types.js';
-import {
-  etcdRequester,
-  parseDatabasesIni,
-  patroniClientFor,
-  probeContext,
-  ProxyReader,
-  readEtcd,
-  sshConnector,
-  STATUS_TIMEOUT_MS,
-  parseServersState,
-  type ProbeContext,
-} from './status.js';
+import { patroniClientFor, probeContext, probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from './live/probe.js';
+import { haproxyState, ProxyReader } from './live/proxies.js';
+import { parseDatabasesIni } from './live/proxy-parse.js';
+import { readEtcd, type LiveSource } from './live/view.js';
 
 export interface CheckResult {
   /** What was checked, e.g. `pg2: replication`. */
@@ -35,12 +29,8 @@ export interface CheckResult {
   detail: string;
 }
 
-const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const first = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-
-/** Patroni's default maximum_lag_on_failover (1 MiB) when the DCS does not say. */
-const DEFAULT_MAX_LAG = 1_048_576;
 
 export interface HealthDeps {
   ctx: ProbeContext;
@@ -99,19 +89,6 @@ async function memberChecks(
   }
 }
 
-/**
- * Bytes a replica is behind, from the members' own live positions when both answered: the
- * DCS's `lag` is only as fresh as the last heartbeat (loop_wait), so right after a WAL segment
- * switch it can claim 16 MiB for a replica that is in fact caught up.
- */
-export function liveLag(leader: PatroniNodeStatus | undefined, replica: PatroniNodeStatus | undefined): number | undefined {
-  const at = leader?.xlog?.location;
-  const x = replica?.xlog;
-  const got = Math.max(x?.received_location ?? -1, x?.replayed_location ?? -1);
-  if (typeof at !== 'number' || got < 0) return undefined;
-  return Math.max(0, at - got);
-}
-
 /** One leader; every configured member present and streaming from it within maximum_lag_on_failover. */
 export function replicationChecks(
   dataNodes: readonly string[],
@@ -121,9 +98,7 @@ export function replicationChecks(
   nodes: ReadonlyMap<string, PatroniNodeStatus> = new Map(),
 ): CheckResult[] {
   if (!info) return [{ name: 'replication', ok: false, detail: 'no member answers GET /cluster' }];
-  const leaders = info.members.filter(
-    (m) => m.role === 'leader' || m.role === 'standby_leader' || m.role === 'master' || m.role === 'primary',
-  );
+  const leaders = leadersOf(info);
   const out: CheckResult[] = [
     {
       name: 'replication: leader',
@@ -137,19 +112,17 @@ export function replicationChecks(
     },
   ];
   const leader = leaders.length === 1 ? leaders[0]!.name : undefined;
-  const streaming = new Set((leaderNode?.replication ?? []).filter((r) => r.state === 'streaming').map((r) => r.application_name));
   for (const name of dataNodes.filter((n) => n !== leader)) {
     const m = info.members.find((x) => x.name === name);
     let ok = false;
     let detail: string;
-    const live = liveLag(leaderNode, nodes.get(name));
-    const lag = live ?? m?.lag;
-    const how = live !== undefined ? 'live' : 'from the DCS';
+    const how = liveLag(leaderNode, nodes.get(name)) !== undefined ? 'live' : 'from the DCS';
+    const lag = replicaLag(m?.lag, leaderNode, nodes.get(name)) ?? m?.lag;
     if (!m) detail = 'not a member of the cluster (Patroni not running, or not registered in the DCS)';
     else if (!isHealthyReplicaState(m.state)) detail = `state ${m.state}`;
     else if (typeof lag !== 'number') detail = `lag ${String(lag ?? 'unknown')}`;
     else if (lag > maxLag) detail = `lag ${lag} B (${how}) exceeds maximum_lag_on_failover ${maxLag} B`;
-    else if (leaderNode && !streaming.has(name)) detail = `${leader ?? 'the leader'} has no streaming connection from ${name}`;
+    else if (leaderNode && !streamsTo(leaderNode, name)) detail = `${leader ?? 'the leader'} has no streaming connection from ${name}`;
     else {
       ok = true;
       detail = `streaming from ${leader ?? '?'}, lag ${lag} B (max ${maxLag})`;
@@ -160,9 +133,18 @@ export function replicationChecks(
 }
 
 async function etcdChecks(d: HealthDeps, info: ClusterInfo | undefined): Promise<CheckResult[]> {
+  const src = probeSource(d.ctx);
+  try {
+    return await etcdChecksWith(d, info, src);
+  } finally {
+    await src.close();
+  }
+}
+
+async function etcdChecksWith(d: HealthDeps, info: ClusterInfo | undefined, src: LiveSource): Promise<CheckResult[]> {
   const { cluster } = d.ctx;
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
-  const statuses = await Promise.all(etcdHosts.map((h) => readEtcd(d.ctx, h)));
+  const statuses = await Promise.all(etcdHosts.map((h) => readEtcd(src.etcdHttp(h.name), h, STATUS_TIMEOUT_MS)));
   const out: CheckResult[] = statuses.map((s) => ({
     name: `etcd ${s.name}: health`,
     ok: s.healthy,
@@ -185,7 +167,7 @@ async function etcdChecks(d: HealthDeps, info: ClusterInfo | undefined): Promise
     out.push({ name: 'etcd: auth', ok: false, detail: 'no etcd member reachable' });
     return out;
   }
-  const http = etcdRequester(d.ctx, reachable);
+  const http = src.etcdHttp(reachable.name);
   const key = b64(`${prefix}leader`);
   try {
     const anon = await http.request({ method: 'POST', path: '/v3/kv/range', body: { key }, timeoutMs: STATUS_TIMEOUT_MS });
@@ -312,9 +294,7 @@ async function haproxyChecks(d: HealthDeps, leader: ResolvedHost | undefined, ru
         out.push({ name, ok: false, detail: r.error ?? part?.text.trim() ?? 'no answer' });
         continue;
       }
-      const up = parseServersState(part.text)
-        .filter((s) => s.backend === 'pgha_rw' && s.state === 'UP')
-        .map((s) => s.server);
+      const up = haproxyState(r).writesTo;
       const ok = leader !== undefined && up.length === 1 && up[0] === leader.name;
       out.push({ name, ok, detail: `pgha_rw UP: ${up.join(', ') || 'none'}${ok ? '' : ` (want only ${leader?.name ?? 'the leader'})`}` });
     }
@@ -347,14 +327,13 @@ export async function runHealthChecks(d: HealthDeps): Promise<CheckResult[]> {
   const dataNodes = cluster.hosts.filter(isDataNode);
   const members = await Promise.all(dataNodes.map((h) => memberChecks(d, h)));
   // Every member reads the same DCS; the leader's own answer is preferred.
-  const answered = members.map((m, i) => ({ m, h: dataNodes[i]! })).filter((x) => x.m.info);
-  const info = answered.find((x) => leaderOf(x.m.info!)?.name === x.h.name)?.m.info ?? answered[0]?.m.info;
+  const info = preferredAnswer(members.map((m, i) => ({ name: dataNodes[i]!.name, info: m.info })))?.info;
   const leaderName = info ? leaderOf(info)?.name : undefined;
   const leaderIdx = dataNodes.findIndex((h) => h.name === leaderName);
   const leaderHost = leaderIdx >= 0 ? dataNodes[leaderIdx] : undefined;
   const leaderNode = leaderIdx >= 0 ? members[leaderIdx]?.node : undefined;
   const config = members.find((m) => m.config)?.config;
-  const maxLag = parseSize(config?.maximum_lag_on_failover as number | string | undefined) ?? DEFAULT_MAX_LAG;
+  const maxLag = maximumLagOnFailover(config);
   // psql runs on a member whose API answered (its host is up); the leader last, to keep load off it.
   const runners = dataNodes.filter((h, i) => members[i]!.checks[0]!.ok);
   const runner = runners.find((h) => h.name !== leaderName) ?? runners[0];

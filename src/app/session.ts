@@ -1,7 +1,8 @@
 /**
  * A live session with a cluster: one transport per host (opened together through the cluster's
  * platform — SSH today — and reused for the whole run), plus REST clients for Patroni and etcd
- * with the cluster's TLS and credentials. Shared by deploy and the operational commands.
+ * with the cluster's TLS and credentials. Shared by deploy and the operational commands, which
+ * read the cluster through it with the live view (src/app/live/view.ts).
  */
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
@@ -11,6 +12,7 @@ import { NodeHttpRequester, type Requester, type TlsMaterial } from '../transpor
 import { hostConnector } from '../platforms/index.js';
 import type { HostTransport } from '../transport/types.js';
 import type { ClusterMaterial, ClusterPaths } from './cluster-dir.js';
+import type { LiveSource } from './live/view.js';
 
 export type { HostTransport };
 
@@ -20,7 +22,8 @@ export type ConnectHost = (host: ResolvedHost) => Promise<HostTransport>;
 /** How long a session waits for one host's handshake. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
-export const isDataNode = (h: ResolvedHost) => h.roles.includes('primary') || h.roles.includes('replica');
+/** The one definition lives with the components; re-exported for the callers that import it from here. */
+export { isDataNode } from '../components/common.js';
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
@@ -35,7 +38,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
-export class ClusterSession {
+/** Also the LiveSource of the live view (src/app/live/view.ts): deploy, upgrade, switchover and the verbs read through it. */
+export class ClusterSession implements LiveSource {
   private readonly transports = new Map<string, HostTransport>();
   private readonly clients: { close(): Promise<void> }[] = [];
 

@@ -5,14 +5,12 @@
  * it through HAProxy/PgBouncer, and the old primary streams from it.
  */
 import { RefusedError, RuntimeError } from '../errors.js';
-import type { Plain } from '../model/merge.js';
 import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
+import { leaderName, leadersOf, maximumLagOnFailover, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
+import { readNode, waitLeader } from './live/view.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
-import { leaderName, readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
-import { waitFor } from './wait.js';
-
-export const DEFAULT_MAXIMUM_LAG_ON_FAILOVER = 1048576;
+import { readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
 
 export interface SwitchoverFacts {
   candidate: string;
@@ -35,39 +33,11 @@ export interface SwitchoverVerdict {
   reasons: string[];
 }
 
-export function maximumLagOnFailover(config: Plain): number {
-  const v = Number(config.maximum_lag_on_failover);
-  return Number.isFinite(v) && v >= 0 && config.maximum_lag_on_failover !== null && config.maximum_lag_on_failover !== undefined
-    ? v
-    : DEFAULT_MAXIMUM_LAG_ON_FAILOVER;
-}
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-/**
- * How far the candidate is behind, in bytes, the way Patroni counts it for
- * maximum_lag_on_failover: the leader's WAL position minus the furthest of what the candidate
- * received and replayed, both read now from GET /patroni. Patroni's own figure in GET /cluster
- * comes from the DCS and is refreshed once per HA loop (loop_wait) on each side, so it is wrong
- * both ways for up to loop_wait: 0 for a receiver that stalled a moment ago, megabytes for one
- * that has long caught up. It is used only when the live positions cannot be read. (Replay
- * position alone would not do: after a WAL segment switch on an idle leader it trails by up to a
- * whole segment of padding that needs no replay.)
- */
-export function candidateLag(patroniLag: unknown, leader?: PatroniNodeStatus, candidate?: PatroniNodeStatus): number | undefined {
-  const leaderPos = num(leader?.xlog?.location);
-  const positions = [num(candidate?.xlog?.received_location), num(candidate?.xlog?.replayed_location)].filter(
-    (x): x is number => x !== undefined,
-  );
-  if (leaderPos !== undefined && positions.length) return Math.max(0, leaderPos - Math.max(...positions));
-  return num(patroniLag);
-}
-
 /** Pure: every reason the switchover must not happen, all at once. */
 export function evaluateSwitchover(f: SwitchoverFacts): SwitchoverVerdict {
   const reasons: string[] = [];
   const { candidate, info } = f;
-  const leaders = info.members.filter((m) => isLeaderRole(m.role));
+  const leaders = leadersOf(info);
   const leader = leaders.length === 1 ? leaders[0]!.name : undefined;
   const member = info.members.find((m) => m.name === candidate);
   let lag: number | undefined;
@@ -93,7 +63,8 @@ export function evaluateSwitchover(f: SwitchoverFacts): SwitchoverVerdict {
         reasons.push(`${candidate} is not a running replica (role ${member.role}, state ${member.state || 'unknown'})`);
       }
       if (member.tags?.nofailover === true) reasons.push(`${candidate} carries the tag nofailover: Patroni will not promote it`);
-      lag = candidateLag(member.lag, f.leaderStatus, f.candidateStatus);
+      // Live positions first (the DCS's figure is only as fresh as the last loop_wait), see replicaLag.
+      lag = replicaLag(member.lag, f.leaderStatus, f.candidateStatus);
       if (lag === undefined) {
         if (isHealthyReplicaState(member.state)) reasons.push(`the replication lag of ${candidate} is unknown`);
       } else if (lag > f.maxLag) {
@@ -126,6 +97,8 @@ export interface SwitchoverRequest {
   candidate: string;
   scheduledAt?: string | undefined;
   force: boolean;
+  /** How long the old leader may take to stream from the new one (default 180 s; upgrade, whose old leader may come back on new binaries, allows 300 s). */
+  backTimeoutMs?: number;
 }
 
 export interface SwitchoverReport {
@@ -149,14 +122,8 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
   } catch (e) {
     dcsLeader = { error: (e as Error).message.split('\n').join(' ') };
   }
-  const status = async (name: string | undefined) => {
-    if (!name || !live.dataNodes.some((h) => h.name === name)) return undefined;
-    try {
-      return await live.session.patroni(name).patroni();
-    } catch {
-      return undefined;
-    }
-  };
+  const status = async (name: string | undefined) =>
+    name && live.dataNodes.some((h) => h.name === name) ? readNode(live.session, name) : undefined;
   const [leaderStatus, candidateStatus] = await Promise.all([status(leaderName(info)), status(candidate)]);
   return {
     candidate,
@@ -172,78 +139,81 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
 export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export async function switchover(dir: string, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
-  return withLive(
-    dir,
-    async (live) => {
-      const facts = await gatherFacts(live, req.candidate);
-      const verdict = evaluateSwitchover(facts);
-      if (verdict.reasons.length || !verdict.leader) {
-        throw new RefusedError(`switchover to ${req.candidate} refused; nothing was changed:`, verdict.reasons, {
-          hint: 'fix the listed problems (`patronictl list` on a data node shows the members) and run again',
-        });
-      }
-      const from = verdict.leader;
-      const to = req.candidate;
-      out(
-        `switchover: ${from} → ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ''} (lag of ${to}: ${verdict.lag ?? 0} bytes, limit ${facts.maxLag})`,
-      );
-      await confirmOrRefuse(
-        `Switch the leader from ${from} to ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ' now'}?`,
-        req.force,
-        'switchover',
-      );
+  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' });
+}
 
-      const t0 = Date.now();
-      const outcome = await postSwitchover(live.session.patroni(from, { fromMember: true }), {
-        leader: from,
-        candidate: to,
-        ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
-      });
-      if (outcome.kind === 'scheduled') {
-        const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
-        out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
-        return { from, to, scheduledAt: at, endpoints: [] };
-      }
-      if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
-
-      const newLeader = await waitFor(
-        async () => {
-          const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
-          return l && l.name !== from && l.state === 'running' ? l.name : undefined;
-        },
-        {
-          timeoutMs: 120_000,
-          intervalMs: 200,
-          what: `${to} to lead`,
-          where: `${to}: patroni`,
-          hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from} and ${to}`,
-        },
-      );
-      if (newLeader !== to) {
-        throw new RuntimeError(`${newLeader} took the lead instead of ${to}`, {
-          hint: `run \`pgha switchover DIR ${to}\` again once the cluster is healthy`,
-        });
-      }
-      const toLeaderMs = Date.now() - t0;
-      out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
-
-      const reached = await waitWritesReachLeader(live, to, t0);
-      const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
-      if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
-      await waitBack(live, from, `${from} to stream from ${to}`, 180_000);
-      const totalMs = Date.now() - t0;
-      out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
-      return {
-        from,
-        to,
-        toLeaderMs,
-        ...(toWritesMs !== undefined ? { toWritesMs } : {}),
-        totalMs,
-        endpoints: reached.map((r) => r.ep.via),
-      };
-    },
-    { names: [req.candidate], as: 'refusal' },
+/**
+ * The switchover on an open session: the pre-checks (a refusal lists every reason), the request
+ * from the leader's member tunnel, then the waits until the candidate leads, writes reach it
+ * through every proxy and the old leader streams from it. `pgha upgrade` moves its leader
+ * through here too.
+ */
+export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
+  const facts = await gatherFacts(live, req.candidate);
+  const verdict = evaluateSwitchover(facts);
+  if (verdict.reasons.length || !verdict.leader) {
+    throw new RefusedError(`switchover to ${req.candidate} refused; nothing was changed:`, verdict.reasons, {
+      hint: 'fix the listed problems (`patronictl list` on a data node shows the members) and run again',
+    });
+  }
+  const from = verdict.leader;
+  const to = req.candidate;
+  out(
+    `switchover: ${from} → ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ''} (lag of ${to}: ${verdict.lag ?? 0} bytes, limit ${facts.maxLag})`,
   );
+  await confirmOrRefuse(
+    `Switch the leader from ${from} to ${to}${req.scheduledAt ? ` at ${req.scheduledAt}` : ' now'}?`,
+    req.force,
+    'switchover',
+  );
+
+  const t0 = Date.now();
+  const outcome = await postSwitchover(live.session.patroni(from, { fromMember: true }), {
+    leader: from,
+    candidate: to,
+    ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
+  });
+  if (outcome.kind === 'scheduled') {
+    const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
+    out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
+    return { from, to, scheduledAt: at, endpoints: [] };
+  }
+  if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
+
+  const newLeader = await waitLeader(
+    live.session,
+    live.dataNodes.map((h) => h.name),
+    { notName: from },
+    {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: `${to} to lead`,
+      where: `${to}: patroni`,
+      hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${from} and ${to}`,
+    },
+  );
+  if (newLeader !== to) {
+    throw new RuntimeError(`${newLeader} took the lead instead of ${to}`, {
+      hint: `run \`pgha switchover DIR ${to}\` again once the cluster is healthy`,
+    });
+  }
+  const toLeaderMs = Date.now() - t0;
+  out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
+
+  const reached = await waitWritesReachLeader(live, to, t0);
+  const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
+  if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
+  await waitBack(live, from, `${from} to stream from ${to}`, req.backTimeoutMs ?? 180_000);
+  const totalMs = Date.now() - t0;
+  out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
+  return {
+    from,
+    to,
+    toLeaderMs,
+    ...(toWritesMs !== undefined ? { toWritesMs } : {}),
+    totalMs,
+    endpoints: reached.map((r) => r.ep.via),
+  };
 }
 
 export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {

@@ -10,27 +10,27 @@
  * derived from what is installed and running on each host, so a re-run after an interruption
  * picks up where the last one stopped.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { installPackagesCommand } from '../components/host-commands.js';
+import { existsSync, rmSync } from 'node:fs';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost, Vars } from '../model/types.js';
-import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../patroni/types.js';
+import { isDataNode } from '../components/common.js';
+import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
+import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
 import { platformFor } from '../platforms/index.js';
 import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
-import { ClusterSession, isDataNode } from './session.js';
+import { etcdMembersHealth, readNode, restartMember, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
+import { ClusterSession } from './session.js';
+import { switchoverLive } from './switchover.js';
 import {
   COMPONENTS,
   componentApplies,
   componentPackages,
   componentUnit,
-  healthProblems,
   hostStep,
   parseStatus,
-  pickCandidate,
   rollingOrder,
   upgradeProcedure,
   versionVariable,
@@ -39,6 +39,9 @@ import {
   type PrimaryStrategy,
 } from './upgrade/plan.js';
 import { clusterPackageSet } from './provision.js';
+import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from './upgrade/commands.js';
+import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
+import { upgradeTargets } from './upgrade/targets.js';
 import { waitFor } from './wait.js';
 
 export interface UpgradeRequest {
@@ -52,97 +55,6 @@ export interface UpgradeRequest {
 
 export interface UpgradeResult {
   summary: string;
-}
-
-interface PatroniStatusBody {
-  state?: string;
-  role?: string;
-  pause?: boolean;
-  server_version?: number;
-  postmaster_start_time?: string;
-  replication?: { application_name: string; state: string }[];
-}
-
-/** A process still running a binary that dpkg has since replaced shows its exe as "(deleted)". */
-const RUNS_DELETED_EXE = `runs_deleted_exe() { readlink /proc/"$1"/exe 2>/dev/null | grep -q ' (deleted)$'; }`;
-
-/** Versions, install times and running units for the given packages and units, one line each. */
-export function statusScript(packages: readonly string[], units: readonly string[]): string {
-  return `export LC_ALL=C
-${RUNS_DELETED_EXE}
-for p in ${packages.map(quote).join(' ')}; do
-  line=$(dpkg-query -W -f='\${Version}\\t\${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-  v=\${line%%$'\\t'*}; st=\${line#*$'\\t'}; [ -n "$line" ] || st=''
-  m=0
-  for f in /var/lib/dpkg/info/"$p".list /var/lib/dpkg/info/"$p":*.list; do [ -e "$f" ] && m=$(stat -c %Y "$f"); done
-  printf 'PKG\\t%s\\t%s\\t%s\\t%s\\n' "$p" "$v" "$st" "$m"
-done
-for u in ${units.map(quote).join(' ')}; do
-  a=$(systemctl is-active "$u" 2>/dev/null || true)
-  ts=$(systemctl show -p ActiveEnterTimestamp --value "$u" 2>/dev/null || true)
-  e=0; if [ -n "$ts" ]; then e=$(date -d "$ts" +%s 2>/dev/null || echo 0); fi
-  pid=$(systemctl show -p MainPID --value "$u" 2>/dev/null || echo 0)
-  d=0; if [ "\${pid:-0}" != 0 ] && runs_deleted_exe "$pid"; then d=1; fi
-  printf 'UNIT\\t%s\\t%s\\t%s\\t%s\\n' "$u" "$a" "$e" "$d"
-done
-true
-`;
-}
-
-/**
- * Restart a daemon onto its newly installed binary. For HAProxy that is a reload, which keeps
- * client sessions: but Debian's ExecReload only sends the master SIGUSR2 and returns, and the
- * master re-executes itself a moment later. So wait, on the host, until the main process no
- * longer runs a deleted binary (30 s at most; the caller checks the outcome).
- */
-export function restartOntoNewBinaryCommand(unit: string, how: 'reload-or-restart' | 'restart'): { script: string; timeoutSec: number } {
-  return {
-    script: `set -e
-${RUNS_DELETED_EXE}
-systemctl ${how} ${quote(unit)}
-pid=$(systemctl show -p MainPID --value ${quote(unit)})
-for i in $(seq 120); do runs_deleted_exe "\${pid:-0}" || break; sleep 0.25; done
-`,
-    timeoutSec: 300,
-  };
-}
-
-/**
- * Deploy's install (policy-rc.d guard so dpkg restarts nothing behind our back, confold,
- * create_main_cluster off) of exact versions.
- */
-export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): { script: string; timeoutSec: number } {
-  // A run killed part way may have left apt running on the host: let it finish rather than fail on its lock.
-  // Then finish a dpkg run it interrupted, under the same policy-rc.d guard.
-  const finish = `set -euo pipefail
-for i in $(seq 300); do grep -qsxE 'apt-get|dpkg' /proc/[0-9]*/comm || break; sleep 1; done
-printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
-trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confold --force-confdef >/dev/null
-`;
-  return { script: finish + installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
-}
-
-/** Every host's target per package of a component; a missing pin is a usage error. */
-export function upgradeTargets(loaded: LoadedCluster, c: Component): Map<string, Record<string, string>> {
-  const out = new Map<string, Record<string, string>>();
-  const unpinned: string[] = [];
-  for (const h of loaded.cluster.hosts) {
-    const pkgs = componentPackages(c, loaded.cluster, h);
-    if (!pkgs.length) continue;
-    const t: Record<string, string> = {};
-    for (const p of pkgs) {
-      if (p.version === undefined) unpinned.push(`${h.name}: ${p.name}`);
-      else t[p.name] = p.version;
-    }
-    out.set(h.name, t);
-  }
-  if (unpinned.length) {
-    throw new UsageError(`upgrade ${c}: no target version for ${unpinned.join(', ')}`, {
-      hint: `give one with -e ${versionVariable(c)}=VERSION (or set it in config.yml cluster_vars)`,
-    });
-  }
-  return out;
 }
 
 class Upgrade {
@@ -172,52 +84,41 @@ class Upgrade {
 
   // ── reading state ──
 
+  /** GET /cluster through the live view: the first data node that answers (one may be restarting). */
   async readLive(): Promise<ClusterInfo | undefined> {
-    for (const h of this.dataNodes()) {
-      try {
-        const info = await this.session.patroni(h.name).cluster();
-        if (info.members.length) return info;
-      } catch {
-        // That member's API is down (it may be the one restarting): ask the next.
-      }
-    }
-    return undefined;
-  }
-
-  async nodeStatus(host: string): Promise<PatroniStatusBody | undefined> {
-    try {
-      return await this.session.patroni(host).patroni();
-    } catch {
-      return undefined;
-    }
-  }
-
-  async etcdHealth(): Promise<{ host: string; healthy: boolean; detail?: string }[]> {
-    return Promise.all(
-      this.etcdHosts().map(async (h) => {
-        try {
-          const res = await this.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-          const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
-          return ok ? { host: h.name, healthy: true } : { host: h.name, healthy: false, detail: `GET /health: ${res.status}` };
-        } catch (e) {
-          return { host: h.name, healthy: false, detail: (e as Error).message };
-        }
-      }),
+    return tryReadCluster(
+      this.session,
+      this.dataNodes().map((h) => h.name),
     );
   }
 
-  /**
-   * Left in DIR while pgha holds the cluster paused for a leader restart. A pause pgha set and
-   * could not lift (the run was killed) is lifted by the next run; any other pause is refused.
-   */
+  async nodeStatus(host: string): Promise<PatroniNodeStatus | undefined> {
+    return readNode(this.session, host);
+  }
+
+  async etcdHealth(): Promise<EtcdHealth[]> {
+    return etcdMembersHealth(this.session, this.etcdHosts());
+  }
+
   get pauseMarker(): string {
-    return join(this.loaded.paths.dir, 'upgrade-paused');
+    return pauseMarker(this.loaded.paths.dir);
+  }
+
+  pause(): PauseContext {
+    return {
+      session: this.session,
+      members: this.dataNodes().map((h) => h.name),
+      cluster: this.name,
+      dir: this.loaded.paths.dir,
+      log: this.req.log,
+      restartPatroni: (host) => this.restartPatroniUnit(host),
+    };
   }
 
   async problems(ourPause: boolean): Promise<string[]> {
     const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
     const seen = ourPause && info ? { ...info, pause: false } : info;
-    return healthProblems({ members: this.dataNodes().map((h) => h.name), info: seen, etcd });
+    return clusterProblems({ members: this.dataNodes().map((h) => h.name), info: seen, etcd });
   }
 
   /** The precondition: healthy now, or within the grace period (a member still starting). */
@@ -234,8 +135,8 @@ class Upgrade {
       const leader = info ? leaderOf(info)?.name : undefined;
       if (info?.pause && leader) {
         // The DCS still names it leader while paused, but its Patroni may be mid-restart.
-        await this.waitLeaderApi(leader);
-        await this.setPause(leader, false);
+        await waitLeaderApi(this.pause(), leader);
+        await setPause(this.pause(), leader, false);
         this.notes.push(`resumed Patroni: an interrupted upgrade had left the cluster paused (leader ${leader})`);
       }
       rmSync(this.pauseMarker, { force: true });
@@ -253,7 +154,7 @@ class Upgrade {
     return waitFor(
       async () => {
         const [info, etcd] = await Promise.all([this.readLive(), this.etcdHealth()]);
-        last = healthProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
+        last = clusterProblems({ members: this.dataNodes().map((h) => h.name), info, etcd });
         return last.length ? undefined : info;
       },
       {
@@ -287,26 +188,13 @@ class Upgrade {
     );
   }
 
-  /** A replica is back when the leader streams to it and /cluster shows it running with a lag. */
+  /** A replica is back when it runs, the leader streams to it and /cluster shows it streaming (src/app/live/view.ts#isBack). */
   async waitStreaming(host: string, timeoutMs = 300_000): Promise<void> {
-    await waitFor(
-      async () => {
-        const info = await this.readLive();
-        if (!info || info.pause) return undefined;
-        const leader = leaderOf(info);
-        if (!leader || leader.state !== 'running' || leader.name === host) return undefined;
-        const m = info.members.find((x) => x.name === host);
-        if (!m || !isHealthyReplicaState(m.state) || typeof m.lag !== 'number') return undefined;
-        const ls = await this.nodeStatus(leader.name);
-        return ls?.replication?.some((r) => r.application_name === host && r.state === 'streaming') ? true : undefined;
-      },
-      {
-        timeoutMs,
-        intervalMs: 500,
-        what: `${host} to rejoin and stream from the leader`,
-        where: `${host}: patroni`,
-        hint: `look at \`journalctl -u patroni@${this.name}\` on ${host}`,
-      },
+    await waitBack(
+      this.session,
+      this.dataNodes().map((h) => h.name),
+      host,
+      { what: `${host} to rejoin and stream from the leader`, cluster: this.name, timeoutMs, asReplica: true },
     );
   }
 
@@ -318,103 +206,29 @@ class Upgrade {
     );
   }
 
-  /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist). */
+  /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist), back as a streaming replica. */
   async restartPostgres(host: string): Promise<void> {
-    const res = await this.session.patroni(host, { fromMember: true }).restart({});
-    if (res.status >= 300)
-      throw new RuntimeError(`Patroni refused the restart with ${res.status}: ${res.text.trim()}`, { where: `${host}: POST /restart` });
-  }
-
-  /** Hand the leader to a healthy replica (an upgraded one if any) and wait for the old one to stream. */
-  async switchover(leader: string, upgraded: ReadonlySet<string>): Promise<string> {
-    const info = await this.gateHealthy(`before the switchover from ${leader}`);
-    const candidate = pickCandidate(info, leader, upgraded);
-    if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
-    const res = await this.session
-      .patroni(leader, { fromMember: true })
-      .call({ method: 'POST', path: '/switchover', body: { leader, candidate }, timeoutMs: 120_000 });
-    // 503 is Patroni's "switchover status unknown": the outcome shows in /cluster.
-    if (res.status >= 300 && res.status !== 503) {
-      throw new RuntimeError(`Patroni refused the switchover to ${candidate} with ${res.status}: ${res.text.trim()}`, {
-        where: `${leader}: POST /switchover`,
-      });
-    }
-    await waitFor(
-      async () => {
-        const now = await this.readLive();
-        const l = now ? leaderOf(now) : undefined;
-        return l?.name === candidate && l.state === 'running' ? true : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 500, what: `${candidate} to lead after the switchover` },
-    );
-    await this.waitStreaming(leader);
-    this.notes.push(`switched over from ${leader} to ${candidate}`);
-    return candidate;
-  }
-
-  async setPause(leader: string, pause: boolean): Promise<void> {
-    await this.session.patroni(leader, { fromMember: true }).expectOk({ method: 'PATCH', path: '/config', body: { pause } });
-    // The leader itself must know before Patroni stops there: it only leaves PostgreSQL running
-    // when its own view of the cluster is paused.
-    await waitFor(
-      async () =>
-        ((await this.nodeStatus(leader))?.pause === true) === pause && Boolean((await this.readLive())?.pause) === pause ? true : undefined,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-        what: `the cluster to ${pause ? 'pause' : 'resume'}`,
-      },
-    );
-  }
-
-  /** Patroni on `leader` answers, runs PostgreSQL as primary, and the DCS agrees it leads. */
-  async waitLeaderApi(leader: string): Promise<void> {
-    await waitFor(
-      async () => {
-        const s = await this.nodeStatus(leader);
-        const info = await this.readLive();
-        const l = info ? leaderOf(info) : undefined;
-        return s?.state === 'running' && isLeaderRole(s.role ?? '') && l?.name === leader ? true : undefined;
-      },
-      {
-        timeoutMs: 180_000,
-        intervalMs: 300,
-        what: `Patroni on ${leader} to come back as leader`,
-        where: `${leader}: patroni`,
-        hint: `look at \`journalctl -u patroni@${this.name}\` on ${leader}`,
-      },
+    await restartMember(
+      this.session,
+      this.dataNodes().map((h) => h.name),
+      host,
+      { what: `${host} to rejoin and stream from the leader`, cluster: this.name, asReplica: true },
     );
   }
 
   /**
-   * Restart Patroni on the leader with Patroni paused: it leaves PostgreSQL running when it
-   * stops and adopts it when it starts, so the primary keeps serving throughout.
+   * Hand the leader to a healthy replica (an upgraded one if any) through `pgha switchover`'s own
+   * path: its pre-checks, then the waits until the candidate leads, writes reach it through the
+   * proxies and the old leader streams from it.
    */
-  async pausedRestart(leader: string): Promise<void> {
-    const before = (await this.nodeStatus(leader))?.postmaster_start_time;
-    writeFileSync(this.pauseMarker, `${leader}\n`);
-    await this.setPause(leader, true);
-    let ok = false;
-    try {
-      await this.restartPatroniUnit(leader);
-      await this.waitLeaderApi(leader);
-      ok = true;
-    } finally {
-      // Resume only with the leader back: resuming without it would start a failover.
-      if (ok) {
-        await this.setPause(leader, false);
-        rmSync(this.pauseMarker, { force: true });
-      } else
-        this.req.log(
-          `the cluster is left paused because Patroni on ${leader} did not come back; resume with \`patronictl resume\` once it has`,
-        );
-    }
-    const after = (await this.nodeStatus(leader))?.postmaster_start_time;
-    this.notes.push(
-      before && after && before === after
-        ? `${leader}: Patroni restarted while paused; PostgreSQL kept running (postmaster started ${after})`
-        : `${leader}: warning: PostgreSQL's start time changed during the paused restart (${before ?? '?'} → ${after ?? '?'})`,
-    );
+  async switchover(leader: string, upgraded: ReadonlySet<string>): Promise<string> {
+    const info = await this.gateHealthy(`before the switchover from ${leader}`);
+    const candidate = pickCandidate(info, leader, upgraded);
+    if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
+    const live = { loaded: this.loaded, session: this.session, dataNodes: this.dataNodes() };
+    await switchoverLive(live, { candidate, force: true, backTimeoutMs: 300_000 }, this.req.log);
+    this.notes.push(`switched over from ${leader} to ${candidate}`);
+    return candidate;
   }
 
   // ── components ──
@@ -446,7 +260,7 @@ class Upgrade {
           const nowLeader = leaderOf(await this.gateHealthy(`before ${c} on ${name}`))?.name;
           if (step === 'install') await this.install(c, host, t);
           if (nowLeader === name && !restartsPostgres(c) && this.req.primaryStrategy === 'pause') {
-            await this.pausedRestart(name);
+            this.notes.push(await pausedRestart(this.pause(), name));
           } else {
             if (nowLeader === name) {
               await this.switchover(name, upgraded);
@@ -458,9 +272,10 @@ class Upgrade {
                 return;
               }
             }
-            if (!restartsPostgres(c)) await this.restartPatroniUnit(name);
-            else await this.restartPostgres(name);
-            await this.waitStreaming(name);
+            if (!restartsPostgres(c)) {
+              await this.restartPatroniUnit(name);
+              await this.waitStreaming(name);
+            } else await this.restartPostgres(name);
           }
           const final = hostStep(c, await this.hostState(c, host), t);
           if (final !== 'done')

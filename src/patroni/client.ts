@@ -1,11 +1,12 @@
 /**
- * Typed client for one member's Patroni REST API (3.0.x; 4.x answers the same way). Reads go
- * straight from the controller; writes must come from an allowlisted address, so callers pass a
- * `dial` that opens the connection from a cluster member (an SSH channel), see docs/architecture.md#security-invariants.
+ * The client for one member's Patroni REST API (3.0.x; 4.x answers the same way): the
+ * connection (TLS with the cluster CA, basic auth on unsafe calls, a `dial` for writes), the
+ * typed reads and the errors. Reads go straight from the controller; writes must come from an
+ * allowlisted address, so callers pass a `dial` that opens the connection from a cluster member
+ * (an SSH channel), see docs/architecture.md#security-invariants. The write calls and what their
+ * answers mean are in ./ops.ts; reading a whole cluster is src/app/live/view.ts.
  *
- * Status codes, as Patroni's api.py uses them:
- *   200 done · 202 scheduled · 503 on /switchover or /failover with "status unknown": Patroni
- *   gave up waiting, the switchover may still complete → `pending`, the caller keeps polling
+ * Failures, as Patroni's api.py answers them (`expectOk`):
  *   400/409/412/422 refused with Patroni's reason → RefusedError (exit 3)
  *   401 wrong credentials, 403 outside the allowlist or no client certificate → RuntimeError
  *   with what to do; anything else → RuntimeError
@@ -13,19 +14,16 @@
  */
 import { RefusedError, RuntimeError } from '../errors.js';
 import type { Plain } from '../model/merge.js';
-import { NodeHttpRequester, type Dial, type HttpRequest, type JsonResponse, type Requester, type TlsMaterial } from '../transport/https.js';
-import type {
-  ActionResult,
-  ClusterInfo,
-  HealthEndpoint,
-  HealthQuery,
-  HealthResult,
-  HistoryEntry,
-  PatroniNodeStatus,
-  RestartRequest,
-  SwitchoverRequest,
-} from './types.js';
-import { canonicalRole, isHealthyReplicaState, leaderOf } from './types.js';
+import {
+  basicAuth,
+  NodeHttpRequester,
+  type Dial,
+  type HttpRequest,
+  type JsonResponse,
+  type Requester,
+  type TlsMaterial,
+} from '../transport/https.js';
+import type { ClusterInfo, PatroniNodeStatus } from './types.js';
 
 export interface PatroniTarget {
   host: string;
@@ -58,22 +56,11 @@ const CLIENT_CERT_ALERTS =
 /** Codes with which Patroni refuses a request it understood: a precondition, exit 3. */
 const REFUSED = new Set([400, 409, 412, 422]);
 
-export function basicAuth(user: string, password: string): Record<string, string> {
-  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}
-
 function reasonOf(res: JsonResponse): string {
   const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
   // send_error() pages are HTML; their <p> carries the message.
   const html = /<p>Message: ([^<]*)<\/p>/.exec(text);
   return (html?.[1] ?? text).trim() || `HTTP ${res.status}`;
-}
-
-export function queryString(q: HealthQuery = {}): string {
-  const parts: string[] = [];
-  if (q.lag !== undefined) parts.push(`lag=${encodeURIComponent(String(q.lag))}`);
-  for (const [k, v] of Object.entries(q.tags ?? {})) parts.push(`tag_${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
 }
 
 export class PatroniClient {
@@ -156,18 +143,6 @@ export class PatroniClient {
     throw this.failure(req, res);
   }
 
-  private async action(req: HttpRequest, opts: { pollable?: boolean } = {}): Promise<ActionResult> {
-    const res = await this.call(req);
-    const message = typeof res.body === 'string' ? res.body.trim() : res.text.trim();
-    if (res.status === 200) return { outcome: 'done', status: 200, message };
-    if (res.status === 202) return { outcome: 'scheduled', status: 202, message };
-    // Patroni polls the DCS for a while after writing the failover key; when that runs out it
-    // cannot tell whether the switchover failed, so it answers 503 "… status unknown".
-    if (opts.pollable && res.status === 503 && /status unknown|timed? ?out/i.test(message))
-      return { outcome: 'pending', status: 503, message };
-    throw this.failure(req, res);
-  }
-
   // ── reads ──
 
   async cluster(): Promise<ClusterInfo> {
@@ -179,171 +154,18 @@ export class PatroniClient {
     return (await this.call({ method: 'GET', path: '/patroni' })).body as PatroniNodeStatus;
   }
 
-  async history(): Promise<HistoryEntry[]> {
-    return (await this.expectOk({ method: 'GET', path: '/history' })).body as HistoryEntry[];
-  }
-
-  /** Prometheus text exposition. */
-  async metrics(): Promise<string> {
-    return (await this.expectOk({ method: 'GET', path: '/metrics' })).text;
-  }
-
   async config(): Promise<Plain> {
     return (await this.expectOk({ method: 'GET', path: '/config' })).body as Plain;
   }
 
-  /**
-   * A health check, with the member's status document. `GET` (not HEAD) because Patroni 3.0
-   * answers HEAD and OPTIONS with a bare status line, and the document is what callers show.
-   */
-  async health(endpoint: HealthEndpoint, query: HealthQuery = {}): Promise<HealthResult> {
-    const path = `${endpoint}${queryString(query)}`;
-    const res = await this.call({ method: 'GET', path });
-    if (res.status !== 200 && res.status !== 503) throw this.failure({ method: 'GET', path }, res);
-    const node = typeof res.body === 'object' && res.body !== null ? (res.body as PatroniNodeStatus) : undefined;
-    return { endpoint: path, ok: res.status === 200, status: res.status, ...(node ? { node } : {}) };
-  }
-
-  /** Health-check endpoints answer 200 yes, 503 no. */
+  /** A health-check endpoint (`/primary`, `/replica?lag=…`): 200 yes, 503 no; never an error. */
   async check(path: string): Promise<boolean> {
     return (await this.call({ method: 'GET', path })).status === 200;
   }
 
-  isPrimary = () => this.health('/primary').then((r) => r.ok);
-  isLeader = () => this.health('/leader').then((r) => r.ok);
-  isReplica = (query: HealthQuery = {}) => this.health('/replica', query).then((r) => r.ok);
-  isReadOnly = () => this.health('/read-only').then((r) => r.ok);
-  isStandbyLeader = () => this.health('/standby-leader').then((r) => r.ok);
-  isSync = () => this.health('/sync').then((r) => r.ok);
-  isAsync = () => this.health('/async').then((r) => r.ok);
-  isRunning = () => this.health('/health').then((r) => r.ok);
-  isLive = () => this.health('/liveness').then((r) => r.ok);
-  isReady = () => this.health('/readiness').then((r) => r.ok);
-
-  // ── writes (need the allowlist: construct with a dial from a member) ──
-
-  async patchConfig(patch: Plain): Promise<Plain> {
-    return (await this.expectOk({ method: 'PATCH', path: '/config', body: patch })).body as Plain;
-  }
-
-  /** Replaces the whole dynamic configuration. */
-  async putConfig(config: Plain): Promise<Plain> {
-    return (await this.expectOk({ method: 'PUT', path: '/config', body: config })).body as Plain;
-  }
-
-  /** Raw POST /restart, kept for callers that read the response themselves. */
-  async restart(body: Plain = {}): Promise<JsonResponse> {
-    return this.call({ method: 'POST', path: '/restart', body, timeoutMs: 120_000 });
-  }
-
-  /** Restart now (done) or at `schedule` (scheduled); Patroni's conditions refuse with exit 3. */
-  async restartMember(req: RestartRequest = {}): Promise<ActionResult> {
-    return this.action({ method: 'POST', path: '/restart', body: req, timeoutMs: 120_000 });
-  }
-
-  /** Cancels a scheduled restart; false when none was scheduled. */
-  async cancelRestart(): Promise<boolean> {
-    const res = await this.call({ method: 'DELETE', path: '/restart' });
-    if (res.status === 404) return false;
-    if (res.status === 200) return true;
-    throw this.failure({ method: 'DELETE', path: '/restart' }, res);
-  }
-
-  async reload(): Promise<JsonResponse> {
-    return this.call({ method: 'POST', path: '/reload', body: {} });
-  }
-
-  async reloadMember(): Promise<ActionResult> {
-    return this.action({ method: 'POST', path: '/reload', body: {} });
-  }
-
-  /**
-   * POST /switchover. Without `scheduledAt` Patroni answers once the candidate leads (done),
-   * or after about 20 s with `pending`: then poll with waitForLeader.
-   */
-  async switchover(req: SwitchoverRequest): Promise<ActionResult> {
-    const body: Plain = { leader: req.leader };
-    if (req.candidate) body.candidate = req.candidate;
-    if (req.scheduledAt) body.scheduled_at = req.scheduledAt;
-    return this.action({ method: 'POST', path: '/switchover', body, timeoutMs: 90_000 }, { pollable: true });
-  }
-
-  /** Cancels a scheduled switchover; false when none was scheduled. */
-  async cancelSwitchover(): Promise<boolean> {
-    const res = await this.call({ method: 'DELETE', path: '/switchover' });
-    if (res.status === 404) return false;
-    if (res.status === 200) return true;
-    throw this.failure({ method: 'DELETE', path: '/switchover' }, res);
-  }
-
-  /** POST /failover to a named candidate (works with or without a healthy leader). */
-  async failover(req: { candidate: string; leader?: string }): Promise<ActionResult> {
-    const body: Plain = { candidate: req.candidate };
-    if (req.leader) body.leader = req.leader;
-    return this.action({ method: 'POST', path: '/failover', body, timeoutMs: 90_000 }, { pollable: true });
-  }
-
-  /** Wipes this replica's data directory and clones it again; the leader refuses (503). */
-  async reinitialize(opts: { force?: boolean } = {}): Promise<ActionResult> {
-    return this.action({ method: 'POST', path: '/reinitialize', body: opts.force ? { force: true } : {} });
-  }
+  // Writes are the typed calls of ./ops.ts, on a client's call().
 
   async close(): Promise<void> {
     await this.http.close();
   }
-}
-
-export interface PollOptions {
-  timeoutMs: number;
-  intervalMs?: number;
-  /** Injected by tests. */
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * After a `pending` (or done) switchover: poll GET /cluster through any of `clients` until
- * `candidate` (or, without one, anyone but `oldLeader`) leads and is running. Errors and
- * unreachable members count as "not yet": mid-switchover the old leader's API may be down.
- */
-export async function waitForLeader(
-  clients: readonly PatroniClient[],
-  want: { candidate?: string; oldLeader?: string },
-  o: PollOptions,
-): Promise<ClusterInfo> {
-  const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? defaultSleep;
-  const deadline = now() + o.timeoutMs;
-  let last = 'no answer yet';
-  for (;;) {
-    for (const c of clients) {
-      try {
-        const info = await c.cluster();
-        const l = leaderOf(info);
-        const fits = l && (want.candidate ? l.name === want.candidate : l.name !== want.oldLeader);
-        if (fits && l.state === 'running') return info;
-        last = l ? `${l.name} leads (${l.state})` : 'no leader';
-        break;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-    }
-    if (now() >= deadline) {
-      throw new RuntimeError(
-        `timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${want.candidate ?? 'a new leader'} to lead (last: ${last})`,
-        {
-          hint: 'look at `pgha status DIR`; Patroni may still complete the switchover',
-        },
-      );
-    }
-    await sleep(o.intervalMs ?? 1000);
-  }
-}
-
-/** Every member but the leader a healthy replica: the state a switchover ends in. */
-export function allStreaming(info: ClusterInfo): boolean {
-  const l = leaderOf(info);
-  return l !== undefined && info.members.every((m) => m === l || (canonicalRole(m.role) !== 'primary' && isHealthyReplicaState(m.state)));
 }

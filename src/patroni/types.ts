@@ -76,78 +76,6 @@ export interface PatroniNodeStatus {
   watchdog_failed?: boolean;
 }
 
-/** GET /history: [timeline, switch LSN, reason, timestamp, new leader] (the last two since 2.x). */
-export type HistoryEntry = [number, number, string, string?, string?];
-
-/** The health-check endpoints of the REST API (a GET answers 200 yes, 503 no). */
-export const HEALTH_ENDPOINTS = [
-  '/',
-  '/primary',
-  '/leader',
-  '/replica',
-  '/read-only',
-  '/standby-leader',
-  '/sync',
-  '/async',
-  '/health',
-  '/liveness',
-  '/readiness',
-] as const;
-export type HealthEndpoint = (typeof HEALTH_ENDPOINTS)[number];
-
-/** Query of /replica (and the other role checks): `lag` bytes or units (`1MB`), `tag_<name>`. */
-export interface HealthQuery {
-  lag?: number | string;
-  tags?: Record<string, string | boolean>;
-}
-
-export interface HealthResult {
-  endpoint: string;
-  /** 200: the member is what was asked. */
-  ok: boolean;
-  status: number;
-  /** The member's status document; absent on the status-line-only answers of HEAD/OPTIONS. */
-  node?: PatroniNodeStatus;
-}
-
-/**
- * The outcome of a write that Patroni may do now, later or not at all:
- *   done       200 — it happened (a switchover answers only once the candidate leads)
- *   scheduled  202 — it will happen (reload, a scheduled restart or switchover)
- *   pending    503 "… status unknown" — Patroni stopped waiting; the switchover may still
- *              complete, so the caller polls /cluster instead of giving up
- * Refusals (400, 409, 412, 422) and other failures are thrown, not returned.
- */
-export type ActionOutcome = 'done' | 'scheduled' | 'pending';
-
-export interface ActionResult {
-  outcome: ActionOutcome;
-  status: number;
-  /** Patroni's own words, e.g. `Successfully switched over to "pg2"`. */
-  message: string;
-}
-
-export interface SwitchoverRequest {
-  leader: string;
-  /** Omitted: Patroni picks the healthiest replica. */
-  candidate?: string;
-  /** ISO 8601 with a time zone (Patroni refuses one without). */
-  scheduledAt?: string;
-}
-
-export interface RestartRequest {
-  /** ISO 8601 with a time zone: schedules instead of restarting now. */
-  schedule?: string;
-  /** Only when the member has this role. */
-  role?: 'primary' | 'master' | 'replica';
-  /** Only when the member's PostgreSQL is older than this version. */
-  postgres_version?: string;
-  /** Only when the member has pending_restart set. */
-  restart_pending?: boolean;
-  /** Seconds to wait for PostgreSQL to come up before Patroni fails over. */
-  timeout?: number | string;
-}
-
 /** `master` and `primary` are one role; everything pgha shows and compares uses `primary`. */
 export function canonicalRole(role: string): string {
   return role === 'master' ? 'primary' : role;
@@ -161,18 +89,14 @@ export function isReplicaRole(role: string): boolean {
   return role === 'replica' || role === 'sync_standby' || role === 'quorum_standby' || role === 'standby';
 }
 
-/** A replica is healthy when it runs and streams (3.0.2 reports `running`; later `streaming`). */
+/** A replica state that runs and streams (3.0.2 reports `running`; later `streaming`); a healthy replica is judge.ts#isHealthyReplica. */
 export function isHealthyReplicaState(state: string): boolean {
   return state === 'running' || state === 'streaming';
 }
 
+/** The member the DCS names leader (judgments of the cluster's state are in ./judge.ts). */
 export function leaderOf(info: ClusterInfo): ClusterMember | undefined {
   return info.members.find((m) => isLeaderRole(m.role));
-}
-
-/** Lag in bytes, or undefined when unknown (the leader has none; `unknown` means not reported). */
-export function lagBytes(m: ClusterMember): number | undefined {
-  return typeof m.lag === 'number' ? m.lag : undefined;
 }
 
 /** Patroni's size units for `lag` and maximum_lag_on_failover-like settings, to bytes. */

@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/errors.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { readClusterConfig } from '../../src/app/status.js';
+import { readClusterConfig } from '../../src/app/live/probe.js';
 import { STATUS_CACHE_FILE } from '../../src/app/status-config-cache.js';
 import { resolveCluster } from '../../src/model/resolve.js';
 import type { ClusterConfig } from '../../src/model/types.js';

@@ -6,18 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  formatStatusTable,
   HAPROXY_SOCKET,
-  memberRows,
-  memberTable,
   parseDatabasesIni,
   parseServersState,
   parseStatsCsv,
   PGBOUNCER_DATABASES_INI,
   proxyProbeScript,
   splitProbeOutput,
-  type ClusterStatus,
-} from '../../src/app/status.js';
+} from '../../src/app/live/proxy-parse.js';
+import { memberRows, type ClusterStatus } from '../../src/app/status/read.js';
+import { formatStatusTable, memberTable } from '../../src/app/status/table.js';
 import type { ResolvedHost } from '../../src/model/types.js';
 import type { ClusterInfo } from '../../src/patroni/types.js';
 

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateSwitchover, candidateLag } from '../../src/app/switchover.js';
+import { evaluateSwitchover } from '../../src/app/switchover.js';
+import { replicaLag as candidateLag } from '../../src/patroni/judge.js';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
 import type { PatroniClient } from '../../src/patroni/client.js';
 import {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { candidateLag, evaluateSwitchover, maximumLagOnFailover, type SwitchoverFacts } from '../../src/app/switchover.js';
+import { evaluateSwitchover, type SwitchoverFacts } from '../../src/app/switchover.js';
+import { maximumLagOnFailover, replicaLag as candidateLag } from '../../src/patroni/judge.js';
 import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
 
 const member = (name: string, role: string, state = 'running', extra: Partial<ClusterMember> = {}): ClusterMember => ({

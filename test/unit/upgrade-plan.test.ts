@@ -4,16 +4,15 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade.js';
+import { clusterProblems, pickCandidate } from '../../src/patroni/judge.js';
+import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade/commands.js';
 import {
   compareDebianVersions,
   componentPackages,
   componentUnit,
-  healthProblems,
   hostStep,
   parseComponents,
   parseStatus,
-  pickCandidate,
   postgresVersionNumber,
   rollingOrder,
   type HostComponentState,
@@ -113,9 +112,9 @@ const healthy: ClusterInfo = {
 };
 const etcdOk = [{ host: 'pg1', healthy: true }];
 
-describe('healthProblems', () => {
+describe('clusterProblems (the upgrade gate)', () => {
   it('passes a healthy cluster', () => {
-    expect(healthProblems({ members: ['pg1', 'pg2', 'pg3'], info: healthy, etcd: etcdOk })).toEqual([]);
+    expect(clusterProblems({ members: ['pg1', 'pg2', 'pg3'], info: healthy, etcd: etcdOk })).toEqual([]);
   });
   it('lists every reason at once', () => {
     const info: ClusterInfo = {
@@ -126,7 +125,7 @@ describe('healthProblems', () => {
         member('pg3', 'replica', 'starting'),
       ],
     };
-    const p = healthProblems({
+    const p = clusterProblems({
       members: ['pg1', 'pg2', 'pg3', 'pg4'],
       info,
       etcd: [{ host: 'pg1', healthy: false, detail: 'GET /health: 503' }],
@@ -141,10 +140,10 @@ describe('healthProblems', () => {
   });
   it('wants a numeric lag from replicas (Patroni says "unknown" when not streaming)', () => {
     const info: ClusterInfo = { members: [member('pg1', 'leader', 'running', undefined), member('pg2', 'replica', 'running', 'unknown')] };
-    expect(healthProblems({ members: ['pg1', 'pg2'], info, etcd: [] })).toEqual(['pg2 reports lag "unknown": not streaming']);
+    expect(clusterProblems({ members: ['pg1', 'pg2'], info, etcd: [] })).toEqual(['pg2 reports lag "unknown": not streaming']);
   });
   it('refuses with no answer from Patroni', () => {
-    expect(healthProblems({ members: ['pg1'], info: undefined, etcd: [] })).toEqual(['no Patroni member answers GET /cluster']);
+    expect(clusterProblems({ members: ['pg1'], info: undefined, etcd: [] })).toEqual(['no Patroni member answers GET /cluster']);
   });
 });
 

@@ -25,7 +25,10 @@ import {
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { stripNulls } from '../../model/merge.js';
-import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo } from '../../patroni/types.js';
+import { leaderOf, maximumLagOnFailover } from '../../patroni/judge.js';
+import { patchDcsConfig } from '../../patroni/ops.js';
+import { isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
+import { etcdHealth, restartMember, waitAllStreaming, waitLeader } from '../live/view.js';
 import type { ClusterAction, HostWholePlan, UnitAction, WholePlan } from '../../plan/cluster-plan.js';
 import { applyFiles } from '../../plan/remote.js';
 import { isPreInstall } from '../../render/index.js';
@@ -37,7 +40,6 @@ import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
 
 /** Patroni's default, used when the DCS configuration does not set one. */
 const DEFAULT_LOOP_WAIT = 10;
-const DEFAULT_MAXIMUM_LAG = 1048576;
 
 export class Executor {
   /** What ran, in the plan's shape: file and package actions as planned, units and cluster steps as done. */
@@ -142,8 +144,7 @@ export class Executor {
   // ── etcd ──
 
   async etcdHealthy(host: string): Promise<boolean> {
-    const res = await this.d.session.etcdHttp(host).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-    return res.status === 200 && (res.body as { health?: string }).health === 'true';
+    return (await etcdHealth(this.d.session.etcdHttp(host))).healthy;
   }
 
   async waitEtcd(host: string): Promise<void> {
@@ -183,11 +184,10 @@ export class Executor {
   // ── Patroni ──
 
   async waitLeader(name: string): Promise<void> {
-    await waitFor(
-      async () => {
-        const leader = leaderOf(await this.d.session.patroni(name).cluster());
-        return leader && leader.state === 'running' ? leader : undefined;
-      },
+    await waitLeader(
+      this.d.session,
+      this.d.members(),
+      { name },
       {
         timeoutMs: 240_000,
         intervalMs: 300,
@@ -198,33 +198,10 @@ export class Executor {
     );
   }
 
-  /** Replicas count as caught up within maximum_lag_on_failover, as Patroni itself judges. */
-  maxLag(): number {
-    const dcs = stripNulls(desiredDcs(this.d.configuredPrimary().vars));
-    return Number(dcs.maximum_lag_on_failover ?? DEFAULT_MAXIMUM_LAG);
-  }
-
+  /** Replicas count as caught up within maximum_lag_on_failover, as Patroni itself judges (the judge's definition). */
   async waitAllStreaming(names: string[]): Promise<ClusterInfo> {
-    return waitFor(
-      async () => {
-        const info = await this.d.readLive();
-        if (!info) return undefined;
-        const leaders = info.members.filter((m) => isLeaderRole(m.role));
-        if (leaders.length !== 1 || leaders[0]!.state !== 'running') return undefined;
-        const ok = names.every((n) => {
-          const m = info.members.find((x) => x.name === n);
-          return m && (isLeaderRole(m.role) || (isHealthyReplicaState(m.state) && typeof m.lag === 'number' && m.lag <= this.maxLag()));
-        });
-        if (!ok) return undefined;
-        // The lag in /cluster comes from the DCS and can be stale; the leader's own view of its
-        // WAL senders says who really streams.
-        const replicas = names.filter((n) => n !== leaders[0]!.name);
-        const senders = (await this.d.session.patroni(leaders[0]!.name).patroni()).replication ?? [];
-        const streaming = replicas.every((n) => senders.some((r) => r.application_name === n && r.state === 'streaming'));
-        return streaming ? info : undefined;
-      },
-      { timeoutMs: 300_000, intervalMs: 300, what: `members ${names.join(', ')} to run and stream from the leader` },
-    );
+    const maxLag = maximumLagOnFailover(stripNulls(desiredDcs(this.d.configuredPrimary().vars)));
+    return waitAllStreaming(this.d.session, this.d.members(), names, { maxLag });
   }
 
   async patroniPhase(): Promise<void> {
@@ -293,7 +270,7 @@ export class Executor {
     ).catch(() => false);
     if (!registered) return;
     const live = await this.d.session.patroni(leader).config();
-    await this.d.session.patroni(leader, { fromMember: true }).patchConfig({ loop_wait: live.loop_wait ?? DEFAULT_LOOP_WAIT });
+    await patchDcsConfig(this.d.session.patroni(leader, { fromMember: true }), { loop_wait: live.loop_wait ?? DEFAULT_LOOP_WAIT });
   }
 
   async reconcileDcs(): Promise<void> {
@@ -303,7 +280,7 @@ export class Executor {
     const desired = desiredDcs(this.d.session.host(leader).vars);
     const patch = dcsPatch(desired, live);
     if (patch) {
-      await this.d.session.patroni(leader, { fromMember: true }).patchConfig(patch);
+      await patchDcsConfig(this.d.session.patroni(leader, { fromMember: true }), patch);
       this.executed.cluster.push({ kind: 'dcs-patch', patch });
     }
     const planned = this.planned('rolling-restart')[0];
@@ -332,9 +309,11 @@ export class Executor {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      const res = await this.d.session.patroni(next, { fromMember: true }).restart({ restart_pending: true });
-      if (res.status >= 300)
-        throw new RuntimeError(`restart refused with ${res.status}: ${res.text.trim()}`, { where: `${next}: patroni restart` });
+      await restartMember(this.d.session, this.d.members(), next, {
+        body: { restart_pending: true },
+        what: `${next} back after its restart for pending parameters`,
+        cluster: this.d.clusterName,
+      });
       restarted.push(next);
       this.d.live = await this.waitAllStreaming(dataNodes(this.d.loaded.cluster).map((h) => h.name));
     }

@@ -3,7 +3,7 @@
  * (from the component registry) and, once gathered, the facts and the whole plan. Shared by the
  * planning half (./plan.ts) and the executing half (./apply.ts).
  */
-import { etcdMembers } from '../../components/common.js';
+import { dataNodes, etcdMembers } from '../../components/common.js';
 import type { EtcdAuthSpec } from '../../components/etcd/auth.js';
 import { UsageError } from '../../errors.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../../model/types.js';
@@ -12,6 +12,7 @@ import type { UnitSpec, WholePlan } from '../../plan/cluster-plan.js';
 import type { HostFacts } from '../../plan/facts.js';
 import type { PackageSpec } from '../../render/index.js';
 import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
+import { tryReadCluster } from '../live/view.js';
 import { ClusterSession } from '../session.js';
 
 export interface DeployRequest {
@@ -79,16 +80,13 @@ export class DeployContext {
     };
   }
 
-  /** The leader as the DCS sees it, read through any data node that answers. */
+  /** The data nodes' names, the members every live read may ask. */
+  members(): string[] {
+    return dataNodes(this.loaded.cluster).map((h) => h.name);
+  }
+
+  /** The leader as the DCS sees it, read through any data node that answers (the live view). */
   async readLive(): Promise<ClusterInfo | undefined> {
-    for (const h of this.loaded.cluster.hosts.filter((x) => x.roles.includes('primary') || x.roles.includes('replica'))) {
-      try {
-        const info = await this.session.patroni(h.name).cluster();
-        if (info.members.length) return info;
-      } catch {
-        // Not running there (yet): try the next member.
-      }
-    }
-    return undefined;
+    return tryReadCluster(this.session, this.members());
   }
 }

@@ -16,13 +16,14 @@ import { copiesLocalRepo } from '../../platforms/index.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
-import { leaderOf } from '../../patroni/types.js';
+import { leaderOf } from '../../patroni/judge.js';
 import { patchedParameters, planHostWhole, planRollingRestart, type ClusterAction } from '../../plan/cluster-plan.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
 import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
 import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
+import { etcdHealth } from '../live/view.js';
 import type { DeployContext, HostWork } from './context.js';
 
 export const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
@@ -110,9 +111,8 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
       const w = d.work.get(h.name);
       const base = { name: h.name, unitActive: w?.facts?.services['etcd.service']?.active, reconfigured: reconfiguresEtcd(d, h.name) };
       try {
-        const res = await d.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-        const ok = res.status === 200 && (res.body as { health?: string }).health === 'true';
-        return { ...base, healthy: ok, error: ok ? undefined : `GET /health answered ${res.status}` };
+        const { healthy, status } = await etcdHealth(d.session.etcdHttp(h.name));
+        return { ...base, healthy, error: healthy ? undefined : `GET /health answered ${status}` };
       } catch (e) {
         return { ...base, healthy: false, error: (e as Error).message };
       }
@@ -133,12 +133,7 @@ export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState
   const spec = d.etcdAuthSpec();
   if (!spec) return undefined;
   for (const h of etcdMembers(d.loaded.cluster)) {
-    try {
-      const res = await d.session.etcdHttp(h.name).request({ method: 'GET', path: '/health', timeoutMs: 3_000 });
-      if (res.status !== 200) continue;
-    } catch {
-      continue;
-    }
+    if (!(await etcdHealth(d.session.etcdHttp(h.name)).catch(() => undefined))?.healthy) continue;
     return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(h.name), `${h.name}: etcd auth`), spec);
   }
   return undefined;

@@ -6,7 +6,6 @@
 import type { Component as ComponentModel, UpgradeProcedure } from '../../components/component.js';
 import { COMPONENTS as REGISTRY } from '../../components/registry.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { isHealthyReplicaState, isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
 import type { PackageSpec } from '../../render/index.js';
 
 /** The components `pgha upgrade` can roll, in the registry's order: the DCS first, the proxies last. */
@@ -119,44 +118,6 @@ export function postgresVersionNumber(debVersion: string): number | undefined {
   return m ? Number(m[1]) * 10_000 + Number(m[2]) : undefined;
 }
 
-// ── health gate ─────────────────────────────────────────────────────────────────────────
-
-export interface HealthInput {
-  /** Data nodes config.yml lists. */
-  members: string[];
-  info: ClusterInfo | undefined;
-  /** etcd members and whether GET /health said so (or why not). */
-  etcd: { host: string; healthy: boolean; detail?: string }[];
-}
-
-/** Every reason the cluster is not fit for a rolling upgrade; empty when it is. */
-export function healthProblems(input: HealthInput): string[] {
-  const out: string[] = [];
-  for (const e of input.etcd) if (!e.healthy) out.push(`etcd on ${e.host} is not healthy${e.detail ? ` (${e.detail})` : ''}`);
-  if (input.members.length === 0) return out;
-  const info = input.info;
-  if (!info) {
-    out.push('no Patroni member answers GET /cluster');
-    return out;
-  }
-  if (info.pause) out.push('Patroni is paused (resume it with `patronictl resume` once you know why it was paused)');
-  const leaders = info.members.filter((m) => isLeaderRole(m.role));
-  if (leaders.length !== 1) out.push(`the cluster has ${leaders.length} leaders (wanted exactly one)`);
-  for (const l of leaders) if (l.state !== 'running') out.push(`leader ${l.name} is ${l.state}, not running`);
-  for (const name of input.members) {
-    const m = info.members.find((x) => x.name === name);
-    if (!m) {
-      out.push(`${name} is not a member of the cluster (Patroni not running there?)`);
-      continue;
-    }
-    if (isLeaderRole(m.role)) continue;
-    if (!isHealthyReplicaState(m.state)) out.push(`${name} is ${m.state}, not running/streaming`);
-    else if (typeof m.lag !== 'number') out.push(`${name} reports lag ${JSON.stringify(m.lag ?? null)}: not streaming`);
-  }
-  for (const m of info.members) if (!input.members.includes(m.name)) out.push(`${m.name} is a member but not in config.yml`);
-  return out;
-}
-
 // ── per-host plan ───────────────────────────────────────────────────────────────────────
 
 /** What the status script found on one host for one component. */
@@ -205,18 +166,6 @@ export function hostStep(c: Component, s: HostComponentState, targets: Record<st
 export function rollingOrder(hosts: readonly string[], leader: string | undefined): string[] {
   const rest = hosts.filter((h) => h !== leader).sort();
   return leader && hosts.includes(leader) ? [...rest, leader] : rest;
-}
-
-/**
- * The switchover candidate: a healthy replica already at the target (so the leader moves once),
- * least lag first; any healthy replica when none is.
- */
-export function pickCandidate(info: ClusterInfo, leader: string, upgraded: ReadonlySet<string>): string | undefined {
-  const healthy = info.members
-    .filter((m) => m.name !== leader && !isLeaderRole(m.role) && isHealthyReplicaState(m.state) && typeof m.lag === 'number')
-    .filter((m) => !(m.tags && m.tags.nofailover === true))
-    .sort((a, b) => Number(a.lag) - Number(b.lag) || a.name.localeCompare(b.name));
-  return (healthy.find((m) => upgraded.has(m.name)) ?? healthy[0])?.name;
 }
 
 /** Parse the status script's lines (see `statusScript` in upgrade.ts). */

@@ -15,10 +15,12 @@ import {
   postRestart,
   type HistoryEntry,
 } from '../../patroni/ops.js';
+import { leaderName } from '../../patroni/judge.js';
 import { isLeaderRole } from '../../patroni/types.js';
+import { restartMember, setPause as pauseCluster, waitLeader } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
-import { leaderName, readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
+import { readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
 import { applyConfigPatch, buildConfigPatch, configDiff, failoverRefusal, patchedKeys, restartOrder } from './pure.js';
 
 export type Out = (line: string) => void;
@@ -78,12 +80,16 @@ export async function restart(dir: string, req: RestartRequest, out: Out): Promi
       for (const name of order) {
         const t0 = Date.now();
         out(`${name}: restarting${isLeaderRole(info.members.find((m) => m.name === name)?.role ?? '') ? ' (leader, last)' : ''}`);
-        const r = await postRestart(live.session.patroni(name, { fromMember: true }), body);
+        const r = await restartMember(
+          live.session,
+          live.dataNodes.map((h) => h.name),
+          name,
+          { body, what: `${name} to be back after its restart`, cluster: live.loaded.cluster.name },
+        );
         if (r.kind === 'not-needed') {
           out(`${name}: ${r.message}`);
           continue;
         }
-        await waitBack(live, name, `${name} to be back after its restart`);
         out(`${name}: back after ${secs(Date.now() - t0)}`);
       }
     },
@@ -149,28 +155,24 @@ export async function setPause(dir: string, pause: boolean, wait: boolean, out: 
       out(pause ? 'the cluster is paused already' : 'the cluster is not paused');
       return;
     }
-    await patchDcsConfig(live.session.patroni(await writer(live), { fromMember: true }), { pause });
-    out(
-      pause
-        ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
-        : 'resumed: Patroni manages the cluster again',
+    // Each member applies the change on its next HA loop; GET /patroni reports it there.
+    await pauseCluster(
+      live.session,
+      live.dataNodes.map((h) => h.name),
+      await writer(live),
+      pause,
+      {
+        waitOn: wait ? info.members.map((m) => m.name) : [],
+        what: `every member to ${pause ? 'pause' : 'resume'}`,
+        patched: () =>
+          out(
+            pause
+              ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
+              : 'resumed: Patroni manages the cluster again',
+          ),
+      },
     );
     if (!wait) return;
-    // Each member applies the change on its next HA loop; GET /patroni reports it there.
-    await waitFor(
-      async () => {
-        const sts = await Promise.all(
-          info.members.map((m) =>
-            live.session
-              .patroni(m.name)
-              .patroni()
-              .catch(() => undefined),
-          ),
-        );
-        return sts.every((s) => s !== undefined && (s.pause === true) === pause) ? true : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, what: `every member to ${pause ? 'pause' : 'resume'}` },
-    );
     out(`every member ${pause ? 'is paused' : 'has resumed'}`);
   });
 }
@@ -187,11 +189,10 @@ export async function failover(dir: string, candidate: string, force: boolean, o
       // From the candidate's own tunnel: the old leader may be the host that is gone.
       const r = await postFailover(live.session.patroni(candidate, { fromMember: true }), { candidate });
       out(`Patroni: ${r.message}`);
-      await waitFor(
-        async () => {
-          const l = (await readCluster(live)).members.find((m) => isLeaderRole(m.role));
-          return l?.name === candidate && l.state === 'running' ? true : undefined;
-        },
+      await waitLeader(
+        live.session,
+        live.dataNodes.map((h) => h.name),
+        { name: candidate },
         { timeoutMs: 120_000, intervalMs: 250, what: `${candidate} to lead` },
       );
       out(`${candidate} leads after ${secs(Date.now() - t0)}`);

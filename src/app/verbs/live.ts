@@ -1,18 +1,20 @@
 /**
  * What the operational commands (switchover and the patronictl verbs) share: a session with
- * the data nodes, the cluster as Patroni and etcd see it, waits on member state, and the
+ * the data nodes, the live view (src/app/live/view.ts) on it, the leader key in etcd, and the
  * "do writes reach the leader through the proxies" probe.
  */
 import { RefusedError, RuntimeError, UsageError } from '../../errors.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
-import { isHealthyReplicaState, isLeaderRole, leaderOf, type ClusterInfo, type ClusterMember } from '../../patroni/types.js';
+import type { ClusterInfo } from '../../patroni/types.js';
 import { run } from '../../transport/types.js';
 import { sh, withSecrets } from '../../transport/quote.js';
 import { PATRONI_CA } from '../../components/paths.js';
 import { PINNED_SEARCH_PATH } from '../../components/host-commands.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
-import { ClusterSession, isDataNode } from '../session.js';
+import { isDataNode } from '../../components/common.js';
+import * as view from '../live/view.js';
+import { ClusterSession } from '../session.js';
 import { waitFor } from '../wait.js';
 
 export interface Live {
@@ -21,7 +23,6 @@ export interface Live {
   dataNodes: ResolvedHost[];
 }
 
-/** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
 /**
  * Members named on the command line, checked against config.yml before any host is contacted:
  * `usage` for plain arguments (exit 2), `refusal` for a switchover or failover candidate, whose
@@ -32,6 +33,7 @@ export interface NamedMembers {
   as: 'usage' | 'refusal';
 }
 
+/** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
 export async function openLive(dir: string, named?: NamedMembers): Promise<Live> {
   const loaded = loadCluster(dir);
   const dataNodes = loaded.cluster.hosts.filter(isDataNode);
@@ -62,32 +64,16 @@ export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, n
   }
 }
 
-/** GET /cluster from the first data node that answers; every member reports the same DCS view. */
+const names = (live: Live) => live.dataNodes.map((h) => h.name);
+
+/** GET /cluster through the live view, from the first data node that answers. */
 export async function readCluster(live: Live): Promise<ClusterInfo> {
-  const errors: string[] = [];
-  for (const h of live.dataNodes) {
-    try {
-      const info = await live.session.patroni(h.name).cluster();
-      if (Array.isArray(info.members)) return info;
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  throw new RuntimeError(`no data node answered GET /cluster:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
-    hint: 'check that Patroni runs on the data nodes (pgha deploy DIR)',
-  });
+  return view.readCluster(live.session, names(live));
 }
 
+/** GET /config (the DCS configuration) from the first data node that answers. */
 export async function readConfig(live: Live): Promise<Plain> {
-  const errors: string[] = [];
-  for (const h of live.dataNodes) {
-    try {
-      return await live.session.patroni(h.name).config();
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  throw new RuntimeError(`no data node answered GET /config:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+  return view.readDcsConfig(live.session, names(live));
 }
 
 export function requireMember(live: Live, name: string): ResolvedHost {
@@ -131,33 +117,6 @@ export async function readDcsLeader(live: Live): Promise<string | null> {
   throw new RuntimeError(`cannot read the leader key from etcd:\n${errors.map((e) => `  - ${e}`).join('\n')}`, {
     hint: 'check etcd health on the etcd hosts (journalctl -u etcd)',
   });
-}
-
-export const isStreamingReplica = (m: ClusterMember) => isReplicaLike(m) && isHealthyReplicaState(m.state) && typeof m.lag === 'number';
-const isReplicaLike = (m: ClusterMember) => !isLeaderRole(m.role);
-
-/** Every named member back: the leader running, the others running/streaming with a numeric lag. */
-export function allBack(info: ClusterInfo, names: readonly string[]): boolean {
-  const leaders = info.members.filter((m) => isLeaderRole(m.role));
-  if (leaders.length !== 1 || leaders[0]!.state !== 'running') return false;
-  return names.every((n) => {
-    const m = info.members.find((x) => x.name === n);
-    return m !== undefined && (isLeaderRole(m.role) ? m.state === 'running' : isStreamingReplica(m));
-  });
-}
-
-export async function waitAllBack(live: Live, names: readonly string[], what: string, timeoutMs = 300_000): Promise<ClusterInfo> {
-  return waitFor(
-    async () => {
-      const info = await readCluster(live);
-      return allBack(info, names) ? info : undefined;
-    },
-    { timeoutMs, intervalMs: 1000, what, hint: 'run `patronictl list` on a data node and look at the Patroni logs' },
-  );
-}
-
-export function leaderName(info: ClusterInfo): string | undefined {
-  return leaderOf(info)?.name;
 }
 
 /** A client endpoint through which writes should reach the leader (HAProxy or PgBouncer). */
@@ -264,32 +223,7 @@ export async function waitWritesReachLeader(
   );
 }
 
-/**
- * `name` is back for real. The member keys in the DCS lag by up to one loop_wait and can still
- * say "running" just after a demotion or restart, so live sources must agree too: its own
- * GET /patroni says running, and, unless it leads, the leader's pg_stat_replication (GET
- * /patroni on the leader) shows it streaming.
- */
-export async function isBack(live: Live, name: string): Promise<boolean> {
-  const info = await readCluster(live);
-  const leader = leaderName(info);
-  if (!leader) return false;
-  const own = await live.session.patroni(name).patroni();
-  if (own.state !== 'running') return false;
-  if (name === leader) return isLeaderRole(own.role);
-  // The DCS member key too: the next switchover's pre-checks read it, and `patronictl list` shows it.
-  const member = info.members.find((m) => m.name === name);
-  if (!member || !isStreamingReplica(member)) return false;
-  const st = await live.session.patroni(leader).patroni();
-  return st.replication?.some((r) => r.application_name === name && r.state === 'streaming') === true;
-}
-
+/** `name` is back after a restart, reinit or switchover (src/app/live/view.ts#isBack). */
 export async function waitBack(live: Live, name: string, what: string, timeoutMs = 300_000): Promise<void> {
-  await waitFor(async () => ((await isBack(live, name)) ? true : undefined), {
-    timeoutMs,
-    intervalMs: 500,
-    what,
-    where: `${name}: patroni`,
-    hint: `look at \`journalctl -u patroni@${live.loaded.cluster.name}\` on ${name}`,
-  });
+  await view.waitBack(live.session, names(live), name, { what, timeoutMs, cluster: live.loaded.cluster.name });
 }

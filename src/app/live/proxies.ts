@@ -1,0 +1,168 @@
+/**
+ * Reads what HAProxy and PgBouncer hosts say (docs/architecture.md#operations): HAProxy's stats
+ * page (`listen pgha_stats`, TLS with pgha's client certificate) straight from the controller
+ * where there is one, else one SSH exec per host; and what the answers mean for status and test.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { statsEndpoint } from '../../components/haproxy/config.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { NodeHttpRequester } from '../../transport/https.js';
+import type { Transport } from '../../transport/types.js';
+import { STATUS_TIMEOUT_MS, type ConnectSsh, type ProbeContext } from './probe.js';
+import {
+  parseDatabasesIni,
+  parseServersState,
+  parseStatsCsv,
+  PGBOUNCER_DATABASES_INI,
+  proxyProbeScript,
+  splitProbeOutput,
+  type HaproxyServer,
+} from './proxy-parse.js';
+import { firstLine as errText } from './view.js';
+
+export interface HaproxyStatus {
+  host: string;
+  reachable: boolean;
+  servers: HaproxyServer[];
+  /** Data nodes receiving writes (UP in the read-write backend). */
+  writesTo: string[];
+  error?: string;
+}
+
+export interface PgbouncerStatus {
+  host: string;
+  reachable: boolean;
+  target: { host: string; port: number } | null;
+  /** The data node the target address belongs to. */
+  targetMember: string | null;
+  pointsAtLeader: boolean;
+  error?: string;
+}
+
+export interface ProxyRead {
+  host: ResolvedHost;
+  parts?: Map<string, { text: string; rc: number }>;
+  error?: string;
+}
+
+/** HAProxy's stats CSV of a proxy host; undefined when the host has no stats page to read. */
+export type ReadStats = (h: ResolvedHost) => Promise<string | undefined>;
+
+/** Errors after which asking the same host over SSH is pointless: it does not answer at all. */
+const UNREACHABLE = /timed out|no answer within|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN/;
+
+/**
+ * The client identity for the stats page: pgha's own client certificate (DIR/ssl/clients/pgha),
+ * which every cluster has. Proxy hosts' node certificates are server-only and would be refused.
+ */
+async function statsIdentity(ctx: ProbeContext): Promise<{ cert: string; key: string } | undefined> {
+  if (ctx.tls.cert && ctx.tls.key) return { cert: ctx.tls.cert, key: ctx.tls.key };
+  const [cert, key] = await Promise.all([
+    readFile(join(ctx.paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined),
+    readFile(join(ctx.paths.ssl, 'clients', 'pgha.key'), 'utf8').catch(() => undefined),
+  ]);
+  return cert && key ? { cert, key } : undefined;
+}
+
+/** Reads `listen pgha_stats` over TLS (one request, no SSH). */
+export function statsReader(ctx: ProbeContext): ReadStats {
+  return async (h) => {
+    const ep = statsEndpoint(ctx.cluster, h);
+    if (!ep) return undefined;
+    const id = await statsIdentity(ctx);
+    if (!id) return undefined;
+    const http = new NodeHttpRequester({ ip: h.ip, port: ep.port, servername: h.name }, { ca: ctx.tls.ca, ...id });
+    const res = await http.request({ method: 'GET', path: `${ep.path};csv`, timeoutMs: STATUS_TIMEOUT_MS });
+    if (res.status !== 200 || !res.text.startsWith('#')) throw new Error(`stats page answered ${res.status}`);
+    return res.text;
+  };
+}
+
+/**
+ * Reads what status needs from HAProxy and PgBouncer hosts: HAProxy's stats page over TLS where
+ * there is one, else one SSH exec per host. Keeps SSH connections across `--watch` rounds; a
+ * failed one is dropped and retried next time.
+ */
+export class ProxyReader {
+  private readonly open = new Map<string, Transport>();
+  constructor(
+    private readonly connect: ConnectSsh,
+    private readonly stats?: ReadStats,
+  ) {}
+
+  async read(h: ResolvedHost): Promise<ProxyRead> {
+    if (this.stats && h.roles.includes('haproxy') && !h.roles.includes('pgbouncer')) {
+      try {
+        const csv = await this.stats(h);
+        if (csv !== undefined) return { host: h, parts: new Map([['haproxy-csv', { text: csv, rc: 0 }]]) };
+      } catch (e) {
+        // Not answering at all: SSH would only wait as long again. Anything else (refused: a
+        // cluster deployed before the stats page existed; a TLS failure) falls back to SSH.
+        if (UNREACHABLE.test(errText(e))) return { host: h, error: errText(e) };
+      }
+    }
+    const script = proxyProbeScript({ haproxy: h.roles.includes('haproxy'), pgbouncer: h.roles.includes('pgbouncer') });
+    try {
+      let t = this.open.get(h.name);
+      if (!t) {
+        t = await this.connect(h);
+        this.open.set(h.name, t);
+      }
+      const r = await t.exec({ script, timeoutSec: 5 });
+      return { host: h, parts: splitProbeOutput(r.stdout) };
+    } catch (e) {
+      const t = this.open.get(h.name);
+      this.open.delete(h.name);
+      await t?.close().catch(() => undefined);
+      return { host: h, error: errText(e) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.open.values()].map((t) => t.close().catch(() => undefined)));
+    this.open.clear();
+  }
+}
+
+/** HAProxy's view from one read: its servers and which data nodes get writes; `error` says why it could not be read. */
+export function haproxyState(p: ProxyRead): HaproxyStatus {
+  const csv = p.parts?.get('haproxy-csv');
+  const part = csv ?? p.parts?.get('haproxy');
+  const error = p.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
+  const servers = part && part.rc === 0 ? (csv ? parseStatsCsv(part.text) : parseServersState(part.text)) : [];
+  return {
+    host: p.host.name,
+    reachable: p.error === undefined,
+    servers,
+    writesTo: servers.filter((s) => s.backend === 'pgha_rw' && s.state === 'UP').map((s) => s.server),
+    ...(error ? { error } : {}),
+  };
+}
+
+/**
+ * PgBouncer's target from one read, named by member: `memberAt` maps addresses to data nodes
+ * (config.yml's and the DCS's), `leader` is who leads now.
+ */
+export function pgbouncerState(p: ProxyRead, memberAt: ReadonlyMap<string, string>, leader: string | undefined): PgbouncerStatus {
+  const part = p.parts?.get('pgbouncer');
+  const target = part && part.rc === 0 ? parseDatabasesIni(part.text) : null;
+  const error =
+    p.error ??
+    (part && part.rc !== 0
+      ? part.text.trim()
+      : !part
+        ? 'no answer'
+        : !target
+          ? `no [databases] target in ${PGBOUNCER_DATABASES_INI}`
+          : undefined);
+  const targetMember = target ? (memberAt.get(target.host) ?? null) : null;
+  return {
+    host: p.host.name,
+    reachable: p.error === undefined,
+    target,
+    targetMember,
+    pointsAtLeader: targetMember !== null && targetMember === leader,
+    ...(error ? { error } : {}),
+  };
+}

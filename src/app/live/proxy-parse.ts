@@ -1,0 +1,147 @@
+/**
+ * What HAProxy and PgBouncer say about where they send clients, as pure parsers: HAProxy's
+ * `show servers state` (stats socket) and stats CSV (stats page), PgBouncer's `[databases]` file
+ * as pgha's follower writes it, and the one script that reads both on a proxy host over SSH.
+ */
+
+export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
+export const PGBOUNCER_DATABASES_INI = '/etc/pgbouncer/pgha-databases.ini';
+
+export interface HaproxyServer {
+  backend: string;
+  server: string;
+  address: string;
+  /** UP, DOWN, MAINT, DRAIN, STARTING, STOPPING. */
+  state: string;
+}
+
+/**
+ * `show servers state` (HAProxy 2.x): a version line, a `#` header naming the columns, then one
+ * line per server. Columns are found by name so a version that adds some still parses.
+ */
+export function parseServersState(text: string): HaproxyServer[] {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const header = lines.find((l) => l.startsWith('#'));
+  if (!header) return [];
+  const cols = header.replace(/^#\s*/, '').split(/\s+/);
+  const col = (name: string) => cols.indexOf(name);
+  const out: HaproxyServer[] = [];
+  for (const l of lines) {
+    if (l.startsWith('#') || !/\s/.test(l)) continue;
+    const f = l.split(/\s+/);
+    const op = Number(f[col('srv_op_state')]);
+    const admin = Number(f[col('srv_admin_state')]);
+    // srv_admin_state bits: FMAINT 0x01, IMAINT 0x02, CMAINT 0x04, FDRAIN 0x08, IDRAIN 0x10, RMAINT 0x20, HMAINT 0x40.
+    let state = ['DOWN', 'STARTING', 'UP', 'STOPPING'][op] ?? `op${op}`;
+    if (admin & 0x67) state = 'MAINT';
+    else if (admin & 0x18) state = 'DRAIN';
+    out.push({ backend: f[col('be_name')] ?? '?', server: f[col('srv_name')] ?? '?', address: f[col('srv_addr')] ?? '?', state });
+  }
+  return out;
+}
+
+/**
+ * The CSV of HAProxy's stats page (`<stats uri>;csv`): a `# pxname,svname,…` header, then one line
+ * per frontend, backend and server. Columns are found by name. `status` reads UP, DOWN, `UP 1/2`
+ * (going down, still up), `DOWN 1/2` (going up, still down), NOLB, DRAIN, `MAINT (via …)`,
+ * `no check`; they map onto the states `show servers state` gives.
+ */
+export function parseStatsCsv(text: string): HaproxyServer[] {
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const header = lines.find((l) => l.startsWith('#'));
+  if (!header) return [];
+  const cols = header.replace(/^#\s*/, '').split(',');
+  const col = (name: string) => cols.indexOf(name);
+  const out: HaproxyServer[] = [];
+  for (const l of lines) {
+    if (l.startsWith('#')) continue;
+    const f = l.split(',');
+    const server = f[col('svname')] ?? '?';
+    if (server === 'FRONTEND' || server === 'BACKEND') continue;
+    const raw = (f[col('status')] ?? '').toUpperCase();
+    let state: string;
+    if (raw.startsWith('MAINT')) state = 'MAINT';
+    else if (raw.startsWith('DRAIN') || raw.startsWith('NOLB')) state = 'DRAIN';
+    else if (raw.startsWith('UP') || raw === 'NO CHECK') state = 'UP';
+    else if (raw.startsWith('DOWN')) state = 'DOWN';
+    else state = raw || '?';
+    const addr = col('addr') >= 0 ? f[col('addr')] : undefined;
+    out.push({
+      backend: f[col('pxname')] ?? '?',
+      server,
+      address: addr ? addr.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1') : '?',
+      state,
+    });
+  }
+  return out;
+}
+
+/** PgBouncer's `[databases]` file as the follower writes it: `* = host=H port=P`. */
+export function parseDatabasesIni(text: string): { host: string; port: number } | null {
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith(';') || line.startsWith('#')) continue;
+    const sec = /^\[(.+)\]$/.exec(line);
+    if (sec) {
+      section = sec[1]!.trim();
+      continue;
+    }
+    if (section !== 'databases') continue;
+    const host = /\bhost=(\S+)/.exec(line)?.[1];
+    const port = /\bport=(\d+)/.exec(line)?.[1];
+    if (host) return { host, port: port ? Number(port) : 5432 };
+  }
+  return null;
+}
+
+/** Marker lines separating the parts of the single exec on a proxy host. */
+const MARK = '@@pgha:';
+
+/**
+ * One script for everything status reads on a host over SSH. socat is not on the hosts but
+ * python3 is (Patroni needs it), so the stats socket is read with a python one-liner.
+ */
+export function proxyProbeScript(opts: { haproxy: boolean; pgbouncer: boolean }): string {
+  const parts: string[] = [];
+  if (opts.haproxy) {
+    const py = [
+      'import socket,sys',
+      's=socket.socket(socket.AF_UNIX)',
+      's.settimeout(2)',
+      `s.connect(${JSON.stringify(HAPROXY_SOCKET)})`,
+      's.sendall(b"show servers state\\n")',
+      'sys.stdout.write(s.makefile().read())',
+    ].join('; ');
+    parts.push(`echo '${MARK}haproxy'`, `python3 -I -S -c '${py}' 2>&1; echo "${MARK}rc=$?"`);
+  }
+  if (opts.pgbouncer) parts.push(`echo '${MARK}pgbouncer'`, `cat ${PGBOUNCER_DATABASES_INI} 2>&1; echo "${MARK}rc=$?"`);
+  return parts.join('\n');
+}
+
+export function splitProbeOutput(out: string): Map<string, { text: string; rc: number }> {
+  const parts = new Map<string, { text: string; rc: number }>();
+  let name: string | undefined;
+  let buf: string[] = [];
+  for (const line of out.split('\n')) {
+    if (line.startsWith(MARK)) {
+      const tag = line.slice(MARK.length);
+      if (tag.startsWith('rc=')) {
+        if (name) parts.set(name, { text: buf.join('\n'), rc: Number(tag.slice(3)) });
+        name = undefined;
+      } else {
+        name = tag;
+      }
+      buf = [];
+    } else if (name) {
+      buf.push(line);
+    }
+  }
+  return parts;
+}

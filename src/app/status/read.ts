@@ -1,0 +1,149 @@
+/**
+ * `pgha status`'s reading (docs/architecture.md#operations): every member's GET /cluster and
+ * GET /patroni, etcd, HAProxy and PgBouncer and the certificates, all in parallel, through the
+ * live view (src/app/live/). A host that does not answer is reported as unreachable; the read
+ * fails only when no Patroni member answers at all.
+ */
+import { isDataNode } from '../../components/common.js';
+import { RuntimeError } from '../../errors.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
+import { leaderOf, preferredAnswer } from '../../patroni/judge.js';
+import { canonicalRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
+import { probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from '../live/probe.js';
+import { haproxyState, pgbouncerState, ProxyReader, statsReader, type HaproxyStatus, type PgbouncerStatus } from '../live/proxies.js';
+import { readEtcd, readMembers, type EtcdStatus } from '../live/view.js';
+import { certificateStatus, type CertificateStatus } from './certificates.js';
+
+export type { CertificateStatus, EtcdStatus, HaproxyStatus, PgbouncerStatus };
+
+export interface MemberStatus {
+  name: string;
+  host: string;
+  /** `leader`, `replica`, `sync_standby`, `standby_leader`; `primary` for 3.0's `master`. */
+  role: string | null;
+  /** What the DCS says; `unreachable` when the member's REST API does not answer. */
+  state: string;
+  /** The DCS's state for the member even when its API is unreachable; null when absent. */
+  dcsState: string | null;
+  reachable: boolean;
+  timeline: number | null;
+  /** Bytes behind the leader; null for the leader or when unknown. */
+  lag: number | null;
+  lagUnknown: boolean;
+  pendingRestart: boolean;
+  scheduledRestart: string | null;
+  tags: Record<string, unknown>;
+  /** Patroni's version as the member's REST API reports it (GET /patroni); null when unknown. */
+  patroniVersion?: string | null;
+  /** A known write-losing bug of the running Patroni build, with its fix (src/patroni/known-bugs.ts). */
+  knownBug?: string;
+  error?: string;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  leader: string | null;
+  pause: boolean;
+  scheduledSwitchover: ScheduledSwitchover | null;
+  members: MemberStatus[];
+  etcd: EtcdStatus[];
+  haproxy: HaproxyStatus[];
+  pgbouncer: PgbouncerStatus[];
+  certificates: CertificateStatus[];
+  /** Which member's /cluster answer the table is built from. */
+  source: string | null;
+}
+
+/** Members in config order, with the DCS's view merged in; members the DCS knows but config does not come last. */
+export function memberRows(
+  dataNodes: readonly ResolvedHost[],
+  info: ClusterInfo | undefined,
+  reach: Map<string, string | undefined>,
+): MemberStatus[] {
+  const byName = new Map((info?.members ?? []).map((m) => [m.name, m]));
+  const row = (name: string, ip: string, m: ClusterMember | undefined): MemberStatus => {
+    const error = reach.get(name);
+    const reachable = reach.has(name) ? error === undefined : true;
+    return {
+      name,
+      host: m?.host ?? ip,
+      role: m ? canonicalRole(m.role) : null,
+      state: !reachable ? 'unreachable' : (m?.state ?? 'absent'),
+      dcsState: m?.state ?? null,
+      reachable,
+      timeline: typeof m?.timeline === 'number' ? m.timeline : null,
+      lag: typeof m?.lag === 'number' ? m.lag : null,
+      lagUnknown: m?.lag === 'unknown',
+      pendingRestart: m?.pending_restart === true,
+      scheduledRestart: m?.scheduled_restart?.schedule ?? null,
+      tags: m?.tags ?? {},
+      ...(error !== undefined ? { error } : {}),
+    };
+  };
+  const rows = dataNodes.map((h) => row(h.name, h.ip, byName.get(h.name)));
+  for (const m of info?.members ?? []) if (!dataNodes.some((h) => h.name === m.name)) rows.push(row(m.name, m.host ?? '', m));
+  return rows;
+}
+
+export interface StatusReadOptions {
+  now?: Date;
+  proxies?: ProxyReader;
+}
+
+/** Reads everything at once. Throws only when no Patroni member answers. */
+export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): Promise<ClusterStatus> {
+  const { cluster } = ctx;
+  const dataNodes = cluster.hosts.filter(isDataNode);
+  const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
+  const proxyHosts = cluster.hosts.filter((h) => h.roles.includes('haproxy') || h.roles.includes('pgbouncer'));
+  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx), statsReader(ctx));
+  const proxies = o.proxies ?? ownProxies!;
+  const src = probeSource(ctx);
+  try {
+    const [members, etcd, proxyReads, certificates] = await Promise.all([
+      readMembers(
+        src,
+        dataNodes.map((h) => h.name),
+        STATUS_TIMEOUT_MS,
+      ),
+      Promise.all(etcdHosts.map((h) => readEtcd(src.etcdHttp(h.name), h, STATUS_TIMEOUT_MS))),
+      Promise.all(proxyHosts.map((h) => proxies.read(h))),
+      certificateStatus(ctx.paths, cluster.hosts, o.now ?? new Date()),
+    ]);
+    const source = preferredAnswer(members);
+    const info = source?.info;
+    if (!info) {
+      throw new RuntimeError(`no Patroni member answers:\n${members.map((m) => `  - ${m.name}: ${m.error}`).join('\n')}`, {
+        hint: `check that patroni@${cluster.name} runs on the data nodes (and that the hosts are up: pgha provision for nspawn)`,
+      });
+    }
+    const reach = new Map(members.map((m) => [m.name, m.error]));
+    const rows = memberRows(dataNodes, info, reach);
+    for (const m of members) {
+      const row = rows.find((r) => r.name === m.name);
+      if (!row || !m.node) continue;
+      row.patroniVersion = m.node.patroni?.version ?? null;
+      const bug = leaderKeyBug(m.node.patroni);
+      if (bug) row.knownBug = `${bug}; fix: ${leaderKeyFix(ctx.paths.dir)}`;
+    }
+    const leader = leaderOf(info);
+    const memberAt = new Map<string, string>();
+    for (const h of dataNodes) memberAt.set(h.ip, h.name);
+    for (const m of info.members) if (m.host) memberAt.set(m.host, m.name);
+    return {
+      cluster: cluster.name,
+      leader: leader?.name ?? null,
+      pause: info.pause === true,
+      scheduledSwitchover: info.scheduled_switchover ?? null,
+      members: rows,
+      etcd,
+      haproxy: proxyReads.filter((p) => p.host.roles.includes('haproxy')).map(haproxyState),
+      pgbouncer: proxyReads.filter((p) => p.host.roles.includes('pgbouncer')).map((p) => pgbouncerState(p, memberAt, leader?.name)),
+      certificates,
+      source: source.name,
+    };
+  } finally {
+    await Promise.all([ownProxies?.close(), src.close()]);
+  }
+}
