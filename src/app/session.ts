@@ -19,6 +19,13 @@ export type { HostTransport };
 /** Opens the transport to one host; a session gets its platform's unless given another (a fake, in tests). */
 export type ConnectHost = (host: ResolvedHost) => Promise<HostTransport>;
 
+/** Where a session's REST clients connect; the real network unless given (a simulated cluster, in tests). */
+export interface RestConnectors {
+  /** Patroni's REST API of a data node; `fromMember`: the call would go through the member's own tunnel. */
+  patroni(h: ResolvedHost, fromMember: boolean): Requester;
+  etcd(h: ResolvedHost): Requester;
+}
+
 /** How long a session waits for one host's handshake. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -50,6 +57,7 @@ export class ClusterSession implements LiveSource {
     readonly paths: ClusterPaths,
     readonly material: ClusterMaterial,
     connectHost?: ConnectHost,
+    private readonly rest?: RestConnectors,
   ) {
     this.connectHost =
       connectHost ??
@@ -132,7 +140,8 @@ export class ClusterSession implements LiveSource {
     const h = this.host(name);
     const port = Number(h.vars.patroni_listen_port);
     const dial = opts.fromMember ? () => this.transport(name).forwardOut(h.ip, port) : undefined;
-    const c = new PatroniClient({ host: h.name, ip: h.ip, port }, this.patroniCredentials(h), dial);
+    const requester = this.rest?.patroni(h, opts.fromMember === true);
+    const c = new PatroniClient({ host: h.name, ip: h.ip, port }, this.patroniCredentials(h), dial, requester ? { requester } : {});
     this.clients.push(c);
     return c;
   }
@@ -143,6 +152,8 @@ export class ClusterSession implements LiveSource {
 
   etcdHttp(name: string): Requester {
     const h = this.host(name);
+    const fake = this.rest?.etcd(h);
+    if (fake) return fake;
     const http = new NodeHttpRequester(
       { ip: h.ip, port: Number(h.vars.etcd_client_port), servername: h.name },
       { ca: this.material.pki.caCert },

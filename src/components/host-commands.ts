@@ -48,27 +48,27 @@ ${apt} update -qq -o Acquire::Retries=3 >/dev/null
 ${apt} install -y -qq --no-install-recommends --allow-downgrades -o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef ${args.map(quote).join(' ')} >/dev/null
 ${afterInstall.join('\n')}
 `;
-  return { script };
+  return { script, intent: { kind: 'install-packages', packages: args } };
 }
 
 /** Start (and enable) units that are not running yet; `--no-block` so peers can start together. */
 export function startUnitsCommand(units: readonly string[], opts: { noBlock?: boolean } = {}): Command {
   const start = opts.noBlock ? sh`systemctl start --no-block ${units}` : sh`systemctl start ${units}`;
-  return { script: `set -e\n${sh`systemctl enable -q ${units}`}\n${start}` };
+  return { script: `set -e\n${sh`systemctl enable -q ${units}`}\n${start}`, intent: { kind: 'systemctl', op: 'start', units } };
 }
 
 export function restartUnitCommand(unit: string): Command {
-  return { script: sh`systemctl restart ${unit}` };
+  return { script: sh`systemctl restart ${unit}`, intent: { kind: 'systemctl', op: 'restart', units: [unit] } };
 }
 
 /** HAProxy's reload hands listening sockets to the new process: established sessions survive. */
 export function reloadUnitCommand(unit: string): Command {
-  return { script: sh`systemctl reload-or-restart ${unit}` };
+  return { script: sh`systemctl reload-or-restart ${unit}`, intent: { kind: 'systemctl', op: 'reload', units: [unit] } };
 }
 
 /** `systemctl daemon-reload` when unit files or drop-ins changed. */
 export function daemonReloadCommand(): Command {
-  return { script: 'systemctl daemon-reload' };
+  return { script: 'systemctl daemon-reload', intent: { kind: 'systemctl', op: 'daemon-reload', units: [] } };
 }
 
 /**
@@ -140,9 +140,10 @@ PGHA_SQL
 done
 `;
   // checkOnly: the same reads, stopping at the first `changed`, with nothing written (deploy's facts).
+  const intent = { kind: 'pgbouncer-auth-user', user, checkOnly: opts.checkOnly === true } as const;
   return opts.checkOnly
-    ? { script: checkOnlyScript(script), stdin: roleSql.split('\n')[0]!, secrets: [password, verifier] }
-    : { script, stdin: roleSql, secrets: [password, verifier] };
+    ? { script: checkOnlyScript(script), stdin: roleSql.split('\n')[0]!, secrets: [password, verifier], intent }
+    : { script, stdin: roleSql, secrets: [password, verifier], intent };
 }
 
 /** The converge script reduced to its reads: the role check only, and a database lacking the function reported, not fixed. */
@@ -158,5 +159,6 @@ export function postmasterParametersCommand(port: number): Command {
   const sql = `SELECT name FROM pg_catalog.pg_settings WHERE context ${EQ} 'postmaster'`;
   return {
     script: `cd /tmp && ${PINNED_SEARCH_PATH} runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql -d postgres -c ${quote(sql)}`,
+    intent: { kind: 'read-postmaster-parameters' },
   };
 }

@@ -90,6 +90,7 @@ export function applyFilesScript(files: readonly DesiredFile[], extraSecrets: re
     script: SCRIPT,
     stdin,
     secrets: [...files.filter((f) => f.sensitive).map((f) => f.content), ...extraSecrets],
+    intent: { kind: 'write-files', files: files.map(({ path, content, owner, group, mode }) => ({ path, content, owner, group, mode })) },
   };
 }
 

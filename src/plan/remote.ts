@@ -17,7 +17,9 @@ export interface FactsQuery {
 }
 
 export async function gatherFacts(t: Transport, q: FactsQuery): Promise<HostFacts> {
-  const r = await run(t, { script: factsScript(q.paths, q.packages, q.services, { hashOnly: q.hashOnly ?? [] }) }, 'gather facts');
+  const script = factsScript(q.paths, q.packages, q.services, { hashOnly: q.hashOnly ?? [] });
+  const intent = { kind: 'gather-facts', paths: q.paths, packages: q.packages, services: q.services } as const;
+  const r = await run(t, { script, intent }, 'gather facts');
   return parseFacts(r.stdout, t.host);
 }
 

@@ -16,7 +16,21 @@ export interface Command {
   secrets?: string[];
   /** Kill the command after this many seconds (coreutils `timeout`; exit code 124). */
   timeoutSec?: number;
+  /**
+   * What the command does, as data: the script is how. Real transports run the script and
+   * ignore this; a simulated host (the orchestration tests) acts on it instead.
+   */
+  intent?: CommandIntent;
 }
+
+/** The commands deploy runs on hosts, by what they do. */
+export type CommandIntent =
+  | { kind: 'gather-facts'; paths: readonly string[]; packages: readonly string[]; services: readonly string[] }
+  | { kind: 'write-files'; files: readonly { path: string; content: string; owner: string; group: string; mode: number }[] }
+  | { kind: 'install-packages'; packages: readonly string[] }
+  | { kind: 'systemctl'; op: 'start' | 'restart' | 'reload' | 'daemon-reload'; units: readonly string[] }
+  | { kind: 'pgbouncer-auth-user'; user: string; checkOnly: boolean }
+  | { kind: 'read-postmaster-parameters' };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

@@ -13,7 +13,7 @@ import type { HostFacts } from '../../plan/facts.js';
 import type { PackageSpec } from '../../render/index.js';
 import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
 import { tryReadCluster } from '../live/view.js';
-import { ClusterSession } from '../session.js';
+import { ClusterSession, type ConnectHost, type RestConnectors } from '../session.js';
 
 export interface DeployRequest {
   check: boolean;
@@ -21,6 +21,12 @@ export interface DeployRequest {
   extraVars: Vars;
   hosts?: string[] | undefined;
   concurrency: number;
+}
+
+/** Where deploy's connections go: the platform's hosts and the real REST APIs unless given (tests give a simulated cluster). */
+export interface DeploySeams {
+  connectHost?: ConnectHost;
+  rest?: RestConnectors;
 }
 
 export interface HostWork {
@@ -42,8 +48,9 @@ export class DeployContext {
     readonly loaded: LoadedCluster,
     material: Awaited<ReturnType<typeof ensureClusterMaterial>>,
     readonly req: DeployRequest,
+    seams: DeploySeams = {},
   ) {
-    this.session = new ClusterSession(loaded.cluster, loaded.paths, material);
+    this.session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
   }
 
   get clusterName(): string {

@@ -10,7 +10,7 @@ import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../clust
 import { runPhases, type Progress } from '../progress.js';
 import { mapLimit } from '../session.js';
 import { Executor } from './apply.js';
-import { DeployContext, type DeployRequest } from './context.js';
+import { DeployContext, type DeployRequest, type DeploySeams } from './context.js';
 import { checkEtcd, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
 
 export type { DeployRequest } from './context.js';
@@ -35,7 +35,7 @@ export function clientEndpoints(loaded: LoadedCluster): string[] {
   return out;
 }
 
-export async function deploy(dir: string, req: DeployRequest, progress: Progress): Promise<DeployResult> {
+export async function deploy(dir: string, req: DeployRequest, progress: Progress, seams: DeploySeams = {}): Promise<DeployResult> {
   const loaded = loadCluster(dir, req.extraVars);
   const unknown = (req.hosts ?? []).filter((n) => !loaded.cluster.hosts.some((h) => h.name === n));
   if (unknown.length) {
@@ -44,7 +44,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
     );
   }
   const material = await ensureClusterMaterial(loaded);
-  const d = new DeployContext(loaded, material, req);
+  const d = new DeployContext(loaded, material, req, seams);
   const redact = (lines: string[]) => lines.map((l) => d.session.material.secrets.redact(l));
   try {
     let skipEtcdWait: string[] = [];

@@ -1,0 +1,200 @@
+/**
+ * deploy's sequencing, without containers: the real deploy (facts, plan, executor) against a
+ * simulated cluster (./sim/cluster.ts) whose hosts act on each command's intent and whose Patroni
+ * answers in the shapes recorded from Patroni 3.0.2. What the e2e suites prove on real hosts,
+ * this proves in seconds for every ordering rule: formation order, bootstrap first, the plan and
+ * the run agreeing, no-op re-runs, reloads and rolling restarts (replicas first, leader last).
+ */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCluster } from '../../src/app/cluster-dir.js';
+import { deploy, type DeployRequest } from '../../src/app/deploy/index.js';
+import { parseExtraVars } from '../../src/config/extra-vars.js';
+import { SimCluster } from './sim/cluster.js';
+import { ROOT } from '../golden/inputs.js';
+
+const request = (over: Partial<DeployRequest> = {}): DeployRequest => ({
+  check: false,
+  diff: false,
+  extraVars: {},
+  concurrency: 16,
+  ...over,
+});
+
+/** The action lines under `pending changes:` or `applied:`. */
+function planLines(summary: string, header: string): string[] {
+  const lines = summary.split('\n');
+  const start = lines.indexOf(header);
+  if (start < 0) return [];
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^(read-write|read-only):|^patroni: \S+ bootstrapped/.test(l));
+  return rest.slice(0, end < 0 ? rest.length : end);
+}
+
+const index = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
+const lastIndex = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
+
+describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
+  let root: string;
+  let dir: string;
+  let sim: SimCluster;
+  const run = (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim.connectHost, rest: sim.rest });
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
+    dir = join(root, 'demo');
+    cpSync(join(ROOT, 'examples', 'm1-haproxy-nspawn'), dir, { recursive: true });
+    sim = new SimCluster(loadCluster(dir, {}).cluster);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('plans a new cluster: every install, file and start, etcd auth, no DCS step before a leader exists', async () => {
+    const r = await run({ check: true });
+    expect(r.exitCode).toBe(10);
+    const plan = planLines(r.summary, 'pending changes:');
+    for (const h of ['pg1', 'pg2', 'pg3']) {
+      const at = plan.findIndex((l) => l.startsWith(`${h}: `));
+      const mine = plan.slice(
+        at + 1,
+        plan.findIndex((l, i) => i > at && !l.startsWith('  ')),
+      );
+      expect(mine).toContain('  start etcd.service');
+      expect(mine).toContain('  start patroni@demo.service');
+      expect(mine).toContain('  systemctl daemon-reload');
+    }
+    expect(plan).toContain('  start haproxy.service');
+    expect(plan.filter((l) => l.startsWith('cluster: '))).toEqual([
+      'cluster: etcd: add role root',
+      'cluster: etcd: add user root',
+      'cluster: etcd: grant role root to root',
+      'cluster: etcd: add role patroni_demo',
+      'cluster: etcd: let role patroni_demo read and write /pgha/demo/',
+      'cluster: etcd: add user etcd_patroni',
+      'cluster: etcd: grant role patroni_demo to etcd_patroni',
+      'cluster: etcd: enable auth',
+    ]);
+    expect(sim.log).toEqual([]);
+  });
+
+  it('forms the cluster in order: files that defuse installs, packages, files, etcd, auth, the primary, the replicas, HAProxy', async () => {
+    const r = await run();
+    expect(r.exitCode).toBe(0);
+    const log = sim.log;
+    for (const h of ['pg1', 'pg2', 'pg3', 'proxy1']) {
+      const install = index(log, new RegExp(`^${h}: install `));
+      expect(index(log, new RegExp(`^${h}: write .*createcluster|^${h}: write /etc/systemd`))).toBeLessThanOrEqual(install);
+      expect(install).toBeLessThan(lastIndex(log, new RegExp(`^${h}: write `)));
+    }
+    const lastEtcdStart = lastIndex(log, /: start etcd\.service$/);
+    expect(lastEtcdStart).toBeLessThan(index(log, /^etcd: enable auth$/));
+    expect(index(log, /^etcd: enable auth$/)).toBeLessThan(index(log, /: start patroni@demo\.service$/));
+    // The configured primary bootstraps alone; the replicas start only once it leads.
+    expect(index(log, /: start patroni@demo\.service$/)).toBe(index(log, /^pg1: start patroni@demo\.service$/));
+    expect(index(log, /^pg1: start patroni/)).toBeLessThan(index(log, /^pg2: start patroni/));
+    expect(index(log, /^pg1: start patroni/)).toBeLessThan(index(log, /^pg3: start patroni/));
+    expect(lastIndex(log, /: start patroni/)).toBeLessThan(index(log, /^proxy1: start haproxy\.service$/));
+    expect(sim.leader()).toBe('pg1');
+    expect(r.summary).toContain('patroni: pg1 bootstrapped the cluster');
+  });
+
+  it('changes nothing on a second run, and --check agrees', async () => {
+    const mark = sim.log.length;
+    const r = await run();
+    expect(r.summary.split('\n')[0]).toBe('no changes');
+    expect(sim.since(mark)).toEqual([]);
+    expect(Object.values(r.roundTrips).every((n) => n === 1)).toBe(true);
+    expect((await run({ check: true })).exitCode).toBe(0);
+  });
+
+  it('does exactly what --check planned for a HAProxy setting: one file, one reload', async () => {
+    const extraVars = parseExtraVars(["haproxy_conf_settings={defaults: {'timeout client': 31m}}"]);
+    const plan = await run({ check: true, extraVars });
+    expect(planLines(plan.summary, 'pending changes:')).toEqual([
+      'proxy1: 2 changes',
+      '  update /etc/haproxy/haproxy.cfg',
+      '  reload haproxy.service',
+    ]);
+    const mark = sim.log.length;
+    const r = await run({ extraVars });
+    expect(planLines(r.summary, 'applied:')).toEqual(planLines(plan.summary, 'pending changes:'));
+    expect(sim.since(mark)).toEqual(['proxy1: write /etc/haproxy/haproxy.cfg', 'proxy1: reload haproxy.service']);
+  });
+
+  it('patches the DCS and restarts for a start-only parameter: replicas first, the leader last, as planned', async () => {
+    const extraVars = parseExtraVars([
+      "haproxy_conf_settings={defaults: {'timeout client': 31m}}",
+      'patroni_dynamic_conf_settings={loop_wait: 2, postgresql: {parameters: {max_connections: 150, work_mem: 8MB}}}',
+    ]);
+    const plan = await run({ check: true, extraVars });
+    const planned = planLines(plan.summary, 'pending changes:');
+    expect(planned.filter((l) => l.startsWith('cluster: '))).toEqual([
+      'cluster: patroni: PATCH /config {"loop_wait":2,"postgresql":{"parameters":{"max_connections":150,"work_mem":"8MB"}}}',
+      'cluster: patroni: rolling restart of pg2, pg3, pg1 (leader, last) for max_connections',
+    ]);
+    const mark = sim.log.length;
+    const r = await run({ extraVars });
+    expect(planLines(r.summary, 'applied:')).toEqual(planned);
+    const log = sim.since(mark);
+    const reloads = log.filter((l) => l.endsWith('reload patroni@demo.service'));
+    expect(reloads).toHaveLength(3);
+    const patch = index(log, /PATCH \/config \{"loop_wait":2/);
+    expect(lastIndex(log, /reload patroni@demo\.service$/)).toBeLessThan(patch);
+    expect(log.filter((l) => l.endsWith('restart PostgreSQL'))).toEqual([
+      'pg2: restart PostgreSQL',
+      'pg3: restart PostgreSQL',
+      'pg1: restart PostgreSQL',
+    ]);
+    expect(index(log, /restart PostgreSQL/)).toBeGreaterThan(patch);
+    expect([...sim.members.values()].some((m) => m.pending)).toBe(false);
+  }, 60_000);
+});
+
+describe('deploy against a simulated cluster (M1 + PgBouncer, dedicated etcd)', () => {
+  let root: string;
+  let dir: string;
+  let sim: SimCluster;
+  const run = (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim.connectHost, rest: sim.rest });
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
+    dir = join(root, 'pool');
+    cpSync(join(ROOT, 'examples', 'm1-pgbouncer-bare'), dir, { recursive: true });
+    sim = new SimCluster(loadCluster(dir, {}).cluster);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('sets up the PgBouncer auth user once the leader accepts writes, before PgBouncer starts; plans it only while missing', async () => {
+    const plan = await run({ check: true });
+    expect(planLines(plan.summary, 'pending changes:')).toContain(
+      'cluster: pgbouncer: set up auth user pgbouncer_auth_user and its auth_query function on the leader',
+    );
+    const r = await run();
+    expect(r.exitCode).toBe(0);
+    const log = sim.log;
+    const auth = index(log, /^db1: pgbouncer auth user pgbouncer_auth_user$/);
+    expect(auth).toBeGreaterThan(index(log, /^db1: start patroni@pool\.service$/));
+    expect(auth).toBeLessThan(index(log, /: start pgbouncer\.service$/));
+    // etcd on its own hosts forms before any data node starts Patroni.
+    expect(lastIndex(log, /^etcd\d: start etcd\.service$/)).toBeLessThan(index(log, /: start patroni@pool\.service$/));
+    expect(index(log, /^db1: start pgbouncer\.service$/)).toBeGreaterThan(lastIndex(log, /: start patroni@pool\.service$/));
+    const again = await run({ check: true });
+    expect(again.exitCode).toBe(0);
+  });
+
+  it('with --hosts, touches and reads only those hosts, and leaves the leader-side steps alone', async () => {
+    const extraVars = parseExtraVars(['pgbouncer_conf_settings={pgbouncer: {max_client_conn: 300}}']);
+    const plan = await run({ check: true, extraVars, hosts: ['db2'] });
+    expect(Object.keys(plan.roundTrips)).toEqual(['db2']);
+    expect(planLines(plan.summary, 'pending changes:')).toEqual([
+      'db2: 2 changes',
+      '  update /etc/pgbouncer/pgbouncer.ini',
+      '  reload pgbouncer.service',
+    ]);
+    const mark = sim.log.length;
+    const r = await run({ extraVars, hosts: ['db2'] });
+    expect(sim.since(mark)).toEqual(['db2: write /etc/pgbouncer/pgbouncer.ini', 'db2: reload pgbouncer.service']);
+    expect(planLines(r.summary, 'applied:')).toEqual(planLines(plan.summary, 'pending changes:'));
+  });
+});
