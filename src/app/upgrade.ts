@@ -12,7 +12,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
-import type { ResolvedHost, Vars } from '../model/types.js';
+import type { ResolvedHost } from '../model/types.js';
 import { isDataNode } from '../components/common.js';
 import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
@@ -31,31 +31,21 @@ import {
   componentUnit,
   hostStep,
   parseStatus,
+  restartsPostgres,
   rollingOrder,
   upgradeProcedure,
   versionVariable,
   type Component,
   type HostComponentState,
-  type PrimaryStrategy,
 } from './upgrade/plan.js';
 import { clusterPackageSet } from './provision.js';
 import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from './upgrade/commands.js';
 import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
+import type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
 import { upgradeTargets } from './upgrade/targets.js';
 import { waitFor } from './wait.js';
 
-export interface UpgradeRequest {
-  components: Component[];
-  extraVars: Vars;
-  primaryStrategy: PrimaryStrategy;
-  /** How long an unhealthy cluster may take to become healthy before the upgrade is refused. */
-  healthGraceSec: number;
-  log: (line: string) => void;
-}
-
-export interface UpgradeResult {
-  summary: string;
-}
+export type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
 
 class Upgrade {
   readonly session: ClusterSession;
@@ -348,12 +338,6 @@ class Upgrade {
         };
       });
   }
-}
-
-/** PostgreSQL itself, restarted through Patroni, rather than a unit of its own. */
-function restartsPostgres(c: Component): boolean {
-  const how = upgradeProcedure(c);
-  return how.kind === 'data-node' && how.restart === 'postgres';
 }
 
 export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {

@@ -302,8 +302,9 @@ describe('no platform branches outside src/platforms/', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('keeps every file of src/platforms/ under 400 lines', () => {
-    const long = sourceFiles(join(SRC, 'platforms'))
+  // Issue 11: no file in src/ over 400 lines; a longer one needs its reason here, next to its name.
+  it('keeps every file of src/ under 400 lines', () => {
+    const long = sourceFiles(SRC)
       .map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const)
       .filter(([, n]) => n > 400);
     expect(long).toEqual([]);

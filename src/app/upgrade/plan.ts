@@ -38,6 +38,12 @@ export function upgradeProcedure(c: Component): UpgradeProcedure {
   return model(c).upgrade;
 }
 
+/** PostgreSQL itself, restarted through Patroni, rather than a unit of its own. */
+export function restartsPostgres(c: Component): boolean {
+  const how = upgradeProcedure(c);
+  return how.kind === 'data-node' && how.restart === 'postgres';
+}
+
 /** The variable that pins a component's packages. */
 export function versionVariable(c: Component): string {
   return `${c}_package_version`;
