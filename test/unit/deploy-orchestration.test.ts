@@ -33,22 +33,32 @@ function planLines(summary: string, header: string): string[] {
   return rest.slice(0, end < 0 ? rest.length : end);
 }
 
+/** An example cluster copied to a directory named after it, and deploy wired to a simulation of it. */
+function simulated(example: string, name: string) {
+  let root = '';
+  let dir = '';
+  let sim: SimCluster | undefined;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
+    dir = join(root, name);
+    cpSync(join(ROOT, 'examples', example), dir, { recursive: true });
+    sim = new SimCluster(loadCluster(dir, {}).cluster);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return {
+    sim: () => sim!,
+    run: (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim!.connectHost, rest: sim!.rest }),
+  };
+}
+
 const index = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
 const lastIndex = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
 
 describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
-  let root: string;
-  let dir: string;
+  const c = simulated('m1-haproxy-nspawn', 'demo');
+  const run = c.run;
   let sim: SimCluster;
-  const run = (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim.connectHost, rest: sim.rest });
-
-  beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
-    dir = join(root, 'demo');
-    cpSync(join(ROOT, 'examples', 'm1-haproxy-nspawn'), dir, { recursive: true });
-    sim = new SimCluster(loadCluster(dir, {}).cluster);
-  });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  beforeAll(() => (sim = c.sim()));
 
   it('plans a new cluster: every install, file and start, etcd auth, no DCS step before a leader exists', async () => {
     const r = await run({ check: true });
@@ -152,18 +162,10 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
 });
 
 describe('deploy against a simulated cluster (M1 + PgBouncer, dedicated etcd)', () => {
-  let root: string;
-  let dir: string;
+  const c = simulated('m1-pgbouncer-bare', 'pool');
+  const run = c.run;
   let sim: SimCluster;
-  const run = (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim.connectHost, rest: sim.rest });
-
-  beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
-    dir = join(root, 'pool');
-    cpSync(join(ROOT, 'examples', 'm1-pgbouncer-bare'), dir, { recursive: true });
-    sim = new SimCluster(loadCluster(dir, {}).cluster);
-  });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  beforeAll(() => (sim = c.sim()));
 
   it('sets up the PgBouncer auth user once the leader accepts writes, before PgBouncer starts; plans it only while missing', async () => {
     const plan = await run({ check: true });

@@ -19,19 +19,25 @@ export interface HaproxyServer {
  * `show servers state` (HAProxy 2.x): a version line, a `#` header naming the columns, then one
  * line per server. Columns are found by name so a version that adds some still parses.
  */
-export function parseServersState(text: string): HaproxyServer[] {
+/** HAProxy's tables: a `#` header naming the columns, then rows; columns are found by name. */
+function table(text: string, sep: RegExp | string): { rows: string[][]; col: (name: string) => number } | undefined {
   const lines = text
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
   const header = lines.find((l) => l.startsWith('#'));
-  if (!header) return [];
-  const cols = header.replace(/^#\s*/, '').split(/\s+/);
-  const col = (name: string) => cols.indexOf(name);
+  if (!header) return undefined;
+  const cols = header.replace(/^#\s*/, '').split(sep);
+  const rows = lines.filter((l) => !l.startsWith('#') && l.split(sep).length > 1).map((l) => l.split(sep));
+  return { rows, col: (name: string) => cols.indexOf(name) };
+}
+
+export function parseServersState(text: string): HaproxyServer[] {
+  const t = table(text, /\s+/);
+  if (!t) return [];
+  const { rows, col } = t;
   const out: HaproxyServer[] = [];
-  for (const l of lines) {
-    if (l.startsWith('#') || !/\s/.test(l)) continue;
-    const f = l.split(/\s+/);
+  for (const f of rows) {
     const op = Number(f[col('srv_op_state')]);
     const admin = Number(f[col('srv_admin_state')]);
     // srv_admin_state bits: FMAINT 0x01, IMAINT 0x02, CMAINT 0x04, FDRAIN 0x08, IDRAIN 0x10, RMAINT 0x20, HMAINT 0x40.
@@ -50,18 +56,11 @@ export function parseServersState(text: string): HaproxyServer[] {
  * `no check`; they map onto the states `show servers state` gives.
  */
 export function parseStatsCsv(text: string): HaproxyServer[] {
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  const header = lines.find((l) => l.startsWith('#'));
-  if (!header) return [];
-  const cols = header.replace(/^#\s*/, '').split(',');
-  const col = (name: string) => cols.indexOf(name);
+  const t = table(text, ',');
+  if (!t) return [];
+  const { rows, col } = t;
   const out: HaproxyServer[] = [];
-  for (const l of lines) {
-    if (l.startsWith('#')) continue;
-    const f = l.split(',');
+  for (const f of rows) {
     const server = f[col('svname')] ?? '?';
     if (server === 'FRONTEND' || server === 'BACKEND') continue;
     const raw = (f[col('status')] ?? '').toUpperCase();
