@@ -26,6 +26,12 @@ export interface RestConnectors {
   etcd(h: ResolvedHost): Requester;
 }
 
+/** Where a command's connections go: the platform's hosts and the real REST APIs unless given (tests give a simulated cluster). */
+export interface SessionSeams {
+  connectHost?: ConnectHost;
+  rest?: RestConnectors;
+}
+
 /** How long a session waits for one host's handshake. */
 const CONNECT_TIMEOUT_MS = 10_000;
 

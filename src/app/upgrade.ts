@@ -22,7 +22,7 @@ import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
 import { etcdMembersHealth, readNode, restartMember, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
-import { ClusterSession } from './session.js';
+import { ClusterSession, type SessionSeams } from './session.js';
 import { switchoverLive } from './switchover.js';
 import {
   COMPONENTS,
@@ -34,15 +34,14 @@ import {
   restartsPostgres,
   rollingOrder,
   upgradeProcedure,
-  versionVariable,
   type Component,
   type HostComponentState,
 } from './upgrade/plan.js';
 import { clusterPackageSet } from './provision.js';
-import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from './upgrade/commands.js';
+import { portOpenCommand, readVersionsCommand, restartOntoNewBinaryCommand, upgradeInstallCommand } from './upgrade/commands.js';
 import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
 import type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
-import { upgradeTargets } from './upgrade/targets.js';
+import { pinsText, upgradeTargets, wantedVersions } from './upgrade/targets.js';
 import { waitFor } from './wait.js';
 
 export type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
@@ -56,8 +55,9 @@ class Upgrade {
     readonly loaded: LoadedCluster,
     material: Awaited<ReturnType<typeof ensureClusterMaterial>>,
     readonly req: UpgradeRequest,
+    seams: SessionSeams = {},
   ) {
-    this.session = new ClusterSession(loaded.cluster, loaded.paths, material);
+    this.session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
   }
 
   get name(): string {
@@ -159,7 +159,7 @@ class Upgrade {
   async hostState(c: Component, host: ResolvedHost): Promise<HostComponentState> {
     const pkgs = componentPackages(c, this.loaded.cluster, host).map((p) => p.name);
     const unit = componentUnit(c, this.loaded.cluster, host);
-    const r = await run(this.session.transport(host.name), { script: statusScript(pkgs, unit ? [unit] : []) }, `read ${c} versions`);
+    const r = await run(this.session.transport(host.name), readVersionsCommand(pkgs, unit ? [unit] : []), `read ${c} versions`);
     const parsed = parseStatus(host.name, r.stdout);
     const state: HostComponentState = { host: host.name, packages: parsed.packages, unit: unit ? parsed.units.get(unit) : undefined };
     if (restartsPostgres(c)) state.serverVersion = (await this.nodeStatus(host.name))?.server_version;
@@ -191,7 +191,11 @@ class Upgrade {
   async restartPatroniUnit(host: string): Promise<void> {
     await run(
       this.session.transport(host),
-      { script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`, timeoutSec: 360 },
+      {
+        script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`,
+        timeoutSec: 360,
+        intent: { kind: 'systemctl', op: 'restart', units: [`patroni@${this.name}.service`] },
+      },
       'restart Patroni',
     );
   }
@@ -295,8 +299,8 @@ class Upgrade {
     }
     const unit = componentUnit(c, this.loaded.cluster, host)!;
     const port = how.port(host);
-    const script = `systemctl is-active -q ${quote(unit)} && { timeout 3 bash -c ${quote(`</dev/tcp/${host.ip}/${port}`)} || timeout 3 bash -c ${quote(`</dev/tcp/127.0.0.1/${port}`)}; }`;
-    await waitFor(async () => ((await this.session.transport(host.name).exec({ script })).code === 0 ? true : undefined), {
+    const probe = portOpenCommand(unit, host.ip, port);
+    await waitFor(async () => ((await this.session.transport(host.name).exec(probe)).code === 0 ? true : undefined), {
       timeoutMs: 60_000,
       intervalMs: 500,
       what: `${unit} on ${host.name} to be active and accept connections on port ${port}`,
@@ -340,13 +344,16 @@ class Upgrade {
   }
 }
 
-export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress): Promise<UpgradeResult> {
+export async function upgrade(dir: string, req: UpgradeRequest, progress: Progress, seams: SessionSeams = {}): Promise<UpgradeResult> {
   if (!req.components.length) throw new UsageError(`--components: name at least one of ${COMPONENTS.join(', ')} (or all)`);
   const loaded = loadCluster(dir, req.extraVars);
-  const applicable = req.components.filter((c) => loaded.cluster.hosts.some((h) => componentApplies(c, loaded.cluster, h)));
+  // The registry's rolling order (DCS first, proxies last), whatever order they were named in.
+  const applicable = COMPONENTS.filter(
+    (c) => req.components.includes(c) && loaded.cluster.hosts.some((h) => componentApplies(c, loaded.cluster, h)),
+  );
   const targets = new Map(applicable.map((c) => [c, upgradeTargets(loaded, c)] as const));
   const material = await ensureClusterMaterial(loaded);
-  const u = new Upgrade(loaded, material, req);
+  const u = new Upgrade(loaded, material, req, seams);
   const started = Date.now();
   try {
     await runPhases(
@@ -356,12 +363,10 @@ export async function upgrade(dir: string, req: UpgradeRequest, progress: Progre
         {
           title: 'package versions',
           run: async () => {
-            const wanted: Record<string, string> = {};
-            for (const perHost of targets.values()) for (const t of perHost.values()) Object.assign(wanted, t);
             const note = await platformFor(loaded.cluster.platform).ensurePackageVersions({
               clusterDir: loaded.paths.dir,
               localRepoDir: loaded.paths.localRepo,
-              wanted,
+              wanted: wantedVersions(targets),
               packageSet: () => clusterPackageSet(loaded.cluster),
               log: req.log,
             });
@@ -380,13 +385,12 @@ export async function upgrade(dir: string, req: UpgradeRequest, progress: Progre
   } finally {
     await u.session.close();
   }
-  const pins = applicable.map((c) => `${versionVariable(c)}: ${Object.values([...targets.get(c)!.values()][0] ?? {})[0] ?? '?'}`);
   return {
     summary: [
       ...u.notes,
       ...u.timings,
       `upgrade done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
-      `keep config.yml in step (cluster_vars) so a later deploy keeps these versions: ${pins.join(', ')}`,
+      `keep config.yml in step (cluster_vars) so a later deploy keeps these versions: ${pinsText(targets)}`,
     ].join('\n'),
   };
 }

@@ -23,14 +23,18 @@ export interface Command {
   intent?: CommandIntent;
 }
 
-/** The commands deploy runs on hosts, by what they do. */
+/** The commands deploy and upgrade run on hosts, by what they do. */
 export type CommandIntent =
   | { kind: 'gather-facts'; paths: readonly string[]; packages: readonly string[]; services: readonly string[] }
   | { kind: 'write-files'; files: readonly { path: string; content: string; owner: string; group: string; mode: number }[] }
   | { kind: 'install-packages'; packages: readonly string[] }
   | { kind: 'systemctl'; op: 'start' | 'restart' | 'reload' | 'daemon-reload'; units: readonly string[] }
   | { kind: 'pgbouncer-auth-user'; user: string; checkOnly: boolean }
-  | { kind: 'read-postmaster-parameters' };
+  | { kind: 'read-postmaster-parameters' }
+  /** upgrade: installed versions (with install times) and running units (start time, replaced binary). */
+  | { kind: 'read-versions'; packages: readonly string[]; units: readonly string[] }
+  /** upgrade: the unit is active and its port accepts connections. */
+  | { kind: 'port-open'; unit: string; port: number };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

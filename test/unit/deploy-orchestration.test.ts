@@ -5,54 +5,10 @@
  * this proves in seconds for every ordering rule: formation order, bootstrap first, the plan and
  * the run agreeing, no-op re-runs, reloads and rolling restarts (replicas first, leader last).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCluster } from '../../src/app/cluster-dir.js';
-import { deploy, type DeployRequest } from '../../src/app/deploy/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
-import { SimCluster } from './sim/cluster.js';
-import { ROOT } from '../golden/inputs.js';
-
-const request = (over: Partial<DeployRequest> = {}): DeployRequest => ({
-  check: false,
-  diff: false,
-  extraVars: {},
-  concurrency: 16,
-  ...over,
-});
-
-/** The action lines under `pending changes:` or `applied:`. */
-function planLines(summary: string, header: string): string[] {
-  const lines = summary.split('\n');
-  const start = lines.indexOf(header);
-  if (start < 0) return [];
-  const rest = lines.slice(start + 1);
-  const end = rest.findIndex((l) => /^(read-write|read-only):|^patroni: \S+ bootstrapped/.test(l));
-  return rest.slice(0, end < 0 ? rest.length : end);
-}
-
-/** An example cluster copied to a directory named after it, and deploy wired to a simulation of it. */
-function simulated(example: string, name: string) {
-  let root = '';
-  let dir = '';
-  let sim: SimCluster | undefined;
-  beforeAll(() => {
-    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
-    dir = join(root, name);
-    cpSync(join(ROOT, 'examples', example), dir, { recursive: true });
-    sim = new SimCluster(loadCluster(dir, {}).cluster);
-  });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
-  return {
-    sim: () => sim!,
-    run: (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim!.connectHost, rest: sim!.rest }),
-  };
-}
-
-const index = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
-const lastIndex = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
+import type { SimCluster } from './sim/cluster.js';
+import { index, lastIndex, planLines, simulated } from './sim/setup.js';
 
 describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
   const c = simulated('m1-haproxy-nspawn', 'demo');

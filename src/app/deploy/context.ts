@@ -13,7 +13,7 @@ import type { HostFacts } from '../../plan/facts.js';
 import type { PackageSpec } from '../../render/index.js';
 import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
 import { tryReadCluster } from '../live/view.js';
-import { ClusterSession, type ConnectHost, type RestConnectors } from '../session.js';
+import { ClusterSession, type SessionSeams } from '../session.js';
 
 export interface DeployRequest {
   check: boolean;
@@ -23,11 +23,8 @@ export interface DeployRequest {
   concurrency: number;
 }
 
-/** Where deploy's connections go: the platform's hosts and the real REST APIs unless given (tests give a simulated cluster). */
-export interface DeploySeams {
-  connectHost?: ConnectHost;
-  rest?: RestConnectors;
-}
+/** deploy's connections (src/app/session.ts#SessionSeams). */
+export type DeploySeams = SessionSeams;
 
 export interface HostWork {
   host: ResolvedHost;

@@ -3,10 +3,23 @@
  * read versions and running units, install exact versions, restart a daemon onto its new binary.
  */
 import { installPackagesCommand } from '../../components/host-commands.js';
-import { quote } from '../../transport/quote.js';
+import { quote, type Command } from '../../transport/quote.js';
 
 /** A process still running a binary that dpkg has since replaced shows its exe as "(deleted)". */
 const RUNS_DELETED_EXE = `runs_deleted_exe() { readlink /proc/"$1"/exe 2>/dev/null | grep -q ' (deleted)$'; }`;
+
+/** statusScript as a command, with its intent. */
+export function readVersionsCommand(packages: readonly string[], units: readonly string[]): Command {
+  return { script: statusScript(packages, units), intent: { kind: 'read-versions', packages, units } };
+}
+
+/** The unit runs and its port accepts connections, on the host's address or on loopback. */
+export function portOpenCommand(unit: string, ip: string, port: number): Command {
+  return {
+    script: `systemctl is-active -q ${quote(unit)} && { timeout 3 bash -c ${quote(`</dev/tcp/${ip}/${port}`)} || timeout 3 bash -c ${quote(`</dev/tcp/127.0.0.1/${port}`)}; }`,
+    intent: { kind: 'port-open', unit, port },
+  };
+}
 
 /** Versions, install times and running units for the given packages and units, one line each. */
 export function statusScript(packages: readonly string[], units: readonly string[]): string {
@@ -37,8 +50,9 @@ true
  * master re-executes itself a moment later. So wait, on the host, until the main process no
  * longer runs a deleted binary (30 s at most; the caller checks the outcome).
  */
-export function restartOntoNewBinaryCommand(unit: string, how: 'reload-or-restart' | 'restart'): { script: string; timeoutSec: number } {
+export function restartOntoNewBinaryCommand(unit: string, how: 'reload-or-restart' | 'restart'): Command {
   return {
+    intent: { kind: 'systemctl', op: how === 'restart' ? 'restart' : 'reload', units: [unit] },
     script: `set -e
 ${RUNS_DELETED_EXE}
 systemctl ${how} ${quote(unit)}
@@ -53,7 +67,7 @@ for i in $(seq 120); do runs_deleted_exe "\${pid:-0}" || break; sleep 0.25; done
  * Deploy's install (policy-rc.d guard so dpkg restarts nothing behind our back, confold,
  * create_main_cluster off) of exact versions.
  */
-export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): { script: string; timeoutSec: number } {
+export function upgradeInstallCommand(pkgs: readonly { name: string; version: string }[]): Command {
   // A run killed part way may have left apt running on the host: let it finish rather than fail on its lock.
   // Then finish a dpkg run it interrupted, under the same policy-rc.d guard.
   const finish = `set -euo pipefail
@@ -62,5 +76,6 @@ printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 DEBIAN_FRONTEND=noninteractive dpkg --configure -a --force-confold --force-confdef >/dev/null
 `;
-  return { script: finish + installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`)).script, timeoutSec: 900 };
+  const install = installPackagesCommand(pkgs.map((p) => `${p.name}=${p.version}`));
+  return { script: finish + install.script, timeoutSec: 900, ...(install.intent ? { intent: install.intent } : {}) };
 }

@@ -24,3 +24,15 @@ export function upgradeTargets(loaded: LoadedCluster, c: Component): Map<string,
   }
   return out;
 }
+
+/** Every package version any host is to get, for the platform to make available first. */
+export function wantedVersions(targets: ReadonlyMap<Component, ReadonlyMap<string, Record<string, string>>>): Record<string, string> {
+  const wanted: Record<string, string> = {};
+  for (const perHost of targets.values()) for (const t of perHost.values()) Object.assign(wanted, t);
+  return wanted;
+}
+
+/** `etcd_package_version: 3.4.23-5, …`: what config.yml should pin so a later deploy keeps these versions. */
+export function pinsText(targets: ReadonlyMap<Component, ReadonlyMap<string, Record<string, string>>>): string {
+  return [...targets].map(([c, perHost]) => `${versionVariable(c)}: ${Object.values([...perHost.values()][0] ?? {})[0] ?? '?'}`).join(', ');
+}

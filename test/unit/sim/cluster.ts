@@ -42,6 +42,11 @@ interface SimHost {
   files: Map<string, SimFile>;
   packages: Map<string, string>;
   active: Set<string>;
+  /** When each package was last installed and each unit last started (the simulation's clock). */
+  installedAt: Map<string, number>;
+  startedAt: Map<string, number>;
+  /** Units whose running process predates an install on the host (its binary was replaced). */
+  replaced: Set<string>;
 }
 
 interface SimMember {
@@ -64,9 +69,24 @@ export class SimCluster {
     users: new Map<string, { password: string; roles: string[] }>(),
   };
   pgbouncerAuthSet = false;
+  /** A clock that ticks on every install and start, for install and start times. */
+  private clock = 1000;
+
+  tick(): number {
+    return ++this.clock;
+  }
 
   constructor(readonly cluster: ResolvedCluster) {
-    for (const h of cluster.hosts) this.hosts.set(h.name, { files: new Map(), packages: new Map(), active: new Set() });
+    for (const h of cluster.hosts) {
+      this.hosts.set(h.name, {
+        files: new Map(),
+        packages: new Map(),
+        active: new Set(),
+        installedAt: new Map(),
+        startedAt: new Map(),
+        replaced: new Set(),
+      });
+    }
   }
 
   host(name: string): SimHost {
@@ -157,7 +177,10 @@ class SimTransport implements HostTransport {
         for (const a of intent.packages) {
           const [name, version] = a.split('=');
           h.packages.set(name!, version ?? '1.0-1');
+          h.installedAt.set(name!, this.sim.tick());
         }
+        // dpkg replaced binaries under every running daemon of the host (a simplification).
+        for (const u of h.active) h.replaced.add(u);
         this.sim.log.push(`${this.host}: install ${intent.packages.join(' ')}`);
         return ok();
       case 'systemctl':
@@ -166,6 +189,12 @@ class SimTransport implements HostTransport {
             h.active.add(u);
             this.sim.onStart(this.host, u);
           }
+        }
+        // A start or restart runs the unit's current binary; HAProxy's reload re-executes it too.
+        for (const u of intent.units) {
+          if (intent.op === 'daemon-reload') continue;
+          h.startedAt.set(u, intent.op === 'reload' ? (h.startedAt.get(u) ?? this.sim.tick()) : this.sim.tick());
+          h.replaced.delete(u);
         }
         this.sim.log.push(`${this.host}: ${intent.op}${intent.units.length ? ` ${intent.units.join(' ')}` : ''}`);
         return ok();
@@ -179,6 +208,18 @@ class SimTransport implements HostTransport {
       }
       case 'read-postmaster-parameters':
         return ok(POSTMASTER.join('\n') + '\n');
+      case 'read-versions': {
+        const lines = intent.packages.map((p) => {
+          const v = h.packages.get(p);
+          return `PKG\t${p}\t${v ?? ''}\t${v ? 'ii ' : ''}\t${h.installedAt.get(p) ?? 0}`;
+        });
+        for (const u of intent.units) {
+          lines.push(`UNIT\t${u}\t${h.active.has(u) ? 'active' : 'inactive'}\t${h.startedAt.get(u) ?? 0}\t${h.replaced.has(u) ? 1 : 0}`);
+        }
+        return ok(lines.join('\n') + '\n');
+      }
+      case 'port-open':
+        return Promise.resolve({ code: h.active.has(intent.unit) ? 0 : 1, stdout: '', stderr: '' });
     }
   }
 
@@ -228,7 +269,13 @@ class SimPatroni implements Requester {
     const route = `${req.method} ${path}`;
     switch (route) {
       case 'GET /cluster':
-        return Promise.resolve(json(200, { members: [...sim.members].map(([n, m]) => this.memberBody(n, m)), scope: sim.cluster.name }));
+        return Promise.resolve(
+          json(200, {
+            members: [...sim.members].map(([n, m]) => this.memberBody(n, m)),
+            scope: sim.cluster.name,
+            ...(sim.dcsConfig.pause === true ? { pause: true } : {}),
+          }),
+        );
       case 'GET /patroni': {
         const base = me?.role === 'leader' ? PATRONI_LEADER : PATRONI_REPLICA;
         const replication =
@@ -242,6 +289,7 @@ class SimPatroni implements Requester {
             ...base,
             ...(replication ? { replication } : {}),
             ...(me?.pending ? { pending_restart: true } : {}),
+            ...(sim.dcsConfig.pause === true ? { pause: true } : {}),
             // pgha's own 3.0.2 build, which says it carries the leader key fix (src/patroni/known-bugs.ts).
             patroni: { version: '3.0.2', scope: sim.cluster.name, pgha_fixes: [LEADER_KEY_FIX] },
           }),

@@ -1,0 +1,59 @@
+/** An example cluster copied to a directory named after it, with deploy and upgrade wired to a simulation of it. */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { loadCluster } from '../../../src/app/cluster-dir.js';
+import { deploy, type DeployRequest } from '../../../src/app/deploy/index.js';
+import { upgrade, type UpgradeRequest } from '../../../src/app/upgrade.js';
+import { ROOT } from '../../golden/inputs.js';
+import { SimCluster } from './cluster.js';
+
+export const request = (over: Partial<DeployRequest> = {}): DeployRequest => ({
+  check: false,
+  diff: false,
+  extraVars: {},
+  concurrency: 16,
+  ...over,
+});
+
+/** The action lines under `pending changes:` or `applied:`. */
+export function planLines(summary: string, header: string): string[] {
+  const lines = summary.split('\n');
+  const start = lines.indexOf(header);
+  if (start < 0) return [];
+  const rest = lines.slice(start + 1);
+  const end = rest.findIndex((l) => /^(read-write|read-only):|^patroni: \S+ bootstrapped/.test(l));
+  return rest.slice(0, end < 0 ? rest.length : end);
+}
+
+/** An example cluster copied to a directory named after it, and deploy wired to a simulation of it. */
+export function simulated(example: string, name: string, opts: { bare?: boolean } = {}) {
+  let root = '';
+  let dir = '';
+  let sim: SimCluster | undefined;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
+    dir = join(root, name);
+    cpSync(join(ROOT, 'examples', example), dir, { recursive: true });
+    // bare: hosts that exist already, so upgrade asks no local repository to hold the versions first.
+    if (opts.bare) {
+      const config = join(dir, 'config.yml');
+      writeFileSync(config, readFileSync(config, 'utf8').replace('platform: nspawn', 'platform: bare'));
+    }
+    sim = new SimCluster(loadCluster(dir, {}).cluster);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  return {
+    sim: () => sim!,
+    run: (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim!.connectHost, rest: sim!.rest }),
+    upgrade: (req: Partial<UpgradeRequest> & Pick<UpgradeRequest, 'components'>) =>
+      upgrade(dir, { extraVars: {}, primaryStrategy: 'pause', healthGraceSec: 0, log: () => undefined, ...req }, 'silent', {
+        connectHost: sim!.connectHost,
+        rest: sim!.rest,
+      }),
+  };
+}
+
+export const index = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
+export const lastIndex = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
