@@ -14,10 +14,10 @@ import { existsSync, rmSync } from 'node:fs';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost } from '../model/types.js';
 import { isDataNode } from '../components/common.js';
+import { restartUnitCommand } from '../components/host-commands.js';
 import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
 import { platformFor } from '../platforms/index.js';
-import { quote } from '../transport/quote.js';
 import { run } from '../transport/types.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
 import { runPhases, type Phase, type Progress } from './progress.js';
@@ -189,15 +189,8 @@ class Upgrade {
   }
 
   async restartPatroniUnit(host: string): Promise<void> {
-    await run(
-      this.session.transport(host),
-      {
-        script: `systemctl restart ${quote(`patroni@${this.name}.service`)}`,
-        timeoutSec: 360,
-        intent: { kind: 'systemctl', op: 'restart', units: [`patroni@${this.name}.service`] },
-      },
-      'restart Patroni',
-    );
+    // Patroni stops PostgreSQL with a checkpoint first: give the restart longer than a plain unit's.
+    await run(this.session.transport(host), { ...restartUnitCommand(`patroni@${this.name}.service`), timeoutSec: 360 }, 'restart Patroni');
   }
 
   /** PostgreSQL restarted by Patroni (POST /restart from the member itself, for the allowlist), back as a streaming replica. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
-import { PLANTED_BY_DATABASE_OWNER } from './probes.js';
+import { GET_AUTH_COUNT_SQL, PLANTED_BY_DATABASE_OWNER } from './probes.js';
 
 const canRun = e2eSuiteCanRun('pgbouncer');
 
@@ -201,12 +201,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       await pghaOk(['deploy', dir]);
       expect(sql('postgres', `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app_owner'`)).toBe('f');
       // ... and deploy still did its job in that database: the auth function exists there.
-      expect(
-        sql(
-          appDb,
-          `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname = 'get_auth' AND pronamespace = 'pgbouncer'::regnamespace`,
-        ),
-      ).toBe('1');
+      expect(sql(appDb, GET_AUTH_COUNT_SQL)).toBe('1');
     },
     5 * 60_000,
   );

@@ -348,3 +348,6 @@ BEGIN
 END $f$;
 CREATE OPERATOR public.= (LEFTARG = oid, RIGHTARG = regnamespace, FUNCTION = public.pgha_trap);
 CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) LANGUAGE sql AS $f$ SELECT NULL::name, NULL::text $f$;`;
+
+/** How many `pgbouncer.get_auth` functions a database holds: 1 once deploy set up PgBouncer's auth_query there. */
+export const GET_AUTH_COUNT_SQL = `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname = 'get_auth' AND pronamespace = 'pgbouncer'::regnamespace`;

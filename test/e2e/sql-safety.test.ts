@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerAuthUserCommand } from '../../src/components/host-commands.js';
 import { pgbouncerAuthSql } from '../../src/components/pgbouncer/config.js';
 import { e2eSuiteCanRun } from './harness.js';
-import { PLANTED_BY_DATABASE_OWNER } from './probes.js';
+import { GET_AUTH_COUNT_SQL, PLANTED_BY_DATABASE_OWNER } from './probes.js';
 
 const canRun = e2eSuiteCanRun('sql-safety');
 const PORT = 55499;
@@ -88,12 +88,7 @@ ALTER DATABASE "app ""db"" *" SET search_path = public, pg_catalog;`,
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('changed');
     expect(sql('postgres', `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app_owner'`)).toBe('f');
-    expect(
-      sql(
-        appDb,
-        `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname = 'get_auth' AND pronamespace = 'pgbouncer'::regnamespace`,
-      ),
-    ).toBe('1');
+    expect(sql(appDb, GET_AUTH_COUNT_SQL)).toBe('1');
     // A second run finds everything in place and changes nothing.
     const again = spawnSync('bash', ['-c', cmd.script.replaceAll('/var/run/postgresql', socketDir)], {
       input: cmd.stdin,

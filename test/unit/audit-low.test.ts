@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainVariable } from '../../src/app/explain.js';
-import { buildConfig, type ConfigureOptions } from '../../src/config/configure.js';
+import { buildConfig } from '../../src/config/configure.js';
 import { parseConfigText, readConfigFile } from '../../src/config/load.js';
 import { invalidUtf8Line, MAX_CONFIG_BYTES, readConfigText } from '../../src/config/read-text.js';
 import { validateConfig } from '../../src/config/validate.js';
@@ -20,6 +20,7 @@ import { bindMountProblem } from '../../src/platforms/nspawn/paths.js';
 import { ensureSecrets, loadSecrets, readSecret } from '../../src/secrets/store.js';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
 import type { Vars } from '../../src/model/types.js';
+import { configureOptions } from './configure-options.js';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/');
 const base = readFileSync(join(fixtures, 'valid', 'm1-haproxy.yml'), 'utf8');
@@ -130,19 +131,7 @@ describe('explain: only own variables', () => {
 });
 
 describe('etcd size', () => {
-  const opts = (dataNodes: number, etcdNodes = 0): ConfigureOptions => ({
-    clusterName: 'c',
-    architecture: 'M1',
-    enablePatroni: true,
-    enableHaproxy: false,
-    enablePgbouncer: false,
-    postgresVersion: 15,
-    patroniPackageFlavour: 'community',
-    platform: 'nspawn',
-    dataNodes,
-    etcdNodes,
-    subnet: '10.1.2.0/24',
-  });
+  const opts = (dataNodes: number, etcdNodes = 0) => configureOptions({ dataNodes, etcdNodes, subnet: '10.1.2.0/24' });
   const etcdCount = (n: number) => buildConfig(opts(n), nspawnPlatform.configure).instances.filter((i) => i.role.includes('etcd')).length;
   it('configure co-locates etcd on at most 5 data nodes', () => {
     expect(etcdCount(1)).toBe(1);

@@ -19,6 +19,7 @@ import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { osFactsOf, parseOsRelease, readOsFacts } from '../../src/platforms/os-release.js';
 import type { Command } from '../../src/transport/quote.js';
 import type { ExecResult, Transport } from '../../src/transport/types.js';
+import { configureOptions } from './configure-options.js';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 
@@ -70,19 +71,7 @@ describe('the platform registry', () => {
 });
 
 describe('configure-time rules', () => {
-  const options = (platform: 'nspawn' | 'bare', extra: Partial<ConfigureOptions> = {}): ConfigureOptions => ({
-    clusterName: 'c',
-    architecture: 'M1',
-    enablePatroni: true,
-    enableHaproxy: false,
-    enablePgbouncer: false,
-    postgresVersion: 15,
-    patroniPackageFlavour: 'community',
-    platform,
-    dataNodes: 3,
-    etcdNodes: 0,
-    ...extra,
-  });
+  const options = (platform: 'nspawn' | 'bare', extra: Partial<ConfigureOptions> = {}) => configureOptions({ platform, ...extra });
 
   it('nspawn numbers the hosts in its subnet and keeps them on the local repository', () => {
     expect(nspawnPlatform.configure.hostAddresses).toBe('assigned');

@@ -40,6 +40,8 @@ export class DeployContext {
   /** The leader's view of the cluster when the run began (undefined: nothing runs yet). */
   live: ClusterInfo | undefined;
   plan: WholePlan = { hosts: new Map(), cluster: [] };
+  /** The etcd members that answered healthy when the run began (checkEtcd), read once. */
+  etcdHealthy: string[] = [];
 
   constructor(
     readonly loaded: LoadedCluster,

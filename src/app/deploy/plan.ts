@@ -118,6 +118,7 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
       }
     }),
   );
+  d.etcdHealthy = views.filter((v) => v.healthy).map((v) => v.name);
   const check = etcdPreflight(views, { clusterDir: d.loaded.paths.dir });
   if (check.refusals.length) {
     throw new RefusedError('refusing to deploy; nothing was changed:', check.refusals, {
@@ -128,15 +129,12 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
   return check;
 }
 
-/** etcd's auth as it is, read through the first member that is healthy; undefined when none answers yet. */
+/** etcd's auth as it is, read through a member checkEtcd found healthy; undefined when none is (yet). */
 export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState | undefined> {
   const spec = d.etcdAuthSpec();
-  if (!spec) return undefined;
-  for (const h of etcdMembers(d.loaded.cluster)) {
-    if (!(await etcdHealth(d.session.etcdHttp(h.name)).catch(() => undefined))?.healthy) continue;
-    return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(h.name), `${h.name}: etcd auth`), spec);
-  }
-  return undefined;
+  const via = d.etcdHealthy[0];
+  if (!spec || via === undefined) return undefined;
+  return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(via), `${via}: etcd auth`), spec);
 }
 
 /** Whether the PgBouncer auth user and its function need setting up on the leader (read-only check). */
