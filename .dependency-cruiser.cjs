@@ -47,9 +47,24 @@ module.exports = {
       name: 'domain-siblings-leaf',
       severity: 'error',
       comment:
-        'components/, patroni/ and platforms/ import no other domain folder: they are what the rest of the domain builds on (or, for platforms, stand beside it).',
+        "components/, patroni/ and platforms/ import no other domain folder: they are what the rest of the domain builds on (or, for platforms, stand beside it). One arrow is allowed: a component's health check (components/*/health.ts) reads Patroni's answers through patroni/ (its REST shapes and what they mean).",
       from: { path: '^src/(components|patroni|platforms)/' },
-      to: { path: `^src/${DOMAIN}/`, pathNot: '^src/$1/' },
+      to: { path: `^src/${DOMAIN}/`, pathNot: ['^src/$1/', '^src/patroni/'] },
+    },
+    {
+      name: 'patroni-and-platforms-leaf',
+      severity: 'error',
+      comment: 'patroni/ and platforms/ import no component: components build on them, not the other way.',
+      from: { path: '^src/(patroni|platforms)/' },
+      to: { path: '^src/(components|patroni|platforms)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'components-read-patroni-only-in-health',
+      severity: 'error',
+      comment:
+        'Only the health checks (and the health probe contract) of components read patroni/; rendering and planning stay free of the REST API.',
+      from: { path: '^src/components/', pathNot: ['^src/components/[^/]+/health\\.ts$', '^src/components/health\\.ts$'] },
+      to: { path: '^src/patroni/' },
     },
     {
       name: 'domain-siblings',

@@ -13,7 +13,7 @@
  */
 import { dataText } from './output.js';
 import { probeContext, sshConnector } from './live/probe.js';
-import { ProxyReader, statsReader } from './live/proxies.js';
+import { HostStateReader, statsReader } from './live/proxies.js';
 import { readStatus, type ClusterStatus } from './status/read.js';
 import { formatStatusTable } from './status/table.js';
 
@@ -39,7 +39,7 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
     out.write(await formatStatus(await readStatus(ctx), o.output));
     return 0;
   }
-  const proxies = new ProxyReader(sshConnector(ctx), statsReader(ctx));
+  const proxies = new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx));
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const onSignal = () => stop();

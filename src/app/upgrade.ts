@@ -24,6 +24,7 @@ import { runPhases, type Phase, type Progress } from './progress.js';
 import { etcdMembersHealth, readNode, restartMember, tryReadCluster, waitBack, type EtcdHealth } from './live/view.js';
 import { ClusterSession, type SessionSeams } from './session.js';
 import { switchoverLive } from './switchover.js';
+import { serviceHealthy } from './upgrade/service-gate.js';
 import {
   COMPONENTS,
   componentApplies,
@@ -38,7 +39,7 @@ import {
   type HostComponentState,
 } from './upgrade/plan.js';
 import { clusterPackageSet } from './provision.js';
-import { portOpenCommand, readVersionsCommand, restartOntoNewBinaryCommand, upgradeInstallCommand } from './upgrade/commands.js';
+import { readVersionsCommand, restartOntoNewBinaryCommand, upgradeInstallCommand } from './upgrade/commands.js';
 import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
 import type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
 import { pinsText, upgradeTargets, wantedVersions } from './upgrade/targets.js';
@@ -278,27 +279,17 @@ class Upgrade {
     return phases;
   }
 
-  async serviceHealthy(c: Component, host: ResolvedHost): Promise<void> {
-    const how = upgradeProcedure(c);
-    if (how.kind !== 'service') throw new Error(`bug: ${c} is not rolled as a service`);
-    if (how.quorumGate) {
-      await waitFor(async () => ((await this.etcdHealth()).every((e) => e.healthy) ? true : undefined), {
-        timeoutMs: 120_000,
-        intervalMs: 1000,
-        what: `every etcd member to be healthy after ${host.name}`,
-        where: `${host.name}: etcd`,
-      });
-      return;
-    }
-    const unit = componentUnit(c, this.loaded.cluster, host)!;
-    const port = how.port(host);
-    const probe = portOpenCommand(unit, host.ip, port);
-    await waitFor(async () => ((await this.session.transport(host.name).exec(probe)).code === 0 ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      what: `${unit} on ${host.name} to be active and accept connections on port ${port}`,
-      where: `${host.name}: ${c}`,
-    });
+  async serviceHealthy(c: Component, host: ResolvedHost, when: 'before' | 'after'): Promise<void> {
+    await serviceHealthy(
+      {
+        session: this.session,
+        etcdHealth: () => this.etcdHealth(),
+        ...(this.req.gateTimeoutSec !== undefined ? { gateTimeoutSec: this.req.gateTimeoutSec } : {}),
+      },
+      c,
+      host,
+      when,
+    );
   }
 
   /** etcd, HAProxy, PgBouncer: one host at a time, each healthy before the next. */
@@ -317,13 +308,13 @@ class Upgrade {
               this.notes.push(`${c} on ${host.name}: already at ${Object.values(t).join(', ')}`);
               return;
             }
-            await this.serviceHealthy(c, host);
+            await this.serviceHealthy(c, host, 'before');
             if (procedure.quorumGate) await this.gateHealthy(`before ${c} on ${host.name}`);
             if (step === 'install') await this.install(c, host, t);
             const unit = componentUnit(c, this.loaded.cluster, host)!;
             const how = procedure.how;
             await run(this.session.transport(host.name), restartOntoNewBinaryCommand(unit, how), `${how} ${unit}`);
-            await this.serviceHealthy(c, host);
+            await this.serviceHealthy(c, host, 'after');
             if (procedure.quorumGate) await this.gateHealthy(`after ${c} on ${host.name}`);
             const final = hostStep(c, await this.hostState(c, host), t);
             if (final !== 'done')

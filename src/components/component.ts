@@ -6,6 +6,7 @@
  */
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import type { RenderOptions } from './common.js';
+import type { HealthCheck } from './health.js';
 
 export interface PackageSpec {
   name: string;
@@ -75,6 +76,13 @@ export interface Component {
   /** Files that must be in place before its packages install (they stop install-time side effects). */
   isPreInstall?(path: string): boolean;
   readonly upgrade?: UpgradeProcedure;
+  /** What healthy means for it, on the hosts running it: `pgha test` prints it; upgrade waits for it after each host. */
+  readonly health?: HealthCheck;
+  /**
+   * Shell printing its live state on a host (read over SSH, one exec for all components of a
+   * host, by status and by its health check); the exit code says whether the state could be read.
+   */
+  stateScript?(): string;
 }
 
 /** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */

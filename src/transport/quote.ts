@@ -34,7 +34,11 @@ export type CommandIntent =
   /** upgrade: installed versions (with install times) and running units (start time, replaced binary). */
   | { kind: 'read-versions'; packages: readonly string[]; units: readonly string[] }
   /** upgrade: the unit is active and its port accepts connections. */
-  | { kind: 'port-open'; unit: string; port: number };
+  | { kind: 'port-open'; unit: string; port: number }
+  /** health: psql through a proxy at host:port, asking whether the server that answers is a primary and its address. */
+  | { kind: 'psql-through'; host: string; port: number }
+  /** status, health: what each named component on the host reports about itself (its state script). */
+  | { kind: 'read-state'; components: readonly string[] };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

@@ -1,19 +1,15 @@
-/** The pure parts of `pgha status`: HAProxy and PgBouncer parsers, the one-exec probe script, the table. */
+/** The pure parts of `pgha status`: HAProxy and PgBouncer parsers, the one-exec host state script, the table. */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  HAPROXY_SOCKET,
-  parseDatabasesIni,
-  parseServersState,
-  parseStatsCsv,
-  PGBOUNCER_DATABASES_INI,
-  proxyProbeScript,
-  splitProbeOutput,
-} from '../../src/app/live/proxy-parse.js';
+import { hostStateScript, splitHostState as splitProbeOutput, stateParts } from '../../src/app/live/host-state.js';
+import { HAPROXY_SOCKET, parseServersState, parseStatsCsv } from '../../src/components/haproxy/live.js';
+import { PGBOUNCER_DATABASES as PGBOUNCER_DATABASES_INI } from '../../src/components/paths.js';
+import { parseDatabasesIni } from '../../src/components/pgbouncer/live.js';
+import type { ResolvedCluster } from '../../src/model/types.js';
 import { memberRows, type ClusterStatus } from '../../src/app/status/read.js';
 import { formatStatusTable, memberTable } from '../../src/app/status/table.js';
 import type { ResolvedHost } from '../../src/model/types.js';
@@ -120,11 +116,19 @@ describe('the one exec on a proxy host', () => {
     expect(parts.get('pgbouncer')?.rc).not.toBe(0);
   });
 
-  it('only what the host runs', () => {
+  it('only what the host runs: each component that declares a state script, by the registry', () => {
     expect(proxyProbeScript({ haproxy: true, pgbouncer: false })).not.toContain('pgbouncer');
     expect(proxyProbeScript({ haproxy: false, pgbouncer: true })).not.toContain('python3');
+    expect(proxyProbeScript({ haproxy: false, pgbouncer: false })).toBe('');
   });
 });
+
+/** The host state script of a host with these roles, as status builds it from the registry. */
+function proxyProbeScript(o: { haproxy: boolean; pgbouncer: boolean }): string {
+  const roles = [...(o.haproxy ? ['haproxy'] : []), ...(o.pgbouncer ? ['pgbouncer', 'replica'] : [])];
+  const host = { name: 'h', ip: '10.0.0.1', roles, vars: {} } as unknown as ResolvedHost;
+  return hostStateScript(stateParts({ name: 'c', hosts: [host] } as unknown as ResolvedCluster, host));
+}
 
 function runBash(script: string): Promise<string> {
   return new Promise((resolve) => {

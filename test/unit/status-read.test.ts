@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatChecks, replicationChecks, runHealthChecks } from '../../src/app/health.js';
+import { formatChecks, healthProbe, runHealthChecks, testProbeDeps } from '../../src/app/health.js';
+import { replicationChecks } from '../../src/components/patroni/health.js';
 import { probeContext, type ProbeContext } from '../../src/app/live/probe.js';
-import { ProxyReader } from '../../src/app/live/proxies.js';
+import { HostStateReader } from '../../src/app/live/proxies.js';
 import { readStatus } from '../../src/app/status/read.js';
 import { formatStatusTable } from '../../src/app/status/table.js';
 import { liveLag } from '../../src/patroni/judge.js';
@@ -180,7 +181,7 @@ afterAll(async () => {
 
 describe('readStatus', () => {
   it('reports every component; the member that does not answer is unreachable', async () => {
-    const s = await readStatus(ctx, { proxies: new ProxyReader(stubConnect) });
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, stubConnect) });
     expect(s.leader).toBe('pg1');
     expect(s.source).toBe('pg1');
     expect(s.members.map((m) => [m.name, m.state, m.reachable])).toEqual([
@@ -214,7 +215,7 @@ describe('readStatus', () => {
   });
 
   it('an SSH host that cannot be reached is reported, not fatal', async () => {
-    const s = await readStatus(ctx, { proxies: new ProxyReader(async () => Promise.reject(new Error('timed out'))) });
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, async () => Promise.reject(new Error('timed out'))) });
     expect(s.haproxy[0]).toMatchObject({ reachable: false, error: 'timed out' });
     expect(s.pgbouncer[0]).toMatchObject({ reachable: false, target: null, pointsAtLeader: false });
     expect(s.members.filter((m) => m.reachable)).toHaveLength(2);
@@ -223,7 +224,7 @@ describe('readStatus', () => {
   it('reads HAProxy from its stats page when there is one: no SSH to the proxy host', async () => {
     execs.length = 0;
     const csv = '# pxname,svname,status,addr\npgha_rw,FRONTEND,OPEN,\npgha_rw,pg1,UP,\npgha_rw,pg2,DOWN,\npgha_rw,pg3,DOWN,\n';
-    const s = await readStatus(ctx, { proxies: new ProxyReader(stubConnect, async () => csv) });
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, stubConnect, async () => csv) });
     expect(s.haproxy).toEqual([expect.objectContaining({ host: 'proxy1', reachable: true, writesTo: ['pg1'] })]);
     expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
   });
@@ -231,13 +232,15 @@ describe('readStatus', () => {
   it('falls back to SSH when the stats page refuses, not when the host does not answer', async () => {
     execs.length = 0;
     const refused = await readStatus(ctx, {
-      proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.4:8404'))),
+      proxies: new HostStateReader(ctx.cluster, stubConnect, async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.4:8404'))),
     });
     expect(refused.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
     expect(execs.filter((e) => e.host === 'proxy1')).toHaveLength(1);
     execs.length = 0;
     const silent = await readStatus(ctx, {
-      proxies: new ProxyReader(stubConnect, async () => Promise.reject(new Error('connection to 127.0.0.4:8404 timed out'))),
+      proxies: new HostStateReader(ctx.cluster, stubConnect, async () =>
+        Promise.reject(new Error('connection to 127.0.0.4:8404 timed out')),
+      ),
     });
     expect(silent.haproxy[0]).toMatchObject({ reachable: false, error: 'connection to 127.0.0.4:8404 timed out' });
     expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
@@ -248,21 +251,26 @@ describe('readStatus', () => {
       ...ctx,
       cluster: { ...ctx.cluster, hosts: ctx.cluster.hosts.filter((h) => h.name === 'pg3' || h.name === 'proxy1') },
     };
-    await expect(readStatus(dead, { proxies: new ProxyReader(stubConnect) })).rejects.toThrow(/no Patroni member answers:\n {2}- pg3: /);
+    await expect(readStatus(dead, { proxies: new HostStateReader(ctx.cluster, stubConnect) })).rejects.toThrow(
+      /no Patroni member answers:\n {2}- pg3: /,
+    );
   });
 });
 
 describe('health checks', () => {
   it('list every failure and pass the rest', async () => {
     execs.length = 0;
-    const results = await runHealthChecks({
-      ctx,
-      secret: (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined),
-      ssh: new ProxyReader(stubConnect),
-      connect: stubConnect,
-    });
+    const deps = testProbeDeps(ctx, (n) => (n === 'etcd_patroni' || n === 'postgres' ? 'pw' : undefined), stubConnect);
+    const results = await runHealthChecks(healthProbe(deps)).finally(() => deps.close());
     const failed = results.filter((r) => !r.ok).map((r) => r.name);
-    expect(failed).toEqual(['pg2: Patroni build', 'pg3: REST API', 'etcd pg3: health']);
+    // In registry order: etcd, Patroni, PgBouncer, HAProxy.
+    expect(failed).toEqual(['etcd pg3: health', 'pg2: Patroni build', 'pg3: REST API']);
+    expect(results.map((r) => r.name.split(/[ :]/)[0])).toEqual([
+      ...['etcd', 'etcd', 'etcd', 'etcd', 'etcd'],
+      ...['pg1', 'pg1', 'pg2', 'pg2', 'pg3', 'replication', 'pg2', 'pg3'],
+      'PgBouncer',
+      ...['HAProxy', 'HAProxy'],
+    ]);
     const text = formatChecks(results);
     expect(text).toMatch(/^✓ pg1: REST API +PostgreSQL running, Patroni 3\.0\.2/m);
     expect(text).toMatch(/^✗ pg3: REST API +unreachable: connect ECONNREFUSED/m);
@@ -276,7 +284,7 @@ describe('health checks', () => {
       /^✓ HAProxy proxy1: writes reach the leader +psql via 127\.0\.0\.4:5432 reached 127\.0\.0\.1 \(primary\), the leader pg1/m,
     );
     expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
-    expect(text).toMatch(/failed:\n {2}- pg2: Patroni build: .*\n {2}- pg3: REST API: .*\n {2}- etcd pg3: health: /);
+    expect(text).toMatch(/failed:\n {2}- etcd pg3: health: .*\n {2}- pg2: Patroni build: .*\n {2}- pg3: REST API: /);
     // psql ran on a replica, with the password in a passfile fed on stdin, never in the script.
     const psql = execs.find((e) => e.script.includes('psql'))!;
     expect(psql.host).toBe('pg2');

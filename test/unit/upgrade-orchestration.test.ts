@@ -62,6 +62,25 @@ describe('upgrade against a simulated cluster (M1 + PgBouncer, dedicated etcd)',
       'db3: restart pgbouncer.service',
     ]);
   });
+
+  it("gates each host on its component's own health check: a PgBouncer not pointing at the leader stops the roll there", async () => {
+    sim.staleFollowers.add('db2');
+    try {
+      const mark = sim.log.length;
+      const reads = sim.reads.length;
+      await expect(
+        c.upgrade({ components: ['pgbouncer'], extraVars: parseExtraVars(['pgbouncer_package_version=1.18.0-9']), gateTimeoutSec: 1 }),
+      ).rejects.toThrow(
+        /pgbouncer on db2 does not pass its health check before its upgrade \(nothing was changed on it\):\n {2}- PgBouncer db2: points at the leader: \S+, leader is db1/,
+      );
+      // db1 passed its gates before and after its restart; db2 failed its gate untouched; db3 was not reached.
+      expect(sim.since(mark)).toEqual(['db1: install pgbouncer=1.18.0-9', 'db1: restart pgbouncer.service']);
+      expect(sim.reads.slice(reads)).toContain('db1: read pgbouncer');
+      expect(sim.reads.slice(reads).filter((r) => r.startsWith('db3'))).toEqual([]);
+    } finally {
+      sim.staleFollowers.delete('db2');
+    }
+  });
 });
 
 describe('upgrade of Patroni against a simulated cluster (M1 + HAProxy)', () => {

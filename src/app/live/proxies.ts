@@ -1,24 +1,21 @@
 /**
- * Reads what HAProxy and PgBouncer hosts say (docs/architecture.md#operations): HAProxy's stats
+ * Reads what hosts say about their components (docs/architecture.md#operations): HAProxy's stats
  * page (`listen pgha_stats`, TLS with pgha's client certificate) straight from the controller
- * where there is one, else one SSH exec per host; and what the answers mean for status and test.
+ * where there is one, else one SSH exec per host running every component's state script; and
+ * what HAProxy's and PgBouncer's answers mean for status.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statsEndpoint } from '../../components/haproxy/config.js';
-import type { ResolvedHost } from '../../model/types.js';
+import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { NodeHttpRequester } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
 import { STATUS_TIMEOUT_MS, type ConnectSsh, type ProbeContext } from './probe.js';
-import {
-  parseDatabasesIni,
-  parseServersState,
-  parseStatsCsv,
-  PGBOUNCER_DATABASES_INI,
-  proxyProbeScript,
-  splitProbeOutput,
-  type HaproxyServer,
-} from './proxy-parse.js';
+import type { HostState } from '../../components/health.js';
+import { haproxyServers, writesTo } from '../../components/haproxy/health.js';
+import type { HaproxyServer } from '../../components/haproxy/live.js';
+import { pgbouncerTarget } from '../../components/pgbouncer/health.js';
+import { readHostState, stateParts } from './host-state.js';
 import { firstLine as errText } from './view.js';
 
 export interface HaproxyStatus {
@@ -37,12 +34,6 @@ export interface PgbouncerStatus {
   /** The data node the target address belongs to. */
   targetMember: string | null;
   pointsAtLeader: boolean;
-  error?: string;
-}
-
-export interface ProxyRead {
-  host: ResolvedHost;
-  parts?: Map<string, { text: string; rc: number }>;
   error?: string;
 }
 
@@ -80,19 +71,21 @@ export function statsReader(ctx: ProbeContext): ReadStats {
 }
 
 /**
- * Reads what status needs from HAProxy and PgBouncer hosts: HAProxy's stats page over TLS where
- * there is one, else one SSH exec per host. Keeps SSH connections across `--watch` rounds; a
- * failed one is dropped and retried next time.
+ * Reads a host's components' state: HAProxy's stats page over TLS where that is all there is to
+ * read, else one SSH exec per host. Keeps SSH connections across `--watch` rounds; a failed one
+ * is dropped and retried next time.
  */
-export class ProxyReader {
+export class HostStateReader {
   private readonly open = new Map<string, Transport>();
   constructor(
+    private readonly cluster: ResolvedCluster,
     private readonly connect: ConnectSsh,
     private readonly stats?: ReadStats,
   ) {}
 
-  async read(h: ResolvedHost): Promise<ProxyRead> {
-    if (this.stats && h.roles.includes('haproxy') && !h.roles.includes('pgbouncer')) {
+  async read(h: ResolvedHost): Promise<HostState> {
+    const parts = stateParts(this.cluster, h);
+    if (this.stats && parts.length === 1 && parts[0]!.name === 'haproxy') {
       try {
         const csv = await this.stats(h);
         if (csv !== undefined) return { host: h, parts: new Map([['haproxy-csv', { text: csv, rc: 0 }]]) };
@@ -102,21 +95,23 @@ export class ProxyReader {
         if (UNREACHABLE.test(errText(e))) return { host: h, error: errText(e) };
       }
     }
-    const script = proxyProbeScript({ haproxy: h.roles.includes('haproxy'), pgbouncer: h.roles.includes('pgbouncer') });
-    try {
-      let t = this.open.get(h.name);
-      if (!t) {
+    if (!parts.length) return { host: h, parts: new Map() };
+    let t = this.open.get(h.name);
+    if (!t) {
+      try {
         t = await this.connect(h);
-        this.open.set(h.name, t);
+      } catch (e) {
+        return { host: h, error: errText(e) };
       }
-      const r = await t.exec({ script, timeoutSec: 5 });
-      return { host: h, parts: splitProbeOutput(r.stdout) };
-    } catch (e) {
-      const t = this.open.get(h.name);
-      this.open.delete(h.name);
-      await t?.close().catch(() => undefined);
-      return { host: h, error: errText(e) };
+      this.open.set(h.name, t);
     }
+    const state = await readHostState(t, this.cluster, h);
+    if (state.error) {
+      // Dropped, to be opened again next round (`--watch`).
+      this.open.delete(h.name);
+      await t.close().catch(() => undefined);
+    }
+    return state;
   }
 
   async close(): Promise<void> {
@@ -126,16 +121,13 @@ export class ProxyReader {
 }
 
 /** HAProxy's view from one read: its servers and which data nodes get writes; `error` says why it could not be read. */
-export function haproxyState(p: ProxyRead): HaproxyStatus {
-  const csv = p.parts?.get('haproxy-csv');
-  const part = csv ?? p.parts?.get('haproxy');
-  const error = p.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
-  const servers = part && part.rc === 0 ? (csv ? parseStatsCsv(part.text) : parseServersState(part.text)) : [];
+export function haproxyState(p: HostState): HaproxyStatus {
+  const { servers, error } = haproxyServers(p);
   return {
     host: p.host.name,
     reachable: p.error === undefined,
     servers,
-    writesTo: servers.filter((s) => s.backend === 'pgha_rw' && s.state === 'UP').map((s) => s.server),
+    writesTo: writesTo(servers),
     ...(error ? { error } : {}),
   };
 }
@@ -144,18 +136,8 @@ export function haproxyState(p: ProxyRead): HaproxyStatus {
  * PgBouncer's target from one read, named by member: `memberAt` maps addresses to data nodes
  * (config.yml's and the DCS's), `leader` is who leads now.
  */
-export function pgbouncerState(p: ProxyRead, memberAt: ReadonlyMap<string, string>, leader: string | undefined): PgbouncerStatus {
-  const part = p.parts?.get('pgbouncer');
-  const target = part && part.rc === 0 ? parseDatabasesIni(part.text) : null;
-  const error =
-    p.error ??
-    (part && part.rc !== 0
-      ? part.text.trim()
-      : !part
-        ? 'no answer'
-        : !target
-          ? `no [databases] target in ${PGBOUNCER_DATABASES_INI}`
-          : undefined);
+export function pgbouncerState(p: HostState, memberAt: ReadonlyMap<string, string>, leader: string | undefined): PgbouncerStatus {
+  const { target, error } = pgbouncerTarget(p);
   const targetMember = target ? (memberAt.get(target.host) ?? null) : null;
   return {
     host: p.host.name,

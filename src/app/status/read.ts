@@ -11,7 +11,8 @@ import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf, preferredAnswer } from '../../patroni/judge.js';
 import { canonicalRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
 import { probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from '../live/probe.js';
-import { haproxyState, pgbouncerState, ProxyReader, statsReader, type HaproxyStatus, type PgbouncerStatus } from '../live/proxies.js';
+import { stateParts } from '../live/host-state.js';
+import { haproxyState, pgbouncerState, HostStateReader, statsReader, type HaproxyStatus, type PgbouncerStatus } from '../live/proxies.js';
 import { readEtcd, readMembers, type EtcdStatus } from '../live/view.js';
 import { certificateStatus, type CertificateStatus } from './certificates.js';
 
@@ -88,7 +89,7 @@ export function memberRows(
 
 export interface StatusReadOptions {
   now?: Date;
-  proxies?: ProxyReader;
+  proxies?: HostStateReader;
 }
 
 /** Reads everything at once. Throws only when no Patroni member answers. */
@@ -96,8 +97,9 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
   const { cluster } = ctx;
   const dataNodes = cluster.hosts.filter(isDataNode);
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
-  const proxyHosts = cluster.hosts.filter((h) => h.roles.includes('haproxy') || h.roles.includes('pgbouncer'));
-  const ownProxies = o.proxies ? undefined : new ProxyReader(sshConnector(ctx), statsReader(ctx));
+  // Hosts whose components report state (HAProxy, PgBouncer…): one read each.
+  const proxyHosts = cluster.hosts.filter((h) => stateParts(cluster, h).length);
+  const ownProxies = o.proxies ? undefined : new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx));
   const proxies = o.proxies ?? ownProxies!;
   const src = probeSource(ctx);
   try {

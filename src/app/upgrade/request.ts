@@ -9,6 +9,8 @@ export interface UpgradeRequest {
   /** How long an unhealthy cluster may take to become healthy before the upgrade is refused. */
   healthGraceSec: number;
   log: (line: string) => void;
+  /** How long a host may take to pass its component's health check after its upgrade (default 60 s; tests shorten it). */
+  gateTimeoutSec?: number;
 }
 
 export interface UpgradeResult {

@@ -3,6 +3,7 @@ import { hasRole, num, optStr } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
 import { ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
 import { etcdFiles } from './config.js';
+import { etcdHealthCheck } from './health.js';
 
 export const ETCD_UNIT = 'etcd.service';
 
@@ -29,4 +30,5 @@ export const etcd: Component = {
     port: (host) => num(host.vars, 'etcd_client_port'),
     quorumGate: true,
   },
+  health: etcdHealthCheck,
 };

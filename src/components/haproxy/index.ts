@@ -4,6 +4,8 @@ import { pinned, portOf, type Component, type PortUse } from '../component.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { HAPROXY_SSL_DIR } from '../paths.js';
 import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyFiles, haproxyListeners } from './config.js';
+import { haproxyHealth } from './health.js';
+import { haproxyStateScript } from './live.js';
 
 export const HAPROXY_UNIT = 'haproxy.service';
 
@@ -33,6 +35,8 @@ export const haproxy: Component = {
   privateDirs: { [HAPROXY_SSL_DIR]: { owner: 'root', group: 'haproxy', mode: 0o750 } },
   // The master re-executes its (new) binary on reload and keeps client sessions.
   upgrade: { kind: 'service', how: 'reload-or-restart', port: (host) => num(host.vars, 'haproxy_port') },
+  health: haproxyHealth,
+  stateScript: haproxyStateScript,
 };
 
 /** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */

@@ -3,6 +3,7 @@ import { isDataNode, optStr } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
 import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
+import { patroniHealth } from './health.js';
 
 export const patroni: Component = {
   name: 'patroni',
@@ -25,4 +26,5 @@ export const patroni: Component = {
   // Installing postgresql-<ver> would otherwise create and start a `main` cluster on Patroni's port.
   isPreInstall: (path) => path === PG_CREATECLUSTER_DROP_IN,
   upgrade: { kind: 'data-node', restart: 'patroni-unit' },
+  health: patroniHealth,
 };

@@ -6,6 +6,8 @@ import { hasRole, num, optStr } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
 import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
 import { pgbouncerFiles } from './config.js';
+import { pgbouncerHealth } from './health.js';
+import { pgbouncerStateScript } from './live.js';
 
 export const PGBOUNCER_UNIT = 'pgbouncer.service';
 
@@ -26,4 +28,6 @@ export const pgbouncer: Component = {
   formation: 'service',
   ports: () => [portOf('pgbouncer_port', 'PgBouncer')],
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_port') },
+  health: pgbouncerHealth,
+  stateScript: pgbouncerStateScript,
 };

@@ -69,6 +69,10 @@ export class SimCluster {
     users: new Map<string, { password: string; roles: string[] }>(),
   };
   pgbouncerAuthSet = false;
+  /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
+  readonly staleFollowers = new Set<string>();
+  /** Every read of a host's state or psql through a proxy (health checks), in order: `host: what`. */
+  readonly reads: string[] = [];
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
 
@@ -109,6 +113,11 @@ export class SimCluster {
 
   patroniUnit(): string {
     return `patroni@${this.cluster.name}.service`;
+  }
+
+  leaderHost(): ResolvedHost | undefined {
+    const name = this.leader();
+    return this.cluster.hosts.find((h) => h.name === name);
   }
 
   leader(): string | undefined {
@@ -220,7 +229,51 @@ class SimTransport implements HostTransport {
       }
       case 'port-open':
         return Promise.resolve({ code: h.active.has(intent.unit) ? 0 : 1, stdout: '', stderr: '' });
+      case 'psql-through': {
+        this.sim.reads.push(`${this.host}: psql through ${intent.host}:${intent.port}`);
+        // The proxy routes to the leader when it runs (HAProxy's check follows Patroni's /primary).
+        const proxy = this.sim.cluster.hosts.find((x) => x.ip === intent.host);
+        const leader = this.sim.leaderHost();
+        if (!proxy || !this.sim.host(proxy.name).active.has('haproxy.service') || !leader)
+          return Promise.resolve({
+            code: 2,
+            stdout: '',
+            stderr: `psql: error: connection to server at "${intent.host}", port ${intent.port} failed: Connection refused`,
+          });
+        return ok(`f ${leader.ip}\n`);
+      }
+      case 'read-state': {
+        this.sim.reads.push(`${this.host}: read ${intent.components.join(' ')}`);
+        const leader = this.staleTarget() ?? this.sim.leaderHost();
+        const out: string[] = [];
+        for (const c of intent.components) {
+          out.push(`@@pgha:${c}`);
+          if (c === 'pgbouncer') {
+            // pgha's follower rewrites the target whenever the leader changes.
+            out.push(leader ? `[databases]\n* = host=${leader.ip} port=${String(leader.vars.postgres_port)}` : '', '@@pgha:rc=0');
+          } else if (c === 'haproxy') {
+            const up = h.active.has('haproxy.service');
+            if (!up) out.push('ConnectionRefusedError: [Errno 111] Connection refused', '@@pgha:rc=1');
+            else {
+              out.push('1', '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state');
+              for (const [n] of this.sim.members) {
+                const m = this.sim.cluster.hosts.find((x) => x.name === n)!;
+                out.push(`3 pgha_rw 1 ${n} ${m.ip} ${n === leader?.name ? 2 : 0} 0`);
+              }
+              out.push('@@pgha:rc=0');
+            }
+          } else out.push('@@pgha:rc=1');
+        }
+        return ok(out.join('\n') + '\n');
+      }
     }
+  }
+
+  /** A stale follower's target: some replica, not the leader. */
+  private staleTarget(): ResolvedHost | undefined {
+    if (!this.sim.staleFollowers.has(this.host)) return undefined;
+    const replica = [...this.sim.members].find(([, m]) => m.role === 'replica')?.[0];
+    return this.sim.cluster.hosts.find((x) => x.name === replica);
   }
 
   forwardOut(): Promise<Duplex> {
@@ -311,6 +364,9 @@ class SimPatroni implements Requester {
         return Promise.resolve(json(200, 'restarted successfully'));
       case 'GET /primary':
         return Promise.resolve(json(me?.role === 'leader' ? 200 : 503, {}));
+      case 'GET /health':
+      case 'GET /liveness':
+        return Promise.resolve(json(200, { state: 'running', role: me?.role === 'leader' ? 'master' : 'replica' }));
       default:
         return Promise.reject(new Error(`sim patroni: ${route} is not simulated`));
     }
@@ -352,6 +408,11 @@ class SimEtcd implements Requester {
     switch (req.path) {
       case '/health':
         return Promise.resolve(json(200, { health: 'true' }));
+      case '/v3/maintenance/status':
+        return Promise.resolve(json(200, { header: { member_id: this.host }, leader: 'etcd1', version: '3.4.23' }));
+      case '/v3/kv/range':
+        if (a.enabled && !req.headers?.authorization) return Promise.resolve(json(400, { message: 'etcdserver: user name is empty' }));
+        return Promise.resolve(json(200, { kvs: [] }));
       case '/v3/auth/authenticate': {
         if (!a.enabled) return Promise.resolve(json(400, { message: 'authentication is not enabled' }));
         const u = a.users.get(name);

@@ -1,11 +1,9 @@
 /**
- * What HAProxy and PgBouncer say about where they send clients, as pure parsers: HAProxy's
- * `show servers state` (stats socket) and stats CSV (stats page), PgBouncer's `[databases]` file
- * as pgha's follower writes it, and the one script that reads both on a proxy host over SSH.
+ * What HAProxy says about where it sends clients, as pure parsers: `show servers state` (stats
+ * socket, read over SSH) and the stats page's CSV; and the script that reads the socket on a host.
  */
 
 export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
-export const PGBOUNCER_DATABASES_INI = '/etc/pgbouncer/pgha-databases.ini';
 
 export interface HaproxyServer {
   backend: string;
@@ -15,10 +13,6 @@ export interface HaproxyServer {
   state: string;
 }
 
-/**
- * `show servers state` (HAProxy 2.x): a version line, a `#` header naming the columns, then one
- * line per server. Columns are found by name so a version that adds some still parses.
- */
 /** HAProxy's tables: a `#` header naming the columns, then rows; columns are found by name. */
 function table(text: string, sep: RegExp | string): { rows: string[][]; col: (name: string) => number } | undefined {
   const lines = text
@@ -32,6 +26,10 @@ function table(text: string, sep: RegExp | string): { rows: string[][]; col: (na
   return { rows, col: (name: string) => cols.indexOf(name) };
 }
 
+/**
+ * `show servers state` (HAProxy 2.x): a version line, a `#` header naming the columns, then one
+ * line per server. Columns are found by name so a version that adds some still parses.
+ */
 export function parseServersState(text: string): HaproxyServer[] {
   const t = table(text, /\s+/);
   if (!t) return [];
@@ -81,66 +79,19 @@ export function parseStatsCsv(text: string): HaproxyServer[] {
   return out;
 }
 
-/** PgBouncer's `[databases]` file as the follower writes it: `* = host=H port=P`. */
-export function parseDatabasesIni(text: string): { host: string; port: number } | null {
-  let section = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith(';') || line.startsWith('#')) continue;
-    const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) {
-      section = sec[1]!.trim();
-      continue;
-    }
-    if (section !== 'databases') continue;
-    const host = /\bhost=(\S+)/.exec(line)?.[1];
-    const port = /\bport=(\d+)/.exec(line)?.[1];
-    if (host) return { host, port: port ? Number(port) : 5432 };
-  }
-  return null;
-}
-
-/** Marker lines separating the parts of the single exec on a proxy host. */
-const MARK = '@@pgha:';
-
 /**
- * One script for everything status reads on a host over SSH. socat is not on the hosts but
- * python3 is (Patroni needs it), so the stats socket is read with a python one-liner.
+ * Reads `show servers state` from the stats socket. socat is not on the hosts but python3 is
+ * (Patroni needs it, and a proxy-only host gets it as a dependency of the probe), so the socket is
+ * read with a python one-liner.
  */
-export function proxyProbeScript(opts: { haproxy: boolean; pgbouncer: boolean }): string {
-  const parts: string[] = [];
-  if (opts.haproxy) {
-    const py = [
-      'import socket,sys',
-      's=socket.socket(socket.AF_UNIX)',
-      's.settimeout(2)',
-      `s.connect(${JSON.stringify(HAPROXY_SOCKET)})`,
-      's.sendall(b"show servers state\\n")',
-      'sys.stdout.write(s.makefile().read())',
-    ].join('; ');
-    parts.push(`echo '${MARK}haproxy'`, `python3 -I -S -c '${py}' 2>&1; echo "${MARK}rc=$?"`);
-  }
-  if (opts.pgbouncer) parts.push(`echo '${MARK}pgbouncer'`, `cat ${PGBOUNCER_DATABASES_INI} 2>&1; echo "${MARK}rc=$?"`);
-  return parts.join('\n');
-}
-
-export function splitProbeOutput(out: string): Map<string, { text: string; rc: number }> {
-  const parts = new Map<string, { text: string; rc: number }>();
-  let name: string | undefined;
-  let buf: string[] = [];
-  for (const line of out.split('\n')) {
-    if (line.startsWith(MARK)) {
-      const tag = line.slice(MARK.length);
-      if (tag.startsWith('rc=')) {
-        if (name) parts.set(name, { text: buf.join('\n'), rc: Number(tag.slice(3)) });
-        name = undefined;
-      } else {
-        name = tag;
-      }
-      buf = [];
-    } else if (name) {
-      buf.push(line);
-    }
-  }
-  return parts;
+export function haproxyStateScript(): string {
+  const py = [
+    'import socket,sys',
+    's=socket.socket(socket.AF_UNIX)',
+    's.settimeout(2)',
+    `s.connect(${JSON.stringify(HAPROXY_SOCKET)})`,
+    's.sendall(b"show servers state\\n")',
+    'sys.stdout.write(s.makefile().read())',
+  ].join('; ');
+  return `python3 -I -S -c '${py}'`;
 }

@@ -1,0 +1,101 @@
+/**
+ * HAProxy's health, proven from inside the cluster rather than trusted from HAProxy's own view:
+ * psql on a data node connects through each HAProxy's read-write port and asks the server that
+ * answers whether it is a primary and what its address is; then HAProxy's own table must show
+ * the leader, and only the leader, UP in the read-write backend. The password travels on stdin
+ * into a 0600 passfile, never on a command line.
+ */
+import type { ResolvedHost } from '../../model/types.js';
+import { quote, type Command } from '../../transport/quote.js';
+import { firstLine, type CheckResult, type HealthCheck, type HealthProbe, type HostState } from '../health.js';
+import { PINNED_SEARCH_PATH } from '../host-commands.js';
+import { parseServersState, parseStatsCsv, type HaproxyServer } from './live.js';
+import { HAPROXY_RW_BACKEND } from './config.js';
+
+/** The `haproxy` part of a host's state (stats socket) or `haproxy-csv` (stats page): its servers, or why not. */
+export function haproxyServers(s: HostState): { servers: HaproxyServer[]; error?: string } {
+  const csv = s.parts?.get('haproxy-csv');
+  const part = csv ?? s.parts?.get('haproxy');
+  const error = s.error ?? (part && part.rc !== 0 ? `stats socket: ${part.text.trim().split('\n').pop()}` : part ? undefined : 'no answer');
+  const servers = part && part.rc === 0 ? (csv ? parseStatsCsv(part.text) : parseServersState(part.text)) : [];
+  return error ? { servers, error } : { servers };
+}
+
+/** Data nodes receiving writes: UP in the read-write backend. */
+export function writesTo(servers: readonly HaproxyServer[]): string[] {
+  return servers.filter((s) => s.backend === HAPROXY_RW_BACKEND && s.state === 'UP').map((s) => s.server);
+}
+
+/** psql to `conninfo` with the password in a passfile made 0600 from stdin and removed whatever happens. */
+export function psqlThroughScript(conninfo: string, sql: string): string {
+  return [
+    'set -u',
+    'umask 077',
+    'f=$(mktemp)',
+    'trap \'rm -f "$f"\' EXIT',
+    'cat > "$f"',
+    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 ${PINNED_SEARCH_PATH} psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${quote(sql)} ${quote(conninfo)}`,
+  ].join('\n');
+}
+
+function passfileLine(user: string, password: string): string {
+  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+  return `*:*:*:${esc(user)}:${esc(password)}\n`;
+}
+
+/** The query through HAProxy, as a command: which server answered, and is it a primary? */
+export function writeProbeCommand(h: ResolvedHost, superuser: string, password: string): Command {
+  const port = Number(h.vars.haproxy_port);
+  const ssl = h.vars.patroni_ssl_enabled === true ? 'sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt' : 'sslmode=prefer';
+  const conninfo = `host=${h.ip} port=${port} user=${superuser} dbname=postgres ${ssl}`;
+  return {
+    script: psqlThroughScript(conninfo, 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'),
+    stdin: passfileLine(superuser, password),
+    secrets: [password],
+    timeoutSec: 15,
+    intent: { kind: 'psql-through', host: h.ip, port },
+  };
+}
+
+async function writesReachLeader(probe: HealthProbe, h: ResolvedHost, leader: ResolvedHost | undefined): Promise<CheckResult> {
+  const name = `HAProxy ${h.name}: writes reach the leader`;
+  const superuser = String(h.vars.patroni_super_user);
+  const password = probe.secret(superuser);
+  if (!leader) return { name, ok: false, detail: 'no leader to compare with' };
+  if (!password) return { name, ok: false, detail: `no DIR/secrets/${superuser}` };
+  const port = Number(h.vars.haproxy_port);
+  try {
+    const ran = await probe.onDataNode(writeProbeCommand(h, superuser, password));
+    if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to run psql from' };
+    const { host: runner, result: r } = ran;
+    const [recovery, addr] = r.stdout.trim().split(/\s+/);
+    const ok = r.code === 0 && recovery === 'f' && addr === leader.ip;
+    const detail =
+      r.code !== 0
+        ? `psql via ${h.ip}:${port} from ${runner.name} failed: ${(r.stderr.trim().split('\n').pop() ?? '').replaceAll(password, '********')}`
+        : `psql via ${h.ip}:${port} reached ${addr ?? '?'}${recovery === 'f' ? ' (primary)' : ' (in recovery)'}${addr === leader.ip ? `, the leader ${leader.name}` : `, not the leader ${leader.name} (${leader.ip})`}`;
+    return { name, ok, detail };
+  } catch (e) {
+    return { name, ok: false, detail: firstLine(e) };
+  }
+}
+
+async function backendShowsLeader(probe: HealthProbe, h: ResolvedHost, leader: ResolvedHost | undefined): Promise<CheckResult> {
+  const name = `HAProxy ${h.name}: backend`;
+  const { servers, error } = haproxyServers(await probe.hostState(h));
+  if (error) return { name, ok: false, detail: error };
+  const up = writesTo(servers);
+  const ok = leader !== undefined && up.length === 1 && up[0] === leader.name;
+  return {
+    name,
+    ok,
+    detail: `${HAPROXY_RW_BACKEND} UP: ${up.join(', ') || 'none'}${ok ? '' : ` (want only ${leader?.name ?? 'the leader'})`}`,
+  };
+}
+
+export const haproxyHealth: HealthCheck = async (probe, hosts) => {
+  const { leader } = await probe.live();
+  const writes = await Promise.all(hosts.map((h) => writesReachLeader(probe, h, leader)));
+  const backends = await Promise.all(hosts.map((h) => backendShowsLeader(probe, h, leader)));
+  return [...writes, ...backends];
+};
