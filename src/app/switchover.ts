@@ -9,6 +9,7 @@ import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
 import { leaderName, leadersOf, maximumLagOnFailover, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { readNode, waitLeader } from './live/view.js';
+import type { SessionSeams } from './session.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
 import { readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
 
@@ -138,8 +139,13 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
 
 export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-export async function switchover(dir: string, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
-  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' });
+export async function switchover(
+  dir: string,
+  req: SwitchoverRequest,
+  out: (line: string) => void,
+  seams: SessionSeams = {},
+): Promise<SwitchoverReport> {
+  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' }, seams);
 }
 
 /**

@@ -14,7 +14,7 @@ import { PINNED_SEARCH_PATH } from '../../components/host-commands.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { isDataNode } from '../../components/common.js';
 import * as view from '../live/view.js';
-import { ClusterSession } from '../session.js';
+import { ClusterSession, type SessionSeams } from '../session.js';
 import { waitFor } from '../wait.js';
 
 export interface Live {
@@ -34,7 +34,7 @@ export interface NamedMembers {
 }
 
 /** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
-export async function openLive(dir: string, named?: NamedMembers): Promise<Live> {
+export async function openLive(dir: string, named?: NamedMembers, seams: SessionSeams = {}): Promise<Live> {
   const loaded = loadCluster(dir);
   const dataNodes = loaded.cluster.hosts.filter(isDataNode);
   if (!dataNodes.length) throw new RefusedError(`${loaded.cluster.name} has no data nodes (no primary or replica role)`, []);
@@ -45,7 +45,7 @@ export async function openLive(dir: string, named?: NamedMembers): Promise<Live>
     throw new UsageError(why);
   }
   const material = await ensureClusterMaterial(loaded);
-  const session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  const session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
   try {
     await session.connect(dataNodes);
   } catch (e) {
@@ -55,8 +55,8 @@ export async function openLive(dir: string, named?: NamedMembers): Promise<Live>
   return { loaded, session, dataNodes };
 }
 
-export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, named?: NamedMembers): Promise<T> {
-  const live = await openLive(dir, named);
+export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, named?: NamedMembers, seams: SessionSeams = {}): Promise<T> {
+  const live = await openLive(dir, named, seams);
   try {
     return await fn(live);
   } finally {
@@ -173,7 +173,7 @@ export function probeWritesCommand(ep: Endpoint, user: string, password: string)
     `${PINNED_SEARCH_PATH} ` +
       sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
   ].join('\n');
-  return { ...withSecrets({ PW: password }, script), timeoutSec: 15 };
+  return { ...withSecrets({ PW: password }, script), timeoutSec: 15, intent: { kind: 'probe-writes' as const, ip: ep.ip, port: ep.port } };
 }
 
 export interface WriteProbe {
