@@ -19,12 +19,12 @@ describe('switchover and the verbs against a simulated cluster (M1 + HAProxy)', 
     expect((await c.run()).exitCode).toBe(0);
   });
 
-  /** Runs `fn`, returning the write calls it made and what it printed. */
-  async function calls(fn: (out: (l: string) => void) => Promise<unknown>): Promise<{ calls: string[]; out: string[] }> {
-    const mark = sim.calls.length;
+  /** Runs `fn`, returning the write calls it made, what they changed and what it printed. */
+  async function calls(fn: (out: (l: string) => void) => Promise<unknown>): Promise<{ calls: string[]; log: string[]; out: string[] }> {
+    const mark = { calls: sim.calls.length, log: sim.log.length };
     const out: string[] = [];
     await fn((l) => out.push(l));
-    return { calls: sim.calls.slice(mark), out };
+    return { calls: sim.calls.slice(mark.calls), log: sim.log.slice(mark.log), out };
   }
   /** Runs `fn`, expecting a refusal; returns its reasons (or message) and the write calls made meanwhile. */
   async function refused(fn: (out: (l: string) => void) => Promise<unknown>): Promise<{ calls: string[]; why: string }> {
@@ -74,6 +74,8 @@ describe('switchover and the verbs against a simulated cluster (M1 + HAProxy)', 
   it('restart: PostgreSQL through Patroni, replicas first by name, the leader last, each from its own tunnel', async () => {
     const r = await calls((out) => restart(c.dir(), { members: [], pending: false }, out, seams()));
     expect(r.calls).toEqual(['pg1: POST /restart', 'pg3: POST /restart', 'pg2: POST /restart']);
+    // Each member streams again before the next goes down (the simulation notes a restart while another is still down).
+    expect(r.log).toEqual(['pg1: restart PostgreSQL', 'pg3: restart PostgreSQL', 'pg2: restart PostgreSQL']);
     expect(r.out).toContain('pg2: restarting (leader, last)');
   });
 

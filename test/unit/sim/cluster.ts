@@ -48,7 +48,12 @@ export interface SimMember {
   /** GET /patroni reads left that show it "creating replica" after POST /reinitialize. */
   reinitializing: number;
   nofailover: boolean;
+  /** When a restarted or demoted replica streams again (ms since the epoch): its walreceiver needs a moment to reconnect. */
+  streamsAt: number;
 }
+
+/** How long a restarted replica takes to stream again: long enough that a command which does not wait for it is caught. */
+const RECONNECT_MS = 300;
 
 /** An unpinned install gets this version: PostgreSQL's as recorded (server_version 150020), a placeholder for the rest. */
 function defaultVersion(pkg: string): string {
@@ -136,6 +141,17 @@ export class SimCluster {
     const m = this.members.get(host)!;
     m.pending = false;
     m.serverVersion = this.installedServerVersion(host);
+    if (m.role === 'replica') m.streamsAt = Date.now() + RECONNECT_MS;
+  }
+
+  streaming(m: SimMember): boolean {
+    return m.role === 'replica' && !m.reinitializing && Date.now() >= m.streamsAt;
+  }
+
+  /** Other members not streaming yet (restarted or demoted a moment ago), as a suffix for the log line of a restart or switchover. */
+  stillDown(host: string): string {
+    const down = [...this.members].filter(([n, m]) => n !== host && m.role === 'replica' && !this.streaming(m)).map(([n]) => n);
+    return down.length ? ` while ${down.join(', ')} not streaming yet` : '';
   }
 
   /** `to` leads on a new timeline; the old leader is demoted, which restarts its PostgreSQL as a replica of `to`. */
@@ -166,6 +182,7 @@ export class SimCluster {
         serverVersion: this.installedServerVersion(host),
         reinitializing: 0,
         nofailover: false,
+        streamsAt: 0,
       });
     // Bootstrap writes the DCS configuration from the leader's own file (bootstrap.dcs), as Patroni does.
     if (!Object.keys(this.dcsConfig).length) {

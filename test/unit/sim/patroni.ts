@@ -85,7 +85,14 @@ export class SimPatroni implements Requester {
       host: h.ip,
       api_url: `https://${h.ip}:8008/patroni`,
       timeline: this.sim.timeline,
-      ...(m.reinitializing ? { state: 'creating replica', lag: 'unknown' } : m.role === 'replica' ? { lag: m.lag } : {}),
+      ...(m.reinitializing
+        ? { state: 'creating replica', lag: 'unknown' }
+        : m.role === 'replica'
+          ? // Not streaming yet: as recorded right after a switchover (get-cluster.after-switchover).
+            this.sim.streaming(m)
+            ? { lag: m.lag }
+            : { state: 'stopped', lag: 'unknown' }
+          : {}),
       ...(m.pending ? { pending_restart: true } : {}),
       ...(m.nofailover ? { tags: { nofailover: true } } : {}),
     };
@@ -100,7 +107,7 @@ export class SimPatroni implements Requester {
     const leads = me?.role === 'leader';
     const replication = leads
       ? [...sim.members]
-          .filter(([, m]) => m.role === 'replica' && !m.reinitializing)
+          .filter(([, m]) => sim.streaming(m))
           .map(([n]) => ({ application_name: n, state: 'streaming', sync_state: 'async' }))
       : undefined;
     return {
@@ -161,8 +168,8 @@ export class SimPatroni implements Requester {
         if (!me) return json(503, 'restart failed');
         if (body.schedule !== undefined) return json(202, TEXT.restartScheduled);
         if (body.restart_pending === true && !me.pending) return json(503, 'restart conditions are not satisfied');
+        sim.log.push(`${this.host}: restart PostgreSQL${sim.stillDown(this.host)}`);
         sim.restartPostgres(this.host);
-        sim.log.push(`${this.host}: restart PostgreSQL`);
         return json(200, TEXT.restarted);
       case 'POST /reload':
         sim.log.push(`${this.host}: reload`);
@@ -200,9 +207,9 @@ export class SimPatroni implements Requester {
     if (!candidate || !to) return json(412, TEXT.noCandidate);
     if (to.nofailover || !sim.host(candidate).active.has(sim.patroniUnit()))
       return json(412, 'switchover is not possible: no good candidates have been found');
-    if (to.role !== 'replica' || to.reinitializing || to.lag > sim.maxLag()) return json(503, TEXT.switchoverFailed);
+    if (!sim.streaming(to) || to.lag > sim.maxLag()) return json(503, TEXT.switchoverFailed);
+    sim.log.push(`${this.host}: switchover ${leader} → ${candidate}${sim.stillDown(this.host)}`);
     sim.promote(candidate);
-    sim.log.push(`${this.host}: switchover ${leader} → ${candidate}`);
     return json(200, TEXT.switchedOver(candidate));
   }
 
