@@ -3,7 +3,8 @@
  * deploy formed it: both replicas are installed and restarted through Patroni first, then the
  * leader's step hands the lead to an upgraded replica through the switchover's own pre-checks
  * (POST /switchover from the leader's tunnel, writes through HAProxy reaching the new leader),
- * and the old leader comes back as a replica already on the new binaries.
+ * and the old leader comes back as a replica already on the new binaries. Patroni's own upgrade
+ * takes the same switchover when asked to (--primary-strategy=switchover).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
@@ -75,5 +76,26 @@ describe('PostgreSQL upgrade against a simulated cluster (M1 + HAProxy)', () => 
     expect(sim.calls.slice(again.calls)).toEqual(['pg2: POST /switchover {"leader":"pg2","candidate":"pg1"}']);
     expect(r.summary).toContain('postgres on pg1: already at 15.22-0+deb12u1');
     expect(versions()).toEqual([150022, 150022, 150022]);
+  });
+
+  it('with --primary-strategy=switchover, Patroni on the leader is restarted only after the lead moved to an upgraded replica', async () => {
+    expect(sim.leader()).toBe('pg1');
+    const mark = { log: sim.log.length, calls: sim.calls.length };
+    await c.upgrade({
+      components: ['patroni'],
+      primaryStrategy: 'switchover',
+      extraVars: parseExtraVars(['patroni_package_version=3.0.2-1+pgha3']),
+    });
+    expect(sim.log.slice(mark.log)).toEqual([
+      'pg2: install patroni=3.0.2-1+pgha3',
+      'pg2: restart patroni@demo.service',
+      'pg3: install patroni=3.0.2-1+pgha3',
+      'pg3: restart patroni@demo.service',
+      'pg1: install patroni=3.0.2-1+pgha3',
+      'pg1: switchover pg1 → pg2',
+      'pg1: restart patroni@demo.service',
+    ]);
+    expect(sim.calls.slice(mark.calls)).toEqual(['pg1: POST /switchover {"leader":"pg1","candidate":"pg2"}']);
+    expect(sim.leader()).toBe('pg2');
   });
 });
