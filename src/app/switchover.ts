@@ -222,17 +222,22 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   };
 }
 
-export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {
-  await withLive(dir, async (live) => {
-    const info = await readCluster(live);
-    const via = leaderName(info) ?? live.dataNodes[0]!.name;
-    const scheduled = info.scheduled_switchover;
-    const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
-    if (!removed) {
-      throw new RefusedError('no scheduled switchover to cancel', [], {
-        hint: 'a switchover that already ran cannot be undone; switch over again instead',
-      });
-    }
-    out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
-  });
+export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void, seams: SessionSeams = {}): Promise<void> {
+  await withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      const via = leaderName(info) ?? live.dataNodes[0]!.name;
+      const scheduled = info.scheduled_switchover;
+      const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
+      if (!removed) {
+        throw new RefusedError('no scheduled switchover to cancel', [], {
+          hint: 'a switchover that already ran cannot be undone; switch over again instead',
+        });
+      }
+      out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
+    },
+    undefined,
+    seams,
+  );
 }
