@@ -5,7 +5,7 @@
  * refused ones included), and that a refusal sends none.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { switchover } from '../../src/app/switchover.js';
+import { cancelScheduledSwitchover, switchover } from '../../src/app/switchover.js';
 import { editConfig, failover, history, reinit, reload, restart, setPause } from '../../src/app/verbs/index.js';
 import { RefusedError } from '../../src/errors.js';
 import type { SimCluster } from './sim/cluster.js';
@@ -146,5 +146,21 @@ describe('switchover and the verbs against a simulated cluster (M1 + HAProxy)', 
     expect(r.calls).toEqual(['pg3: POST /failover {"candidate":"pg3"}']);
     expect(sim.leader()).toBe('pg3');
     expect(r.out.at(-1)).toMatch(/^pg3 leads after/);
+  });
+
+  it('switchover --scheduled: one POST with the time and nothing moves; another switchover is refused; --cancel deletes it once', async () => {
+    const at = '2030-01-01T03:00:00+00:00';
+    let r = await calls((out) => switchover(c.dir(), { candidate: 'pg1', scheduledAt: at, force: true }, out, seams()));
+    expect(r.calls).toEqual([`pg3: POST /switchover {"leader":"pg3","candidate":"pg1","scheduled_at":"${at}"}`]);
+    expect(r.out.at(-1)).toMatch(new RegExp(`^scheduled: Patroni switches over from pg3 to pg1 at ${at.replace(/\+/g, '\\+')}`));
+    expect(sim.leader()).toBe('pg3');
+    const no = await refused((out) => switchover(c.dir(), { candidate: 'pg2', force: true }, out, seams()));
+    expect(no.calls).toEqual([]);
+    expect(no.why).toMatch(/a switchover to pg1 is already scheduled/);
+    r = await calls((out) => cancelScheduledSwitchover(c.dir(), out, seams()));
+    expect(r.calls).toEqual(['pg3: DELETE /switchover']);
+    const again = await refused((out) => cancelScheduledSwitchover(c.dir(), out, seams()));
+    expect(again.calls).toEqual(['pg3: DELETE /switchover']);
+    expect(again.why).toMatch(/no scheduled switchover to cancel/);
   });
 });

@@ -79,6 +79,8 @@ export class SimCluster {
   /** GET /history: one line per timeline change. */
   readonly history: unknown[][] = [];
   timeline = 1;
+  /** A switchover Patroni was asked to make later (POST /switchover with scheduled_at), until it is cancelled. */
+  scheduledSwitchover: { at: string; from: string; to: string } | undefined;
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
 

@@ -46,6 +46,10 @@ export const TEXT = {
   reinitStarted: recorded('post-reinitialize.200') as string,
   reinitLeader: recorded('post-reinitialize.503') as string,
   denied: 'Access is denied',
+  switchoverScheduled: recorded('post-switchover.202') as string,
+  scheduledInPast: recorded('post-switchover.422') as string,
+  scheduledDeleted: recorded('delete-switchover.200') as string,
+  noneScheduled: recorded('delete-switchover.404') as string,
 };
 
 function json(status: number, body: unknown): JsonResponse {
@@ -148,6 +152,7 @@ export class SimPatroni implements Requester {
           members: [...sim.members].map(([n, m]) => this.memberBody(n, m)),
           scope: sim.cluster.name,
           ...(sim.dcsConfig.pause === true ? { pause: true } : {}),
+          ...(sim.scheduledSwitchover ? { scheduled_switchover: sim.scheduledSwitchover } : {}),
         });
       case 'GET /patroni':
         return json(200, this.node(me));
@@ -184,6 +189,11 @@ export class SimPatroni implements Requester {
         return json(200, TEXT.reinitStarted);
       case 'POST /switchover':
         return this.switchover(body);
+      case 'DELETE /switchover':
+        if (!sim.scheduledSwitchover) return json(404, TEXT.noneScheduled);
+        sim.scheduledSwitchover = undefined;
+        sim.log.push(`${this.host}: cancel the scheduled switchover`);
+        return json(200, TEXT.scheduledDeleted);
       case 'POST /failover':
         return this.failover(body);
       default:
@@ -192,17 +202,25 @@ export class SimPatroni implements Requester {
   }
 
   /**
-   * api.py's checks (a leader named, it is the leader, the candidate a member that could be
-   * promoted), then the leader's HA loop, which drops the request when the candidate is not
-   * healthy enough (lagging beyond maximum_lag_on_failover, or not running): "Switchover failed".
+   * api.py's checks (a leader named; for a scheduled one its time only; else it is the leader and
+   * the candidate a member that could be promoted), then the leader's HA loop, which drops the
+   * request when the candidate is not healthy enough (lagging beyond maximum_lag_on_failover, or
+   * not streaming): "Switchover failed".
    */
   private switchover(body: Record<string, unknown>): JsonResponse {
     const sim = this.sim;
     const leader = typeof body.leader === 'string' ? body.leader : undefined;
     const candidate = typeof body.candidate === 'string' ? body.candidate : undefined;
     if (!leader) return json(400, TEXT.noLeader);
+    // A scheduled one is only checked for its time; the leader and candidate are checked when it is due.
+    if (typeof body.scheduled_at === 'string') {
+      if (Date.parse(body.scheduled_at) <= Date.now()) return json(422, TEXT.scheduledInPast);
+      if (sim.dcsConfig.pause === true) return json(400, "Can't schedule switchover in the paused state");
+      sim.scheduledSwitchover = { at: body.scheduled_at, from: leader, to: candidate ?? '' };
+      sim.log.push(`${this.host}: switchover ${leader} → ${candidate ?? 'any'} scheduled at ${body.scheduled_at}`);
+      return json(202, TEXT.switchoverScheduled);
+    }
     if (leader !== sim.leader()) return json(412, TEXT.leaderMismatch);
-    if (body.scheduled_at !== undefined) return json(202, 'Switchover scheduled');
     const to = candidate ? sim.members.get(candidate) : undefined;
     if (!candidate || !to) return json(412, TEXT.noCandidate);
     if (to.nofailover || !sim.host(candidate).active.has(sim.patroniUnit()))
