@@ -9,6 +9,7 @@ import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
 import { leaderName, leadersOf, maximumLagOnFailover, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { readNode, waitLeader } from './live/view.js';
+import type { SessionSeams } from './session.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
 import { readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
 
@@ -138,8 +139,13 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
 
 export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-export async function switchover(dir: string, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
-  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' });
+export async function switchover(
+  dir: string,
+  req: SwitchoverRequest,
+  out: (line: string) => void,
+  seams: SessionSeams = {},
+): Promise<SwitchoverReport> {
+  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' }, seams);
 }
 
 /**
@@ -216,17 +222,22 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   };
 }
 
-export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void): Promise<void> {
-  await withLive(dir, async (live) => {
-    const info = await readCluster(live);
-    const via = leaderName(info) ?? live.dataNodes[0]!.name;
-    const scheduled = info.scheduled_switchover;
-    const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
-    if (!removed) {
-      throw new RefusedError('no scheduled switchover to cancel', [], {
-        hint: 'a switchover that already ran cannot be undone; switch over again instead',
-      });
-    }
-    out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
-  });
+export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void, seams: SessionSeams = {}): Promise<void> {
+  await withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      const via = leaderName(info) ?? live.dataNodes[0]!.name;
+      const scheduled = info.scheduled_switchover;
+      const removed = await cancelSwitchover(live.session.patroni(via, { fromMember: true }));
+      if (!removed) {
+        throw new RefusedError('no scheduled switchover to cancel', [], {
+          hint: 'a switchover that already ran cannot be undone; switch over again instead',
+        });
+      }
+      out(`cancelled the scheduled switchover${scheduled?.to ? ` to ${scheduled.to}` : ''}${scheduled?.at ? ` at ${scheduled.at}` : ''}`);
+    },
+    undefined,
+    seams,
+  );
 }

@@ -23,7 +23,7 @@ export interface Command {
   intent?: CommandIntent;
 }
 
-/** The commands deploy and upgrade run on hosts, by what they do. */
+/** The commands pgha runs on hosts (deploy, upgrade, the switchover's write probe), by what they do. */
 export type CommandIntent =
   | { kind: 'gather-facts'; paths: readonly string[]; packages: readonly string[]; services: readonly string[] }
   | { kind: 'write-files'; files: readonly { path: string; content: string; owner: string; group: string; mode: number }[] }
@@ -35,10 +35,10 @@ export type CommandIntent =
   | { kind: 'read-versions'; packages: readonly string[]; units: readonly string[] }
   /** upgrade: the unit is active and its port accepts connections. */
   | { kind: 'port-open'; unit: string; port: number }
-  /** health: psql through a proxy at host:port, asking whether the server that answers is a primary and its address. */
-  | { kind: 'psql-through'; host: string; port: number }
   /** status, health: what each named component on the host reports about itself (its state script). */
-  | { kind: 'read-state'; components: readonly string[] };
+  | { kind: 'read-state'; components: readonly string[] }
+  /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
+  | { kind: 'probe-writes'; ip: string; port: number };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

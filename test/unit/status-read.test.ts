@@ -86,7 +86,7 @@ function stubConnect(h: ResolvedHost): Promise<Transport> {
       if (cmd.script.includes('python3')) parts.push('@@pgha:haproxy', SERVERS_STATE, '@@pgha:rc=0');
       if (cmd.script.includes('pgha-databases.ini'))
         parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
-      if (cmd.script.includes('psql')) return { stdout: 'f 127.0.0.1\n', stderr: '', code: 0 };
+      if (cmd.script.includes('psql')) return { stdout: 'f|127.0.0.1\n', stderr: '', code: 0 };
       return { stdout: parts.join('\n'), stderr: '', code: 0 };
     },
     async close() {},
@@ -285,15 +285,14 @@ describe('health checks', () => {
     );
     expect(text).toMatch(/^✓ PgBouncer pg2: points at the leader +127\.0\.0\.1:5432 = pg1/m);
     expect(text).toMatch(/failed:\n {2}- etcd pg3: health: .*\n {2}- pg2: Patroni build: .*\n {2}- pg3: REST API: /);
-    // psql ran on a replica, with the password in a passfile fed on stdin, never in the script.
+    // psql ran on a replica (the switchover's write probe), verifying the server's chain to the
+    // cluster CA, with the password on stdin, never in the script.
     const psql = execs.find((e) => e.script.includes('psql'))!;
     expect(psql.host).toBe('pg2');
     expect(psql.script).toContain('PGPASSFILE="$f"');
-    expect(psql.script).toContain(
-      "'host=127.0.0.4 port=5432 user=postgres dbname=postgres sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt'",
-    );
+    expect(psql.script).toContain('sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt');
     expect(psql.script).not.toContain('pw');
-    expect(psql.stdin).toBe('*:*:*:postgres:pw\n');
+    expect(psql.stdin).toBe('pw\n');
     // One exec per proxy host for the HAProxy/PgBouncer reads.
     expect(execs.filter((e) => e.host === 'proxy1' && e.script.includes('python3'))).toHaveLength(1);
   });

@@ -9,7 +9,7 @@ import {
   parseSchedule,
   restartOrder,
 } from '../../src/app/verbs/pure.js';
-import { probeWritesCommand } from '../../src/app/verbs/live.js';
+import { probeWritesCommand } from '../../src/components/postgres/write-probe.js';
 import { parseHistory } from '../../src/patroni/ops.js';
 import { UsageError } from '../../src/errors.js';
 import type { ClusterInfo } from '../../src/patroni/types.js';

@@ -18,6 +18,7 @@ import {
 import { leaderName } from '../../patroni/judge.js';
 import { isLeaderRole } from '../../patroni/types.js';
 import { restartMember, setPause as pauseCluster, waitLeader } from '../live/view.js';
+import type { SessionSeams } from '../session.js';
 import { waitFor } from '../wait.js';
 import { confirmOrRefuse } from './confirm.js';
 import { readCluster, readConfig, requireMember, waitBack, withLive, type Live } from './live.js';
@@ -47,7 +48,7 @@ export interface RestartRequest {
   scheduled?: string | undefined;
 }
 
-export async function restart(dir: string, req: RestartRequest, out: Out): Promise<void> {
+export async function restart(dir: string, req: RestartRequest, out: Out, seams: SessionSeams = {}): Promise<void> {
   await withLive(
     dir,
     async (live) => {
@@ -94,10 +95,11 @@ export async function restart(dir: string, req: RestartRequest, out: Out): Promi
       }
     },
     { names: req.members, as: 'usage' },
+    seams,
   );
 }
 
-export async function reload(dir: string, members: string[], out: Out): Promise<void> {
+export async function reload(dir: string, members: string[], out: Out, seams: SessionSeams = {}): Promise<void> {
   await withLive(
     dir,
     async (live) => {
@@ -114,10 +116,11 @@ export async function reload(dir: string, members: string[], out: Out): Promise<
       }
     },
     { names: members, as: 'usage' },
+    seams,
   );
 }
 
-export async function reinit(dir: string, member: string, force: boolean, out: Out): Promise<void> {
+export async function reinit(dir: string, member: string, force: boolean, out: Out, seams: SessionSeams = {}): Promise<void> {
   await withLive(
     dir,
     async (live) => {
@@ -145,39 +148,45 @@ export async function reinit(dir: string, member: string, force: boolean, out: O
       out(`${member}: reinitialized and streaming after ${secs(Date.now() - t0)}`);
     },
     { names: [member], as: 'usage' },
+    seams,
   );
 }
 
-export async function setPause(dir: string, pause: boolean, wait: boolean, out: Out): Promise<void> {
-  await withLive(dir, async (live) => {
-    const info = await readCluster(live);
-    if ((info.pause === true) === pause) {
-      out(pause ? 'the cluster is paused already' : 'the cluster is not paused');
-      return;
-    }
-    // Each member applies the change on its next HA loop; GET /patroni reports it there.
-    await pauseCluster(
-      live.session,
-      live.dataNodes.map((h) => h.name),
-      await writer(live),
-      pause,
-      {
-        waitOn: wait ? info.members.map((m) => m.name) : [],
-        what: `every member to ${pause ? 'pause' : 'resume'}`,
-        patched: () =>
-          out(
-            pause
-              ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
-              : 'resumed: Patroni manages the cluster again',
-          ),
-      },
-    );
-    if (!wait) return;
-    out(`every member ${pause ? 'is paused' : 'has resumed'}`);
-  });
+export async function setPause(dir: string, pause: boolean, wait: boolean, out: Out, seams: SessionSeams = {}): Promise<void> {
+  await withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      if ((info.pause === true) === pause) {
+        out(pause ? 'the cluster is paused already' : 'the cluster is not paused');
+        return;
+      }
+      // Each member applies the change on its next HA loop; GET /patroni reports it there.
+      await pauseCluster(
+        live.session,
+        live.dataNodes.map((h) => h.name),
+        await writer(live),
+        pause,
+        {
+          waitOn: wait ? info.members.map((m) => m.name) : [],
+          what: `every member to ${pause ? 'pause' : 'resume'}`,
+          patched: () =>
+            out(
+              pause
+                ? 'paused: Patroni no longer fails over, promotes or restarts PostgreSQL by itself'
+                : 'resumed: Patroni manages the cluster again',
+            ),
+        },
+      );
+      if (!wait) return;
+      out(`every member ${pause ? 'is paused' : 'has resumed'}`);
+    },
+    undefined,
+    seams,
+  );
 }
 
-export async function failover(dir: string, candidate: string, force: boolean, out: Out): Promise<void> {
+export async function failover(dir: string, candidate: string, force: boolean, out: Out, seams: SessionSeams = {}): Promise<void> {
   await withLive(
     dir,
     async (live) => {
@@ -198,15 +207,16 @@ export async function failover(dir: string, candidate: string, force: boolean, o
       out(`${candidate} leads after ${secs(Date.now() - t0)}`);
     },
     { names: [candidate], as: 'refusal' },
+    seams,
   );
 }
 
-export async function history(dir: string): Promise<HistoryEntry[]> {
-  return withLive(dir, async (live) => getHistory(live.session.patroni(await writer(live))));
+export async function history(dir: string, seams: SessionSeams = {}): Promise<HistoryEntry[]> {
+  return withLive(dir, async (live) => getHistory(live.session.patroni(await writer(live))), undefined, seams);
 }
 
-export async function showConfig(dir: string): Promise<Plain> {
-  return withLive(dir, (live) => readConfig(live));
+export async function showConfig(dir: string, seams: SessionSeams = {}): Promise<Plain> {
+  return withLive(dir, (live) => readConfig(live), undefined, seams);
 }
 
 export interface EditConfigRequest {
@@ -228,28 +238,33 @@ export function keysDeployOwns(patch: Plain, desired: Plain): string[] {
   });
 }
 
-export async function editConfig(dir: string, req: EditConfigRequest, out: Out): Promise<void> {
+export async function editConfig(dir: string, req: EditConfigRequest, out: Out, seams: SessionSeams = {}): Promise<void> {
   const patch = buildConfigPatch(req.sets, req.params);
   if (!Object.keys(patch).length) throw new UsageError('edit-config: nothing to change; give --set KEY=VALUE or -p PARAM=VALUE');
-  await withLive(dir, async (live) => {
-    const before = await readConfig(live);
-    const after = applyConfigPatch(before, patch);
-    const diff = configDiff(before, after);
-    if (!diff) {
-      out('no changes: the DCS configuration already has these values');
-      return;
-    }
-    out(diff.trimEnd());
-    await confirmOrRefuse('Apply these changes to the DCS configuration?', req.force, 'edit-config');
-    const via = await writer(live);
-    await patchDcsConfig(live.session.patroni(via, { fromMember: true }), patch);
-    out(`applied through ${via} (PATCH /config ${JSON.stringify(patch)})`);
-    const owned = keysDeployOwns(patch, stripNulls(desiredDcs(live.session.host(via).vars)));
-    out(
-      owned.length
-        ? `note: config.yml is the source of truth for ${owned.join(', ')}: the next \`pgha deploy\` sets them back unless you change patroni_dynamic_conf_settings there too`
-        : 'note: config.yml is the source of truth for the DCS keys it names (patroni_dynamic_conf_settings); `pgha deploy` leaves these keys alone',
-    );
-    out('parameters that need a restart show as pending restart within one loop_wait: `pgha restart DIR --pending`');
-  });
+  await withLive(
+    dir,
+    async (live) => {
+      const before = await readConfig(live);
+      const after = applyConfigPatch(before, patch);
+      const diff = configDiff(before, after);
+      if (!diff) {
+        out('no changes: the DCS configuration already has these values');
+        return;
+      }
+      out(diff.trimEnd());
+      await confirmOrRefuse('Apply these changes to the DCS configuration?', req.force, 'edit-config');
+      const via = await writer(live);
+      await patchDcsConfig(live.session.patroni(via, { fromMember: true }), patch);
+      out(`applied through ${via} (PATCH /config ${JSON.stringify(patch)})`);
+      const owned = keysDeployOwns(patch, stripNulls(desiredDcs(live.session.host(via).vars)));
+      out(
+        owned.length
+          ? `note: config.yml is the source of truth for ${owned.join(', ')}: the next \`pgha deploy\` sets them back unless you change patroni_dynamic_conf_settings there too`
+          : 'note: config.yml is the source of truth for the DCS keys it names (patroni_dynamic_conf_settings); `pgha deploy` leaves these keys alone',
+      );
+      out('parameters that need a restart show as pending restart within one loop_wait: `pgha restart DIR --pending`');
+    },
+    undefined,
+    seams,
+  );
 }

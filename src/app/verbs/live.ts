@@ -8,13 +8,11 @@ import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { ClusterInfo } from '../../patroni/types.js';
 import { run } from '../../transport/types.js';
-import { sh, withSecrets } from '../../transport/quote.js';
-import { PATRONI_CA } from '../../components/paths.js';
-import { PINNED_SEARCH_PATH } from '../../components/host-commands.js';
+import { parseWriteProbe, probeWritesCommand, type Endpoint } from '../../components/postgres/write-probe.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { isDataNode } from '../../components/common.js';
 import * as view from '../live/view.js';
-import { ClusterSession } from '../session.js';
+import { ClusterSession, type SessionSeams } from '../session.js';
 import { waitFor } from '../wait.js';
 
 export interface Live {
@@ -34,7 +32,7 @@ export interface NamedMembers {
 }
 
 /** Load DIR and open SSH to every data node (the tunnels for write calls run over them). */
-export async function openLive(dir: string, named?: NamedMembers): Promise<Live> {
+export async function openLive(dir: string, named?: NamedMembers, seams: SessionSeams = {}): Promise<Live> {
   const loaded = loadCluster(dir);
   const dataNodes = loaded.cluster.hosts.filter(isDataNode);
   if (!dataNodes.length) throw new RefusedError(`${loaded.cluster.name} has no data nodes (no primary or replica role)`, []);
@@ -45,7 +43,7 @@ export async function openLive(dir: string, named?: NamedMembers): Promise<Live>
     throw new UsageError(why);
   }
   const material = await ensureClusterMaterial(loaded);
-  const session = new ClusterSession(loaded.cluster, loaded.paths, material);
+  const session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
   try {
     await session.connect(dataNodes);
   } catch (e) {
@@ -55,8 +53,8 @@ export async function openLive(dir: string, named?: NamedMembers): Promise<Live>
   return { loaded, session, dataNodes };
 }
 
-export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, named?: NamedMembers): Promise<T> {
-  const live = await openLive(dir, named);
+export async function withLive<T>(dir: string, fn: (live: Live) => Promise<T>, named?: NamedMembers, seams: SessionSeams = {}): Promise<T> {
+  const live = await openLive(dir, named, seams);
   try {
     return await fn(live);
   } finally {
@@ -119,21 +117,6 @@ export async function readDcsLeader(live: Live): Promise<string | null> {
   });
 }
 
-/** A client endpoint through which writes should reach the leader (HAProxy or PgBouncer). */
-export interface Endpoint {
-  via: string;
-  ip: string;
-  port: number;
-  /**
-   * How the probe verifies the server, when the cluster runs PostgreSQL with TLS. PgBouncer
-   * terminates TLS with its own node's certificate, which names the address dialled: full
-   * verification. HAProxy passes TCP through to whichever member leads, so the name on the
-   * certificate cannot be known in advance: the chain to the cluster CA is verified instead.
-   * Undefined when TLS is off (the probe then connects without it, as clients must).
-   */
-  tls?: 'verify-full' | 'verify-ca';
-}
-
 export function writeEndpoints(live: Live): Endpoint[] {
   const out: Endpoint[] = [];
   for (const h of live.loaded.cluster.hosts) {
@@ -151,35 +134,8 @@ export function writeEndpoints(live: Live): Endpoint[] {
   return out;
 }
 
-/**
- * A psql on `from` that connects to `ep` and reports whether the server it reached is out of
- * recovery (takes writes) and its address. The password goes into a PGPASSFILE made under
- * umask 077 from stdin and removed on exit, so it never appears in argv or the environment of
- * another process.
- */
-export function probeWritesCommand(ep: Endpoint, user: string, password: string) {
-  // The superuser's password must only ever reach a server that proved it belongs to the cluster.
-  const tls = ep.tls ? `sslmode=${ep.tls} sslrootcert=${PATRONI_CA}` : 'sslmode=disable';
-  const conninfo = `host=${ep.ip} port=${ep.port} user=${user} dbname=postgres ${tls}`;
-  // .pgpass fields escape backslash and colon with a backslash.
-  const script = [
-    'set -euo pipefail',
-    'umask 077',
-    'f=$(mktemp)',
-    `trap 'rm -f "$f"' EXIT`,
-    'esc=${PW//\\\\/\\\\\\\\}',
-    'esc=${esc//:/\\\\:}',
-    sh`printf '%s:%s:*:%s:%s\\n' ${ep.ip} ${ep.port} ${user}` + ' "$esc" > "$f"',
-    `${PINNED_SEARCH_PATH} ` +
-      sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
-  ].join('\n');
-  return { ...withSecrets({ PW: password }, script), timeoutSec: 15 };
-}
-
-export interface WriteProbe {
-  writable: boolean;
-  server: string;
-}
+export type { Endpoint, WriteProbe } from '../../components/postgres/write-probe.js';
+import type { WriteProbe } from '../../components/postgres/write-probe.js';
 
 export async function probeWrites(live: Live, from: string, ep: Endpoint): Promise<WriteProbe> {
   const user = String(live.session.host(from).vars.patroni_super_user);
@@ -188,8 +144,7 @@ export async function probeWrites(live: Live, from: string, ep: Endpoint): Promi
     probeWritesCommand(ep, user, live.session.material.secrets.get(user)),
     `psql through ${ep.via}`,
   );
-  const [recovery, server] = r.stdout.trim().split('|');
-  return { writable: recovery === 'f', server: server ?? '' };
+  return parseWriteProbe(r.stdout);
 }
 
 /**

@@ -2,13 +2,12 @@
  * HAProxy's health, proven from inside the cluster rather than trusted from HAProxy's own view:
  * psql on a data node connects through each HAProxy's read-write port and asks the server that
  * answers whether it is a primary and what its address is; then HAProxy's own table must show
- * the leader, and only the leader, UP in the read-write backend. The password travels on stdin
- * into a 0600 passfile, never on a command line.
+ * the leader, and only the leader, UP in the read-write backend. The probe is the switchover's
+ * (../postgres/write-probe.ts): the password travels on stdin into a 0600 passfile.
  */
 import type { ResolvedHost } from '../../model/types.js';
-import { quote, type Command } from '../../transport/quote.js';
 import { firstLine, type CheckResult, type HealthCheck, type HealthProbe, type HostState } from '../health.js';
-import { PINNED_SEARCH_PATH } from '../host-commands.js';
+import { parseWriteProbe, probeWritesCommand } from '../postgres/write-probe.js';
 import { parseServersState, parseStatsCsv, type HaproxyServer } from './live.js';
 import { HAPROXY_RW_BACKEND } from './config.js';
 
@@ -26,37 +25,6 @@ export function writesTo(servers: readonly HaproxyServer[]): string[] {
   return servers.filter((s) => s.backend === HAPROXY_RW_BACKEND && s.state === 'UP').map((s) => s.server);
 }
 
-/** psql to `conninfo` with the password in a passfile made 0600 from stdin and removed whatever happens. */
-export function psqlThroughScript(conninfo: string, sql: string): string {
-  return [
-    'set -u',
-    'umask 077',
-    'f=$(mktemp)',
-    'trap \'rm -f "$f"\' EXIT',
-    'cat > "$f"',
-    `PGPASSFILE="$f" PGCONNECT_TIMEOUT=5 ${PINNED_SEARCH_PATH} psql -X -At -v ON_ERROR_STOP=1 -F ' ' -c ${quote(sql)} ${quote(conninfo)}`,
-  ].join('\n');
-}
-
-function passfileLine(user: string, password: string): string {
-  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  return `*:*:*:${esc(user)}:${esc(password)}\n`;
-}
-
-/** The query through HAProxy, as a command: which server answered, and is it a primary? */
-export function writeProbeCommand(h: ResolvedHost, superuser: string, password: string): Command {
-  const port = Number(h.vars.haproxy_port);
-  const ssl = h.vars.patroni_ssl_enabled === true ? 'sslmode=verify-ca sslrootcert=/etc/patroni/ssl/ca.crt' : 'sslmode=prefer';
-  const conninfo = `host=${h.ip} port=${port} user=${superuser} dbname=postgres ${ssl}`;
-  return {
-    script: psqlThroughScript(conninfo, 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'),
-    stdin: passfileLine(superuser, password),
-    secrets: [password],
-    timeoutSec: 15,
-    intent: { kind: 'psql-through', host: h.ip, port },
-  };
-}
-
 async function writesReachLeader(probe: HealthProbe, h: ResolvedHost, leader: ResolvedHost | undefined): Promise<CheckResult> {
   const name = `HAProxy ${h.name}: writes reach the leader`;
   const superuser = String(h.vars.patroni_super_user);
@@ -64,16 +32,18 @@ async function writesReachLeader(probe: HealthProbe, h: ResolvedHost, leader: Re
   if (!leader) return { name, ok: false, detail: 'no leader to compare with' };
   if (!password) return { name, ok: false, detail: `no DIR/secrets/${superuser}` };
   const port = Number(h.vars.haproxy_port);
+  // HAProxy passes TCP through to whichever member leads: the chain to the cluster CA is verified.
+  const ep = { via: `HAProxy on ${h.name}`, ip: h.ip, port, ...(h.vars.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {}) };
   try {
-    const ran = await probe.onDataNode(writeProbeCommand(h, superuser, password));
+    const ran = await probe.onDataNode(probeWritesCommand(ep, superuser, password));
     if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to run psql from' };
     const { host: runner, result: r } = ran;
-    const [recovery, addr] = r.stdout.trim().split(/\s+/);
-    const ok = r.code === 0 && recovery === 'f' && addr === leader.ip;
+    const { writable, server } = parseWriteProbe(r.stdout);
+    const ok = r.code === 0 && writable && server === leader.ip;
     const detail =
       r.code !== 0
         ? `psql via ${h.ip}:${port} from ${runner.name} failed: ${(r.stderr.trim().split('\n').pop() ?? '').replaceAll(password, '********')}`
-        : `psql via ${h.ip}:${port} reached ${addr ?? '?'}${recovery === 'f' ? ' (primary)' : ' (in recovery)'}${addr === leader.ip ? `, the leader ${leader.name}` : `, not the leader ${leader.name} (${leader.ip})`}`;
+        : `psql via ${h.ip}:${port} reached ${server || '?'}${writable ? ' (primary)' : ' (in recovery)'}${server === leader.ip ? `, the leader ${leader.name}` : `, not the leader ${leader.name} (${leader.ip})`}`;
     return { name, ok, detail };
   } catch (e) {
     return { name, ok: false, detail: firstLine(e) };

@@ -1,32 +1,21 @@
 /**
  * A simulated cluster for orchestration tests: hosts that act on each command's `intent` (files,
- * packages, units), a Patroni that answers with the shapes recorded from a real Patroni 3.0.2
- * (test/fixtures/patroni-3.0.2) and an etcd with health and auth. Every change is logged in
- * order, so a test can assert what deploy did and in which sequence, with no container.
+ * packages, units, the write probe through the proxies), a Patroni that answers with the shapes
+ * recorded from a real Patroni 3.0.2 (./patroni.ts) and an etcd with health and auth (./etcd.ts).
+ * Every change is logged in order in `log`, every REST call other than a read in `calls`, so a
+ * test can assert what a command did and in which sequence, with no container.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { parse } from 'yaml';
-import { LEADER_KEY_FIX } from '../../../src/patroni/known-bugs.js';
+import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
+import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
 import type { ResolvedCluster, ResolvedHost } from '../../../src/model/types.js';
-import type { HttpRequest, JsonResponse, Requester } from '../../../src/transport/https.js';
+import type { Requester } from '../../../src/transport/https.js';
 import type { Command } from '../../../src/transport/quote.js';
 import type { ExecResult, HostTransport } from '../../../src/transport/types.js';
-
-const FIXTURES = join(import.meta.dirname, '../../fixtures/patroni-3.0.2');
-
-/** A recorded response body of Patroni 3.0.2. */
-function recorded(name: string): Record<string, unknown> {
-  const f = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as { response: { body: string } };
-  return JSON.parse(f.response.body) as Record<string, unknown>;
-}
-
-const CLUSTER_LEADER = recorded('get-cluster.leader');
-const MEMBER_TEMPLATES = CLUSTER_LEADER.members as Record<string, unknown>[];
-const PATRONI_LEADER = recorded('get-patroni.leader');
-const PATRONI_REPLICA = recorded('get-patroni.replica');
+import { SimEtcd } from './etcd.js';
+import { POSTMASTER, SimPatroni } from './patroni.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -49,13 +38,27 @@ interface SimHost {
   replaced: Set<string>;
 }
 
-interface SimMember {
+export interface SimMember {
   role: 'leader' | 'replica';
   pending: boolean;
+  /** Bytes a replica is behind the leader. */
+  lag: number;
+  /** server_version_num of the running PostgreSQL: what was installed when it last started. */
+  serverVersion: number;
+  /** GET /patroni reads left that show it "creating replica" after POST /reinitialize. */
+  reinitializing: number;
+  nofailover: boolean;
+  /** When a restarted or demoted replica streams again (ms since the epoch): its walreceiver needs a moment to reconnect. */
+  streamsAt: number;
 }
 
-/** PostgreSQL's parameters of context `postmaster` that the tests touch. */
-const POSTMASTER = ['max_connections', 'shared_buffers', 'max_wal_senders'];
+/** How long a restarted replica takes to stream again: long enough that a command which does not wait for it is caught. */
+const RECONNECT_MS = 300;
+
+/** An unpinned install gets this version: PostgreSQL's as recorded (server_version 150020), a placeholder for the rest. */
+function defaultVersion(pkg: string): string {
+  return /^postgresql-\d+$/.test(pkg) ? `${pkg.slice('postgresql-'.length)}.20-0+deb12u1` : '1.0-1';
+}
 
 export class SimCluster {
   readonly hosts = new Map<string, SimHost>();
@@ -73,6 +76,15 @@ export class SimCluster {
   readonly staleFollowers = new Set<string>();
   /** Every read of a host's state or psql through a proxy (health checks), in order: `host: what`. */
   readonly reads: string[] = [];
+  /** Every REST call other than a read, in order: `member: METHOD /path body`, refused ones included. */
+  readonly calls: string[] = [];
+  /** The write probes psql ran through the proxies: `from: psql ip:port`. */
+  readonly probes: string[] = [];
+  /** GET /history: one line per timeline change. */
+  readonly history: unknown[][] = [];
+  timeline = 1;
+  /** A switchover Patroni was asked to make later (POST /switchover with scheduled_at), until it is cancelled. */
+  scheduledSwitchover: { at: string; from: string; to: string } | undefined;
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
 
@@ -107,7 +119,7 @@ export class SimCluster {
   connectHost = (h: ResolvedHost): Promise<HostTransport> => Promise.resolve(new SimTransport(this, h.name));
 
   rest = {
-    patroni: (h: ResolvedHost): Requester => new SimPatroni(this, h.name),
+    patroni: (h: ResolvedHost, fromMember: boolean): Requester => new SimPatroni(this, h.name, fromMember),
     etcd: (h: ResolvedHost): Requester => new SimEtcd(this, h.name),
   };
 
@@ -124,12 +136,65 @@ export class SimCluster {
     return [...this.members].find(([, m]) => m.role === 'leader')?.[0];
   }
 
+  maxLag(): number {
+    return maximumLagOnFailover(this.dcsConfig);
+  }
+
+  /** The PostgreSQL a start on `host` would run: the installed server package's. */
+  installedServerVersion(host: string): number {
+    const h = this.host(host);
+    const pkg = [...h.packages.keys()].find((p) => /^postgresql-\d+$/.test(p));
+    return (pkg && postgresVersionNumber(h.packages.get(pkg)!)) || 0;
+  }
+
+  /** PostgreSQL restarted by Patroni: it runs the installed binary now, and nothing is pending. */
+  restartPostgres(host: string): void {
+    const m = this.members.get(host)!;
+    m.pending = false;
+    m.serverVersion = this.installedServerVersion(host);
+    if (m.role === 'replica') m.streamsAt = Date.now() + RECONNECT_MS;
+  }
+
+  streaming(m: SimMember): boolean {
+    return m.role === 'replica' && !m.reinitializing && Date.now() >= m.streamsAt;
+  }
+
+  /** Other members not streaming yet (restarted or demoted a moment ago), as a suffix for the log line of a restart or switchover. */
+  stillDown(host: string): string {
+    const down = [...this.members].filter(([n, m]) => n !== host && m.role === 'replica' && !this.streaming(m)).map(([n]) => n);
+    return down.length ? ` while ${down.join(', ')} not streaming yet` : '';
+  }
+
+  /** `to` leads on a new timeline; the old leader is demoted, which restarts its PostgreSQL as a replica of `to`. */
+  promote(to: string): void {
+    const old = this.leader();
+    for (const [name, m] of this.members) {
+      if (name === to) m.role = 'leader';
+      else if (name === old) {
+        m.role = 'replica';
+        m.lag = 0;
+        this.restartPostgres(name);
+      }
+    }
+    this.history.push([this.timeline, 67382512, 'no recovery target specified', new Date(0).toISOString(), to]);
+    this.timeline++;
+  }
+
   // ── what the units do when they start ──
 
   onStart(host: string, unit: string): void {
     if (unit !== this.patroniUnit()) return;
     // The first Patroni to start bootstraps and leads; the others follow it and stream.
-    if (!this.members.has(host)) this.members.set(host, { role: this.leader() ? 'replica' : 'leader', pending: false });
+    if (!this.members.has(host))
+      this.members.set(host, {
+        role: this.leader() ? 'replica' : 'leader',
+        pending: false,
+        lag: 0,
+        serverVersion: this.installedServerVersion(host),
+        reinitializing: 0,
+        nofailover: false,
+        streamsAt: 0,
+      });
     // Bootstrap writes the DCS configuration from the leader's own file (bootstrap.dcs), as Patroni does.
     if (!Object.keys(this.dcsConfig).length) {
       const file = this.host(host).files.get(`/etc/patroni/${this.cluster.name}.yml`);
@@ -185,7 +250,7 @@ class SimTransport implements HostTransport {
       case 'install-packages':
         for (const a of intent.packages) {
           const [name, version] = a.split('=');
-          h.packages.set(name!, version ?? '1.0-1');
+          h.packages.set(name!, version ?? defaultVersion(name!));
           h.installedAt.set(name!, this.sim.tick());
         }
         // dpkg replaced binaries under every running daemon of the host (a simplification).
@@ -229,19 +294,6 @@ class SimTransport implements HostTransport {
       }
       case 'port-open':
         return Promise.resolve({ code: h.active.has(intent.unit) ? 0 : 1, stdout: '', stderr: '' });
-      case 'psql-through': {
-        this.sim.reads.push(`${this.host}: psql through ${intent.host}:${intent.port}`);
-        // The proxy routes to the leader when it runs (HAProxy's check follows Patroni's /primary).
-        const proxy = this.sim.cluster.hosts.find((x) => x.ip === intent.host);
-        const leader = this.sim.leaderHost();
-        if (!proxy || !this.sim.host(proxy.name).active.has('haproxy.service') || !leader)
-          return Promise.resolve({
-            code: 2,
-            stdout: '',
-            stderr: `psql: error: connection to server at "${intent.host}", port ${intent.port} failed: Connection refused`,
-          });
-        return ok(`f ${leader.ip}\n`);
-      }
       case 'read-state': {
         this.sim.reads.push(`${this.host}: read ${intent.components.join(' ')}`);
         const leader = this.staleTarget() ?? this.sim.leaderHost();
@@ -266,6 +318,18 @@ class SimTransport implements HostTransport {
         }
         return ok(out.join('\n') + '\n');
       }
+      case 'probe-writes': {
+        // The proxy at that address hands the connection to the leader (HAProxy by its health check, PgBouncer by its target).
+        const proxy = this.sim.cluster.hosts.find((x) => x.ip === intent.ip);
+        const leader = this.sim.leader();
+        const at = proxy && this.sim.host(proxy.name);
+        const up = at && [...at.active].some((u) => /^(haproxy|pgbouncer)/.test(u));
+        const leaderHost = leader ? this.sim.cluster.hosts.find((x) => x.name === leader) : undefined;
+        this.sim.probes.push(`${this.host}: psql ${intent.ip}:${intent.port}`);
+        if (!up || !leaderHost)
+          return Promise.resolve({ code: 2, stdout: '', stderr: `psql: error: connection to server at "${intent.ip}" failed` });
+        return ok(`f|${leaderHost.ip}\n`);
+      }
     }
   }
 
@@ -282,179 +346,6 @@ class SimTransport implements HostTransport {
 
   putDirectory(): Promise<void> {
     return Promise.resolve();
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-function json(status: number, body: unknown): JsonResponse {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return { status, headers: { 'content-type': 'application/json' }, body, text };
-}
-
-/** Patroni's REST API on one data node: answers only while its unit runs. */
-class SimPatroni implements Requester {
-  constructor(
-    private readonly sim: SimCluster,
-    private readonly host: string,
-  ) {}
-
-  private memberBody(name: string, m: SimMember): Record<string, unknown> {
-    const h = this.sim.cluster.hosts.find((x) => x.name === name)!;
-    const template = MEMBER_TEMPLATES.find((t) => t.role === m.role)!;
-    return {
-      ...template,
-      name,
-      host: h.ip,
-      api_url: `https://${h.ip}:8008/patroni`,
-      ...(m.role === 'replica' ? { lag: 0 } : {}),
-      ...(m.pending ? { pending_restart: true } : {}),
-    };
-  }
-
-  request(req: HttpRequest): Promise<JsonResponse> {
-    const sim = this.sim;
-    if (!sim.host(this.host).active.has(sim.patroniUnit())) return Promise.reject(new Error(`connect ECONNREFUSED ${this.host}:8008`));
-    const me = sim.members.get(this.host);
-    const path = req.path.split('?')[0];
-    const route = `${req.method} ${path}`;
-    switch (route) {
-      case 'GET /cluster':
-        return Promise.resolve(
-          json(200, {
-            members: [...sim.members].map(([n, m]) => this.memberBody(n, m)),
-            scope: sim.cluster.name,
-            ...(sim.dcsConfig.pause === true ? { pause: true } : {}),
-          }),
-        );
-      case 'GET /patroni': {
-        const base = me?.role === 'leader' ? PATRONI_LEADER : PATRONI_REPLICA;
-        const replication =
-          me?.role === 'leader'
-            ? [...sim.members]
-                .filter(([, m]) => m.role === 'replica')
-                .map(([n]) => ({ application_name: n, state: 'streaming', sync_state: 'async' }))
-            : undefined;
-        return Promise.resolve(
-          json(200, {
-            ...base,
-            ...(replication ? { replication } : {}),
-            ...(me?.pending ? { pending_restart: true } : {}),
-            ...(sim.dcsConfig.pause === true ? { pause: true } : {}),
-            // pgha's own 3.0.2 build, which says it carries the leader key fix (src/patroni/known-bugs.ts).
-            patroni: { version: '3.0.2', scope: sim.cluster.name, pgha_fixes: [LEADER_KEY_FIX] },
-          }),
-        );
-      }
-      case 'GET /config':
-        return Promise.resolve(json(200, sim.dcsConfig));
-      case 'PATCH /config': {
-        const patch = req.body as Record<string, unknown>;
-        sim.dcsConfig = merge(sim.dcsConfig, patch);
-        const params = ((patch.postgresql as Record<string, unknown> | undefined)?.parameters ?? {}) as Record<string, unknown>;
-        if (Object.keys(params).some((p) => POSTMASTER.includes(p))) for (const m of sim.members.values()) m.pending = true;
-        sim.log.push(`${this.host}: PATCH /config ${JSON.stringify(patch)}`);
-        return Promise.resolve(json(200, sim.dcsConfig));
-      }
-      case 'POST /restart':
-        if (me) me.pending = false;
-        sim.log.push(`${this.host}: restart PostgreSQL`);
-        return Promise.resolve(json(200, 'restarted successfully'));
-      case 'GET /primary':
-        return Promise.resolve(json(me?.role === 'leader' ? 200 : 503, {}));
-      case 'GET /health':
-      case 'GET /liveness':
-        return Promise.resolve(json(200, { state: 'running', role: me?.role === 'leader' ? 'master' : 'replica' }));
-      default:
-        return Promise.reject(new Error(`sim patroni: ${route} is not simulated`));
-    }
-  }
-
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-/** Patroni's merge: objects deep, a null deletes. */
-function merge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null)
-      out[k] = merge(out[k] as Record<string, unknown>, v as Record<string, unknown>);
-    else out[k] = v;
-  }
-  return out;
-}
-
-/** etcd's client port on one member: /health and the v3 JSON gateway's auth calls. */
-class SimEtcd implements Requester {
-  constructor(
-    private readonly sim: SimCluster,
-    private readonly host: string,
-  ) {}
-
-  request(req: HttpRequest): Promise<JsonResponse> {
-    if (!this.sim.host(this.host).active.has('etcd.service')) return Promise.reject(new Error(`connect ECONNREFUSED ${this.host}:2379`));
-    const a = this.sim.etcdAuth;
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const name = String(body.name ?? body.user ?? body.role ?? '');
-    const done = (what: string) => {
-      this.sim.log.push(`etcd: ${what}`);
-      return Promise.resolve(json(200, {}));
-    };
-    switch (req.path) {
-      case '/health':
-        return Promise.resolve(json(200, { health: 'true' }));
-      case '/v3/maintenance/status':
-        return Promise.resolve(json(200, { header: { member_id: this.host }, leader: 'etcd1', version: '3.4.23' }));
-      case '/v3/kv/range':
-        if (a.enabled && !req.headers?.authorization) return Promise.resolve(json(400, { message: 'etcdserver: user name is empty' }));
-        return Promise.resolve(json(200, { kvs: [] }));
-      case '/v3/auth/authenticate': {
-        if (!a.enabled) return Promise.resolve(json(400, { message: 'authentication is not enabled' }));
-        const u = a.users.get(name);
-        return Promise.resolve(
-          u && u.password === body.password
-            ? json(200, { token: `t-${name}` })
-            : json(400, { message: 'authentication failed, invalid user ID or password' }),
-        );
-      }
-      case '/v3/auth/role/get': {
-        const perms = a.roles.get(String(body.role));
-        return Promise.resolve(
-          perms ? json(200, { perm: perms.map((p) => ({ permType: 'READWRITE', ...p })) }) : json(400, { message: 'role name not found' }),
-        );
-      }
-      case '/v3/auth/user/get': {
-        const u = a.users.get(name);
-        return Promise.resolve(u ? json(200, { roles: u.roles }) : json(400, { message: 'user name not found' }));
-      }
-      case '/v3/auth/role/add':
-        a.roles.set(name, []);
-        return done(`add role ${name}`);
-      case '/v3/auth/user/add':
-        a.users.set(name, { password: String(body.password), roles: [] });
-        return done(`add user ${name}`);
-      case '/v3/auth/user/grant':
-        a.users.get(String(body.user))!.roles.push(String(body.role));
-        return done(`grant ${String(body.role)} to ${String(body.user)}`);
-      case '/v3/auth/role/grant': {
-        const perm = body.perm as { key: string; range_end: string };
-        a.roles.get(name)!.push({ key: perm.key, range_end: perm.range_end });
-        return done(`let ${name} read and write ${Buffer.from(perm.key, 'base64').toString()}`);
-      }
-      case '/v3/auth/enable':
-        a.enabled = true;
-        return done('enable auth');
-      case '/v3/auth/user/changepw':
-        a.users.get(name)!.password = String(body.password);
-        return done(`set the password of ${name}`);
-      default:
-        return Promise.reject(new Error(`sim etcd: ${req.path} is not simulated`));
-    }
   }
 
   close(): Promise<void> {

@@ -1,10 +1,11 @@
-/** An example cluster copied to a directory named after it, with deploy and upgrade wired to a simulation of it. */
+/** An example cluster copied to a directory named after it, with deploy, upgrade, switchover and the verbs wired to a simulation of it. */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { loadCluster } from '../../../src/app/cluster-dir.js';
 import { deploy, type DeployRequest } from '../../../src/app/deploy/index.js';
+import type { SessionSeams } from '../../../src/app/session.js';
 import { upgrade, type UpgradeRequest } from '../../../src/app/upgrade.js';
 import { ROOT } from '../../golden/inputs.js';
 import { SimCluster } from './cluster.js';
@@ -44,14 +45,15 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
     sim = new SimCluster(loadCluster(dir, {}).cluster);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const seams = (): SessionSeams => ({ connectHost: sim!.connectHost, rest: sim!.rest });
   return {
     sim: () => sim!,
-    run: (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', { connectHost: sim!.connectHost, rest: sim!.rest }),
+    /** The cluster directory, for the commands that take it (switchover, the verbs). */
+    dir: () => dir,
+    seams,
+    run: (over: Partial<DeployRequest> = {}) => deploy(dir, request(over), 'silent', seams()),
     upgrade: (req: Partial<UpgradeRequest> & Pick<UpgradeRequest, 'components'>) =>
-      upgrade(dir, { extraVars: {}, primaryStrategy: 'pause', healthGraceSec: 0, log: () => undefined, ...req }, 'silent', {
-        connectHost: sim!.connectHost,
-        rest: sim!.rest,
-      }),
+      upgrade(dir, { extraVars: {}, primaryStrategy: 'pause', healthGraceSec: 0, log: () => undefined, ...req }, 'silent', seams()),
   };
 }
 
