@@ -11,6 +11,7 @@ import { registerDeploy } from './deploy.js';
 import { registerExplain } from './explain.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
+import { registerRotatePasswords } from './rotate-passwords.js';
 import { registerShowPassword } from './show-password.js';
 import { registerStatus } from './status.js';
 import { registerTest } from './test.js';
@@ -27,6 +28,7 @@ const COMMANDS: Register[] = [
   registerRender,
   registerExplain,
   registerShowPassword,
+  registerRotatePasswords,
   registerUpgrade,
   registerSwitchover,
   registerVerbs,

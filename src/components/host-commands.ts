@@ -79,6 +79,11 @@ export function daemonReloadCommand(): Command {
  */
 export function scramVerifier(user: string, password: string, iterations = 4096): string {
   const salt = createHmac('sha256', password).update(`pgha-scram-salt:${user}`).digest().subarray(0, 16);
+  return scramVerifierWith(password, salt, iterations);
+}
+
+/** The SCRAM-SHA-256 verifier of `password` with this salt and iteration count, in PostgreSQL's format. */
+export function scramVerifierWith(password: string, salt: Buffer, iterations: number): string {
   const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();

@@ -32,6 +32,8 @@ export interface HostWholePlan {
 export type ClusterAction =
   | { kind: 'etcd-auth'; step: string }
   | { kind: 'pgbouncer-auth'; user: string }
+  /** Patroni's roles whose password in PostgreSQL is not the one in DIR/secrets: set on the leader. */
+  | { kind: 'role-passwords'; users: string[] }
   | { kind: 'dcs-patch'; patch: Plain }
   /** Members restarted through Patroni one at a time, replicas first; `parameters`: why. */
   | { kind: 'rolling-restart'; replicas: string[]; leader: string | undefined; parameters: string[] };
@@ -120,6 +122,8 @@ export function describeClusterAction(a: ClusterAction): string {
       return `etcd: ${a.step}`;
     case 'pgbouncer-auth':
       return `pgbouncer: set up auth user ${a.user} and its auth_query function on the leader`;
+    case 'role-passwords':
+      return `postgres: set the password of ${a.users.join(', ')} on the leader (as SCRAM verifiers)`;
     case 'dcs-patch':
       return `patroni: PATCH /config ${JSON.stringify(a.patch)}`;
     case 'rolling-restart': {

@@ -3,7 +3,7 @@
  * password. Operators may replace a file's content with a password of their own; it is kept.
  */
 import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from '../pki/files.js';
@@ -201,4 +201,38 @@ export function secretNamesFor(vars: Partial<Record<SecretUserVar, unknown>>, op
   if (opts.etcdAuth) names.push(user('patroni_etcd_user'), ETCD_ROOT_SECRET);
   if (opts.pgbouncer) names.push(user('pgbouncer_auth_user'));
   return [...new Set(names)];
+}
+
+/**
+ * New passwords for `pgha rotate-passwords` are written to DIR/secrets/.rotate/<name> first and
+ * moved over DIR/secrets/<name> only once the stores that must know them first (etcd's root) have
+ * them: an interrupted rotation resumes with the same values instead of minting others.
+ */
+function stagingDir(dir: string): string {
+  return join(secretsDir(dir), '.rotate');
+}
+
+/** The staged new password of `name`, generated now unless an earlier, interrupted run staged one. */
+export async function stageSecret(dir: string, name: string): Promise<string> {
+  validateSecretName(name);
+  await ensurePrivateDir(stagingDir(dir));
+  const path = join(stagingDir(dir), name);
+  const existing = await readSecretFile(path);
+  if (existing !== undefined) return parseSecret(path, existing);
+  const value = generatePassword();
+  await writeFileAtomic(path, value, 0o600);
+  return value;
+}
+
+/** Moves the staged password over the current one (one rename: the secret file is never half written). */
+export async function commitStagedSecret(dir: string, name: string): Promise<void> {
+  validateSecretName(name);
+  await rename(join(stagingDir(dir), name), join(secretsDir(dir), name));
+}
+
+/** Removes the staging directory once every staged password was committed (it is empty then). */
+export async function endStaging(dir: string): Promise<void> {
+  await rmdir(stagingDir(dir)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
 }

@@ -30,6 +30,8 @@ export type CommandIntent =
   | { kind: 'install-packages'; packages: readonly string[] }
   | { kind: 'systemctl'; op: 'start' | 'restart' | 'reload' | 'daemon-reload'; units: readonly string[] }
   | { kind: 'pgbouncer-auth-user'; user: string; checkOnly: boolean }
+  /** The passwords of Patroni's roles: read their verifiers' fingerprints (checkOnly) or set them. */
+  | { kind: 'role-passwords'; users: readonly string[]; checkOnly: boolean }
   | { kind: 'read-postmaster-parameters' }
   /** upgrade: installed versions (with install times) and running units (start time, replaced binary). */
   | { kind: 'read-versions'; packages: readonly string[]; units: readonly string[] }

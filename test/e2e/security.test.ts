@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
 import { e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, removeTestCluster, ssh, sshOk, type Ran } from './harness.js';
-import { fixedPatroniDeb, patronictl as patronictlOn, rebuiltDeb, waitHealthy } from './probes.js';
+import { fixedPatroniDeb, patronictl as patronictlOn, ProxyWriter, rebuiltDeb, waitHealthy } from './probes.js';
 
 const canRun = e2eSuiteCanRun('security');
 
@@ -598,6 +598,69 @@ print(urllib.request.urlopen('https://${IPS.pg2}:2380/version',context=ctx,timeo
         await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
       },
       20 * 60_000,
+    );
+
+    it(
+      'during pgha rotate-passwords: a writer through HAProxy loses nothing, nothing restarts, the old passwords stop working',
+      async () => {
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+        const names = readdirSync(join(dir, 'secrets')).filter((f) => !f.startsWith('.'));
+        const old = new Map(names.map((n) => [n, secretFile(n)] as const));
+        const leader = leaderName();
+        const startedAt = () =>
+          DATA.map((ip) =>
+            sshOk(dir, ip, "cd /tmp && runuser -u postgres -- psql -XAtc 'select pg_catalog.pg_postmaster_start_time()'").trim(),
+          );
+        const started = startedAt();
+        const writer = new ProxyWriter(dir, IPS.proxy1);
+        writer.install();
+        const stop = writer.start('rotation_writes');
+        await new Promise((r) => setTimeout(r, 2000));
+        await startSamplers();
+        const r = await pgha(['rotate-passwords', dir]);
+        const samples = await stopSamplers();
+        await new Promise((res) => setTimeout(res, 2000));
+        const report = await stop();
+        outputs.push(r.stdout, r.stderr);
+        process.stdout.write(
+          `[figure] rotate-passwords: ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms\n`,
+        );
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        // The writer kept its connection: no failed and no lost write.
+        expect(report.errors).toBe(0);
+        expect(report.lost).toBe(0);
+        for (const [n, v] of old) expect(secretFile(n), n).not.toBe(v);
+        const oldValues = [...old.values()];
+        expect(oldValues.filter((v) => `${r.stdout}${r.stderr}`.includes(v))).toEqual([]);
+        expect(leaked(`${r.stdout}\n${r.stderr}`)).toEqual([]);
+        expectClean(samples, 'rotate-passwords');
+        for (const [where, s] of Object.entries(samples))
+          expect(
+            oldValues.filter((v) => s.lines.join('\n').includes(v)),
+            `old secrets on a command line on ${where}`,
+          ).toEqual([]);
+        // Nothing restarted, the leader stayed; every member streams again and pgha test passes with the new passwords.
+        expect(startedAt()).toEqual(started);
+        expect(leaderName()).toBe(leader);
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+        const t = await pgha(['test', dir]);
+        expect(t.code, t.stdout).toBe(0);
+        // The old superuser password no longer logs in; the new one does.
+        const conn = `host=${IPS.proxy1} port=5432 user=postgres dbname=postgres sslmode=require`;
+        expect(psql(conn, 'select 1', old.get('postgres')!).stderr).toMatch(/password authentication failed/);
+        expect(psql(conn, 'select 1', secretFile('postgres')).stdout.trim()).toBe('1');
+        // etcd: the old Patroni password is refused, the new one logs in.
+        const etcdAuth = (pw: string) =>
+          ssh(
+            dir,
+            IPS.pg2,
+            `read -r p; ETCDCTL_USER="etcd_patroni:$p" ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ssl/ca.crt --dial-timeout=5s --command-timeout=5s get /pgha/${CLUSTER}/leader --print-value-only`,
+            `${pw}\n`,
+          );
+        expect(etcdAuth(old.get('etcd_patroni')!).code).not.toBe(0);
+        expect(etcdAuth(secretFile('etcd_patroni')).code, etcdAuth(secretFile('etcd_patroni')).stderr).toBe(0);
+      },
+      15 * 60_000,
     );
 
     it('in no output of any pgha run of this suite', () => {

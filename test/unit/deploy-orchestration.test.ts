@@ -5,6 +5,8 @@
  * this proves in seconds for every ordering rule: formation order, bootstrap first, the plan and
  * the run agreeing, no-op re-runs, reloads and rolling restarts (replicas first, leader last).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
 import type { SimCluster } from './sim/cluster.js';
@@ -70,8 +72,31 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
     const r = await run();
     expect(r.summary.split('\n')[0]).toBe('no changes');
     expect(sim.since(mark)).toEqual([]);
-    expect(Object.values(r.roundTrips).every((n) => n === 1)).toBe(true);
+    // One exec per host (its facts); the leader one more: are Patroni's role passwords those in DIR/secrets?
+    expect(r.roundTrips).toEqual({ pg1: 2, pg2: 1, pg3: 1, proxy1: 1 });
     expect((await run({ check: true })).exitCode).toBe(0);
+  });
+
+  it('a changed password in DIR/secrets: the role on the leader first, then Patroni reloads it, then etcd (after every reload)', async () => {
+    writeFileSync(join(c.dir(), 'secrets', 'replicator'), 'a-new-replication-password-0123456789');
+    writeFileSync(join(c.dir(), 'secrets', 'etcd_patroni'), 'a-new-etcd-password-0123456789');
+    {
+      const plan = await run({ check: true });
+      expect(plan.exitCode).toBe(10);
+      const lines = planLines(plan.summary, 'pending changes:');
+      expect(lines.filter((l) => l.startsWith('cluster:'))).toEqual([
+        'cluster: postgres: set the password of replicator on the leader (as SCRAM verifiers)',
+        'cluster: etcd: set the password of etcd_patroni',
+      ]);
+      const mark = sim.log.length;
+      const r = await run();
+      expect(planLines(r.summary, 'applied:')).toEqual(lines);
+      const log = sim.since(mark);
+      // ALTER ROLE before any Patroni reload; etcd's password after the last one.
+      expect(index(log, /^pg1: set the password of replicator$/)).toBeLessThan(index(log, /: reload patroni@demo\.service$/));
+      expect(index(log, /^etcd: set the password of etcd_patroni$/)).toBeGreaterThan(lastIndex(log, /: reload patroni@demo\.service$/));
+      expect((await run({ check: true })).exitCode).toBe(0);
+    }
   });
 
   it('does exactly what --check planned for a HAProxy setting: one file, one reload', async () => {

@@ -10,7 +10,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataNodes } from '../../components/common.js';
-import { applyEtcdAuth, describeEtcdAuthStep, EtcdGateway, planEtcdAuth, readEtcdAuth } from '../../components/etcd/auth.js';
+import {
+  applyEtcdAuth,
+  deferredEtcdStep,
+  describeEtcdAuthStep,
+  EtcdGateway,
+  planEtcdAuth,
+  readEtcdAuth,
+} from '../../components/etcd/auth.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
 import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
@@ -36,6 +43,7 @@ import { run } from '../../transport/types.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
 import { etcdMembers } from '../../components/common.js';
+import { applyDeferredEtcdAuth, applyRolePasswords } from './credentials.js';
 import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
 
 /** Patroni's default, used when the DCS configuration does not set one. */
@@ -177,8 +185,25 @@ export class Executor {
     const via = (gate[0] ?? members[0]!).name;
     const gw = new EtcdGateway(this.d.session.etcdHttp(via), `${via}: etcd auth`);
     const steps = planEtcdAuth(await readEtcdAuth(gw, spec), spec);
-    await applyEtcdAuth(gw, steps, spec);
-    this.executed.cluster.push(...steps.map((s): ClusterAction => ({ kind: 'etcd-auth', step: describeEtcdAuthStep(s) })));
+    const now = steps.filter((s) => !deferredEtcdStep(s));
+    await applyEtcdAuth(gw, now, spec);
+    this.executed.cluster.push(...now.map((s): ClusterAction => ({ kind: 'etcd-auth', step: describeEtcdAuthStep(s) })));
+    this.etcdAuthVia = via;
+  }
+
+  /** Through this etcd member, once the etcd phase has run (the deferred password steps use it). */
+  private etcdAuthVia: string | undefined;
+
+  /** etcd password changes, after every Patroni of this run reloaded the new password (see deferredEtcdStep). */
+  async deferredEtcdAuth(): Promise<void> {
+    this.executed.cluster.push(...(await applyDeferredEtcdAuth(this.d, this.etcdAuthVia)));
+  }
+
+  /** Patroni's roles get the passwords in DIR/secrets, on the leader, before Patroni reloads them. */
+  async rolePasswords(leader: string): Promise<void> {
+    if (!this.planned('role-passwords').length) return;
+    const done = await applyRolePasswords(this.d, leader);
+    if (done) this.executed.cluster.push(done);
   }
 
   // ── Patroni ──
@@ -219,6 +244,7 @@ export class Executor {
       this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
     }
     await this.pgbouncerAuth(leader);
+    await this.rolePasswords(leader);
     const others = starts.filter((s) => s.host !== leader);
     await Promise.all(others.map(({ host, a }) => this.unit(host, a)));
     if (others.length)
@@ -231,6 +257,7 @@ export class Executor {
         .filter((x) => x.a.op !== 'start')
         .map(({ host, a }) => this.unit(host, a)),
     );
+    await this.deferredEtcdAuth();
     // Always, not only after starting something: a run killed while replicas were still being
     // built leaves them starting, and the next run must not call that converged. On a healthy
     // cluster this is one poll over REST.

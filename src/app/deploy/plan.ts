@@ -5,7 +5,15 @@
  * `deploy --check` stops after this.
  */
 import { dataNodes, etcdMembers, hasRole } from '../../components/common.js';
-import { EtcdGateway, planEtcdAuth, readEtcdAuth, describeEtcdAuthStep, type EtcdAuthState } from '../../components/etcd/auth.js';
+import {
+  deferredEtcdStep,
+  EtcdGateway,
+  planEtcdAuth,
+  readEtcdAuth,
+  describeEtcdAuthStep,
+  type EtcdAuthState,
+} from '../../components/etcd/auth.js';
+import { patroniRolePasswords, readRolePasswordsCommand, rolesToUpdate } from '../../components/postgres/role-passwords.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
 import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
@@ -146,6 +154,18 @@ async function pgbouncerAuthPending(d: DeployContext, leader: string): Promise<b
   return r.stdout.includes('changed');
 }
 
+/** Patroni's roles whose password in PostgreSQL is not the one in DIR/secrets (read on the leader; nothing secret crosses). */
+export async function rolePasswordsPending(d: DeployContext, leader: string): Promise<string[]> {
+  const lv = d.session.host(leader).vars;
+  const passwords = patroniRolePasswords(lv, (n) => d.secret(n));
+  const r = await run(
+    d.session.transport(leader),
+    readRolePasswordsCommand([...passwords.keys()], Number(lv.postgres_port)),
+    'read role passwords',
+  );
+  return rolesToUpdate(r.stdout, passwords);
+}
+
 /** The parameters PostgreSQL reads only at start, asked of the leader only when the patch sets parameters. */
 async function postmasterParameters(d: DeployContext, leader: string, patch: Plain | undefined): Promise<Set<string>> {
   if (!patchedParameters(patch).length) return new Set();
@@ -158,10 +178,9 @@ async function postmasterParameters(d: DeployContext, leader: string, patch: Pla
 export async function planCluster(d: DeployContext): Promise<void> {
   const cluster: ClusterAction[] = [];
   const spec = d.etcdAuthSpec();
-  if (spec) {
-    for (const step of planEtcdAuth(await readEtcdAuthState(d), spec))
-      cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
-  }
+  const etcdSteps = spec ? planEtcdAuth(await readEtcdAuthState(d), spec) : [];
+  // A changed etcd password is set only after every Patroni reloaded it (see deferredEtcdSteps).
+  for (const step of etcdSteps.filter((s) => !deferredEtcdStep(s))) cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
   // The executor acts on Patroni only when this run includes data nodes (`--hosts` may leave them out).
   if (!dataNodes(d.loaded.cluster).some((h) => d.work.has(h.name))) {
     d.plan.cluster = cluster;
@@ -177,6 +196,11 @@ export async function planCluster(d: DeployContext): Promise<void> {
       cluster.push({ kind: 'pgbouncer-auth', user: String(d.configuredPrimary().vars.pgbouncer_auth_user) });
     }
   }
+  if (reachable) {
+    const users = await rolePasswordsPending(d, reachable);
+    if (users.length) cluster.push({ kind: 'role-passwords', users });
+  }
+  for (const step of etcdSteps.filter(deferredEtcdStep)) cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
   if (leader) {
     const patch = dcsPatch(desiredDcs(d.session.host(leader).vars), await d.session.patroni(leader).config());
     if (patch) cluster.push({ kind: 'dcs-patch', patch });

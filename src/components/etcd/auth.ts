@@ -152,6 +152,17 @@ export function planEtcdAuth(state: EtcdAuthState | undefined, spec: EtcdAuthSpe
   return steps;
 }
 
+/**
+ * A new password for an existing user is set only once every Patroni has reloaded it: Patroni
+ * takes its etcd password on reload without logging in again, and logs in again only when etcd
+ * rejects its token — which the password change itself causes (etcd bumps its auth revision).
+ * Changed the other way round, the leader's Patroni would fail to log in with the old password
+ * until its reload and demote itself for losing the DCS.
+ */
+export function deferredEtcdStep(step: EtcdAuthStep): boolean {
+  return step.kind === 'set-password';
+}
+
 export function describeEtcdAuthStep(step: EtcdAuthStep): string {
   switch (step.kind) {
     case 'add-role':

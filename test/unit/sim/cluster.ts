@@ -5,9 +5,10 @@
  * Every change is logged in order in `log`, every REST call other than a read in `calls`, so a
  * test can assert what a command did and in which sequence, with no container.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { parse } from 'yaml';
+import { scramVerifierWith } from '../../../src/components/host-commands.js';
 import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
 import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
 import type { ResolvedCluster, ResolvedHost } from '../../../src/model/types.js';
@@ -72,6 +73,8 @@ export class SimCluster {
     users: new Map<string, { password: string; roles: string[] }>(),
   };
   pgbouncerAuthSet = false;
+  /** pg_authid.rolpassword of Patroni's roles, by name. */
+  readonly rolePasswords = new Map<string, string>();
   /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
   readonly staleFollowers = new Set<string>();
   /** Every read of a host's state or psql through a proxy (health checks), in order: `host: what`. */
@@ -198,8 +201,14 @@ export class SimCluster {
     // Bootstrap writes the DCS configuration from the leader's own file (bootstrap.dcs), as Patroni does.
     if (!Object.keys(this.dcsConfig).length) {
       const file = this.host(host).files.get(`/etc/patroni/${this.cluster.name}.yml`);
-      const doc = parse(file?.content ?? '{}') as { bootstrap?: { dcs?: Record<string, unknown> } };
+      const doc = parse(file?.content ?? '{}') as {
+        bootstrap?: { dcs?: Record<string, unknown> };
+        postgresql?: { authentication?: Record<string, { username: string; password: string }> };
+      };
       this.dcsConfig = structuredClone(doc.bootstrap?.dcs ?? {});
+      // Patroni creates its roles from the plain passwords; PostgreSQL salts them at random.
+      for (const a of Object.values(doc.postgresql?.authentication ?? {}))
+        this.rolePasswords.set(a.username, scramVerifierWith(a.password, randomBytes(16), 4096));
     }
   }
 }
@@ -294,6 +303,16 @@ class SimTransport implements HostTransport {
       }
       case 'port-open':
         return Promise.resolve({ code: h.active.has(intent.unit) ? 0 : 1, stdout: '', stderr: '' });
+      case 'role-passwords': {
+        const roles = this.sim.rolePasswords;
+        if (intent.checkOnly) {
+          const fingerprint = (v: string) => `${v.split('$')[1]}|${createHash('sha256').update(v).digest('hex')}`;
+          return ok(intent.users.flatMap((u) => (roles.has(u) ? [`${u}|${fingerprint(roles.get(u)!)}`] : [])).join('\n') + '\n');
+        }
+        for (const m of (cmd.stdin ?? '').matchAll(/PASSWORD %L', '([^']+)', '([^']+)'\)/g)) roles.set(m[1]!, m[2]!);
+        this.sim.log.push(`${this.host}: set the password of ${intent.users.join(', ')}`);
+        return ok();
+      }
       case 'read-state': {
         this.sim.reads.push(`${this.host}: read ${intent.components.join(' ')}`);
         const leader = this.staleTarget() ?? this.sim.leaderHost();
