@@ -26,6 +26,8 @@ export interface BenchFigures {
   frozen_leader_gap_ms: number | null;
   /** Issue 17: the leader's container link down 45 s, then up; asynchronous replication. */
   partition_lost_writes: number | null;
+  /** Issue 12: writes through HAProxy that failed while `pgha rotate-passwords` ran (its writer keeps one connection). */
+  rotate_passwords_failed_writes: number | null;
 }
 
 export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
@@ -48,6 +50,7 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'frozen_leader_lost_writes',
   'frozen_leader_gap_ms',
   'partition_lost_writes',
+  'rotate_passwords_failed_writes',
 ];
 
 /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
@@ -178,6 +181,11 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
     measured: have(f.partition_lost_writes) ? `${f.partition_lost_writes} lost` : 'not measured',
     pass: null,
   });
+  out.push({
+    goal: 'rotate-passwords: failed writes = 0',
+    measured: have(f.rotate_passwords_failed_writes) ? `${f.rotate_passwords_failed_writes} failed` : 'not measured',
+    pass: have(f.rotate_passwords_failed_writes) ? f.rotate_passwords_failed_writes === 0 : null,
+  });
   return out;
 }
 
@@ -219,6 +227,9 @@ export const METHOD = `## Method
   (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
 - **partition_lost_writes**: the leader's container link down for 45 s, then up; asynchronous
   replication, so reported, not judged.
+- **rotate_passwords_failed_writes**: same writer (one connection, reopened only after an
+  error); \`pgha rotate-passwords DIR\` renews every password of the cluster while it writes; the
+  writes that failed (goal 0: nothing restarts, no open connection is cut).
 - **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data
   nodes, etcd on 3 of them, 4 HAProxy hosts) through parse → validate → resolve → render →
   plan against empty facts; median of 5 runs. Certificates are not issued in the timed part.

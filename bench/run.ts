@@ -4,7 +4,7 @@
  *
  * Environment:
  *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
- *                         failover, upgrade, scale); results then go to /var/tmp/pgha-bench-last.*
+ *                         failover, upgrade, rotate, freeze, scale); results then go to /var/tmp/pgha-bench-last.*
  *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
  *                         (never torn down by the bench)
  *   PGHA_BENCH_KEEP=1     leave the bench3 cluster running at the end (its directory is printed)
@@ -38,7 +38,7 @@ import {
 import { emptyFigures, markdown, median, round, type BenchFigures } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
 
-const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'freeze', 'scale'] as const;
+const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze', 'scale'] as const;
 type Part = (typeof PARTS)[number];
 const only = process.env.PGHA_BENCH_ONLY?.split(',')
   .map((s) => s.trim())
@@ -325,7 +325,7 @@ async function main(): Promise<void> {
   }
 
   const needMain =
-    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'freeze'] as Part[]).some(wants) ||
+    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze'] as Part[]).some(wants) ||
     (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
@@ -471,6 +471,23 @@ async function main(): Promise<void> {
     f.upgrade_patroni_gap_ms = report.longestGapMs;
     ctx.upgrade = { ...report, seconds: round(r.seconds, 1) };
     log(`upgrade: lost ${report.lost}, longest gap ${report.longestGapMs} ms, ${round(r.seconds, 1)} s`);
+  }
+
+  if (c && wants('rotate')) {
+    log('rotate-passwords under the writer');
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    await getWriter().waitWritable();
+    const stop = getWriter().start(`bench_rotate_${Date.now() % 100000}`);
+    await sleep(2000);
+    const r = await pgha(['rotate-passwords', c.dir]);
+    await sleep(2000);
+    const report = await stop();
+    if (r.code !== 0) throw new Error(`rotate-passwords exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    f.rotate_passwords_failed_writes = report.errors;
+    ctx.rotate_passwords = { ...report, seconds: round(r.seconds, 1) };
+    log(`rotate-passwords: ${report.errors} failed, ${report.lost} lost of ${report.acked}, ${round(r.seconds, 1)} s`);
+    // The writer reconnects with the password it was given: give it the new one for the parts after.
+    getWriter().install();
   }
 
   if (c && wants('freeze')) {

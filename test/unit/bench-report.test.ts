@@ -6,7 +6,7 @@ import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(19);
+    expect(FIGURE_KEYS).toHaveLength(20);
   });
 
   it('median of odd and even samples', () => {
@@ -25,7 +25,7 @@ describe('bench report', () => {
       patronictl_list_ms: 417,
     };
     const g = checkGoals(f);
-    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null, null, null, null]);
+    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null, null, null, null, null]);
     expect(g[0]!.measured).toBe('60 s vs floor 37 s = 1.62 ×');
     expect(markdown('2026-12-02', f, {})).toMatch(/\| cold deploy ≤ 1\.3 × floor \| .* \| \*\*miss\*\* \|/);
   });
@@ -35,13 +35,22 @@ describe('issue 17 figures', () => {
   it('a frozen leader must lose nothing and resume within ttl + 5 s; a partition is reported, not judged', () => {
     const judge = (frozen_leader_lost_writes: number, frozen_leader_gap_ms: number) =>
       checkGoals({ ...emptyFigures(), frozen_leader_lost_writes, frozen_leader_gap_ms, partition_lost_writes: 12 })
-        .slice(-3)
+        .slice(-4, -1)
         .map((g) => g.pass);
     expect(judge(0, 34_999)).toEqual([true, true, null]);
     expect(judge(0, 35_001)).toEqual([true, false, null]);
     expect(judge(3, 20_000)).toEqual([false, true, null]);
     const g = checkGoals({ ...emptyFigures(), partition_lost_writes: 12 });
-    expect(g[g.length - 1]!.measured).toBe('12 lost');
+    expect(g[g.length - 2]!.measured).toBe('12 lost');
+  });
+});
+
+describe('issue 12 figures', () => {
+  it('rotate-passwords must fail no write', () => {
+    const last = (n: number | null) => checkGoals({ ...emptyFigures(), rotate_passwords_failed_writes: n }).at(-1)!;
+    expect(last(0)).toMatchObject({ goal: 'rotate-passwords: failed writes = 0', measured: '0 failed', pass: true });
+    expect(last(2)).toMatchObject({ measured: '2 failed', pass: false });
+    expect(last(null)).toMatchObject({ measured: 'not measured', pass: null });
   });
 });
 
