@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ARCHITECTURE_DEFAULTS, BUILTIN_DEFAULTS, derivedDefaults } from '../src/model/defaults.js';
+import { RELEASES } from '../src/model/releases.js';
 
 interface SchemaEntry {
   $ref?: string;
@@ -58,6 +59,10 @@ function defaultOf(name: string): string {
   if (name in BUILTIN_DEFAULTS) return code(BUILTIN_DEFAULTS[name]);
   const arch = Object.entries(ARCHITECTURE_DEFAULTS).filter(([, vars]) => name in vars);
   if (arch.length) return arch.map(([a, vars]) => `${code(vars[name])} (${a})`).join(', ');
+  if (name === 'postgres_version') {
+    const byRelease = Object.values(RELEASES).map((r) => `\`${r.postgresDefault}\` on ${r.os} ${r.version}`);
+    return `derived from \`os_version\`: ${byRelease.join(', ')}`;
+  }
   const derived = derivedDefaults({ postgres_version: '<postgres_version>' }, '<cluster>');
   if (name in derived) return `derived: \`${String(derived[name])}\``;
   return 'unset';

@@ -5,9 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { RuntimeError, UsageError } from '../errors.js';
+import { releaseOf, type DebianRelease } from '../model/releases.js';
 import type { ResolvedCluster } from '../model/types.js';
 import { platformFor, type Log } from '../platforms/index.js';
 import { assertHostPrereqs, requireRoot } from '../platforms/nspawn/prereqs.js';
+import { oneRelease } from '../platforms/nspawn/release.js';
 import { buildLocalRepo } from '../platforms/nspawn/repo.js';
 import { packagesFor } from '../render/index.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from './cluster-dir.js';
@@ -25,7 +27,7 @@ export async function provision(
   return platform.provision({
     clusterDir: paths.dir,
     clusterName: cluster.name,
-    hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
+    hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, release: releaseOf(h.vars) })),
     sshPublicKey: material.sshPublicKey,
     access: { privateKeyFile: paths.privateKey, knownHostsFile: paths.knownHosts },
     localRepoDir: paths.localRepo,
@@ -43,6 +45,14 @@ export async function deprovision(dir: string, opts: { log: Log }): Promise<stri
     hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip })),
     log: opts.log,
   });
+}
+
+/**
+ * The one Debian release DIR/local-repo is resolved for: every host's (a usage error naming the
+ * hosts when they differ, as one repository serves them all).
+ */
+export function clusterRelease(cluster: ResolvedCluster): DebianRelease {
+  return oneRelease(cluster.hosts.map((h) => ({ name: h.name, release: releaseOf(h.vars) })));
 }
 
 /** Every package any host needs, with the pins the variables ask for. */
@@ -72,9 +82,13 @@ export async function downloadPackages(loaded: LoadedCluster, opts: { log: Log; 
   for (const deb of opts.extraDebs ?? []) {
     if (!existsSync(deb)) throw new UsageError(`--add-deb ${deb}: no such file`);
   }
-  const r = await buildLocalRepo({ clusterDir: loaded.paths.dir, packages, pins, extraDebs: opts.extraDebs ?? [] }, { log: opts.log });
+  const { codename } = clusterRelease(loaded.cluster);
+  const r = await buildLocalRepo(
+    { clusterDir: loaded.paths.dir, codename, packages, pins, extraDebs: opts.extraDebs ?? [] },
+    { log: opts.log },
+  );
   if (!r.debs) throw new RuntimeError('the local repository came out empty');
-  return `${r.reused ? 'up to date' : 'built'}: ${r.dir} (${r.debs} packages for ${packages.join(', ')}) in ${r.seconds.toFixed(1)} s`;
+  return `${r.reused ? 'up to date' : 'built'}: ${r.dir} (Debian ${codename}: ${r.debs} packages for ${packages.join(', ')}) in ${r.seconds.toFixed(1)} s`;
 }
 
 export { loadCluster };

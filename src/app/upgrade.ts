@@ -38,7 +38,7 @@ import {
   type Component,
   type HostComponentState,
 } from './upgrade/plan.js';
-import { clusterPackageSet } from './provision.js';
+import { clusterPackageSet, clusterRelease } from './provision.js';
 import { readVersionsCommand, restartOntoNewBinaryCommand, upgradeInstallCommand } from './upgrade/commands.js';
 import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext } from './upgrade/paused-restart.js';
 import type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
@@ -350,6 +350,9 @@ export async function upgrade(dir: string, req: UpgradeRequest, progress: Progre
             const note = await platformFor(loaded.cluster.platform).ensurePackageVersions({
               clusterDir: loaded.paths.dir,
               localRepoDir: loaded.paths.localRepo,
+              get release() {
+                return clusterRelease(loaded.cluster);
+              },
               wanted: wantedVersions(targets),
               packageSet: () => clusterPackageSet(loaded.cluster),
               log: req.log,

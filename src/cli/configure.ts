@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_OS_VERSION, OS_NAMES, OS_VERSIONS, type OsName, type OsVersion } from '../model/releases.js';
 import { PLATFORMS, type Platform } from '../model/types.js';
 import { choice, intOption } from './options.js';
 
@@ -11,7 +12,17 @@ export function registerConfigure(program: Command): void {
     .option('--enable-patroni', 'manage PostgreSQL with Patroni (required for M1)', false)
     .option('--enable-haproxy', 'add an HAProxy host routing clients to the primary', false)
     .option('--enable-pgbouncer', 'run PgBouncer on the data nodes, following the primary', false)
-    .option('--postgresql <version>', 'PostgreSQL major version', intOption('--postgresql', 10, 99), 15)
+    .option('--postgresql <version>', 'PostgreSQL major version (default: the one the release ships)', intOption('--postgresql', 10, 99))
+    .option('--os <name>', OS_NAMES.join('|'), choice('--os', OS_NAMES), 'Debian')
+    .option(
+      '--os-version <version>',
+      OS_VERSIONS.join('|'),
+      choice(
+        '--os-version',
+        OS_VERSIONS.map((v) => String(v)),
+      ),
+      String(DEFAULT_OS_VERSION),
+    )
     .option(
       '--patroni-package-flavour <flavour>',
       'community|edb',
@@ -31,7 +42,9 @@ export function registerConfigure(program: Command): void {
         enablePatroni: Boolean(o.enablePatroni),
         enableHaproxy: Boolean(o.enableHaproxy),
         enablePgbouncer: Boolean(o.enablePgbouncer),
-        postgresVersion: Number(o.postgresql),
+        postgresVersion: o.postgresql === undefined ? undefined : Number(o.postgresql),
+        os: o.os as OsName,
+        osVersion: Number(o.osVersion) as OsVersion,
         patroniPackageFlavour: o.patroniPackageFlavour as 'community' | 'edb',
         platform: o.platform as Platform,
         hostnamesFrom: o.hostnamesFrom as string | undefined,

@@ -7,7 +7,7 @@ import { quote, sh, type Command } from '../transport/quote.js';
 
 /**
  * Install packages without Debian's install-time side effects (docs/architecture.md#security-invariants); deploy has already
- * written the pre-install files (createcluster.d: no 15/main; etcd's drop-in):
+ * written the pre-install files (createcluster.d: no <major>/main; etcd's drop-in):
  * - a policy-rc.d that forbids starting services while dpkg runs, so etcd does not start a
  *   one-node member in /var/lib/etcd/default, nor HAProxy or PgBouncer with Debian's configs;
  * - our own conffiles win (`--force-confold`), and Debian's ZooKeeper `dcs.yml` sample and the

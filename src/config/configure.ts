@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { RELEASES, releaseName, type OsName, type OsVersion } from '../model/releases.js';
 import type { ClusterConfig, InstanceConfig, Platform, PlatformConfigureRules, Role, Vars } from '../model/types.js';
 
 export interface ConfigureOptions {
@@ -12,7 +13,11 @@ export interface ConfigureOptions {
   enablePatroni: boolean;
   enableHaproxy: boolean;
   enablePgbouncer: boolean;
-  postgresVersion: number;
+  /** `--postgresql`; unset: the major the release ships. */
+  postgresVersion?: number | undefined;
+  /** `--os` and `--os-version` (TPA's flags), written into cluster_vars. */
+  os: OsName;
+  osVersion: OsVersion;
   patroniPackageFlavour: 'community' | 'edb';
   platform: Platform;
   /** `name ip` pairs (`--hostnames-from`), for a platform whose hosts are listed (bare). */
@@ -71,7 +76,13 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   if (o.enableHaproxy && o.enablePgbouncer) {
     throw new UsageError('--enable-haproxy and --enable-pgbouncer cannot be combined: choose one way for clients to reach the primary');
   }
-  if (o.postgresVersion !== 15) throw new UsageError(`--postgresql ${o.postgresVersion}: only PostgreSQL 15 is supported`);
+  const release = RELEASES[o.osVersion];
+  if (o.postgresVersion !== undefined && !release.postgresShipped.includes(o.postgresVersion)) {
+    throw new UsageError(
+      `--postgresql ${o.postgresVersion}: ${releaseName(release)} ships PostgreSQL ${release.postgresShipped.join(', ')} only`,
+      { hint: `omit --postgresql for ${release.postgresDefault}, or choose another --os-version` },
+    );
+  }
   if (!Number.isInteger(o.dataNodes) || o.dataNodes < 1 || o.dataNodes > 50) {
     throw new UsageError(`--data-nodes ${o.dataNodes}: must be an integer from 1 to 50`);
   }
@@ -121,7 +132,10 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   }));
   const clusterVars: Vars = {
     ...SECURE_CLUSTER_VARS,
-    postgres_version: o.postgresVersion,
+    os: o.os,
+    os_version: o.osVersion,
+    // Written out, so the file says what runs; without --postgresql, the major the release ships.
+    postgres_version: o.postgresVersion ?? release.postgresDefault,
     patroni_package_flavour: o.patroniPackageFlavour,
     ...rules.clusterVars,
   };

@@ -2,10 +2,12 @@
  * Built-in and architecture defaults (docs/architecture.md#variables-and-layers, TPA's names) and the list of known variables.
  * A variable known here but without a default (e.g. a package pin) is simply unset until a layer sets it.
  */
+import { DEFAULT_OS_VERSION, releaseOf } from './releases.js';
 import type { Vars } from './types.js';
 
 export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
-  postgres_version: 15,
+  os: 'Debian',
+  os_version: DEFAULT_OS_VERSION,
   postgres_port: 5432,
 
   patroni_super_user: 'postgres',
@@ -46,6 +48,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
 
 /** Variables pgha understands that have no default. */
 export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
+  // Derived from os_version: the major the host's release ships (src/model/releases.ts).
+  'postgres_version',
   'postgres_package_version',
   // Unset: the instance's ip_address and 127.0.0.1 (Patroni's local checks need the latter).
   'postgres_listen_addresses',
@@ -68,8 +72,9 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([...Object.keys(BUIL
 
 /** Defaults that depend on other variables; applied after all layers, only where still unset. */
 export function derivedDefaults(vars: Vars, clusterName: string): Vars {
-  const ver = String(vars.postgres_version);
+  const ver = String(vars.postgres_version ?? releaseOf(vars).postgresDefault);
   return {
+    postgres_version: releaseOf(vars).postgresDefault,
     postgres_data_dir: `/var/lib/postgresql/${ver}/${clusterName}`,
     postgres_bin_dir: `/usr/lib/postgresql/${ver}/bin`,
     etcd_data_dir: `/var/lib/etcd/${clusterName}`,

@@ -9,6 +9,7 @@
  * (.dependency-cruiser.cjs, `domain-siblings-leaf`), so callers pass paths, hosts and keys, not
  * a loaded cluster.
  */
+import type { DebianRelease } from '../model/releases.js';
 import type { Platform as PlatformName, PlatformConfigureRules, Vars } from '../model/types.js';
 import type { HostTransport, Transport } from '../transport/types.js';
 
@@ -33,12 +34,17 @@ export interface HostAccess {
   readyTimeoutMs?: number;
 }
 
+/** A host to provision, with the Debian release its `os_version` resolves to. */
+export interface ProvisionHost extends HostAddr {
+  release: DebianRelease;
+}
+
 /** What `pgha provision DIR` hands a platform, after the cluster's material exists. */
 export interface ProvisionRequest {
   /** DIR, absolute. */
   clusterDir: string;
   clusterName: string;
-  hosts: HostAddr[];
+  hosts: ProvisionHost[];
   /** The OpenSSH public key line of DIR/ssh/id_pgha.pub (root's authorized_keys). */
   sshPublicKey: string;
   access: Omit<HostAccess, 'readyTimeoutMs'>;
@@ -63,6 +69,8 @@ export interface DeprovisionRequest {
 /** What an upgrade hands a platform before installing new versions on its hosts. */
 export interface PackageVersionsRequest {
   clusterDir: string;
+  /** The Debian release the cluster's packages come from (download-packages built DIR/local-repo for it). */
+  release: DebianRelease;
   /** DIR/local-repo. */
   localRepoDir: string;
   /** package → version the upgrade installs. */

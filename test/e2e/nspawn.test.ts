@@ -91,13 +91,14 @@ describe.skipIf(!canRun && !E2E)('nspawn platform (e2e)', () => {
     key = join(tmp, 'ssh', 'id_pgha');
     await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'pgha-e2e', '-f', key]);
     knownHosts = join(tmp, 'ssh', 'known_hosts');
-    const repo = await buildLocalRepo({ clusterDir: tmp, packages: ['haproxy'], pins: {} }, { log });
+    const repo = await buildLocalRepo({ clusterDir: tmp, codename: 'bookworm', packages: ['haproxy'], pins: {} }, { log });
     log(`local repo: ${repo.debs} debs, ${repo.seconds.toFixed(1)} s (reused: ${repo.reused})`);
     spec = {
       clusterDir: tmp,
       clusterName,
       subnet: '10.231.7.0/24',
       hosts,
+      codename: 'bookworm',
       authorizedKey: (await readFile(`${key}.pub`, 'utf8')).trim(),
       localRepoDir: repo.dir,
     };

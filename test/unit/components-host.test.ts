@@ -37,6 +37,21 @@ describe('packagesFor / servicesFor', () => {
     ).toEqual(['etcd-server', 'etcd-client', 'edb-patroni', 'postgresql-15', 'postgresql-client-15']);
   });
 
+  it("keys packages on the host's Debian release: PostgreSQL 17 and python3-etcd beside Patroni on 13", () => {
+    const on13 = loadExample('m1-haproxy-nspawn', { os_version: 13, postgres_version: null });
+    const pg1 = on13.hosts.find((h) => h.name === 'pg1')!;
+    expect(pg1.vars.postgres_version).toBe(17);
+    expect(pg1.vars.postgres_bin_dir).toBe('/usr/lib/postgresql/17/bin');
+    expect(packagesFor(on13, pg1).map((p) => p.name)).toEqual([
+      'etcd-server',
+      'etcd-client',
+      'patroni',
+      'python3-etcd',
+      'postgresql-17',
+      'postgresql-client-17',
+    ]);
+  });
+
   it('names the units pgha manages, in start order', () => {
     expect(servicesFor(pool, host('db2'))).toEqual(['patroni@pool.service', 'pgbouncer.service', 'pgha-pgbouncer-follow.service']);
     expect(servicesFor(pool, host('etcd3'))).toEqual(['etcd.service']);

@@ -277,8 +277,8 @@ describe('host integration bits', () => {
     expect(nspawnArgs({ root: '/r', machine: 'm', hostname: 'h', bridge: 'b' })).not.toContain('--bind-ro');
   });
   it('keeps state under the configured directories', () => {
-    expect(imageDir({})).toBe('/var/cache/pgha/image/bookworm');
-    expect(imageDir({ PGHA_CACHE_DIR: '/c' })).toBe('/c/image/bookworm');
+    expect(imageDir('bookworm', {})).toBe('/var/cache/pgha/image/bookworm');
+    expect(imageDir('trixie', { PGHA_CACHE_DIR: '/c' })).toBe('/c/image/trixie');
     expect(hostPaths('c1', 'pg1', {})).toMatchObject({
       merged: '/var/lib/pgha/c1/pg1/merged',
       pidFile: '/var/lib/pgha/c1/pg1/pid',

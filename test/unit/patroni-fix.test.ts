@@ -97,6 +97,7 @@ describe('the local repository resolves the fixed build through Debian’s versi
   it('maps pins and extra versions of patroni 3.0.2-1+pgha1 to 3.0.2-1 and leaves the rest alone', () => {
     const spec = fixToBase({
       clusterDir: '/x',
+      codename: 'bookworm',
       packages: ['patroni', 'etcd-server'],
       pins: { patroni: PATRONI_FIX_VERSION, 'etcd-server': '3.4.23-4+b4' },
       extraVersions: { patroni: ['3.0.2-1', PATRONI_FIX_VERSION, '3.0.2-1+pgha2'], 'postgresql-15': ['15.18-0+deb12u1'] },

@@ -12,6 +12,7 @@ import type { ClusterMaterial } from '../../src/app/cluster-dir.js';
 import { clusterPaths } from '../../src/app/cluster-paths.js';
 import { buildConfig, type ConfigureOptions } from '../../src/config/configure.js';
 import { RuntimeError, UsageError } from '../../src/errors.js';
+import { RELEASES } from '../../src/model/releases.js';
 import { PLATFORMS, type ResolvedCluster, type ResolvedHost } from '../../src/model/types.js';
 import { barePlatform } from '../../src/platforms/bare/index.js';
 import { allPlatforms, copiesLocalRepo, hostConnector, platformFor } from '../../src/platforms/index.js';
@@ -138,6 +139,7 @@ describe('deprovision and package versions', () => {
     const note = await barePlatform.ensurePackageVersions({
       clusterDir: '/nonexistent',
       localRepoDir: '/nonexistent/local-repo',
+      release: RELEASES[12],
       wanted: { patroni: '3.0.2-1' },
       packageSet: () => {
         throw new Error('must not be asked');
@@ -160,6 +162,7 @@ describe('deprovision and package versions', () => {
     const note = await nspawnPlatform.ensurePackageVersions({
       clusterDir: dir,
       localRepoDir: repo,
+      release: RELEASES[12],
       wanted: { patroni: '3.0.2-1' },
       packageSet: () => {
         throw new Error('must not be asked when nothing is missing');

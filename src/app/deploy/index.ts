@@ -11,7 +11,7 @@ import { runPhases, type Progress } from '../progress.js';
 import { mapLimit } from '../session.js';
 import { Executor } from './apply.js';
 import { DeployContext, type DeployRequest, type DeploySeams } from './context.js';
-import { checkEtcd, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
+import { checkEtcd, checkOsReleases, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
 
 export type { DeployRequest } from './context.js';
 
@@ -62,6 +62,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
             d.plan.hosts = new Map(
               d.selected().flatMap((h) => (d.plan.hosts.has(h.name) ? [[h.name, d.plan.hosts.get(h.name)!] as const] : [])),
             );
+            checkOsReleases(d);
             const etcd = await checkEtcd(d);
             skipEtcdWait = etcd.skipWait;
             warnings.push(...etcd.warnings.map((w) => `warning: ${w}`));

@@ -27,6 +27,7 @@ import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf } from '../../patroni/judge.js';
 import { patchedParameters, planHostWhole, planRollingRestart, type ClusterAction } from '../../plan/cluster-plan.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
+import { osReleaseProblem } from '../../plan/os-check.js';
 import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
 import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../render/index.js';
@@ -95,6 +96,20 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
     w.host.name,
     planHostWhole(files, w.units, (u) => facts.services[u]?.active),
   );
+}
+
+/** Refuse (before anything changes) every host whose OS release is not the one its os_version names. */
+export function checkOsReleases(d: DeployContext): void {
+  const problems = [...d.work.values()].flatMap((w) => {
+    const problem = w.facts ? osReleaseProblem(w.host, w.facts.os) : undefined;
+    return problem ? [problem] : [];
+  });
+  if (problems.length) {
+    throw new RefusedError('refusing to deploy; nothing was changed:', problems, {
+      where: 'os release',
+      hint: "set os_version (per instance if need be) to the release each host runs; pgha does not upgrade a host's OS",
+    });
+  }
 }
 
 /** Whether this run changes what etcd on the host runs with (whether or not it runs now), so that it restarts it. */

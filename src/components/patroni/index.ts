@@ -1,16 +1,26 @@
 /** Patroni on every data node: it runs PostgreSQL (../postgres/) and holds the leader key in etcd. */
+import type { OsVersion } from '../../model/releases.js';
+import { releaseOf } from '../../model/releases.js';
 import { isDataNode, optStr } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
 import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
 import { patroniHealth } from './health.js';
 
+/**
+ * Packages Patroni needs beside its own, per Debian release. On 13, patroni 4.0.7 names
+ * python3-etcd only as one alternative of a dependency that python3-consul (pulled in by another
+ * one) already satisfies, so apt leaves it out and Patroni finds no etcd implementation.
+ */
+const WITH_PATRONI: Readonly<Record<OsVersion, readonly string[]>> = { 12: [], 13: ['python3-etcd'] };
+
 export const patroni: Component = {
   name: 'patroni',
   runsOn: (_cluster, host) => isDataNode(host),
   packages: (host) => {
     const flavour = optStr(host.vars, 'patroni_package_flavour') ?? 'community';
-    return [pinned(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(host.vars, 'patroni_package_version'))];
+    const extra = WITH_PATRONI[releaseOf(host.vars).version].map((p) => pinned(p, undefined));
+    return [pinned(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(host.vars, 'patroni_package_version')), ...extra];
   },
   files: (cluster, host, ctx) => patroniFiles(cluster, host, ctx.inputs),
   units: (cluster) => [patroniUnit(cluster)],

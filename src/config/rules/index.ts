@@ -15,6 +15,7 @@ import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
 import { listenAddresses, ports } from './network.js';
 import { patroniTiming } from './patroni-timing.js';
+import { dataNodesOneRelease, postgresShippedByRelease } from './release.js';
 import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNodes, primaryAndReplica } from './roles.js';
 import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
 import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
@@ -35,7 +36,8 @@ export const RULES: readonly Rule[] = [
   etcdQuorum,
   haproxyOrPgbouncer,
   clusterWideVariables,
-  eachHost(userNames),
+  dataNodesOneRelease,
+  eachHost(userNames, postgresShippedByRelease),
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas),

@@ -10,7 +10,7 @@ export interface DebianMirrors {
   security: string | undefined;
 }
 
-export function mirrorSourcesList(mirrors: DebianMirrors, suite = 'bookworm'): string {
+export function mirrorSourcesList(mirrors: DebianMirrors, suite: string): string {
   return [
     `deb ${mirrors.main} ${suite} main`,
     `deb ${mirrors.main} ${suite}-updates main`,
@@ -22,9 +22,15 @@ export function mirrorSourcesList(mirrors: DebianMirrors, suite = 'bookworm'): s
 /**
  * The Debian mirrors this machine's apt already uses (one-line `deb` lists and deb822
  * `.sources` alike), so the image and the repository come from where the operator's own
- * packages come from, and pgha names no mirror of its own.
+ * packages come from, and pgha names no mirror of its own. A mirror serves every release, so
+ * when no list names `suite` itself, the one naming another Debian release (`releases`, e.g.
+ * this machine's own bookworm) serves it too, and likewise for the security mirror.
  */
-export function mirrorsFromAptSources(texts: readonly string[], suite = 'bookworm'): DebianMirrors | undefined {
+export function mirrorsFromAptSources(
+  texts: readonly string[],
+  suite: string,
+  releases: readonly string[] = [suite],
+): DebianMirrors | undefined {
   const entries: { uri: string; suites: string[] }[] = [];
   for (const text of texts) {
     for (const line of text.split('\n')) {
@@ -37,9 +43,12 @@ export function mirrorsFromAptSources(texts: readonly string[], suite = 'bookwor
       for (const uri of field('URIs')) entries.push({ uri, suites: field('Suites') });
     }
   }
-  const main = entries.find((e) => e.suites.includes(suite) && /^https?:/.test(e.uri))?.uri;
+  const web = entries.filter((e) => /^https?:/.test(e.uri));
+  const serving = (names: string[]) => names.map((n) => web.find((e) => e.suites.includes(n))?.uri).find((u) => u !== undefined);
+  const others = releases.filter((r) => r !== suite);
+  const main = serving([suite, ...others]);
   if (!main) return undefined;
-  const security = entries.find((e) => e.suites.includes(`${suite}-security`) && /^https?:/.test(e.uri))?.uri;
+  const security = serving([`${suite}-security`, ...others.map((r) => `${r}-security`)]);
   return { main: main.replace(/\/$/, ''), security: security?.replace(/\/$/, '') };
 }
 

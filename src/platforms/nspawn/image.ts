@@ -1,6 +1,7 @@
 /**
- * The cached container image: a Debian bookworm rootfs built once with debootstrap and shared,
- * read-only, as the lower layer of every container's overlayfs root.
+ * The cached container images: one Debian rootfs per release (bookworm, trixie), each built once
+ * with debootstrap and shared, read-only, as the lower layer of the overlayfs root of every
+ * container of that release.
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { RuntimeError } from '../../errors.js';
 import { APT_NO_RECOMMENDS } from './apt.js';
 import { RESOLV_CONF, SSHD_CONFIG_DROPIN } from './container-config.js';
 import { debianMirrors } from './mirrors.js';
-import { DEBIAN_SUITE, IMAGE_PACKAGES, imageDir } from './paths.js';
+import { IMAGE_PACKAGES, imageDir } from './paths.js';
 import { acquireLock, exists, noLog, pidAlive, removeTreeSafely, run, type Log } from './sys.js';
 
 /**
@@ -46,8 +47,8 @@ export const IMAGE_STAMP = 'etc/pgha-image';
  * place only when complete, so an interrupted build never looks like an image; leftovers of dead
  * builders are removed on the next call. A lock serializes concurrent builders.
  */
-export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = process.env): Promise<ImageInfo> {
-  const dir = imageDir(env);
+export async function ensureImage(codename: string, log: Log = noLog, env: NodeJS.ProcessEnv = process.env): Promise<ImageInfo> {
+  const dir = imageDir(codename, env);
   if (await exists(join(dir, IMAGE_STAMP))) return { dir, built: false, seconds: 0 };
   const release = await acquireLock(`${dir}.lock`, 'the image build', log);
   try {
@@ -63,17 +64,21 @@ export async function ensureImage(log: Log = noLog, env: NodeJS.ProcessEnv = pro
     const tmp = `${dir}.tmp-${process.pid}`;
     await mkdir(dirname(dir), { recursive: true });
     const start = Date.now();
-    log(`building the ${DEBIAN_SUITE} image with debootstrap (about a minute; cached in ${dir})`);
+    log(`building the ${codename} image with debootstrap (about a minute; cached in ${dir})`);
     try {
-      await run('debootstrap', ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, DEBIAN_SUITE, tmp, debianMirrors(env).main], {
-        where: 'image: debootstrap',
-      });
+      await run(
+        'debootstrap',
+        ['--variant=minbase', `--include=${IMAGE_PACKAGES.join(',')}`, codename, tmp, debianMirrors(codename, env).main],
+        {
+          where: 'image: debootstrap',
+        },
+      );
       const debootstrapSeconds = (Date.now() - start) / 1000;
       log(`debootstrap done in ${debootstrapSeconds.toFixed(1)} s; preparing the image`);
       await customizeImage(tmp);
       await writeFile(
         join(tmp, IMAGE_STAMP),
-        JSON.stringify({ suite: DEBIAN_SUITE, built: new Date().toISOString(), debootstrapSeconds }) + '\n',
+        JSON.stringify({ suite: codename, built: new Date().toISOString(), debootstrapSeconds }) + '\n',
       );
       await rename(tmp, dir);
     } catch (e) {

@@ -23,7 +23,9 @@ export const nspawnPlatform: Platform = {
     const { assertHostPrereqs, installHostPrereqs, requireRoot } = await import('./prereqs.js');
     const { provisionNspawn } = await import('./provision.js');
     const { clusterSubnet } = await import('./addressing.js');
+    const { oneRelease } = await import('./release.js');
     requireRoot('provision');
+    const release = oneRelease(req.hosts);
     if (req.installPrereqs) await installHostPrereqs(req.log);
     await assertHostPrereqs();
     const result = await provisionNspawn(
@@ -31,7 +33,8 @@ export const nspawnPlatform: Platform = {
         clusterDir: req.clusterDir,
         clusterName: req.clusterName,
         subnet: clusterSubnet(req.hosts),
-        hosts: req.hosts,
+        hosts: req.hosts.map(({ name, ip }) => ({ name, ip })),
+        codename: release.codename,
         authorizedKey: req.sshPublicKey,
         localRepoDir: req.localRepoDir,
         knownHostsFile: req.access.knownHostsFile,

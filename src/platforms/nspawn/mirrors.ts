@@ -2,10 +2,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { RELEASES } from '../../model/releases.js';
 import { mirrorsFromAptSources, type DebianMirrors } from './apt.js';
-import { DEBIAN_SUITE } from './paths.js';
 
-export function debianMirrors(env: NodeJS.ProcessEnv = process.env): DebianMirrors {
+/** The mirrors serving Debian `codename` (bookworm, trixie). */
+export function debianMirrors(codename: string, env: NodeJS.ProcessEnv = process.env): DebianMirrors {
   if (env.PGHA_DEBIAN_MIRROR) return { main: env.PGHA_DEBIAN_MIRROR, security: env.PGHA_DEBIAN_SECURITY_MIRROR || undefined };
   const texts: string[] = [];
   const read = (p: string) => {
@@ -21,9 +22,13 @@ export function debianMirrors(env: NodeJS.ProcessEnv = process.env): DebianMirro
   } catch {
     // No sources.list.d.
   }
-  const found = mirrorsFromAptSources(texts, DEBIAN_SUITE);
+  const found = mirrorsFromAptSources(
+    texts,
+    codename,
+    Object.values(RELEASES).map((r) => r.codename),
+  );
   if (!found) {
-    throw new UsageError(`this machine's apt sources name no Debian ${DEBIAN_SUITE} mirror to build the container image from`, {
+    throw new UsageError(`this machine's apt sources name no Debian mirror to build the ${codename} container image from`, {
       hint: 'set PGHA_DEBIAN_MIRROR to the URL of a Debian mirror (and PGHA_DEBIAN_SECURITY_MIRROR for security updates)',
     });
   }

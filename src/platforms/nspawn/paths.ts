@@ -1,8 +1,6 @@
 /** Where the nspawn platform keeps things on the machine (pure: only reads the environment given). */
 import { join } from 'node:path';
 
-export const DEBIAN_SUITE = 'bookworm';
-
 export const IMAGE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'python3', 'sudo', 'ca-certificates'];
 
 /** `PGHA_CACHE_DIR`, default /var/cache/pgha: the image and downloaded .debs. */
@@ -10,8 +8,14 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.PGHA_CACHE_DIR || '/var/cache/pgha';
 }
 
-export function imageDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), 'image', DEBIAN_SUITE);
+/** One image per Debian release (`codename`: bookworm, trixie), so clusters of both can run side by side. */
+export function imageDir(codename: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), 'image', codename);
+}
+
+/** apt's lists of one release's suites, kept between repository builds; per release, as each update replaces them. */
+export function aptListsDir(codename: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), `apt-lists-${codename}`);
 }
 
 export function debCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -16,6 +16,7 @@ import { ensureImage, type ImageInfo } from './image.js';
 import { bridgeName, isValidClusterName, machineName } from './names.js';
 import { bindMountProblem, cgroupDirs, clusterStateDir, hostPaths } from './paths.js';
 import { assertHostPrereqs, assertRoot, installHostPrereqs } from './prereqs.js';
+import { localRepoCodename } from './release.js';
 import { acquireLock, exists, noLog, which, writeIfChanged, type Log } from './sys.js';
 
 export interface NspawnClusterSpec {
@@ -24,6 +25,8 @@ export interface NspawnClusterSpec {
   /** IPv4 CIDR, e.g. 10.23.7.0/24; the bridge takes the first host address (.1). */
   subnet: string;
   hosts: HostAddr[];
+  /** The Debian release of every container (bookworm, trixie): the image their roots overlay. */
+  codename: string;
   /** OpenSSH public key line put in root's authorized_keys. */
   authorizedKey: string;
   /** DIR/local-repo: bind-mounted read-only at /srv/pgha-repo and used as the only apt source. */
@@ -127,9 +130,16 @@ export async function provisionNspawn(spec: NspawnClusterSpec, opts: NspawnOptio
       hint: 'run `pgha download-packages DIR` first',
     });
   }
+  const repoCodename = spec.localRepoDir ? await localRepoCodename(spec.localRepoDir) : undefined;
+  if (repoCodename !== undefined && repoCodename !== spec.codename) {
+    throw new UsageError(`${spec.localRepoDir} holds Debian ${repoCodename} packages, but the hosts run ${spec.codename}`, {
+      where: 'provision: local repository',
+      hint: 'run `pgha download-packages DIR` again after changing os_version',
+    });
+  }
   const nspawn = (await which('systemd-nspawn')) ?? 'systemd-nspawn';
 
-  const image = await ensureImage(log, env);
+  const image = await ensureImage(spec.codename, log, env);
   const bridge = bridgeName(spec.clusterName);
   const release = await acquireLock(`${clusterStateDir(spec.clusterName, env)}.lock`, `cluster ${spec.clusterName}`, log);
   try {

@@ -80,7 +80,14 @@ export async function ensureRepoVersions(req: PackageVersionsRequest): Promise<s
     })`,
   );
   const r = await buildLocalRepo(
-    { clusterDir: req.clusterDir, packages, pins: mirrorPins, extraDebs: extraFiles.map((f) => join(repo, f)), extraVersions },
+    {
+      clusterDir: req.clusterDir,
+      codename: req.release.codename,
+      packages,
+      pins: mirrorPins,
+      extraDebs: extraFiles.map((f) => join(repo, f)),
+      extraVersions,
+    },
     { log },
   );
   const after = parsePackagesIndex(await readFile(join(repo, 'Packages'), 'utf8').catch(() => ''));

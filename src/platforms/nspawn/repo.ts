@@ -18,13 +18,15 @@ import { assertHostPrereqs } from './prereqs.js';
 import { aptInstallArgs, aptPinText, debFileName, mirrorSourcesList, parseAptSimulation, releaseFileText, type AptPackage } from './apt.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { debianMirrors } from './mirrors.js';
-import { cacheDir, debCacheDir } from './paths.js';
+import { aptListsDir, cacheDir, debCacheDir } from './paths.js';
 import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION, ensurePatroniFix, patroniFixPatchHash } from './patroni-fix.js';
 import { CGROUP_WRAPPER, cgroupRoots, removeCgroupTree } from './cgroups.js';
 import { acquireLock, exists, isMounted, noLog, removeTreeSafely, run, type Log } from './sys.js';
 
 export interface LocalRepoSpec {
   clusterDir: string;
+  /** The Debian release the hosts run (bookworm, trixie): its image resolves, its suites serve. */
+  codename: string;
   /** e.g. ['postgresql-15', 'patroni', 'etcd-server', 'etcd-client', 'haproxy', 'pgbouncer', 'postgresql-client-15'] */
   packages: string[];
   /** package → exact version. */
@@ -56,6 +58,8 @@ export interface LocalRepoResult {
 
 interface RepoManifest {
   key: string;
+  /** The release it was resolved for (provision refuses containers of another). */
+  codename?: string;
   packages: AptPackage[];
   files: string[];
 }
@@ -105,11 +109,12 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
     if (!(await exists(d))) throw new UsageError(`extra package ${d} does not exist`, { where: 'download-packages' });
   }
 
-  const image = await ensureImage(log, env);
+  const image = await ensureImage(spec.codename, log, env);
   const imageStamp = await readFile(join(image.dir, IMAGE_STAMP), 'utf8');
   const key = createHash('sha256')
     .update(
       JSON.stringify({
+        codename: spec.codename,
         packages: [...spec.packages].sort(),
         pins: Object.entries(spec.pins).sort(([a], [b]) => a.localeCompare(b)),
         extraVersions: Object.entries(spec.extraVersions ?? {})
@@ -141,7 +146,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   }
 
   const debs = debCacheDir(env);
-  const lists = join(cacheDir(env), 'apt-lists');
+  const lists = aptListsDir(spec.codename, env);
   // pgha's patroni build is on no mirror: resolve Debian's version it is built from instead.
   const mirrorSpec = fixToBase(spec);
   const release = await acquireLock(`${debs}.lock`, 'the package cache', log);
@@ -165,6 +170,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   for (const d of extraDebs) wanted.set(basename(d), d);
   // Debian 12's patroni 3.0.2-1 loses writes after a stalled leader resumes: carry pgha's fixed
   // build beside it, versioned above it so hosts install it (packaging/patroni/README.md).
+  // Debian 13's 4.0.7 carries upstream's fix (src/patroni/known-bugs.ts): nothing is built.
   const base = resolved.find((p) => p.name === 'patroni' && p.version === PATRONI_FIX_BASE);
   if (base) {
     const fixed = await ensurePatroniFix(join(debs, debFileName(base)), { log, env });
@@ -209,7 +215,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
       new Date(),
     ),
   );
-  const manifest: RepoManifest = { key, packages: resolved, files: [...wanted.keys()].sort() };
+  const manifest: RepoManifest = { key, codename: spec.codename, packages: resolved, files: [...wanted.keys()].sort() };
   await atomicWrite(join(repoDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   const indexSeconds = (Date.now() - i0) / 1000;
   const seconds = (Date.now() - start) / 1000;
@@ -293,7 +299,8 @@ async function resolveAndDownload(o: {
     where: 'download-packages: overlay',
   });
   try {
-    await writeFile(join(merged, 'etc/apt/sources.list'), mirrorSourcesList(debianMirrors(o.env)));
+    const codename = o.spec.codename;
+    await writeFile(join(merged, 'etc/apt/sources.list'), mirrorSourcesList(debianMirrors(codename, o.env), codename));
     await mkdir(join(merged, 'etc/apt/preferences.d'), { recursive: true });
     await writeFile(join(merged, 'etc/apt/preferences.d/pgha-pins'), aptPinText(o.spec.pins));
     // Debian's postinst scripts are not run (download only), so nothing starts in there.

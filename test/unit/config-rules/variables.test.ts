@@ -47,9 +47,9 @@ describe('clusterWideVariables', () => {
     c.cluster_vars.patroni_dynamic_conf_settings = { ttl: 40, loop_wait: 10 };
     withInstanceVars(c, 0, { patroni_dynamic_conf_settings: { loop_wait: 10, ttl: 40 } });
     expect(problems(clusterWideVariables, c)).toEqual([]);
-    withInstanceVars(c, 0, { postgres_version: null });
+    withInstanceVars(c, 0, { pgbouncer_auth_user: null });
     expect(problems(clusterWideVariables, c)).toEqual([
-      'E instances[0].vars.postgres_version: must be the same on every host (here unset, elsewhere 15); set it once in cluster_vars or instance_defaults.vars',
+      'E instances[0].vars.pgbouncer_auth_user: must be the same on every host (here unset, elsewhere "pgbouncer_auth_user"); set it once in cluster_vars or instance_defaults.vars',
     ]);
   });
 
