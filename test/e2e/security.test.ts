@@ -665,6 +665,8 @@ print(urllib.request.urlopen('https://${IPS.pg2}:2380/version',context=ctx,timeo
             `read -r p; ETCDCTL_USER="etcd_patroni:$p" ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/etcd/ssl/ca.crt --dial-timeout=5s --command-timeout=5s get /pgha/${CLUSTER}/leader --print-value-only`,
             `${pw}\n`,
           );
+        // The test writer's own copy of the old password (not pgha's) goes, so the file checks below see only pgha's files.
+        sshOk(dir, IPS.proxy1, 'rm -f /root/.writer-pw /root/writer.py');
         expect(etcdAuth(old.get('etcd_patroni')!).code).not.toBe(0);
         expect(etcdAuth(secretFile('etcd_patroni')).code, etcdAuth(secretFile('etcd_patroni')).stderr).toBe(0);
       },
