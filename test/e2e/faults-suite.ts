@@ -50,6 +50,8 @@ export interface FaultsOptions {
   patroniVersion: string;
   /** Only the stalls (frozen leader, frozen replica, partition) and the secret check. */
   stallsOnly: boolean;
+  /** Dedicated etcd hosts (configure --etcd-nodes): adds the frozen etcd-only member case. */
+  etcdNodes?: number;
 }
 
 export function faultsSuite(o: FaultsOptions): void {
@@ -67,7 +69,8 @@ export function faultsSuite(o: FaultsOptions): void {
   /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts), and how long a freeze lasts. */
   const TTL_MS = 30_000;
   const FREEZE_MS = 45_000;
-  const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, proxy1: `${SUBNET}.14` };
+  /** Every host's address, as configure wrote them into config.yml (filled in beforeAll). */
+  const IP: Record<string, string> = {};
   const DATA = ['pg1', 'pg2', 'pg3'];
   const STATE = `/var/lib/pgha/${CLUSTER}`;
 
@@ -203,7 +206,10 @@ export function faultsSuite(o: FaultsOptions): void {
         `${SUBNET}.0/24`,
         '--os-version',
         String(o.osVersion),
+        ...(o.etcdNodes ? ['--etcd-nodes', String(o.etcdNodes)] : []),
       ]);
+      const written = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { instances: { Name: string; ip_address: string }[] };
+      for (const i of written.instances) IP[i.Name] = i.ip_address;
       if (UNPATCHED) {
         const configPath = join(dir, 'config.yml');
         const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
@@ -612,6 +618,66 @@ export function faultsSuite(o: FaultsOptions): void {
       },
       15 * 60_000,
     );
+
+    if (o.etcdNodes) {
+      it(
+        'etcd-only member frozen past the ttl under a writer: quorum holds, the leader keeps leading and writing, the member rejoins healthy, 0 acknowledged writes lost',
+        async () => {
+          const w = proxyWriter();
+          await until('the cluster to stream with no lag', () => converged(IP.pg1!));
+          const leader = leaderNow();
+          const victim = 'etcd1';
+          const probe = IP[leader]!;
+          const stop = w.start('frozen_etcd');
+          let stopped = false;
+          let frozen: number[] = [];
+          try {
+            await sleep(3000);
+            const t0 = Date.now();
+            let during = new Set<string>();
+            try {
+              frozen = freeze(victim);
+              expect(frozen.length).toBeGreaterThan(3);
+              expect(containerPids(victim).filter((p) => procState(p) !== 'T')).toEqual([]);
+              during = await leadersFor(probe, FREEZE_MS - (Date.now() - t0));
+            } finally {
+              thaw(victim, frozen);
+            }
+            const after = await leadersFor(probe, 15_000);
+            expect(
+              [...during, ...after].every((l) => l === leader),
+              `leaders seen: ${[...during, ...after].join(', ')}`,
+            ).toBe(true);
+            // Independent of pgha: the resumed member answers /health over HTTPS again.
+            const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), timeout: 3000 } });
+            try {
+              await until(`${victim} to be a healthy etcd member again`, async () => {
+                const res = await request(`https://${IP[victim]}:2379/health`, { dispatcher });
+                const body = (await res.body.json()) as { health?: string };
+                return res.statusCode === 200 && body.health === 'true' ? true : undefined;
+              });
+            } finally {
+              await dispatcher.close();
+            }
+            const report = await stop();
+            stopped = true;
+            process.stdout.write(
+              `[figure] etcd-only member ${victim} frozen ${FREEZE_MS / 1000} s: longest write gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost\n`,
+            );
+            expect(report.lost).toBe(0);
+            await testExits0();
+          } finally {
+            thaw(victim, frozen);
+            if (!stopped) {
+              const r = await stop().catch(() => undefined);
+              if (r)
+                process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+            }
+          }
+        },
+        15 * 60_000,
+      );
+    }
 
     it(
       'leader partitioned (its container link down) past the ttl under a writer: one leader elected, the old one rejoins as a replica; lost writes measured (asynchronous replication)',
