@@ -19,6 +19,7 @@ import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { bindMountProblem } from '../../src/platforms/nspawn/paths.js';
 import { ensureSecrets, loadSecrets, readSecret } from '../../src/secrets/store.js';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
+import { writeRenderedTree } from '../../src/app/render-out.js';
 import type { Vars } from '../../src/model/types.js';
 import { configureOptions } from './configure-options.js';
 
@@ -223,6 +224,48 @@ describe('symlinked secrets', () => {
     await expect(readSecret(dir, 'postgres')).rejects.toThrow(/secrets\/postgres is a symbolic link/);
     await expect(loadSecrets(dir)).rejects.toThrow(/is a symbolic link/);
     await expect(ensureSecrets(dir, ['postgres'])).rejects.toThrow(/is a symbolic link/);
+  });
+});
+
+describe('render --out and planted symlinks', () => {
+  const files = [
+    { rel: 'pg1/etc/a.conf', content: 'a\n' },
+    { rel: 'pg1/etc/patroni/pg.yml', content: 'p\n' },
+  ];
+  it('refuses a linked directory on the way, naming it, and writes nothing', () => {
+    const out = join(tmp, 'out-dir-link');
+    const elsewhere = join(tmp, 'elsewhere-dir');
+    mkdirSync(elsewhere);
+    mkdirSync(join(out, 'pg1'), { recursive: true });
+    symlinkSync(elsewhere, join(out, 'pg1', 'etc'));
+    let err: unknown;
+    try {
+      writeRenderedTree(out, files);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as Error).message).toContain(`${join(out, 'pg1', 'etc')} is a symbolic link`);
+    expect(existsSync(join(elsewhere, 'a.conf'))).toBe(false);
+    expect(existsSync(join(elsewhere, 'patroni'))).toBe(false);
+  });
+  it('refuses a linked file, leaving its target and the rest of the tree untouched', () => {
+    const out = join(tmp, 'out-file-link');
+    const victim = join(tmp, 'victim.txt');
+    writeFileSync(victim, 'keep me\n');
+    mkdirSync(join(out, 'pg1', 'etc', 'patroni'), { recursive: true });
+    symlinkSync(victim, join(out, 'pg1', 'etc', 'patroni', 'pg.yml'));
+    expect(() => writeRenderedTree(out, files)).toThrow(/patroni\/pg\.yml is a symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(existsSync(join(out, 'pg1', 'etc', 'a.conf'))).toBe(false);
+  });
+  it('writes the tree when there is no link, and rewrites its own files', () => {
+    const out = join(tmp, 'out-clean');
+    writeRenderedTree(out, files);
+    writeRenderedTree(out, [{ rel: 'pg1/etc/a.conf', content: 'b\n' }]);
+    expect(readFileSync(join(out, 'pg1', 'etc', 'a.conf'), 'utf8')).toBe('b\n');
+    expect(readFileSync(join(out, 'pg1', 'etc', 'patroni', 'pg.yml'), 'utf8')).toBe('p\n');
   });
 });
 
