@@ -11,7 +11,7 @@ import { runPhases, type Progress } from '../progress.js';
 import { mapLimit } from '../session.js';
 import { Executor } from './apply.js';
 import { DeployContext, type DeployRequest, type DeploySeams } from './context.js';
-import { checkEtcd, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
+import { checkEtcd, checkLiveLeader, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
 
 export type { DeployRequest } from './context.js';
 
@@ -56,6 +56,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
           title: 'gather facts and plan',
           run: async () => {
             d.live = await d.readLive();
+            checkLiveLeader(d);
             renderDesired(d);
             await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
             // In config.yml's order, whichever host answered first.
