@@ -6,7 +6,7 @@ import { copiesLocalRepo } from '../platforms/index.js';
 import { renderCluster } from '../render/index.js';
 import type { SecretStore } from '../secrets/store.js';
 import { maskByShape } from '../secrets/redact.js';
-import { ensureClusterMaterial, type LoadedCluster } from './cluster-dir.js';
+import { readClusterMaterial, type LoadedCluster } from './cluster-dir.js';
 import { type OutFile, writeRenderedTree } from './render-out.js';
 
 export interface RenderRequest {
@@ -33,7 +33,7 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
   if (req.host && !cluster.hosts.some((h) => h.name === req.host)) {
     throw new UsageError(`--host ${req.host}: not in this cluster (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
   }
-  const material = await ensureClusterMaterial(loaded);
+  const material = await readClusterMaterial(loaded, 'pgha render');
   const byHost = renderCluster(
     cluster,
     { secret: (n) => material.secrets.get(n), pki: material.pki },
