@@ -5,12 +5,13 @@
 import { basename, resolve as resolvePath } from 'node:path';
 import { readConfigFile } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
 import type { ClusterConfig, ResolvedCluster, Vars } from '../model/types.js';
-import { ensureClusterPki, readClusterPki } from '../pki/store.js';
-import { ensureSshKey } from '../pki/sshkey.js';
-import { ensureSecrets, secretNamesFor, type SecretStore } from '../secrets/store.js';
+import type { HostIdentity } from '../pki/certs.js';
+import { ensureClusterPki, missingPki, readClusterPki } from '../pki/store.js';
+import { ensureSshKey, readSshKey } from '../pki/sshkey.js';
+import { ensureSecrets, loadSecrets, secretNamesFor, type SecretStore } from '../secrets/store.js';
 import type { ClusterPki } from '../model/types.js';
 
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
@@ -76,19 +77,61 @@ export interface ClusterMaterial {
   sshPublicKey: string;
 }
 
-/** Create what is missing in DIR (key, CA, node certificates, passwords); keep what exists. */
-export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<ClusterMaterial> {
-  const { paths, cluster } = loaded;
-  const ssh = await ensureSshKey(paths.dir);
+/** The certificates the cluster needs: one per host, and pgha's (and HAProxy's, with mtls) client identity. */
+function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: string[] } {
   const mtls = cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls');
   // Hosts that are neither data nodes nor etcd members only serve TLS; pgha always has a client
   // identity of its own (HAProxy's stats page demands one; mtls Patroni too).
   const member = (roles: readonly string[]) => ['primary', 'replica', 'etcd'].some((r) => roles.includes(r));
-  await ensureClusterPki(
-    paths.dir,
-    cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !member(h.roles) })),
-    { clients: mtls ? ['haproxy', 'pgha'] : ['pgha'] },
-  );
+  return {
+    hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !member(h.roles) })),
+    clients: mtls ? ['haproxy', 'pgha'] : ['pgha'],
+  };
+}
+
+/**
+ * The material as it is, creating nothing: `render` and `deploy --check` only read. Anything
+ * missing is exit 2, listed, pointing at `pgha deploy`, which creates it; DIR is left exactly as
+ * it was. A certificate deploy would reissue (new address, close to expiry) is used as it is,
+ * with a warning: refusing would stop the very preview an operator runs before that deploy.
+ */
+export async function readClusterMaterial(
+  loaded: LoadedCluster,
+  command: string,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<ClusterMaterial> {
+  const { paths, cluster } = loaded;
+  const wanted = pkiWanted(cluster);
+  const [ssh, pkiMissing, secrets] = await Promise.all([
+    readSshKey(paths.dir),
+    missingPki(paths.dir, wanted.hosts, wanted.clients),
+    loadSecrets(paths.dir),
+  ]);
+  const missing = [
+    ...(ssh ? [] : ['ssh/id_pgha']),
+    ...pkiMissing.missing,
+    ...clusterSecretNames(cluster)
+      .filter((n) => !secrets.names().includes(n))
+      .map((n) => `secrets/${n}`),
+  ];
+  if (missing.length || !ssh) {
+    throw new UsageError(`${command} creates nothing, and ${paths.dir} lacks:\n${missing.map((m) => `  - ${m}`).join('\n')}`, {
+      hint: `run \`pgha deploy ${paths.dir}\` (without --check), which creates what is missing, or restore it from a backup`,
+    });
+  }
+  for (const p of pkiMissing.stale) {
+    err.write(`warning: ${p}; ${command} shows the current certificate, \`pgha deploy ${paths.dir}\` reissues it\n`);
+  }
+  const pki = await readClusterPki(paths.dir);
+  return { secrets, pki, sshPublicKey: ssh.publicKeyLine };
+}
+
+/** Create what is missing in DIR (key, CA, node certificates, passwords); keep what exists. */
+export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<ClusterMaterial> {
+  const { paths, cluster } = loaded;
+  const ssh = await ensureSshKey(paths.dir);
+  const wanted = pkiWanted(cluster);
+  await ensureClusterPki(paths.dir, wanted.hosts, { clients: wanted.clients });
   const secrets = await ensureSecrets(paths.dir, clusterSecretNames(cluster));
   const pki = await readClusterPki(paths.dir);
   return { secrets, pki, sshPublicKey: ssh.publicKeyLine };

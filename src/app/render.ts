@@ -1,13 +1,13 @@
 /** `pgha render`: every file deploy would write, per host, with secrets masked. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { DesiredFile } from '../model/types.js';
 import { copiesLocalRepo } from '../platforms/index.js';
 import { renderCluster } from '../render/index.js';
 import type { SecretStore } from '../secrets/store.js';
 import { maskByShape } from '../secrets/redact.js';
-import { ensureClusterMaterial, type LoadedCluster } from './cluster-dir.js';
+import { readClusterMaterial, type LoadedCluster } from './cluster-dir.js';
+import { type OutFile, writeRenderedTree } from './render-out.js';
 
 export interface RenderRequest {
   host?: string | undefined;
@@ -33,13 +33,14 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
   if (req.host && !cluster.hosts.some((h) => h.name === req.host)) {
     throw new UsageError(`--host ${req.host}: not in this cluster (hosts: ${cluster.hosts.map((h) => h.name).join(', ')})`);
   }
-  const material = await ensureClusterMaterial(loaded);
+  const material = await readClusterMaterial(loaded, 'pgha render');
   const byHost = renderCluster(
     cluster,
     { secret: (n) => material.secrets.get(n), pki: material.pki },
     { copiesLocalRepo: (h) => copiesLocalRepo(cluster, h) },
   );
   const chunks: string[] = [];
+  const outFiles: OutFile[] = [];
   let matched = 0;
   for (const [host, files] of byHost) {
     if (req.host && host !== req.host) continue;
@@ -48,9 +49,7 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
       matched++;
       const content = shownContent(f, material.secrets);
       if (req.out) {
-        const target = join(req.out, host, f.path);
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, content, { mode: 0o644 });
+        outFiles.push({ rel: `${host}/${f.path}`, content });
       } else {
         chunks.push(
           `==> ${host}:${f.path} (${f.owner}:${f.group} ${f.mode.toString(8).padStart(4, '0')})\n${content}${content.endsWith('\n') ? '' : '\n'}`,
@@ -63,5 +62,6 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
       hint: 'use a basename such as patroni.yml, haproxy.cfg, pgbouncer.ini, pgha.conf.yml',
     });
   }
+  if (req.out) writeRenderedTree(req.out, outFiles);
   return req.out ? `wrote ${matched} files under ${req.out}` : chunks.join('\n');
 }

@@ -7,6 +7,7 @@
 import { PghaError, RefusedError, RuntimeError } from '../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { PatroniClient, type PatroniCredentials } from '../patroni/client.js';
+import { notInConfigHint, notInConfigMessage } from '../patroni/not-in-config.js';
 import { EtcdGateway } from '../components/etcd/auth.js';
 import { NodeHttpRequester, type Requester, type TlsMaterial } from '../transport/https.js';
 import { hostConnector } from '../platforms/index.js';
@@ -76,7 +77,9 @@ export class ClusterSession implements LiveSource {
 
   host(name: string): ResolvedHost {
     const h = this.cluster.hosts.find((x) => x.name === name);
-    if (!h) throw new RuntimeError(`bug: unknown host ${name}`);
+    // Names also come from the live cluster (the DCS leader, a member), which may hold one that
+    // config.yml no longer has: a state of the cluster to report, not a bug.
+    if (!h) throw new RefusedError(notInConfigMessage(name), [], { hint: notInConfigHint(name, this.paths.dir) });
     return h;
   }
 

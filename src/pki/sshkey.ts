@@ -50,16 +50,26 @@ export interface SshKeyInfo {
   created: boolean;
 }
 
+/** The key pair's public line, creating nothing; undefined when DIR/ssh/id_pgha does not exist. */
+export async function readSshKey(dir: string, opts: { clusterName?: string } = {}): Promise<SshKeyInfo | undefined> {
+  return sshKey(dir, { ...opts, readOnly: true });
+}
+
 export async function ensureSshKey(dir: string, opts: { clusterName?: string } = {}): Promise<SshKeyInfo> {
+  return (await sshKey(dir, opts))!;
+}
+
+async function sshKey(dir: string, opts: { clusterName?: string; readOnly?: boolean }): Promise<SshKeyInfo | undefined> {
   // The comment ends up in authorized_keys, one key per line: keep it to a safe fixed form,
   // whatever the directory is called (a newline would start a key line of its own).
   const comment = `pgha-${opts.clusterName ?? basename(resolve(dir))}`.replace(/[^A-Za-z0-9._-]/g, '_');
   const sshDir = join(dir, 'ssh');
   const privateKeyPath = join(sshDir, 'id_pgha');
   const publicKeyPath = join(sshDir, 'id_pgha.pub');
-  await ensurePrivateDir(sshDir);
+  if (!opts.readOnly) await ensurePrivateDir(sshDir);
 
   const existing = await readIfExists(privateKeyPath);
+  if (existing === undefined && opts.readOnly) return undefined;
   if (existing === undefined) {
     const pair = await generateEd25519OpenSsh(comment);
     await writeFileAtomic(privateKeyPath, pair.privateKeyPem, 0o600);
@@ -75,7 +85,7 @@ export async function ensureSshKey(dir: string, opts: { clusterName?: string } =
       hint: 'remove id_pgha and id_pgha.pub to generate a new key, then re-run provision so hosts accept it',
     });
   }
-  await enforceMode(privateKeyPath, 0o600);
+  if (!opts.readOnly) await enforceMode(privateKeyPath, 0o600);
   // The private key is the truth; a missing or stale .pub (edited, copied from elsewhere) is rewritten.
   const pubFile = (await readIfExists(publicKeyPath))?.split('\n')[0]?.trim();
   const [type, b64] = (pubFile ?? '').split(/\s+/);
@@ -83,6 +93,6 @@ export async function ensureSshKey(dir: string, opts: { clusterName?: string } =
     return { privateKeyPath, publicKeyPath, publicKeyLine: pubFile, created: false };
   }
   const publicKeyLine = `${pubOfPrivate} ${comment}`;
-  await writeFileAtomic(publicKeyPath, `${publicKeyLine}\n`, 0o644);
+  if (!opts.readOnly) await writeFileAtomic(publicKeyPath, `${publicKeyLine}\n`, 0o644);
   return { privateKeyPath, publicKeyPath, publicKeyLine, created: false };
 }

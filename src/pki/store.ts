@@ -102,24 +102,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
 
   const ca = await ensureCa(ssl, clusterName, now, report, rel);
 
-  const leaves: LeafSpec[] = hosts.map((host) => ({
-    keyPath: join(ssl, host.name, 'node.key'),
-    certPath: join(ssl, host.name, 'node.crt'),
-    sans: nodeSans(host),
-    commonName: host.name,
-    extKeyUsage: nodeExtKeyUsage(host),
-    issue: (keyPem) => issueNodeCert({ ca, host, now, keyPem }),
-  }));
-  for (const name of opts.clients) {
-    leaves.push({
-      keyPath: join(ssl, CLIENTS_DIR, `${name}.key`),
-      certPath: join(ssl, CLIENTS_DIR, `${name}.crt`),
-      sans: { dns: [], ips: [] },
-      commonName: name,
-      extKeyUsage: ['clientAuth'],
-      issue: (keyPem) => issueClientCert({ ca, commonName: name, now, keyPem }),
-    });
-  }
+  const leaves = leafSpecs(ssl, hosts, opts.clients, ca, now);
 
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
   const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
@@ -147,12 +130,65 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
   return report;
 }
 
+/**
+ * What ensureClusterPki would create (`missing`) or reissue (`stale`, with the reason), writing
+ * nothing: for the read-only commands (render, deploy --check), which must not mint a CA or keys.
+ * Paths are relative to DIR.
+ */
+export async function missingPki(
+  dir: string,
+  hosts: HostIdentity[],
+  clients: string[],
+  now = new Date(),
+): Promise<{ missing: string[]; stale: string[] }> {
+  const rel = (p: string) => relative(dir, p);
+  const ssl = join(dir, 'ssl');
+  const caKey = await readIfExists(join(ssl, 'ca.key'));
+  const caCert = await readIfExists(join(ssl, 'ca.crt'));
+  const placeholder = { keyPem: '', certPem: '' };
+  const leaves = leafSpecs(ssl, hosts, clients, placeholder, now);
+  if (caKey === undefined || caCert === undefined) {
+    // Without a CA every certificate would be issued anew; list what is absent.
+    const absent = [caKey === undefined ? 'ssl/ca.key' : undefined, caCert === undefined ? 'ssl/ca.crt' : undefined];
+    for (const leaf of leaves) if ((await readIfExists(leaf.certPath)) === undefined) absent.push(rel(leaf.certPath));
+    return { missing: absent.filter((p): p is string => p !== undefined), stale: [] };
+  }
+  const ca = { keyPem: caKey, certPem: caCert };
+  const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now, true)));
+  return {
+    missing: plans.flatMap((p) => (p.action === 'create' ? [rel(p.leaf.certPath)] : [])),
+    stale: plans.flatMap((p) => (p.action === 'reissue' ? [`${rel(p.leaf.certPath)}: ${p.reason}`] : [])),
+  };
+}
+
+function leafSpecs(ssl: string, hosts: HostIdentity[], clients: string[], ca: KeyAndCert, now: Date): LeafSpec[] {
+  const leaves: LeafSpec[] = hosts.map((host) => ({
+    keyPath: join(ssl, host.name, 'node.key'),
+    certPath: join(ssl, host.name, 'node.crt'),
+    sans: nodeSans(host),
+    commonName: host.name,
+    extKeyUsage: nodeExtKeyUsage(host),
+    issue: (keyPem) => issueNodeCert({ ca, host, now, keyPem }),
+  }));
+  for (const name of clients) {
+    leaves.push({
+      keyPath: join(ssl, CLIENTS_DIR, `${name}.key`),
+      certPath: join(ssl, CLIENTS_DIR, `${name}.crt`),
+      sans: { dns: [], ips: [] },
+      commonName: name,
+      extKeyUsage: ['clientAuth'],
+      issue: (keyPem) => issueClientCert({ ca, commonName: name, now, keyPem }),
+    });
+  }
+  return leaves;
+}
+
 type LeafPlan = { leaf: LeafSpec; oldKeyPem: string | undefined; usableKey: string | undefined } & (
   { action: 'keep' } | { action: 'create' } | { action: 'reissue'; reason: string }
 );
 
-async function planLeaf(leaf: LeafSpec, ca: KeyAndCert, now: Date): Promise<LeafPlan> {
-  await ensurePrivateDir(dirname(leaf.certPath));
+async function planLeaf(leaf: LeafSpec, ca: KeyAndCert, now: Date, readOnly = false): Promise<LeafPlan> {
+  if (!readOnly) await ensurePrivateDir(dirname(leaf.certPath));
   const keyPem = await readIfExists(leaf.keyPath);
   const certPem = await readIfExists(leaf.certPath);
   const usableKey = keyPem !== undefined && isUsableKey(keyPem) ? keyPem : undefined;

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { explainVariable } from '../../src/app/explain.js';
 import { buildConfig } from '../../src/config/configure.js';
 import { parseConfigText, readConfigFile } from '../../src/config/load.js';
@@ -19,6 +19,10 @@ import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { bindMountProblem } from '../../src/platforms/nspawn/paths.js';
 import { ensureSecrets, loadSecrets, readSecret } from '../../src/secrets/store.js';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
+import { writeRenderedTree } from '../../src/app/render-out.js';
+import { renderFiles } from '../../src/app/render.js';
+import { ensureClusterMaterial, loadCluster } from '../../src/app/cluster-dir.js';
+import { deploy } from '../../src/app/deploy/index.js';
 import type { Vars } from '../../src/model/types.js';
 import { configureOptions } from './configure-options.js';
 
@@ -223,6 +227,112 @@ describe('symlinked secrets', () => {
     await expect(readSecret(dir, 'postgres')).rejects.toThrow(/secrets\/postgres is a symbolic link/);
     await expect(loadSecrets(dir)).rejects.toThrow(/is a symbolic link/);
     await expect(ensureSecrets(dir, ['postgres'])).rejects.toThrow(/is a symbolic link/);
+  });
+});
+
+describe('render --out and planted symlinks', () => {
+  const files = [
+    { rel: 'pg1/etc/a.conf', content: 'a\n' },
+    { rel: 'pg1/etc/patroni/pg.yml', content: 'p\n' },
+  ];
+  it('refuses a linked directory on the way, naming it, and writes nothing', () => {
+    const out = join(tmp, 'out-dir-link');
+    const elsewhere = join(tmp, 'elsewhere-dir');
+    mkdirSync(elsewhere);
+    mkdirSync(join(out, 'pg1'), { recursive: true });
+    symlinkSync(elsewhere, join(out, 'pg1', 'etc'));
+    let err: unknown;
+    try {
+      writeRenderedTree(out, files);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as Error).message).toContain(`${join(out, 'pg1', 'etc')} is a symbolic link`);
+    expect(existsSync(join(elsewhere, 'a.conf'))).toBe(false);
+    expect(existsSync(join(elsewhere, 'patroni'))).toBe(false);
+  });
+  it('refuses a linked file, leaving its target and the rest of the tree untouched', () => {
+    const out = join(tmp, 'out-file-link');
+    const victim = join(tmp, 'victim.txt');
+    writeFileSync(victim, 'keep me\n');
+    mkdirSync(join(out, 'pg1', 'etc', 'patroni'), { recursive: true });
+    symlinkSync(victim, join(out, 'pg1', 'etc', 'patroni', 'pg.yml'));
+    expect(() => writeRenderedTree(out, files)).toThrow(/patroni\/pg\.yml is a symbolic link/);
+    expect(readFileSync(victim, 'utf8')).toBe('keep me\n');
+    expect(existsSync(join(out, 'pg1', 'etc', 'a.conf'))).toBe(false);
+  });
+  it('writes the tree when there is no link, and rewrites its own files', () => {
+    const out = join(tmp, 'out-clean');
+    writeRenderedTree(out, files);
+    writeRenderedTree(out, [{ rel: 'pg1/etc/a.conf', content: 'b\n' }]);
+    expect(readFileSync(join(out, 'pg1', 'etc', 'a.conf'), 'utf8')).toBe('b\n');
+    expect(readFileSync(join(out, 'pg1', 'etc', 'patroni', 'pg.yml'), 'utf8')).toBe('p\n');
+  });
+});
+
+describe('render and deploy --check create nothing', () => {
+  /** Every path under `dir`, for comparing before and after. */
+  const tree = (dir: string): string[] => spawnSync('find', [dir], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+  const fresh = (name: string): string => {
+    const dir = join(tmp, 'ro', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.yml'), base.replace(/^cluster_name: .*$/m, `cluster_name: ${name}`));
+    return dir;
+  };
+  const request = { check: true, diff: false, extraVars: {}, concurrency: 4 };
+
+  it('refuse, exit 2, naming what is missing and that `pgha deploy DIR` creates it; DIR untouched', async () => {
+    const dir = fresh('c1');
+    const before = tree(dir);
+    for (const attempt of [() => renderFiles(loadCluster(dir), {}), () => deploy(dir, request, 'silent')]) {
+      const err = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).exitCode).toBe(2);
+      const msg = (err as Error).message;
+      expect(msg).toMatch(/creates nothing, and .*\/ro\/c1 lacks:/);
+      for (const p of ['ssh/id_pgha', 'ssl/ca.key', 'ssl/ca.crt', 'ssl/pg1/node.crt', 'ssl/clients/pgha.crt', 'secrets/postgres']) {
+        expect(msg).toContain(`  - ${p}`);
+      }
+      expect((err as UsageError).hint).toContain(`pgha deploy ${dir}`);
+      expect(tree(dir)).toEqual(before);
+    }
+  });
+
+  it('render reads what deploy (or configure) created, and still creates nothing', async () => {
+    const dir = fresh('c2');
+    await ensureClusterMaterial(loadCluster(dir));
+    rmSync(join(dir, 'secrets', 'replicator'));
+    const before = tree(dir);
+    await expect(renderFiles(loadCluster(dir), {})).rejects.toThrow(/lacks:\n {2}- secrets\/replicator$/);
+    expect(tree(dir)).toEqual(before);
+    await ensureClusterMaterial(loadCluster(dir));
+    const complete = tree(dir);
+    expect(await renderFiles(loadCluster(dir), { host: 'pg1', file: 'patroni.yml' })).toContain('==> pg1:/etc/patroni/c2.yml');
+    expect(tree(dir)).toEqual(complete);
+  });
+
+  it('a certificate deploy would reissue is shown as it is, with a warning, and not reissued', async () => {
+    const dir = fresh('c3');
+    await ensureClusterMaterial(loadCluster(dir));
+    const config = join(dir, 'config.yml');
+    writeFileSync(config, readFileSync(config, 'utf8').replace('ip_address: 10.33.0.11', 'ip_address: 10.33.0.99'));
+    const cert = readFileSync(join(dir, 'ssl', 'pg1', 'node.crt'), 'utf8');
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+    try {
+      await renderFiles(loadCluster(dir), { host: 'pg1', file: 'patroni.yml' });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(err.join('')).toMatch(
+      /warning: ssl\/pg1\/node\.crt: .*pgha render shows the current certificate, `pgha deploy .*c3` reissues it/,
+    );
+    expect(readFileSync(join(dir, 'ssl', 'pg1', 'node.crt'), 'utf8')).toBe(cert);
   });
 });
 

@@ -108,8 +108,38 @@ describe.skipIf(!hasPython)('pgbouncer-follow', () => {
 
   it("accepts Patroni 3.0's `master` as well", async () => {
     const config = setup(join(dir, 'absent.pid'));
-    members = [{ name: 'db3', role: 'master', state: 'running', host: '10.20.0.13', port: 5433 }];
+    members = [{ name: 'db3', role: 'master', state: 'running', host: '10.20.0.13', port: 5432 }];
     await run(config);
-    expect(readFileSync(join(dir, 'databases.ini'), 'utf8')).toBe(databasesIni('10.20.0.13', 5433));
+    expect(readFileSync(join(dir, 'databases.ini'), 'utf8')).toBe(databasesIni('10.20.0.13', 5432));
+  });
+
+  it('writes only a data node config.yml names: any other address, port or crafted value is logged and ignored', async () => {
+    const config = setup(join(dir, 'absent.pid'));
+    const before = databasesIni('10.20.0.11', 5432);
+    for (const [host, port] of [
+      ['10.66.6.6', 5432],
+      ['10.20.0.12', 6543],
+      ['10.20.0.12 port=5432\nauth_type = trust', 5432],
+      ['10.20.0.12', '5432\n[pgbouncer]'],
+    ] as const) {
+      writeFileSync(join(dir, 'databases.ini'), before);
+      members = [{ name: 'x', role: 'leader', state: 'running', host, port }];
+      const r = await run(config);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('ignoring leader');
+      expect(r.stderr).toContain('not a data node in config.yml (allowed: 10.20.0.11:5432, 10.20.0.12:5432, 10.20.0.13:5432)');
+      expect(readFileSync(join(dir, 'databases.ini'), 'utf8')).toBe(before);
+    }
+  });
+});
+
+describe('the follower config', () => {
+  it("lists every data node's address and PostgreSQL port as the only targets", () => {
+    const cluster = loadExample('m1-pgbouncer-bare');
+    expect(followConfig(cluster, cluster.hosts[0]!).allowed_targets).toEqual([
+      { host: '10.20.0.11', port: 5432 },
+      { host: '10.20.0.12', port: 5432 },
+      { host: '10.20.0.13', port: 5432 },
+    ]);
   });
 });

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
+import { RefusedError } from '../../src/errors.js';
 import type { SimCluster } from './sim/cluster.js';
 import { index, lastIndex, planLines, simulated } from './sim/setup.js';
 
@@ -140,6 +141,30 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
     expect(index(log, /restart PostgreSQL/)).toBeGreaterThan(patch);
     expect([...sim.members.values()].some((m) => m.pending)).toBe(false);
   }, 60_000);
+
+  it('refuses, changing nothing, when the live leader is a member config.yml no longer names', async () => {
+    const before = new Map(sim.members);
+    const leader = sim.leader()!;
+    // As if pg9 had been removed from config.yml while it kept leading.
+    sim.members.delete(leader);
+    sim.members.set('pg9', before.get(leader)!);
+    const mark = sim.log.length;
+    try {
+      const err = await run({ check: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toContain('pg9 is the leader of the live cluster, but config.yml does not name it');
+      expect((err as Error).message).not.toContain('bug');
+      expect((err as RefusedError).hint).toMatch(/put pg9 back under instances in .*config\.yml, or remove it from the cluster/);
+      await expect(run()).rejects.toThrow(/pg9 is the leader of the live cluster/);
+      expect(sim.since(mark)).toEqual([]);
+    } finally {
+      sim.members.clear();
+      for (const [n, m] of before) sim.members.set(n, m);
+    }
+  });
 });
 
 describe('deploy against a simulated cluster (M1 + PgBouncer, dedicated etcd)', () => {

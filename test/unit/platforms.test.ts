@@ -11,7 +11,7 @@ import { ClusterSession, type HostTransport } from '../../src/app/session.js';
 import type { ClusterMaterial } from '../../src/app/cluster-dir.js';
 import { clusterPaths } from '../../src/app/cluster-paths.js';
 import { buildConfig, type ConfigureOptions } from '../../src/config/configure.js';
-import { RuntimeError, UsageError } from '../../src/errors.js';
+import { RefusedError, RuntimeError, UsageError } from '../../src/errors.js';
 import { RELEASES } from '../../src/model/releases.js';
 import { PLATFORMS, type ResolvedCluster, type ResolvedHost } from '../../src/model/types.js';
 import { barePlatform } from '../../src/platforms/bare/index.js';
@@ -265,6 +265,20 @@ describe('ClusterSession transports', () => {
     expect(opened.sort()).toEqual(['db1', 'db2']);
     expect((await s.transport('db2').exec({ script: 'true' })).stdout).toBe('ok');
     await s.close();
+  });
+
+  it('a name from the live cluster that config.yml does not have is a refusal with the way out, not a bug', () => {
+    const s = new ClusterSession(cluster, paths, material, () => Promise.reject(new Error('unused')));
+    let err: unknown;
+    try {
+      s.host('db9');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toBe('db9 is a member of the live cluster, but config.yml does not name it');
+    expect((err as RefusedError).hint).toContain('put db9 back under instances in /nonexistent/c/config.yml');
+    expect(() => s.patroni('db9')).toThrow(/db9 is a member of the live cluster/);
   });
 
   it('reports every host the connector could not reach, before anything is changed', async () => {

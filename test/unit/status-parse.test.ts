@@ -166,39 +166,53 @@ describe('members', () => {
     expect(rows[2]).toMatchObject({ name: 'pg3', role: null, state: 'absent', reachable: true });
   });
 
+  it('a live member config.yml no longer names is a row and a warning with the way out', () => {
+    const rows = memberRows(NODES.slice(1), cluster('get-cluster.leader'), new Map(), '/srv/e2estat');
+    expect(rows.map((r) => r.name)).toEqual(['pg2', 'pg3', 'pg1']);
+    expect(rows[2]!.notInConfig).toBe(
+      'pg1 is the leader, but config.yml does not name it; fix: put pg1 back under instances in /srv/e2estat/config.yml, ' +
+        'or remove it from the cluster (if it leads, switch over to a member config.yml names first; then stop Patroni on pg1)',
+    );
+    expect(rows[0]!.notInConfig).toBeUndefined();
+    const s = { ...status0(cluster('get-cluster.leader')), members: rows };
+    expect(formatStatusTable(s)).toContain('\nwarning: pg1 is the leader, but config.yml does not name it; fix: put pg1 back');
+  });
+
   it('scheduled restart and pause come through', () => {
     const rows = memberRows(NODES, cluster('get-cluster.scheduled-restart'), new Map());
     expect(rows.find((r) => r.scheduledRestart)?.name).toBe('pg2');
   });
 });
 
+const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>()): ClusterStatus => ({
+  cluster: 'e2estat',
+  leader: 'pg1',
+  pause: info.pause === true,
+  scheduledSwitchover: info.scheduled_switchover ?? null,
+  members: memberRows(NODES, info, reach),
+  etcd: [
+    { name: 'pg1', endpoint: 'https://10.233.1.11:2379', reachable: true, healthy: true, leader: true, version: '3.4.23' },
+    {
+      name: 'pg2',
+      endpoint: 'https://10.233.1.12:2379',
+      reachable: false,
+      healthy: false,
+      leader: false,
+      version: null,
+      error: 'no answer within 3 s',
+    },
+  ],
+  haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
+  pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],
+  certificates: [
+    { host: 'CA', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3652 },
+    { host: 'pg1', notAfter: '2028-01-01T00:00:00.000Z', daysLeft: 729 },
+  ],
+  source: 'pg1',
+});
+
 describe('table', () => {
-  const status = (info: ClusterInfo, reach = new Map<string, string | undefined>()): ClusterStatus => ({
-    cluster: 'e2estat',
-    leader: 'pg1',
-    pause: info.pause === true,
-    scheduledSwitchover: info.scheduled_switchover ?? null,
-    members: memberRows(NODES, info, reach),
-    etcd: [
-      { name: 'pg1', endpoint: 'https://10.233.1.11:2379', reachable: true, healthy: true, leader: true, version: '3.4.23' },
-      {
-        name: 'pg2',
-        endpoint: 'https://10.233.1.12:2379',
-        reachable: false,
-        healthy: false,
-        leader: false,
-        version: null,
-        error: 'no answer within 3 s',
-      },
-    ],
-    haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
-    pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],
-    certificates: [
-      { host: 'CA', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3652 },
-      { host: 'pg1', notAfter: '2028-01-01T00:00:00.000Z', daysLeft: 729 },
-    ],
-    source: 'pg1',
-  });
+  const status = status0;
 
   it('looks like patronictl list', () => {
     expect(memberTable(status(cluster('get-cluster.leader')))).toBe(

@@ -337,6 +337,13 @@ describe('health checks', () => {
     expect(r.detail).toBe('lag 2000000 B (live) exceeds maximum_lag_on_failover 1048576 B');
   });
 
+  it('replication: a leader config.yml no longer names fails the check with the way out, not a bug', () => {
+    const r = replicationChecks(['pg2', 'pg3'], info('get-cluster.leader'), leaderNode, 1048576, new Map(), '/srv/c');
+    expect(r[0]).toMatchObject({ name: 'replication: leader', ok: false });
+    expect(r[0]!.detail).toContain('pg1 (running): pg1 is the leader, but config.yml does not name it');
+    expect(r[0]!.detail).toContain('put pg1 back under instances in /srv/c/config.yml, or remove it from the cluster');
+  });
+
   it('replication: no leader, or two', () => {
     const i = info('get-cluster.leader');
     i.members[0]!.role = 'replica';

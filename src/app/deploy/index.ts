@@ -6,12 +6,12 @@
  */
 import { ExitCode, UsageError } from '../../errors.js';
 import { formatWholePlan, isEmptyPlan } from '../../plan/cluster-plan.js';
-import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
+import { ensureClusterMaterial, loadCluster, readClusterMaterial, type LoadedCluster } from '../cluster-dir.js';
 import { runPhases, type Progress } from '../progress.js';
 import { mapLimit } from '../session.js';
 import { Executor } from './apply.js';
 import { DeployContext, type DeployRequest, type DeploySeams } from './context.js';
-import { checkEtcd, checkOsReleases, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
+import { checkEtcd, checkLiveLeader, checkOsReleases, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
 
 export type { DeployRequest } from './context.js';
 
@@ -43,7 +43,8 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
       `--hosts ${unknown.join(',')}: not in this cluster (hosts: ${loaded.cluster.hosts.map((h) => h.name).join(', ')})`,
     );
   }
-  const material = await ensureClusterMaterial(loaded);
+  // --check only reads, DIR included: missing keys or passwords are reported, not created.
+  const material = req.check ? await readClusterMaterial(loaded, 'pgha deploy --check') : await ensureClusterMaterial(loaded);
   const d = new DeployContext(loaded, material, req, seams);
   const redact = (lines: string[]) => lines.map((l) => d.session.material.secrets.redact(l));
   try {
@@ -56,6 +57,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
           title: 'gather facts and plan',
           run: async () => {
             d.live = await d.readLive();
+            checkLiveLeader(d);
             renderDesired(d);
             await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
             // In config.yml's order, whichever host answered first.

@@ -25,6 +25,7 @@ import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf } from '../../patroni/judge.js';
+import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { patchedParameters, planHostWhole, planRollingRestart, type ClusterAction } from '../../plan/cluster-plan.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
 import { osReleaseProblem } from '../../plan/os-check.js';
@@ -48,6 +49,18 @@ export function packageArg(p: PackageSpec): string {
 
 export function leaderName(d: DeployContext): string | undefined {
   return d.live ? leaderOf(d.live)?.name : undefined;
+}
+
+/**
+ * The live leader must be a host config.yml names: deploy renders every member's configuration
+ * for it and runs the leader's steps on it. Refused before anything changes otherwise.
+ */
+export function checkLiveLeader(d: DeployContext): void {
+  const leader = leaderName(d);
+  if (leader === undefined || d.loaded.cluster.hosts.some((h) => h.name === leader)) return;
+  throw new RefusedError('refusing to deploy; nothing was changed:', [notInConfigMessage(leader, 'the leader of the live cluster')], {
+    hint: notInConfigHint(leader, d.loaded.paths.dir),
+  });
 }
 
 /** Desired state of every selected host, from the registry, rendered for the live leader. */

@@ -9,9 +9,10 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { basename, join } from 'node:path';
 import { readConfigText } from '../../config/read-text.js';
-import { RuntimeError } from '../../errors.js';
+import { RefusedError, RuntimeError } from '../../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { PatroniClient } from '../../patroni/client.js';
+import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { NodeHttpRequester, type TlsMaterial } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
 import { clusterPaths, type ClusterPaths } from '../cluster-paths.js';
@@ -115,7 +116,8 @@ export function probeSource(ctx: ProbeContext): LiveSource & { close(): Promise<
   const open: { close(): Promise<void> }[] = [];
   const host = (name: string) => {
     const h = ctx.cluster.hosts.find((x) => x.name === name);
-    if (!h) throw new RuntimeError(`bug: unknown host ${name}`);
+    // A name read from the live cluster may be one config.yml no longer has (see session.ts).
+    if (!h) throw new RefusedError(notInConfigMessage(name), [], { hint: notInConfigHint(name, ctx.paths.dir) });
     return h;
   };
   return {

@@ -9,7 +9,8 @@ import { RuntimeError } from '../../errors.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf, preferredAnswer } from '../../patroni/judge.js';
-import { canonicalRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
+import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
+import { canonicalRole, isLeaderRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
 import { probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from '../live/probe.js';
 import { stateParts } from '../live/host-state.js';
 import { haproxyState, pgbouncerState, HostStateReader, statsReader, type HaproxyStatus, type PgbouncerStatus } from '../live/proxies.js';
@@ -39,6 +40,8 @@ export interface MemberStatus {
   patroniVersion?: string | null;
   /** A known write-losing bug of the running Patroni build, with its fix (src/patroni/known-bugs.ts). */
   knownBug?: string;
+  /** A member of the live cluster config.yml does not name: what it is and the way out. */
+  notInConfig?: string;
   error?: string;
 }
 
@@ -61,6 +64,7 @@ export function memberRows(
   dataNodes: readonly ResolvedHost[],
   info: ClusterInfo | undefined,
   reach: Map<string, string | undefined>,
+  dir = 'DIR',
 ): MemberStatus[] {
   const byName = new Map((info?.members ?? []).map((m) => [m.name, m]));
   const row = (name: string, ip: string, m: ClusterMember | undefined): MemberStatus => {
@@ -83,7 +87,14 @@ export function memberRows(
     };
   };
   const rows = dataNodes.map((h) => row(h.name, h.ip, byName.get(h.name)));
-  for (const m of info?.members ?? []) if (!dataNodes.some((h) => h.name === m.name)) rows.push(row(m.name, m.host ?? '', m));
+  for (const m of info?.members ?? []) {
+    if (dataNodes.some((h) => h.name === m.name)) continue;
+    const what = isLeaderRole(m.role) ? 'the leader' : 'a member of the live cluster';
+    rows.push({
+      ...row(m.name, m.host ?? '', m),
+      notInConfig: `${notInConfigMessage(m.name, what)}; fix: ${notInConfigHint(m.name, dir)}`,
+    });
+  }
   return rows;
 }
 
@@ -121,7 +132,7 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       });
     }
     const reach = new Map(members.map((m) => [m.name, m.error]));
-    const rows = memberRows(dataNodes, info, reach);
+    const rows = memberRows(dataNodes, info, reach, ctx.paths.dir);
     for (const m of members) {
       const row = rows.find((r) => r.name === m.name);
       if (!row || !m.node) continue;

@@ -57,6 +57,7 @@ export function formatStatusTable(s: ClusterStatus): string {
   }
   for (const m of s.members.filter((x) => x.error)) out.push(` ${m.name}: ${m.error}`);
   for (const m of s.members.filter((x) => x.knownBug)) out.push(`warning: ${m.name}: ${m.knownBug}`);
+  for (const m of s.members.filter((x) => x.notInConfig)) out.push(`warning: ${m.notInConfig}`);
   if (s.etcd.length) {
     const healthy = s.etcd.filter((e) => e.healthy).length;
     const leader = s.etcd.find((e) => e.leader)?.name;

@@ -8,6 +8,7 @@ import type { ResolvedHost } from '../../model/types.js';
 import { isDataNode } from '../common.js';
 import { leadersOf, liveLag, maximumLagOnFailover, replicaLag, streamsTo } from '../../patroni/judge.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
+import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { isHealthyReplicaState, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import { firstLine, type CheckResult, type HealthCheck, type HealthProbe } from '../health.js';
 
@@ -58,19 +59,23 @@ export function replicationChecks(
   leaderNode: PatroniNodeStatus | undefined,
   maxLag: number,
   nodes: ReadonlyMap<string, PatroniNodeStatus> = new Map(),
+  dir = 'DIR',
 ): CheckResult[] {
   if (!info) return [{ name: 'replication', ok: false, detail: 'no member answers GET /cluster' }];
   const leaders = leadersOf(info);
+  const only = leaders.length === 1 ? leaders[0]! : undefined;
+  const configured = only !== undefined && dataNodes.includes(only.name);
   const out: CheckResult[] = [
     {
       name: 'replication: leader',
-      ok: leaders.length === 1 && leaders[0]!.state === 'running',
-      detail:
-        leaders.length === 1
-          ? `${leaders[0]!.name} (${leaders[0]!.state})`
-          : leaders.length
-            ? `${leaders.length} leaders: ${leaders.map((l) => l.name).join(', ')}`
-            : 'no leader',
+      ok: only !== undefined && only.state === 'running' && configured,
+      detail: only
+        ? configured
+          ? `${only.name} (${only.state})`
+          : `${only.name} (${only.state}): ${notInConfigMessage(only.name, 'the leader')}; fix: ${notInConfigHint(only.name, dir)}`
+        : leaders.length
+          ? `${leaders.length} leaders: ${leaders.map((l) => l.name).join(', ')}`
+          : 'no leader',
     },
   ];
   const leader = leaders.length === 1 ? leaders[0]!.name : undefined;
@@ -111,6 +116,7 @@ export const patroniHealth: HealthCheck = async (probe, hosts) => {
       leaderNode,
       maximumLagOnFailover(live.config),
       live.nodes,
+      probe.dir,
     ),
   ];
 };

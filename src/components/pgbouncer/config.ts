@@ -128,6 +128,8 @@ export function followConfig(cluster: ResolvedCluster, host: ResolvedHost): Plai
     databases_file: PGBOUNCER_DATABASES,
     databases_template: databasesTemplate(),
     default_port: num(v, 'postgres_port'),
+    // The only targets the follower writes (see ./follow.ts): each data node's PostgreSQL.
+    allowed_targets: members.map((h) => ({ host: h.ip, port: num(h.vars, 'postgres_port') })),
     pidfile: PGBOUNCER_PIDFILE,
     lockfile: `${PG_SOCKET_DIR}/pgha-pgbouncer-follow.lock`,
     interval: 2,

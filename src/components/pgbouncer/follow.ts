@@ -2,6 +2,12 @@
  * The PgBouncer follower : a python3 script (python3 is on every host) that asks
  * Patroni for the leader and points PgBouncer's `*` database at it. It is fixed text; everything
  * host-specific is in the JSON file deploy writes next to it.
+ *
+ * The leader's address comes from the DCS, which anyone holding etcd write access (or a
+ * misconfigured member) can fill with anything. Written unchecked it would send every client,
+ * with its password, wherever the DCS says, and a crafted value could add lines to the ini. So
+ * the follower writes only an address:port that config.yml names as a data node
+ * (`allowed_targets`, rendered by deploy) and logs anything else once, leaving the file as it is.
  */
 
 export const FOLLOW_SCRIPT = String.raw`#!/usr/bin/python3
@@ -43,6 +49,15 @@ def tls_context(cfg):
     return ctx
 
 
+# The last target refused, so the watcher logs a refusal once rather than every interval.
+refused = {'last': None}
+
+
+def allowed(cfg, leader):
+    """Whether (host, port) is a data node's PostgreSQL as config.yml names it."""
+    return any(a.get('host') == leader[0] and a.get('port') == leader[1] for a in cfg.get('allowed_targets', []))
+
+
 def find_leader(cfg, ctx):
     """(host, port) of the running leader; None while there is none (failover in progress).
 
@@ -57,7 +72,9 @@ def find_leader(cfg, ctx):
             continue
         for m in doc.get('members', []):
             if m.get('role') in LEADER_ROLES and m.get('state') == 'running' and m.get('host'):
-                return m['host'], int(m.get('port') or cfg['default_port'])
+                port = m.get('port') or cfg['default_port']
+                # Anything but a plain string and a number is refused by allowed() below, not converted.
+                return m['host'], port if isinstance(port, int) and not isinstance(port, bool) else str(port)
         return None
     return None
 
@@ -75,6 +92,13 @@ def follow_once(cfg, ctx):
     leader = find_leader(cfg, ctx)
     if leader is None:
         return None
+    if not allowed(cfg, leader):
+        if refused['last'] != leader:
+            refused['last'] = leader
+            log('ignoring leader %r:%r from the DCS: not a data node in config.yml (allowed: %s); PgBouncer left as it is'
+                % (leader[0], leader[1], ', '.join('%s:%s' % (a.get('host'), a.get('port')) for a in cfg.get('allowed_targets', []))))
+        return None
+    refused['last'] = None
     content = cfg['databases_template'].replace('{host}', leader[0]).replace('{port}', str(leader[1]))
     path = cfg['databases_file']
     try:

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { loadCluster } from '../../../src/app/cluster-dir.js';
+import { ensureClusterMaterial, loadCluster } from '../../../src/app/cluster-dir.js';
 import { deploy, type DeployRequest } from '../../../src/app/deploy/index.js';
 import type { SessionSeams } from '../../../src/app/session.js';
 import { upgrade, type UpgradeRequest } from '../../../src/app/upgrade.js';
@@ -33,7 +33,7 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
   let root = '';
   let dir = '';
   let sim: SimCluster | undefined;
-  beforeAll(() => {
+  beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-orch-'));
     dir = join(root, name);
     cpSync(join(ROOT, 'examples', example), dir, { recursive: true });
@@ -42,7 +42,10 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
       const config = join(dir, 'config.yml');
       writeFileSync(config, readFileSync(config, 'utf8').replace('platform: nspawn', 'platform: bare'));
     }
-    sim = new SimCluster(loadCluster(dir, {}).cluster);
+    const loaded = loadCluster(dir, {});
+    sim = new SimCluster(loaded.cluster);
+    // As `pgha configure` leaves it: keys, certificates and passwords in place (deploy --check creates none).
+    await ensureClusterMaterial(loaded);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   const seams = (): SessionSeams => ({ connectHost: sim!.connectHost, rest: sim!.rest });
