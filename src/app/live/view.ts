@@ -16,6 +16,7 @@ import { patchDcsConfig, postRestart, type RestartBody, type RestartOutcome } fr
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
 import { etcdHealth } from '../../components/etcd/live.js';
+import { firstLine } from '../../components/health.js';
 import { waitFor } from '../wait.js';
 
 /** Where the live reads get their connections (ClusterSession is one). */
@@ -26,8 +27,8 @@ export interface LiveSource {
   etcdHttp(name: string): Requester;
 }
 
-/** The first line of an error's message: what a one-line report shows. */
-export const firstLine = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+/** The first line of an error's message, defined once beside the health checks that print it. */
+export { firstLine };
 
 /**
  * GET /cluster from the first of `members` that answers: every member reports the same DCS view,

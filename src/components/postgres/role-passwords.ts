@@ -35,7 +35,7 @@ function psql(port: number, extra: string): string {
 /** Per role: `name|iterations:salt|sha256 of the verifier` (empty fields when it has no SCRAM password). */
 export function readRolePasswordsCommand(users: readonly string[], port: number): Command {
   const sql = `SELECT rolname,
-  CASE WHEN rolpassword LIKE 'SCRAM-SHA-256$%' THEN pg_catalog.split_part(pg_catalog.split_part(rolpassword, '$', 2), '$', 1) ELSE '' END,
+  CASE WHEN pg_catalog.starts_with(rolpassword, 'SCRAM-SHA-256$') THEN pg_catalog.split_part(pg_catalog.split_part(rolpassword, '$', 2), '$', 1) ELSE '' END,
   COALESCE(pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(rolpassword, 'UTF8')), 'hex'), '')
 FROM pg_catalog.pg_authid WHERE rolname ${EQ} ANY (ARRAY[${users.map(literal).join(', ')}]::pg_catalog.name[])`;
   return { script: psql(port, `-c ${quote(sql)}`), intent: { kind: 'role-passwords', users, checkOnly: true } };
