@@ -24,9 +24,31 @@ export interface OpenSshKeyPair {
   publicKeyLine: string;
 }
 
-export async function generateEd25519OpenSsh(comment: string): Promise<OpenSshKeyPair> {
-  const pair = (await sshUtils()).generateKeyPairSync('ed25519', { comment });
-  return { privateKeyPem: pair.private, publicKeyLine: pair.public.trim() };
+type GenerateEd25519 = (comment: string) => { private: string; public: string };
+
+/** How many fresh pairs to try before giving up; each is bad with p ≈ 1/300 (see below). */
+const GENERATE_ATTEMPTS = 8;
+
+/**
+ * A new ed25519 pair that ssh2 itself can read back. ssh2 1.17's generator occasionally writes a
+ * 31-byte public key (about one pair in 300, measured over 20 000), which its own parser then
+ * refuses as "Malformed OpenSSH private key": a cluster provisioned with one could never log in.
+ * Every pair is therefore read back, and its public half compared with the public line, before it
+ * is kept. `generate` is the seam the unit test uses to hand in a malformed pair.
+ */
+export async function generateEd25519OpenSsh(comment: string, generate?: GenerateEd25519): Promise<OpenSshKeyPair> {
+  const utils = await sshUtils();
+  const make = generate ?? ((c: string) => utils.generateKeyPairSync('ed25519', { comment: c }));
+  for (let attempt = 1; attempt <= GENERATE_ATTEMPTS; attempt++) {
+    const pair = make(comment);
+    const publicKeyLine = pair.public.trim();
+    const parsed = utils.parseKey(pair.private);
+    if (parsed instanceof Error) continue;
+    const [type, b64] = publicKeyLine.split(/\s+/);
+    if (`${type} ${b64}` !== `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`) continue;
+    return { privateKeyPem: pair.private, publicKeyLine };
+  }
+  throw new Error(`ssh2 generated ${GENERATE_ATTEMPTS} unreadable ed25519 keys in a row`);
 }
 
 /**
