@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh checkout (after `npm ci`) to a working local cluster:
 # 3 PostgreSQL nodes managed by Patroni with etcd on them, plus 1 HAProxy, in nspawn containers
-# (Debian 12 and PostgreSQL 15; PGHA_DEMO_OS_VERSION=13 for Debian 13 and PostgreSQL 17).
+# (Debian 13 and PostgreSQL 17; PGHA_DEMO_OS_VERSION=12 for Debian 12 and PostgreSQL 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Containers need root: a user with sudo gets it asked for here; root on a minimal Debian has no sudo and needs none.
@@ -16,7 +16,7 @@ pgha() { node bin/pgha.js "$@"; }
 ./scripts/install-prereqs.sh
 [ -f dist/cli/main.js ] || npm run build
 if [ ! -f "$DIR/config.yml" ]; then
-  pgha configure "$DIR" -a M1 --enable-patroni --enable-haproxy --platform nspawn --os-version "${PGHA_DEMO_OS_VERSION:-12}"
+  pgha configure "$DIR" -a M1 --enable-patroni --enable-haproxy --platform nspawn --os-version "${PGHA_DEMO_OS_VERSION:-13}"
 fi
 pgha download-packages "$DIR"
 pgha provision "$DIR"

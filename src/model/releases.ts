@@ -12,11 +12,12 @@ export const OS_VERSIONS = [12, 13] as const;
 export type OsVersion = (typeof OS_VERSIONS)[number];
 
 /**
- * The release of a host whose config names none. 12 for now: every cluster configured before
- * `os_version` existed runs Debian 12, and 13 becomes the default only once it is proven end to
- * end (the e2e suite and the demo run on the default).
+ * The release of a host whose config names none, and what `configure` writes: Debian 13, the
+ * current stable release. `configure` always writes `os_version` into cluster_vars, so a cluster
+ * keeps its release whatever this default becomes; a config.yml from before `os_version` existed
+ * (a Debian 12 cluster) is refused by deploy's release check with the fix (`os_version: 12`).
  */
-export const DEFAULT_OS_VERSION: OsVersion = 12;
+export const DEFAULT_OS_VERSION: OsVersion = 13;
 
 export interface DebianRelease {
   os: OsName;

@@ -279,11 +279,11 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
       await waitHealthy();
       const replica = NAMES.find((n) => n !== leaderName())!;
       onNode(replica, 'select 1');
-      const marker = sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim();
+      const marker = sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/17/${CLUSTER}/PG_VERSION`).trim();
       await run(['reinit', replica, '--force']);
       await waitHealthy();
       // A fresh basebackup: the data directory's files are new.
-      expect(sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/15/${CLUSTER}/PG_VERSION`).trim()).not.toBe(marker);
+      expect(sshOk(dir, IP[replica]!, `stat -c %i /var/lib/postgresql/17/${CLUSTER}/PG_VERSION`).trim()).not.toBe(marker);
     },
     5 * 60_000,
   );

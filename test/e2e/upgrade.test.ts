@@ -57,7 +57,21 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-upg-'));
     dir = join(root, CLUSTER);
     outputs.push(
-      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+      // Debian 12: this suite rolls rebuilt Patroni 3.0.2 packages (pgha's own build and higher ones).
+      (
+        await pghaOk([
+          'configure',
+          dir,
+          '-a',
+          'M1',
+          '--enable-patroni',
+          '--enable-haproxy',
+          '--os-version',
+          '12',
+          '--subnet',
+          `${SUBNET}.0/24`,
+        ])
+      ).stdout,
     );
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };

@@ -9,8 +9,9 @@ import { describeOs, osReleaseProblem } from '../../src/plan/os-check.js';
 import { simulated } from './sim/setup.js';
 
 describe('osReleaseProblem', () => {
-  it('accepts the release os_version names, 12 when unset', () => {
-    expect(osReleaseProblem({ name: 'db1', vars: {} }, { id: 'debian', codename: 'bookworm' })).toBeUndefined();
+  it('accepts the release os_version names, 13 when unset', () => {
+    expect(osReleaseProblem({ name: 'db1', vars: {} }, { id: 'debian', codename: 'trixie' })).toBeUndefined();
+    expect(osReleaseProblem({ name: 'db1', vars: { os_version: 12 } }, { id: 'debian', codename: 'bookworm' })).toBeUndefined();
     expect(osReleaseProblem({ name: 'db1', vars: { os_version: 13 } }, { id: 'debian', codename: 'trixie' })).toBeUndefined();
     expect(osReleaseProblem({ name: 'db1', vars: { os_version: '13' } }, { id: 'debian', codename: 'trixie' })).toBeUndefined();
   });
@@ -20,7 +21,7 @@ describe('osReleaseProblem', () => {
       'db1: found Debian 12 (bookworm), expected Debian 13 (trixie) (os_version 13)',
     );
     expect(osReleaseProblem({ name: 'db2', vars: {} }, { id: 'ubuntu', codename: 'noble' })).toBe(
-      'db2: found ubuntu noble, expected Debian 12 (bookworm) (os_version 12)',
+      'db2: found ubuntu noble, expected Debian 13 (trixie) (os_version 13)',
     );
     expect(osReleaseProblem({ name: 'db3', vars: {} }, { id: 'debian', codename: 'forky' })).toMatch(/^db3: found Debian forky, expected/);
   });
@@ -42,6 +43,16 @@ describe('deploy refuses hosts of another release before any change (bare, simul
     expect(err.reasons).toEqual(
       ['pg1', 'pg2', 'pg3', 'proxy1'].map((h) => `${h}: found Debian 12 (bookworm), expected Debian 13 (trixie) (os_version 13)`),
     );
+    expect(c.sim().log).toEqual([]);
+  });
+
+  it('refuses a config.yml from before os_version existed (a Debian 12 cluster), saying to set it', async () => {
+    // -e os_version=null unsets it, as in a config.yml older than the variable: the default, 13, applies.
+    const attempt = c.run({ extraVars: { os_version: null, postgres_version: null } });
+    const err = (await attempt.catch((e: unknown) => e)) as RefusedError;
+    expect(err).toBeInstanceOf(RefusedError);
+    expect(err.reasons[0]).toBe('pg1: found Debian 12 (bookworm), expected Debian 13 (trixie) (os_version 13)');
+    expect(err.hint).toMatch(/set os_version/);
     expect(c.sim().log).toEqual([]);
   });
 

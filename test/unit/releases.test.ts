@@ -7,9 +7,9 @@ import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { configureOptions } from './configure-options.js';
 
 describe('releases', () => {
-  it('keeps Debian 12 the default until 13 is proven end to end', () => {
-    expect(DEFAULT_OS_VERSION).toBe(12);
-    expect(releaseOf({}).codename).toBe('bookworm');
+  it('defaults to Debian 13, the current stable release', () => {
+    expect(DEFAULT_OS_VERSION).toBe(13);
+    expect(releaseOf({}).codename).toBe('trixie');
   });
 
   it('names each release by version (number or string) and codename', () => {

@@ -70,7 +70,7 @@ describe('resolveCluster layers', () => {
   });
 
   it('derives paths from other variables', () => {
-    expect(pg1!.vars.postgres_data_dir).toBe('/var/lib/postgresql/15/demo');
+    expect(pg1!.vars.postgres_data_dir).toBe('/var/lib/postgresql/17/demo');
   });
 });
 

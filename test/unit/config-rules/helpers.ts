@@ -21,6 +21,8 @@ export function baseConfig(): ClusterConfig {
     architecture: 'M1',
     cluster_name: 'c',
     cluster_vars: {
+      // A Debian 12 cluster, written out as `configure --os-version 12` does.
+      os_version: 12,
       postgres_version: 15,
       patroni_ssl_enabled: true,
       etcd_ssl_enabled: true,

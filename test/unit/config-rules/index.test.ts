@@ -31,12 +31,12 @@ describe('semanticProblems', () => {
     c.instances[3]!.vars = { patroni_repl_max_lag: 10 };
     expect(all(c)).toEqual({
       errors: [
-        'config.yml:27: instances[1].role[0]: a second primary (instances[0] "pg1" is already primary); exactly one instance bootstraps the cluster: make this one a replica',
-        'config.yml:8: cluster_vars.patroni_authentication_mode: mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
+        'config.yml:28: instances[1].role[0]: a second primary (instances[0] "pg1" is already primary); exactly one instance bootstraps the cluster: make this one a replica',
+        'config.yml:9: cluster_vars.patroni_authentication_mode: mtls needs patroni_ssl_enabled: true (clients prove who they are with TLS certificates); set patroni_ssl_enabled: true, or use basic',
       ],
       warnings: [
-        'config.yml:9: cluster_vars.postgres_prot: unknown variable, pgha ignores it; did you mean "postgres_port"?',
-        'config.yml:44: instances[3].vars.patroni_repl_max_lag: has no effect unless haproxy_read_only_load_balancer_enabled is true; enable the read-only load balancer or remove it',
+        'config.yml:10: cluster_vars.postgres_prot: unknown variable, pgha ignores it; did you mean "postgres_port"?',
+        'config.yml:45: instances[3].vars.patroni_repl_max_lag: has no effect unless haproxy_read_only_load_balancer_enabled is true; enable the read-only load balancer or remove it',
       ],
     });
   });

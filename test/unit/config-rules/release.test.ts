@@ -7,16 +7,17 @@ import { baseConfig, problems, run, withInstanceVars } from './helpers.js';
 const shipped = eachHost(postgresShippedByRelease);
 
 describe('postgres_version and os_version', () => {
-  it('resolves an unset os_version as Debian 12 with PostgreSQL 15, and 13 with 17', () => {
+  it('resolves an unset os_version as Debian 13 with PostgreSQL 17, and 12 with 15', () => {
     const c = baseConfig();
     delete c.cluster_vars.postgres_version;
-    expect(resolveCluster(c).hosts[0]!.vars).toMatchObject({ os: 'Debian', os_version: 12, postgres_version: 15 });
-    expect(resolveCluster(c).hosts[0]!.vars.postgres_bin_dir).toBe('/usr/lib/postgresql/15/bin');
-    c.cluster_vars.os_version = 13;
+    delete c.cluster_vars.os_version;
     const h = resolveCluster(c).hosts[0]!;
-    expect(h.vars).toMatchObject({ os_version: 13, postgres_version: 17, postgres_bin_dir: '/usr/lib/postgresql/17/bin' });
+    expect(h.vars).toMatchObject({ os: 'Debian', os_version: 13, postgres_version: 17, postgres_bin_dir: '/usr/lib/postgresql/17/bin' });
     expect(h.vars.postgres_data_dir).toBe('/var/lib/postgresql/17/c');
     expect(h.provenance.get('postgres_version')).toBe('builtin');
+    c.cluster_vars.os_version = 12;
+    expect(resolveCluster(c).hosts[0]!.vars).toMatchObject({ os: 'Debian', os_version: 12, postgres_version: 15 });
+    expect(resolveCluster(c).hosts[0]!.vars.postgres_bin_dir).toBe('/usr/lib/postgresql/15/bin');
   });
 
   it('accepts the major each release ships, set or defaulted', () => {
