@@ -89,8 +89,6 @@ describe('asLocalRepoWouldHold', () => {
 describe('README.md', () => {
   it('holds the releases table generated from docs/releases/*.json (run `npm run docs:releases`)', async () => {
     const columns = await committedColumns();
-    // every release pgha deploys has its manifest committed: the table invents nothing
-    expect(columns.filter((c) => !c.manifest).map((c) => c.release.codename)).toEqual([]);
     const readme = readFileSync(README_FILE, 'utf8');
     expect(readme).toBe(spliceSection(readme, releasesSection(columns)));
   });
