@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { clusterProblems, pickCandidate } from '../../src/patroni/judge.js';
 import { restartOntoNewBinaryCommand, statusScript, upgradeInstallCommand } from '../../src/app/upgrade/commands.js';
 import {
-  compareDebianVersions,
   componentPackages,
   componentUnit,
   hostStep,
@@ -17,7 +16,9 @@ import {
   rollingOrder,
   type HostComponentState,
 } from '../../src/app/upgrade/plan.js';
-import { missingVersions, parsePackagesIndex } from '../../src/platforms/nspawn/repo-versions.js';
+import { compareDebianVersions } from '../../src/model/debian-version.js';
+import { parsePackagesIndex } from '../../src/platforms/nspawn/packages-index.js';
+import { missingVersions } from '../../src/platforms/nspawn/repo-versions.js';
 import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
 import { loadExample } from '../golden/inputs.js';
 import { tempDirs } from './tempdirs.js';

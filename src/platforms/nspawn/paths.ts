@@ -69,3 +69,11 @@ export function bindMountProblem(path: string): string | undefined {
     ? `${path}: the path contains ":", which systemd-nspawn's bind mounts read as a separator; move or rename the directory to a path without ":"`
     : undefined;
 }
+
+/**
+ * What `download-packages` last resolved for a release with nothing pinned (resolved.ts): beside
+ * the release's apt lists, machine-wide, as every cluster of the release resolves the same.
+ */
+export function resolvedManifestFile(codename: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), `resolved-${codename}.json`);
+}

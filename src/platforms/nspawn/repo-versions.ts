@@ -5,29 +5,11 @@
  * mirror, and the repository builder drops any .deb it is not given again).
  */
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { RuntimeError } from '../../errors.js';
 import type { PackageVersionsRequest } from '../platform.js';
+import { parsePackagesIndex, type IndexEntry } from './packages-index.js';
 import { buildLocalRepo } from './repo.js';
-
-export interface IndexEntry {
-  name: string;
-  version: string;
-  file: string;
-}
-
-/** Stanzas of a flat repository's `Packages` file. */
-export function parsePackagesIndex(text: string): IndexEntry[] {
-  const out: IndexEntry[] = [];
-  for (const stanza of text.split(/\n\s*\n/)) {
-    const field = (k: string) => new RegExp(`^${k}: *(.+)$`, 'm').exec(stanza)?.[1]?.trim();
-    const name = field('Package');
-    const version = field('Version');
-    const file = field('Filename');
-    if (name && version) out.push({ name, version, file: basename(file ?? '') });
-  }
-  return out;
-}
 
 /** pkg=version pairs the index does not hold. */
 export function missingVersions(index: readonly IndexEntry[], wanted: Record<string, string>): string[] {

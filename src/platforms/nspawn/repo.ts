@@ -17,6 +17,7 @@ import { RuntimeError, UsageError } from '../../errors.js';
 import { assertHostPrereqs } from './prereqs.js';
 import { aptInstallArgs, aptPinText, debFileName, mirrorSourcesList, parseAptSimulation, releaseFileText, type AptPackage } from './apt.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
+import { recordResolved } from './resolved-store.js';
 import { debianMirrors } from './mirrors.js';
 import { aptListsDir, cacheDir, debCacheDir } from './paths.js';
 import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION, ensurePatroniFix, patroniFixPatchHash } from './patroni-fix.js';
@@ -131,6 +132,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   if (previous?.key === key && (await exists(join(repoDir, 'Packages')))) {
     const all = await Promise.all(previous.files.map((f) => exists(join(repoDir, f))));
     if (all.every(Boolean)) {
+      await recordResolved(repoDir, spec, env);
       log(`local repository ${repoDir} is up to date (${previous.files.length} packages)`);
       return {
         dir: repoDir,
@@ -217,6 +219,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   );
   const manifest: RepoManifest = { key, codename: spec.codename, packages: resolved, files: [...wanted.keys()].sort() };
   await atomicWrite(join(repoDir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+  await recordResolved(repoDir, spec, env);
   const indexSeconds = (Date.now() - i0) / 1000;
   const seconds = (Date.now() - start) / 1000;
   log(`local repository ${repoDir}: ${wanted.size} packages in ${seconds.toFixed(1)} s`);
