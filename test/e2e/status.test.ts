@@ -115,7 +115,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
   it('status prints a patronictl-like table by default, and yaml on request', async () => {
     const table = await pghaOk(['status', dir]);
     outputs.push(table.stdout);
-    expect(table.stdout).toMatch(/^\+ Cluster: e2estat -+\+/);
+    expect(table.stdout).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) -+\+/);
     expect(table.stdout).toMatch(/\| Member \| Host +\| Role +\| State +\| TL \| Lag in MB \|/);
     expect(table.stdout).toMatch(/\| pg1 +\| 10\.233\.1\.11 \| Leader +\| running/);
     expect(table.stdout).toContain('etcd: 3/3 healthy');
