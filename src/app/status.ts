@@ -1,20 +1,20 @@
 /**
  * `pgha status` (docs/architecture.md#operations): the cluster as Patroni, etcd, HAProxy and PgBouncer see it, read
- * in parallel. It is meant to be as quick as `patronictl list`, so:
- *   - REST (Patroni, etcd) and HAProxy's stats page (`listen pgha_stats`, TLS with a client
- *     certificate from the cluster CA) are reached straight from the controller over node:https;
- *     SSH is opened only to PgBouncer hosts, and to HAProxy hosts without that stats page (no
- *     TLS, removed by haproxy_conf_settings, or not answering: a cluster deployed before it
- *     existed), concurrently with the rest, one exec per host;
+ * in parallel, with each host's Debian release and daemon versions. It is meant to be as quick as
+ * `patronictl list`, so:
+ *   - REST (Patroni, etcd) is reached straight from the controller over node:https;
+ *   - every host gets one SSH exec, concurrently with the rest: its release and daemon versions
+ *     and its components' state (HAProxy's admin socket, PgBouncer's target); HAProxy's stats page
+ *     (`listen pgha_stats`, TLS with a client certificate from the cluster CA) is read instead only
+ *     when SSH to its host fails;
  *   - nothing secret is needed (every call is a GET or an unauthenticated etcd status read);
  *   - heavy modules (ssh) are imported only when used; yaml is loaded anyway, to read config.yml.
  * A host that does not answer is reported as unreachable; the command fails only when no
  * Patroni member answers at all.
  */
 import { dataText } from './output.js';
-import { probeContext, sshConnector } from './live/probe.js';
-import { HostStateReader, statsReader } from './live/proxies.js';
-import { readStatus, type ClusterStatus } from './status/read.js';
+import { probeContext } from './live/probe.js';
+import { readStatus, statusHostReader, type ClusterStatus } from './status/read.js';
 import { formatStatusTable } from './status/table.js';
 
 export type { ClusterStatus };
@@ -39,7 +39,7 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
     out.write(await formatStatus(await readStatus(ctx), o.output));
     return 0;
   }
-  const proxies = new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx));
+  const proxies = statusHostReader(ctx);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const onSignal = () => stop();

@@ -60,7 +60,10 @@ export interface Component {
   readonly name: string;
   /** Whether the host runs this component. */
   runsOn(cluster: ResolvedCluster, host: ResolvedHost): boolean;
-  /** Debian packages, pinned by `<name>_package_version` where set. */
+  /**
+   * Debian packages, pinned by `<name>_package_version` where set. The first is the component's
+   * own (its daemon's: postgresql-N, patroni, etcd-server…): `pgha status` shows its installed version.
+   */
   packages(host: ResolvedHost): PackageSpec[];
   /** Its desired files on the host (content, owner, mode). */
   files(cluster: ResolvedCluster, host: ResolvedHost, ctx: RenderContext): DesiredFile[];

@@ -20,6 +20,7 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   patroni_authentication_mode: 'basic',
   patroni_rewind_enabled: true,
   patroni_watchdog_enabled: false,
+  failsafe_mode: false,
   patroni_dcs: 'etcd',
   patroni_dcs_namespace: '/pgha',
   patroni_listen_port: 8008,

@@ -88,6 +88,29 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(s.pause).toBe(false);
   });
 
+  it('status shows each host’s Debian release and installed daemon versions, and failsafe mode', async () => {
+    const s = await status();
+    expect(s.failsafeMode).toBe(false);
+    expect(s.hosts.map((h) => h.name)).toEqual(['pg1', 'pg2', 'pg3', 'proxy1']);
+    for (const h of s.hosts) {
+      expect(h.reachable, h.error).toBe(true);
+      // Independent of pgha: the host's own os-release and dpkg, read with OpenSSH.
+      const osr = sshOk(dir, IPS[h.name]!, '. /etc/os-release; echo "$ID $VERSION_ID $VERSION_CODENAME"').trim();
+      expect(`${h.release!.id} ${h.release!.version} ${h.release!.codename}`).toBe(osr);
+      expect(osr).toBe('debian 13 trixie');
+      const names = Object.keys(h.packages!);
+      if (h.name === 'proxy1') expect(names).toEqual(['haproxy']);
+      else expect(names).toEqual(['etcd-server', 'patroni', 'postgresql-17']);
+      for (const [p, v] of Object.entries(h.packages!)) {
+        expect(sshOk(dir, IPS[h.name]!, `dpkg-query -W -f='\${Version}' ${p}`).trim()).toBe(v);
+      }
+    }
+    const table = await pghaOk(['status', dir]);
+    expect(table.stdout).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) -+\+/);
+    expect(table.stdout).toMatch(/^ {2}pg1 +Debian 13 \(trixie\) {2}etcd-server \S+, patroni 4\.0\.7\S*, postgresql-17 17\.\S+$/m);
+    expect(table.stdout).toMatch(/^ {2}proxy1 +Debian 13 \(trixie\) {2}haproxy 3\.0\.\S+$/m);
+  });
+
   it('status shows etcd health, HAProxy routing writes to the leader, certificate expiry', async () => {
     const s = await status();
     expect(s.etcd.map((e) => [e.name, e.healthy])).toEqual([
@@ -115,7 +138,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
   it('status prints a patronictl-like table by default, and yaml on request', async () => {
     const table = await pghaOk(['status', dir]);
     outputs.push(table.stdout);
-    expect(table.stdout).toMatch(/^\+ Cluster: e2estat -+\+/);
+    expect(table.stdout).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) -+\+/);
     expect(table.stdout).toMatch(/\| Member \| Host +\| Role +\| State +\| TL \| Lag in MB \|/);
     expect(table.stdout).toMatch(/\| pg1 +\| 10\.233\.1\.11 \| Leader +\| running/);
     expect(table.stdout).toContain('etcd: 3/3 healthy');
@@ -208,6 +231,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(s.etcd.filter((e) => e.healthy).length).toBe(2);
     expect(s.members.filter((m) => m.reachable).length).toBe(2);
     expect(s.haproxy[0]!.writesTo).toEqual([s.leader]);
+    expect(s.hosts.find((h) => h.name === victim)).toMatchObject({ reachable: false, release: null, packages: null });
     const table = await pgha(['status', dir]);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`\\| ${victim} +\\| \\S+ +\\| \\w* *\\| unreachable`));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dcsPatch } from '../../src/components/patroni/dcs-patch.js';
 import { desiredDcs } from '../../src/components/patroni/dcs.js';
+import { failsafeModeOf } from '../../src/components/patroni/failsafe.js';
 import { stripNulls } from '../../src/model/merge.js';
 
 describe('desiredDcs', () => {
@@ -40,5 +41,36 @@ describe('dcsPatch', () => {
   });
   it('sends null for a key the user negated, only if it is present', () => {
     expect(dcsPatch({ postgresql: { parameters: { foo: null, bar: null } } }, live)).toEqual({ postgresql: { parameters: { foo: null } } });
+  });
+});
+
+describe('failsafe_mode', () => {
+  it('is off by default: a tombstone, so the rendered bootstrap.dcs does not name it', () => {
+    expect(desiredDcs({}).failsafe_mode).toBeNull();
+    expect(desiredDcs({ failsafe_mode: false }).failsafe_mode).toBeNull();
+    expect(stripNulls(desiredDcs({ failsafe_mode: false }))).not.toHaveProperty('failsafe_mode');
+  });
+  it('on: failsafe_mode: true in the DCS document (bootstrap.dcs and the PATCH)', () => {
+    expect(stripNulls(desiredDcs({ failsafe_mode: true }))).toMatchObject({ failsafe_mode: true });
+  });
+  it("the user's own DCS settings win over the variable", () => {
+    expect(desiredDcs({ failsafe_mode: true, patroni_dynamic_conf_settings: { failsafe_mode: false } }).failsafe_mode).toBe(false);
+    expect(desiredDcs({ patroni_conf_settings: { bootstrap: { dcs: { failsafe_mode: true } } } }).failsafe_mode).toBe(true);
+  });
+  it('a running cluster converges: set when turned on, deleted when turned off, untouched when already right', () => {
+    const live = { ttl: 30, loop_wait: 10 };
+    expect(dcsPatch(desiredDcs({ failsafe_mode: true }), live)).toMatchObject({ failsafe_mode: true });
+    expect(dcsPatch(desiredDcs({ failsafe_mode: true }), { ...live, failsafe_mode: true })?.failsafe_mode).toBeUndefined();
+    expect(dcsPatch(desiredDcs({ failsafe_mode: false }), { ...live, failsafe_mode: true })).toMatchObject({ failsafe_mode: null });
+    // Off and never set: no PATCH for it, so clusters deployed before the variable existed stay untouched.
+    expect(dcsPatch(desiredDcs({}), live)?.failsafe_mode).toBeUndefined();
+  });
+  it('reads the live value as Patroni does: missing is off', () => {
+    expect(failsafeModeOf({})).toBe(false);
+    expect(failsafeModeOf({ failsafe_mode: true })).toBe(true);
+    expect(failsafeModeOf({ failsafe_mode: false })).toBe(false);
+    expect(failsafeModeOf({ failsafe_mode: 'on' })).toBe(true);
+    expect(failsafeModeOf({ failsafe_mode: 'off' })).toBe(false);
+    expect(failsafeModeOf({ failsafe_mode: null })).toBe(false);
   });
 });

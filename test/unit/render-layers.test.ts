@@ -150,6 +150,16 @@ describe('patroni file', () => {
     expect(doc.bootstrap.initdb).toBeDefined();
   });
 
+  it('bootstrap.dcs: failsafe_mode only when the variable turns it on, on both releases', () => {
+    expect(patroni().bootstrap.dcs).not.toHaveProperty('failsafe_mode');
+    expect(patroni({ cluster: { failsafe_mode: false } }).bootstrap.dcs).not.toHaveProperty('failsafe_mode');
+    expect(patroni({ cluster: { failsafe_mode: true } }).bootstrap.dcs.failsafe_mode).toBe(true);
+    // Patroni 3.0.2 (Debian 12) knows failsafe_mode as well as 4.0 (Debian 13): it appeared in 3.0.0.
+    for (const os_version of [12, 13]) {
+      expect(patroni({ cluster: { os_version, failsafe_mode: true } }).bootstrap.dcs.failsafe_mode).toBe(true);
+    }
+  });
+
   it('feature blocks follow the variables', () => {
     const off = patroni({
       cluster: { patroni_ssl_enabled: false, etcd_ssl_enabled: false, etcd_authentication_mode: 'none', patroni_rewind_enabled: false },

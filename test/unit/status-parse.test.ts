@@ -188,6 +188,7 @@ const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>(
   cluster: 'e2estat',
   leader: 'pg1',
   pause: info.pause === true,
+  failsafeMode: false,
   scheduledSwitchover: info.scheduled_switchover ?? null,
   members: memberRows(NODES, info, reach),
   etcd: [
@@ -208,6 +209,16 @@ const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>(
     { host: 'CA', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3652 },
     { host: 'pg1', notAfter: '2028-01-01T00:00:00.000Z', daysLeft: 729 },
   ],
+  hosts: [
+    {
+      name: 'pg1',
+      reachable: true,
+      release: { id: 'debian', version: '13', codename: 'trixie' },
+      packages: { 'etcd-server': '3.5.16-4', patroni: '4.0.7-3~deb13u1', 'postgresql-17': '17.12-0+deb13u1' },
+    },
+    { name: 'pg3', reachable: false, release: null, packages: null, error: 'no answer within 3 s' },
+    { name: 'proxy1', reachable: true, release: { id: 'debian', version: '13', codename: 'trixie' }, packages: {} },
+  ],
   source: 'pg1',
 });
 
@@ -217,7 +228,7 @@ describe('table', () => {
   it('looks like patronictl list', () => {
     expect(memberTable(status(cluster('get-cluster.leader')))).toBe(
       [
-        '+ Cluster: e2estat ----+---------+---------+----+-----------+',
+        '+ Cluster: e2estat (failsafe mode: off) ---+----+-----------+',
         '| Member | Host        | Role    | State   | TL | Lag in MB |',
         '+--------+-------------+---------+---------+----+-----------+',
         '| pg1    | 10.233.1.11 | Leader  | running |  1 |           |',
@@ -240,6 +251,26 @@ describe('table', () => {
     expect(text).toContain('HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN, pg3 DOWN');
     expect(text).toContain('PgBouncer pg2: → 10.233.1.11:5432 (pg1, the leader)');
     expect(text).toContain('certificates: CA 3652 d, pg1 729 d');
+  });
+
+  it('failsafe mode in the title: on, off, or unknown when no member answered GET /config', () => {
+    const info = cluster('get-cluster.leader');
+    expect(memberTable(status(info)).split('\n')[0]).toBe('+ Cluster: e2estat (failsafe mode: off) ---+----+-----------+');
+    expect(memberTable({ ...status(info), failsafeMode: true }).split('\n')[0]).toMatch(/^\+ Cluster: e2estat \(failsafe mode: on\) -+\+/);
+    expect(memberTable({ ...status(info), failsafeMode: null })).toMatch(/^\+ Cluster: e2estat \(failsafe mode: unknown\) /);
+  });
+
+  it('one line per host: release and installed daemon versions; unreachable hosts say so', () => {
+    const text = formatStatusTable(status(cluster('get-cluster.leader')));
+    expect(text).toContain(
+      [
+        'hosts:',
+        '  pg1      Debian 13 (trixie)  etcd-server 3.5.16-4, patroni 4.0.7-3~deb13u1, postgresql-17 17.12-0+deb13u1',
+        '  pg3      unreachable: no answer within 3 s',
+        '  proxy1   Debian 13 (trixie)  no daemon installed',
+        'certificates: ',
+      ].join('\n'),
+    );
   });
 
   it('pending restart and tags columns appear only when some member has them', () => {

@@ -13,7 +13,7 @@ import { formatChecks, healthProbe, runHealthChecks, testProbeDeps } from '../..
 import { replicationChecks } from '../../src/components/patroni/health.js';
 import { probeContext, type ProbeContext } from '../../src/app/live/probe.js';
 import { HostStateReader } from '../../src/app/live/proxies.js';
-import { readStatus } from '../../src/app/status/read.js';
+import { readFailsafeMode, readStatus, statusHostParts } from '../../src/app/status/read.js';
 import { formatStatusTable } from '../../src/app/status/table.js';
 import { liveLag } from '../../src/patroni/judge.js';
 import type { ResolvedHost } from '../../src/model/types.js';
@@ -86,6 +86,16 @@ function stubConnect(h: ResolvedHost): Promise<Transport> {
       if (cmd.script.includes('python3')) parts.push('@@pgha:haproxy', SERVERS_STATE, '@@pgha:rc=0');
       if (cmd.script.includes('pgha-databases.ini'))
         parts.push('@@pgha:pgbouncer', '[databases]\n* = host=127.0.0.1 port=5432', '@@pgha:rc=0');
+      // The host's release and daemon versions (status only): Debian 13, every named package installed but PgBouncer.
+      if (cmd.script.includes('@@pgha:host:os-release'))
+        parts.push('@@pgha:host:os-release', 'ID=debian\nVERSION_ID="13"\nVERSION_CODENAME=trixie', '@@pgha:rc=0');
+      const named = /dpkg-query -W -f='[^']*' ([^|]*?) 2>/.exec(cmd.script)?.[1]?.split(' ') ?? [];
+      if (cmd.script.includes('@@pgha:host:packages'))
+        parts.push(
+          '@@pgha:host:packages',
+          ...named.map((n) => (n === 'pgbouncer' ? `${n}\tdeinstall ok config-files\t1.18.0-1` : `${n}\tinstall ok installed\t1.0-${n}`)),
+          '@@pgha:rc=0',
+        );
       if (cmd.script.includes('psql')) return { stdout: 'f|127.0.0.1\n', stderr: '', code: 0 };
       return { stdout: parts.join('\n'), stderr: '', code: 0 };
     },
@@ -244,6 +254,68 @@ describe('readStatus', () => {
     });
     expect(silent.haproxy[0]).toMatchObject({ reachable: false, error: 'connection to 127.0.0.4:8404 timed out' });
     expect(execs.filter((e) => e.host === 'proxy1')).toEqual([]);
+  });
+
+  it("status's reader: every host in one exec with its release and daemon versions, failsafe mode from GET /config", async () => {
+    execs.length = 0;
+    let statsAsked = 0;
+    const csv = async () => {
+      statsAsked++;
+      return '# pxname,svname,status,addr\npgha_rw,pg1,UP,\n';
+    };
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, stubConnect, csv, statusHostParts(ctx)) });
+    expect(s.failsafeMode).toBe(false);
+    expect(s.hosts.map((h) => [h.name, h.reachable, h.release?.codename ?? null])).toEqual([
+      ['pg1', true, 'trixie'],
+      ['pg2', true, 'trixie'],
+      ['pg3', false, null],
+      ['proxy1', true, 'trixie'],
+    ]);
+    // Debian 12's defaults (the config names no os_version): PostgreSQL 15; pg2's PgBouncer is not installed.
+    expect(s.hosts[0]!.packages).toEqual({
+      'etcd-server': '1.0-etcd-server',
+      patroni: '1.0-patroni',
+      'postgresql-15': '1.0-postgresql-15',
+    });
+    expect(Object.keys(s.hosts[1]!.packages!)).toEqual(['etcd-server', 'patroni', 'postgresql-15']);
+    expect(s.hosts[2]).toMatchObject({ packages: null, error: 'connect ECONNREFUSED 127.0.0.3:22' });
+    // One exec per reachable host; HAProxy's socket is read in proxy1's, so its stats page is not asked.
+    expect(execs.map((e) => e.host).sort()).toEqual(['pg1', 'pg2', 'proxy1']);
+    expect(statsAsked).toBe(0);
+    expect(s.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
+    expect(s.pgbouncer[0]).toMatchObject({ reachable: true, targetMember: 'pg1' });
+    const table = formatStatusTable(s);
+    expect(table).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) /);
+    expect(table).toContain(
+      '\n  pg1      Debian 13 (trixie)  etcd-server 1.0-etcd-server, patroni 1.0-patroni, postgresql-15 1.0-postgresql-15\n',
+    );
+    expect(table).toContain('\n  pg3      unreachable: connect ECONNREFUSED');
+  });
+
+  it("status's reader falls back to HAProxy's stats page when SSH to the proxy host fails", async () => {
+    const refused = async (h: ResolvedHost) =>
+      h.name === 'proxy1' ? Promise.reject(new Error('All configured authentication methods failed')) : stubConnect(h);
+    const csv = async () => '# pxname,svname,status,addr\npgha_rw,pg1,UP,\npgha_rw,pg2,DOWN,\n';
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, refused, csv, statusHostParts(ctx)) });
+    expect(s.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
+    expect(s.hosts[3]).toMatchObject({ name: 'proxy1', release: null, packages: null });
+  });
+
+  it('failsafe mode: the next member answers when the first does not; null when none does', async () => {
+    const src = (answers: Record<string, unknown>) => ({
+      patroni: (name: string) =>
+        ({
+          call: async () => {
+            const a = answers[name];
+            if (a === undefined) throw new Error(`${name}: no answer within 3 s`);
+            return { status: 200, body: a, text: JSON.stringify(a) };
+          },
+        }) as never,
+      etcdHttp: () => ({}) as never,
+    });
+    expect(await readFailsafeMode(src({ pg2: { failsafe_mode: true } }), ['pg1', 'pg2'])).toBe(true);
+    expect(await readFailsafeMode(src({ pg1: { ttl: 30 } }), ['pg1', 'pg2'])).toBe(false);
+    expect(await readFailsafeMode(src({}), ['pg1', 'pg2'])).toBeNull();
   });
 
   it('fails (exit 1) only when no member answers', async () => {

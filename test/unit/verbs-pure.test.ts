@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keysDeployOwns } from '../../src/app/verbs/index.js';
+import { desiredDcs } from '../../src/components/patroni/dcs.js';
 import {
   applyConfigPatch,
   buildConfigPatch,
@@ -91,6 +92,11 @@ describe('edit-config patch', () => {
         desired,
       ),
     ).toEqual(['ttl', 'postgresql.parameters.max_connections', 'postgresql.parameters.pg_stat_statements.max']);
+  });
+  it('a key the desired document holds as null is owned too: deploy deletes it again (failsafe_mode while off)', () => {
+    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({}))).toEqual(['failsafe_mode']);
+    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({ failsafe_mode: true }))).toEqual(['failsafe_mode']);
+    expect(keysDeployOwns({ synchronous_mode: true }, desiredDcs({}))).toEqual([]);
   });
 });
 

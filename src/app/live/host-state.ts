@@ -27,9 +27,18 @@ export function hostStateCommand(parts: readonly { name: string; script: string 
   return { script: hostStateScript(parts), timeoutSec: 5, intent: { kind: 'read-state', components: parts.map((p) => p.name) } };
 }
 
-/** Reads the host's components' state over an open transport (which stays open; an error is returned, not thrown). */
-export async function readHostState(t: Transport, cluster: ResolvedCluster, h: ResolvedHost): Promise<HostState> {
-  const parts = stateParts(cluster, h);
+/**
+ * Reads the host's components' state over an open transport (which stays open; an error is
+ * returned, not thrown), plus the `extra` parts a caller reads in the same exec (status: the
+ * host's release and daemon versions, ./host-release.ts).
+ */
+export async function readHostState(
+  t: Transport,
+  cluster: ResolvedCluster,
+  h: ResolvedHost,
+  extra: readonly { name: string; script: string }[] = [],
+): Promise<HostState> {
+  const parts = [...stateParts(cluster, h), ...extra];
   if (!parts.length) return { host: h, parts: new Map() };
   try {
     const r = await t.exec(hostStateCommand(parts));

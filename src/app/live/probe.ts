@@ -3,7 +3,7 @@
  * without creating anything (status changes nothing), the cluster CA, and REST clients with a
  * short timeout, so a dead host does not make them slow for the live ones. Nothing secret is
  * needed: every call is a GET or an unauthenticated etcd status read. SSH is loaded only when a
- * proxy host needs it.
+ * host is read over it (status: every host, for its release and daemon versions; test: proxies).
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -135,7 +135,7 @@ export function probeSource(ctx: ProbeContext): LiveSource & { close(): Promise<
 
 export type ConnectSsh = (h: ResolvedHost) => Promise<Transport>;
 
-/** Connects with DIR/ssh's key and pinned host keys; ssh is loaded only when a proxy exists. */
+/** Connects with DIR/ssh's key and pinned host keys; ssh is loaded on the first connection. */
 export function sshConnector(ctx: { cluster: ResolvedCluster; paths: ClusterPaths }, readyTimeoutMs = STATUS_TIMEOUT_MS): ConnectSsh {
   return async (h) => {
     const { platformFor } = await import('../../platforms/index.js');

@@ -70,10 +70,15 @@ export function statsReader(ctx: ProbeContext): ReadStats {
   };
 }
 
+/** Parts a caller reads on a host beside its components' state scripts, in the same exec. */
+export type ExtraParts = (h: ResolvedHost) => { name: string; script: string }[];
+
 /**
  * Reads a host's components' state: HAProxy's stats page over TLS where that is all there is to
  * read, else one SSH exec per host. Keeps SSH connections across `--watch` rounds; a failed one
- * is dropped and retried next time.
+ * is dropped and retried next time. `extra` (status: the host's release and daemon versions) makes
+ * every host one to read over SSH; HAProxy's state then comes from its admin socket in that same
+ * exec, since the stats page would only add a request, and from the stats page only when SSH fails.
  */
 export class HostStateReader {
   private readonly open = new Map<string, Transport>();
@@ -81,21 +86,41 @@ export class HostStateReader {
     private readonly cluster: ResolvedCluster,
     private readonly connect: ConnectSsh,
     private readonly stats?: ReadStats,
+    private readonly extra?: ExtraParts,
   ) {}
 
   async read(h: ResolvedHost): Promise<HostState> {
     const parts = stateParts(this.cluster, h);
-    if (this.stats && parts.length === 1 && parts[0]!.name === 'haproxy') {
-      try {
-        const csv = await this.stats(h);
-        if (csv !== undefined) return { host: h, parts: new Map([['haproxy-csv', { text: csv, rc: 0 }]]) };
-      } catch (e) {
-        // Not answering at all: SSH would only wait as long again. Anything else (refused: a
-        // cluster deployed before the stats page existed; a TLS failure) falls back to SSH.
-        if (UNREACHABLE.test(errText(e))) return { host: h, error: errText(e) };
-      }
+    const extra = this.extra?.(h) ?? [];
+    const statsPage = this.stats !== undefined && parts.length === 1 && parts[0]!.name === 'haproxy';
+    if (statsPage && !extra.length) {
+      const page = await this.readStats(h);
+      if (page) return page;
     }
-    if (!parts.length) return { host: h, parts: new Map() };
+    if (!parts.length && !extra.length) return { host: h, parts: new Map() };
+    const state = await this.readSsh(h, extra);
+    if (state.error && statsPage && extra.length && !UNREACHABLE.test(state.error)) {
+      // SSH refused (a key problem, say) where HAProxy's stats page may still answer: its state at least.
+      const page = await this.readStats(h);
+      if (page) return page;
+    }
+    return state;
+  }
+
+  /** HAProxy's state from its stats page; undefined when SSH should be tried (no page, or it refused). */
+  private async readStats(h: ResolvedHost): Promise<HostState | undefined> {
+    try {
+      const csv = await this.stats!(h);
+      if (csv !== undefined) return { host: h, parts: new Map([['haproxy-csv', { text: csv, rc: 0 }]]) };
+    } catch (e) {
+      // Not answering at all: SSH would only wait as long again. Anything else (refused: a
+      // cluster deployed before the stats page existed; a TLS failure) falls back to SSH.
+      if (UNREACHABLE.test(errText(e))) return { host: h, error: errText(e) };
+    }
+    return undefined;
+  }
+
+  private async readSsh(h: ResolvedHost, extra: readonly { name: string; script: string }[]): Promise<HostState> {
     let t = this.open.get(h.name);
     if (!t) {
       try {
@@ -105,7 +130,7 @@ export class HostStateReader {
       }
       this.open.set(h.name, t);
     }
-    const state = await readHostState(t, this.cluster, h);
+    const state = await readHostState(t, this.cluster, h, extra);
     if (state.error) {
       // Dropped, to be opened again next round (`--watch`).
       this.open.delete(h.name);

@@ -1,23 +1,34 @@
 /**
  * `pgha status`'s reading (docs/architecture.md#operations): every member's GET /cluster and
- * GET /patroni, etcd, HAProxy and PgBouncer and the certificates, all in parallel, through the
+ * GET /patroni, the DCS configuration's failsafe_mode, etcd, one SSH exec per host (its release,
+ * daemon versions, HAProxy and PgBouncer) and the certificates, all in parallel, through the
  * live view (src/app/live/). A host that does not answer is reported as unreachable; the read
  * fails only when no Patroni member answers at all.
  */
 import { isDataNode } from '../../components/common.js';
+import { failsafeModeOf } from '../../components/patroni/failsafe.js';
 import { RuntimeError } from '../../errors.js';
+import { isPlainObject } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf, preferredAnswer } from '../../patroni/judge.js';
 import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { canonicalRole, isLeaderRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
 import { probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from '../live/probe.js';
-import { stateParts } from '../live/host-state.js';
-import { haproxyState, pgbouncerState, HostStateReader, statsReader, type HaproxyStatus, type PgbouncerStatus } from '../live/proxies.js';
-import { readEtcd, readMembers, type EtcdStatus } from '../live/view.js';
+import { hostReleaseParts, hostStatus, type HostRelease, type HostStatus } from '../live/host-release.js';
+import {
+  haproxyState,
+  pgbouncerState,
+  HostStateReader,
+  statsReader,
+  type ExtraParts,
+  type HaproxyStatus,
+  type PgbouncerStatus,
+} from '../live/proxies.js';
+import { readEtcd, readMembers, type EtcdStatus, type LiveSource } from '../live/view.js';
 import { certificateStatus, type CertificateStatus } from './certificates.js';
 
-export type { CertificateStatus, EtcdStatus, HaproxyStatus, PgbouncerStatus };
+export type { CertificateStatus, EtcdStatus, HaproxyStatus, HostRelease, HostStatus, PgbouncerStatus };
 
 export interface MemberStatus {
   name: string;
@@ -49,12 +60,16 @@ export interface ClusterStatus {
   cluster: string;
   leader: string | null;
   pause: boolean;
+  /** failsafe_mode in the live DCS configuration (GET /config); null when no member answered it. */
+  failsafeMode: boolean | null;
   scheduledSwitchover: ScheduledSwitchover | null;
   members: MemberStatus[];
   etcd: EtcdStatus[];
   haproxy: HaproxyStatus[];
   pgbouncer: PgbouncerStatus[];
   certificates: CertificateStatus[];
+  /** Every host's Debian release and installed daemon versions, in config order. */
+  hosts: HostStatus[];
   /** Which member's /cluster answer the table is built from. */
   source: string | null;
 }
@@ -100,7 +115,35 @@ export function memberRows(
 
 export interface StatusReadOptions {
   now?: Date;
+  /** The hosts' reader, kept across `--watch` rounds; it should read `statusHostParts` too. */
   proxies?: HostStateReader;
+}
+
+/** What status reads on every host beside its components' state: its release and daemon versions. */
+export function statusHostParts(ctx: ProbeContext): ExtraParts {
+  return (h) => hostReleaseParts(ctx.cluster, h);
+}
+
+/** The reader status uses: SSH to every host (one exec), HAProxy's stats page when SSH fails. */
+export function statusHostReader(ctx: ProbeContext): HostStateReader {
+  return new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx), statusHostParts(ctx));
+}
+
+/**
+ * failsafe_mode from GET /config of the first member that answers; null when none does. Every
+ * member serves the DCS configuration it last read, so the first data node is asked at once,
+ * beside the other reads, and the next only when it does not answer.
+ */
+export async function readFailsafeMode(src: LiveSource, members: readonly string[]): Promise<boolean | null> {
+  for (const name of members) {
+    try {
+      const r = await src.patroni(name).call({ method: 'GET', path: '/config', timeoutMs: STATUS_TIMEOUT_MS });
+      if (r.status === 200 && isPlainObject(r.body)) return failsafeModeOf(r.body);
+    } catch {
+      // The next member may answer.
+    }
+  }
+  return null;
 }
 
 /** Reads everything at once. Throws only when no Patroni member answers. */
@@ -108,21 +151,18 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
   const { cluster } = ctx;
   const dataNodes = cluster.hosts.filter(isDataNode);
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
-  // Hosts whose components report state (HAProxy, PgBouncer…): one read each.
-  const proxyHosts = cluster.hosts.filter((h) => stateParts(cluster, h).length);
-  const ownProxies = o.proxies ? undefined : new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx));
+  const ownProxies = o.proxies ? undefined : statusHostReader(ctx);
   const proxies = o.proxies ?? ownProxies!;
   const src = probeSource(ctx);
   try {
-    const [members, etcd, proxyReads, certificates] = await Promise.all([
-      readMembers(
-        src,
-        dataNodes.map((h) => h.name),
-        STATUS_TIMEOUT_MS,
-      ),
+    const names = dataNodes.map((h) => h.name);
+    // Every host is read once (one SSH exec): its release and versions, and its components' state.
+    const [members, etcd, hostReads, certificates, failsafeMode] = await Promise.all([
+      readMembers(src, names, STATUS_TIMEOUT_MS),
       Promise.all(etcdHosts.map((h) => readEtcd(src.etcdHttp(h.name), h, STATUS_TIMEOUT_MS))),
-      Promise.all(proxyHosts.map((h) => proxies.read(h))),
+      Promise.all(cluster.hosts.map((h) => proxies.read(h))),
       certificateStatus(ctx.paths, cluster.hosts, o.now ?? new Date()),
+      readFailsafeMode(src, names),
     ]);
     const source = preferredAnswer(members);
     const info = source?.info;
@@ -148,12 +188,14 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       cluster: cluster.name,
       leader: leader?.name ?? null,
       pause: info.pause === true,
+      failsafeMode,
       scheduledSwitchover: info.scheduled_switchover ?? null,
       members: rows,
       etcd,
-      haproxy: proxyReads.filter((p) => p.host.roles.includes('haproxy')).map(haproxyState),
-      pgbouncer: proxyReads.filter((p) => p.host.roles.includes('pgbouncer')).map((p) => pgbouncerState(p, memberAt, leader?.name)),
+      haproxy: hostReads.filter((p) => p.host.roles.includes('haproxy')).map(haproxyState),
+      pgbouncer: hostReads.filter((p) => p.host.roles.includes('pgbouncer')).map((p) => pgbouncerState(p, memberAt, leader?.name)),
       certificates,
+      hosts: hostReads.map(hostStatus),
       source: source.name,
     };
   } finally {

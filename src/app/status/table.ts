@@ -1,6 +1,9 @@
-/** `pgha status`'s text: patronictl's member table, then etcd, HAProxy, PgBouncer and certificate lines. */
+/**
+ * `pgha status`'s text: patronictl's member table (failsafe mode in its title), then etcd,
+ * HAProxy, PgBouncer, each host's release and daemon versions, and certificate lines.
+ */
 import { isLeaderRole } from '../../patroni/types.js';
-import type { ClusterStatus, MemberStatus } from './read.js';
+import type { ClusterStatus, HostRelease, HostStatus, MemberStatus } from './read.js';
 
 function roleTitle(role: string | null): string {
   if (role === null) return '';
@@ -23,7 +26,16 @@ function tagsText(tags: Record<string, unknown>): string {
     .join(', ');
 }
 
-/** patronictl's table: `+ Cluster: name ---+`, one row per member, numbers right-aligned. */
+/** On, off, or unknown when no member answered GET /config. */
+function failsafeText(on: boolean | null): string {
+  return `failsafe mode: ${on === null ? 'unknown' : on ? 'on' : 'off'}`;
+}
+
+/**
+ * patronictl's table: `+ Cluster: name (failsafe mode: off) ---+`, one row per member, numbers
+ * right-aligned. Failsafe mode sits in the title because, like the cluster's name, it is one
+ * value for the whole cluster (the DCS configuration's), not a member's.
+ */
 export function memberTable(s: ClusterStatus): string {
   const head = ['Member', 'Host', 'Role', 'State', 'TL', 'Lag in MB'];
   const anyPending = s.members.some((m) => m.pendingRestart || m.scheduledRestart);
@@ -41,7 +53,7 @@ export function memberTable(s: ClusterStatus): string {
   const sep = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
   const line = (cells: string[]) =>
     `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
-  const title = `+ Cluster: ${s.cluster} `;
+  const title = `+ Cluster: ${s.cluster} (${failsafeText(s.failsafeMode)}) `;
   const top = title.length < sep.length ? title + sep.slice(title.length) : `${title}+`;
   return [top, line(head), sep, ...rows.map(line), sep].join('\n');
 }
@@ -93,6 +105,7 @@ export function formatStatusTable(s: ClusterStatus): string {
     const who = p.targetMember ? ` (${p.targetMember}${p.pointsAtLeader ? ', the leader' : ', NOT the leader'})` : ' (not a member)';
     out.push(`PgBouncer ${p.host}: → ${p.target!.host}:${p.target!.port}${who}`);
   }
+  out.push(...hostLines(s.hosts));
   if (s.certificates.length) {
     const soon = Math.min(...s.certificates.map((c) => c.daysLeft));
     out.push(
@@ -100,4 +113,33 @@ export function formatStatusTable(s: ClusterStatus): string {
     );
   }
   return `${out.join('\n')}\n`;
+}
+
+/** `Debian 13 (trixie)`: os-release's ID (Debian's capitalised), VERSION_ID and codename. */
+export function releaseText(r: HostRelease): string {
+  const name = r.id === 'debian' ? 'Debian' : r.id;
+  const ver = r.version ? ` ${r.version}` : '';
+  return r.codename ? `${name}${ver} (${r.codename})` : `${name}${ver}`;
+}
+
+/**
+ * One line per host: `pg1      Debian 13 (trixie)  postgresql-17 17.12-0+deb13u1, patroni …`,
+ * the daemons in registry order, only those installed; the release column aligned.
+ */
+export function hostLines(hosts: readonly HostStatus[]): string[] {
+  if (!hosts.length) return [];
+  const nameWidth = Math.max(8, ...hosts.map((h) => h.name.length));
+  const rel = (h: HostStatus) => (h.release ? releaseText(h.release) : 'release unknown');
+  const relWidth = Math.max(...hosts.filter((h) => h.reachable).map((h) => rel(h).length), 0);
+  const lines = hosts.map((h) => {
+    if (!h.reachable) return `  ${h.name.padEnd(nameWidth)} unreachable: ${h.error ?? ''}`;
+    const pkgs =
+      h.packages === null
+        ? ''
+        : Object.entries(h.packages)
+            .map(([p, v]) => `${p} ${v}`)
+            .join(', ') || 'no daemon installed';
+    return `  ${h.name.padEnd(nameWidth)} ${pkgs ? `${rel(h).padEnd(relWidth)}  ${pkgs}` : rel(h)}`;
+  });
+  return ['hosts:', ...lines];
 }

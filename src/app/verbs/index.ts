@@ -5,7 +5,7 @@
  */
 import { RefusedError, UsageError } from '../../errors.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
-import { isPlainObject, stripNulls, type Plain } from '../../model/merge.js';
+import { isPlainObject, type Plain } from '../../model/merge.js';
 import {
   getHistory,
   patchDcsConfig,
@@ -225,7 +225,11 @@ export interface EditConfigRequest {
   force: boolean;
 }
 
-/** Keys of a patch that deploy would set back: those pgha's desired DCS document (config.yml + defaults) names. */
+/**
+ * Keys of a patch that deploy would set back: those pgha's desired DCS document (config.yml +
+ * defaults) names, its nulls included, since deploy deletes such a key again (failsafe_mode while
+ * the variable is off, or a key config.yml negates).
+ */
 export function keysDeployOwns(patch: Plain, desired: Plain): string[] {
   const has = (doc: unknown, path: string[]): boolean => {
     if (!path.length) return true;
@@ -256,7 +260,7 @@ export async function editConfig(dir: string, req: EditConfigRequest, out: Out, 
       const via = await writer(live);
       await patchDcsConfig(live.session.patroni(via, { fromMember: true }), patch);
       out(`applied through ${via} (PATCH /config ${JSON.stringify(patch)})`);
-      const owned = keysDeployOwns(patch, stripNulls(desiredDcs(live.session.host(via).vars)));
+      const owned = keysDeployOwns(patch, desiredDcs(live.session.host(via).vars));
       out(
         owned.length
           ? `note: config.yml is the source of truth for ${owned.join(', ')}: the next \`pgha deploy\` sets them back unless you change patroni_dynamic_conf_settings there too`

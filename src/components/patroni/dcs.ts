@@ -1,11 +1,12 @@
 /**
  * The DCS (dynamic) configuration of docs/architecture.md#variables-and-layers:
- * Patroni defaults ← postgres parameters ← patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
+ * Patroni defaults ← postgres parameters ← failsafe_mode ← patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
  * Nulls are kept here: for PATCH /config a null means "delete this key"; the file's
  * bootstrap.dcs is this document with nulls stripped.
  */
 import { deepMerge, isPlainObject, type Plain } from '../../model/merge.js';
 import type { Vars } from '../../model/types.js';
+import { failsafeDcs } from './failsafe.js';
 
 export const PATRONI_DCS_DEFAULTS: Readonly<Plain> = Object.freeze({
   ttl: 30,
@@ -43,6 +44,8 @@ export function desiredDcs(vars: Vars): Plain {
   const bootstrapDcs = asPlain(asPlain(asPlain(vars.patroni_conf_settings).bootstrap).dcs);
   let dcs: unknown = structuredClone(PATRONI_DCS_DEFAULTS);
   dcs = deepMerge(dcs, postgresDcsParameters(vars));
+  // What the variables choose comes before the user's own DCS settings, which win over it.
+  dcs = deepMerge(dcs, failsafeDcs(vars));
   dcs = deepMerge(dcs, bootstrapDcs);
   dcs = deepMerge(dcs, asPlain(vars.patroni_dynamic_conf_settings));
   return dcs as Plain;

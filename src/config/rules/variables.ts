@@ -22,6 +22,7 @@ export const CLUSTER_WIDE = [
   'patroni_authentication_mode',
   'patroni_ssl_enabled',
   'patroni_rewind_enabled',
+  'failsafe_mode',
   'etcd_ssl_enabled',
   'etcd_authentication_mode',
   'pgbouncer_auth_user',
