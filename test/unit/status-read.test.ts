@@ -271,13 +271,13 @@ describe('readStatus', () => {
       ['pg3', false, null],
       ['proxy1', true, 'trixie'],
     ]);
-    // Debian 12's defaults (the config names no os_version): PostgreSQL 15; pg2's PgBouncer is not installed.
+    // Debian 13's defaults (the config names no os_version): PostgreSQL 17; pg2's PgBouncer is not installed.
     expect(s.hosts[0]!.packages).toEqual({
       'etcd-server': '1.0-etcd-server',
       patroni: '1.0-patroni',
-      'postgresql-15': '1.0-postgresql-15',
+      'postgresql-17': '1.0-postgresql-17',
     });
-    expect(Object.keys(s.hosts[1]!.packages!)).toEqual(['etcd-server', 'patroni', 'postgresql-15']);
+    expect(Object.keys(s.hosts[1]!.packages!)).toEqual(['etcd-server', 'patroni', 'postgresql-17']);
     expect(s.hosts[2]).toMatchObject({ packages: null, error: 'connect ECONNREFUSED 127.0.0.3:22' });
     // One exec per reachable host; HAProxy's socket is read in proxy1's, so its stats page is not asked.
     expect(execs.map((e) => e.host).sort()).toEqual(['pg1', 'pg2', 'proxy1']);
@@ -287,7 +287,7 @@ describe('readStatus', () => {
     const table = formatStatusTable(s);
     expect(table).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) /);
     expect(table).toContain(
-      '\n  pg1      Debian 13 (trixie)  etcd-server 1.0-etcd-server, patroni 1.0-patroni, postgresql-15 1.0-postgresql-15\n',
+      '\n  pg1      Debian 13 (trixie)  etcd-server 1.0-etcd-server, patroni 1.0-patroni, postgresql-17 1.0-postgresql-17\n',
     );
     expect(table).toContain('\n  pg3      unreachable: connect ECONNREFUSED');
   });
