@@ -49,6 +49,12 @@ const wants = (p: Part) => !only || only.includes(p);
 const REUSE = process.env.PGHA_BENCH_DIR;
 const KEEP = process.env.PGHA_BENCH_KEEP === '1';
 
+/**
+ * The bench's clusters run Debian 12: its upgrade and freeze parts roll and compare Patroni 3.0.2
+ * builds (Debian's, pgha's fixed one, a rebuilt higher one). Debian 13 (the default release) is
+ * not measured by the bench yet.
+ */
+const BENCH_OS_VERSION = '12';
 const PATRONI_PIN = '3.0.2-1';
 /** Above pgha's own 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt from it. */
 const PATRONI_NEW = '3.0.2-1+pgha2';
@@ -157,7 +163,18 @@ async function makeCluster(name: string, subnet: string, opts: { extraReplicas?:
   const dir = join(root, name);
   created.add(dir); // deprovision also cleans up a half-provisioned cluster
   await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
-  await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${subnet}.0/24`]);
+  await pghaOk([
+    'configure',
+    dir,
+    '-a',
+    'M1',
+    '--enable-patroni',
+    '--enable-haproxy',
+    '--os-version',
+    BENCH_OS_VERSION,
+    '--subnet',
+    `${subnet}.0/24`,
+  ]);
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
   doc.cluster_vars.patroni_package_version = PATRONI_PIN;

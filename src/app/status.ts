@@ -30,16 +30,18 @@ export interface StatusCommand {
   watch: boolean;
   /** Seconds between rounds with watch. */
   interval: number;
+  /** Also each host's Debian release and installed daemon versions (one SSH exec per host). */
+  versions?: boolean;
 }
 
 /** The command: one read, or a refresh every `interval` seconds until SIGINT/SIGTERM. */
 export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const ctx = await probeContext(dir);
   if (!o.watch) {
-    out.write(await formatStatus(await readStatus(ctx), o.output));
+    out.write(await formatStatus(await readStatus(ctx, { versions: o.versions }), o.output));
     return 0;
   }
-  const proxies = statusHostReader(ctx);
+  const proxies = statusHostReader(ctx, o.versions === true);
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stop = r));
   const onSignal = () => stop();
@@ -50,7 +52,7 @@ export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.Writa
     for (;;) {
       let text: string;
       try {
-        text = await formatStatus(await readStatus(ctx, { proxies }), o.output);
+        text = await formatStatus(await readStatus(ctx, { proxies, versions: o.versions }), o.output);
       } catch (e) {
         // A cluster that cannot be read right now (a failover, say) is what --watch is for.
         text = `${(e as Error).message}\n`;

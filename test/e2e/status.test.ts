@@ -88,8 +88,10 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(s.pause).toBe(false);
   });
 
-  it('status shows each host’s Debian release and installed daemon versions, and failsafe mode', async () => {
-    const s = await status();
+  it('status --versions shows each host’s Debian release and installed daemon versions; failsafe mode always', async () => {
+    expect((await status()).hosts).toEqual([]);
+    const json = await pghaOk(['status', dir, '-o', 'json', '--versions']);
+    const s = JSON.parse(json.stdout) as ClusterStatus;
     expect(s.failsafeMode).toBe(false);
     expect(s.hosts.map((h) => h.name)).toEqual(['pg1', 'pg2', 'pg3', 'proxy1']);
     for (const h of s.hosts) {
@@ -105,7 +107,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
         expect(sshOk(dir, IPS[h.name]!, `dpkg-query -W -f='\${Version}' ${p}`).trim()).toBe(v);
       }
     }
-    const table = await pghaOk(['status', dir]);
+    const table = await pghaOk(['status', dir, '--versions']);
     expect(table.stdout).toMatch(/^\+ Cluster: e2estat \(failsafe mode: off\) -+\+/);
     expect(table.stdout).toMatch(/^ {2}pg1 +Debian 13 \(trixie\) {2}etcd-server \S+, patroni 4\.0\.7\S*, postgresql-17 17\.\S+$/m);
     expect(table.stdout).toMatch(/^ {2}proxy1 +Debian 13 \(trixie\) {2}haproxy 3\.0\.\S+$/m);
@@ -217,7 +219,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     let s: ClusterStatus | undefined;
     const settle = Date.now() + 30_000;
     for (;;) {
-      const res = await pgha(['status', dir, '-o', 'json']);
+      const res = await pgha(['status', dir, '-o', 'json', '--versions']);
       outputs.push(res.stdout, res.stderr);
       expect(res.code, res.stderr).toBe(0);
       s = JSON.parse(res.stdout) as ClusterStatus;

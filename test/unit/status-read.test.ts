@@ -263,7 +263,7 @@ describe('readStatus', () => {
       statsAsked++;
       return '# pxname,svname,status,addr\npgha_rw,pg1,UP,\n';
     };
-    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, stubConnect, csv, statusHostParts(ctx)) });
+    const s = await readStatus(ctx, { versions: true, proxies: new HostStateReader(ctx.cluster, stubConnect, csv, statusHostParts(ctx)) });
     expect(s.failsafeMode).toBe(false);
     expect(s.hosts.map((h) => [h.name, h.reachable, h.release?.codename ?? null])).toEqual([
       ['pg1', true, 'trixie'],
@@ -292,11 +292,28 @@ describe('readStatus', () => {
     expect(table).toContain('\n  pg3      unreachable: connect ECONNREFUSED');
   });
 
+  it("without --versions status reads no host's release: SSH only where state needs it, HAProxy from its stats page", async () => {
+    execs.length = 0;
+    let statsAsked = 0;
+    const csv = async () => {
+      statsAsked++;
+      return '# pxname,svname,status,addr\npgha_rw,pg1,UP,\n';
+    };
+    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, stubConnect, csv) });
+    expect(s.hosts).toEqual([]);
+    // PgBouncer's target has no API: pg2 is read over SSH, and no other host.
+    expect(execs.map((e) => e.host)).toEqual(['pg2']);
+    expect(execs[0]!.script).not.toContain('os-release');
+    expect(statsAsked).toBe(1);
+    expect(s.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
+    expect(formatStatusTable(s)).not.toMatch(/^hosts:/m);
+  });
+
   it("status's reader falls back to HAProxy's stats page when SSH to the proxy host fails", async () => {
     const refused = async (h: ResolvedHost) =>
       h.name === 'proxy1' ? Promise.reject(new Error('All configured authentication methods failed')) : stubConnect(h);
     const csv = async () => '# pxname,svname,status,addr\npgha_rw,pg1,UP,\npgha_rw,pg2,DOWN,\n';
-    const s = await readStatus(ctx, { proxies: new HostStateReader(ctx.cluster, refused, csv, statusHostParts(ctx)) });
+    const s = await readStatus(ctx, { versions: true, proxies: new HostStateReader(ctx.cluster, refused, csv, statusHostParts(ctx)) });
     expect(s.haproxy[0]).toMatchObject({ reachable: true, writesTo: ['pg1'] });
     expect(s.hosts[3]).toMatchObject({ name: 'proxy1', release: null, packages: null });
   });

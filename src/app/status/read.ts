@@ -115,7 +115,14 @@ export function memberRows(
 
 export interface StatusReadOptions {
   now?: Date;
-  /** The hosts' reader, kept across `--watch` rounds; it should read `statusHostParts` too. */
+  /**
+   * Also read every host's Debian release and installed daemon versions (`status --versions`).
+   * Off by default: it costs an SSH session per host, where status otherwise asks only REST
+   * APIs (and SSH only hosts whose state has no API: PgBouncer's), and status is meant to answer
+   * faster than `patronictl list`.
+   */
+  versions?: boolean;
+  /** The hosts' reader, kept across `--watch` rounds, made by `statusHostReader` with the same `versions`. */
   proxies?: HostStateReader;
 }
 
@@ -124,9 +131,12 @@ export function statusHostParts(ctx: ProbeContext): ExtraParts {
   return (h) => hostReleaseParts(ctx.cluster, h);
 }
 
-/** The reader status uses: SSH to every host (one exec), HAProxy's stats page when SSH fails. */
-export function statusHostReader(ctx: ProbeContext): HostStateReader {
-  return new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx), statusHostParts(ctx));
+/**
+ * The reader status uses: HAProxy's stats page and one SSH exec per host that has state only SSH
+ * reads; with `versions`, one SSH exec on every host (HAProxy's stats page only when SSH fails).
+ */
+export function statusHostReader(ctx: ProbeContext, versions = false): HostStateReader {
+  return new HostStateReader(ctx.cluster, sshConnector(ctx), statsReader(ctx), versions ? statusHostParts(ctx) : undefined);
 }
 
 /**
@@ -151,12 +161,13 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
   const { cluster } = ctx;
   const dataNodes = cluster.hosts.filter(isDataNode);
   const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
-  const ownProxies = o.proxies ? undefined : statusHostReader(ctx);
+  const ownProxies = o.proxies ? undefined : statusHostReader(ctx, o.versions === true);
   const proxies = o.proxies ?? ownProxies!;
   const src = probeSource(ctx);
   try {
     const names = dataNodes.map((h) => h.name);
-    // Every host is read once (one SSH exec): its release and versions, and its components' state.
+    // Every host is read at most once (one SSH exec): its components' state, and with
+    // `versions` its release and daemon versions.
     const [members, etcd, hostReads, certificates, failsafeMode] = await Promise.all([
       readMembers(src, names, STATUS_TIMEOUT_MS),
       Promise.all(etcdHosts.map((h) => readEtcd(src.etcdHttp(h.name), h, STATUS_TIMEOUT_MS))),
@@ -195,7 +206,7 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       haproxy: hostReads.filter((p) => p.host.roles.includes('haproxy')).map(haproxyState),
       pgbouncer: hostReads.filter((p) => p.host.roles.includes('pgbouncer')).map((p) => pgbouncerState(p, memberAt, leader?.name)),
       certificates,
-      hosts: hostReads.map(hostStatus),
+      hosts: o.versions ? hostReads.map(hostStatus) : [],
       source: source.name,
     };
   } finally {
