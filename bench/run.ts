@@ -23,7 +23,7 @@ import { loadCluster } from '../src/app/cluster-dir.js';
 import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
 import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
-import { BIN, REPO, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
+import { BIN, REPO, configureM1Args, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
 import {
   containerInitPid,
   fixedPatroniDeb,
@@ -54,7 +54,7 @@ const KEEP = process.env.PGHA_BENCH_KEEP === '1';
  * builds (Debian's, pgha's fixed one, a rebuilt higher one). Debian 13 (the default release) is
  * not measured by the bench yet.
  */
-const BENCH_OS_VERSION = '12';
+const BENCH_OS_VERSION = 12;
 const PATRONI_PIN = '3.0.2-1';
 /** Above pgha's own 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt from it. */
 const PATRONI_NEW = '3.0.2-1+pgha2';
@@ -163,18 +163,7 @@ async function makeCluster(name: string, subnet: string, opts: { extraReplicas?:
   const dir = join(root, name);
   created.add(dir); // deprovision also cleans up a half-provisioned cluster
   await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
-  await pghaOk([
-    'configure',
-    dir,
-    '-a',
-    'M1',
-    '--enable-patroni',
-    '--enable-haproxy',
-    '--os-version',
-    BENCH_OS_VERSION,
-    '--subnet',
-    `${subnet}.0/24`,
-  ]);
+  await pghaOk(configureM1Args(dir, subnet, { osVersion: BENCH_OS_VERSION }));
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
   doc.cluster_vars.patroni_package_version = PATRONI_PIN;

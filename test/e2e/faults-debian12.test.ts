@@ -1,8 +1,8 @@
 /**
  * The stalls of the faults suite (./faults-suite.ts) on Debian 12, with pgha's fixed Patroni
  * 3.0.2 build (issue 17; Debian's own 3.0.2-1 loses acknowledged writes here): a frozen leader, a
- * frozen replica, a frozen etcd-only member and a partitioned leader under a writer through
- * HAProxy. etcd runs on three dedicated hosts here (on the data nodes in faults.test.ts).
+ * frozen etcd-only member and a partitioned leader under a writer through HAProxy. etcd runs on
+ * three dedicated hosts here (on the data nodes in faults.test.ts, which runs every case on 13).
  */
 import { faultsSuite } from './faults-suite.js';
 

@@ -55,6 +55,25 @@ export async function pghaOk(args: string[], expectCode = 0, opts: { env?: NodeJ
   return r;
 }
 
+/**
+ * `pgha configure` arguments for an M1 test cluster with HAProxy on SUBNET.0/24, naming its
+ * Debian release when the suite depends on one (else the default release).
+ */
+export function configureM1Args(dir: string, subnet: string, o: { osVersion?: 12 | 13; etcdNodes?: number } = {}): string[] {
+  return [
+    'configure',
+    dir,
+    '-a',
+    'M1',
+    '--enable-patroni',
+    '--enable-haproxy',
+    '--subnet',
+    `${subnet}.0/24`,
+    ...(o.osVersion ? ['--os-version', String(o.osVersion)] : []),
+    ...(o.etcdNodes ? ['--etcd-nodes', String(o.etcdNodes)] : []),
+  ];
+}
+
 /** A command on a cluster host through OpenSSH, with the cluster's key and pinned host keys. */
 export function ssh(dir: string, ip: string, script: string, input?: string): Ran {
   const r = spawnSync(

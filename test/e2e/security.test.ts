@@ -13,7 +13,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, removeTestCluster, ssh, sshOk, type Ran } from './harness.js';
+import {
+  configureM1Args,
+  e2eSuiteCanRun,
+  pgha,
+  pghaOk,
+  psql,
+  removeStaleCluster,
+  removeTestCluster,
+  ssh,
+  sshOk,
+  type Ran,
+} from './harness.js';
 import { fixedPatroniDeb, patronictl as patronictlOn, ProxyWriter, rebuiltDeb, waitHealthy } from './probes.js';
 
 const canRun = e2eSuiteCanRun('security');
@@ -178,20 +189,7 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     dir = join(root, CLUSTER);
     outputs.push(
       // Debian 12: this suite rolls rebuilt Patroni 3.0.2 packages (pgha's own build and higher ones).
-      (
-        await pghaOk([
-          'configure',
-          dir,
-          '-a',
-          'M1',
-          '--enable-patroni',
-          '--enable-haproxy',
-          '--os-version',
-          '12',
-          '--subnet',
-          `${SUBNET}.0/24`,
-        ])
-      ).stdout,
+      (await pghaOk(configureM1Args(dir, SUBNET, { osVersion: 12 }))).stdout,
     );
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };

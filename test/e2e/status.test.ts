@@ -150,6 +150,19 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect((parse(yaml.stdout) as ClusterStatus).leader).toBe('pg1');
   });
 
+  it('failsafe_mode: deploy -e failsafe_mode=true puts it in the live DCS and status shows it on; a plain deploy removes it', async () => {
+    const showConfig = () =>
+      parse(sshOk(dir, IPS.pg1!, `patronictl -c /etc/patroni/${CLUSTER}.yml show-config`)) as Record<string, unknown>;
+    expect(showConfig().failsafe_mode).toBeUndefined();
+    outputs.push((await pghaOk(['deploy', dir, '-e', 'failsafe_mode=true'])).stdout);
+    expect(showConfig().failsafe_mode).toBe(true);
+    expect((await status()).failsafeMode).toBe(true);
+    expect((await pghaOk(['status', dir])).stdout).toMatch(/^\+ Cluster: e2estat \(failsafe mode: on\) -+\+/);
+    outputs.push((await pghaOk(['deploy', dir])).stdout);
+    expect(showConfig().failsafe_mode).toBeUndefined();
+    expect((await status()).failsafeMode).toBe(false);
+  }, 180_000);
+
   it('pgha test passes on a healthy cluster', async () => {
     const r = await pgha(['test', dir]);
     outputs.push(r.stdout, r.stderr);

@@ -15,7 +15,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { fixedPatroniDeb, patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
-import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, sshOk, type Ran, removeTestCluster } from './harness.js';
+import {
+  BIN,
+  clusterSecrets,
+  configureM1Args,
+  E2E_REQUIRED,
+  e2eBlocker,
+  pgha,
+  pghaOk,
+  sshOk,
+  type Ran,
+  removeTestCluster,
+} from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -58,20 +69,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     dir = join(root, CLUSTER);
     outputs.push(
       // Debian 12: this suite rolls rebuilt Patroni 3.0.2 packages (pgha's own build and higher ones).
-      (
-        await pghaOk([
-          'configure',
-          dir,
-          '-a',
-          'M1',
-          '--enable-patroni',
-          '--enable-haproxy',
-          '--os-version',
-          '12',
-          '--subnet',
-          `${SUBNET}.0/24`,
-        ])
-      ).stdout,
+      (await pghaOk(configureM1Args(dir, SUBNET, { osVersion: 12 }))).stdout,
     );
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
