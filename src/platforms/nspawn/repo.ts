@@ -10,12 +10,13 @@
  * bind-mounted): new .debs are linked in, stale ones removed, indexes replaced atomically.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, link, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile, chown } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, readdir, rm, rmdir, stat, writeFile, chown } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { assertHostPrereqs } from './prereqs.js';
 import { aptInstallArgs, aptPinText, debFileName, mirrorSourcesList, parseAptSimulation, releaseFileText, type AptPackage } from './apt.js';
+import { atomicWrite } from './atomic-write.js';
 import { IMAGE_STAMP, ensureImage } from './image.js';
 import { recordResolved } from './resolved-store.js';
 import { debianMirrors } from './mirrors.js';
@@ -252,12 +253,6 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode: 0o644 });
-  await rename(tmp, path);
 }
 
 /** uid/gid of `_apt` in the image, so apt can download into our bind mounts sandboxed. */

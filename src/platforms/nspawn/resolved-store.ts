@@ -6,9 +6,10 @@
  *   the machine-wide record (what the README's table is made from) is the release as Debian
  *   serves it today, never a test's pinned old version.
  */
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { releaseByCodename } from '../../model/releases.js';
+import { atomicWrite } from './atomic-write.js';
 import { parsePackagesIndex } from './packages-index.js';
 import { resolvedManifestFile } from './paths.js';
 import { resolvedManifest } from './resolved.js';
@@ -30,13 +31,7 @@ export async function recordResolved(repoDir: string, spec: ResolvedInputs, env:
   // The index's own time: an up-to-date repository was resolved when it was built, not now.
   const date = (await stat(index)).mtime;
   const text = `${JSON.stringify(resolvedManifest(release, entries, { source: 'the local repository (pgha download-packages)', date }), null, 2)}\n`;
-  await writeAtomically(join(repoDir, RESOLVED_FILE), text);
+  await atomicWrite(join(repoDir, RESOLVED_FILE), text);
   const asServed = !Object.keys(spec.pins).length && !Object.keys(spec.extraVersions ?? {}).length && !(spec.extraDebs ?? []).length;
-  if (asServed) await writeAtomically(resolvedManifestFile(spec.codename, env), text);
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, path);
+  if (asServed) await atomicWrite(resolvedManifestFile(spec.codename, env), text);
 }
