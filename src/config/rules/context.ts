@@ -61,6 +61,13 @@ export interface RuleContext {
   result(): SemanticResult;
 }
 
+/** Hosts named once each; past ten, the rest counted (a 500-host cluster's message stays one line). */
+export function hostList(hosts: readonly string[], shown = 10): string {
+  const unique = [...new Set(hosts)];
+  if (unique.length <= shown) return unique.join(', ');
+  return `${unique.slice(0, shown).join(', ')} and ${unique.length - shown} more`;
+}
+
 export function isDataNode(roles: readonly Role[]): boolean {
   return roles.includes('primary') || roles.includes('replica');
 }
@@ -145,7 +152,7 @@ export function createContext(config: ClusterConfig, doc: LoadedDocument, extraV
       return (a && (!b || a.rank > b.rank) ? a : b) ?? inDoc(['instances', i]);
     },
     result() {
-      const merged = [...grouped.values()].map((g) => ({ g, problem: problemAt(g.loc, g.render(g.hosts.join(', '))) }));
+      const merged = [...grouped.values()].map((g) => ({ g, problem: problemAt(g.loc, g.render(hostList(g.hosts))) }));
       return {
         errors: [...errors, ...merged.filter((m) => m.g.severity === 'error').map((m) => m.problem)],
         warnings: [...warnings, ...merged.filter((m) => m.g.severity === 'warning').map((m) => m.problem)],

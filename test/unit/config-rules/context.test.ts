@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eachHost, eachInstance, isDataNode } from '../../../src/config/rules/context.js';
+import { eachHost, eachInstance, hostList, isDataNode } from '../../../src/config/rules/context.js';
 import { baseConfig, contextOf, withInstanceVars } from './helpers.js';
 
 describe('sourceOf, blame, louder', () => {
@@ -79,6 +79,15 @@ describe('report, perHost, result', () => {
     const { errors, warnings } = ctx.result();
     expect(errors.map((e) => `${e.path}: ${e.message}`)).toEqual(['instances: direct', 'cluster_vars: on h1, h2', 'cluster_vars: on h1']);
     expect(warnings.map((e) => `${e.path}: ${e.message}`)).toEqual(['cluster_vars: on h1']);
+  });
+});
+
+describe('hostList', () => {
+  it('names each host once, and past ten counts the rest', () => {
+    expect(hostList(['pg1', 'pg1', 'pg2'])).toBe('pg1, pg2');
+    const many = Array.from({ length: 496 }, (_, i) => `pg${i + 1}`);
+    expect(hostList(many)).toBe('pg1, pg2, pg3, pg4, pg5, pg6, pg7, pg8, pg9, pg10 and 486 more');
+    expect(hostList(many.slice(0, 10))).toBe(many.slice(0, 10).join(', '));
   });
 });
 
