@@ -12,6 +12,11 @@ export interface PackageSpec {
   name: string;
   /** Exact Debian version, or a prefix ending in `*` (as apt's `pkg=1.2*`). Absent: any version. */
   version?: string;
+  /**
+   * Installed beside the component (what the release's packaging leaves out), never pinned by
+   * its version variable: `pgha upgrade` neither asks a target version of it nor installs it.
+   */
+  companion?: true;
 }
 
 /**
@@ -104,6 +109,11 @@ export function portOf(variable: string, service: string): PortUse {
 
 export function pinned(name: string, version: string | undefined): PackageSpec {
   return version === undefined ? { name } : { name, version };
+}
+
+/** A package installed beside a component at whatever version the release has (see PackageSpec.companion). */
+export function companion(name: string): PackageSpec {
+  return { name, companion: true };
 }
 
 /** A systemd unit file or drop-in: `/etc/systemd/system/<unit>` or `…/<unit>.d/…`. */

@@ -53,9 +53,13 @@ export function componentApplies(c: Component, cluster: ResolvedCluster, host: R
   return model(c).runsOn(cluster, host);
 }
 
-/** The host's packages that belong to a component, with their pins. */
+/**
+ * The host's packages that an upgrade of a component moves, with their pins: its companions
+ * (python3-etcd beside Patroni on Debian 13) are not pinned by the component's version variable,
+ * so they are neither asked a target of nor reinstalled; apt keeps them as its dependencies need.
+ */
 export function componentPackages(c: Component, cluster: ResolvedCluster, host: ResolvedHost): PackageSpec[] {
-  return componentApplies(c, cluster, host) ? model(c).packages(host) : [];
+  return componentApplies(c, cluster, host) ? model(c).packages(host).filter((p) => !p.companion) : [];
 }
 
 /** The systemd unit restarted to run the new version; PostgreSQL is restarted through Patroni instead. */

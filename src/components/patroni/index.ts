@@ -2,7 +2,7 @@
 import type { OsVersion } from '../../model/releases.js';
 import { releaseOf } from '../../model/releases.js';
 import { isDataNode, optStr } from '../common.js';
-import { pinned, portOf, type Component } from '../component.js';
+import { companion, pinned, portOf, type Component } from '../component.js';
 import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
 import { patroniHealth } from './health.js';
@@ -19,7 +19,7 @@ export const patroni: Component = {
   runsOn: (_cluster, host) => isDataNode(host),
   packages: (host) => {
     const flavour = optStr(host.vars, 'patroni_package_flavour') ?? 'community';
-    const extra = WITH_PATRONI[releaseOf(host.vars).version].map((p) => pinned(p, undefined));
+    const extra = WITH_PATRONI[releaseOf(host.vars).version].map(companion);
     return [pinned(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(host.vars, 'patroni_package_version')), ...extra];
   },
   files: (cluster, host, ctx) => patroniFiles(cluster, host, ctx.inputs),
