@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseConfigText } from '../src/config/load.js';
 import { validateConfig } from '../src/config/validate.js';
 import { resolveCluster } from '../src/model/resolve.js';
+import { DEFAULT_OS_VERSION, RELEASES, type DebianRelease } from '../src/model/releases.js';
 import type { ClusterPki } from '../src/model/types.js';
 import { issueCa, issueNodeCert } from '../src/pki/certs.js';
 import type { HostFacts } from '../src/plan/facts.js';
@@ -17,7 +18,7 @@ import { planHost } from '../src/plan/plan.js';
 import { packagesFor, renderCluster } from '../src/render/index.js';
 
 /** 500 hosts: 496 data nodes (etcd on the first 3), 4 HAProxy hosts, addresses in 10.240.0.0/16. */
-export function syntheticConfig(hosts = 500, proxies = 4): string {
+export function syntheticConfig(hosts = 500, proxies = 4, release: DebianRelease = RELEASES[DEFAULT_OS_VERSION]): string {
   const lines = [
     'architecture: M1',
     'cluster_name: bench500',
@@ -26,7 +27,8 @@ export function syntheticConfig(hosts = 500, proxies = 4): string {
     '  etcd_ssl_enabled: true',
     '  etcd_authentication_mode: basic',
     '  patroni_authentication_mode: basic',
-    '  postgres_version: 15',
+    `  os_version: ${release.version}`,
+    `  postgres_version: ${release.postgresDefault}`,
     '  patroni_package_flavour: community',
     'locations:',
     '  - Name: main',
@@ -70,8 +72,8 @@ export interface RenderPlanFigures {
   actions: number;
 }
 
-export function measureRenderPlan(runs = 5, hosts = 500): RenderPlanFigures {
-  const text = syntheticConfig(hosts);
+export function measureRenderPlan(runs = 5, hosts = 500, release?: DebianRelease): RenderPlanFigures {
+  const text = syntheticConfig(hosts, 4, release);
   const ca = issueCa({ clusterName: 'bench500', now: new Date() });
   const node = issueNodeCert({ ca, host: { name: 'pg1', ip: '10.240.0.2' }, now: new Date() });
   const samplesMs: number[] = [];

@@ -26,6 +26,8 @@ export interface BenchFigures {
   frozen_leader_gap_ms: number | null;
   /** Issue 17: the leader's container link down 45 s, then up; asynchronous replication. */
   partition_lost_writes: number | null;
+  /** Issue 17: the same partition with `synchronous_mode` and `synchronous_mode_strict` on (goal 0). */
+  partition_strict_lost_writes: number | null;
   /** Issue 12: writes through HAProxy that failed while `pgha rotate-passwords` ran (its writer keeps one connection). */
   rotate_passwords_failed_writes: number | null;
 }
@@ -50,6 +52,7 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'frozen_leader_lost_writes',
   'frozen_leader_gap_ms',
   'partition_lost_writes',
+  'partition_strict_lost_writes',
   'rotate_passwords_failed_writes',
 ];
 
@@ -181,6 +184,15 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
     measured: have(f.partition_lost_writes) ? `${f.partition_lost_writes} lost` : 'not measured',
     pass: null,
   });
+  out.push(
+    have(f.partition_strict_lost_writes)
+      ? {
+          goal: 'partitioned leader, synchronous_mode strict: 0 lost writes',
+          measured: `${f.partition_strict_lost_writes} lost`,
+          pass: f.partition_strict_lost_writes === 0,
+        }
+      : { goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: 'not measured', pass: null },
+  );
   out.push({
     goal: 'rotate-passwords: failed writes = 0',
     measured: have(f.rotate_passwords_failed_writes) ? `${f.rotate_passwords_failed_writes} failed` : 'not measured',
@@ -191,10 +203,13 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
 
 export const METHOD = `## Method
 
-- **Hosts**: systemd-nspawn containers on this machine (\`--platform nspawn\`), Debian bookworm,
-  packages from the cluster's local repository (\`pgha download-packages\`, run before any timing).
-  The cluster is \`configure -a M1 --enable-patroni --enable-haproxy\`: 3 data nodes with etcd on
-  them and 1 HAProxy host; \`patroni_package_version\` pinned to 3.0.2-1.
+- **Hosts**: systemd-nspawn containers on this machine (\`--platform nspawn\`), of the Debian release
+  named above (\`PGHA_BENCH_OS_VERSION\`, default 13), packages from the cluster's local repository
+  (\`pgha download-packages\`, run before any timing). The cluster is
+  \`configure -a M1 --enable-patroni --enable-haproxy --os-version N\`: 3 data nodes with etcd on them
+  and 1 HAProxy host; \`patroni_package_version\` pinned to the release's own Patroni (Debian 12:
+  3.0.2-1, Debian 13: 4.0.7-3~deb13u1). A second column, when present, gives the other release's
+  newest committed figure of each key, with the date of its run.
 - **cold_deploy_s**: wall time of the \`pgha deploy\` process on freshly provisioned containers.
 - **deploy_floor_s**: on a separate set of fresh containers, the same package set pgha installs
   (\`packagesFor\`, with \`create_main_cluster = false\` and a \`policy-rc.d\` as pgha's install
@@ -218,15 +233,19 @@ export const METHOD = `## Method
 - **failover gaps**: same writer; \`kill -9\` of the leader's postmaster (pid from
   \`postmaster.pid\`), and a clean stop of the leader's whole container (SIGTERM to its
   systemd-nspawn, which powers the container off). The longest gap until writes flow again.
-- **upgrade**: a rebuilt patroni package (\`3.0.2-1+pgha2\`: pgha's 3.0.2-1+pgha1, only the version changed) is in the
+- **upgrade**: a rebuilt patroni package (only the version changed: Debian 12 \`3.0.2-1+pgha2\`
+  from pgha's 3.0.2-1+pgha1, Debian 13 \`4.0.7-3~deb13u1+pgha1\` from Debian's) is in the
   repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
   under the writer; acknowledged inserts missing afterwards, and the longest gap.
 - **frozen_leader_lost_writes**, **frozen_leader_gap_ms**: same writer; SIGSTOP to every process
   of the leader's container (its pid namespace, from the machine) for 45 s, then SIGCONT; writes
-  missing afterwards, and the longest gap (goal: ttl + 5 s). bench3 runs pgha's fixed Patroni
-  (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
+  missing afterwards, and the longest gap (goal: ttl + 5 s). On Debian 12 bench3 runs pgha's
+  fixed Patroni (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
 - **partition_lost_writes**: the leader's container link down for 45 s, then up; asynchronous
-  replication, so reported, not judged.
+  replication, so reported, not judged. **partition_strict_lost_writes**: the same after
+  \`patroni_dynamic_conf_settings: {synchronous_mode: true, synchronous_mode_strict: true}\` is
+  deployed (a DCS PATCH, no restart) and a replica is the synchronous standby; goal 0. The setting
+  is removed and deployed again afterwards.
 - **rotate_passwords_failed_writes**: same writer (one connection, reopened only after an
   error); \`pgha rotate-passwords DIR\` renews every password of the cluster while it writes; the
   writes that failed (goal 0: nothing restarts, no open connection is cut).
@@ -239,13 +258,45 @@ export const METHOD = `## Method
   containers, divided by cold_deploy_s.
 `;
 
-export function markdown(date: string, f: BenchFigures, context: Record<string, unknown>): string {
+/** One figure of another run: its value and the date of the results file it came from. */
+export interface DatedFigure {
+  value: number;
+  date: string;
+}
+
+/** A second column for the Figures table: another release's newest measured value of each key. */
+export interface OtherColumn {
+  label: string;
+  values: Partial<Record<keyof BenchFigures, DatedFigure>>;
+}
+
+/**
+ * The newest measured value of every key over several results files of one release (partial runs
+ * measure only some keys, so one file rarely has them all). `runs` in any order.
+ */
+export function newestPerKey(runs: readonly { date: string; figures: Partial<BenchFigures> }[]): OtherColumn['values'] {
+  const out: OtherColumn['values'] = {};
+  for (const run of [...runs].sort((a, b) => a.date.localeCompare(b.date)))
+    for (const k of FIGURE_KEYS) {
+      const v = run.figures[k];
+      if (typeof v === 'number') out[k] = { value: v, date: run.date };
+    }
+  return out;
+}
+
+export function markdown(date: string, f: BenchFigures, context: Record<string, unknown>, other?: OtherColumn): string {
   const goals = checkGoals(f);
   const mark = (p: boolean | null) => (p === null ? '—' : p ? 'pass' : '**miss**');
+  const value = (k: keyof BenchFigures) => (f[k] === null ? 'not measured' : String(f[k]));
+  const otherValue = (k: keyof BenchFigures) => {
+    const v = other?.values[k];
+    return v ? `${v.value} (${v.date})` : 'not measured';
+  };
+  const release = typeof context.release === 'string' ? context.release : 'value';
   const lines = [
     `# pgha benchmark, ${date}`,
     '',
-    `Machine: ${String(context.machine ?? '?')}. Versions: ${String(context.versions ?? '?')}.`,
+    `Machine: ${String(context.machine ?? '?')}. Release: ${String(context.release ?? '?')}. Versions: ${String(context.versions ?? '?')}.`,
     '',
     '## Goals (issue 5, item 2)',
     '',
@@ -255,9 +306,13 @@ export function markdown(date: string, f: BenchFigures, context: Record<string, 
     '',
     '## Figures',
     '',
-    '| key | value |',
-    '|---|---|',
-    ...FIGURE_KEYS.map((k) => `| \`${k}\` | ${f[k] === null ? 'not measured' : String(f[k])} |`),
+    ...(other
+      ? [
+          `| key | ${release} | ${other.label} |`,
+          '|---|---|---|',
+          ...FIGURE_KEYS.map((k) => `| \`${k}\` | ${value(k)} | ${otherValue(k)} |`),
+        ]
+      : ['| key | value |', '|---|---|', ...FIGURE_KEYS.map((k) => `| \`${k}\` | ${value(k)} |`)]),
     '',
     METHOD,
   ];

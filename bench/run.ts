@@ -9,18 +9,20 @@
  *                         (never torn down by the bench)
  *   PGHA_BENCH_KEEP=1     leave the bench3 cluster running at the end (its directory is printed)
  *   PGHA_BENCH_SWITCHOVERS=n  switchovers per HAProxy setting (5)
+ *   PGHA_BENCH_OS_VERSION=12|13  the Debian release of the bench's clusters (default: pgha's default, 13)
  *
  * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24).
  * Every cluster it creates is deprovisioned at the end, on failure and on SIGINT/SIGTERM.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse, stringify } from 'yaml';
 import { loadCluster } from '../src/app/cluster-dir.js';
 import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
+import { DEFAULT_OS_VERSION, releaseByVersion, releaseName, type DebianRelease } from '../src/model/releases.js';
 import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
 import { BIN, REPO, configureM1Args, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
@@ -35,7 +37,7 @@ import {
   waitHealthy,
   type WriterReport,
 } from '../test/e2e/probes.js';
-import { emptyFigures, markdown, median, round, type BenchFigures } from './report.js';
+import { emptyFigures, markdown, median, newestPerKey, round, type BenchFigures, type OtherColumn } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
 
 const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze', 'scale'] as const;
@@ -50,14 +52,37 @@ const REUSE = process.env.PGHA_BENCH_DIR;
 const KEEP = process.env.PGHA_BENCH_KEEP === '1';
 
 /**
- * The bench's clusters run Debian 12: its upgrade and freeze parts roll and compare Patroni 3.0.2
- * builds (Debian's, pgha's fixed one, a rebuilt higher one). Debian 13 (the default release) is
- * not measured by the bench yet.
+ * What differs between the releases the bench can run on: the Patroni its clusters start on (the
+ * release's own, pinned so that a rebuilt one in the repository is not picked), the rebuilt one
+ * its upgrade part rolls, and the PostgreSQL major (paths of the floor and the postmaster kill).
  */
-const BENCH_OS_VERSION = 12;
-const PATRONI_PIN = '3.0.2-1';
-/** Above pgha's own 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt from it. */
-const PATRONI_NEW = '3.0.2-1+pgha2';
+interface BenchRelease {
+  release: DebianRelease;
+  patroniPin: string;
+  patroniNew: string;
+  /** Builds the .deb of patroniNew (after a first download-packages filled the package cache). */
+  buildPatroniNew(workDir: string): Promise<{ file: string; version: string }>;
+}
+
+const BENCH_RELEASES: Record<number, Omit<BenchRelease, 'release'>> = {
+  // pgha's fixed 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt one higher.
+  12: { patroniPin: '3.0.2-1', patroniNew: '3.0.2-1+pgha2', buildPatroniNew: async (w) => rebuiltDeb(w, await fixedPatroniDeb(), 'pgha2') },
+  13: {
+    patroniPin: '4.0.7-3~deb13u1',
+    patroniNew: '4.0.7-3~deb13u1+pgha1',
+    buildPatroniNew: (w) => Promise.resolve(rebuiltDeb(w, 'patroni_4.0.7-3~deb13u1_all.deb', 'pgha1')),
+  },
+};
+
+function benchRelease(): BenchRelease {
+  const asked = process.env.PGHA_BENCH_OS_VERSION ?? String(DEFAULT_OS_VERSION);
+  const release = releaseByVersion(asked);
+  const parts = release && BENCH_RELEASES[release.version];
+  if (!release || !parts) throw new Error(`PGHA_BENCH_OS_VERSION=${asked}: the bench runs on ${Object.keys(BENCH_RELEASES).join(' or ')}`);
+  return { release, ...parts };
+}
+const REL = benchRelease();
+const PG_MAJOR = REL.release.postgresDefault;
 const SWITCHOVERS = Number(process.env.PGHA_BENCH_SWITCHOVERS ?? 5);
 const STATUS_RUNS = 20;
 /** TPA's HAProxy server checks; fastinter/downinter removed so that they default to inter, as in TPA. */
@@ -159,20 +184,26 @@ function describe(name: string, dir: string): Cluster {
 }
 
 /** configure (+ extra replicas), pin patroni, build the repository, provision: ready for a cold deploy. */
-async function makeCluster(name: string, subnet: string, opts: { extraReplicas?: number; debs?: string[] } = {}): Promise<Cluster> {
+async function makeCluster(
+  name: string,
+  subnet: string,
+  opts: { extraReplicas?: number; debs?: () => Promise<string[]> } = {},
+): Promise<Cluster> {
   const dir = join(root, name);
   created.add(dir); // deprovision also cleans up a half-provisioned cluster
   await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
-  await pghaOk(configureM1Args(dir, subnet, { osVersion: BENCH_OS_VERSION }));
+  await pghaOk(configureM1Args(dir, subnet, { osVersion: REL.release.version }));
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
-  doc.cluster_vars.patroni_package_version = PATRONI_PIN;
+  doc.cluster_vars.patroni_package_version = REL.patroniPin;
   for (let i = 0; i < (opts.extraReplicas ?? 0); i++) {
     const n = doc.instances.length + 1;
     doc.instances.push({ Name: `pg${n}`, node: n, location: 'main', role: ['replica'], ip_address: `${subnet}.${10 + n}` });
   }
   writeFileSync(path, stringify(doc));
-  await pghaOk(['download-packages', dir, ...(opts.debs ?? []).flatMap((d) => ['--add-deb', d])]);
+  await pghaOk(['download-packages', dir]);
+  // Rebuilt packages start from Debian's in the package cache, which that first run fills.
+  if (opts.debs) await pghaOk(['download-packages', dir, ...(await opts.debs()).flatMap((d) => ['--add-deb', d])]);
   await pghaOk(['provision', dir]);
   return describe(name, dir);
 }
@@ -202,7 +233,7 @@ echo $(( (e - s) / 1000000 ))`;
     }),
   );
   const installS = Math.max(...installs.map((i) => i.wallS));
-  const B = '/usr/lib/postgresql/15/bin';
+  const B = `/usr/lib/postgresql/${PG_MAJOR}/bin`;
   const D = '/var/lib/postgresql/floor';
   const primary = c.ips.pg1!;
   const init = sshOk(
@@ -253,11 +284,12 @@ async function switchoverGaps(c: Cluster, writer: ProxyWriter, label: string): P
   return reports;
 }
 
-function setHaproxySettings(dir: string, settings: unknown): void {
+/** Sets (or, with undefined, removes) one of config.yml's cluster_vars. */
+function setClusterVar(dir: string, key: string, value: unknown): void {
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown> };
-  if (settings === undefined) delete doc.cluster_vars.haproxy_conf_settings;
-  else doc.cluster_vars.haproxy_conf_settings = settings;
+  if (value === undefined) delete doc.cluster_vars[key];
+  else doc.cluster_vars[key] = value;
   writeFileSync(path, stringify(doc));
 }
 
@@ -301,6 +333,24 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * The other release's newest committed figures (bench/results/*.json; files from before the
+ * bench named its release ran Debian 12), as the Markdown's second column.
+ */
+function otherReleaseColumn(): OtherColumn | undefined {
+  const dirPath = join(REPO, 'bench', 'results');
+  const runs = readdirSync(dirPath)
+    .filter((n) => n.endsWith('.json'))
+    .map((n) => {
+      const doc = JSON.parse(readFileSync(join(dirPath, n), 'utf8')) as Partial<BenchFigures> & { context?: { os_version?: number } };
+      return { date: n.slice(0, 10), os: doc.context?.os_version ?? 12, figures: doc };
+    })
+    .filter((r) => r.os !== REL.release.version);
+  if (!runs.length) return undefined;
+  const other = releaseByVersion(runs[0]!.os);
+  return { label: `${other ? releaseName(other) : `Debian ${runs[0]!.os}`} (newest committed run)`, values: newestPerKey(runs) };
+}
+
 // ── main ──
 
 async function main(): Promise<void> {
@@ -313,13 +363,15 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' ')} at start`,
     node: process.version,
+    release: releaseName(REL.release),
+    os_version: REL.release.version,
     parts: only ?? 'all',
   };
   root = mkdtempSync('/var/tmp/pgha-bench-');
 
   if (wants('render')) {
     log('render + plan, 500 hosts');
-    const r = measureRenderPlan(5);
+    const r = measureRenderPlan(5, 500, REL.release);
     f.render_plan_500_hosts_ms = r.medianMs;
     ctx.render_plan = r;
     log(`render + plan: ${r.medianMs} ms (${r.samplesMs.join(', ')})`);
@@ -338,10 +390,14 @@ async function main(): Promise<void> {
     c = describe(basename(REUSE), REUSE); // the cluster's own name: patronictl's config and nspawn's state are named by it
     log(`using the deployed cluster in ${REUSE}`);
   } else if (needMain) {
-    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
-    if (deb.version !== PATRONI_NEW) throw new Error(`rebuilt patroni is ${deb.version}, expected ${PATRONI_NEW}`);
-    log('bench3: configure, download-packages, provision');
-    c = await makeCluster('bench3', '10.239.2', { debs: [deb.file] });
+    log(`bench3 (${releaseName(REL.release)}): configure, download-packages, provision`);
+    c = await makeCluster('bench3', '10.239.2', {
+      debs: async () => {
+        const deb = await REL.buildPatroniNew(root);
+        if (deb.version !== REL.patroniNew) throw new Error(`rebuilt patroni is ${deb.version}, expected ${REL.patroniNew}`);
+        return [deb.file];
+      },
+    });
     log('bench3: cold deploy');
     const rssFile = join(root, 'deploy.rss');
     const cold = await pghaOk(['deploy', c.dir], { PGHA_BENCH_RSS_FILE: rssFile }, ['--require', join(REPO, 'bench', 'peak-rss.cjs')]);
@@ -361,7 +417,7 @@ async function main(): Promise<void> {
   }
 
   if (c) {
-    ctx.versions = ['postgresql-15', 'patroni', 'etcd-server', 'haproxy']
+    ctx.versions = [`postgresql-${PG_MAJOR}`, 'patroni', 'etcd-server', 'haproxy']
       .map((p) => `${p} ${sshOk(c.dir, p === 'haproxy' ? c.proxy : c.ips.pg1!, `dpkg-query -W -f='\${Version}' ${p}`).trim()}`)
       .join(', ');
   }
@@ -403,7 +459,7 @@ async function main(): Promise<void> {
 
   if (c && wants('tpa')) {
     log("TPA's checks: haproxy_conf_settings.default_server = inter 3s fall 3 rise 2");
-    setHaproxySettings(c.dir, TPA_CHECKS);
+    setClusterVar(c.dir, 'haproxy_conf_settings', TPA_CHECKS);
     try {
       await pghaOk(['deploy', c.dir]);
       const cfg = sshOk(c.dir, c.proxy, 'grep default-server /etc/haproxy/haproxy.cfg');
@@ -414,7 +470,7 @@ async function main(): Promise<void> {
       f.switchover_gap_ms_p50_tpa_checks = Math.round(median(gaps));
       ctx.switchover_tpa = { gaps_ms: gaps, lost: reports.map((r) => r.lost) };
     } finally {
-      setHaproxySettings(c.dir, undefined);
+      setClusterVar(c.dir, 'haproxy_conf_settings', undefined);
       await pghaOk(['deploy', c.dir]);
     }
   }
@@ -432,7 +488,7 @@ async function main(): Promise<void> {
       w,
       `bench_pmkill_${Date.now() % 100000}`,
       async (leader) => {
-        sshOk(c.dir, c.ips[leader]!, `kill -9 $(head -1 /var/lib/postgresql/15/${c.name}/postmaster.pid)`);
+        sshOk(c.dir, c.ips[leader]!, `kill -9 $(head -1 /var/lib/postgresql/${PG_MAJOR}/${c.name}/postmaster.pid)`);
       },
       // Patroni restarts PostgreSQL on the same node when it still holds the leader key, or another takes over.
       async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000).then(() => undefined),
@@ -464,12 +520,12 @@ async function main(): Promise<void> {
   }
 
   if (c && wants('upgrade')) {
-    log(`upgrade --components=patroni to ${PATRONI_NEW}`);
+    log(`upgrade --components=patroni to ${REL.patroniNew}`);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
     await getWriter().waitWritable();
     const stop = getWriter().start(`bench_upgrade_${Date.now() % 100000}`);
     await sleep(2000);
-    const r = await pgha(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${PATRONI_NEW}`]);
+    const r = await pgha(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${REL.patroniNew}`]);
     await sleep(2000);
     const report = await stop();
     if (r.code !== 0) throw new Error(`upgrade exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
@@ -497,12 +553,12 @@ async function main(): Promise<void> {
   }
 
   if (c && wants('freeze')) {
-    // bench3 starts on Debian's pinned 3.0.2-1, which has the leader key bug (issue 17): measure
+    // On Debian 12 bench3 starts on Debian's pinned 3.0.2-1, which has the leader key bug (issue 17): measure
     // the build pgha deploys, as the upgrade part leaves it or by that upgrade here.
     const st = JSON.parse((await pghaOk(['status', c.dir, '-o', 'json'])).stdout) as { members: { knownBug?: string }[] };
     if (st.members.some((m) => m.knownBug)) {
-      log(`freeze: upgrading patroni to ${PATRONI_NEW} first`);
-      await pghaOk(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${PATRONI_NEW}`]);
+      log(`freeze: upgrading patroni to ${REL.patroniNew} first`);
+      await pghaOk(['upgrade', c.dir, '--components=patroni', '-e', `patroni_package_version=${REL.patroniNew}`]);
     }
     const w = getWriter();
     const HOLD_MS = 45_000;
@@ -528,26 +584,43 @@ async function main(): Promise<void> {
     ctx.frozen_leader = fr;
     log(`frozen leader: longest gap ${fr.longestGapMs} ms, lost ${fr.lost} of ${fr.acked}`);
 
+    const partition = (table: string) =>
+      failoverGap(
+        c,
+        w,
+        table,
+        async (leader) => {
+          const init = containerInitPid(hostPaths(c.name, leader).pidFile);
+          const link = (state: string) => spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state]);
+          if (link('down').status !== 0) throw new Error(`cannot take ${leader}'s link down`);
+          try {
+            await sleep(HOLD_MS);
+          } finally {
+            link('up');
+          }
+        },
+        healthyAgain,
+      );
+
     log(`partition: the leader's container link down for ${HOLD_MS / 1000} s`);
-    const pa = await failoverGap(
-      c,
-      w,
-      `bench_partition_${Date.now() % 100000}`,
-      async (leader) => {
-        const init = containerInitPid(hostPaths(c.name, leader).pidFile);
-        const link = (state: string) => spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state]);
-        if (link('down').status !== 0) throw new Error(`cannot take ${leader}'s link down`);
-        try {
-          await sleep(HOLD_MS);
-        } finally {
-          link('up');
-        }
-      },
-      healthyAgain,
-    );
+    const pa = await partition(`bench_partition_${Date.now() % 100000}`);
     f.partition_lost_writes = pa.lost;
     ctx.partition = pa;
     log(`partitioned leader: longest gap ${pa.longestGapMs} ms, lost ${pa.lost} of ${pa.acked} (asynchronous replication)`);
+
+    log('partition again, with synchronous_mode strict');
+    setClusterVar(c.dir, 'patroni_dynamic_conf_settings', { synchronous_mode: true, synchronous_mode_strict: true });
+    try {
+      await pghaOk(['deploy', c.dir]);
+      await until('a synchronous standby', () => patronictl(c.dir, c.ips.pg1!, c.name).some((m) => m.Role === 'Sync Standby'), 120_000);
+      const ps = await partition(`bench_partition_strict_${Date.now() % 100000}`);
+      f.partition_strict_lost_writes = ps.lost;
+      ctx.partition_strict = ps;
+      log(`partitioned leader, strict: longest gap ${ps.longestGapMs} ms, lost ${ps.lost} of ${ps.acked}`);
+    } finally {
+      setClusterVar(c.dir, 'patroni_dynamic_conf_settings', undefined);
+      await pghaOk(['deploy', c.dir]);
+    }
   }
 
   if (c && !REUSE && !KEEP) {
@@ -568,10 +641,10 @@ async function main(): Promise<void> {
 
   ctx.bench_run_s = Math.round((Date.now() - started) / 1000);
   const date = new Date().toISOString().slice(0, 10);
-  const base = only || REUSE ? '/var/tmp/pgha-bench-last' : join(REPO, 'bench', 'results', date);
+  const base = only || REUSE ? '/var/tmp/pgha-bench-last' : join(REPO, 'bench', 'results', `${date}-debian${REL.release.version}`);
   mkdirSync(join(base, '..'), { recursive: true });
   writeFileSync(`${base}.json`, `${JSON.stringify({ ...f, context: ctx }, null, 2)}\n`);
-  writeFileSync(`${base}.md`, markdown(date, f, ctx));
+  writeFileSync(`${base}.md`, markdown(date, f, ctx, otherReleaseColumn()));
   process.stdout.write(readFileSync(`${base}.md`, 'utf8'));
   log(`wrote ${base}.json and ${base}.md in ${String(ctx.bench_run_s)} s`);
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkGoals, emptyFigures, FIGURE_KEYS, markdown, median } from '../../bench/report.js';
+import { checkGoals, emptyFigures, FIGURE_KEYS, markdown, median, newestPerKey } from '../../bench/report.js';
 import { PRIMARY_STRATEGIES as CLI_STRATEGIES } from '../../src/cli/upgrade.js';
 import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(20);
+    expect(FIGURE_KEYS).toHaveLength(21);
   });
 
   it('median of odd and even samples', () => {
@@ -25,7 +25,7 @@ describe('bench report', () => {
       patronictl_list_ms: 417,
     };
     const g = checkGoals(f);
-    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null, null, null, null, null]);
+    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null, null, null, null, null, null]);
     expect(g[0]!.measured).toBe('60 s vs floor 37 s = 1.62 ×');
     expect(markdown('2026-12-02', f, {})).toMatch(/\| cold deploy ≤ 1\.3 × floor \| .* \| \*\*miss\*\* \|/);
   });
@@ -35,13 +35,47 @@ describe('issue 17 figures', () => {
   it('a frozen leader must lose nothing and resume within ttl + 5 s; a partition is reported, not judged', () => {
     const judge = (frozen_leader_lost_writes: number, frozen_leader_gap_ms: number) =>
       checkGoals({ ...emptyFigures(), frozen_leader_lost_writes, frozen_leader_gap_ms, partition_lost_writes: 12 })
-        .slice(-4, -1)
+        .slice(-5, -2)
         .map((g) => g.pass);
     expect(judge(0, 34_999)).toEqual([true, true, null]);
     expect(judge(0, 35_001)).toEqual([true, false, null]);
     expect(judge(3, 20_000)).toEqual([false, true, null]);
     const g = checkGoals({ ...emptyFigures(), partition_lost_writes: 12 });
-    expect(g[g.length - 2]!.measured).toBe('12 lost');
+    expect(g[g.length - 3]!.measured).toBe('12 lost');
+  });
+
+  it('a partition with synchronous_mode strict must lose nothing', () => {
+    const strict = (n: number | null) => checkGoals({ ...emptyFigures(), partition_strict_lost_writes: n }).at(-2)!;
+    expect(strict(0)).toMatchObject({ goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: '0 lost', pass: true });
+    expect(strict(1)).toMatchObject({ measured: '1 lost', pass: false });
+    expect(strict(null)).toMatchObject({ measured: 'not measured', pass: null });
+  });
+});
+
+describe("the other release's column", () => {
+  it('takes the newest measured value of each key, whatever the order of the files', () => {
+    const v = newestPerKey([
+      { date: '2026-12-04', figures: { status_ms: 236, cold_deploy_s: null } },
+      { date: '2026-12-03', figures: { status_ms: 241, cold_deploy_s: 99.9 } },
+    ]);
+    expect(v).toEqual({ status_ms: { value: 236, date: '2026-12-04' }, cold_deploy_s: { value: 99.9, date: '2026-12-03' } });
+  });
+
+  it('is a third column of the figures table, dated; without one the table has two', () => {
+    const f = { ...emptyFigures(), status_ms: 210 };
+    const md = markdown(
+      '2026-12-05',
+      f,
+      { release: 'Debian 13 (trixie)' },
+      {
+        label: 'Debian 12 (bookworm) (newest committed run)',
+        values: { status_ms: { value: 236, date: '2026-12-04' } },
+      },
+    );
+    expect(md).toContain('| key | Debian 13 (trixie) | Debian 12 (bookworm) (newest committed run) |');
+    expect(md).toContain('| `status_ms` | 210 | 236 (2026-12-04) |');
+    expect(md).toContain('| `cold_deploy_s` | not measured | not measured |');
+    expect(markdown('2026-12-05', f, {})).toContain('| `status_ms` | 210 |\n');
   });
 });
 
