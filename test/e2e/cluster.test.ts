@@ -91,6 +91,26 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
     }
   });
 
+  it("runs Debian 13's stack, and the configs pgha rendered pass Patroni 4.0.7's --validate-config and HAProxy 3.0's haproxy -c", () => {
+    for (const ip of [...NODES, PROXY]) expect(sshOk(dir, ip, '. /etc/os-release && echo $VERSION_CODENAME').trim()).toBe('trixie');
+    for (const ip of NODES) {
+      expect(sshOk(dir, ip, 'patroni --version').trim()).toBe('patroni 4.0.7');
+      // As Patroni's own user (the config names files only it may read); the listen ports are its own, in use.
+      const v = ssh(
+        dir,
+        ip,
+        `cd /tmp && runuser -u postgres -- patroni --validate-config --ignore-listen-port /etc/patroni/${CLUSTER}.yml`,
+      );
+      expect(v.code, `${ip}: ${v.stdout}${v.stderr}`).toBe(0);
+    }
+    expect(sshOk(dir, PROXY, 'haproxy -v')).toMatch(/^HAProxy version 3\.0\./);
+    const h = ssh(dir, PROXY, 'haproxy -c -f /etc/haproxy/haproxy.cfg');
+    expect(h.code, `${h.stdout}${h.stderr}`).toBe(0);
+    expect(`${h.stdout}${h.stderr}`).toMatch(/Configuration file is valid/);
+    const v = psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, 'select version()', secret('postgres'));
+    expect(v.stdout).toMatch(/^PostgreSQL 17\./);
+  });
+
   it("replicas were built from an immediate checkpoint on the leader (Patroni took pgha's basebackup options)", () => {
     const log = sshOk(dir, PG1, `journalctl -u patroni@${CLUSTER} --no-pager -o cat`);
     const starts = log.split('\n').filter((l) => /checkpoint starting: .*force wait/.test(l));

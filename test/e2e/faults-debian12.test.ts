@@ -1,6 +1,8 @@
 /**
- * The stalls of the faults suite (./faults-suite.ts) on Debian 12, with pgha's fixed Patroni
- * 3.0.2 build (issue 17; Debian's own 3.0.2-1 loses acknowledged writes here): a frozen leader, a
+ * Debian 12's part of the suite. Deployed on Debian's own Patroni 3.0.2-1 (issue 17: it loses
+ * acknowledged writes when a frozen leader resumes), warned about by deploy, status and test, then
+ * upgraded to pgha's fixed build under a writer; then the stalls of the faults suite
+ * (./faults-suite.ts) with that build: a frozen leader, a
  * frozen etcd-only member and a partitioned leader under a writer through HAProxy. etcd runs on
  * three dedicated hosts here (on the data nodes in faults.test.ts, which runs every case on 13).
  */
@@ -12,6 +14,8 @@ faultsSuite({
   subnet: '10.242.1',
   suite: 'faults-debian12',
   patroniVersion: '3.0.2-1+pgha1',
+  // Debian's own first: the warnings, then the roll of the fixed build onto the running cluster.
+  rollFixFrom: '3.0.2-1',
   stallsOnly: true,
   // Dedicated etcd hosts, so a frozen etcd-only member is proven too.
   etcdNodes: 3,

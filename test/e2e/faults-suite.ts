@@ -1,6 +1,6 @@
 /**
- * The faults suite, run by faults.test.ts (Debian 12, every case) and faults-debian13.test.ts
- * (Debian 13, the stalls). Faults on a real cluster (3 data nodes with etcd + HAProxy, nspawn): the leader's whole
+ * The faults suite, run by faults.test.ts (Debian 13, every case) and faults-debian12.test.ts
+ * (Debian 12: the roll of pgha's fixed Patroni onto a running cluster, then the stalls). Faults on a real cluster (3 data nodes with etcd + HAProxy, nspawn): the leader's whole
  * container losing power, one etcd member stopped, and a data node off the network while a
  * config change is pending. Each is asserted with probes that do not go through pgha's code
  * (patronictl and psql on the nodes over OpenSSH, psql through HAProxy, etcd's /health over
@@ -56,6 +56,12 @@ export interface FaultsOptions {
   stallsOnly: boolean;
   /** Dedicated etcd hosts (configure --etcd-nodes): adds the frozen etcd-only member case. */
   etcdNodes?: number;
+  /**
+   * Deploy this (Debian's own, unfixed) Patroni first, see deploy, status and test warn about it,
+   * then roll patroniVersion onto the running cluster with `pgha upgrade --components=patroni
+   * --primary-strategy switchover` under a writer, as an operator with an existing cluster would.
+   */
+  rollFixFrom?: string;
 }
 
 export function faultsSuite(o: FaultsOptions): void {
@@ -139,6 +145,13 @@ export function faultsSuite(o: FaultsOptions): void {
       outputs.push(r.stdout, r.stderr);
       return r;
     };
+    const setPatroniPin = (version: string | undefined): void => {
+      const configPath = join(dir, 'config.yml');
+      const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
+      if (version === undefined) delete doc.cluster_vars.patroni_package_version;
+      else doc.cluster_vars.patroni_package_version = version;
+      writeFileSync(configPath, stringify(doc));
+    };
     const status = async (): Promise<ClusterStatus> => JSON.parse((await ok(['status', dir, '-o', 'json'])).stdout) as ClusterStatus;
     const until = async <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, seconds = 180): Promise<T> => {
       const deadline = Date.now() + seconds * 1000;
@@ -206,20 +219,16 @@ export function faultsSuite(o: FaultsOptions): void {
       await ok(configureM1Args(dir, SUBNET, { osVersion: o.osVersion, etcdNodes: o.etcdNodes }));
       const written = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { instances: { Name: string; ip_address: string }[] };
       for (const i of written.instances) IP[i.Name] = i.ip_address;
-      if (UNPATCHED) {
-        const configPath = join(dir, 'config.yml');
-        const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
-        doc.cluster_vars.patroni_package_version = '3.0.2-1';
-        writeFileSync(configPath, stringify(doc));
-      }
+      const startsOn = UNPATCHED ? '3.0.2-1' : o.rollFixFrom;
+      if (startsOn) setPatroniPin(startsOn);
       await ok(['download-packages', dir]);
       await ok(['provision', dir]);
       const deployed = await ok(['deploy', dir]);
       // pgha's own Patroni build unless pinned to Debian's, and deploy says when it is not.
       for (const n of DATA) {
-        expect(sshOk(dir, IP[n]!, "dpkg-query -W -f='${Version}' patroni").trim()).toBe(UNPATCHED ? '3.0.2-1' : o.patroniVersion);
+        expect(sshOk(dir, IP[n]!, "dpkg-query -W -f='${Version}' patroni").trim()).toBe(startsOn ?? o.patroniVersion);
       }
-      if (UNPATCHED) {
+      if (startsOn) {
         for (const n of DATA) {
           expect(deployed.stdout).toMatch(
             new RegExp(
@@ -236,6 +245,55 @@ export function faultsSuite(o: FaultsOptions): void {
     afterAll(async () => {
       await removeTestCluster(dir, root);
     }, 5 * 60_000);
+
+    if (o.rollFixFrom) {
+      const from = o.rollFixFrom;
+      it(
+        `status and test flag Patroni ${from}; upgrade rolls ${o.patroniVersion} onto the running cluster (switchover of the leader), losing no acknowledged write`,
+        async () => {
+          const s = await status();
+          for (const n of DATA) expect(s.members.find((m) => m.name === n)?.knownBug).toMatch(/without the leader key fix/);
+          expect((await ok(['status', dir])).stdout).toMatch(
+            /^warning: pg1: Patroni 3\.0\.2 without the leader key fix: .*; fix: pgha download-packages /m,
+          );
+          const t = await run(['test', dir]);
+          expect(t.stdout).toMatch(/leader key fix/);
+
+          const leader = leaderNow();
+          const w = proxyWriter();
+          await w.waitWritable();
+          const stop = w.start(`w_rollfix_${Date.now() % 100000}`);
+          await sleep(2000);
+          const up = await run([
+            'upgrade',
+            dir,
+            '--components=patroni',
+            '-e',
+            `patroni_package_version=${o.patroniVersion}`,
+            '--primary-strategy',
+            'switchover',
+          ]);
+          await sleep(2000);
+          const report = await stop();
+          expect(up.code, `${up.stdout}\n${up.stderr}`).toBe(0);
+          process.stdout.write(
+            `[figure] upgrade patroni ${from} → ${o.patroniVersion}: ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms\n`,
+          );
+          expect(report.lost).toBe(0);
+          for (const n of DATA) expect(sshOk(dir, IP[n]!, "dpkg-query -W -f='${Version}' patroni").trim()).toBe(o.patroniVersion);
+          // The leader was switched over, by the code path `pgha switchover` takes.
+          expect(leaderNow()).not.toBe(leader);
+          const after = await status();
+          for (const n of DATA) expect(after.members.find((m) => m.name === n)?.knownBug).toBeUndefined();
+          // Unpinned again, deploy keeps the fixed build (the newest in the repository) and warns no more.
+          setPatroniPin(undefined);
+          const d = await ok(['deploy', dir]);
+          expect(d.stdout).not.toContain('leader key fix');
+          await until('the cluster to stream with no lag', () => converged(IP.pg2!));
+        },
+        15 * 60_000,
+      );
+    }
 
     itAll(
       'leader container loses power: Patroni fails over, HAProxy follows, pgha reports it, and the old leader rejoins as a replica',

@@ -1,7 +1,7 @@
 /**
  * `pgha status` and `pgha test` on a real cluster (3 data nodes with etcd + HAProxy, nspawn),
- * checked against patronictl on a node; then faults: Patroni stopped on a replica, and a host
- * that drops off the network. The containers are removed even when a test fails.
+ * checked against patronictl on a node; then faults: Patroni stopped on a replica; then
+ * `failover` and `restart --scheduled`; last a host that drops off the network. The containers are removed even when a test fails.
  *
  * With PGHA_CAPTURE_FIXTURES=1 the suite first records the Patroni 3.0.2 contract fixtures
  * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into
@@ -218,6 +218,58 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
       await sleep(2000);
     }
     expect(last).toMatch(/ 0 failed/);
+  }, 180_000);
+
+  // The verbs that move or restart PostgreSQL on their own schedule, on the same cluster (it had
+  // its own until 2026-12-05; one cluster fewer keeps CI in its budget): `failover` promoting a
+  // candidate through Patroni (forced past a healthy leader, the only way to trigger it on
+  // demand), and `restart --scheduled`, which Patroni carries out later by itself.
+  const leaderNow = () => patronictl().find((m) => m.Role === 'Leader' && m.State === 'running')?.Member;
+  const startTime = (node: string) =>
+    sshOk(
+      dir,
+      IPS[node]!,
+      'cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c "select pg_postmaster_start_time()"',
+    ).trim();
+  const until = async (what: string, ok: () => boolean, seconds = 120) => {
+    for (let i = 0; i < seconds; i++) {
+      try {
+        if (ok()) return;
+      } catch {
+        // A member in the middle of a restart: ask again.
+      }
+      await sleep(1000);
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+
+  it('failover --force promotes the candidate, and the old leader follows it', async () => {
+    await until('a leader', () => leaderNow() !== undefined);
+    const from = leaderNow()!;
+    const to = from === 'pg3' ? 'pg2' : 'pg3';
+    expect((await pgha(['failover', dir, '--candidate', to])).code).toBe(3);
+    const r = await pghaOk(['failover', dir, '--candidate', to, '--force']);
+    outputs.push(r.stdout, r.stderr);
+    expect(r.stdout).toContain(`${to} leads after`);
+    expect(leaderNow()).toBe(to);
+    await until(`${from} to stream from ${to}`, () =>
+      ['running', 'streaming'].includes(patronictl().find((m) => m.Member === from)?.State ?? ''),
+    );
+  }, 180_000);
+
+  it('restart --scheduled leaves the restart to Patroni at the given time', async () => {
+    const node = ['pg1', 'pg2', 'pg3'].find((n) => n !== leaderNow())!;
+    const before = startTime(node);
+    const at = new Date(Date.now() + 15_000).toISOString();
+    await pghaOk(['restart', dir, node, '--scheduled', at]);
+    // Not yet: the restart is Patroni's to do, at its time.
+    expect(startTime(node)).toBe(before);
+    await until(`${node} to restart at ${at}`, () => startTime(node) !== before, 90);
+    await until('every replica streaming again', () =>
+      patronictl()
+        .filter((m) => m.Role !== 'Leader')
+        .every((m) => ['running', 'streaming'].includes(m.State)),
+    );
   }, 180_000);
 
   it('a host off the network: status shows it unreachable and still exits 0', async () => {

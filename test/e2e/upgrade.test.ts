@@ -1,11 +1,13 @@
 /**
- * `pgha upgrade` on real hosts: a cluster deployed with postgresql-15 15.18, Debian's patroni
- * 3.0.2-1, etcd 3.4.23-4+b4 and HAProxy deb12u3 pinned, then rolled to rebuilt patroni packages
- * with both ways of doing the leader (switchover; paused restart, the default, also killed while
- * paused and run again), to a rebuilt etcd, to HAProxy deb12u4 and to PostgreSQL 15.20 (killed
- * half way and run again). A writer on the HAProxy host inserts through HAProxy every 10 ms
- * throughout; every acknowledged insert must still be there afterwards. Figures (writes lost,
- * longest gap, time) go to stderr at the end; PGHA_UPGRADE_ROUNDS=n repeats the Patroni pair.
+ * `pgha upgrade` on real hosts, on Debian 13 (PGHA_UPGRADE_OS_VERSION=12 for Debian 12): a
+ * cluster deployed with the release's own PostgreSQL, Patroni, etcd and an older HAProxy pinned,
+ * then rolled to rebuilt patroni packages with both ways of doing the leader (switchover; paused
+ * restart, the default, also killed while paused and run again), to a rebuilt etcd, to the newer
+ * HAProxy Debian ships and to a newer PostgreSQL package (killed half way and run again). A writer
+ * on the HAProxy host inserts through HAProxy every 10 ms throughout; every acknowledged insert
+ * must still be there afterwards. Figures (writes lost, longest gap, time) go to stderr at the
+ * end; PGHA_UPGRADE_ROUNDS=n repeats the Patroni pair. CI runs it on 13; Debian 12's Patroni roll
+ * (Debian's 3.0.2-1 to pgha's fixed build) is in faults-debian12.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,19 +39,85 @@ if (blocker && E2E_REQUIRED) {
   });
 }
 
+/**
+ * What each release starts on and rolls to. Rebuilt packages (only the version changed, see
+ * probes.ts rebuiltDeb) stand in where Debian has no newer build; HAProxy and, on 12, PostgreSQL
+ * are real Debian pairs.
+ */
+interface UpgradeRelease {
+  pgMajor: number;
+  pgOld: string;
+  pgNew: string;
+  /** `show server_version` after the PostgreSQL upgrade. */
+  pgServerVersion: RegExp;
+  patroniOld: string;
+  /** The two higher Patroni builds the suite alternates between. */
+  patroniA: string;
+  patroniB: string;
+  etcdOld: string;
+  haproxyOld: string;
+  haproxyNew: string;
+  /** Builds the packages Debian does not have, after download-packages filled the package cache. */
+  rebuilt(root: string): Promise<string[]>;
+}
+
+const UPGRADE_RELEASES: Record<12 | 13, UpgradeRelease> = {
+  12: {
+    pgMajor: 15,
+    pgOld: '15.18-0+deb12u1',
+    pgNew: '15.20-0+deb12u1',
+    pgServerVersion: /^15\.20 /,
+    patroniOld: '3.0.2-1',
+    // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
+    patroniA: '3.0.2-1+pgha2',
+    patroniB: '3.0.2-1+pgha3',
+    etcdOld: '3.4.23-4+b4',
+    haproxyOld: '2.6.12-1+deb12u3',
+    haproxyNew: '2.6.12-1+deb12u4',
+    rebuilt: async (root) => [
+      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2').file,
+      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha3').file,
+      rebuiltDeb(root, 'etcd-server_3.4.23-4+b4_amd64.deb', 'pgha1').file,
+      rebuiltDeb(root, 'etcd-client_3.4.23-4+b4_amd64.deb', 'pgha1').file,
+    ],
+  },
+  13: {
+    pgMajor: 17,
+    pgOld: '17.12-0+deb13u1',
+    // trixie has one PostgreSQL 17 build: the newer one is it, rebuilt (client and server: pgha pins both).
+    pgNew: '17.12-0+deb13u1+pgha1',
+    pgServerVersion: /^17\.12 /,
+    patroniOld: '4.0.7-3~deb13u1',
+    patroniA: '4.0.7-3~deb13u1+pgha1',
+    patroniB: '4.0.7-3~deb13u1+pgha2',
+    etcdOld: '3.5.16-4',
+    haproxyOld: '3.0.11-1+deb13u4',
+    haproxyNew: '3.0.11-1+deb13u5',
+    rebuilt: (root) =>
+      Promise.resolve(
+        [
+          ['patroni_4.0.7-3~deb13u1_all.deb', 'pgha1'],
+          ['patroni_4.0.7-3~deb13u1_all.deb', 'pgha2'],
+          ['etcd-server_3.5.16-4_amd64.deb', 'pgha1'],
+          ['etcd-client_3.5.16-4_amd64.deb', 'pgha1'],
+          ['postgresql-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
+          ['postgresql-client-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
+        ].map(([deb, suffix]) => rebuiltDeb(root, deb!, suffix!).file),
+      ),
+  },
+};
+
+const OS_VERSION = process.env.PGHA_UPGRADE_OS_VERSION === '12' ? 12 : 13;
+const R = UPGRADE_RELEASES[OS_VERSION];
 const CLUSTER = 'e2eupg';
 const SUBNET = '10.235.1';
 const NODES = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` } as const;
 const PROXY = `${SUBNET}.14`;
-const PG_OLD = '15.18-0+deb12u1';
-const PG_NEW = '15.20-0+deb12u1';
 const ROUNDS = Number(process.env.PGHA_UPGRADE_ROUNDS ?? 1);
-const ETCD_OLD = '3.4.23-4+b4';
-const ETCD_NEW = `${ETCD_OLD}+pgha1`;
-const HAPROXY_OLD = '2.6.12-1+deb12u3';
-const HAPROXY_NEW = '2.6.12-1+deb12u4';
+const ETCD_NEW = `${R.etcdOld}+pgha1`;
+const PG_PACKAGE = `postgresql-${R.pgMajor}`;
 
-describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => {
+describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian ${OS_VERSION}`, () => {
   let root = '';
   let dir = '';
   const outputs: string[] = [];
@@ -67,29 +135,20 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-upg-'));
     dir = join(root, CLUSTER);
-    outputs.push(
-      // Debian 12: this suite rolls rebuilt Patroni 3.0.2 packages (pgha's own build and higher ones).
-      (await pghaOk(configureM1Args(dir, SUBNET, { osVersion: 12 }))).stdout,
-    );
+    outputs.push((await pghaOk(configureM1Args(dir, SUBNET, { osVersion: OS_VERSION }))).stdout);
     const configPath = join(dir, 'config.yml');
     const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
-    doc.cluster_vars.postgres_package_version = PG_OLD;
-    // Otherwise apt picks the newest in the repository: a rebuilt one, or HAProxy's deb12u4.
-    doc.cluster_vars.patroni_package_version = '3.0.2-1';
-    doc.cluster_vars.etcd_package_version = ETCD_OLD;
-    doc.cluster_vars.haproxy_package_version = HAPROXY_OLD;
+    // Otherwise apt picks the newest in the repository: a rebuilt one, or the newer HAProxy.
+    doc.cluster_vars.postgres_package_version = R.pgOld;
+    doc.cluster_vars.patroni_package_version = R.patroniOld;
+    doc.cluster_vars.etcd_package_version = R.etcdOld;
+    doc.cluster_vars.haproxy_package_version = R.haproxyOld;
     writeFileSync(configPath, stringify(doc));
     // The rebuilt packages start from Debian's in the package cache, which a fresh machine fills
     // on its first download-packages (pins included): run one before rebuilding.
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
-    const debs = [
-      // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
-      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2'),
-      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha3'),
-      rebuiltDeb(root, `etcd-server_${ETCD_OLD}_amd64.deb`, 'pgha1'),
-      rebuiltDeb(root, `etcd-client_${ETCD_OLD}_amd64.deb`, 'pgha1'),
-    ];
-    outputs.push((await pghaOk(['download-packages', dir, ...debs.flatMap((d) => ['--add-deb', d.file])])).stdout);
+    const debs = await R.rebuilt(root);
+    outputs.push((await pghaOk(['download-packages', dir, ...debs.flatMap((d) => ['--add-deb', d])])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const first = await pghaOk(['deploy', dir]);
     outputs.push(first.stdout, first.stderr);
@@ -102,16 +161,16 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  it('starts on the pinned PostgreSQL 15.18 and Debian patroni 3.0.2-1', () => {
+  it(`starts on the pinned ${PG_PACKAGE} ${R.pgOld} and Debian's patroni ${R.patroniOld}`, () => {
     for (const ip of Object.values(NODES)) {
-      expect(dpkgVersion(ip, 'postgresql-15')).toBe(PG_OLD);
-      expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1');
+      expect(dpkgVersion(ip, PG_PACKAGE)).toBe(R.pgOld);
+      expect(dpkgVersion(ip, 'patroni')).toBe(R.patroniOld);
     }
   });
 
   it('refuses (exit 3) a paused cluster, saying why', async () => {
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml pause --wait`);
-    const r = await pgha(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2', '--health-grace', '0']);
+    const r = await pgha(['upgrade', dir, '--components=patroni', '-e', `patroni_package_version=${R.patroniA}`, '--health-grace', '0']);
     sshOk(dir, NODES.pg1, `patronictl -c /etc/patroni/${CLUSTER}.yml resume --wait`);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/paused/);
@@ -168,9 +227,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     it(
       `upgrades patroni replicas first, switching the leader over, losing no acknowledged write (round ${round})`,
       async () => {
-        const { report } = await patroniUpgrade('3.0.2-1+pgha2', 'switchover', `w_switchover_${round}`);
+        const { report } = await patroniUpgrade(R.patroniA, 'switchover', `w_switchover_${round}`);
         expect(report.lost).toBe(0);
-        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
+        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe(R.patroniA);
         await healthy();
       },
       15 * 60_000,
@@ -179,9 +238,9 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     it(
       `upgrades patroni with a paused restart of the leader: PostgreSQL keeps running, no acknowledged write lost (round ${round})`,
       async () => {
-        const { report } = await patroniUpgrade('3.0.2-1+pgha3', 'pause', `w_pause_${round}`);
+        const { report } = await patroniUpgrade(R.patroniB, 'pause', `w_pause_${round}`);
         expect(report.lost).toBe(0);
-        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha3');
+        for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe(R.patroniB);
         await healthy();
       },
       15 * 60_000,
@@ -191,7 +250,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   it(
     'a re-run at the same versions changes nothing',
     async () => {
-      const r = await pghaOk(['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha3']);
+      const r = await pghaOk(['upgrade', dir, '--components=patroni', '-e', `patroni_package_version=${R.patroniB}`]);
       expect(r.stdout.match(/already at/g)?.length).toBe(3);
       expect(r.stdout).not.toMatch(/switched over/);
     },
@@ -241,7 +300,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
     async () => {
       await healthy();
       const stop = startWriter('w_pause_killed');
-      const args = ['upgrade', dir, '--components=patroni', '-e', 'patroni_package_version=3.0.2-1+pgha2'];
+      const args = ['upgrade', dir, '--components=patroni', '-e', `patroni_package_version=${R.patroniA}`];
       const killed = await killedWhen(args, clusterPaused);
       outputs.push(killed.out);
       expect(killed.signal, killed.out).toBe('SIGKILL');
@@ -250,20 +309,20 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
       outputs.push(resumed.stdout, resumed.stderr);
       const report = await stop();
       figures.push(
-        `patroni → 3.0.2-1+pgha2 (default, killed while paused, re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
+        `patroni → ${R.patroniA} (default, killed while paused, re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
       );
       expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
       expect(await clusterPaused()).toBe(false);
       expect(existsSync(join(dir, 'upgrade-paused'))).toBe(false);
       expect(report.lost).toBe(0);
-      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe('3.0.2-1+pgha2');
+      for (const ip of Object.values(NODES)) expect(dpkgVersion(ip, 'patroni')).toBe(R.patroniA);
       await healthy();
     },
     15 * 60_000,
   );
 
   it(
-    `rolls etcd ${ETCD_OLD} → ${ETCD_NEW} one member at a time, losing no acknowledged write`,
+    `rolls etcd ${R.etcdOld} → ${ETCD_NEW} one member at a time, losing no acknowledged write`,
     async () => {
       await healthy();
       const stop = startWriter('w_etcd');
@@ -284,31 +343,32 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
   );
 
   it(
-    `upgrades HAProxy ${HAPROXY_OLD} → ${HAPROXY_NEW} by a reload that runs the new binary, losing no acknowledged write`,
+    `upgrades HAProxy ${R.haproxyOld} → ${R.haproxyNew} by a reload that runs the new binary, losing no acknowledged write`,
     async () => {
       await healthy();
       const stop = startWriter('w_haproxy');
       await new Promise((r) => setTimeout(r, 1000));
-      const r = await pgha(['upgrade', dir, '--components=haproxy', '-e', `haproxy_package_version=${HAPROXY_NEW}`]);
+      const r = await pgha(['upgrade', dir, '--components=haproxy', '-e', `haproxy_package_version=${R.haproxyNew}`]);
       outputs.push(r.stdout, r.stderr);
       await new Promise((r2) => setTimeout(r2, 1000));
       const report = await stop();
-      figures.push(`haproxy → ${HAPROXY_NEW}: ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`);
+      figures.push(`haproxy → ${R.haproxyNew}: ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`);
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(report.lost).toBe(0);
-      expect(dpkgVersion(PROXY, 'haproxy')).toBe(HAPROXY_NEW);
+      expect(dpkgVersion(PROXY, 'haproxy')).toBe(R.haproxyNew);
       expect(sshOk(dir, PROXY, 'readlink /proc/$(systemctl show -p MainPID --value haproxy)/exe').trim()).toBe('/usr/sbin/haproxy');
     },
     10 * 60_000,
   );
 
   it(
-    'upgrades PostgreSQL 15.18 → 15.20, resuming after being killed half way, losing no acknowledged write',
+    `upgrades PostgreSQL ${R.pgOld} → ${R.pgNew}, resuming after being killed half way, losing no acknowledged write`,
     async () => {
       await healthy();
+      const startedBefore = Object.fromEntries(Object.values(NODES).map((ip) => [ip, localSql(ip, 'select pg_postmaster_start_time()')]));
       const stop = startWriter('w_postgres');
       await new Promise((r) => setTimeout(r, 2000));
-      const args = ['upgrade', dir, '--components=postgres', '-e', `postgres_package_version=${PG_NEW}`];
+      const args = ['upgrade', dir, '--components=postgres', '-e', `postgres_package_version=${R.pgNew}`];
       // Killed a few seconds after the first host finished: the second is part way through.
       const killed = await new Promise<{ out: string; signal: string | null }>((resolve) => {
         const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -323,7 +383,7 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
       });
       outputs.push(killed.out);
       expect(killed.signal, killed.out).toBe('SIGKILL');
-      const atTarget = Object.values(NODES).filter((ip) => dpkgVersion(ip, 'postgresql-15') === PG_NEW).length;
+      const atTarget = Object.values(NODES).filter((ip) => dpkgVersion(ip, PG_PACKAGE) === R.pgNew).length;
       expect(atTarget).toBeGreaterThanOrEqual(1);
 
       const resumed = await pgha([...args, '--health-grace', '120']);
@@ -331,14 +391,17 @@ describe.skipIf(blocker !== undefined)('upgrade on nspawn: M1 + HAProxy', () => 
       await new Promise((r) => setTimeout(r, 2000));
       const report = await stop();
       figures.push(
-        `postgres → ${PG_NEW} (killed, then re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
+        `postgres → ${R.pgNew} (killed, then re-run): ${report.acked} acknowledged, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
       );
       expect(resumed.code, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
       expect(resumed.stdout).toMatch(/postgres on pg\d: already at/);
       expect(report.lost).toBe(0);
       for (const ip of Object.values(NODES)) {
-        expect(dpkgVersion(ip, 'postgresql-15')).toBe(PG_NEW);
-        expect(localSql(ip, 'show server_version')).toMatch(/^15\.20 /);
+        expect(dpkgVersion(ip, PG_PACKAGE)).toBe(R.pgNew);
+        expect(dpkgVersion(ip, `postgresql-client-${R.pgMajor}`)).toBe(R.pgNew);
+        expect(localSql(ip, 'show server_version')).toMatch(R.pgServerVersion);
+        // Restarted onto the new package's binaries, on every member.
+        expect(localSql(ip, 'select pg_postmaster_start_time()')).not.toBe(startedBefore[ip]);
       }
       await healthy();
     },
