@@ -48,6 +48,22 @@ export interface PortUse {
   port?: number;
 }
 
+/**
+ * Where clients connect to a component on a host: deploy's closing lines print each one, and the
+ * switchover waits until writes through every `read-write` one reach the new leader.
+ */
+export interface EntryPoint {
+  kind: 'read-write' | 'read-only';
+  port: number;
+  /** What listens, as messages name it (`HAProxy`): `<label> on <host>`. */
+  label: string;
+  /**
+   * How a client verifies the server's certificate where this entry point speaks TLS (the write
+   * probe's `sslmode`); absent where it does not, so the probe connects without TLS as clients must.
+   */
+  tls?: 'verify-full' | 'verify-ca';
+}
+
 /** What rendering hands every component besides the cluster: the templates under templates/. */
 export interface RenderContext {
   inputs: RenderInputs;
@@ -86,6 +102,8 @@ export interface Component {
    * host, by status and by its health check); the exit code says whether the state could be read.
    */
   stateScript?(): string;
+  /** Where clients connect on a host running it (proxies and poolers); none when absent. */
+  entryPoints?(host: ResolvedHost): EntryPoint[];
 }
 
 /** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */

@@ -37,6 +37,17 @@ export const haproxy: Component = {
   upgrade: { kind: 'service', how: 'reload-or-restart', port: (host) => num(host.vars, 'haproxy_port') },
   health: haproxyHealth,
   stateScript: haproxyStateScript,
+  // TCP passes through to whichever member leads, so the name on its certificate cannot be known
+  // in advance: a client verifies the chain to the cluster CA only.
+  entryPoints: (host) => {
+    const tls = host.vars.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {};
+    return [
+      { kind: 'read-write', port: Number(host.vars.haproxy_port), label: 'HAProxy', ...tls },
+      ...(host.vars.haproxy_read_only_load_balancer_enabled === true
+        ? [{ kind: 'read-only' as const, port: Number(host.vars.haproxy_read_only_port), label: 'HAProxy', ...tls }]
+        : []),
+    ];
+  },
 };
 
 /** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */

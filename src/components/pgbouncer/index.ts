@@ -30,4 +30,13 @@ export const pgbouncer: Component = {
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_port') },
   health: pgbouncerHealth,
   stateScript: pgbouncerStateScript,
+  // PgBouncer terminates TLS with its own node's certificate, which names the address dialled.
+  entryPoints: (host) => [
+    {
+      kind: 'read-write',
+      port: Number(host.vars.pgbouncer_port),
+      label: 'PgBouncer',
+      ...(host.vars.patroni_ssl_enabled === true ? { tls: 'verify-full' as const } : {}),
+    },
+  ],
 };

@@ -1,0 +1,64 @@
+/**
+ * What each component declares beyond its files: where clients connect (`entryPoints`), as
+ * deploy's closing lines print them and as the switchover probes writes through them.
+ */
+import { describe, expect, it } from 'vitest';
+import { haproxy } from '../../src/components/haproxy/index.js';
+import { pgbouncer } from '../../src/components/pgbouncer/index.js';
+import { COMPONENTS, entryPointsOn } from '../../src/components/registry.js';
+import { clientEndpoints } from '../../src/app/deploy/index.js';
+import type { LoadedCluster } from '../../src/app/cluster-dir.js';
+import { writeEndpoints, type Live } from '../../src/app/verbs/live.js';
+import { loadExample } from '../golden/inputs.js';
+
+const host = (cluster: ReturnType<typeof loadExample>, name: string) => cluster.hosts.find((h) => h.name === name)!;
+const loaded = (cluster: ReturnType<typeof loadExample>) => ({ cluster }) as unknown as LoadedCluster;
+
+describe('entryPoints', () => {
+  it("HAProxy: its read-write port, the read-only one when that frontend is on; the CA's chain verified under TLS", () => {
+    const demo = loadExample('m1-haproxy-nspawn');
+    expect(haproxy.entryPoints!(host(demo, 'proxy1'))).toEqual([{ kind: 'read-write', port: 5432, label: 'HAProxy', tls: 'verify-ca' }]);
+    const ro = loadExample('m1-haproxy-nspawn', { haproxy_read_only_load_balancer_enabled: true, patroni_ssl_enabled: false });
+    expect(haproxy.entryPoints!(host(ro, 'proxy1'))).toEqual([
+      { kind: 'read-write', port: 5432, label: 'HAProxy' },
+      { kind: 'read-only', port: 5433, label: 'HAProxy' },
+    ]);
+  });
+
+  it("PgBouncer: its port on each data node, with the node's own name verified under TLS", () => {
+    const pool = loadExample('m1-pgbouncer-bare', { pgbouncer_port: 6433 });
+    expect(pgbouncer.entryPoints!(host(pool, 'db1'))).toEqual([{ kind: 'read-write', port: 6433, label: 'PgBouncer', tls: 'verify-full' }]);
+    const plain = loadExample('m1-pgbouncer-bare', { patroni_ssl_enabled: false });
+    expect(pgbouncer.entryPoints!(host(plain, 'db2'))).toEqual([{ kind: 'read-write', port: 6432, label: 'PgBouncer' }]);
+  });
+
+  it('only the components a host runs contribute, and only proxies declare any', () => {
+    const demo = loadExample('m1-haproxy-nspawn');
+    expect(entryPointsOn(demo, host(demo, 'pg1'))).toEqual([]);
+    expect(COMPONENTS.filter((c) => c.entryPoints !== undefined).map((c) => c.name)).toEqual(['pgbouncer', 'haproxy']);
+  });
+
+  it("deploy's closing lines, in the words README shows", () => {
+    expect(clientEndpoints(loaded(loadExample('m1-overrides')))).toEqual([
+      'read-write: host=10.30.0.21 port=5432 (HAProxy on haproxy1)',
+      'read-only:  host=10.30.0.21 port=5433 (HAProxy on haproxy1)',
+    ]);
+    expect(clientEndpoints(loaded(loadExample('m1-pgbouncer-bare')))).toEqual([
+      'read-write: host=10.20.0.11 port=6432 (PgBouncer on db1)',
+      'read-write: host=10.20.0.12 port=6432 (PgBouncer on db2)',
+      'read-write: host=10.20.0.13 port=6432 (PgBouncer on db3)',
+    ]);
+  });
+
+  it('the switchover probes writes through every read-write entry point, never the read-only one', () => {
+    const live = (cluster: ReturnType<typeof loadExample>) => ({ loaded: loaded(cluster) }) as unknown as Live;
+    expect(writeEndpoints(live(loadExample('m1-overrides')))).toEqual([
+      { via: 'HAProxy on haproxy1', ip: '10.30.0.21', port: 5432, tls: 'verify-ca' },
+    ]);
+    expect(writeEndpoints(live(loadExample('m1-pgbouncer-bare', { patroni_ssl_enabled: false })))[0]).toEqual({
+      via: 'PgBouncer on db1',
+      ip: '10.20.0.11',
+      port: 6432,
+    });
+  });
+});
