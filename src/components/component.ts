@@ -4,7 +4,8 @@
  * folder. deploy, upgrade and render iterate the registry (./registry.ts) and never name a
  * component; adding one is a folder plus one line there (docs/architecture.md#adding-a-component).
  */
-import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role } from '../model/types.js';
+import type { Command } from '../transport/quote.js';
 import type { RenderOptions } from './common.js';
 import type { HealthCheck } from './health.js';
 
@@ -64,6 +65,34 @@ export interface EntryPoint {
   tls?: 'verify-full' | 'verify-ca';
 }
 
+/** Where a cluster step runs: on the leader, or on every host of a role (a backup repository, say). */
+export type StepTarget = { kind: 'leader' } | { kind: 'role'; role: Role };
+
+/** What a cluster step's commands are built from besides their host. */
+export interface StepContext {
+  /** A password from DIR/secrets; a command carries it on its stdin, never in its script. */
+  secret(name: string): string;
+}
+
+/**
+ * Something a component sets up inside the running cluster rather than in a host's files (an
+ * auth user in PostgreSQL, a backup stanza). deploy runs it once the leader accepts writes, and
+ * before the `service` units start, so they find it in place. Both commands print `changed`:
+ * the check (read-only, run when deploy plans) when the step is pending, the apply when it
+ * changed something, so a run that finds it done records nothing.
+ */
+export interface ClusterStep {
+  /** Its name within the component, as the plan records it. */
+  readonly name: string;
+  readonly on: StepTarget;
+  /** How errors name its commands (`PgBouncer auth user`; the check adds ` (check)`). */
+  readonly title: string;
+  /** What `deploy --check` prints for it after `cluster: <component>: `. */
+  describe(host: ResolvedHost): string;
+  check(host: ResolvedHost, ctx: StepContext): Command;
+  apply(host: ResolvedHost, ctx: StepContext): Command;
+}
+
 /** What rendering hands every component besides the cluster: the templates under templates/. */
 export interface RenderContext {
   inputs: RenderInputs;
@@ -104,6 +133,8 @@ export interface Component {
   stateScript?(): string;
   /** Where clients connect on a host running it (proxies and poolers); none when absent. */
   entryPoints?(host: ResolvedHost): EntryPoint[];
+  /** What deploy sets up inside the running cluster for it, in order; considered only where a host runs it. */
+  clusterSteps?(cluster: ResolvedCluster): ClusterStep[];
 }
 
 /** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */

@@ -1,6 +1,7 @@
 /**
  * What each component declares beyond its files: where clients connect (`entryPoints`), as
- * deploy's closing lines print them and as the switchover probes writes through them.
+ * deploy's closing lines print them and as the switchover probes writes through them; what deploy
+ * sets up inside the running cluster (`clusterSteps`).
  */
 import { describe, expect, it } from 'vitest';
 import { haproxy } from '../../src/components/haproxy/index.js';
@@ -60,5 +61,36 @@ describe('entryPoints', () => {
       ip: '10.20.0.11',
       port: 6432,
     });
+  });
+});
+
+describe('clusterSteps', () => {
+  const pool = loadExample('m1-pgbouncer-bare');
+  const ctx = { secret: (name: string) => `pw-of-${name}` };
+
+  it('only PgBouncer declares one: its auth user, on the leader, in the words deploy --check prints', () => {
+    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual(['pgbouncer']);
+    const [step, ...rest] = pgbouncer.clusterSteps!(pool);
+    expect(rest).toEqual([]);
+    expect(step).toMatchObject({ name: 'auth-user', on: { kind: 'leader' }, title: 'PgBouncer auth user' });
+    expect(step!.describe(host(pool, 'db1'))).toBe('set up auth user pgbouncer_auth_user and its auth_query function on the leader');
+  });
+
+  it("check reads only and apply converges, on the host's port, the password on stdin and never in the script", () => {
+    const step = pgbouncer.clusterSteps!(pool)[0]!;
+    const db1 = host(pool, 'db1');
+    const check = step.check(db1, ctx);
+    const apply = step.apply(db1, ctx);
+    expect(check.intent).toEqual({ kind: 'pgbouncer-auth-user', user: 'pgbouncer_auth_user', checkOnly: true });
+    expect(apply.intent).toEqual({ kind: 'pgbouncer-auth-user', user: 'pgbouncer_auth_user', checkOnly: false });
+    for (const cmd of [check, apply]) {
+      expect(cmd.script).toContain('-p 5432');
+      expect(cmd.script).not.toContain('pw-of-pgbouncer_auth_user');
+      expect(cmd.secrets).toContain('pw-of-pgbouncer_auth_user');
+    }
+    // The check writes nothing: no CREATE in what it feeds psql, no function SQL in its script.
+    expect(check.stdin).not.toMatch(/CREATE|ALTER/);
+    expect(check.script).not.toContain('CREATE SCHEMA');
+    expect(apply.script).toContain('CREATE SCHEMA IF NOT EXISTS pgbouncer');
   });
 });
