@@ -7,7 +7,7 @@
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role } from '../model/types.js';
 import type { Command } from '../transport/quote.js';
 import type { RenderOptions } from './common.js';
-import type { HealthCheck } from './health.js';
+import type { HealthCheck, HostState } from './health.js';
 
 export interface PackageSpec {
   name: string;
@@ -93,6 +93,25 @@ export interface ClusterStep {
   apply(host: ResolvedHost, ctx: StepContext): Command;
 }
 
+/** What `pgha status` knows beside a host's own report, for a component's status entries. */
+export interface StatusView {
+  /** Data nodes by address: config.yml's, and the DCS's where it names more. */
+  memberAt: ReadonlyMap<string, string>;
+  /** Who leads now, as the DCS says; undefined when nothing does. */
+  leader: string | undefined;
+}
+
+/**
+ * A component's section of `pgha status`: an entry per host running it, read from the host's
+ * state (its `stateScript`'s part), and the table's lines for those entries. `-o json` prints
+ * the entries under the component's name.
+ */
+export interface StatusSection<T> {
+  read(state: HostState, view: StatusView): T;
+  // A method, not a property: a section of any entry type then stands for a section of unknown ones.
+  lines(entries: readonly T[]): string[];
+}
+
 /** What rendering hands every component besides the cluster: the templates under templates/. */
 export interface RenderContext {
   inputs: RenderInputs;
@@ -135,7 +154,15 @@ export interface Component {
   entryPoints?(host: ResolvedHost): EntryPoint[];
   /** What deploy sets up inside the running cluster for it, in order; considered only where a host runs it. */
   clusterSteps?(cluster: ResolvedCluster): ClusterStep[];
+  /** Its section of `pgha status`, on the hosts running it. */
+  readonly status?: StatusSection<unknown>;
 }
+
+/**
+ * A component with a status section, declared with its name and entry type so that status's
+ * typed result (`StatusSections` in ./registry.ts) follows from the registry alone.
+ */
+export type WithStatus<N extends string, T> = Omit<Component, 'name' | 'status'> & { readonly name: N; readonly status: StatusSection<T> };
 
 /** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */
 export interface UnitSpec {

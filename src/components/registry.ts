@@ -3,7 +3,7 @@
  * nodes (Patroni before PostgreSQL when upgrading), the proxies last. A new component is a
  * folder under src/components/ plus one line here.
  */
-import type { Component, EntryPoint } from './component.js';
+import type { Component, EntryPoint, WithStatus } from './component.js';
 import { etcd } from './etcd/index.js';
 import { haproxy } from './haproxy/index.js';
 import { patroni } from './patroni/index.js';
@@ -11,7 +11,19 @@ import { pgbouncer } from './pgbouncer/index.js';
 import { postgres } from './postgres/index.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 
-export const COMPONENTS: readonly Component[] = [etcd, patroni, postgres, pgbouncer, haproxy];
+const REGISTERED = [etcd, patroni, postgres, pgbouncer, haproxy] as const;
+
+export const COMPONENTS: readonly Component[] = REGISTERED;
+
+/**
+ * `pgha status`'s sections, typed from the registry: under each name of a component that has a
+ * status section (declared `WithStatus`), its entries.
+ */
+export type StatusSections = {
+  [C in (typeof REGISTERED)[number] as C extends WithStatus<infer N, unknown> ? N : never]: C extends WithStatus<string, infer T>
+    ? T[]
+    : never;
+};
 
 export function componentNamed(name: string): Component | undefined {
   return COMPONENTS.find((c) => c.name === name);

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { haproxy } from '../../src/components/haproxy/index.js';
 import { pgbouncer } from '../../src/components/pgbouncer/index.js';
+import { readStatusSections, statusSectionLines } from '../../src/components/status.js';
+import type { HostState } from '../../src/components/health.js';
 import { COMPONENTS, entryPointsOn } from '../../src/components/registry.js';
 import { clientEndpoints } from '../../src/app/deploy/index.js';
 import type { LoadedCluster } from '../../src/app/cluster-dir.js';
@@ -92,5 +94,54 @@ describe('clusterSteps', () => {
     expect(check.stdin).not.toMatch(/CREATE|ALTER/);
     expect(check.script).not.toContain('CREATE SCHEMA');
     expect(apply.script).toContain('CREATE SCHEMA IF NOT EXISTS pgbouncer');
+  });
+});
+
+describe('status', () => {
+  const demo = loadExample('m1-haproxy-nspawn');
+  const pool = loadExample('m1-pgbouncer-bare');
+  const view = { memberAt: new Map([['10.20.0.11', 'db1']]), leader: 'db1' };
+  const SERVERS = `1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state
+3 pgha_rw 1 pg1 10.10.0.11 2 0
+3 pgha_rw 2 pg2 10.10.0.12 0 0
+`;
+  const state = (h: HostState['host'], parts: Record<string, string>): HostState => ({
+    host: h,
+    parts: new Map(Object.entries(parts).map(([k, text]) => [k, { text, rc: 0 }])),
+  });
+
+  it("HAProxy: the servers and who gets writes; the table's line per proxy", () => {
+    const entry = haproxy.status.read(state(host(demo, 'proxy1'), { haproxy: SERVERS }), view);
+    expect(entry).toMatchObject({ host: 'proxy1', reachable: true, writesTo: ['pg1'] });
+    expect(haproxy.status.lines([entry, { host: 'proxy2', reachable: false, servers: [], writesTo: [], error: 'timed out' }])).toEqual([
+      'HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN',
+      'HAProxy proxy2: unreachable: timed out',
+    ]);
+  });
+
+  it('PgBouncer: its target named by member, and whether that is the leader', () => {
+    const ini = '[databases]\n* = host=10.20.0.11 port=5432\n';
+    const entry = pgbouncer.status.read(state(host(pool, 'db2'), { pgbouncer: ini }), view);
+    expect(entry).toEqual({
+      host: 'db2',
+      reachable: true,
+      target: { host: '10.20.0.11', port: 5432 },
+      targetMember: 'db1',
+      pointsAtLeader: true,
+    });
+    expect(pgbouncer.status.lines([entry, { ...entry, host: 'db3', targetMember: null, pointsAtLeader: false }])).toEqual([
+      'PgBouncer db2: → 10.20.0.11:5432 (db1, the leader)',
+      'PgBouncer db3: → 10.20.0.11:5432 (not a member)',
+    ]);
+  });
+
+  it('every section is present, in name order, each with the hosts running its component', () => {
+    const states = demo.hosts.map((h) => state(h, h.name === 'proxy1' ? { haproxy: SERVERS } : {}));
+    const sections = readStatusSections(demo, states, view);
+    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbouncer']);
+    expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
+    expect(sections.pgbouncer).toEqual([]);
+    expect(statusSectionLines(sections)).toEqual(['HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN']);
   });
 });

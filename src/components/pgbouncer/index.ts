@@ -3,7 +3,7 @@
  * leader (./follow.ts). Its auth user lives in PostgreSQL: deploy sets it up on the leader.
  */
 import { hasRole, num, optStr } from '../common.js';
-import { pinned, portOf, unitOfSystemdPath, type ClusterStep, type Component, type StepContext } from '../component.js';
+import { pinned, portOf, unitOfSystemdPath, type ClusterStep, type WithStatus, type StepContext } from '../component.js';
 import { pgbouncerAuthUserCommand } from '../host-commands.js';
 import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
 import type { ResolvedHost } from '../../model/types.js';
@@ -11,6 +11,7 @@ import type { Command } from '../../transport/quote.js';
 import { pgbouncerAuthSql, pgbouncerFiles } from './config.js';
 import { pgbouncerHealth } from './health.js';
 import { pgbouncerStateScript } from './live.js';
+import { pgbouncerStatus, type PgbouncerStatus } from './status.js';
 
 export const PGBOUNCER_UNIT = 'pgbouncer.service';
 
@@ -33,7 +34,7 @@ const authUser: ClusterStep = {
   apply: (host, ctx) => authUserCommand(host, ctx),
 };
 
-export const pgbouncer: Component = {
+export const pgbouncer: WithStatus<'pgbouncer', PgbouncerStatus> = {
   name: 'pgbouncer',
   runsOn: (_cluster, host) => hasRole(host, 'pgbouncer'),
   packages: (host) => [pinned('pgbouncer', optStr(host.vars, 'pgbouncer_package_version'))],
@@ -52,6 +53,7 @@ export const pgbouncer: Component = {
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_port') },
   health: pgbouncerHealth,
   stateScript: pgbouncerStateScript,
+  status: pgbouncerStatus,
   clusterSteps: () => [authUser],
   // PgBouncer terminates TLS with its own node's certificate, which names the address dialled.
   entryPoints: (host) => [
