@@ -1,8 +1,9 @@
 /**
  * What a component is: everything pgha knows about one piece of the stack (etcd, Patroni,
  * PostgreSQL, HAProxy, PgBouncer…), declared as data and pure functions in the component's own
- * folder. deploy, upgrade and render iterate the registry (./registry.ts) and never name a
- * component; adding one is a folder plus one line there (docs/architecture.md#adding-a-component).
+ * folder. deploy, upgrade, status, test and render iterate the registry (./registry.ts) and
+ * never name a component; adding one is a folder plus one line there
+ * (docs/architecture.md#adding-a-component).
  */
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role } from '../model/types.js';
 import type { Command } from '../transport/quote.js';
