@@ -1,12 +1,14 @@
 /**
  * What a component is: everything pgha knows about one piece of the stack (etcd, Patroni,
  * PostgreSQL, HAProxy, PgBouncer…), declared as data and pure functions in the component's own
- * folder. deploy, upgrade and render iterate the registry (./registry.ts) and never name a
- * component; adding one is a folder plus one line there (docs/architecture.md#adding-a-component).
+ * folder. deploy, upgrade, status, test and render iterate the registry (./registry.ts) and
+ * never name a component; adding one is a folder plus one line there
+ * (docs/architecture.md#adding-a-component).
  */
-import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role } from '../model/types.js';
+import type { Command } from '../transport/quote.js';
 import type { RenderOptions } from './common.js';
-import type { HealthCheck } from './health.js';
+import type { HealthCheck, HostState } from './health.js';
 
 export interface PackageSpec {
   name: string;
@@ -53,6 +55,69 @@ export interface PortUse {
   port?: number;
 }
 
+/**
+ * Where clients connect to a component on a host: deploy's closing lines print each one, and the
+ * switchover waits until writes through every `read-write` one reach the new leader.
+ */
+export interface EntryPoint {
+  kind: 'read-write' | 'read-only';
+  port: number;
+  /** What listens, as messages name it (`HAProxy`): `<label> on <host>`. */
+  label: string;
+  /**
+   * How a client verifies the server's certificate where this entry point speaks TLS (the write
+   * probe's `sslmode`); absent where it does not, so the probe connects without TLS as clients must.
+   */
+  tls?: 'verify-full' | 'verify-ca';
+}
+
+/** Where a cluster step runs: on the leader, or on every host of a role (a backup repository, say). */
+export type StepTarget = { kind: 'leader' } | { kind: 'role'; role: Role };
+
+/** What a cluster step's commands are built from besides their host. */
+export interface StepContext {
+  /** A password from DIR/secrets; a command carries it on its stdin, never in its script. */
+  secret(name: string): string;
+}
+
+/**
+ * Something a component sets up inside the running cluster rather than in a host's files (an
+ * auth user in PostgreSQL, a backup stanza). deploy runs it once the leader accepts writes, and
+ * before the `service` units start, so they find it in place. Both commands print `changed`:
+ * the check (read-only, run when deploy plans) when the step is pending, the apply when it
+ * changed something, so a run that finds it done records nothing.
+ */
+export interface ClusterStep {
+  /** Its name within the component, as the plan records it. */
+  readonly name: string;
+  readonly on: StepTarget;
+  /** How errors name its commands (`PgBouncer auth user`; the check adds ` (check)`). */
+  readonly title: string;
+  /** What `deploy --check` prints for it after `cluster: <component>: `. */
+  describe(host: ResolvedHost): string;
+  check(host: ResolvedHost, ctx: StepContext): Command;
+  apply(host: ResolvedHost, ctx: StepContext): Command;
+}
+
+/** What `pgha status` knows beside a host's own report, for a component's status entries. */
+export interface StatusView {
+  /** Data nodes by address: config.yml's, and the DCS's where it names more. */
+  memberAt: ReadonlyMap<string, string>;
+  /** Who leads now, as the DCS says; undefined when nothing does. */
+  leader: string | undefined;
+}
+
+/**
+ * A component's section of `pgha status`: an entry per host running it, read from the host's
+ * state (its `stateScript`'s part), and the table's lines for those entries. `-o json` prints
+ * the entries under the component's name.
+ */
+export interface StatusSection<T> {
+  read(state: HostState, view: StatusView): T;
+  // A method, not a property: a section of any entry type then stands for a section of unknown ones.
+  lines(entries: readonly T[]): string[];
+}
+
 /** What rendering hands every component besides the cluster: the templates under templates/. */
 export interface RenderContext {
   inputs: RenderInputs;
@@ -91,7 +156,19 @@ export interface Component {
    * host, by status and by its health check); the exit code says whether the state could be read.
    */
   stateScript?(): string;
+  /** Where clients connect on a host running it (proxies and poolers); none when absent. */
+  entryPoints?(host: ResolvedHost): EntryPoint[];
+  /** What deploy sets up inside the running cluster for it, in order; considered only where a host runs it. */
+  clusterSteps?(cluster: ResolvedCluster): ClusterStep[];
+  /** Its section of `pgha status`, on the hosts running it. */
+  readonly status?: StatusSection<unknown>;
 }
+
+/**
+ * A component with a status section, declared with its name and entry type so that status's
+ * typed result (`StatusSections` in ./registry.ts) follows from the registry alone.
+ */
+export type WithStatus<N extends string, T> = Omit<Component, 'name' | 'status'> & { readonly name: N; readonly status: StatusSection<T> };
 
 /** One unit pgha runs on a host, with the component it belongs to: what the plan needs of it. */
 export interface UnitSpec {

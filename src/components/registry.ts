@@ -3,15 +3,33 @@
  * nodes (Patroni before PostgreSQL when upgrading), the proxies last. A new component is a
  * folder under src/components/ plus one line here.
  */
-import type { Component } from './component.js';
+import type { Component, EntryPoint, WithStatus } from './component.js';
 import { etcd } from './etcd/index.js';
 import { haproxy } from './haproxy/index.js';
 import { patroni } from './patroni/index.js';
 import { pgbouncer } from './pgbouncer/index.js';
 import { postgres } from './postgres/index.js';
+import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 
-export const COMPONENTS: readonly Component[] = [etcd, patroni, postgres, pgbouncer, haproxy];
+const REGISTERED = [etcd, patroni, postgres, pgbouncer, haproxy] as const;
+
+export const COMPONENTS: readonly Component[] = REGISTERED;
+
+/**
+ * `pgha status`'s sections, typed from the registry: under each name of a component that has a
+ * status section (declared `WithStatus`), its entries.
+ */
+export type StatusSections = {
+  [C in (typeof REGISTERED)[number] as C extends WithStatus<infer N, unknown> ? N : never]: C extends WithStatus<string, infer T>
+    ? T[]
+    : never;
+};
 
 export function componentNamed(name: string): Component | undefined {
   return COMPONENTS.find((c) => c.name === name);
+}
+
+/** Where clients connect on `host`: every entry point of the components it runs, in registry order. */
+export function entryPointsOn(cluster: ResolvedCluster, host: ResolvedHost): EntryPoint[] {
+  return COMPONENTS.flatMap((c) => (c.entryPoints && c.runsOn(cluster, host) ? c.entryPoints(host) : []));
 }

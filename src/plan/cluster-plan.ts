@@ -1,10 +1,11 @@
 /**
  * The whole plan of a deploy, as data (docs/architecture.md#the-whole-plan): per host the package
  * and file actions (./plan.ts), systemd's re-read of changed unit files, and every unit start,
- * reload and restart those changes call for; for the cluster the etcd auth steps, the PgBouncer
- * auth user, the DCS `PATCH /config` and the rolling restart it causes. Pure: desired state ×
- * facts in, actions out. `deploy --check` prints exactly this; `deploy` executes it and prints
- * what it executed in the same words, so the two can be compared line by line.
+ * reload and restart those changes call for; for the cluster the etcd auth steps, the components'
+ * steps inside the cluster (PgBouncer's auth user), the DCS `PATCH /config` and the rolling
+ * restart it causes. Pure: desired state × facts in, actions out. `deploy --check` prints
+ * exactly this; `deploy` executes it and prints what it executed in the same words, so the two
+ * can be compared line by line.
  */
 import type { Formation, UnitSpec } from '../components/component.js';
 
@@ -31,7 +32,11 @@ export interface HostWholePlan {
 /** Steps that act on the cluster rather than on one host's files and units. */
 export type ClusterAction =
   | { kind: 'etcd-auth'; step: string }
-  | { kind: 'pgbouncer-auth'; user: string }
+  /**
+   * A component's step inside the running cluster (src/components/component.ts#ClusterStep), on
+   * `host`: the leader, or a host of the step's role. `what` is the step's own description.
+   */
+  | { kind: 'component-step'; component: string; step: string; host: string; what: string }
   /** Patroni's roles whose password in PostgreSQL is not the one in DIR/secrets: set on the leader. */
   | { kind: 'role-passwords'; users: string[] }
   | { kind: 'dcs-patch'; patch: Plain }
@@ -120,8 +125,8 @@ export function describeClusterAction(a: ClusterAction): string {
   switch (a.kind) {
     case 'etcd-auth':
       return `etcd: ${a.step}`;
-    case 'pgbouncer-auth':
-      return `pgbouncer: set up auth user ${a.user} and its auth_query function on the leader`;
+    case 'component-step':
+      return `${a.component}: ${a.what}`;
     case 'role-passwords':
       return `postgres: set the password of ${a.users.join(', ')} on the leader (as SCRAM verifiers)`;
     case 'dcs-patch':

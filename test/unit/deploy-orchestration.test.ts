@@ -180,6 +180,10 @@ describe('deploy against a simulated cluster (M1 + PgBouncer, dedicated etcd)', 
     );
     const r = await run();
     expect(r.exitCode).toBe(0);
+    // PgBouncer's step, run as planned and reported in the plan's words.
+    expect(planLines(r.summary, 'applied:')).toContain(
+      'cluster: pgbouncer: set up auth user pgbouncer_auth_user and its auth_query function on the leader',
+    );
     const log = sim.log;
     const auth = index(log, /^db1: pgbouncer auth user pgbouncer_auth_user$/);
     expect(auth).toBeGreaterThan(index(log, /^db1: start patroni@pool\.service$/));

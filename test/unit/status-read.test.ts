@@ -220,6 +220,23 @@ describe('readStatus', () => {
       expect.objectContaining({ host: 'pg2', target: { host: '127.0.0.1', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }),
     ]);
     expect(s.certificates.map((c) => c.host)).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
+    // `-o json`'s keys, in the order scripts have read them since before components declared their sections.
+    expect(Object.keys(s)).toEqual([
+      'cluster',
+      'leader',
+      'pause',
+      'failsafeMode',
+      'scheduledSwitchover',
+      'members',
+      'etcd',
+      'haproxy',
+      'pgbouncer',
+      'certificates',
+      'hosts',
+      'source',
+    ]);
+    expect(Object.keys(s.haproxy[0]!)).toEqual(['host', 'reachable', 'servers', 'writesTo']);
+    expect(Object.keys(s.pgbouncer[0]!)).toEqual(['host', 'reachable', 'target', 'targetMember', 'pointsAtLeader']);
     // Only GETs and etcd's unauthenticated reads: status never writes.
     expect(seen.filter((l) => / (PUT|PATCH|DELETE) /.test(l) || (/ POST /.test(l) && !l.endsWith('/v3/maintenance/status')))).toEqual([]);
   });

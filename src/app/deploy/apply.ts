@@ -20,11 +20,9 @@ import {
 } from '../../components/etcd/auth.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
-import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
 import {
   daemonReloadCommand,
   installPackagesCommand,
-  pgbouncerAuthUserCommand,
   reloadUnitCommand,
   restartUnitCommand,
   startUnitsCommand,
@@ -45,6 +43,7 @@ import type { DeployContext } from './context.js';
 import { etcdMembers } from '../../components/common.js';
 import { applyDeferredEtcdAuth, applyRolePasswords } from './credentials.js';
 import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
+import { applyComponentSteps } from './steps.js';
 
 /** Patroni's default, used when the DCS configuration does not set one. */
 const DEFAULT_LOOP_WAIT = 10;
@@ -243,7 +242,7 @@ export class Executor {
       leader = primary;
       this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
     }
-    await this.pgbouncerAuth(leader);
+    await this.componentSteps(leader);
     await this.rolePasswords(leader);
     const others = starts.filter((s) => s.host !== leader);
     await Promise.all(others.map(({ host, a }) => this.unit(host, a)));
@@ -265,18 +264,9 @@ export class Executor {
     await this.reconcileDcs();
   }
 
-  /** The PgBouncer auth user, where planned (or on a cluster that only just bootstrapped). */
-  async pgbouncerAuth(leader: string): Promise<void> {
-    const planned = this.planned('pgbouncer-auth')[0];
-    if (!planned) return;
-    const lv = this.d.session.host(leader).vars;
-    await waitFor(async () => ((await this.d.session.patroni(leader).check('/primary')) ? true : undefined), {
-      timeoutMs: 60_000,
-      what: `${leader} to accept writes`,
-    });
-    const cmd = pgbouncerAuthUserCommand(planned.user, this.d.secret(planned.user), Number(lv.postgres_port), pgbouncerAuthSql(lv));
-    const r = await run(this.d.session.transport(leader), cmd, 'PgBouncer auth user');
-    if (r.stdout.includes('changed')) this.executed.cluster.push(planned);
+  /** The components' steps inside the cluster (PgBouncer's auth user), where planned: before any `service` unit starts. */
+  async componentSteps(leader: string): Promise<void> {
+    this.executed.cluster.push(...(await applyComponentSteps(this.d, leader)));
   }
 
   /**

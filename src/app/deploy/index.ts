@@ -4,6 +4,7 @@
  * what it executed in the same words. Every step looks at the real state first, so a re-run —
  * also after an interruption — converges and a run with nothing to do changes nothing.
  */
+import { entryPointsOn } from '../../components/registry.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { formatWholePlan, isEmptyPlan } from '../../plan/cluster-plan.js';
 import { ensureClusterMaterial, loadCluster, readClusterMaterial, type LoadedCluster } from '../cluster-dir.js';
@@ -21,18 +22,14 @@ export interface DeployResult {
   roundTrips: Record<string, number>;
 }
 
-/** Where clients connect, for the end of a deploy. */
+/** Where clients connect, for the end of a deploy: every component's entry points, host by host. */
 export function clientEndpoints(loaded: LoadedCluster): string[] {
-  const out: string[] = [];
-  for (const h of loaded.cluster.hosts) {
-    if (h.roles.includes('haproxy')) {
-      out.push(`read-write: host=${h.ip} port=${String(h.vars.haproxy_port)} (HAProxy on ${h.name})`);
-      if (h.vars.haproxy_read_only_load_balancer_enabled === true)
-        out.push(`read-only:  host=${h.ip} port=${String(h.vars.haproxy_read_only_port)} (HAProxy on ${h.name})`);
-    }
-    if (h.roles.includes('pgbouncer')) out.push(`read-write: host=${h.ip} port=${String(h.vars.pgbouncer_port)} (PgBouncer on ${h.name})`);
-  }
-  return out;
+  return loaded.cluster.hosts.flatMap((h) =>
+    entryPointsOn(loaded.cluster, h).map(
+      // `read-only: ` is padded to `read-write:`'s width, so the hosts line up.
+      (e) => `${`${e.kind}:`.padEnd('read-write:'.length)} host=${h.ip} port=${String(e.port)} (${e.label} on ${h.name})`,
+    ),
+  );
 }
 
 export async function deploy(dir: string, req: DeployRequest, progress: Progress, seams: DeploySeams = {}): Promise<DeployResult> {

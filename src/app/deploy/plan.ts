@@ -1,10 +1,10 @@
 /**
  * The planning half of `pgha deploy`: read every fact the plan depends on (files, packages and
- * units on each host; the live cluster; etcd's auth; the PgBouncer auth user; the DCS
- * configuration), then build the whole plan with the pure functions of src/plan/. Reads only:
- * `deploy --check` stops after this.
+ * units on each host; the live cluster; etcd's auth; the components' steps inside the cluster;
+ * the DCS configuration), then build the whole plan with the pure functions of src/plan/. Reads
+ * only: `deploy --check` stops after this.
  */
-import { dataNodes, etcdMembers, hasRole } from '../../components/common.js';
+import { dataNodes, etcdMembers } from '../../components/common.js';
 import {
   deferredEtcdStep,
   EtcdGateway,
@@ -16,8 +16,7 @@ import {
 import { patroniRolePasswords, readRolePasswordsCommand, rolesToUpdate } from '../../components/postgres/role-passwords.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
-import { pgbouncerAuthSql } from '../../components/pgbouncer/config.js';
-import { pgbouncerAuthUserCommand, postmasterParametersCommand } from '../../components/host-commands.js';
+import { postmasterParametersCommand } from '../../components/host-commands.js';
 import { LOCAL_REPO_REMOTE_DIR } from '../../components/paths.js';
 import { RefusedError } from '../../errors.js';
 import { copiesLocalRepo } from '../../platforms/index.js';
@@ -35,6 +34,7 @@ import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../re
 import { run } from '../../transport/types.js';
 import { etcdHealth } from '../live/view.js';
 import type { DeployContext, HostWork } from './context.js';
+import { planComponentSteps } from './steps.js';
 
 export const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
 
@@ -173,15 +173,6 @@ export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState
   return readEtcdAuth(new EtcdGateway(d.session.etcdHttp(via), `${via}: etcd auth`), spec);
 }
 
-/** Whether the PgBouncer auth user and its function need setting up on the leader (read-only check). */
-async function pgbouncerAuthPending(d: DeployContext, leader: string): Promise<boolean> {
-  const lv = d.session.host(leader).vars;
-  const user = String(lv.pgbouncer_auth_user);
-  const cmd = pgbouncerAuthUserCommand(user, d.secret(user), Number(lv.postgres_port), pgbouncerAuthSql(lv), { checkOnly: true });
-  const r = await run(d.session.transport(leader), cmd, 'PgBouncer auth user (check)');
-  return r.stdout.includes('changed');
-}
-
 /** Patroni's roles whose password in PostgreSQL is not the one in DIR/secrets (read on the leader; nothing secret crosses). */
 export async function rolePasswordsPending(d: DeployContext, leader: string): Promise<string[]> {
   const lv = d.session.host(leader).vars;
@@ -202,7 +193,7 @@ async function postmasterParameters(d: DeployContext, leader: string, patch: Pla
   return new Set(r.stdout.split('\n').filter(Boolean));
 }
 
-/** The cluster's actions: etcd auth steps, the PgBouncer auth user, the DCS patch and the rolling restart it causes. */
+/** The cluster's actions: etcd auth steps, the components' steps (PgBouncer's auth user), the DCS patch and the rolling restart it causes. */
 export async function planCluster(d: DeployContext): Promise<void> {
   const cluster: ClusterAction[] = [];
   const spec = d.etcdAuthSpec();
@@ -217,13 +208,8 @@ export async function planCluster(d: DeployContext): Promise<void> {
   const leader = leaderName(d);
   // Read on the leader over SSH only when this run connected to it.
   const reachable = leader !== undefined && d.work.has(leader) ? leader : undefined;
-  if (d.loaded.cluster.hosts.some((h) => hasRole(h, 'pgbouncer'))) {
-    // On the leader, and only when this run reaches it: a new cluster's is the configured primary.
-    const bootstraps = leader === undefined && d.work.has(d.configuredPrimary().name);
-    if (bootstraps || (reachable !== undefined && (await pgbouncerAuthPending(d, reachable)))) {
-      cluster.push({ kind: 'pgbouncer-auth', user: String(d.configuredPrimary().vars.pgbouncer_auth_user) });
-    }
-  }
+  // Components' steps inside the cluster (PgBouncer's auth user): on the leader once it is up.
+  cluster.push(...(await planComponentSteps(d, leader)));
   if (reachable) {
     const users = await rolePasswordsPending(d, reachable);
     if (users.length) cluster.push({ kind: 'role-passwords', users });

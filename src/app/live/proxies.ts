@@ -1,8 +1,8 @@
 /**
  * Reads what hosts say about their components (docs/architecture.md#operations): HAProxy's stats
  * page (`listen pgha_stats`, TLS with pgha's client certificate) straight from the controller
- * where there is one, else one SSH exec per host running every component's state script; and
- * what HAProxy's and PgBouncer's answers mean for status.
+ * where there is one, else one SSH exec per host running every component's state script. What
+ * the answers mean for status, each component says (its `status` section).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,30 +12,8 @@ import { NodeHttpRequester } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
 import { STATUS_TIMEOUT_MS, type ConnectSsh, type ProbeContext } from './probe.js';
 import type { HostState } from '../../components/health.js';
-import { haproxyServers, writesTo } from '../../components/haproxy/health.js';
-import type { HaproxyServer } from '../../components/haproxy/live.js';
-import { pgbouncerTarget } from '../../components/pgbouncer/health.js';
 import { readHostState, stateParts } from './host-state.js';
 import { firstLine as errText } from './view.js';
-
-export interface HaproxyStatus {
-  host: string;
-  reachable: boolean;
-  servers: HaproxyServer[];
-  /** Data nodes receiving writes (UP in the read-write backend). */
-  writesTo: string[];
-  error?: string;
-}
-
-export interface PgbouncerStatus {
-  host: string;
-  reachable: boolean;
-  target: { host: string; port: number } | null;
-  /** The data node the target address belongs to. */
-  targetMember: string | null;
-  pointsAtLeader: boolean;
-  error?: string;
-}
 
 /** HAProxy's stats CSV of a proxy host; undefined when the host has no stats page to read. */
 export type ReadStats = (h: ResolvedHost) => Promise<string | undefined>;
@@ -143,33 +121,4 @@ export class HostStateReader {
     await Promise.all([...this.open.values()].map((t) => t.close().catch(() => undefined)));
     this.open.clear();
   }
-}
-
-/** HAProxy's view from one read: its servers and which data nodes get writes; `error` says why it could not be read. */
-export function haproxyState(p: HostState): HaproxyStatus {
-  const { servers, error } = haproxyServers(p);
-  return {
-    host: p.host.name,
-    reachable: p.error === undefined,
-    servers,
-    writesTo: writesTo(servers),
-    ...(error ? { error } : {}),
-  };
-}
-
-/**
- * PgBouncer's target from one read, named by member: `memberAt` maps addresses to data nodes
- * (config.yml's and the DCS's), `leader` is who leads now.
- */
-export function pgbouncerState(p: HostState, memberAt: ReadonlyMap<string, string>, leader: string | undefined): PgbouncerStatus {
-  const { target, error } = pgbouncerTarget(p);
-  const targetMember = target ? (memberAt.get(target.host) ?? null) : null;
-  return {
-    host: p.host.name,
-    reachable: p.error === undefined,
-    target,
-    targetMember,
-    pointsAtLeader: targetMember !== null && targetMember === leader,
-    ...(error ? { error } : {}),
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * `pgha status`'s reading (docs/architecture.md#operations): every member's GET /cluster and
  * GET /patroni, the DCS configuration's failsafe_mode, etcd, one SSH exec per host (its release,
- * daemon versions, HAProxy and PgBouncer) and the certificates, all in parallel, through the
+ * daemon versions, each component's state) and the certificates, all in parallel, through the
  * live view (src/app/live/). A host that does not answer is reported as unreachable; the read
  * fails only when no Patroni member answers at all.
  */
@@ -16,19 +16,13 @@ import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config
 import { canonicalRole, isLeaderRole, type ClusterInfo, type ClusterMember, type ScheduledSwitchover } from '../../patroni/types.js';
 import { probeSource, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from '../live/probe.js';
 import { hostReleaseParts, hostStatus, type HostRelease, type HostStatus } from '../live/host-release.js';
-import {
-  haproxyState,
-  pgbouncerState,
-  HostStateReader,
-  statsReader,
-  type ExtraParts,
-  type HaproxyStatus,
-  type PgbouncerStatus,
-} from '../live/proxies.js';
+import { HostStateReader, statsReader, type ExtraParts } from '../live/proxies.js';
 import { readEtcd, readMembers, type EtcdStatus, type LiveSource } from '../live/view.js';
+import type { StatusSections } from '../../components/registry.js';
+import { readStatusSections } from '../../components/status.js';
 import { certificateStatus, type CertificateStatus } from './certificates.js';
 
-export type { CertificateStatus, EtcdStatus, HaproxyStatus, HostRelease, HostStatus, PgbouncerStatus };
+export type { CertificateStatus, EtcdStatus, HostRelease, HostStatus };
 
 export interface MemberStatus {
   name: string;
@@ -56,7 +50,14 @@ export interface MemberStatus {
   error?: string;
 }
 
-export interface ClusterStatus {
+/**
+ * What status reads. Beside etcd (read over REST), every component with a status section has its
+ * entries under its name (HAProxy's `haproxy`, PgBouncer's `pgbouncer`: src/components/status.ts),
+ * between `etcd` and `certificates`.
+ */
+export type ClusterStatus = StatusHead & StatusSections & StatusTail;
+
+interface StatusHead {
   cluster: string;
   leader: string | null;
   pause: boolean;
@@ -65,8 +66,9 @@ export interface ClusterStatus {
   scheduledSwitchover: ScheduledSwitchover | null;
   members: MemberStatus[];
   etcd: EtcdStatus[];
-  haproxy: HaproxyStatus[];
-  pgbouncer: PgbouncerStatus[];
+}
+
+interface StatusTail {
   certificates: CertificateStatus[];
   /** Every host's Debian release and installed daemon versions, in config order. */
   hosts: HostStatus[];
@@ -203,8 +205,7 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       scheduledSwitchover: info.scheduled_switchover ?? null,
       members: rows,
       etcd,
-      haproxy: hostReads.filter((p) => p.host.roles.includes('haproxy')).map(haproxyState),
-      pgbouncer: hostReads.filter((p) => p.host.roles.includes('pgbouncer')).map((p) => pgbouncerState(p, memberAt, leader?.name)),
+      ...readStatusSections(cluster, hostReads, { memberAt, leader: leader?.name }),
       certificates,
       hosts: o.versions ? hostReads.map(hostStatus) : [],
       source: source.name,

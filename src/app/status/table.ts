@@ -1,7 +1,9 @@
 /**
- * `pgha status`'s text: patronictl's member table (failsafe mode in its title), then etcd,
- * HAProxy, PgBouncer, each host's release and daemon versions, and certificate lines.
+ * `pgha status`'s text: patronictl's member table (failsafe mode in its title), then etcd, each
+ * component's section (HAProxy's, PgBouncer's: src/components/status.ts), each host's release
+ * and daemon versions, and certificate lines.
  */
+import { statusSectionLines } from '../../components/status.js';
 import { isLeaderRole } from '../../patroni/types.js';
 import type { ClusterStatus, HostRelease, HostStatus, MemberStatus } from './read.js';
 
@@ -79,32 +81,7 @@ export function formatStatusTable(s: ClusterStatus): string {
       out.push(`  ${e.name.padEnd(8)} ${e.endpoint.padEnd(26)} ${st}${e.leader ? ' (leader)' : ''}${e.version ? `  ${e.version}` : ''}`);
     }
   }
-  for (const h of s.haproxy) {
-    if (h.error) {
-      out.push(`HAProxy ${h.host}: ${h.reachable ? '' : 'unreachable: '}${h.error}`);
-      continue;
-    }
-    const backends = [...new Set(h.servers.map((x) => x.backend))];
-    out.push(
-      `HAProxy ${h.host}: ${backends
-        .map(
-          (b) =>
-            `${b} ${h.servers
-              .filter((x) => x.backend === b)
-              .map((x) => `${x.server} ${x.state}`)
-              .join(', ')}`,
-        )
-        .join('; ')}`,
-    );
-  }
-  for (const p of s.pgbouncer) {
-    if (p.error) {
-      out.push(`PgBouncer ${p.host}: ${p.reachable ? '' : 'unreachable: '}${p.error}`);
-      continue;
-    }
-    const who = p.targetMember ? ` (${p.targetMember}${p.pointsAtLeader ? ', the leader' : ', NOT the leader'})` : ' (not a member)';
-    out.push(`PgBouncer ${p.host}: → ${p.target!.host}:${p.target!.port}${who}`);
-  }
+  out.push(...statusSectionLines(s));
   out.push(...hostLines(s.hosts));
   if (s.certificates.length) {
     const soon = Math.min(...s.certificates.map((c) => c.daysLeft));

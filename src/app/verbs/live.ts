@@ -11,6 +11,7 @@ import { run } from '../../transport/types.js';
 import { parseWriteProbe, probeWritesCommand, type Endpoint } from '../../components/postgres/write-probe.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { isDataNode } from '../../components/common.js';
+import { entryPointsOn } from '../../components/registry.js';
 import * as view from '../live/view.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 import { waitFor } from '../wait.js';
@@ -117,21 +118,13 @@ export async function readDcsLeader(live: Live): Promise<string | null> {
   });
 }
 
+/** Every read-write entry point the components declare (src/components/registry.ts), host by host. */
 export function writeEndpoints(live: Live): Endpoint[] {
-  const out: Endpoint[] = [];
-  for (const h of live.loaded.cluster.hosts) {
-    const ssl = h.vars.patroni_ssl_enabled === true;
-    if (h.roles.includes('haproxy'))
-      out.push({ via: `HAProxy on ${h.name}`, ip: h.ip, port: Number(h.vars.haproxy_port), ...(ssl ? { tls: 'verify-ca' as const } : {}) });
-    if (h.roles.includes('pgbouncer'))
-      out.push({
-        via: `PgBouncer on ${h.name}`,
-        ip: h.ip,
-        port: Number(h.vars.pgbouncer_port),
-        ...(ssl ? { tls: 'verify-full' as const } : {}),
-      });
-  }
-  return out;
+  return live.loaded.cluster.hosts.flatMap((h) =>
+    entryPointsOn(live.loaded.cluster, h)
+      .filter((e) => e.kind === 'read-write')
+      .map((e): Endpoint => ({ via: `${e.label} on ${h.name}`, ip: h.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
+  );
 }
 
 export type { Endpoint, WriteProbe } from '../../components/postgres/write-probe.js';

@@ -1,15 +1,16 @@
 /** HAProxy on hosts with role `haproxy`: the read-write (and read-only) entry point, following Patroni's health endpoints. */
 import { hasRole, isDataNode, num, optStr } from '../common.js';
-import { pinned, portOf, type Component, type PortUse } from '../component.js';
+import { pinned, portOf, type WithStatus, type PortUse } from '../component.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { HAPROXY_SSL_DIR } from '../paths.js';
 import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyFiles, haproxyListeners } from './config.js';
 import { haproxyHealth } from './health.js';
 import { haproxyStateScript } from './live.js';
+import { haproxyStatus, type HaproxyStatus } from './status.js';
 
 export const HAPROXY_UNIT = 'haproxy.service';
 
-export const haproxy: Component = {
+export const haproxy: WithStatus<'haproxy', HaproxyStatus> = {
   name: 'haproxy',
   runsOn: (_cluster, host) => hasRole(host, 'haproxy'),
   packages: (host) => [pinned('haproxy', optStr(host.vars, 'haproxy_package_version'))],
@@ -37,6 +38,18 @@ export const haproxy: Component = {
   upgrade: { kind: 'service', how: 'reload-or-restart', port: (host) => num(host.vars, 'haproxy_port') },
   health: haproxyHealth,
   stateScript: haproxyStateScript,
+  status: haproxyStatus,
+  // TCP passes through to whichever member leads, so the name on its certificate cannot be known
+  // in advance: a client verifies the chain to the cluster CA only.
+  entryPoints: (host) => {
+    const tls = host.vars.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {};
+    return [
+      { kind: 'read-write', port: Number(host.vars.haproxy_port), label: 'HAProxy', ...tls },
+      ...(host.vars.haproxy_read_only_load_balancer_enabled === true
+        ? [{ kind: 'read-only' as const, port: Number(host.vars.haproxy_read_only_port), label: 'HAProxy', ...tls }]
+        : []),
+    ];
+  },
 };
 
 /** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */

@@ -3,15 +3,38 @@
  * leader (./follow.ts). Its auth user lives in PostgreSQL: deploy sets it up on the leader.
  */
 import { hasRole, num, optStr } from '../common.js';
-import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
+import { pinned, portOf, unitOfSystemdPath, type ClusterStep, type WithStatus, type StepContext } from '../component.js';
+import { pgbouncerAuthUserCommand } from '../host-commands.js';
 import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
-import { pgbouncerFiles } from './config.js';
+import type { ResolvedHost } from '../../model/types.js';
+import type { Command } from '../../transport/quote.js';
+import { pgbouncerAuthSql, pgbouncerFiles } from './config.js';
 import { pgbouncerHealth } from './health.js';
 import { pgbouncerStateScript } from './live.js';
+import { pgbouncerStatus, type PgbouncerStatus } from './status.js';
 
 export const PGBOUNCER_UNIT = 'pgbouncer.service';
 
-export const pgbouncer: Component = {
+/** The auth user and its lookup function, as the host's variables name them; the password on stdin. */
+function authUserCommand(host: ResolvedHost, ctx: StepContext, opts: { checkOnly?: boolean } = {}): Command {
+  const user = String(host.vars.pgbouncer_auth_user);
+  return pgbouncerAuthUserCommand(user, ctx.secret(user), Number(host.vars.postgres_port), pgbouncerAuthSql(host.vars), opts);
+}
+
+/**
+ * PgBouncer's auth_query logs in as this user and calls pgbouncer.get_auth: both must exist, in
+ * every database, before PgBouncer serves its first client; replicas get them by replication.
+ */
+const authUser: ClusterStep = {
+  name: 'auth-user',
+  on: { kind: 'leader' },
+  title: 'PgBouncer auth user',
+  describe: (host) => `set up auth user ${String(host.vars.pgbouncer_auth_user)} and its auth_query function on the leader`,
+  check: (host, ctx) => authUserCommand(host, ctx, { checkOnly: true }),
+  apply: (host, ctx) => authUserCommand(host, ctx),
+};
+
+export const pgbouncer: WithStatus<'pgbouncer', PgbouncerStatus> = {
   name: 'pgbouncer',
   runsOn: (_cluster, host) => hasRole(host, 'pgbouncer'),
   packages: (host) => [pinned('pgbouncer', optStr(host.vars, 'pgbouncer_package_version'))],
@@ -30,4 +53,15 @@ export const pgbouncer: Component = {
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_port') },
   health: pgbouncerHealth,
   stateScript: pgbouncerStateScript,
+  status: pgbouncerStatus,
+  clusterSteps: () => [authUser],
+  // PgBouncer terminates TLS with its own node's certificate, which names the address dialled.
+  entryPoints: (host) => [
+    {
+      kind: 'read-write',
+      port: Number(host.vars.pgbouncer_port),
+      label: 'PgBouncer',
+      ...(host.vars.patroni_ssl_enabled === true ? { tls: 'verify-full' as const } : {}),
+    },
+  ],
 };
