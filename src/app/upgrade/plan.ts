@@ -59,7 +59,11 @@ export function componentApplies(c: Component, cluster: ResolvedCluster, host: R
  * so they are neither asked a target of nor reinstalled; apt keeps them as its dependencies need.
  */
 export function componentPackages(c: Component, cluster: ResolvedCluster, host: ResolvedHost): PackageSpec[] {
-  return componentApplies(c, cluster, host) ? model(c).packages(host).filter((p) => !p.companion) : [];
+  return componentApplies(c, cluster, host)
+    ? model(c)
+        .packages(host)
+        .filter((p) => !p.companion)
+    : [];
 }
 
 /** The systemd unit restarted to run the new version; PostgreSQL is restarted through Patroni instead. */
