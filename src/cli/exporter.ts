@@ -23,6 +23,10 @@ export function registerExporter(program: Command): void {
       '--requests-verify <true|false|path>',
       "verify Patroni's TLS certificate with the system CAs, not at all, or with this CA bundle [PATRONI_EXPORTER_REQUEST_VERIFY] (default: true)",
     )
+    .option(
+      '--cluster <dir>',
+      "pgha's own: every data node of this cluster directory, through its CA (instead of -u and --requests-verify)",
+    )
     .action(async (flags: ExporterFlags) => {
       const { runExporter } = await import('../app/exporter/index.js');
       process.exitCode = await runExporter(flags, { env: process.env, stderr: process.stderr });

@@ -109,6 +109,22 @@ describe('resolveExporterOptions', () => {
   });
 });
 
+describe('--cluster', () => {
+  it('takes the members and the CA from DIR: the URL and verify variables are not read', () => {
+    const o = resolveExporterOptions(
+      { cluster: 'clusters/main' },
+      { PATRONI_EXPORTER_URL: 'nonsense', PATRONI_EXPORTER_REQUEST_VERIFY: '' },
+    );
+    expect(o.cluster).toBe('clusters/main');
+  });
+
+  it('refuses a URL or a CA flag beside it, and an empty directory', () => {
+    expect(usage({ cluster: 'c', patroniUrl: 'http://x/patroni' }).message).toBe('-u/--patroni-url and --cluster exclude each other');
+    expect(usage({ cluster: 'c', requestsVerify: 'true' }).message).toBe('--requests-verify and --cluster exclude each other');
+    expect(usage({ cluster: ' ' }).message).toMatch(/^--cluster: the cluster directory is empty/);
+  });
+});
+
 describe('listenAddress', () => {
   it('an empty bind is every address of the family; ipv6 on :: takes both families', () => {
     expect(listenAddress({ bind: '', addressFamily: 'ipv4' })).toEqual({ host: '0.0.0.0', ipv6Only: false });

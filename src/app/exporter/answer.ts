@@ -11,6 +11,16 @@ import type { MetricFamily } from './exposition.js';
 import { renderExposition } from './exposition.js';
 import { patroniFamilies } from './patroni-metrics.js';
 
+/** One round of scraping, ready to serve: the /metrics page and what /health says about it. */
+export interface Collection {
+  page: string;
+  /** Why the round failed; undefined when it did not. */
+  failure: string | undefined;
+  /** What /health adds when healthy (role and state of the member, or the members). */
+  summary: Record<string, unknown>;
+  durationSeconds: number;
+}
+
 export type Scrape =
   { ok: true; body: Record<string, unknown>; durationSeconds: number } | { ok: false; reason: string; durationSeconds: number };
 
@@ -58,4 +68,14 @@ export function exporterFamilies(s: Scrape): MetricFamily[] {
 export function metricsPage(s: Scrape, fallbackMember: string): string {
   const member = s.ok ? patroniFamilies(s.body, fallbackMember) : [];
   return renderExposition([...member, ...exporterFamilies(s)]);
+}
+
+/** One member's scrape as the server serves it: the page, and what /health says about it. */
+export function memberCollection(s: Scrape, fallbackMember: string): Collection {
+  return {
+    page: metricsPage(s, fallbackMember),
+    failure: s.ok ? undefined : s.reason,
+    summary: s.ok ? { role: s.body.role, state: s.body.state } : {},
+    durationSeconds: s.durationSeconds,
+  };
 }

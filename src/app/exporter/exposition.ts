@@ -70,3 +70,20 @@ export function renderExposition(families: readonly MetricFamily[]): string {
   }
   return out.length ? `${out.join('\n')}\n` : '';
 }
+
+/**
+ * Families of several sources (the members of a cluster) as one list: samples of one name under
+ * one declaration, in the order names first appear. Help and type are the first source's; every
+ * source builds them from the same code.
+ */
+export function mergeFamilies(lists: readonly (readonly MetricFamily[])[]): MetricFamily[] {
+  const byName = new Map<string, MetricFamily>();
+  for (const list of lists) {
+    for (const f of list) {
+      const seen = byName.get(f.name);
+      if (seen) seen.samples.push(...f.samples);
+      else byName.set(f.name, { ...f, samples: [...f.samples] });
+    }
+  }
+  return [...byName.values()];
+}

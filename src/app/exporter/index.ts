@@ -2,14 +2,16 @@
  * `pgha exporter`: patroni-exporter's interface in pgha. Resolves the options (flags over
  * environment), reads the CA bundle once, scrapes the member once at start — a member that is
  * down at start is a failing /health, not a failed start, so a service manager does not
- * crash-loop it — then serves until SIGTERM or SIGINT.
+ * crash-loop it — then serves until SIGTERM or SIGINT. With `--cluster DIR` a round is every data
+ * node of the cluster (./cluster.ts) instead of one URL.
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../../errors.js';
 import { listenAddress, redactUrl, resolveExporterOptions, type ExporterFlags, type ExporterOptions } from './options.js';
 import { scrapePatroni, type TlsCheck } from './scrape.js';
-import { createExporterServer, ScrapeState } from './server.js';
+import { memberCollection, type Collection } from './answer.js';
+import { createExporterServer, CollectionState } from './server.js';
 
 export interface ExporterIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -50,14 +52,23 @@ export async function runExporter(flags: ExporterFlags, io: ExporterIo): Promise
     if (level === 'debug' && !o.debug) return;
     io.stderr.write(`pgha exporter: ${line}\n`);
   };
-  const url = redactUrl(o.patroniUrl);
-  if (o.patroniUrl.protocol === 'https:' && o.verify.mode === 'off') log(`TLS verification is off for ${url} (--requests-verify false)`);
-  const state = new ScrapeState();
-  const fallbackMember = o.patroniUrl.hostname.replace(/^\[|\]$/g, '');
-  const { server, scrapeOnce } = createExporterServer(
-    { scrape: () => scrapePatroni(o.patroniUrl, o.timeoutSeconds, tls), fallbackMember, log },
-    state,
-  );
+  let what: string;
+  let collect: () => Promise<Collection>;
+  if (o.cluster !== undefined) {
+    // Loaded only for this mode: it reads config.yml and the cluster's REST clients.
+    const { clusterScraper } = await import('./cluster.js');
+    const c = await clusterScraper(o.cluster, o.timeoutSeconds);
+    what = `cluster ${c.scope} (${c.members.join(', ')})`;
+    collect = c.collect;
+  } else {
+    const url = redactUrl(o.patroniUrl);
+    if (o.patroniUrl.protocol === 'https:' && o.verify.mode === 'off') log(`TLS verification is off for ${url} (--requests-verify false)`);
+    const fallbackMember = o.patroniUrl.hostname.replace(/^\[|\]$/g, '');
+    what = url;
+    collect = async () => memberCollection(await scrapePatroni(o.patroniUrl, o.timeoutSeconds, tls), fallbackMember);
+  }
+  const state = new CollectionState();
+  const { server, collectOnce } = createExporterServer({ collect, log }, state);
 
   const { host, ipv6Only } = listenAddress(o);
   await new Promise<void>((resolve, reject) => {
@@ -74,8 +85,8 @@ export async function runExporter(flags: ExporterFlags, io: ExporterIo): Promise
     server.listen({ port: o.port, host, ipv6Only }, () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  log(`listening on ${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}, scraping ${url}`);
-  await scrapeOnce();
+  log(`listening on ${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}, scraping ${what}`);
+  await collectOnce();
 
   const why = await (io.stopped ?? signalled());
   log(`${why}: stopping`);

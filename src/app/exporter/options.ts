@@ -20,6 +20,8 @@ export interface ExporterOptions {
   debug: boolean;
   addressFamily: AddressFamily;
   verify: TlsVerify;
+  /** `--cluster DIR`: every data node of this pgha cluster, through its CA, instead of one URL. */
+  cluster: string | undefined;
 }
 
 /** What commander hands over: raw strings, so env and flag values are checked by the same code. */
@@ -31,6 +33,7 @@ export interface ExporterFlags {
   debug?: boolean | undefined;
   addressFamily?: string | undefined;
   requestsVerify?: string | undefined;
+  cluster?: string | undefined;
 }
 
 export const EXPORTER_ENV = {
@@ -154,16 +157,43 @@ function checkBind(s: Sourced, family: AddressFamily): string {
   return bind;
 }
 
+/** --cluster reads the members and the CA from DIR: a URL or a CA of the operator's would be ignored, so naming one is a mistake. */
+function checkCluster(flags: ExporterFlags): string | undefined {
+  if (flags.cluster === undefined) return undefined;
+  if (!flags.cluster.trim())
+    throw new UsageError('--cluster: the cluster directory is empty', {
+      hint: 'give a pgha cluster directory, e.g. --cluster clusters/main',
+    });
+  for (const [key, flag] of [
+    ['patroniUrl', FLAG.patroniUrl],
+    ['requestsVerify', FLAG.requestsVerify],
+  ] as const) {
+    if (flags[key] !== undefined) {
+      throw new UsageError(`${flag} and --cluster exclude each other`, {
+        hint: '--cluster scrapes every data node of DIR through DIR/ssl/ca.crt; drop one of them',
+      });
+    }
+  }
+  return flags.cluster;
+}
+
 export function resolveExporterOptions(flags: ExporterFlags, env: Readonly<Record<string, string | undefined>>): ExporterOptions {
+  const cluster = checkCluster(flags);
   const addressFamily = parseFamily(pick('addressFamily', flags, env, EXPORTER_DEFAULTS.addressFamily));
   return {
     port: parsePort(pick('port', flags, env, String(EXPORTER_DEFAULTS.port))),
     bind: checkBind(pick('bind', flags, env, EXPORTER_DEFAULTS.bind), addressFamily),
-    patroniUrl: parseUrl(pick('patroniUrl', flags, env, EXPORTER_DEFAULTS.patroniUrl)),
+    patroniUrl: parseUrl(
+      cluster === undefined
+        ? pick('patroniUrl', flags, env, EXPORTER_DEFAULTS.patroniUrl)
+        : { value: EXPORTER_DEFAULTS.patroniUrl, source: '' },
+    ),
     timeoutSeconds: parseTimeout(pick('timeout', flags, env, String(EXPORTER_DEFAULTS.timeoutSeconds))),
     debug: parseDebug(flags, env),
     addressFamily,
-    verify: parseVerify(pick('requestsVerify', flags, env, EXPORTER_DEFAULTS.requestsVerify)),
+    // With --cluster the flag wins over PATRONI_EXPORTER_URL and _REQUEST_VERIFY, which are not read.
+    verify: cluster === undefined ? parseVerify(pick('requestsVerify', flags, env, EXPORTER_DEFAULTS.requestsVerify)) : { mode: 'system' },
+    cluster,
   };
 }
 

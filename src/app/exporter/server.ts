@@ -1,35 +1,29 @@
 /**
- * The exporter's HTTP side: GET /metrics scrapes the member (each request its own scrape, as
+ * The exporter's HTTP side: GET /metrics collects afresh (each request its own scrape, as
  * Prometheus expects of an exporter) and serves the page; GET /health answers from the last
- * scrape — 200, or 503 with the reason — without scraping again, so a health checker polling it
- * adds no load on Patroni.
+ * collection — 200, or 503 with the reason — without scraping again, so a health checker polling
+ * it adds no load on Patroni. What a collection is (one member, or every member of a cluster)
+ * is the caller's: ./answer.ts and ./cluster-page.ts build them (`Collection`, in ./answer.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { metricsPage, type Scrape } from './answer.js';
+import type { Collection } from './answer.js';
 import { CONTENT_TYPE } from './exposition.js';
 
 export interface ExporterServerDeps {
-  /** One scrape of the member's /patroni. */
-  scrape: () => Promise<Scrape>;
-  /** The member's name when Patroni does not say it (the URL's host). */
-  fallbackMember: string;
+  collect: () => Promise<Collection>;
   /** One line to the log (stderr); `debug` lines only with --debug. */
   log: (line: string, level?: 'info' | 'debug') => void;
 }
 
-/** The state /health reports: the last scrape's outcome, kept between requests. */
-export class ScrapeState {
-  last: Scrape | undefined;
-
-  record(s: Scrape): void {
-    this.last = s;
-  }
+/** The state /health reports: the last collection's outcome, kept between requests. */
+export class CollectionState {
+  last: Collection | undefined;
 
   health(): { status: 200 | 503; body: Record<string, unknown> } {
-    const s = this.last;
-    if (!s) return { status: 503, body: { status: 'unknown', reason: 'Patroni has not been scraped yet' } };
-    if (s.ok) return { status: 200, body: { status: 'ok', role: s.body.role, state: s.body.state } };
-    return { status: 503, body: { status: 'failing', reason: s.reason } };
+    const c = this.last;
+    if (!c) return { status: 503, body: { status: 'unknown', reason: 'Patroni has not been scraped yet' } };
+    if (c.failure === undefined) return { status: 200, body: { status: 'ok', ...c.summary } };
+    return { status: 503, body: { status: 'failing', reason: c.failure } };
   }
 }
 
@@ -38,17 +32,20 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-export function createExporterServer(deps: ExporterServerDeps, state: ScrapeState): { server: Server; scrapeOnce: () => Promise<Scrape> } {
+export function createExporterServer(
+  deps: ExporterServerDeps,
+  state: CollectionState,
+): { server: Server; collectOnce: () => Promise<Collection> } {
   let lastFailure: string | undefined;
-  const scrapeOnce = async (): Promise<Scrape> => {
-    const s = await deps.scrape();
-    state.record(s);
+  const collectOnce = async (): Promise<Collection> => {
+    const c = await deps.collect();
+    state.last = c;
     // A failure is logged when it starts or changes, not on every scrape of a down member.
-    if (!s.ok && s.reason !== lastFailure) deps.log(`scrape failed: ${s.reason}`);
-    if (s.ok && lastFailure !== undefined) deps.log('scrape succeeded again');
-    lastFailure = s.ok ? undefined : s.reason;
-    deps.log(`scrape ${s.ok ? 'ok' : 'failed'} in ${s.durationSeconds.toFixed(3)} s`, 'debug');
-    return s;
+    if (c.failure !== undefined && c.failure !== lastFailure) deps.log(`scrape failed: ${c.failure}`);
+    if (c.failure === undefined && lastFailure !== undefined) deps.log('scrape succeeded again');
+    lastFailure = c.failure;
+    deps.log(`scrape ${c.failure === undefined ? 'ok' : 'failed'} in ${c.durationSeconds.toFixed(3)} s`, 'debug');
+    return c;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -59,8 +56,7 @@ export function createExporterServer(deps: ExporterServerDeps, state: ScrapeStat
       return;
     }
     if (path === '/metrics') {
-      const s = await scrapeOnce();
-      send(res, 200, CONTENT_TYPE, metricsPage(s, deps.fallbackMember));
+      send(res, 200, CONTENT_TYPE, (await collectOnce()).page);
       return;
     }
     if (path === '/health') {
@@ -78,5 +74,5 @@ export function createExporterServer(deps: ExporterServerDeps, state: ScrapeStat
       else res.destroy();
     });
   });
-  return { server, scrapeOnce };
+  return { server, collectOnce };
 }
