@@ -9,6 +9,8 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { judgeAnswer, type Scrape } from '../../src/app/exporter/answer.js';
+import { clusterCollection } from '../../src/app/exporter/cluster-page.js';
 import { fakePatroni, recorded, type FakePatroni } from './exporter-fake-patroni.js';
 import { parseExposition, sampleOf } from './exporter-text.js';
 
@@ -129,7 +131,9 @@ describe.skipIf(!built)('pgha exporter, the built binary (run `npm run build` fi
     const e = await startCli(['-a', 'ipv6', '-b', '::', '-p', '0', '-u', p.url]);
     const port = e.address.split(':').pop()!;
     expect(e.address).toMatch(/^\[::\]:\d+$/);
-    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    // /metrics scrapes; /health then answers from that scrape (the one at start may still run).
+    const page = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(sampleOf(page, 'patroni_exporter_scrape_success')?.value).toBe(1);
     expect((await fetch(`http://[::1]:${port}/health`)).status).toBe(200);
   });
 });
@@ -159,5 +163,25 @@ describe.skipIf(!built || (!inCi && !hasPromtool()))('promtool check metrics', (
         expect(`${label}: ${r.status} ${r.stdout}${r.stderr}`).toBe(`${label}: 0 `);
       }
     }
+  });
+
+  it('accepts the cluster page of --cluster (families merged across members)', () => {
+    expect(hasPromtool(), 'promtool is missing: .ci/run installs Debian’s prometheus package (apt-get install prometheus)').toBe(true);
+    const scrape = (name: string): Scrape => {
+      const r = recorded(name);
+      const j = judgeAnswer(r.status, r.text);
+      return j.ok ? { ...j, durationSeconds: 0.01 } : { ...j, durationSeconds: 0.01 };
+    };
+    const page = clusterCollection(
+      'e2estat',
+      [
+        { member: 'pg1', scrape: scrape('get-patroni.leader') },
+        { member: 'pg2', scrape: scrape('get-primary.replica') },
+        { member: 'pg3', scrape: { ok: false, reason: 'connection refused', durationSeconds: 0.001 } },
+      ],
+      0.02,
+    ).page;
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });
+    expect(`${r.status} ${r.stdout}${r.stderr}`).toBe('0 ');
   });
 });
