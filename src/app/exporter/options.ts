@@ -15,10 +15,12 @@ export interface ExporterOptions {
   port: number;
   /** Address to listen on; '' is every address of the family. */
   bind: string;
+  /** The member to scrape; with --cluster the default, and not used. */
   patroniUrl: URL;
   timeoutSeconds: number;
   debug: boolean;
   addressFamily: AddressFamily;
+  /** How to check the member's certificate; with --cluster DIR's CA is used instead. */
   verify: TlsVerify;
   /** `--cluster DIR`: every data node of this pgha cluster, through its CA, instead of one URL. */
   cluster: string | undefined;
