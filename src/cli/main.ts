@@ -9,6 +9,7 @@ import { ExitCode, PghaError } from '../errors.js';
 import { registerConfigure } from './configure.js';
 import { registerDeploy } from './deploy.js';
 import { registerExplain } from './explain.js';
+import { registerExporter } from './exporter.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerRotatePasswords } from './rotate-passwords.js';
@@ -34,6 +35,7 @@ const COMMANDS: Register[] = [
   registerVerbs,
   registerStatus,
   registerTest,
+  registerExporter,
 ];
 
 export function buildProgram(): Command {
