@@ -20,10 +20,11 @@ import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RELEASES, type DebianRelease } from '../src/model/releases.js';
-import { newestVersions, parsePackagesIndex, type IndexEntry } from '../src/platforms/nspawn/packages-index.js';
+import { newestVersions, type IndexEntry } from '../src/platforms/nspawn/packages-index.js';
 import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION } from '../src/platforms/nspawn/patroni-fix.js';
 import { aptListsDir, resolvedManifestFile } from '../src/platforms/nspawn/paths.js';
-import { RESOLVED_COMPONENTS, parseResolvedManifest, resolvedManifest, type ResolvedManifest } from '../src/platforms/nspawn/resolved.js';
+import { TABLE_COMPONENTS, parseResolvedManifest, resolvedManifest, type ResolvedManifest } from '../src/platforms/nspawn/resolved.js';
+import { aptListEntries } from '../src/platforms/nspawn/resolved-store.js';
 import { releasesSection, spliceSection, type ReleaseColumn } from './releases-table.js';
 
 export const README_FILE = fileURLToPath(new URL('../README.md', import.meta.url));
@@ -60,13 +61,12 @@ async function fromAptLists(release: DebianRelease): Promise<ResolvedManifest | 
   const dir = aptListsDir(release.codename);
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('_Packages')).map((f) => join(dir, f));
   if (!files.length) return undefined;
-  const entries = (await Promise.all(files.map(async (f) => parsePackagesIndex(await readFile(f, 'utf8'))))).flat();
+  const entries = await aptListEntries(release.codename);
   const date = new Date(Math.max(...(await Promise.all(files.map(async (f) => (await stat(f)).mtimeMs)))));
   return resolvedManifest(release, asLocalRepoWouldHold(entries), {
     source: `download-packages' apt lists of ${release.codename} (main, -updates, -security), as its local repository holds them`,
     date,
-    // The mirror holds pgBackRest, but no local repository does (no pgha cluster installs it).
-    components: RESOLVED_COMPONENTS.filter((c) => c !== 'pgbackrest'),
+    components: TABLE_COMPONENTS,
   });
 }
 

@@ -74,7 +74,31 @@ describe('recordResolved', () => {
     await recordResolved(repo, { codename: 'trixie', pins: {}, extraDebs: [] }, env);
     const own = parseResolvedManifest(readFileSync(join(repo, 'resolved.json'), 'utf8'), 'repo');
     expect({ ...own, source: 'test' }).toEqual(TRIXIE);
-    expect(readFileSync(join(cache, 'resolved-trixie.json'), 'utf8')).toBe(readFileSync(join(repo, 'resolved.json'), 'utf8'));
+    const machine = parseResolvedManifest(readFileSync(join(cache, 'resolved-trixie.json'), 'utf8'), 'cache');
+    expect({ ...machine, source: 'test' }).toEqual(TRIXIE);
+  });
+
+  it("the machine-wide one covers every row of the table, from the release's apt lists where this cluster's repository has no such package", async () => {
+    const { cache, env } = setup();
+    // A cluster without PgBouncer: its repository lacks the package, the mirror's lists have it.
+    const repo = join(tempDir('pgha-dir-'), 'local-repo');
+    mkdirSync(repo);
+    writeFileSync(
+      join(repo, 'Packages'),
+      INDEX.split('\n\n')
+        .filter((e) => !e.startsWith('Package: pgbouncer'))
+        .join('\n\n'),
+    );
+    mkdirSync(join(cache, 'apt-lists-trixie'));
+    writeFileSync(
+      join(cache, 'apt-lists-trixie', 'deb.debian.org_debian_dists_trixie_main_binary-amd64_Packages'),
+      'Package: pgbouncer\nVersion: 1.24.1-1+deb13u2\nFilename: pool/p/pgbouncer.deb\n\nPackage: haproxy\nVersion: 3.0.11-1+deb13u4\nFilename: pool/h/haproxy.deb\n\nPackage: pgbackrest\nVersion: 2.55.1-1\nFilename: pool/p/pgbackrest.deb\n',
+    );
+    await recordResolved(repo, { codename: 'trixie', pins: {}, extraDebs: [] }, env);
+    expect(parseResolvedManifest(readFileSync(join(repo, 'resolved.json'), 'utf8'), 'repo').components.pgbouncer).toBeUndefined();
+    const machine = parseResolvedManifest(readFileSync(join(cache, 'resolved-trixie.json'), 'utf8'), 'cache');
+    expect(machine.components).toEqual(TRIXIE.components);
+    expect(machine.source).toMatch(/local repository and the apt lists of trixie/);
   });
 
   it.each([

@@ -13,6 +13,9 @@ import { newestVersions, type IndexEntry } from './packages-index.js';
 export const RESOLVED_COMPONENTS = ['postgresql', 'patroni', 'etcd', 'haproxy', 'pgbouncer', 'pgbackrest'] as const;
 export type ResolvedComponent = (typeof RESOLVED_COMPONENTS)[number];
 
+/** The README table's rows: pgBackRest joins once a pgha cluster installs it. */
+export const TABLE_COMPONENTS: readonly ResolvedComponent[] = RESOLVED_COMPONENTS.filter((c) => c !== 'pgbackrest');
+
 /**
  * The package that stands for a component on a release: PostgreSQL's is the major the release
  * ships by default (what `postgres_version` defaults to), etcd's the server.
