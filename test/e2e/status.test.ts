@@ -7,6 +7,7 @@
  * from this cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into
  * PGHA_CAPTURE_OUT when set.
  */
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, ssh, sshOk, removeTestCluster } from './harness.js';
+import { BIN, clusterSecrets, E2E_REQUIRED, e2eBlocker, pgha, pghaOk, ssh, sshOk, removeTestCluster } from './harness.js';
 
 const blocker = e2eBlocker();
 if (blocker && E2E_REQUIRED) {
@@ -184,10 +185,64 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
     expect(r.stdout).toMatch(/\d+ passed, 0 failed/);
   });
 
-  it('Patroni stopped on a replica: test exits 1 naming it, status still reports the others', async () => {
+  /** `pgha exporter --cluster DIR` on a free port of the controller; resolves once it listens. */
+  const startExporter = (): Promise<{ child: ChildProcessWithoutNullStreams; url: string; log: () => string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, 'exporter', '--cluster', dir, '-p', '0', '-b', '127.0.0.1'], {
+        env: { ...process.env, CI: 'true' },
+      });
+      let log = '';
+      child.stderr.on('data', (b: Buffer) => {
+        log += b.toString();
+        const m = /listening on (\S+), scraping/.exec(log);
+        if (m) resolve({ child, url: `http://${m[1]!}`, log: () => log });
+      });
+      child.on('exit', (code) => reject(new Error(`pgha exporter exited ${code}: ${log}`)));
+    });
+  const scrape = async (url: string): Promise<{ status: number; text: string }> => {
+    const res = await fetch(url);
+    return { status: res.status, text: await res.text() };
+  };
+  /** The value of a metric's sample for one member (its labels carry member="NAME"). */
+  const sample = (page: string, metric: string, member: string): number | undefined => {
+    const line = page.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes(`member="${member}"`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+
+  it('pgha exporter --cluster DIR: every member in metrics promtool accepts, /health 200', async () => {
+    const ex = await startExporter();
+    try {
+      const m = await scrape(`${ex.url}/metrics`);
+      expect(m.status).toBe(200);
+      const ctl = patronictl();
+      for (const member of ctl) {
+        const role = member.Role === 'Leader' ? 'primary' : 'replica';
+        const info = m.text.split('\n').find((l) => l.startsWith('patroni_patroni_info{') && l.includes(`member="${member.Member}"`));
+        expect(info).toMatch(new RegExp(`role="${role}".*version="4\\.0\\.7"\\} 1$`));
+        expect(sample(m.text, 'patroni_exporter_scrape_success', member.Member)).toBe(1);
+      }
+      expect(String(sample(m.text, 'patroni_postgresql_server_version', 'pg1'))).toMatch(/^17\d{4}$/);
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
+      expect(check.error, 'promtool (Debian package prometheus, installed by .ci/run)').toBeUndefined();
+      expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+      expect((await scrape(`${ex.url}/health`)).status).toBe(200);
+      for (const s of clusterSecrets(dir)) expect(`${m.text}${ex.log()}`).not.toContain(s);
+    } finally {
+      ex.child.kill('SIGTERM');
+    }
+  });
+
+  it('Patroni stopped on a replica: test exits 1 naming it, status still reports the others, the exporter says so', async () => {
     const victim = replicaName();
+    const ex = await startExporter();
     sshOk(dir, IPS[victim]!, `systemctl stop patroni@${CLUSTER}`);
     try {
+      const m = await scrape(`${ex.url}/metrics`);
+      expect(sample(m.text, 'patroni_exporter_scrape_success', victim)).toBe(0);
+      const h = await scrape(`${ex.url}/health`);
+      expect(h.status).toBe(503);
+      expect(h.text).toContain(victim);
+
       const t = await pgha(['test', dir]);
       outputs.push(t.stdout, t.stderr);
       expect(t.code).toBe(1);
@@ -206,6 +261,7 @@ describe.skipIf(blocker !== undefined)('status and test on nspawn: M1 + HAProxy'
       }
       expect(s.leader).toBeTruthy();
     } finally {
+      ex.child.kill('SIGTERM');
       sshOk(dir, IPS[victim]!, `systemctl start patroni@${CLUSTER}`);
     }
     // Back to healthy before the next fault.
