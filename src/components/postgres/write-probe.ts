@@ -5,7 +5,6 @@
  * password only ever reaches a server whose certificate chains to the cluster CA.
  */
 import { sh, withSecrets } from '../../transport/quote.js';
-import { PINNED_SEARCH_PATH } from '../host-commands.js';
 import { PATRONI_CA } from '../paths.js';
 
 /** A client endpoint through which writes should reach the leader (HAProxy or PgBouncer). */
@@ -42,8 +41,10 @@ export function probeWritesCommand(ep: Endpoint, user: string, password: string)
     'esc=${PW//\\\\/\\\\\\\\}',
     'esc=${esc//:/\\\\:}',
     sh`printf '%s:%s:*:%s:%s\\n' ${ep.ip} ${ep.port} ${user}` + ' "$esc" > "$f"',
-    `${PINNED_SEARCH_PATH} ` +
-      sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
+    // search_path is pinned by a SET in the same query string, not PGOPTIONS: that sends the
+    // `options` startup parameter, which PgBouncer 1.18 (Debian 12) refuses outright ("unsupported
+    // startup parameter: options"). psql prints only the last statement's result.
+    sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'set search_path = pg_catalog, pg_temp; select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
   ].join('\n');
   return { ...withSecrets({ PW: password }, script), timeoutSec: 15, intent: { kind: 'probe-writes' as const, ip: ep.ip, port: ep.port } };
 }
