@@ -3,13 +3,17 @@
  * machines: a second cluster directory with `--platform bare` names their addresses, pins their
  * host keys on first contact, refuses a changed key, copies the local repository over SSH
  * (`use_local_repo_only`) and deploys a working cluster from it.
+ *
+ * On Debian 12 with PgBouncer on the data nodes: with the security suite and faults-debian12 it
+ * keeps every component proven on Debian 12 (PgBouncer 1.18 here, and a `pgha switchover` it
+ * follows), while the other suites run on 13.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { e2eSuiteCanRun, pgha, pghaOk, removeStaleCluster, sshOk, removeTestCluster } from './harness.js';
+import { e2eSuiteCanRun, pgha, pghaOk, psql, removeStaleCluster, sshOk, removeTestCluster } from './harness.js';
 
 const canRun = e2eSuiteCanRun('bare');
 
@@ -26,13 +30,26 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     // The "machines": three containers, provisioned through an nspawn cluster directory.
     machines = join(root, 'e2ebhost');
-    await pghaOk(['configure', machines, '-a', 'M1', '--enable-patroni', '--subnet', `${SUBNET}.0/24`]);
+    await pghaOk(['configure', machines, '-a', 'M1', '--enable-patroni', '--os-version', '12', '--subnet', `${SUBNET}.0/24`]);
     await pghaOk(['download-packages', machines]);
     await pghaOk(['provision', machines]);
 
     dir = join(root, 'e2ebare');
     writeFileSync(join(root, 'hosts.txt'), `${HOSTS.join('\n')}\n`);
-    await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--platform', 'bare', '--hostnames-from', join(root, 'hosts.txt')]);
+    await pghaOk([
+      'configure',
+      dir,
+      '-a',
+      'M1',
+      '--enable-patroni',
+      '--enable-pgbouncer',
+      '--os-version',
+      '12',
+      '--platform',
+      'bare',
+      '--hostnames-from',
+      join(root, 'hosts.txt'),
+    ]);
     // The operator puts pgha's key on their machines; here the machines already trust this one.
     for (const f of ['id_pgha', 'id_pgha.pub']) copyFileSync(join(machines, 'ssh', f), join(dir, 'ssh', f));
     const cfg = parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { cluster_vars: Record<string, unknown> };
@@ -97,13 +114,51 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
       const members = JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as { Role: string }[];
       expect(members.filter((m) => m.Role === 'Leader')).toHaveLength(1);
       expect(members).toHaveLength(3);
-      // Debian 13's own Patroni (4.0.7 carries the leader-key fix pgha builds into 3.0.2 for 12) comes with the repository.
+      // pgha's own Patroni build for Debian 12 (the leader key fix) comes with the repository.
       for (const n of [11, 12, 13]) {
-        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' patroni").trim()).toBe('4.0.7-3~deb13u1');
+        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' patroni").trim()).toBe('3.0.2-1+pgha1');
+        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' pgbouncer").trim()).toMatch(/^1\.18\./);
       }
       expect(r.stdout).not.toContain('leader key fix');
     },
     10 * 60_000,
+  );
+
+  it(
+    'PgBouncer on every data node leads to the leader, and follows it after pgha switchover',
+    async () => {
+      const leaderNow = () =>
+        (
+          JSON.parse(sshOk(dir, `${SUBNET}.11`, 'patronictl -c /etc/patroni/e2ebare.yml list -f json')) as {
+            Member: string;
+            Role: string;
+          }[]
+        ).find((m) => m.Role === 'Leader')!.Member;
+      const ipOf = (name: string) => `${SUBNET}.${10 + Number(name.slice(2))}`;
+      const password = readFileSync(join(dir, 'secrets', 'postgres'), 'utf8').trim();
+      const viaPgbouncer = (n: number) =>
+        psql(
+          `host=${SUBNET}.${n} port=6432 user=postgres dbname=postgres sslmode=require`,
+          'select host(inet_server_addr()), pg_is_in_recovery()',
+          password,
+        );
+      /** Every PgBouncer leads to `leader` (its follower rewrites the target within a few seconds). */
+      const allLeadTo = async (leader: string) => {
+        for (let i = 0; i < 60; i++) {
+          if ([11, 12, 13].every((n) => viaPgbouncer(n).stdout === `${ipOf(leader)}|f`)) return true;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        return false;
+      };
+      const from = leaderNow();
+      expect(await allLeadTo(from)).toBe(true);
+      const to = from === 'pg2' ? 'pg3' : 'pg2';
+      const sw = await pghaOk(['switchover', dir, to, '--force']);
+      expect(sw.stdout).toContain(to);
+      expect(leaderNow()).toBe(to);
+      expect(await allLeadTo(to)).toBe(true);
+    },
+    5 * 60_000,
   );
 
   it('refuses a host whose key changed, naming the host and known_hosts', async () => {
