@@ -6,10 +6,12 @@
  */
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import type { HealthProbe } from '../../src/components/health.js';
 import { componentNamed } from '../../src/components/registry.js';
 import { archivingDcs, replicaFromRepository } from '../../src/components/patroni/archiving.js';
 import { desiredDcs } from '../../src/components/patroni/dcs.js';
 import { patroniDocument } from '../../src/components/patroni/config.js';
+import { pgbackrestHealth } from '../../src/components/pgbackrest/health.js';
 import { pgbackrestDirs, pgbackrestDocument, pgbackrestIni } from '../../src/components/pgbackrest/config.js';
 import { backedUpBy, backupHostOf, runsPgbackrest } from '../../src/components/pgbackrest/topology.js';
 import { buildConfig } from '../../src/config/configure.js';
@@ -21,6 +23,7 @@ import type { ClusterConfig, ResolvedCluster, ResolvedHost } from '../../src/mod
 import { barePlatform } from '../../src/platforms/bare/index.js';
 import { nspawnPlatform } from '../../src/platforms/nspawn/index.js';
 import { renderCluster } from '../../src/render/index.js';
+import type { Command } from '../../src/transport/quote.js';
 import { fakeInputs, loadExample } from '../golden/inputs.js';
 import { configureOptions } from './configure-options.js';
 
@@ -203,3 +206,21 @@ function configForPin(): ClusterConfig {
     instances: [{ Name: 'pg1', node: 1, location: 'main', role: ['primary'], ip_address: '10.0.0.1' }],
   };
 }
+
+describe('pgbackrestHealth', () => {
+  const c = loadExample('m1-pgbackrest-debian13');
+  const probeAnswering = (refused: string): HealthProbe =>
+    ({
+      cluster: c,
+      onDataNode: (cmd: Command) =>
+        Promise.resolve({ host: host(c, 'pg2'), result: { code: cmd.script.includes(refused) ? 1 : 0, stdout: '', stderr: '' } }),
+    }) as unknown as HealthProbe;
+
+  it('dials each host’s TLS server from a data node', async () => {
+    const hosts = [host(c, 'backup1'), host(c, 'pg1')];
+    expect(await pgbackrestHealth(probeAnswering('10.10.13.11/'), hosts)).toEqual([
+      { name: 'pgBackRest backup1: TLS server', ok: true, detail: '10.10.13.31:8432 accepts connections (from pg2)' },
+      { name: 'pgBackRest pg1: TLS server', ok: false, detail: '10.10.13.11:8432 refuses connections (from pg2)' },
+    ]);
+  });
+});

@@ -6,6 +6,7 @@
 import { optStr } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
+import { pgbackrestHealth } from './health.js';
 import { runsPgbackrest } from './topology.js';
 import { PGBACKREST_TMPFILES, PGBACKREST_UNIT, pgbackrestUnitFiles } from './unit.js';
 
@@ -27,4 +28,5 @@ export const pgbackrest: Component = {
   formation: 'service',
   ports: () => [portOf('pgbackrest_port', 'the pgBackRest TLS server')],
   privateDirs: { [PGBACKREST_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
+  health: pgbackrestHealth,
 };
