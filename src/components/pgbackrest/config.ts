@@ -11,6 +11,11 @@
  * CA: no SSH trust between postgres users. Each server admits only the clients it needs, by the
  * certificate's common name (the host name): a data node admits its repository host, the
  * repository host admits the data nodes it backs up.
+ *
+ * Hosts dial each other by instance name, not address: pgBackRest matches the name it dialled
+ * against the server certificate's DNS names only (an IP address SAN is never compared), and
+ * node certificates carry the instance name as one. The names must resolve on every host
+ * (nspawn writes them into /etc/hosts; on bare hosts, DNS or /etc/hosts must have them).
  */
 import { isPlainObject, type Plain } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
@@ -63,7 +68,7 @@ function repositoryModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
   nodes.forEach((node, i) => {
     const pg = `pg${i + 1}`;
     Object.assign(section, {
-      [`${pg}-host`]: node.ip,
+      [`${pg}-host`]: node.name,
       [`${pg}-host-type`]: 'tls',
       [`${pg}-host-port`]: num(node.vars, 'pgbackrest_port'),
       [`${pg}-host-cert-file`]: CERT,
@@ -86,7 +91,7 @@ function dataNodeModel(cluster: ResolvedCluster, host: ResolvedHost, repo: Resol
   return {
     global: {
       ...commonGlobal(),
-      'repo1-host': repo.ip,
+      'repo1-host': repo.name,
       'repo1-host-type': 'tls',
       'repo1-host-port': num(repo.vars, 'pgbackrest_port'),
       'repo1-host-cert-file': CERT,
