@@ -13,6 +13,7 @@ import { desiredDcs } from '../../src/components/patroni/dcs.js';
 import { patroniDocument } from '../../src/components/patroni/config.js';
 import { pgbackrestHealth } from '../../src/components/pgbackrest/health.js';
 import { pgbackrestDirs, pgbackrestDocument, pgbackrestIni } from '../../src/components/pgbackrest/config.js';
+import { repositoryPath, stanzaCommand, stanzaHosts } from '../../src/components/pgbackrest/stanza.js';
 import { backedUpBy, backupHostOf, runsPgbackrest } from '../../src/components/pgbackrest/topology.js';
 import { buildConfig } from '../../src/config/configure.js';
 import { parseConfigText } from '../../src/config/load.js';
@@ -223,5 +224,26 @@ describe('pgbackrestHealth', () => {
       { name: 'pgBackRest backup1: TLS server', ok: true, detail: '10.10.13.31:8432 accepts connections (from pg2)' },
       { name: 'pgBackRest pg1: TLS server', ok: false, detail: '10.10.13.11:8432 refuses connections (from pg2)' },
     ]);
+  });
+});
+
+describe('stanzaCommand', () => {
+  it('plans with a file test only, and creates with retries then checks, pgBackRest’s output kept off stdout', () => {
+    const check = stanzaCommand('backed', '/var/lib/pgbackrest', { checkOnly: true });
+    expect(check.script).toBe(
+      'test -s /var/lib/pgbackrest/backup/backed/backup.info && test -s /var/lib/pgbackrest/archive/backed/archive.info || echo changed',
+    );
+    expect(check.intent).toEqual({ kind: 'pgbackrest-stanza', stanza: 'backed', checkOnly: true });
+    const create = stanzaCommand('backed', '/srv/repo').script;
+    expect(create).toContain('runuser -u postgres -- pgbackrest --stanza=backed "$@" >&2');
+    expect(create).toMatch(/until pgbr stanza-create; do[\s\S]*done\nfi\npgbr check\n$/);
+    expect(create).toContain('test -s /srv/repo/backup/backed/backup.info');
+  });
+
+  it('finds the repository host and its path (repo1-path as configured)', () => {
+    const c = loadExample('m1-pgbackrest-debian12');
+    expect(stanzaHosts(c).map((s) => [s.host.name, s.stanza])).toEqual([['backup1', 'backed']]);
+    expect(repositoryPath(c, host(c, 'backup1'))).toBe('/var/lib/pgbackrest');
+    expect(stanzaHosts(loadExample('m1-haproxy-nspawn'))).toEqual([]);
   });
 });

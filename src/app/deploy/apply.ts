@@ -367,9 +367,9 @@ export class Executor {
 
   // ── the rest ──
 
-  /** Components of the `service` formation (proxies and the like): started, reloaded or restarted in parallel. */
-  async servicePhase(): Promise<void> {
-    await Promise.all(this.unitsOf('service').map(({ host, a }) => this.unit(host, a)));
+  /** Units of the `early` formation (before etcd) or the `service` one (proxies and the like, once the cluster leads), in parallel. */
+  async parallelPhase(formation: 'early' | 'service'): Promise<void> {
+    await Promise.all(this.unitsOf(formation).map(({ host, a }) => this.unit(host, a)));
   }
 
   async verify(): Promise<void> {

@@ -7,6 +7,7 @@ import { optStr } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
 import { pgbackrestHealth } from './health.js';
+import { stanzaHosts, stanzaStep } from './stanza.js';
 import { runsPgbackrest } from './topology.js';
 import { PGBACKREST_TMPFILES, PGBACKREST_UNIT, pgbackrestUnitFiles } from './unit.js';
 
@@ -25,8 +26,12 @@ export const pgbackrest: Component = {
     }
     return [];
   },
-  formation: 'service',
+  // Before etcd and Patroni: replicas restored, WAL archived and the stanza created while the
+  // cluster forms dial these servers; down, each pgBackRest call retries for io-timeout (60 s) first.
+  formation: 'early',
   ports: () => [portOf('pgbackrest_port', 'the pgBackRest TLS server')],
   privateDirs: { [PGBACKREST_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
   health: pgbackrestHealth,
+  // Only where a data node names a repository: a lone one has no database to make a stanza of.
+  clusterSteps: (cluster) => (stanzaHosts(cluster).length ? [stanzaStep(cluster)] : []),
 };
