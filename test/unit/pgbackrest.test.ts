@@ -246,4 +246,18 @@ describe('stanzaCommand', () => {
     expect(repositoryPath(c, host(c, 'backup1'))).toBe('/var/lib/pgbackrest');
     expect(stanzaHosts(loadExample('m1-haproxy-nspawn'))).toEqual([]);
   });
+
+  it('is the component’s cluster step on the repository hosts, and none without one', () => {
+    const c = loadExample('m1-pgbackrest-debian12');
+    const [step, ...rest] = componentNamed('pgbackrest')!.clusterSteps!(c);
+    expect(rest).toEqual([]);
+    expect(step).toMatchObject({ name: 'stanza', on: { kind: 'role', role: 'pgbackrest' }, title: 'pgBackRest stanza' });
+    expect(step!.describe(host(c, 'backup1'))).toBe('create stanza backed on backup1, then check archiving');
+    expect(step!.check(host(c, 'backup1'), { secret: () => '' }).intent).toEqual({
+      kind: 'pgbackrest-stanza',
+      stanza: 'backed',
+      checkOnly: true,
+    });
+    expect(componentNamed('pgbackrest')!.clusterSteps!(loadExample('m1-haproxy-nspawn'))).toEqual([]);
+  });
 });
