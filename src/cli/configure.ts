@@ -12,6 +12,7 @@ export function registerConfigure(program: Command): void {
     .option('--enable-patroni', 'manage PostgreSQL with Patroni (required for M1)', false)
     .option('--enable-haproxy', 'add an HAProxy host routing clients to the primary', false)
     .option('--enable-pgbouncer', 'run PgBouncer on the data nodes, following the primary', false)
+    .option('--enable-pgbackrest', 'add a pgBackRest repository host (backup1) and archive every data node to it', false)
     .option('--postgresql <version>', 'PostgreSQL major version (default: the one the release ships)', intOption('--postgresql', 10, 99))
     .option('--os <name>', OS_NAMES.join('|'), choice('--os', OS_NAMES), 'Debian')
     .option(
@@ -42,6 +43,7 @@ export function registerConfigure(program: Command): void {
         enablePatroni: Boolean(o.enablePatroni),
         enableHaproxy: Boolean(o.enableHaproxy),
         enablePgbouncer: Boolean(o.enablePgbouncer),
+        enablePgbackrest: Boolean(o.enablePgbackrest),
         postgresVersion: o.postgresql === undefined ? undefined : Number(o.postgresql),
         os: o.os as OsName,
         osVersion: Number(o.osVersion) as OsVersion,

@@ -29,13 +29,16 @@ export type UnitReaction = { unit: string; how: 'reload' | 'restart' };
 
 /**
  * When deploy starts and changes a component's units, in the order of cluster formation:
+ * - `early`: servers the others call while the cluster forms (pgBackRest's TLS server, which
+ *   PostgreSQL's archive and restore commands and the cluster steps dial), started, reloaded or
+ *   restarted in parallel before etcd.
  * - `etcd`: all members started together, then a health gate; changes roll one member at a time.
  * - `patroni`: the configured primary bootstraps first, the replicas follow it; the DCS
  *   configuration is reconciled once every member streams.
  * - `service`: everything that only needs a running cluster (proxies, exporters…), started or
  *   reloaded/restarted in parallel once the cluster leads.
  */
-export type Formation = 'etcd' | 'patroni' | 'service';
+export type Formation = 'early' | 'etcd' | 'patroni' | 'service';
 
 /** How `pgha upgrade` rolls a new version of the component onto its hosts. */
 export type UpgradeProcedure =

@@ -13,6 +13,8 @@ export interface ConfigureOptions {
   enablePatroni: boolean;
   enableHaproxy: boolean;
   enablePgbouncer: boolean;
+  /** `--enable-pgbackrest`: one repository host, named by every data node's `backup`. */
+  enablePgbackrest: boolean;
   /** `--postgresql`; unset: the major the release ships. */
   postgresVersion?: number | undefined;
   /** `--os` and `--os-version` (TPA's flags), written into cluster_vars. */
@@ -107,6 +109,7 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   }
   for (let i = 1; i <= o.etcdNodes; i++) wanted.push({ name: `etcd${i}`, roles: ['etcd'] });
   if (o.enableHaproxy) wanted.push({ name: 'proxy1', roles: ['haproxy'] });
+  if (o.enablePgbackrest) wanted.push({ name: 'backup1', roles: ['pgbackrest'] });
 
   let addresses: { name: string; ip: string }[];
   if (rules.hostAddresses === 'listed') {
@@ -130,6 +133,11 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
     role: w.roles,
     ip_address: addresses[i]!.ip,
   }));
+  // TPA's way: each data node names the host keeping its backups (listed hosts keep their own names).
+  const repository = instances.find((inst) => inst.role.includes('pgbackrest'));
+  if (repository) {
+    for (const inst of instances) if (inst.role.includes('primary') || inst.role.includes('replica')) inst.backup = repository.Name;
+  }
   const clusterVars: Vars = {
     ...SECURE_CLUSTER_VARS,
     os: o.os,

@@ -19,6 +19,8 @@ function validators(): { config: Validator; vars: Validator } {
     // verbose: errors carry their schema node, whose `x-message` says what to write instead.
     const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     ajv.addKeyword('x-message');
+    // A value another tool uses where pgha has its own (TPA's role barman): what to write instead.
+    ajv.addKeyword('x-instead');
     const schema = JSON.parse(readFileSync(schemaUrl, 'utf8')) as { $id: string };
     const config = ajv.compile(schema);
     const vars = ajv.getSchema(`${schema.$id}#/$defs/vars`);
@@ -42,11 +44,20 @@ function typeWords(t: unknown): string {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : (names[0] ?? '');
 }
 
+/** The schema's `x-instead` message for a value pgha refuses on purpose (e.g. role barman), if any. */
+function insteadOf(instead: unknown, data: unknown): string | undefined {
+  if (typeof instead !== 'object' || instead === null || typeof data !== 'string') return undefined;
+  const message: unknown = Object.hasOwn(instead, data) ? (instead as Record<string, unknown>)[data] : undefined;
+  return typeof message === 'string' ? message : undefined;
+}
+
 function describeAjvError(e: ErrorObject): { segments: (string | number)[]; message: string } {
   const segments = segmentsOf(e.instancePath);
   // Read through unknown: ajv types schema objects as `any`-valued records.
   const parent: Record<string, unknown> = e.parentSchema ?? {};
   const hint = parent['x-message'];
+  const instead = insteadOf(parent['x-instead'], e.data);
+  if (e.keyword === 'enum' && instead !== undefined) return { segments, message: instead };
   // Point at the repeated item itself rather than at the whole list.
   if (e.keyword === 'uniqueItems') {
     const { i, j } = e.params as { i: number; j: number };

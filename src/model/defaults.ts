@@ -44,6 +44,9 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   pgbouncer_auth_user: 'pgbouncer_auth_user',
   pgbouncer_conf_settings: {},
 
+  pgbackrest_port: 8432,
+  pgbackrest_conf_settings: {},
+
   use_local_repo_only: false,
 });
 
@@ -58,6 +61,9 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'etcd_package_version',
   'haproxy_package_version',
   'pgbouncer_package_version',
+  'pgbackrest_package_version',
+  // TPA's instance key (also a variable): the pgbackrest host keeping a data node's backups.
+  'backup',
   'patroni_repl_max_lag',
   'postgres_data_dir',
   'postgres_bin_dir',

@@ -4,7 +4,7 @@
  */
 import { ARCHITECTURE_DEFAULTS, BUILTIN_DEFAULTS, derivedDefaults } from './defaults.js';
 import { deepMerge, recordProvenance } from './merge.js';
-import type { ClusterConfig, Layer, Provenance, ResolvedCluster, ResolvedHost, Vars } from './types.js';
+import type { ClusterConfig, InstanceConfig, Layer, Provenance, ResolvedCluster, ResolvedHost, Vars } from './types.js';
 
 export function layersFor(config: ClusterConfig, instanceVars: Vars | undefined, extraVars: Vars): [Layer, Vars][] {
   return [
@@ -31,9 +31,15 @@ export function mergeLayers(layers: [Layer, Vars][]): { vars: Vars; provenance: 
   return { vars, provenance };
 }
 
+/** An instance's own variables: its `vars`, plus the TPA instance keys that act as variables (`backup`). */
+export function instanceLayer(inst: InstanceConfig): Vars | undefined {
+  if (inst.backup === undefined) return inst.vars;
+  return { ...inst.vars, backup: inst.backup };
+}
+
 export function resolveCluster(config: ClusterConfig, extraVars: Vars = {}): ResolvedCluster {
   const hosts: ResolvedHost[] = config.instances.map((inst) => {
-    const { vars, provenance } = mergeLayers(layersFor(config, inst.vars, extraVars));
+    const { vars, provenance } = mergeLayers(layersFor(config, instanceLayer(inst), extraVars));
     for (const [k, v] of Object.entries(derivedDefaults(vars, config.cluster_name))) {
       if (!(k in vars)) {
         vars[k] = v;

@@ -1,6 +1,6 @@
 /** Plain data shapes shared across the pure core. */
 
-export const ROLES = ['primary', 'replica', 'etcd', 'haproxy', 'pgbouncer'] as const;
+export const ROLES = ['primary', 'replica', 'etcd', 'haproxy', 'pgbouncer', 'pgbackrest'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PLATFORMS = ['nspawn', 'bare'] as const;
@@ -25,6 +25,12 @@ export interface InstanceConfig {
   location: string;
   role: Role[];
   ip_address: string;
+  /**
+   * TPA's instance key naming the host that keeps this data node's backups (role `pgbackrest`).
+   * It resolves as the variable `backup` on the instance's own layer, so cluster_vars and
+   * instance_defaults.vars may set it for every data node at once.
+   */
+  backup?: string;
   vars?: Vars;
 }
 

@@ -39,6 +39,8 @@ export type CommandIntent =
   | { kind: 'port-open'; unit: string; port: number }
   /** status, health: what each named component on the host reports about itself (its state script). */
   | { kind: 'read-state'; components: readonly string[] }
+  /** deploy: the pgBackRest stanza on the repository host: is it there (checkOnly), or create it and check archiving. */
+  | { kind: 'pgbackrest-stanza'; stanza: string; checkOnly: boolean }
   /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
   | { kind: 'probe-writes'; ip: string; port: number };
 

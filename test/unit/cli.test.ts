@@ -144,7 +144,9 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
     const r = pgha('render', dir);
     writeFileSync(path, good);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/config\.yml:\d+: instances\[3\]\.role\[0\]: must be one of primary, replica, etcd, haproxy, pgbouncer/);
+    expect(r.stderr).toMatch(
+      /config\.yml:\d+: instances\[3\]\.role\[0\]: must be one of primary, replica, etcd, haproxy, pgbouncer, pgbackrest/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -70,8 +70,8 @@ describe('clusterSteps', () => {
   const pool = loadExample('m1-pgbouncer-bare');
   const ctx = { secret: (name: string) => `pw-of-${name}` };
 
-  it('only PgBouncer declares one: its auth user, on the leader, in the words deploy --check prints', () => {
-    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual(['pgbouncer']);
+  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza)', () => {
+    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual(['pgbouncer', 'pgbackrest']);
     const [step, ...rest] = pgbouncer.clusterSteps!(pool);
     expect(rest).toEqual([]);
     expect(step).toMatchObject({ name: 'auth-user', on: { kind: 'leader' }, title: 'PgBouncer auth user' });

@@ -8,6 +8,7 @@ export function configureOptions(extra: Partial<ConfigureOptions> = {}): Configu
     enablePatroni: true,
     enableHaproxy: false,
     enablePgbouncer: false,
+    enablePgbackrest: false,
     os: 'Debian',
     osVersion: 12,
     patroniPackageFlavour: 'community',

@@ -9,7 +9,7 @@
  * paths point at real PEM files in a temporary directory because HAProxy loads them.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,15 @@ function renderedFile(example: string, match: (f: DesiredFile) => boolean): { ho
   return out;
 }
 
+/** A PostgreSQL bin directory this machine has, if any. */
+function installedPgBin(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  return readdirSync(root)
+    .map((v) => join(root, v, 'bin'))
+    .find((d) => existsSync(d));
+}
+
 describe('patroni --validate-config', () => {
   for (const example of exampleNames()) {
     withBinary('patroni')(`${example}: every data node's Patroni file is valid`, async () => {
@@ -113,6 +122,9 @@ describe('patroni --validate-config', () => {
         doc.restapi!.listen = `127.0.0.1:${await freePort()}`;
         doc.postgresql!.listen = `127.0.0.1:${await freePort()}`;
         doc.postgresql!.data_dir = join(dir, `${example}-${host}-data`);
+        // The validator checks that bin_dir exists: an example of the other Debian release names
+        // a PostgreSQL major this machine may lack, so point it at one that is installed.
+        if (!existsSync(String(doc.postgresql!.bin_dir))) doc.postgresql!.bin_dir = installedPgBin() ?? doc.postgresql!.bin_dir;
         doc.etcd3!.hosts = [`127.0.0.1:${etcdPort}`];
         const path = join(dir, `${example}-${host}.yml`);
         writeFileSync(path, stringify(doc, { version: '1.1' }), { mode: 0o600 });

@@ -94,9 +94,9 @@ describe('edit-config patch', () => {
     ).toEqual(['ttl', 'postgresql.parameters.max_connections', 'postgresql.parameters.pg_stat_statements.max']);
   });
   it('a key the desired document holds as null is owned too: deploy deletes it again (failsafe_mode while off)', () => {
-    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({}))).toEqual(['failsafe_mode']);
-    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({ failsafe_mode: true }))).toEqual(['failsafe_mode']);
-    expect(keysDeployOwns({ synchronous_mode: true }, desiredDcs({}))).toEqual([]);
+    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({}, 'c'))).toEqual(['failsafe_mode']);
+    expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({ failsafe_mode: true }, 'c'))).toEqual(['failsafe_mode']);
+    expect(keysDeployOwns({ synchronous_mode: true }, desiredDcs({}, 'c'))).toEqual([]);
   });
 });
 

@@ -224,7 +224,7 @@ export class Executor {
 
   /** Replicas count as caught up within maximum_lag_on_failover, as Patroni itself judges (the judge's definition). */
   async waitAllStreaming(names: string[]): Promise<ClusterInfo> {
-    const maxLag = maximumLagOnFailover(stripNulls(desiredDcs(this.d.configuredPrimary().vars)));
+    const maxLag = maximumLagOnFailover(stripNulls(desiredDcs(this.d.configuredPrimary().vars, this.d.clusterName)));
     return waitAllStreaming(this.d.session, this.d.members(), names, { maxLag });
   }
 
@@ -294,7 +294,7 @@ export class Executor {
     const leader = this.d.live ? leaderOf(this.d.live)?.name : undefined;
     if (!leader) return;
     const live = await this.d.session.patroni(leader).config();
-    const desired = desiredDcs(this.d.session.host(leader).vars);
+    const desired = desiredDcs(this.d.session.host(leader).vars, this.d.clusterName);
     const patch = dcsPatch(desired, live);
     if (patch) {
       await patchDcsConfig(this.d.session.patroni(leader, { fromMember: true }), patch);
@@ -367,9 +367,9 @@ export class Executor {
 
   // ── the rest ──
 
-  /** Components of the `service` formation (proxies and the like): started, reloaded or restarted in parallel. */
-  async servicePhase(): Promise<void> {
-    await Promise.all(this.unitsOf('service').map(({ host, a }) => this.unit(host, a)));
+  /** Units of the `early` formation (before etcd) or the `service` one (proxies and the like, once the cluster leads), in parallel. */
+  async parallelPhase(formation: 'early' | 'service'): Promise<void> {
+    await Promise.all(this.unitsOf(formation).map(({ host, a }) => this.unit(host, a)));
   }
 
   async verify(): Promise<void> {

@@ -216,7 +216,7 @@ export async function planCluster(d: DeployContext): Promise<void> {
   }
   for (const step of etcdSteps.filter(deferredEtcdStep)) cluster.push({ kind: 'etcd-auth', step: describeEtcdAuthStep(step) });
   if (leader) {
-    const patch = dcsPatch(desiredDcs(d.session.host(leader).vars), await d.session.patroni(leader).config());
+    const patch = dcsPatch(desiredDcs(d.session.host(leader).vars, d.session.cluster.name), await d.session.patroni(leader).config());
     if (patch) cluster.push({ kind: 'dcs-patch', patch });
     const restart = planRollingRestart({
       patch,

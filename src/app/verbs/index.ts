@@ -260,7 +260,7 @@ export async function editConfig(dir: string, req: EditConfigRequest, out: Out, 
       const via = await writer(live);
       await patchDcsConfig(live.session.patroni(via, { fromMember: true }), patch);
       out(`applied through ${via} (PATCH /config ${JSON.stringify(patch)})`);
-      const owned = keysDeployOwns(patch, desiredDcs(live.session.host(via).vars));
+      const owned = keysDeployOwns(patch, desiredDcs(live.session.host(via).vars, live.session.cluster.name));
       out(
         owned.length
           ? `note: config.yml is the source of truth for ${owned.join(', ')}: the next \`pgha deploy\` sets them back unless you change patroni_dynamic_conf_settings there too`

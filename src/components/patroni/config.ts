@@ -15,6 +15,7 @@ import {
   PGBOUNCER_FOLLOW_SCRIPT,
 } from '../paths.js';
 import { toYaml } from '../yaml.js';
+import { replicaFromRepository } from './archiving.js';
 import { desiredDcs } from './dcs.js';
 
 /** Debian's `patroni@.service` reads `/etc/patroni/%i.yml`; the instance is the cluster name. */
@@ -189,7 +190,7 @@ function base(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs
 }
 
 /** The feature blocks of docs/architecture.md#variables-and-layers that are not already part of the base. */
-function features(host: ResolvedHost, inputs: RenderInputs): Plain {
+function features(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): Plain {
   const v = host.vars;
   const out: Plain = {};
   if (bool(v, 'patroni_rewind_enabled')) {
@@ -204,7 +205,7 @@ function features(host: ResolvedHost, inputs: RenderInputs): Plain {
   if (hasRole(host, 'pgbouncer')) {
     out.postgresql = deepMerge(out.postgresql ?? {}, { callbacks: { on_role_change: PGBOUNCER_FOLLOW_SCRIPT } });
   }
-  return out;
+  return deepMerge(out, replicaFromRepository(v, cluster.name)) as Plain;
 }
 
 /**
@@ -218,11 +219,11 @@ export function patroniDocument(cluster: ResolvedCluster, host: ResolvedHost, in
   if ('dcs' in bootstrap) {
     delete bootstrap.dcs;
   }
-  let doc = deepMerge(base(cluster, host, inputs), features(host, inputs)) as Plain;
+  let doc = deepMerge(base(cluster, host, inputs), features(cluster, host, inputs)) as Plain;
   doc = deepMerge(doc, settings) as Plain;
   const stripped = stripNulls(doc);
   if (isPlainObject(stripped.bootstrap)) {
-    stripped.bootstrap.dcs = stripNulls(desiredDcs(host.vars));
+    stripped.bootstrap.dcs = stripNulls(desiredDcs(host.vars, cluster.name));
     // The validator-only copy mirrors the real rules unless the user set it on purpose.
     const pg = stripped.postgresql;
     if (!('pg_hba' in bootstrap) && isPlainObject(pg) && Array.isArray(pg.pg_hba)) stripped.bootstrap.pg_hba = pg.pg_hba;

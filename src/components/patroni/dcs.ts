@@ -1,11 +1,13 @@
 /**
  * The DCS (dynamic) configuration of docs/architecture.md#variables-and-layers:
- * Patroni defaults ← postgres parameters ← failsafe_mode ← patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
+ * Patroni defaults ← postgres parameters ← failsafe_mode ← WAL archiving (with a backup host) ←
+ * patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
  * Nulls are kept here: for PATCH /config a null means "delete this key"; the file's
  * bootstrap.dcs is this document with nulls stripped.
  */
 import { deepMerge, isPlainObject, type Plain } from '../../model/merge.js';
 import type { Vars } from '../../model/types.js';
+import { archivingDcs } from './archiving.js';
 import { failsafeDcs } from './failsafe.js';
 
 export const PATRONI_DCS_DEFAULTS: Readonly<Plain> = Object.freeze({
@@ -39,13 +41,17 @@ function asPlain(v: unknown): Plain {
   return isPlainObject(v) ? v : {};
 }
 
-/** The desired DCS document for a cluster, nulls kept (they mean "remove"). */
-export function desiredDcs(vars: Vars): Plain {
+/**
+ * The desired DCS document for a cluster, nulls kept (they mean "remove"). `cluster` is the
+ * cluster's name, which names the pgBackRest stanza its archive_command pushes to.
+ */
+export function desiredDcs(vars: Vars, cluster: string): Plain {
   const bootstrapDcs = asPlain(asPlain(asPlain(vars.patroni_conf_settings).bootstrap).dcs);
   let dcs: unknown = structuredClone(PATRONI_DCS_DEFAULTS);
   dcs = deepMerge(dcs, postgresDcsParameters(vars));
   // What the variables choose comes before the user's own DCS settings, which win over it.
   dcs = deepMerge(dcs, failsafeDcs(vars));
+  dcs = deepMerge(dcs, archivingDcs(vars, cluster));
   dcs = deepMerge(dcs, bootstrapDcs);
   dcs = deepMerge(dcs, asPlain(vars.patroni_dynamic_conf_settings));
   return dcs as Plain;

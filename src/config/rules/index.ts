@@ -15,6 +15,7 @@ import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
 import { listenAddresses, ports } from './network.js';
 import { patroniTiming } from './patroni-timing.js';
+import { backupNamesRepository, oneBackupHost, pgbackrestOffDataNodes, unusedRepository } from './pgbackrest.js';
 import { dataNodesOneRelease, postgresShippedByRelease } from './release.js';
 import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNodes, primaryAndReplica } from './roles.js';
 import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
@@ -31,16 +32,28 @@ export const RULES: readonly Rule[] = [
   haproxyConfSettings,
   lineSettingsControlCharacters,
   uniqueLocations,
-  eachInstance(uniqueName, uniqueIp, uniqueNode, knownLocation, usableIp, primaryAndReplica, haproxyOffDataNodes, pgbouncerOnDataNodes),
+  eachInstance(
+    uniqueName,
+    uniqueIp,
+    uniqueNode,
+    knownLocation,
+    usableIp,
+    primaryAndReplica,
+    haproxyOffDataNodes,
+    pgbouncerOnDataNodes,
+    pgbackrestOffDataNodes,
+  ),
   onePrimary,
   etcdQuorum,
   haproxyOrPgbouncer,
   clusterWideVariables,
   dataNodesOneRelease,
-  eachHost(userNames, postgresShippedByRelease),
+  oneBackupHost,
+  eachHost(userNames, postgresShippedByRelease, backupNamesRepository),
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas),
+  eachInstance(unusedRepository),
 ];
 
 export function semanticProblems(config: ClusterConfig, doc: LoadedDocument, extraVars: Vars): SemanticResult {

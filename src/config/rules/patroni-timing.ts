@@ -10,7 +10,8 @@ const TIMING_KEYS = ['ttl', 'loop_wait', 'retry_timeout'] as const;
 
 /** The effective timing of `host`: its desired DCS settings over Patroni's defaults. */
 export function dcsTiming(host: ResolvedHost): { ttl: number; loopWait: number; retry: number } {
-  const dcs = desiredDcs(host.vars);
+  // Timing does not depend on the cluster's name (it only names the pgBackRest stanza).
+  const dcs = desiredDcs(host.vars, '');
   const num = (key: keyof typeof PATRONI_DCS_TIMING_DEFAULTS): number => {
     const x = dcs[key];
     return typeof x === 'number' ? x : PATRONI_DCS_TIMING_DEFAULTS[key];

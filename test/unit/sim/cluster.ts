@@ -73,6 +73,8 @@ export class SimCluster {
     users: new Map<string, { password: string; roles: string[] }>(),
   };
   pgbouncerAuthSet = false;
+  /** pgBackRest stanzas the repository holds (stanza-create succeeded). */
+  readonly stanzas = new Set<string>();
   /** pg_authid.rolpassword of Patroni's roles, by name. */
   readonly rolePasswords = new Map<string, string>();
   /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
@@ -287,6 +289,22 @@ class SimTransport implements HostTransport {
           this.sim.pgbouncerAuthSet = true;
           this.sim.log.push(`${this.host}: pgbouncer auth user ${intent.user}`);
         }
+        return ok(changed ? 'changed\n' : '');
+      }
+      case 'pgbackrest-stanza': {
+        const changed = !this.sim.stanzas.has(intent.stanza);
+        if (intent.checkOnly) return ok(changed ? 'changed\n' : '');
+        // stanza-create and check dial the servers and the leader: both must run already.
+        const servers = [...this.sim.hosts.entries()].filter(([, x]) => x.packages.has('pgbackrest'));
+        const down = servers.filter(([, x]) => !x.active.has('pgha-pgbackrest.service')).map(([n]) => n);
+        if (down.length || !this.sim.leaderHost()) {
+          return Promise.resolve({ code: 1, stdout: '', stderr: `ERROR: unable to connect (${down.join(', ') || 'no primary'})` });
+        }
+        if (changed) {
+          this.sim.stanzas.add(intent.stanza);
+          this.sim.log.push(`${this.host}: pgbackrest stanza-create ${intent.stanza}`);
+        }
+        this.sim.log.push(`${this.host}: pgbackrest check ${intent.stanza}`);
         return ok(changed ? 'changed\n' : '');
       }
       case 'read-postmaster-parameters':

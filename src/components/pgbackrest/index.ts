@@ -1,0 +1,37 @@
+/**
+ * pgBackRest: the repository on hosts with role `pgbackrest`, and on every data node whose
+ * `backup` names one, WAL archiving and its TLS server. Inert unless config.yml names a backup
+ * host: no other host runs it, and Patroni's settings gain nothing (../patroni/archiving.ts).
+ */
+import { optStr } from '../common.js';
+import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
+import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
+import { pgbackrestHealth } from './health.js';
+import { stanzaHosts, stanzaStep } from './stanza.js';
+import { runsPgbackrest } from './topology.js';
+import { PGBACKREST_TMPFILES, PGBACKREST_UNIT, pgbackrestUnitFiles } from './unit.js';
+
+export const pgbackrest: Component = {
+  name: 'pgbackrest',
+  runsOn: runsPgbackrest,
+  // Debian ships it on both releases (2.45 on 12, 2.55.1 on 13): one name, any version.
+  packages: (host) => [pinned('pgbackrest', optStr(host.vars, 'pgbackrest_package_version'))],
+  files: (cluster, host, ctx) => [...pgbackrestConfFiles(cluster, host, ctx.inputs), ...pgbackrestUnitFiles(cluster, host)],
+  units: () => [PGBACKREST_UNIT],
+  // The server reads its configuration and certificates at start; a restart costs an archive-push
+  // in flight one retry (PostgreSQL calls archive_command again), nothing more.
+  reactions: (_cluster, path) => {
+    if (unitOfSystemdPath(path) === PGBACKREST_UNIT || path === PGBACKREST_TMPFILES || path.startsWith(`${PGBACKREST_CONF_DIR}/`)) {
+      return [{ unit: PGBACKREST_UNIT, how: 'restart' }];
+    }
+    return [];
+  },
+  // Before etcd and Patroni: replicas restored, WAL archived and the stanza created while the
+  // cluster forms dial these servers; down, each pgBackRest call retries for io-timeout (60 s) first.
+  formation: 'early',
+  ports: () => [portOf('pgbackrest_port', 'the pgBackRest TLS server')],
+  privateDirs: { [PGBACKREST_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
+  health: pgbackrestHealth,
+  // Only where a data node names a repository: a lone one has no database to make a stanza of.
+  clusterSteps: (cluster) => (stanzaHosts(cluster).length ? [stanzaStep(cluster)] : []),
+};
