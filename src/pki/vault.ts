@@ -79,12 +79,12 @@ function vaultPassword(needs: string): string {
   return value;
 }
 
-function keyFor(needFor: string): (kdf: KdfParams) => Buffer {
+function keyFor(needs: string): (kdf: KdfParams) => Buffer {
   return (kdf) => {
     const id = kdfId(kdf);
     let key = keys.get(id);
     if (key === undefined) {
-      key = deriveKey(vaultPassword(`${needFor} is encrypted`), kdf);
+      key = deriveKey(vaultPassword(needs), kdf);
       keys.set(id, key);
     }
     return key;
@@ -108,7 +108,7 @@ function failure(path: string, e: unknown): never {
 export function decodePrivate(path: string, text: string): string {
   if (!isSealed(text)) return text;
   try {
-    return openSealed(text, keyFor(path));
+    return openSealed(text, keyFor(`${path} is encrypted`));
   } catch (e) {
     failure(path, e);
   }
@@ -124,10 +124,6 @@ export function descriptorPath(dir: string): string {
   return join(dir, VAULT_DESCRIPTOR);
 }
 
-export async function vaultEnabled(dir: string): Promise<boolean> {
-  return (await readIfExists(descriptorPath(dir))) !== undefined;
-}
-
 /** The key new files of DIR are sealed with, the password checked against DIR/vault; undefined in plain mode. */
 export async function vaultWriteKey(dir: string): Promise<{ key: Buffer; kdf: KdfParams } | undefined> {
   const path = descriptorPath(dir);
@@ -135,7 +131,8 @@ export async function vaultWriteKey(dir: string): Promise<{ key: Buffer; kdf: Kd
   if (text === undefined) return undefined;
   try {
     const d = parseDescriptor(text);
-    return { key: verifyDescriptor(d, keyFor(path)), kdf: d.kdf };
+    // Named as what it means to the operator: the directory's secrets are encrypted.
+    return { key: verifyDescriptor(d, keyFor(`${dir} is in vault mode (${path}): its secret files are encrypted,`)), kdf: d.kdf };
   } catch (e) {
     failure(path, e);
   }

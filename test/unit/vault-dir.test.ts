@@ -4,11 +4,12 @@
  * its old or new form and a re-run converges; commands read sealed files and write new ones
  * sealed. Built by hand rather than by configure: only the files matter here.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { vaultDecrypt, vaultEncrypt, vaultStatus } from '../../src/app/vault.js';
 import { ensureSshKey, readSshKey } from '../../src/pki/sshkey.js';
+import { ensureClusterPki, readClusterPki } from '../../src/pki/store.js';
 import { decodePrivate, isSealed, setVaultPasswordSource, VaultError } from '../../src/pki/vault.js';
 import { ensureSecrets, loadSecrets, readSecret } from '../../src/secrets/index.js';
 import { commitStagedSecret, stageSecret } from '../../src/secrets/store.js';
@@ -182,6 +183,25 @@ describe('commands on a directory in vault mode', () => {
     expect(isSealed(readFileSync(join(dir, 'ssh', 'id_pgha'), 'utf8'))).toBe(true);
     expect(readFileSync(join(dir, 'ssh', 'id_pgha.pub'), 'utf8')).toMatch(/^ssh-ed25519 /);
     expect((await readSshKey(dir))?.publicKeyLine).toBe(made.publicKeyLine);
+  });
+
+  it('new keys and certificates (deploy, configure) are written with the keys sealed, and read back plain', async () => {
+    const dir = makeDir();
+    for (const f of ['ssl/ca.key', 'ssl/ca.crt', 'ssl/pg1/node.key', 'ssl/pg1/node.crt', 'ssl/clients/pgha.key', 'ssl/clients/pgha.crt']) {
+      rmSync(join(dir, f));
+    }
+    await vaultEncrypt(dir);
+    await ensureClusterPki(dir, [{ name: 'pg1', ip: '10.0.0.1' }], { clients: ['pgha'] });
+    for (const f of ['ssl/ca.key', 'ssl/pg1/node.key', 'ssl/clients/pgha.key'])
+      expect(isSealed(readFileSync(join(dir, f), 'utf8')), f).toBe(true);
+    expect(readFileSync(join(dir, 'ssl/pg1/node.crt'), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const pki = await readClusterPki(dir);
+    expect(pki.nodes['pg1']?.key).toMatch(/^-----BEGIN (RSA )?PRIVATE KEY-----/);
+    expect(pki.clients['pgha']?.key).toMatch(/^-----BEGIN (RSA )?PRIVATE KEY-----/);
+    // A second run keeps every key: opening the sealed CA key and node key works.
+    const again = await ensureClusterPki(dir, [{ name: 'pg1', ip: '10.0.0.1' }], { clients: ['pgha'] });
+    expect(again.created).toEqual([]);
+    expect(again.reissued).toEqual([]);
   });
 
   it('plain mode, the default, writes plain files and needs no password', async () => {
