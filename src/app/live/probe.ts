@@ -91,9 +91,6 @@ export async function probeContext(dir: string): Promise<ProbeContext> {
     tls.cert = await readFile(join(paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined);
     tls.key = await privateOrUndefined(join(paths.ssl, 'clients', 'pgha.key'));
   }
-  // A sealed SSH key that cannot be opened (no or wrong vault password) stops status here,
-  // exit 2, before any host is contacted, rather than showing every host as unreachable.
-  await privateOrUndefined(paths.privateKey);
   return { cluster, paths, tls };
 }
 
@@ -108,6 +105,15 @@ export async function privateOrUndefined(path: string): Promise<string | undefin
     if (e instanceof VaultError) throw e;
     return undefined;
   }
+}
+
+/**
+ * For the commands that log in to hosts (status, test): a sealed SSH key that cannot be opened
+ * (no or a wrong vault password) stops them here, exit 2, before any host is contacted, rather
+ * than showing every host as unreachable. Kept out of probeContext, which REST-only readers share.
+ */
+export async function checkSshKeyReadable(ctx: ProbeContext): Promise<void> {
+  await privateOrUndefined(ctx.paths.privateKey);
 }
 
 export function patroniClientFor(ctx: ProbeContext, h: ResolvedHost): PatroniClient {
