@@ -20,7 +20,15 @@ import { loadSecrets } from '../secrets/store.js';
 import type { Requester } from '../transport/https.js';
 import type { Command } from '../transport/quote.js';
 import type { Transport } from '../transport/types.js';
-import { etcdRequester, patroniClientFor, probeContext, sshConnector, STATUS_TIMEOUT_MS, type ProbeContext } from './live/probe.js';
+import {
+  checkSshKeyReadable,
+  etcdRequester,
+  patroniClientFor,
+  probeContext,
+  sshConnector,
+  STATUS_TIMEOUT_MS,
+  type ProbeContext,
+} from './live/probe.js';
 import { readHostState } from './live/host-state.js';
 import { HostStateReader } from './live/proxies.js';
 import type { ClusterSession } from './session.js';
@@ -180,6 +188,7 @@ export function sessionProbeDeps(session: ClusterSession): ProbeDeps {
 /** The command: prints every check; exit 1 when any failed. */
 export async function runTest(dir: string, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const ctx = await probeContext(dir);
+  await checkSshKeyReadable(ctx);
   const secrets = await loadSecrets(ctx.paths.dir);
   const deps = testProbeDeps(ctx, (n) => (secrets.names().includes(n) ? secrets.get(n) : undefined), sshConnector(ctx, 10_000));
   try {

@@ -13,7 +13,7 @@
  * Patroni member answers at all.
  */
 import { dataText } from './output.js';
-import { probeContext } from './live/probe.js';
+import { checkSshKeyReadable, probeContext } from './live/probe.js';
 import { readStatus, statusHostReader, type ClusterStatus } from './status/read.js';
 import { formatStatusTable } from './status/table.js';
 
@@ -37,6 +37,7 @@ export interface StatusCommand {
 /** The command: one read, or a refresh every `interval` seconds until SIGINT/SIGTERM. */
 export async function runStatus(dir: string, o: StatusCommand, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const ctx = await probeContext(dir);
+  await checkSshKeyReadable(ctx);
   if (!o.watch) {
     out.write(await formatStatus(await readStatus(ctx, { versions: o.versions }), o.output));
     return 0;

@@ -19,6 +19,8 @@ import { registerTest } from './test.js';
 import { registerSwitchover } from './switchover.js';
 import { registerVerbs } from './verbs.js';
 import { registerUpgrade } from './upgrade.js';
+import { registerVault } from './vault.js';
+import { setVaultPasswordSource, VAULT_PASSWORD_ENV } from '../pki/vault.js';
 
 export type Register = (program: Command) => void;
 
@@ -36,6 +38,7 @@ const COMMANDS: Register[] = [
   registerStatus,
   registerTest,
   registerExporter,
+  registerVault,
 ];
 
 export function buildProgram(): Command {
@@ -44,7 +47,16 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // A file, never the password itself: an argument would show in `ps` to every local user.
+    .option('--vault-password-file <file>', `the vault password, on the first line of FILE (or set ${VAULT_PASSWORD_ENV})`)
+    .hook('preAction', () => {
+      const file = program.opts<{ vaultPasswordFile?: string }>().vaultPasswordFile;
+      const env = process.env[VAULT_PASSWORD_ENV];
+      // Taken out of the environment so no process pgha starts (ssh, systemd-nspawn, apt) inherits it.
+      delete process.env[VAULT_PASSWORD_ENV];
+      setVaultPasswordSource({ ...(file !== undefined ? { file } : {}), ...(env !== undefined ? { env } : {}) });
+    });
   for (const register of COMMANDS) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

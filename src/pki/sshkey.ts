@@ -10,6 +10,7 @@
 import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from './files.js';
+import { readPrivateIfExists, writePrivate } from './vault.js';
 
 type SshUtils = typeof import('ssh2').utils;
 
@@ -90,11 +91,11 @@ async function sshKey(dir: string, opts: { clusterName?: string; readOnly?: bool
   const publicKeyPath = join(sshDir, 'id_pgha.pub');
   if (!opts.readOnly) await ensurePrivateDir(sshDir);
 
-  const existing = await readIfExists(privateKeyPath);
+  const existing = await readPrivateIfExists(privateKeyPath);
   if (existing === undefined && opts.readOnly) return undefined;
   if (existing === undefined) {
     const pair = await generateEd25519OpenSsh(comment);
-    await writeFileAtomic(privateKeyPath, pair.privateKeyPem, 0o600);
+    await writePrivate(dir, privateKeyPath, pair.privateKeyPem);
     await writeFileAtomic(publicKeyPath, `${pair.publicKeyLine}\n`, 0o644);
     return { privateKeyPath, publicKeyPath, publicKeyLine: pair.publicKeyLine, created: true };
   }

@@ -30,7 +30,9 @@ import {
   nodeSans,
   type SubjectAltNames,
 } from './certs.js';
-import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from './files.js';
+import { enforceMode, ensurePrivateDir, writeFileAtomic } from './files.js';
+// Keys may be sealed (vault mode); certificates never are, and read through the same function.
+import { readPrivateIfExists as readIfExists, writePrivate } from './vault.js';
 
 export interface PkiReport {
   /** Certificates (paths relative to DIR) that did not exist before. */
@@ -121,7 +123,7 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
     const issued = leaf.issue(keyPem);
     // Key first: a crash between the two writes leaves a key/cert mismatch, which the next run
     // detects and repairs, never a new certificate without its key.
-    if (keyPem !== plan.oldKeyPem) await writeFileAtomic(leaf.keyPath, keyPem, KEY_MODE);
+    if (keyPem !== plan.oldKeyPem) await writePrivate(dir, leaf.keyPath, keyPem, KEY_MODE);
     else await enforceMode(leaf.keyPath, KEY_MODE);
     await writeFileAtomic(leaf.certPath, issued.certPem, CERT_MODE);
     if (plan.action === 'create') report.created.push(rel(leaf.certPath));
@@ -228,7 +230,7 @@ async function ensureCa(ssl: string, clusterName: string, now: Date, report: Pki
 
   if (keyPem === undefined && certPem === undefined) {
     const ca = issueCa({ clusterName, now, keyPem: await generateRsaKeyPemAsync() });
-    await writeFileAtomic(keyPath, ca.keyPem, KEY_MODE);
+    await writePrivate(dirname(ssl), keyPath, ca.keyPem, KEY_MODE);
     await writeFileAtomic(certPath, ca.certPem, CERT_MODE);
     report.created.push(rel(certPath));
     return ca;

@@ -6,7 +6,8 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { enforceMode, ensurePrivateDir, readIfExists, writeFileAtomic } from '../pki/files.js';
+import { enforceMode, ensurePrivateDir, readIfExists } from '../pki/files.js';
+import { decodePrivate, writePrivate } from '../pki/vault.js';
 import { generatePassword } from './password.js';
 import { Redactor } from './redact.js';
 
@@ -115,10 +116,12 @@ async function readSecretFile(path: string): Promise<string | undefined> {
     fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw symlinkedSecret(path);
-    return readIfExists(path);
+    const text = await readIfExists(path);
+    return text === undefined ? undefined : decodePrivate(path, text);
   }
   try {
-    return await fh.readFile('utf8');
+    // A sealed file (vault mode) is opened here, so every reader of a secret sees the password.
+    return decodePrivate(path, await fh.readFile('utf8'));
   } finally {
     await fh.close();
   }
@@ -151,7 +154,7 @@ export async function ensureSecrets(dir: string, names: string[]): Promise<Secre
   await ensurePrivateDir(sdir);
   for (const name of new Set(names)) {
     const path = join(sdir, name);
-    if ((await readSecretFile(path)) === undefined) await writeFileAtomic(path, generatePassword(), 0o600);
+    if ((await readSecretFile(path)) === undefined) await writePrivate(dir, path, generatePassword());
   }
   return loadSecrets(dir);
 }
@@ -220,7 +223,7 @@ export async function stageSecret(dir: string, name: string): Promise<string> {
   const existing = await readSecretFile(path);
   if (existing !== undefined) return parseSecret(path, existing);
   const value = generatePassword();
-  await writeFileAtomic(path, value, 0o600);
+  await writePrivate(dir, path, value);
   return value;
 }
 

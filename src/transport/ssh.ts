@@ -22,6 +22,8 @@ export interface SshConnectOptions {
   username?: string;
   /** DIR/ssh/id_pgha. Without it, the agent at `agent` (or $SSH_AUTH_SOCK) is used. */
   privateKeyPath?: string;
+  /** The private key itself, already read (and opened, when the vault seals it); wins over privateKeyPath. */
+  privateKey?: string;
   agent?: string;
   /** DIR/ssh/known_hosts: the only keys this host may present. */
   knownHostsPath: string;
@@ -107,8 +109,8 @@ export class SshTransport implements Transport {
       );
     }
 
-    let privateKey: string | undefined;
-    if (opts.privateKeyPath) {
+    let privateKey: string | undefined = opts.privateKey;
+    if (privateKey === undefined && opts.privateKeyPath) {
       try {
         privateKey = await readFile(opts.privateKeyPath, 'utf8');
       } catch (e) {

@@ -36,7 +36,7 @@ const PRELOAD = join(FX, 'no-connect.cjs');
 const SUBNET = '10.250.7.0/24';
 
 interface Case {
-  category: 'yaml' | 'schema' | 'semantic' | 'warning' | 'files' | 'keys' | 'flags' | 'command';
+  category: 'yaml' | 'schema' | 'semantic' | 'warning' | 'files' | 'keys' | 'flags' | 'command' | 'vault';
   name: string;
   args: string[];
   /** config.yml text → new text. */
@@ -50,6 +50,8 @@ interface Case {
   stdout?: RegExp;
   /** Why the code is not 2, when it is not. */
   why?: string;
+  /** Added to the command's environment (PGHA_VAULT_PASSWORD). */
+  env?: Record<string, string>;
   /** More checks once the command has run, given the case's {dir}. */
   after?: (dir: string) => void;
 }
@@ -66,7 +68,185 @@ const instVar = (line: string) => replace('  - Name: pg1\n', `  - Name: pg1\n   
 /** The 1-based line config.yml has `needle` on after `edit`. */
 const CFG = (line: number | string) => new RegExp(`config\\.yml:${line}: `);
 
+// ---- the vault (issue 12, secrets at rest) -------------------------------------------------------
+const VAULT_PASSWORD = 'the vault password of the bad-input suite';
+/** Encrypts the copied directory with the built binary; `{dir}/../pw` holds the password, `{dir}/../wrong` another. */
+function encrypted(dir: string): void {
+  writeFileSync(join(dir, '..', 'pw'), `${VAULT_PASSWORD}\n`);
+  writeFileSync(join(dir, '..', 'wrong'), 'not the vault password\n');
+  const r = spawnSync(process.execPath, [BIN, 'vault', 'encrypt', dir], {
+    env: { ...process.env, PGHA_VAULT_PASSWORD: VAULT_PASSWORD },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`vault encrypt failed: ${r.stderr}`);
+}
+const sealedFile = (f: string) => (dir: string) => expect(readFileSync(join(dir, f), 'utf8')).toMatch(/^\$PGHA_VAULT;1;/);
+/** exit 2 naming the encrypted file, the two sources the password may come from, and the fix. */
+const NO_PASSWORD =
+  /(c\/(secrets|ssl|ssh)\/[\w./]+ is encrypted|c is in vault mode \(\S+c\/vault\): its secret files are encrypted,) and no vault password was given \(neither --vault-password-file nor PGHA_VAULT_PASSWORD\)\n {2}fix: pass --vault-password-file FILE/;
+const WRONG_PASSWORD = /cannot be decrypted with the vault password from .*: wrong password, or the file was altered/;
+const NEEDS_PASSWORD: [string, string[]][] = [
+  ['render', ['render', '{dir}']],
+  ['deploy', ['deploy', '{dir}']],
+  ['deploy --check', ['deploy', '{dir}', '--check']],
+  ['status', ['status', '{dir}']],
+  ['test', ['test', '{dir}']],
+  ['switchover', ['switchover', '{dir}', 'pg2', '--force']],
+  ['restart', ['restart', '{dir}']],
+  ['edit-config', ['edit-config', '{dir}', '-p', 'work_mem=8MB', '--force']],
+  ['rotate-passwords', ['rotate-passwords', '{dir}']],
+  ['upgrade', ['upgrade', '{dir}', '--components', 'patroni', '-e', 'patroni_package_version=4.0.7-3']],
+  ['provision', ['provision', '{dir}']],
+];
+const VAULT_CASES: Case[] = [
+  ...NEEDS_PASSWORD.map(([what, args]): Case => ({
+    category: 'vault',
+    name: `${what} on an encrypted directory without a vault password`,
+    args,
+    setup: encrypted,
+    code: 2,
+    stderr: NO_PASSWORD,
+  })),
+  ...NEEDS_PASSWORD.slice(0, 6).map(([what, args]): Case => ({
+    category: 'vault',
+    name: `${what} on an encrypted directory with a wrong vault password`,
+    args: ['--vault-password-file', '{dir}/../wrong', ...args],
+    setup: encrypted,
+    code: 2,
+    stderr: WRONG_PASSWORD,
+  })),
+  {
+    category: 'vault',
+    name: 'show-password on an encrypted directory without a vault password',
+    args: ['show-password', '{dir}', 'postgres'],
+    setup: encrypted,
+    code: 2,
+    stderr: /c\/secrets\/postgres is encrypted and no vault password was given/,
+    stdout: /^$/,
+  },
+  {
+    category: 'vault',
+    name: 'show-password with a wrong PGHA_VAULT_PASSWORD',
+    args: ['show-password', '{dir}', 'postgres'],
+    setup: encrypted,
+    env: { PGHA_VAULT_PASSWORD: 'not it' },
+    code: 2,
+    stderr: /c\/secrets\/postgres: cannot be decrypted with the vault password from PGHA_VAULT_PASSWORD: wrong password/,
+    stdout: /^$/,
+  },
+  {
+    category: 'vault',
+    name: 'show-password on an encrypted directory with the vault password file',
+    args: ['show-password', '{dir}', 'postgres', '--vault-password-file', '{dir}/../pw'],
+    setup: encrypted,
+    code: 0,
+    why: 'the password opens the file',
+    stderr: /^$/,
+    stdout: /^[A-Za-z0-9]{32}\n$/,
+  },
+  {
+    category: 'vault',
+    name: 'render on an encrypted directory with PGHA_VAULT_PASSWORD',
+    args: ['render', '{dir}', '--host', 'pg1', '--file', 'patroni.yml'],
+    setup: encrypted,
+    env: { PGHA_VAULT_PASSWORD: VAULT_PASSWORD },
+    code: 0,
+    why: 'the password opens every key and password render reads',
+    stderr: /^$/,
+    stdout: /password: '?\*{8}/,
+  },
+  {
+    category: 'vault',
+    name: 'explain on an encrypted directory needs no vault password',
+    args: ['explain', '{dir}', 'pg1', 'patroni_listen_port'],
+    setup: encrypted,
+    code: 0,
+    why: 'explain reads no secret',
+    stderr: /^$/,
+    stdout: /8008/,
+  },
+  {
+    category: 'vault',
+    name: 'vault status needs no vault password',
+    args: ['vault', 'status', '{dir}'],
+    setup: encrypted,
+    code: 0,
+    why: 'it only looks at the files',
+    stderr: /^$/,
+    stdout: /vault: on.*\nencrypted {2}secrets\/etcd_patroni/,
+  },
+  {
+    category: 'vault',
+    name: 'vault encrypt without a vault password',
+    args: ['vault', 'encrypt', '{dir}'],
+    code: 2,
+    stderr: /encrypting .*c needs a vault password and no vault password was given/,
+    after: (dir) => expect(existsSync(join(dir, 'vault'))).toBe(false),
+  },
+  {
+    category: 'vault',
+    name: 'vault encrypt with another password than the vault has',
+    args: ['vault', 'encrypt', '{dir}', '--vault-password-file', '{dir}/../wrong'],
+    setup: encrypted,
+    code: 2,
+    stderr: /c\/vault: cannot be decrypted .*wrong password/,
+  },
+  {
+    category: 'vault',
+    name: 'vault decrypt with a wrong password changes nothing',
+    args: ['vault', 'decrypt', '{dir}', '--vault-password-file', '{dir}/../wrong'],
+    setup: encrypted,
+    code: 2,
+    stderr: /c\/vault: cannot be decrypted .*wrong password/,
+    after: (dir) => {
+      sealedFile('secrets/postgres')(dir);
+      sealedFile('ssl/ca.key')(dir);
+      expect(existsSync(join(dir, 'vault'))).toBe(true);
+    },
+  },
+  {
+    category: 'vault',
+    name: 'vault encrypt of a directory that is no cluster',
+    args: ['vault', 'encrypt', '{dir}'],
+    noCluster: true,
+    env: { PGHA_VAULT_PASSWORD: VAULT_PASSWORD },
+    code: 2,
+    stderr: /config\.yml does not exist: .* is not a cluster directory/,
+  },
+  {
+    category: 'vault',
+    name: '--vault-password-file that does not exist',
+    args: ['render', '{dir}', '--vault-password-file', '/nonexistent/pw'],
+    setup: encrypted,
+    code: 2,
+    stderr: /--vault-password-file \/nonexistent\/pw: cannot be read \(ENOENT\)/,
+  },
+  {
+    category: 'vault',
+    name: '--vault-password-file with an empty first line',
+    args: ['deploy', '{dir}', '--vault-password-file', '/dev/null'],
+    setup: encrypted,
+    code: 2,
+    stderr: /--vault-password-file \/dev\/null: the first line is empty/,
+  },
+  {
+    category: 'vault',
+    name: 'a tampered encrypted password',
+    args: ['show-password', '{dir}', 'postgres'],
+    setup: (dir) => {
+      encrypted(dir);
+      const f = join(dir, 'secrets', 'postgres');
+      const [header, body] = readFileSync(f, 'utf8').split('\n');
+      writeFileSync(f, `${header}\n${body![0] === 'A' ? 'B' : 'A'}${body!.slice(1)}\n`);
+    },
+    env: { PGHA_VAULT_PASSWORD: VAULT_PASSWORD },
+    code: 2,
+    stderr: /c\/secrets\/postgres: cannot be decrypted .*or the file was altered/,
+  },
+];
+
 const CASES: Case[] = [
+  ...VAULT_CASES,
   // ---- YAML syntax -------------------------------------------------------------------------------
   {
     category: 'yaml',
@@ -1542,7 +1722,7 @@ let work = '';
 let base = '';
 const results = new Map<string, Result>();
 
-function runBin(args: string[], log: string): Promise<Omit<Result, 'dir'>> {
+function runBin(args: string[], log: string, env: Record<string, string> = {}): Promise<Omit<Result, 'dir'>> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: work,
@@ -1552,6 +1732,7 @@ function runBin(args: string[], log: string): Promise<Omit<Result, 'dir'>> {
         PGHA_CONNECT_LOG: log,
         NO_COLOR: '1',
         SSH_AUTH_SOCK: '',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -1575,7 +1756,7 @@ async function runCase(c: Case, i: number): Promise<Result> {
     c.setup?.(dir);
   }
   const args = c.args.map((a) => a.replaceAll('{dir}', dir).replaceAll('{fx}', FX));
-  return { ...(await runBin(args, join(work, `case${i}.connects`))), dir };
+  return { ...(await runBin(args, join(work, `case${i}.connects`), c.env)), dir };
 }
 
 beforeAll(

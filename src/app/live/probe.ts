@@ -12,6 +12,7 @@ import { readConfigText } from '../../config/read-text.js';
 import { RefusedError, RuntimeError } from '../../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { PatroniClient } from '../../patroni/client.js';
+import { readPrivateIfExists, VaultError } from '../../pki/vault.js';
 import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { NodeHttpRequester, type TlsMaterial } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
@@ -88,9 +89,31 @@ export async function probeContext(dir: string): Promise<ProbeContext> {
   if (cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls')) {
     // verify_client: required refuses even GETs without a certificate.
     tls.cert = await readFile(join(paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined);
-    tls.key = await readFile(join(paths.ssl, 'clients', 'pgha.key'), 'utf8').catch(() => undefined);
+    tls.key = await privateOrUndefined(join(paths.ssl, 'clients', 'pgha.key'));
   }
   return { cluster, paths, tls };
+}
+
+/**
+ * A private file of DIR as status reads it: undefined when it cannot be read (status works with
+ * what it has), except a vault problem, which the operator must fix and is told about.
+ */
+export async function privateOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readPrivateIfExists(path);
+  } catch (e) {
+    if (e instanceof VaultError) throw e;
+    return undefined;
+  }
+}
+
+/**
+ * For the commands that log in to hosts (status, test): a sealed SSH key that cannot be opened
+ * (no or a wrong vault password) stops them here, exit 2, before any host is contacted, rather
+ * than showing every host as unreachable. Kept out of probeContext, which REST-only readers share.
+ */
+export async function checkSshKeyReadable(ctx: ProbeContext): Promise<void> {
+  await privateOrUndefined(ctx.paths.privateKey);
 }
 
 export function patroniClientFor(ctx: ProbeContext, h: ResolvedHost): PatroniClient {

@@ -10,7 +10,7 @@ import { statsEndpoint } from '../../components/haproxy/config.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { NodeHttpRequester } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
-import { STATUS_TIMEOUT_MS, type ConnectSsh, type ProbeContext } from './probe.js';
+import { privateOrUndefined, STATUS_TIMEOUT_MS, type ConnectSsh, type ProbeContext } from './probe.js';
 import type { HostState } from '../../components/health.js';
 import { readHostState, stateParts } from './host-state.js';
 import { firstLine as errText } from './view.js';
@@ -29,7 +29,7 @@ async function statsIdentity(ctx: ProbeContext): Promise<{ cert: string; key: st
   if (ctx.tls.cert && ctx.tls.key) return { cert: ctx.tls.cert, key: ctx.tls.key };
   const [cert, key] = await Promise.all([
     readFile(join(ctx.paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined),
-    readFile(join(ctx.paths.ssl, 'clients', 'pgha.key'), 'utf8').catch(() => undefined),
+    privateOrUndefined(join(ctx.paths.ssl, 'clients', 'pgha.key')),
   ]);
   return cert && key ? { cert, key } : undefined;
 }

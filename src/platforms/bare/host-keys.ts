@@ -9,6 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { RefusedError, RuntimeError, UsageError } from '../../errors.js';
+import { readPrivateIfExists } from '../../pki/vault.js';
 import { checkHostKey, fingerprint, keyBlobType, knownHostsLine, parseKnownHosts, pinnedKeys } from '../../transport/known-hosts.js';
 
 interface Contact {
@@ -101,7 +102,7 @@ export async function provisionBare(spec: BareClusterSpec): Promise<string> {
       });
     }
   }
-  const privateKey = readFileSync(spec.privateKeyFile, 'utf8');
+  const privateKey = (await readPrivateIfExists(spec.privateKeyFile)) ?? readFileSync(spec.privateKeyFile, 'utf8');
   const results = await Promise.allSettled(spec.hosts.map((h) => contact(h.name, h.ip, knownHosts, privateKey)));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
   if (failures.length) {
