@@ -3,6 +3,8 @@
  * the middle of installing packages, of forming etcd and of replicas joining, and the next run
  * must converge. While deploys run, `ps` on every host is sampled for secrets. Afterwards every
  * PgBouncer host must follow the leader through switchovers, not only the hosts whose role changed.
+ * The cluster has a pgBackRest repository host (`--enable-pgbackrest`): its stanza must converge
+ * through the same killed deploys, and the leader archive WAL into it over pgBackRest's TLS.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -17,6 +19,8 @@ const canRun = e2eSuiteCanRun('pgbouncer');
 const CLUSTER = 'e2epgb';
 const SUBNET = '10.232.2';
 const NODES = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` } as const;
+/** The repository host configure --enable-pgbackrest adds, at the next free address. */
+const BACKUP = `${SUBNET}.14`;
 type Node = keyof typeof NODES;
 
 /** Run `pgha deploy` and SIGKILL it `delayMs` after its progress shows `phase` starting. */
@@ -80,7 +84,19 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
     outputs.push(
-      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-pgbouncer', '--subnet', `${SUBNET}.0/24`])).stdout,
+      (
+        await pghaOk([
+          'configure',
+          dir,
+          '-a',
+          'M1',
+          '--enable-patroni',
+          '--enable-pgbouncer',
+          '--enable-pgbackrest',
+          '--subnet',
+          `${SUBNET}.0/24`,
+        ])
+      ).stdout,
     );
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
@@ -122,6 +138,34 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
     },
     20 * 60_000,
   );
+
+  it('pgBackRest: the stanza exists and checks out on the repository host; the leader archives WAL into it over TLS', async () => {
+    const pgbr = (ip: string, args: string) => ssh(dir, ip, `cd /tmp && runuser -u postgres -- pgbackrest --stanza=${CLUSTER} ${args}`);
+    const check = pgbr(BACKUP, 'check');
+    expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
+    const info = JSON.parse(pgbr(BACKUP, '--output=json info').stdout) as { name: string; archive: unknown[]; db: unknown[] }[];
+    expect(info.map((s) => s.name)).toEqual([CLUSTER]);
+    expect(info[0]!.db.length).toBeGreaterThan(0);
+    // Every host runs pgBackRest's TLS server (the repository dials the nodes, the nodes the repository).
+    for (const ip of [...Object.values(NODES), BACKUP]) expect(sshOk(dir, ip, 'systemctl is-active pgha-pgbackrest').trim()).toBe('active');
+    // A segment switched out on the leader reaches the repository, and PostgreSQL counts no failure.
+    const leaderIp = NODES[leader()!];
+    const local = (sql: string) =>
+      sshOk(
+        dir,
+        leaderIp,
+        `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c ${JSON.stringify(sql)}`,
+      ).trim();
+    const segment = local('select pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())');
+    let archived = '';
+    for (let i = 0; i < 60 && archived !== segment; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      archived = local('select last_archived_wal from pg_catalog.pg_stat_archiver');
+    }
+    expect(archived).toBe(segment);
+    expect(local('select failed_count from pg_catalog.pg_stat_archiver')).toBe('0');
+    expect(sshOk(dir, BACKUP, `find /var/lib/pgbackrest/archive/${CLUSTER} -name '${segment}*' | wc -l`).trim()).toBe('1');
+  });
 
   it('never put a secret in deploy output or on a command line on the hosts', () => {
     expect(psSamples.length).toBeGreaterThan(10);
