@@ -10,7 +10,7 @@ import {
   parseSchedule,
   restartOrder,
 } from '../../src/app/verbs/pure.js';
-import { probeWritesCommand } from '../../src/components/postgres/write-probe.js';
+import { parseWriteProbe, probeWritesCommand } from '../../src/components/postgres/write-probe.js';
 import { parseHistory } from '../../src/patroni/ops.js';
 import { UsageError } from '../../src/errors.js';
 import type { ClusterInfo } from '../../src/patroni/types.js';
@@ -163,6 +163,14 @@ describe('write probe through the proxies', () => {
         "-c 'set search_path = pg_catalog, pg_temp; select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'",
       );
       expect(c.script).not.toContain('PGOPTIONS');
+      // -q: psql 15 and later print the SET's command tag too, which would be read as the answer.
+      expect(c.script).toMatch(/psql -X -q -At -F '\|' 'host=/);
     }
+  });
+
+  it('reads the select row even after a command tag (what psql 15+ prints without -q)', () => {
+    expect(parseWriteProbe('SET\nf|10.0.0.12\n')).toEqual({ writable: true, server: '10.0.0.12' });
+    expect(parseWriteProbe('t|10.0.0.13')).toEqual({ writable: false, server: '10.0.0.13' });
+    expect(parseWriteProbe('')).toEqual({ writable: false, server: '' });
   });
 });

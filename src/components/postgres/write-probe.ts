@@ -43,8 +43,9 @@ export function probeWritesCommand(ep: Endpoint, user: string, password: string)
     sh`printf '%s:%s:*:%s:%s\\n' ${ep.ip} ${ep.port} ${user}` + ' "$esc" > "$f"',
     // search_path is pinned by a SET in the same query string, not PGOPTIONS: that sends the
     // `options` startup parameter, which PgBouncer 1.18 (Debian 12) refuses outright ("unsupported
-    // startup parameter: options"). psql prints only the last statement's result.
-    sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -At -F '|' ${conninfo} -c 'set search_path = pg_catalog, pg_temp; select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
+    // startup parameter: options"). psql 15 and later print every statement's result; -q keeps
+    // the SET's command tag out, so only the select's row is printed.
+    sh`PGPASSFILE="$f" PGCONNECT_TIMEOUT=3 psql -X -q -At -F '|' ${conninfo} -c 'set search_path = pg_catalog, pg_temp; select pg_catalog.pg_is_in_recovery(), pg_catalog.inet_server_addr()'`,
   ].join('\n');
   return { ...withSecrets({ PW: password }, script), timeoutSec: 15, intent: { kind: 'probe-writes' as const, ip: ep.ip, port: ep.port } };
 }
@@ -54,7 +55,8 @@ export interface WriteProbe {
   server: string;
 }
 
+/** The probe's row: its last line, so a command tag printed before it (an older psql without -q's effect) is no answer. */
 export function parseWriteProbe(stdout: string): WriteProbe {
-  const [recovery, server] = stdout.trim().split('|');
+  const [recovery, server] = (stdout.trim().split('\n').at(-1) ?? '').split('|');
   return { writable: recovery === 'f', server: server ?? '' };
 }
