@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
 import {
+  clusterSecrets,
   configureM1Args,
   e2eSuiteCanRun,
   pgha,
@@ -897,5 +898,33 @@ if runuser -u postgres -- psql -X -At -c 'select 1' "$ci host=127.0.0.1 port=554
       expect(out).not.toContain('ACCEPTED');
       expect(out).toMatch(/certificate verify failed/);
     });
+  });
+
+  describe('the cluster directory encrypted at rest (pgha vault)', () => {
+    it('sealed: no password or private key readable in DIR; status and a no-op deploy work with the password, exit 2 without; decrypt restores every file byte for byte', async () => {
+      const passwords = clusterSecrets(dir);
+      const sealed = [...readdirSync(join(dir, 'secrets')).map((f) => join('secrets', f)), join('ssl', 'ca.key'), join('ssh', 'id_pgha')];
+      const before = new Map(sealed.map((f) => [f, readFileSync(join(dir, f))]));
+      const env = { PGHA_VAULT_PASSWORD: 'a vault password for the e2e suite' };
+      outputs.push((await pghaOk(['vault', 'encrypt', dir], 0, { env })).stdout);
+      for (const f of sealed) {
+        const text = readFileSync(join(dir, f), 'utf8');
+        expect(text.startsWith('$PGHA_VAULT;1;AES256GCM;scrypt;'), f).toBe(true);
+        expect(text).not.toContain('PRIVATE KEY');
+        for (const p of passwords) expect(text).not.toContain(p);
+      }
+      const refused = await pgha(['status', dir]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/PGHA_VAULT_PASSWORD/);
+      const st = await pghaOk(['status', dir, '-o', 'json'], 0, { env });
+      expect((JSON.parse(st.stdout) as ClusterStatus).members.filter((m) => m.reachable)).toHaveLength(3);
+      const d = await pghaOk(['deploy', dir], 0, { env });
+      outputs.push(st.stdout, d.stdout, d.stderr);
+      expect(d.stdout).toContain('no changes');
+      outputs.push((await pghaOk(['vault', 'decrypt', dir], 0, { env })).stdout);
+      for (const [f, bytes] of before) expect(readFileSync(join(dir, f)).equals(bytes), f).toBe(true);
+      for (const out of [refused.stdout, refused.stderr, st.stdout, st.stderr, d.stdout, d.stderr])
+        for (const p of [...passwords, env.PGHA_VAULT_PASSWORD]) expect(out).not.toContain(p);
+    }, 300_000);
   });
 });
