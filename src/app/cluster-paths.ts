@@ -14,6 +14,8 @@ export interface ClusterPaths {
   privateKey: string;
   knownHosts: string;
   localRepo: string;
+  /** A restore under way: what it recovers to and along which timeline (src/app/restore/journal.ts). */
+  restoreJournal: string;
 }
 
 // A control character is no part of a sane path, and the directory's name travels into files
@@ -38,5 +40,6 @@ export function clusterPaths(dir: string): ClusterPaths {
     privateKey: join(abs, 'ssh', 'id_pgha'),
     knownHosts: join(abs, 'ssh', 'known_hosts'),
     localRepo: join(abs, 'local-repo'),
+    restoreJournal: join(abs, 'restore-in-progress.json'),
   };
 }

@@ -12,6 +12,7 @@ import { registerExplain } from './explain.js';
 import { registerExporter } from './exporter.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
+import { registerRestore } from './restore.js';
 import { registerRotatePasswords } from './rotate-passwords.js';
 import { registerShowPassword } from './show-password.js';
 import { registerStatus } from './status.js';
@@ -39,6 +40,7 @@ const COMMANDS: Register[] = [
   registerTest,
   registerExporter,
   registerVault,
+  registerRestore,
 ];
 
 export function buildProgram(): Command {
