@@ -65,7 +65,7 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
   const material = await ensureClusterMaterial(loaded);
   const session = new ClusterSession(cluster, loaded.paths, material);
   const names = nodes.map((h) => h.name);
-  let t0 = Date.now();
+  const t0 = Date.now();
   try {
     await session.connect([...nodes, repo]);
 
@@ -114,7 +114,6 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
       });
     }
     await writeJournal(journalPath, { target: describeTarget(target), timeline, started: new Date().toISOString() });
-    t0 = Date.now();
     out(
       `restore ${cluster.name} to ${describeTarget(target)} along timeline ${timeline}${resumed?.timeline === timeline ? ' (resuming a restore begun ' + resumed.started + ')' : ''} from ${repo.name} (stanza ${stanza}); ${lead.name} will lead`,
     );
