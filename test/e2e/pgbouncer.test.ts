@@ -7,7 +7,7 @@
  * through the same killed deploys, and the leader archive WAL into it over pgBackRest's TLS.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,5 +253,60 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       expect(sql(appDb, GET_AUTH_COUNT_SQL)).toBe('1');
     },
     5 * 60_000,
+  );
+
+  it(
+    'restores the whole cluster to a point in time across a switchover: exactly the rows committed before it, replicas rebuilt from the repository',
+    async () => {
+      const sql = (text: string, ip = NODES[leader()!]) =>
+        sshOk(
+          dir,
+          ip,
+          'cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -',
+          `${text}\n`,
+        ).trim();
+      // Each INSERT its own transaction (psql autocommits statement by statement).
+      const insert = (from: number, to: number) =>
+        sql(Array.from({ length: to - from + 1 }, (_, i) => `INSERT INTO pitr (id) VALUES (${from + i});`).join('\n'));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      sql('CREATE TABLE pitr (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())');
+      const backup = await pghaOk(['backup', dir, '--type', 'full']);
+      expect(backup.stdout).toMatch(/\d{8}-\d{6}F/);
+      insert(1, 40);
+      // A switchover between the backup and the target: recovery must follow the new timeline.
+      const from = leader()!;
+      await pghaOk(['switchover', dir, from === 'pg1' ? 'pg2' : 'pg1', '--force']);
+      expect(leader()).not.toBe(from);
+      insert(41, 60);
+      await sleep(1100);
+      const target = sql('SELECT pg_catalog.now()');
+      await sleep(1100);
+      insert(61, 100);
+      sql('DROP TABLE pitr');
+
+      const live = await pgha(['restore', dir, '--target-time', target]);
+      expect(live.code, live.stderr).toBe(3);
+      expect(live.stderr).toMatch(/is live/);
+      const early = await pgha(['restore', dir, '--target-time', '2000-01-01 00:00:00+00', '--force']);
+      expect(early.code, early.stderr).toBe(3);
+      expect(early.stderr).toMatch(/earliest restorable time: \d{4}-/);
+
+      const restoreStarted = Math.floor(Date.now() / 1000);
+      const r = await pghaOk(['restore', dir, '--target-time', target, '--force']);
+      expect(r.stdout).toMatch(/rebuilt from the repository and streaming/);
+      expect(r.stdout).toMatch(/ 0 failed/);
+      const want = Array.from({ length: 60 }, (_, i) => String(i + 1)).join(',');
+      for (const ip of Object.values(NODES)) {
+        expect(sql("SELECT pg_catalog.string_agg(id::text, ',' ORDER BY id) FROM pitr", ip), `rows on ${ip}`).toBe(want);
+      }
+      // The replicas came from the repository, not from a basebackup of the leader.
+      for (const node of Object.keys(NODES) as Node[]) {
+        if (node === leader()) continue;
+        const log = ssh(dir, NODES[node], `journalctl -u patroni@${CLUSTER} --no-pager --since @${restoreStarted}`).stdout;
+        expect(log, `${node}'s Patroni log`).toMatch(/replica has been created using pgbackrest/);
+      }
+      expect(existsSync(join(dir, 'restore-in-progress.json'))).toBe(false);
+    },
+    10 * 60_000,
   );
 });
