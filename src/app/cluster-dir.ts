@@ -7,11 +7,12 @@ import { readConfigFile } from '../config/load.js';
 import { validateConfig } from '../config/validate.js';
 import { ConfigError, UsageError, type ConfigProblem } from '../errors.js';
 import { resolveCluster } from '../model/resolve.js';
-import type { ClusterConfig, ResolvedCluster, Vars } from '../model/types.js';
+import { COMPONENTS } from '../components/registry.js';
+import type { ClusterConfig, ResolvedCluster, ResolvedHost, Vars } from '../model/types.js';
 import type { HostIdentity } from '../pki/certs.js';
 import { ensureClusterPki, missingPki, readClusterPki } from '../pki/store.js';
 import { ensureSshKey, readSshKey } from '../pki/sshkey.js';
-import { ensureSecrets, loadSecrets, secretNamesFor, type SecretStore } from '../secrets/store.js';
+import { ensureSecrets, loadSecrets, type SecretStore } from '../secrets/store.js';
 import type { ClusterPki } from '../model/types.js';
 
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
@@ -56,19 +57,9 @@ export function loadCluster(dir: string, extraVars: Vars = {}): LoadedCluster {
   return { paths, config, cluster: resolveCluster(config, extraVars), warnings };
 }
 
-/** Secret names the cluster needs, from any data node's resolved variables. */
+/** Secret names the cluster needs: every component's, as it declares them. */
 export function clusterSecretNames(cluster: ResolvedCluster): string[] {
-  const names = new Set<string>();
-  for (const host of cluster.hosts) {
-    const v = host.vars;
-    for (const n of secretNamesFor(v, {
-      pgbouncer: cluster.hosts.some((h) => h.roles.includes('pgbouncer')),
-      etcdAuth: v.etcd_authentication_mode === 'basic',
-    })) {
-      names.add(n);
-    }
-  }
-  return [...names].sort();
+  return [...new Set(COMPONENTS.flatMap((c) => c.secretNames?.(cluster) ?? []))].sort();
 }
 
 export interface ClusterMaterial {
@@ -77,16 +68,18 @@ export interface ClusterMaterial {
   sshPublicKey: string;
 }
 
-/** The certificates the cluster needs: one per host, and pgha's (and HAProxy's, with mtls) client identity. */
-function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: string[] } {
-  const mtls = cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls');
-  // Hosts that are neither data nodes nor etcd members only serve TLS; pgha always has a client
-  // identity of its own (HAProxy's stats page demands one; mtls Patroni too). A pgBackRest
-  // repository host is a client as well: it dials the data nodes' pgBackRest servers to back up.
-  const member = (roles: readonly string[]) => ['primary', 'replica', 'etcd', 'pgbackrest'].some((r) => roles.includes(r));
+/**
+ * The certificates the cluster needs: one per host, allowing client use only where a component
+ * running there dials with it; the client identities components declare; and pgha's own, which
+ * no component owns: pgha itself logs in with it (HAProxy's stats page demands one, mtls Patroni
+ * too), whatever the cluster runs.
+ */
+export function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: string[] } {
+  const dials = (h: ResolvedHost) =>
+    COMPONENTS.some((c) => c.dialsWithHostCert !== undefined && c.runsOn(cluster, h) && c.dialsWithHostCert(cluster, h));
   return {
-    hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !member(h.roles) })),
-    clients: mtls ? ['haproxy', 'pgha'] : ['pgha'],
+    hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !dials(h) })),
+    clients: [...new Set([...COMPONENTS.flatMap((c) => c.clientIdentities?.(cluster) ?? []), 'pgha'])],
   };
 }
 

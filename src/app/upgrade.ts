@@ -13,7 +13,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { RefusedError, RuntimeError, UsageError } from '../errors.js';
 import type { ResolvedHost } from '../model/types.js';
-import { isDataNode } from '../components/common.js';
+import { etcdMembers, isDataNode } from '../components/common.js';
 import { restartUnitCommand } from '../components/host-commands.js';
 import { clusterProblems, leaderOf, pickCandidate } from '../patroni/judge.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
@@ -70,7 +70,7 @@ class Upgrade {
   }
 
   etcdHosts(): ResolvedHost[] {
-    return this.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
+    return etcdMembers(this.loaded.cluster);
   }
 
   // ── reading state ──

@@ -4,6 +4,7 @@
  */
 import { deepMerge, isPlainObject, stripNulls, type Plain } from '../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost, Role, Vars } from '../model/types.js';
+import { userSecretName } from '../secrets/store.js';
 
 /** Options that only deploy knows (read from the live cluster), never config.yml. */
 export interface RenderOptions {
@@ -27,6 +28,14 @@ export function dataNodes(cluster: ResolvedCluster): ResolvedHost[] {
 
 export function etcdMembers(cluster: ResolvedCluster): ResolvedHost[] {
   return cluster.hosts.filter((h) => hasRole(h, 'etcd'));
+}
+
+/**
+ * The secrets (DIR/secrets/<user name>) of the users these variables name, as each of `hosts`
+ * resolves them: the variables are cluster-wide, so a valid config.yml gives one name each.
+ */
+export function userSecrets(hosts: readonly ResolvedHost[], ...variables: string[]): string[] {
+  return hosts.flatMap((h) => variables.map((v) => userSecretName(h.vars, v)));
 }
 
 /**

@@ -165,6 +165,22 @@ export interface Component {
   clusterSteps?(cluster: ResolvedCluster): ClusterStep[];
   /** Its section of `pgha status`, on the hosts running it. */
   readonly status?: StatusSection<unknown>;
+  /*
+   * The material it needs in the cluster directory (src/app/cluster-dir.ts creates what is
+   * missing and refuses a read-only command without it). secretNames and clientIdentities are
+   * asked of every component, whether or not a host runs it: each decides for itself.
+   */
+  /** Passwords it needs in DIR/secrets, by file name (its users' names as the variables resolve them). */
+  secretNames?(cluster: ResolvedCluster): string[];
+  /** Client certificates of its own (DIR/ssl/clients/<name>), for connections it makes as something other than a host. */
+  clientIdentities?(cluster: ResolvedCluster): string[];
+  /**
+   * Whether, on `host` (one it runs on), it dials other hosts presenting the host's own
+   * certificate: that certificate then allows client use. A host where no component does gets
+   * one for serverAuth alone, so its stolen key cannot act as a client of etcd, Patroni or
+   * PostgreSQL.
+   */
+  dialsWithHostCert?(cluster: ResolvedCluster, host: ResolvedHost): boolean;
 }
 
 /**

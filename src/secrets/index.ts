@@ -6,8 +6,7 @@ export {
   loadSecrets,
   readSecret,
   SECRET_NAME_RE,
-  secretNamesFor,
   type SecretStore,
-  type SecretUserVar,
+  userSecretName,
   validateSecretName,
 } from './store.js';

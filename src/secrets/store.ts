@@ -180,30 +180,17 @@ export async function readSecret(dir: string, name: string): Promise<string> {
   return parseSecret(path, content);
 }
 
-export type SecretUserVar =
-  | 'patroni_super_user'
-  | 'patroni_replication_user'
-  | 'patroni_rewind_user'
-  | 'patroni_restapi_user'
-  | 'patroni_etcd_user'
-  | 'pgbouncer_auth_user';
-
 /**
- * The secrets a cluster needs, named by user name as resolved from its variables (so a cluster
- * with `patroni_super_user: dba` gets DIR/secrets/dba). Takes resolved vars as they come
- * (`unknown`) and checks them here, so callers need no casts.
+ * The secret of the user a variable names: secrets are named by user name as resolved from the
+ * variables (a cluster with `patroni_super_user: dba` gets DIR/secrets/dba). Takes the value as it
+ * comes (`unknown`) and checks it here, so callers need no casts.
  */
-export function secretNamesFor(vars: Partial<Record<SecretUserVar, unknown>>, opts: { pgbouncer: boolean; etcdAuth: boolean }): string[] {
-  const user = (key: SecretUserVar): string => {
-    const v = vars[key];
-    if (typeof v !== 'string') throw new UsageError(`${key} must be a user name, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-    validateSecretName(v);
-    return v;
-  };
-  const names = [user('patroni_super_user'), user('patroni_replication_user'), user('patroni_rewind_user'), user('patroni_restapi_user')];
-  if (opts.etcdAuth) names.push(user('patroni_etcd_user'), ETCD_ROOT_SECRET);
-  if (opts.pgbouncer) names.push(user('pgbouncer_auth_user'));
-  return [...new Set(names)];
+export function userSecretName(vars: Readonly<Record<string, unknown>>, variable: string): string {
+  const v = vars[variable];
+  if (typeof v !== 'string')
+    throw new UsageError(`${variable} must be a user name, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+  validateSecretName(v);
+  return v;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * What each component declares beyond its files: where clients connect (`entryPoints`), as
  * deploy's closing lines print them and as the switchover probes writes through them; what deploy
- * sets up inside the running cluster (`clusterSteps`).
+ * sets up inside the running cluster (`clusterSteps`); the passwords and certificates it needs in
+ * the cluster directory (`secretNames`, `clientIdentities`, `dialsWithHostCert`).
  */
 import { describe, expect, it } from 'vitest';
 import { haproxy } from '../../src/components/haproxy/index.js';
@@ -10,7 +11,7 @@ import { readStatusSections, statusSectionLines } from '../../src/components/sta
 import type { HostState } from '../../src/components/health.js';
 import { COMPONENTS, entryPointsOn } from '../../src/components/registry.js';
 import { clientEndpoints } from '../../src/app/deploy/index.js';
-import type { LoadedCluster } from '../../src/app/cluster-dir.js';
+import { clusterSecretNames, pkiWanted, type LoadedCluster } from '../../src/app/cluster-dir.js';
 import { writeEndpoints, type Live } from '../../src/app/verbs/live.js';
 import { loadExample } from '../golden/inputs.js';
 
@@ -143,5 +144,47 @@ describe('status', () => {
     expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
     expect(sections.pgbouncer).toEqual([]);
     expect(statusSectionLines(sections)).toEqual(['HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN']);
+  });
+});
+
+describe('the material in the cluster directory', () => {
+  const declaring = (member: 'secretNames' | 'clientIdentities' | 'dialsWithHostCert') =>
+    COMPONENTS.filter((c) => c[member] !== undefined).map((c) => c.name);
+
+  it('each piece is declared by the component that uses it', () => {
+    expect(declaring('secretNames')).toEqual(['etcd', 'patroni', 'pgbouncer']);
+    expect(declaring('clientIdentities')).toEqual(['haproxy']);
+    expect(declaring('dialsWithHostCert')).toEqual(['etcd', 'patroni', 'pgbouncer', 'pgbackrest']);
+  });
+
+  it("secrets: Patroni's users as named, etcd's with basic auth only, PgBouncer's auth user where it runs", () => {
+    expect(clusterSecretNames(loadExample('m1-pgbouncer-bare', { patroni_super_user: 'dba', pgbouncer_auth_user: 'pb' }))).toEqual([
+      'dba',
+      'etcd_patroni',
+      'etcd_root',
+      'patroni',
+      'pb',
+      'replicator',
+      'rewind',
+    ]);
+    expect(clusterSecretNames(loadExample('m1-haproxy-nspawn', { etcd_authentication_mode: 'none' }))).toEqual([
+      'patroni',
+      'postgres',
+      'replicator',
+      'rewind',
+    ]);
+    expect(pgbouncer.secretNames!(loadExample('m1-haproxy-nspawn'))).toEqual([]);
+  });
+
+  it("client identities: pgha's always, HAProxy's under mtls", () => {
+    expect(pkiWanted(loadExample('m1-overrides')).clients).toEqual(['haproxy', 'pgha']);
+    expect(pkiWanted(loadExample('m1-overrides', { patroni_authentication_mode: 'basic' })).clients).toEqual(['pgha']);
+  });
+
+  it('host certificates allow client use where a component dials with them: data nodes, etcd members, the repository host', () => {
+    const clientUse = (cluster: ReturnType<typeof loadExample>) =>
+      Object.fromEntries(pkiWanted(cluster).hosts.map((h) => [h.name, !h.serverOnly]));
+    expect(clientUse(loadExample('m1-pgbackrest-debian12'))).toEqual({ pg1: true, pg2: true, pg3: true, proxy1: false, backup1: true });
+    expect(clientUse(loadExample('m1-pgbouncer-bare'))).toMatchObject({ db1: true, etcd1: true });
   });
 });

@@ -12,7 +12,7 @@ import {
   readSecret,
   REDACTED,
   Redactor,
-  secretNamesFor,
+  userSecretName,
 } from '../../src/secrets/index.js';
 
 describe('generatePassword', () => {
@@ -86,38 +86,17 @@ describe('Redactor', () => {
   });
 });
 
-describe('secretNamesFor', () => {
-  const vars = {
-    patroni_super_user: 'postgres',
-    patroni_replication_user: 'replicator',
-    patroni_rewind_user: 'rewind',
-    patroni_restapi_user: 'patroni',
-    patroni_etcd_user: 'etcd_patroni',
-    pgbouncer_auth_user: 'pgbouncer_auth_user',
-  };
+describe('userSecretName', () => {
+  const vars = { patroni_super_user: 'dba', patroni_etcd_user: 42 };
 
-  it('names files after users, by feature', () => {
-    expect(secretNamesFor(vars, { pgbouncer: false, etcdAuth: false })).toEqual(['postgres', 'replicator', 'rewind', 'patroni']);
-    expect(secretNamesFor(vars, { pgbouncer: true, etcdAuth: true })).toEqual([
-      'postgres',
-      'replicator',
-      'rewind',
-      'patroni',
-      'etcd_patroni',
-      'etcd_root',
-      'pgbouncer_auth_user',
-    ]);
-    expect(
-      secretNamesFor({ ...vars, patroni_super_user: 'dba', patroni_rewind_user: 'dba' }, { pgbouncer: false, etcdAuth: false }),
-    ).toEqual(['dba', 'replicator', 'patroni']);
+  it('names the file after the user the variable names', () => {
+    expect(userSecretName(vars, 'patroni_super_user')).toBe('dba');
   });
 
-  it('rejects user names that are not safe file names', () => {
-    expect(() => secretNamesFor({ ...vars, patroni_super_user: '../x' }, { pgbouncer: false, etcdAuth: false })).toThrow(UsageError);
-    expect(() => secretNamesFor({ ...vars, patroni_etcd_user: 42 }, { pgbouncer: false, etcdAuth: true })).toThrow(/patroni_etcd_user/);
-    expect(() => secretNamesFor({ ...vars, pgbouncer_auth_user: undefined }, { pgbouncer: true, etcdAuth: false })).toThrow(
-      /pgbouncer_auth_user/,
-    );
+  it('rejects user names that are not safe file names, naming the variable', () => {
+    expect(() => userSecretName({ patroni_super_user: '../x' }, 'patroni_super_user')).toThrow(UsageError);
+    expect(() => userSecretName(vars, 'patroni_etcd_user')).toThrow(/patroni_etcd_user/);
+    expect(() => userSecretName(vars, 'pgbouncer_auth_user')).toThrow(/pgbouncer_auth_user must be a user name, got nothing/);
   });
 });
 

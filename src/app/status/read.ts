@@ -5,7 +5,7 @@
  * live view (src/app/live/). A host that does not answer is reported as unreachable; the read
  * fails only when no Patroni member answers at all.
  */
-import { isDataNode } from '../../components/common.js';
+import { etcdMembers, isDataNode } from '../../components/common.js';
 import { failsafeModeOf } from '../../components/patroni/failsafe.js';
 import { RuntimeError } from '../../errors.js';
 import { isPlainObject } from '../../model/merge.js';
@@ -162,7 +162,7 @@ export async function readFailsafeMode(src: LiveSource, members: readonly string
 export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): Promise<ClusterStatus> {
   const { cluster } = ctx;
   const dataNodes = cluster.hosts.filter(isDataNode);
-  const etcdHosts = cluster.hosts.filter((h) => h.roles.includes('etcd'));
+  const etcdHosts = etcdMembers(cluster);
   const ownProxies = o.proxies ? undefined : statusHostReader(ctx, o.versions === true);
   const proxies = o.proxies ?? ownProxies!;
   const src = probeSource(ctx);

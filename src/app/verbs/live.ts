@@ -10,7 +10,7 @@ import type { ClusterInfo } from '../../patroni/types.js';
 import { run } from '../../transport/types.js';
 import { parseWriteProbe, probeWritesCommand, type Endpoint } from '../../components/postgres/write-probe.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
-import { isDataNode } from '../../components/common.js';
+import { etcdMembers, isDataNode } from '../../components/common.js';
 import { entryPointsOn } from '../../components/registry.js';
 import * as view from '../live/view.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
@@ -92,7 +92,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
  * null when the key is absent (nobody holds the lock).
  */
 export async function readDcsLeader(live: Live): Promise<string | null> {
-  const etcdHosts = live.loaded.cluster.hosts.filter((h) => h.roles.includes('etcd'));
+  const etcdHosts = etcdMembers(live.loaded.cluster);
   const errors: string[] = [];
   for (const h of etcdHosts) {
     try {

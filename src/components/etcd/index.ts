@@ -1,5 +1,6 @@
 /** etcd, the DCS: on hosts with role `etcd` (data nodes by default, or dedicated hosts). */
-import { hasRole, num, optStr } from '../common.js';
+import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
+import { hasRole, num, optStr, userSecrets } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
 import { ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
 import { etcdFiles } from './config.js';
@@ -31,4 +32,11 @@ export const etcd: Component = {
     quorumGate: true,
   },
   health: etcdHealthCheck,
+  // With basic auth, Patroni logs in as its own etcd user, and deploy as root to create it.
+  secretNames: (cluster) =>
+    cluster.hosts.flatMap((h) =>
+      h.vars.etcd_authentication_mode === 'basic' ? [...userSecrets([h], 'patroni_etcd_user'), ETCD_ROOT_SECRET] : [],
+    ),
+  // Members dial each other as peers, and peer TLS checks the client certificate.
+  dialsWithHostCert: () => true,
 };

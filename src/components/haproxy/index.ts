@@ -37,6 +37,10 @@ export const haproxy: WithStatus<'haproxy', HaproxyStatus> = {
   // The master re-executes its (new) binary on reload and keeps client sessions.
   upgrade: { kind: 'service', how: 'reload-or-restart', port: (host) => num(host.vars, 'haproxy_port') },
   health: haproxyHealth,
+  // Under mtls its health checks need a client certificate for Patroni's REST API; not the
+  // host's, which serves TLS only (it has no dialsWithHostCert). Issued whenever a host asks for
+  // mtls, whether or not the cluster has an HAProxy host.
+  clientIdentities: (cluster) => (cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls') ? ['haproxy'] : []),
   stateScript: haproxyStateScript,
   status: haproxyStatus,
   // TCP passes through to whichever member leads, so the name on its certificate cannot be known

@@ -1,7 +1,7 @@
 /** Patroni on every data node: it runs PostgreSQL (../postgres/) and holds the leader key in etcd. */
 import type { OsVersion } from '../../model/releases.js';
 import { releaseOf } from '../../model/releases.js';
-import { isDataNode, optStr } from '../common.js';
+import { isDataNode, optStr, userSecrets } from '../common.js';
 import { companion, pinned, portOf, type Component } from '../component.js';
 import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
@@ -37,4 +37,11 @@ export const patroni: Component = {
   isPreInstall: (path) => path === PG_CREATECLUSTER_DROP_IN,
   upgrade: { kind: 'data-node', restart: 'patroni-unit' },
   health: patroniHealth,
+  // The PostgreSQL users patroni.yml names (Patroni creates them at bootstrap and connects as
+  // them), and its REST API's user.
+  secretNames: (cluster) =>
+    userSecrets(cluster.hosts, 'patroni_super_user', 'patroni_replication_user', 'patroni_rewind_user', 'patroni_restapi_user'),
+  // Under mtls a member (and patronictl on it) calls the REST APIs with its node certificate, and
+  // without etcd RBAC it logs into etcd with it.
+  dialsWithHostCert: () => true,
 };

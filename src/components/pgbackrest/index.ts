@@ -32,6 +32,8 @@ export const pgbackrest: Component = {
   ports: () => [portOf('pgbackrest_port', 'the pgBackRest TLS server')],
   privateDirs: { [PGBACKREST_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
   health: pgbackrestHealth,
+  // The repository host dials the data nodes' TLS servers to back up, and they dial it to archive.
+  dialsWithHostCert: () => true,
   // Only where a data node names a repository: a lone one has no database to make a stanza of.
   clusterSteps: (cluster) => (stanzaHosts(cluster).length ? [stanzaStep(cluster)] : []),
 };

@@ -2,7 +2,7 @@
  * PgBouncer on hosts with role `pgbouncer`, and pgha's follower unit that re-points it at the
  * leader (./follow.ts). Its auth user lives in PostgreSQL: deploy sets it up on the leader.
  */
-import { hasRole, num, optStr } from '../common.js';
+import { hasRole, num, optStr, userSecrets } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type ClusterStep, type WithStatus, type StepContext } from '../component.js';
 import { pgbouncerAuthUserCommand } from '../host-commands.js';
 import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
@@ -55,6 +55,10 @@ export const pgbouncer: WithStatus<'pgbouncer', PgbouncerStatus> = {
   stateScript: pgbouncerStateScript,
   status: pgbouncerStatus,
   clusterSteps: () => [authUser],
+  // auth_query logs in as the auth user (./config.ts writes its password to userlist.txt).
+  secretNames: (cluster) => (cluster.hosts.some((h) => hasRole(h, 'pgbouncer')) ? userSecrets(cluster.hosts, 'pgbouncer_auth_user') : []),
+  // Its follower asks Patroni's REST API for the leader, with the node certificate under mtls.
+  dialsWithHostCert: (_cluster, host) => host.vars.patroni_ssl_enabled === true && host.vars.patroni_authentication_mode === 'mtls',
   // PgBouncer terminates TLS with its own node's certificate, which names the address dialled.
   entryPoints: (host) => [
     {
