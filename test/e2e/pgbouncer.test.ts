@@ -306,6 +306,14 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
         expect(log, `${node}'s Patroni log`).toMatch(/replica has been created using pgbackrest/);
       }
       expect(existsSync(join(dir, 'restore-in-progress.json'))).toBe(false);
+
+      // A replica rebuilt later (reinit) comes from the repository too, and streams.
+      const replica = (Object.keys(NODES) as Node[]).find((n) => n !== leader())!;
+      const reinitStarted = Math.floor(Date.now() / 1000);
+      await pghaOk(['reinit', dir, replica, '--force']);
+      const log = ssh(dir, NODES[replica], `journalctl -u patroni@${CLUSTER} --no-pager --since @${reinitStarted}`).stdout;
+      expect(log).toMatch(/replica has been created using pgbackrest/);
+      expect(sql('SELECT pg_catalog.count(*) FROM pitr', NODES[replica])).toBe('60');
     },
     10 * 60_000,
   );

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { keysToForget, dcsPrefix } from '../../src/components/patroni/dcs-keys.js';
 import {
   emptyDataCommand,
+  flushArchiveCommand,
   fullBackupFromPrimaryCommand,
   recoverCommand,
   restoreDataCommand,
@@ -140,6 +141,13 @@ describe('the host commands of a restore', () => {
       expect(s).toContain(`alter system reset ${p}'`);
     }
     expect(s.indexOf('alter system')).toBeLessThan(s.lastIndexOf('stop -m fast'));
+  });
+
+  it('archives the segment being written before the leader stops, after a commit record, and waits for it', () => {
+    const s = flushArchiveCommand(pg1, 30).script;
+    expect(s.indexOf('txid_current')).toBeLessThan(s.indexOf('pg_switch_wal'));
+    expect(s).toMatch(/last_archived_wal, ''\) >= '\$seg' from pg_catalog.pg_stat_archiver/);
+    expect(s).toMatch(/not archived within 30 s/);
   });
 
   it('empties only the data directory, and backs up from the primary', () => {

@@ -19,6 +19,7 @@
 import { backupHostOf, stanzaOf } from '../../components/pgbackrest/topology.js';
 import {
   emptyDataCommand,
+  flushArchiveCommand,
   fullBackupFromPrimaryCommand,
   recoverCommand,
   restoreDataCommand,
@@ -105,9 +106,17 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
     const lead = nodes.find((h) => h.name === liveLeader?.name) ?? nodes[0]!;
     const replicas = nodes.filter((h) => h !== lead);
     const unit = patroniUnit(cluster);
+    // The newest WAL into the repository while the leader still runs (see flushArchiveCommand).
+    if (liveLeader) {
+      const flushed = await run(session.transport(lead.name), flushArchiveCommand(lead), 'archive the current WAL segment');
+      out(`  ${lead.name}: WAL archived up to segment ${flushed.stdout.trim()}`);
+    }
     const journalPath = loaded.paths.restoreJournal;
     const resumed = readJournal(journalPath);
-    const timeline = resumed?.target === describeTarget(target) ? resumed.timeline : info.timeline;
+    // The live leader's timeline is the newest; the archive's newest segment can be a timeline
+    // behind it (a switchover archives the new timeline's history file at once, its first
+    // segment only when that fills).
+    const timeline = resumed?.target === describeTarget(target) ? resumed.timeline : (liveLeader?.timeline ?? info.timeline);
     if (timeline === undefined) {
       throw new RefusedError(`refused; nothing was changed: the repository on ${repo.name} holds no archived WAL of ${stanza}`, [], {
         hint: `check archiving with \`pgha test ${dir}\``,

@@ -85,7 +85,7 @@ if ! ${pgCtl(bin, data)} status >/dev/null 2>&1; then
   ${pgCtl(bin, data)} -l "$log" -w -t ${RECOVERY_TIMEOUT_SEC} start >&2 || fail "PostgreSQL did not start to recover"
 fi
 until [ "$(${psql} -c 'select pg_catalog.pg_is_in_recovery()' 2>/dev/null)" = f ]; do
-  ${pgCtl(bin, data)} status >/dev/null 2>&1 || fail "PostgreSQL stopped before it reached the target (see ${RESTORE_LOG})"
+  ${pgCtl(bin, data)} status >/dev/null 2>&1 || fail "PostgreSQL stopped before it reached the target: the archive ends before it (see ${RESTORE_LOG}); restore to an earlier target, or to everything archived with --latest"
   sleep 1
 done
 ${psql} -c 'alter system reset restore_command' -c 'alter system reset recovery_target_time' \\
@@ -98,6 +98,35 @@ ${psql} -c 'select timeline_id from pg_catalog.pg_control_checkpoint()'
 ${pgCtl(bin, data)} stop -m fast -w -t 300 >&2
 `;
   return { script, timeoutSec: RECOVERY_TIMEOUT_SEC + 600 };
+}
+
+/**
+ * On the live leader, before anything stops: close the current WAL segment and wait until the
+ * archiver has pushed it. The segment being written is archived only once it is full or
+ * switched, so without this the latest commits (those just before a recent target, or every one
+ * after it that recovery needs to see to know it has passed the target) would be missing from the
+ * repository, and recovery would end short of the target. `txid_current()` writes a commit
+ * record first, so the switch always closes a segment.
+ */
+export function flushArchiveCommand(host: ResolvedHost, timeoutSec = 120): Command {
+  const { port } = pgPaths(host);
+  const psql = `runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h ${PG_SOCKET_DIR} -d postgres`;
+  const script = `set -euo pipefail
+cd /tmp
+${psql} -c 'select pg_catalog.txid_current()' >/dev/null
+seg=$(${psql} -c 'select pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())')
+end=$((SECONDS + ${timeoutSec}))
+until [ "$(${psql} -c "select coalesce(last_archived_wal, '') >= '$seg' from pg_catalog.pg_stat_archiver")" = t ]; do
+  if [ "$SECONDS" -ge "$end" ]; then
+    echo "WAL segment $seg was not archived within ${timeoutSec} s; pg_stat_archiver says:" >&2
+    ${psql} -c 'select * from pg_catalog.pg_stat_archiver' >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "$seg"
+`;
+  return { script, timeoutSec: timeoutSec + 60 };
 }
 
 /** Empty a replica's data directory, so Patroni builds it again (from the repository first). */
