@@ -25,14 +25,19 @@ type Node = keyof typeof NODES;
 
 /** Run `pgha deploy` and SIGKILL it `delayMs` after its progress shows `phase` starting. */
 function deployKilledDuring(dir: string, phase: string, delayMs: number): Promise<{ killed: boolean; output: string }> {
+  return killedAfter(['deploy', dir], `❯ ${phase}`, delayMs);
+}
+
+/** Run pgha with `args` and SIGKILL it `delayMs` after its output first contains `marker`. */
+function killedAfter(args: string[], marker: string, delayMs: number): Promise<{ killed: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'deploy', dir], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let armed = false;
     let killed = false;
     const onData = (b: Buffer) => {
       output += b.toString();
-      if (!armed && output.includes(`❯ ${phase}`)) {
+      if (!armed && output.includes(marker)) {
         armed = true;
         setTimeout(() => {
           killed = child.kill('SIGKILL');
@@ -291,8 +296,14 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       expect(early.code, early.stderr).toBe(3);
       expect(early.stderr).toMatch(/earliest restorable time: \d{4}-/);
 
+      // Killed once the old cluster is down and forgotten: the next run (not live any more, so
+      // without --force) must finish it, along the timeline the first run recorded.
       const restoreStarted = Math.floor(Date.now() / 1000);
-      const r = await pghaOk(['restore', dir, '--target-time', target, '--force']);
+      const killed = await killedAfter(['restore', dir, '--target-time', target, '--force'], 'etcd: forgot', 0);
+      expect(killed.killed, killed.output).toBe(true);
+      expect(existsSync(join(dir, 'restore-in-progress.json'))).toBe(true);
+      const r = await pghaOk(['restore', dir, '--target-time', target]);
+      expect(r.stdout).toMatch(/resuming a restore begun/);
       expect(r.stdout).toMatch(/rebuilt from the repository and streaming/);
       expect(r.stdout).toMatch(/ 0 failed/);
       const want = Array.from({ length: 60 }, (_, i) => String(i + 1)).join(',');
