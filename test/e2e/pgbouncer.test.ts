@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, clusterSecrets, removeStaleCluster, e2eSuiteCanRun, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
-import { GET_AUTH_COUNT_SQL, PLANTED_BY_DATABASE_OWNER } from './probes.js';
+import { containerInitPid, freezeContainer, GET_AUTH_COUNT_SQL, PLANTED_BY_DATABASE_OWNER, thawContainer } from './probes.js';
+import { hostPaths } from '../../src/platforms/nspawn/paths.js';
 
 const canRun = e2eSuiteCanRun('pgbouncer');
 
@@ -256,6 +257,56 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       expect(sql('postgres', `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = 'app_owner'`)).toBe('f');
       // ... and deploy still did its job in that database: the auth function exists there.
       expect(sql(appDb, GET_AUTH_COUNT_SQL)).toBe('1');
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'keeps running and archiving while the repository host is down: backup and deploy name it, the archive catches up with no segment lost',
+    async () => {
+      const local = (sql: string) =>
+        sshOk(
+          dir,
+          NODES[leader()!],
+          `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c ${JSON.stringify(sql)}`,
+        ).trim();
+      const switchSegment = () => {
+        local('select pg_catalog.txid_current()'); // a commit record, so the switch closes a segment
+        return local('select pg_catalog.pg_walfile_name(pg_catalog.pg_switch_wal())');
+      };
+      const init = containerInitPid(hostPaths(CLUSTER, 'backup1').pidFile);
+      const frozen = freezeContainer(init);
+      const segments: string[] = [];
+      try {
+        for (let i = 0; i < 3; i++) segments.push(switchSegment());
+        const backup = await pgha(['backup', dir]);
+        expect(backup.code, backup.stdout + backup.stderr).not.toBe(0);
+        expect(backup.stderr).toMatch(/backup1/);
+        const deploy = await pgha(['deploy', dir]);
+        expect(deploy.code, deploy.stdout + deploy.stderr).not.toBe(0);
+        expect(deploy.stderr).toMatch(/backup1/);
+        expect(deploy.stderr).toMatch(/nothing was changed/);
+        // The database takes writes all along.
+        expect(local('select 1 from (select pg_catalog.txid_current()) t')).toBe('1');
+      } finally {
+        thawContainer(init, frozen);
+      }
+      segments.push(switchSegment()); // a new segment wakes the archiver, which otherwise retries once a minute
+      const last = segments[segments.length - 1]!;
+      let archived = '';
+      for (let i = 0; i < 120 && archived !== 't'; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        archived = local(`select coalesce(last_archived_wal, '') >= '${last}' from pg_catalog.pg_stat_archiver`);
+      }
+      expect(archived, local('select * from pg_catalog.pg_stat_archiver')).toBe('t');
+      for (const seg of segments) {
+        expect(
+          sshOk(dir, BACKUP, `find /var/lib/pgbackrest/archive/${CLUSTER} -name '${seg}*' | wc -l`).trim(),
+          `${seg} in the repository`,
+        ).toBe('1');
+      }
+      const check = ssh(dir, BACKUP, `cd /tmp && runuser -u postgres -- pgbackrest --stanza=${CLUSTER} check`);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
     },
     5 * 60_000,
   );
