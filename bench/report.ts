@@ -30,6 +30,16 @@ export interface BenchFigures {
   partition_strict_lost_writes: number | null;
   /** Issue 12: writes through HAProxy that failed while `pgha rotate-passwords` ran (its writer keeps one connection). */
   rotate_passwords_failed_writes: number | null;
+  /** Issue 13 (bench/backups.ts): a full backup of ≥ 1 GB vs tar + zstd of the same data to the same disk. */
+  backup_full_s: number | null;
+  backup_floor_s: number | null;
+  /** Issue 13: restore + recovery to a time vs unpacking the floor's archive. */
+  restore_pitr_s: number | null;
+  restore_floor_s: number | null;
+  pitr_rows_wrong: number | null;
+  replica_from_repo_s: number | null;
+  replica_basebackup_s: number | null;
+  archive_lag_max_s: number | null;
 }
 
 export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
@@ -54,6 +64,14 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'partition_lost_writes',
   'partition_strict_lost_writes',
   'rotate_passwords_failed_writes',
+  'backup_full_s',
+  'backup_floor_s',
+  'restore_pitr_s',
+  'restore_floor_s',
+  'pitr_rows_wrong',
+  'replica_from_repo_s',
+  'replica_basebackup_s',
+  'archive_lag_max_s',
 ];
 
 /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
@@ -198,6 +216,33 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
     measured: have(f.rotate_passwords_failed_writes) ? `${f.rotate_passwords_failed_writes} failed` : 'not measured',
     pass: have(f.rotate_passwords_failed_writes) ? f.rotate_passwords_failed_writes === 0 : null,
   });
+  const ratioGoal = (goal: string, x: number | null, floor: number | null, max: number): GoalCheck =>
+    have(x, floor)
+      ? { goal, measured: `${x} s vs floor ${floor} s = ${round(x! / floor!, 2)} ×`, pass: x! <= max * floor! }
+      : { goal, measured: 'not measured', pass: null };
+  out.push(ratioGoal('full backup ≤ 1.3 × tar + zstd of the same data', f.backup_full_s, f.backup_floor_s, 1.3));
+  out.push(ratioGoal('restore to a point in time ≤ 1.5 × unpacking the same data', f.restore_pitr_s, f.restore_floor_s, 1.5));
+  out.push({
+    goal: 'point-in-time restore: rows wrong = 0',
+    measured: have(f.pitr_rows_wrong) ? `${f.pitr_rows_wrong} wrong` : 'not measured',
+    pass: have(f.pitr_rows_wrong) ? f.pitr_rows_wrong === 0 : null,
+  });
+  out.push({
+    goal: 'replica from the repository vs pg_basebackup (reported)',
+    measured: have(f.replica_from_repo_s, f.replica_basebackup_s)
+      ? `${f.replica_from_repo_s} s (whole reinit) vs ${f.replica_basebackup_s} s = ${round(f.replica_from_repo_s! / f.replica_basebackup_s!, 2)} ×`
+      : 'not measured',
+    pass: null,
+  });
+  out.push(
+    have(f.archive_lag_max_s)
+      ? {
+          goal: 'archive lag under pgbench ≤ 5 s',
+          measured: `${f.archive_lag_max_s} s (max of 60 samples)`,
+          pass: f.archive_lag_max_s! <= 5,
+        }
+      : { goal: 'archive lag under pgbench ≤ 5 s', measured: 'not measured', pass: null },
+  );
   return out;
 }
 

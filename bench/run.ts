@@ -4,14 +4,16 @@
  *
  * Environment:
  *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
- *                         failover, upgrade, rotate, freeze, scale); results then go to /var/tmp/pgha-bench-last.*
+ *                         failover, upgrade, rotate, freeze, scale, backup); results then go to /var/tmp/pgha-bench-last.*
+ *   PGHA_BENCH_PGBENCH_SCALE=n  pgbench scale of the backup part (70: about 1 GB)
  *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
  *                         (never torn down by the bench)
  *   PGHA_BENCH_KEEP=1     leave the bench3 cluster running at the end (its directory is printed)
  *   PGHA_BENCH_SWITCHOVERS=n  switchovers per HAProxy setting (5)
  *   PGHA_BENCH_OS_VERSION=12|13  the Debian release of the bench's clusters (default: pgha's default, 13)
  *
- * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24).
+ * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24),
+ * benchbr (10.239.4.0/24, with a pgBackRest repository host: the backup part, bench/backups.ts).
  * Every cluster it creates is deprovisioned at the end, on failure and on SIGINT/SIGTERM.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -39,8 +41,22 @@ import {
 } from '../test/e2e/probes.js';
 import { emptyFigures, markdown, median, newestPerKey, round, type BenchFigures, type OtherColumn } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
+import { measureBackups } from './backups.js';
 
-const PARTS = ['render', 'floor', 'deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze', 'scale'] as const;
+const PARTS = [
+  'render',
+  'floor',
+  'deploy',
+  'status',
+  'switchover',
+  'tpa',
+  'failover',
+  'upgrade',
+  'rotate',
+  'freeze',
+  'scale',
+  'backup',
+] as const;
 type Part = (typeof PARTS)[number];
 const only = process.env.PGHA_BENCH_ONLY?.split(',')
   .map((s) => s.trim())
@@ -138,6 +154,20 @@ function sshAsync(dir: string, ip: string, script: string): Promise<Timed> {
   ]);
 }
 
+/** A local bash pipeline (pipefail), timed; `input` goes to its stdin. */
+function timedShell(script: string, input?: string): Promise<Timed> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const child = spawn('bash', ['-o', 'pipefail', '-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdin.end(input ?? '');
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, seconds: (performance.now() - t0) / 1000 }));
+  });
+}
+
 // ── clusters ──
 
 interface Cluster {
@@ -187,12 +217,12 @@ function describe(name: string, dir: string): Cluster {
 async function makeCluster(
   name: string,
   subnet: string,
-  opts: { extraReplicas?: number; debs?: () => Promise<string[]> } = {},
+  opts: { extraReplicas?: number; debs?: () => Promise<string[]>; pgbackrest?: boolean } = {},
 ): Promise<Cluster> {
   const dir = join(root, name);
   created.add(dir); // deprovision also cleans up a half-provisioned cluster
   await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
-  await pghaOk(configureM1Args(dir, subnet, { osVersion: REL.release.version }));
+  await pghaOk(configureM1Args(dir, subnet, { osVersion: REL.release.version, ...(opts.pgbackrest ? { pgbackrest: true } : {}) }));
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
   doc.cluster_vars.patroni_package_version = REL.patroniPin;
@@ -626,6 +656,30 @@ async function main(): Promise<void> {
   if (c && !REUSE && !KEEP) {
     await pgha(['deprovision', c.dir]);
     created.delete(c.dir);
+  }
+
+  if (wants('backup')) {
+    log('benchbr: 3 data nodes, HAProxy and a pgBackRest repository host');
+    const cb = await makeCluster('benchbr', '10.239.4', { pgbackrest: true });
+    await pghaOk(['deploy', cb.dir]);
+    const figures = await measureBackups(
+      {
+        dir: cb.dir,
+        name: cb.name,
+        ips: cb.ips,
+        pgMajor: PG_MAJOR,
+        scale: Number(process.env.PGHA_BENCH_PGBENCH_SCALE ?? 70),
+        pghaOk: (args) => pghaOk(args),
+        sshOk,
+        shell: (script, input) => timedShell(script, input),
+        log,
+      },
+      ctx,
+    );
+    Object.assign(f, figures);
+    log(`backup: ${JSON.stringify(figures)}`);
+    await pgha(['deprovision', cb.dir]);
+    created.delete(cb.dir);
   }
 
   if (wants('scale')) {

@@ -59,7 +59,11 @@ export async function pghaOk(args: string[], expectCode = 0, opts: { env?: NodeJ
  * `pgha configure` arguments for an M1 test cluster with HAProxy on SUBNET.0/24, naming its
  * Debian release when the suite depends on one (else the default release).
  */
-export function configureM1Args(dir: string, subnet: string, o: { osVersion?: 12 | 13; etcdNodes?: number } = {}): string[] {
+export function configureM1Args(
+  dir: string,
+  subnet: string,
+  o: { osVersion?: 12 | 13; etcdNodes?: number; pgbackrest?: boolean } = {},
+): string[] {
   return [
     'configure',
     dir,
@@ -71,6 +75,7 @@ export function configureM1Args(dir: string, subnet: string, o: { osVersion?: 12
     `${subnet}.0/24`,
     ...(o.osVersion ? ['--os-version', String(o.osVersion)] : []),
     ...(o.etcdNodes ? ['--etcd-nodes', String(o.etcdNodes)] : []),
+    ...(o.pgbackrest ? ['--enable-pgbackrest'] : []),
   ];
 }
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkGoals, emptyFigures, FIGURE_KEYS, markdown, median, newestPerKey } from '../../bench/report.js';
+import { checkGoals, emptyFigures, FIGURE_KEYS, markdown, median, newestPerKey, type GoalCheck } from '../../bench/report.js';
 import { PRIMARY_STRATEGIES as CLI_STRATEGIES } from '../../src/cli/upgrade.js';
 import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(21);
+    expect(FIGURE_KEYS).toHaveLength(29);
   });
 
   it('median of odd and even samples', () => {
@@ -25,30 +25,57 @@ describe('bench report', () => {
       patronictl_list_ms: 417,
     };
     const g = checkGoals(f);
-    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, null, null, null, null, null, null, null, null, null, null]);
+    expect(g.map((x) => x.pass)).toEqual([false, true, true, false, ...Array<null>(g.length - 4).fill(null)]);
     expect(g[0]!.measured).toBe('60 s vs floor 37 s = 1.62 ×');
     expect(markdown('2026-12-02', f, {})).toMatch(/\| cold deploy ≤ 1\.3 × floor \| .* \| \*\*miss\*\* \|/);
   });
 });
 
+/** The goals from the first whose text starts with `prefix`, in order. */
+const goalsFrom = (goals: GoalCheck[], prefix: string) => goals.slice(goals.findIndex((g) => g.goal.startsWith(prefix)));
+
 describe('issue 17 figures', () => {
   it('a frozen leader must lose nothing and resume within ttl + 5 s; a partition is reported, not judged', () => {
     const judge = (frozen_leader_lost_writes: number, frozen_leader_gap_ms: number) =>
-      checkGoals({ ...emptyFigures(), frozen_leader_lost_writes, frozen_leader_gap_ms, partition_lost_writes: 12 })
-        .slice(-5, -2)
-        .map((g) => g.pass);
+      goalsFrom(
+        checkGoals({ ...emptyFigures(), frozen_leader_lost_writes, frozen_leader_gap_ms, partition_lost_writes: 12 }),
+        'frozen leader: lost',
+      ).map((g) => g.pass);
     expect(judge(0, 34_999)).toEqual([true, true, null]);
     expect(judge(0, 35_001)).toEqual([true, false, null]);
     expect(judge(3, 20_000)).toEqual([false, true, null]);
-    const g = checkGoals({ ...emptyFigures(), partition_lost_writes: 12 });
-    expect(g[g.length - 3]!.measured).toBe('12 lost');
+    const g = goalsFrom(checkGoals({ ...emptyFigures(), partition_lost_writes: 12 }), 'partitioned leader: lost');
+    expect(g[0]!.measured).toBe('12 lost');
   });
 
   it('a partition with synchronous_mode strict must lose nothing', () => {
-    const strict = (n: number | null) => checkGoals({ ...emptyFigures(), partition_strict_lost_writes: n }).at(-2)!;
+    const strict = (n: number | null) =>
+      goalsFrom(checkGoals({ ...emptyFigures(), partition_strict_lost_writes: n }), 'partitioned leader, synchronous')[0]!;
     expect(strict(0)).toMatchObject({ goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: '0 lost', pass: true });
     expect(strict(1)).toMatchObject({ measured: '1 lost', pass: false });
     expect(strict(null)).toMatchObject({ measured: 'not measured', pass: null });
+  });
+});
+
+describe('issue 13 figures', () => {
+  it('a backup within 1.3 × and a restore within 1.5 × their floors, no row wrong, archive lag within 5 s', () => {
+    const g = goalsFrom(
+      checkGoals({
+        ...emptyFigures(),
+        backup_full_s: 13,
+        backup_floor_s: 10,
+        restore_pitr_s: 16,
+        restore_floor_s: 10,
+        pitr_rows_wrong: 0,
+        replica_from_repo_s: 20,
+        replica_basebackup_s: 10,
+        archive_lag_max_s: 5.1,
+      }),
+      'full backup',
+    );
+    expect(g.map((x) => x.pass)).toEqual([true, false, true, null, false]);
+    expect(g[3]!.measured).toBe('20 s (whole reinit) vs 10 s = 2 ×');
+    expect(goalsFrom(checkGoals({ ...emptyFigures(), pitr_rows_wrong: 1 }), 'point-in-time')[0]!.pass).toBe(false);
   });
 });
 
@@ -81,7 +108,8 @@ describe("the other release's column", () => {
 
 describe('issue 12 figures', () => {
   it('rotate-passwords must fail no write', () => {
-    const last = (n: number | null) => checkGoals({ ...emptyFigures(), rotate_passwords_failed_writes: n }).at(-1)!;
+    const last = (n: number | null) =>
+      goalsFrom(checkGoals({ ...emptyFigures(), rotate_passwords_failed_writes: n }), 'rotate-passwords')[0]!;
     expect(last(0)).toMatchObject({ goal: 'rotate-passwords: failed writes = 0', measured: '0 failed', pass: true });
     expect(last(2)).toMatchObject({ measured: '2 failed', pass: false });
     expect(last(null)).toMatchObject({ measured: 'not measured', pass: null });
