@@ -39,8 +39,10 @@ describe('issue 17 figures', () => {
     const judge = (frozen_leader_lost_writes: number, frozen_leader_gap_ms: number) =>
       goalsFrom(
         checkGoals({ ...emptyFigures(), frozen_leader_lost_writes, frozen_leader_gap_ms, partition_lost_writes: 12 }),
-        'frozen leader: lost',
-      ).map((g) => g.pass);
+        'frozen leader loses',
+      )
+        .slice(0, 3)
+        .map((g) => g.pass);
     expect(judge(0, 34_999)).toEqual([true, true, null]);
     expect(judge(0, 35_001)).toEqual([true, false, null]);
     expect(judge(3, 20_000)).toEqual([false, true, null]);
