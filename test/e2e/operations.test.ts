@@ -1,19 +1,25 @@
 /**
- * Switchover and the patronictl verbs on a real cluster (nspawn, 3 data nodes + HAProxy),
- * created and removed with the real CLI. Asserted with independent probes: patronictl on a
- * node, psql through HAProxy from the controller, Patroni's GET /cluster.
+ * The operations suite: one real cluster (nspawn, 3 data nodes + HAProxy), created and removed
+ * with the real CLI, for `status`, `test` and `exporter` (./status-cases.ts: reading first,
+ * faults last) and switchover with the patronictl verbs in between. Asserted with independent
+ * probes: patronictl on a node, psql through HAProxy from the controller, Patroni's GET /cluster,
+ * HAProxy's socket, dpkg and os-release over OpenSSH.
+ *
+ * With PGHA_CAPTURE_FIXTURES=1 the suite first records the Patroni contract fixtures from this
+ * cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into PGHA_CAPTURE_OUT.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusFaultCases, statusReadingCases, type StatusEnv } from './status-cases.js';
 import { patronictl as patronictlOn, ProxyWriter, waitHealthy as waitHealthyOn } from './probes.js';
 import { clusterSecrets, e2eSuiteCanRun, pghaOk, psql, removeStaleCluster, sshOk, type Ran, removeTestCluster } from './harness.js';
 
-const canRun = e2eSuiteCanRun('switchover');
+const canRun = e2eSuiteCanRun('operations');
 
-const CLUSTER = 'e2eswo';
+const CLUSTER = 'e2eops';
 const SUBNET = '10.234.1';
 const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` };
 const PROXY = `${SUBNET}.14`;
@@ -21,7 +27,7 @@ const NAMES = ['pg1', 'pg2', 'pg3'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
+describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchover and the patronictl verbs', () => {
   let root = '';
   let dir = '';
   const outputs: string[] = [];
@@ -75,12 +81,19 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     const first = await pghaOk(['deploy', dir]);
     outputs.push(first.stdout, first.stderr);
     await waitHealthy();
+    if (process.env.PGHA_CAPTURE_FIXTURES === '1') {
+      const { captureFixtures } = await import('../fixtures/patroni-3.0.2/capture.js');
+      await captureFixtures(dir, process.env.PGHA_CAPTURE_OUT ?? join(import.meta.dirname, '../fixtures/patroni-3.0.2'));
+    }
   }, 30 * 60_000);
 
   afterAll(async () => {
     if (figures.length) process.stdout.write(`\nswitchover figures:\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
+
+  const statusEnv: StatusEnv = { dir: () => dir, cluster: CLUSTER, ips: { ...IP, proxy1: PROXY }, outputs };
+  statusReadingCases(statusEnv);
 
   it(
     'switches over to each replica in turn and back; HAProxy follows every time',
@@ -287,6 +300,8 @@ describe.skipIf(!canRun)('switchover and patronictl verbs on nspawn', () => {
     },
     5 * 60_000,
   );
+
+  statusFaultCases(statusEnv);
 
   it('never prints a secret', () => {
     const all = outputs.join('\n');
