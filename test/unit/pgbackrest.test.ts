@@ -250,7 +250,8 @@ describe('stanzaCommand', () => {
   it('is the component’s cluster step on the repository hosts, and none without one', () => {
     const c = loadExample('m1-pgbackrest-debian12');
     const [step, ...rest] = componentNamed('pgbackrest')!.clusterSteps!(c);
-    expect(rest).toEqual([]);
+    // Then the removal of backup timers the schedule dropped (backup-schedule.test.ts).
+    expect(rest.map((s) => s.name)).toEqual(['unschedule']);
     expect(step).toMatchObject({ name: 'stanza', on: { kind: 'role', role: 'pgbackrest' }, title: 'pgBackRest stanza' });
     expect(step!.describe(host(c, 'backup1'))).toBe('create stanza backed on backup1, then check archiving');
     expect(step!.check(host(c, 'backup1'), { secret: () => '' }).intent).toEqual({
