@@ -4,15 +4,16 @@
  * host: no other host runs it, and Patroni's settings gain nothing (../patroni/archiving.ts).
  */
 import { optStr } from '../common.js';
-import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
+import { pinned, portOf, unitOfSystemdPath, type WithStatus } from '../component.js';
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
 import { pgbackrestHealth } from './health.js';
 import { BACKUP_UNIT_PREFIX, backupScheduleFiles, backupTimers, unscheduleStep } from './schedule.js';
 import { stanzaHosts, stanzaStep } from './stanza.js';
+import { pgbackrestStateScript, pgbackrestStatus, type PgbackrestStatus } from './status.js';
 import { runsPgbackrest } from './topology.js';
 import { PGBACKREST_TMPFILES, PGBACKREST_UNIT, pgbackrestUnitFiles } from './unit.js';
 
-export const pgbackrest: Component = {
+export const pgbackrest: WithStatus<'pgbackrest', PgbackrestStatus> = {
   name: 'pgbackrest',
   runsOn: runsPgbackrest,
   // Debian ships it on both releases (2.45 on 12, 2.55.1 on 13): one name, any version.
@@ -41,6 +42,9 @@ export const pgbackrest: Component = {
   ports: () => [portOf('pgbackrest_port', 'the pgBackRest TLS server')],
   privateDirs: { [PGBACKREST_SSL_DIR]: { owner: 'postgres', group: 'postgres', mode: 0o750 } },
   health: pgbackrestHealth,
+  // The last backup on the repository host, the archiver on the data nodes (./status.ts).
+  stateScript: pgbackrestStateScript,
+  status: pgbackrestStatus,
   // Only where a data node names a repository: a lone one has no database to make a stanza of.
   // Then the backup timers the schedule no longer names are removed (./schedule.ts).
   clusterSteps: (cluster) => (stanzaHosts(cluster).length ? [stanzaStep(cluster), unscheduleStep(cluster)] : []),

@@ -136,8 +136,9 @@ function stanzaInfo(raw: unknown): StanzaInfo {
 /**
  * The stanza's entry of `pgbackrest --output=json info`. Throws on text that is not pgBackRest's
  * JSON list; a stanza the repository does not know gives an entry with no backup and its status.
+ * Without `stanza`, the first entry: `info --stanza=X` prints only X's.
  */
-export function parseInfo(text: string, stanza: string): StanzaInfo {
+export function parseInfo(text: string, stanza?: string): StanzaInfo {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -145,10 +146,10 @@ export function parseInfo(text: string, stanza: string): StanzaInfo {
     throw new Error(`pgbackrest info printed no JSON: ${text.trim().split('\n')[0] ?? ''}`);
   }
   if (!Array.isArray(doc)) throw new Error('pgbackrest info printed JSON that is not a list of stanzas');
-  const entry: unknown = (doc as unknown[]).find((s) => obj(s).name === stanza);
+  const entry: unknown = (doc as unknown[]).find((s) => stanza === undefined || obj(s).name === stanza);
   if (entry === undefined) {
     return {
-      stanza,
+      stanza: stanza ?? '?',
       statusCode: null,
       statusMessage: 'missing stanza',
       backups: [],
