@@ -96,6 +96,12 @@ describe('pgbackrest_schedule', () => {
     expect(problems('{full: "Sun\\nExecStart=/bin/sh"}')).toMatch(/pgbackrest_schedule\.full: must be a systemd OnCalendar expression/);
   });
 
+  it('removes the timers of a repository host no data node names any more: no stanza step, the unschedule step stays', () => {
+    const orphan = withVars({ backup: null });
+    expect(backupTimers(orphan, host(orphan, 'backup1'))).toEqual([]);
+    expect(componentNamed('pgbackrest')!.clusterSteps!(orphan).map((s) => s.name)).toEqual(['unschedule']);
+  });
+
   it('removes only the timers it no longer keeps, and only reports when checking', () => {
     const check = unscheduleCommand(['pgha-pgbackrest-backup-full.timer'], { checkOnly: true });
     expect(check.intent).toEqual({ kind: 'pgbackrest-unschedule', keep: ['pgha-pgbackrest-backup-full.timer'], checkOnly: true });

@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups, takeBackup } from '../../src/app/backups.js';
+import { readHostState } from '../../src/app/live/host-state.js';
 import { main } from '../../src/cli/main.js';
 import { backupCommand, checkCommand, infoCommand } from '../../src/components/pgbackrest/commands.js';
 import { backupTypeOption, newBackup, parseInfo } from '../../src/components/pgbackrest/info.js';
 import { backupReport, backupsTable, durationText, sizeText } from '../../src/components/pgbackrest/report.js';
+import { readStatusSections, statusSectionLines } from '../../src/components/status.js';
 import { UsageError } from '../../src/errors.js';
 import type { SimCluster } from './sim/cluster.js';
 import { simulated } from './sim/setup.js';
@@ -224,6 +226,30 @@ describe('pgha backup and backups against a simulated cluster', () => {
     expect(list.info.backups.map((b) => b.type)).toEqual(['full', 'diff']);
     expect(list.info.earliestRestore).toBe(full.backup.stop);
     expect(list.info.latestRestore).toBe(diff.backup.stop);
+  });
+
+  it('shows the last backup and the leader’s archiving in status, from each host’s state read', async () => {
+    const cluster = sim.cluster;
+    const connect = c.seams().connectHost!;
+    const states = await Promise.all(cluster.hosts.map(async (h) => readHostState(await connect(h), cluster, h)));
+    const sections = readStatusSections(cluster, states, { memberAt: new Map(), leader: 'pg1' });
+    expect(sections.pgbackrest.map((e) => `${e.host} ${e.kind}`)).toEqual([
+      'pg1 data-node',
+      'pg2 data-node',
+      'pg3 data-node',
+      'backup1 repository',
+    ]);
+    expect(sections.pgbackrest.find((e) => e.host === 'backup1')).toMatchObject({
+      stanza: 'backed',
+      backups: 2,
+      lastBackup: { type: 'diff' },
+    });
+    const line = statusSectionLines(sections).find((l) => l.startsWith('pgBackRest'));
+    expect(line).toMatch(
+      /^pgBackRest backup1: last backup diff .+ ago \(\d{8}-\d{6}F_\d{8}-\d{6}D\); archiving on pg1: ok, last 000000010000000000000004 at /,
+    );
+    // The proxy runs no pgBackRest: nothing of it read there.
+    expect(sim.reads.filter((r) => r.startsWith('proxy1:') && r.includes('pgbackrest'))).toEqual([]);
   });
 
   it('fails naming the repository host when it cannot be reached', async () => {

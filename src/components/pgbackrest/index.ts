@@ -3,7 +3,7 @@
  * `backup` names one, WAL archiving and its TLS server. Inert unless config.yml names a backup
  * host: no other host runs it, and Patroni's settings gain nothing (../patroni/archiving.ts).
  */
-import { optStr } from '../common.js';
+import { hasRole, optStr } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type WithStatus } from '../component.js';
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
 import { pgbackrestHealth } from './health.js';
@@ -46,6 +46,10 @@ export const pgbackrest: WithStatus<'pgbackrest', PgbackrestStatus> = {
   stateScript: pgbackrestStateScript,
   status: pgbackrestStatus,
   // Only where a data node names a repository: a lone one has no database to make a stanza of.
-  // Then the backup timers the schedule no longer names are removed (./schedule.ts).
-  clusterSteps: (cluster) => (stanzaHosts(cluster).length ? [stanzaStep(cluster), unscheduleStep(cluster)] : []),
+  // Then the backup timers the schedule no longer names are removed (./schedule.ts): on every
+  // repository host, also one no data node names any more, whose timers would only fail.
+  clusterSteps: (cluster) => [
+    ...(stanzaHosts(cluster).length ? [stanzaStep(cluster)] : []),
+    ...(cluster.hosts.some((h) => hasRole(h, 'pgbackrest')) ? [unscheduleStep(cluster)] : []),
+  ],
 };

@@ -95,6 +95,24 @@ export class SimCluster {
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
 
+  /** `pgbackrest --output=json info` of the stanza, from the backups the simulation took. */
+  pgbackrestInfo(stanza: string): string {
+    if (!this.stanzas.has(stanza)) {
+      return JSON.stringify([{ name: stanza, backup: [], archive: [], status: { code: 1, message: 'missing stanza path' } }]);
+    }
+    const backup = this.backups.map((b, i) => ({
+      label: b.label,
+      type: b.type,
+      timestamp: { start: b.start, stop: b.stop },
+      info: { size: 31_000_000, delta: 31_000_000, repository: { size: 4_000_000, delta: 4_000_000 } },
+      archive: { start: `00000001000000000000000${i + 2}`, stop: `00000001000000000000000${i + 2}` },
+      lsn: { start: `0/${i + 2}000028`, stop: `0/${i + 2}000100` },
+    }));
+    const max = `00000001000000000000000${this.backups.length + 2}`;
+    const archive = [{ id: '15-1', min: '000000010000000000000001', max }];
+    return JSON.stringify([{ name: stanza, backup, archive, status: { code: 0, message: 'ok' } }]);
+  }
+
   tick(): number {
     return ++this.clock;
   }
@@ -326,22 +344,7 @@ class SimTransport implements HostTransport {
       }
       case 'pgbackrest-info': {
         this.sim.reads.push(`${this.host}: pgbackrest info ${intent.stanza}`);
-        if (!this.sim.stanzas.has(intent.stanza)) {
-          return ok(
-            JSON.stringify([{ name: intent.stanza, backup: [], archive: [], status: { code: 1, message: 'missing stanza path' } }]),
-          );
-        }
-        const backup = this.sim.backups.map((b, i) => ({
-          label: b.label,
-          type: b.type,
-          timestamp: { start: b.start, stop: b.stop },
-          info: { size: 31_000_000, delta: 31_000_000, repository: { size: 4_000_000, delta: 4_000_000 } },
-          archive: { start: `00000001000000000000000${i + 2}`, stop: `00000001000000000000000${i + 2}` },
-          lsn: { start: `0/${i + 2}000028`, stop: `0/${i + 2}000100` },
-        }));
-        const max = `00000001000000000000000${this.sim.backups.length + 2}`;
-        const archive = [{ id: '15-1', min: '000000010000000000000001', max }];
-        return ok(JSON.stringify([{ name: intent.stanza, backup, archive, status: { code: 0, message: 'ok' } }]));
+        return ok(this.sim.pgbackrestInfo(intent.stanza));
       }
       case 'pgbackrest-check': {
         this.sim.reads.push(`${this.host}: pgbackrest check ${intent.stanza}`);
@@ -406,6 +409,15 @@ class SimTransport implements HostTransport {
               }
               out.push('@@pgha:rc=0');
             }
+          } else if (c === 'pgbackrest') {
+            // The repository host's info; a data node's archiver: the leader archived every segment, replicas archive none.
+            const repo = this.sim.cluster.hosts.find((x) => x.name === this.host)?.roles.includes('pgbackrest');
+            const now = Math.floor(Date.now() / 1000);
+            if (repo) out.push(this.sim.pgbackrestInfo(this.sim.cluster.name));
+            else if (leader?.name === this.host)
+              out.push(`f|${this.sim.backups.length + 2}|0|00000001000000000000000${this.sim.backups.length + 2}|${now - 60}||${now}`);
+            else out.push(`t|0|0||||${now}`);
+            out.push('@@pgha:rc=0');
           } else out.push('@@pgha:rc=1');
         }
         return ok(out.join('\n') + '\n');
