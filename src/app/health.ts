@@ -93,6 +93,7 @@ export function healthProbe(deps: ProbeDeps): HealthProbe {
     etcdHttp: (h) => deps.etcdHttp(h),
     secret: (name) => deps.secret(name),
     hostState: (h) => deps.hostState(h),
+    onHost: async (h, cmd) => (await deps.transport(h)).exec(cmd),
     async onDataNode(cmd: Command) {
       // A member whose API answered has a host that is up; the leader last, to keep load off it.
       const { nodes, leader } = await probe.live();

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, PghaError } from '../errors.js';
+import { registerBackup } from './backup.js';
 import { registerConfigure } from './configure.js';
 import { registerDeploy } from './deploy.js';
 import { registerExplain } from './explain.js';
@@ -38,6 +39,7 @@ const COMMANDS: Register[] = [
   registerVerbs,
   registerStatus,
   registerTest,
+  registerBackup,
   registerExporter,
   registerVault,
   registerRestore,

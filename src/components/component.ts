@@ -158,7 +158,7 @@ export interface Component {
    * Shell printing its live state on a host (read over SSH, one exec for all components of a
    * host, by status and by its health check); the exit code says whether the state could be read.
    */
-  stateScript?(): string;
+  stateScript?(cluster: ResolvedCluster, host: ResolvedHost): string;
   /** Where clients connect on a host running it (proxies and poolers); none when absent. */
   entryPoints?(host: ResolvedHost): EntryPoint[];
   /** What deploy sets up inside the running cluster for it, in order; considered only where a host runs it. */

@@ -56,6 +56,8 @@ export interface HealthProbe {
    * check reaches a proxy from inside the cluster. Undefined when no data node can be reached.
    */
   onDataNode(cmd: Command): Promise<{ host: ResolvedHost; result: ExecResult } | undefined>;
+  /** Runs a command on that host over SSH (a check that only the host itself can make: pgBackRest's on its repository). */
+  onHost(h: ResolvedHost, cmd: Command): Promise<ExecResult>;
   /** What the host's components report about themselves (their `stateScript`s, one exec). */
   hostState(h: ResolvedHost): Promise<HostState>;
 }

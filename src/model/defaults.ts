@@ -46,6 +46,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
 
   pgbackrest_port: 8432,
   pgbackrest_conf_settings: {},
+  // Backup type → systemd OnCalendar: a weekly full backup, a differential one every other night.
+  pgbackrest_schedule: { full: 'Sun *-*-* 01:00:00', diff: 'Mon..Sat *-*-* 01:00:00' },
 
   use_local_repo_only: false,
 });

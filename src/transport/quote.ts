@@ -41,6 +41,12 @@ export type CommandIntent =
   | { kind: 'read-state'; components: readonly string[] }
   /** deploy: the pgBackRest stanza on the repository host: is it there (checkOnly), or create it and check archiving. */
   | { kind: 'pgbackrest-stanza'; stanza: string; checkOnly: boolean }
+  /** pgha backup, backups, test, status: on the repository host, a backup of a type, the repository's info, pgbackrest check. */
+  | { kind: 'pgbackrest-backup'; stanza: string; type: 'full' | 'diff' | 'incr' }
+  | { kind: 'pgbackrest-info'; stanza: string }
+  | { kind: 'pgbackrest-check'; stanza: string }
+  /** deploy: backup timers of entries pgbackrest_schedule no longer has, found (checkOnly) or stopped and removed. */
+  | { kind: 'pgbackrest-unschedule'; keep: readonly string[]; checkOnly: boolean }
   /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
   | { kind: 'probe-writes'; ip: string; port: number };
 

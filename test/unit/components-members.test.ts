@@ -140,8 +140,10 @@ describe('status', () => {
   it('every section is present, in name order, each with the hosts running its component', () => {
     const states = demo.hosts.map((h) => state(h, h.name === 'proxy1' ? { haproxy: SERVERS } : {}));
     const sections = readStatusSections(demo, states, view);
-    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbouncer']);
+    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbackrest', 'pgbouncer']);
     expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
+    // No repository host in this cluster: pgBackRest's section is empty and prints no line.
+    expect(sections.pgbackrest).toEqual([]);
     expect(sections.pgbouncer).toEqual([]);
     expect(statusSectionLines(sections)).toEqual(['HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN']);
   });

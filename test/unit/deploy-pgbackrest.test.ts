@@ -51,8 +51,8 @@ describe('deploy with a pgBackRest repository host (simulated)', () => {
     const again = await c.run();
     expect(again.summary.split('\n')[0]).toBe('no changes');
     expect(sim.since(mark)).toEqual([]);
-    // The repository host: its facts, then the stanza's file test.
-    expect(again.roundTrips.backup1).toBe(2);
+    // The repository host: its facts, then the stanza's file test and the listing of its backup timers.
+    expect(again.roundTrips.backup1).toBe(3);
   });
 
   it('creates the stanza again when the repository lost it', async () => {
@@ -62,5 +62,29 @@ describe('deploy with a pgBackRest repository host (simulated)', () => {
     const mark = sim.log.length;
     expect((await c.run()).exitCode).toBe(0);
     expect(sim.since(mark)).toEqual(['backup1: pgbackrest stanza-create backed', 'backup1: pgbackrest check backed']);
+  });
+
+  it('starts the scheduled backup timers on the repository host only, never their services', () => {
+    const backup1 = sim.host('backup1');
+    expect([...backup1.active].filter((u) => u.startsWith('pgha-pgbackrest-backup-')).sort()).toEqual([
+      'pgha-pgbackrest-backup-diff.timer',
+      'pgha-pgbackrest-backup-full.timer',
+    ]);
+    expect(sim.log.some((l) => /^pg\d: .*pgha-pgbackrest-backup-/.test(l))).toBe(false);
+    expect(sim.log.some((l) => /start .*pgha-pgbackrest-backup-\w+\.service/.test(l))).toBe(false);
+  });
+
+  it('stops and removes the timer of an entry the schedule no longer has, then plans nothing', async () => {
+    const extraVars = { pgbackrest_schedule: { diff: null, incr: 'hourly' } };
+    const plan = planLines((await c.run({ check: true, extraVars })).summary, 'pending changes:');
+    expect(plan).toContain('cluster: pgbackrest: stop and remove backup timers pgbackrest_schedule no longer names on backup1');
+    expect(plan).toContain('  start pgha-pgbackrest-backup-incr.timer');
+    const mark = sim.log.length;
+    expect((await c.run({ extraVars })).exitCode).toBe(0);
+    const log = sim.since(mark);
+    expect(log).toContain('backup1: remove pgha-pgbackrest-backup-diff.timer');
+    expect(log.some((l) => l.startsWith('backup1: start') && l.includes('pgha-pgbackrest-backup-incr.timer'))).toBe(true);
+    expect(sim.host('backup1').files.has('/etc/systemd/system/pgha-pgbackrest-backup-diff.service')).toBe(false);
+    expect((await c.run({ check: true, extraVars })).exitCode).toBe(0);
   });
 });

@@ -211,19 +211,47 @@ function configForPin(): ClusterConfig {
 
 describe('pgbackrestHealth', () => {
   const c = loadExample('m1-pgbackrest-debian13');
-  const probeAnswering = (refused: string): HealthProbe =>
+  const onHost: string[] = [];
+  const probeAnswering = (refused: string, check = { code: 0, stdout: '', stderr: '' }): HealthProbe =>
     ({
       cluster: c,
       onDataNode: (cmd: Command) =>
         Promise.resolve({ host: host(c, 'pg2'), result: { code: cmd.script.includes(refused) ? 1 : 0, stdout: '', stderr: '' } }),
+      onHost: (h: ResolvedHost, cmd: Command) => {
+        onHost.push(`${h.name}: ${cmd.intent?.kind ?? '?'}`);
+        return Promise.resolve(check);
+      },
     }) as unknown as HealthProbe;
 
-  it('dials each host’s TLS server from a data node', async () => {
+  it('dials each host’s TLS server from a data node, and runs pgbackrest check on the repository host', async () => {
     const hosts = [host(c, 'backup1'), host(c, 'pg1')];
     expect(await pgbackrestHealth(probeAnswering('10.10.13.11/'), hosts)).toEqual([
       { name: 'pgBackRest backup1: TLS server', ok: true, detail: '10.10.13.31:8432 accepts connections (from pg2)' },
       { name: 'pgBackRest pg1: TLS server', ok: false, detail: '10.10.13.11:8432 refuses connections (from pg2)' },
+      {
+        name: 'pgBackRest backup1: stanza backed check',
+        ok: true,
+        detail: 'pgbackrest check passed: WAL archiving reaches the repository',
+      },
     ]);
+    expect(onHost).toEqual(['backup1: pgbackrest-check']);
+  });
+
+  it('reports pgbackrest check’s error line when it fails, and checks no repository it was not given', async () => {
+    const failing = {
+      code: 82,
+      stdout: '',
+      stderr:
+        'P00   INFO: check command begin\nP00  ERROR: [082]: WAL segment 000000010000000000000005 was not archived before the 60000ms timeout\n',
+    };
+    const [, check] = await pgbackrestHealth(probeAnswering('none', failing), [host(c, 'backup1')]);
+    expect(check).toEqual({
+      name: 'pgBackRest backup1: stanza backed check',
+      ok: false,
+      detail:
+        'pgbackrest check failed: P00  ERROR: [082]: WAL segment 000000010000000000000005 was not archived before the 60000ms timeout',
+    });
+    expect((await pgbackrestHealth(probeAnswering('none'), [host(c, 'pg1')])).map((r) => r.name)).toEqual(['pgBackRest pg1: TLS server']);
   });
 });
 
@@ -250,7 +278,8 @@ describe('stanzaCommand', () => {
   it('is the component’s cluster step on the repository hosts, and none without one', () => {
     const c = loadExample('m1-pgbackrest-debian12');
     const [step, ...rest] = componentNamed('pgbackrest')!.clusterSteps!(c);
-    expect(rest).toEqual([]);
+    // Then the removal of backup timers the schedule dropped (backup-schedule.test.ts).
+    expect(rest.map((s) => s.name)).toEqual(['unschedule']);
     expect(step).toMatchObject({ name: 'stanza', on: { kind: 'role', role: 'pgbackrest' }, title: 'pgBackRest stanza' });
     expect(step!.describe(host(c, 'backup1'))).toBe('create stanza backed on backup1, then check archiving');
     expect(step!.check(host(c, 'backup1'), { secret: () => '' }).intent).toEqual({

@@ -8,12 +8,13 @@ import { keysToForget, dcsPrefix } from '../../src/components/patroni/dcs-keys.j
 import {
   emptyDataCommand,
   flushArchiveCommand,
-  fullBackupFromPrimaryCommand,
   recoverCommand,
   restoreDataCommand,
   stopMemberCommand,
 } from '../../src/components/pgbackrest/restore.js';
 import { restorable, timelineOfSegment } from '../../src/app/restore/repository.js';
+import { backupCommand } from '../../src/components/pgbackrest/commands.js';
+import { parseInfo } from '../../src/components/pgbackrest/info.js';
 import { describeTarget, parseTargetTime, pgbackrestTargetArgs, restoreTarget } from '../../src/app/restore/target.js';
 import { UsageError } from '../../src/errors.js';
 import type { ResolvedHost } from '../../src/model/types.js';
@@ -89,23 +90,30 @@ describe('what a restore forgets in etcd', () => {
 });
 
 describe("the repository's answer", () => {
-  it('the earliest restorable time is the end of the oldest backup', () => {
-    const w = restorable({
-      name: 'app',
-      timeline: 3,
-      backup: [
-        { label: '20261205-100600F', stop: 1_796_551_565 },
-        { label: '20261205-100336F', stop: 1_796_551_419 },
-      ],
-    });
-    expect(w).toEqual({ earliest: new Date(1_796_551_419_000), earliestLabel: '20261205-100336F' });
-    expect(restorable({ name: 'app', timeline: 1, backup: [] })).toBeUndefined();
+  it("the earliest restorable time is the end of the oldest backup; the timeline is the newest segment's", () => {
+    const info = parseInfo(
+      JSON.stringify([
+        {
+          name: 'app',
+          status: { code: 0, message: 'ok' },
+          archive: [{ id: '17-1', min: '000000010000000000000001', max: '00000007000000000000000B' }],
+          backup: [
+            { label: '20261205-100600F', type: 'full', timestamp: { start: 1_796_551_560, stop: 1_796_551_565 } },
+            { label: '20261205-100336F', type: 'full', timestamp: { start: 1_796_551_416, stop: 1_796_551_419 } },
+          ],
+        },
+      ]),
+      'app',
+    );
+    expect(restorable(info)).toEqual({ earliest: new Date(1_796_551_419_000), earliestLabel: '20261205-100336F', timeline: 7 });
+    expect(restorable(parseInfo('[]', 'app'))).toBeUndefined();
   });
 
   it("reads a WAL segment's timeline", () => {
     expect(timelineOfSegment('00000007000000000000000B')).toBe(7);
     expect(timelineOfSegment('0000000A0000000000000001')).toBe(10);
     expect(timelineOfSegment('00000002.history')).toBeUndefined();
+    expect(timelineOfSegment(null)).toBeUndefined();
   });
 });
 
@@ -152,6 +160,6 @@ describe('the host commands of a restore', () => {
 
   it('empties only the data directory, and backs up from the primary', () => {
     expect(emptyDataCommand(pg1).script).toMatch(/find '?\/var\/lib\/postgresql\/17\/[^ ]+'? -mindepth 1 -delete/);
-    expect(fullBackupFromPrimaryCommand('main').script).toMatch(/--type=full --backup-standby=n backup/);
+    expect(backupCommand('main', 'full', { fromPrimary: true }).script).toMatch(/--type=full --backup-standby=n backup/);
   });
 });

@@ -230,6 +230,8 @@ describe('readStatus', () => {
       'members',
       'etcd',
       'haproxy',
+      // Added with pgBackRest's section (empty here: no repository host); sections go in name order.
+      'pgbackrest',
       'pgbouncer',
       'certificates',
       'hosts',

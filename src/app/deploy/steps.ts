@@ -35,7 +35,9 @@ function declaredSteps(cluster: ResolvedCluster): { component: string; step: Clu
 /**
  * The steps still to do. A leader step runs where this run reaches the leader, and on a new
  * cluster on the configured primary, which bootstraps it: nothing runs there yet to check, so
- * every step is planned. A role step runs on each host of its role this run connects to.
+ * every leader step is planned. A role step runs on each host of its role this run connects to,
+ * and is checked there even on a new cluster (the host is up; its check reads only that host),
+ * so a step with nothing to do (pgBackRest's removal of unscheduled timers) is not planned.
  */
 export async function planComponentSteps(d: DeployContext, leader: string | undefined): Promise<StepAction[]> {
   const bootstraps = leader === undefined && d.work.has(d.configuredPrimary().name);
@@ -53,7 +55,7 @@ export async function planComponentSteps(d: DeployContext, leader: string | unde
             : []
         : d.selected().filter((h) => d.work.has(h.name) && hasRole(h, on.role));
     for (const h of hosts) {
-      if (!bootstraps) {
+      if (!bootstraps || on.kind === 'role') {
         const r = await run(d.session.transport(h.name), step.check(h, ctx), `${step.title} (check)`);
         if (!r.stdout.includes(CHANGED)) continue;
       }

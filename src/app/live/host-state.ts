@@ -14,7 +14,9 @@ const MARK = '@@pgha:';
 
 /** The parts to read on `host`: its components' state scripts, by component name. */
 export function stateParts(cluster: ResolvedCluster, host: ResolvedHost): { name: string; script: string }[] {
-  return COMPONENTS.flatMap((c) => (c.stateScript && c.runsOn(cluster, host) ? [{ name: c.name, script: c.stateScript() }] : []));
+  return COMPONENTS.flatMap((c) =>
+    c.stateScript && c.runsOn(cluster, host) ? [{ name: c.name, script: c.stateScript(cluster, host) }] : [],
+  );
 }
 
 /** One script printing every part, each followed by its exit code; a failing part does not stop the rest. */

@@ -16,11 +16,11 @@
  * Each step is safe to repeat: a restore killed anywhere is finished by running it again (with
  * --force when the restored leader already runs).
  */
+import { backupCommand } from '../../components/pgbackrest/commands.js';
 import { backupHostOf, stanzaOf } from '../../components/pgbackrest/topology.js';
 import {
   emptyDataCommand,
   flushArchiveCommand,
-  fullBackupFromPrimaryCommand,
   recoverCommand,
   restoreDataCommand,
   startPatroniCommand,
@@ -116,7 +116,7 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
     // The live leader's timeline is the newest; the archive's newest segment can be a timeline
     // behind it (a switchover archives the new timeline's history file at once, its first
     // segment only when that fills).
-    const timeline = resumed?.target === describeTarget(target) ? resumed.timeline : (liveLeader?.timeline ?? info.timeline);
+    const timeline = resumed?.target === describeTarget(target) ? resumed.timeline : (liveLeader?.timeline ?? window.timeline);
     if (timeline === undefined) {
       throw new RefusedError(`refused; nothing was changed: the repository on ${repo.name} holds no archived WAL of ${stanza}`, [], {
         hint: `check archiving with \`pgha test ${dir}\``,
@@ -153,7 +153,7 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
 
     // 6. A backup on the new timeline, then the replicas built from it.
     if (replicas.length) {
-      await run(session.transport(repo.name), fullBackupFromPrimaryCommand(stanza), 'full backup of the restored cluster');
+      await run(session.transport(repo.name), backupCommand(stanza, 'full', { fromPrimary: true }), 'full backup of the restored cluster');
       out(`  ${repo.name}: full backup of the new timeline taken (${elapsed(t0)})`);
       for (const h of replicas) {
         await run(session.transport(h.name), emptyDataCommand(h), 'empty the data directory');

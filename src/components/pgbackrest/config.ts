@@ -42,10 +42,17 @@ function commonGlobal(): Plain {
 /**
  * The repository's own choices, kept on the repository host only (a data node's copy could
  * disagree with it): two full backups kept (with the WAL they need), a backup that starts at once
- * rather than at the next checkpoint, and backups read from a replica rather than the leader.
+ * rather than at the next checkpoint, and, where the stanza has a replica, backups read from it
+ * rather than the leader. A stanza of one data node has no standby to read from, and pgBackRest
+ * 2.45 (no `prefer` value yet) fails every backup-standby backup there, so it is left out.
  */
-function repositoryGlobal(): Plain {
-  return { 'repo1-path': '/var/lib/pgbackrest', 'repo1-retention-full': 2, 'start-fast': true, 'backup-standby': true };
+function repositoryGlobal(dataNodes: number): Plain {
+  return {
+    'repo1-path': '/var/lib/pgbackrest',
+    'repo1-retention-full': 2,
+    'start-fast': true,
+    ...(dataNodes > 1 ? { 'backup-standby': true } : {}),
+  };
 }
 
 /** This host's own TLS server: its address and port, its node certificate, the clients it admits. */
@@ -78,7 +85,7 @@ function repositoryModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
       [`${pg}-port`]: num(node.vars, 'postgres_port'),
     });
   });
-  return { global: { ...repositoryGlobal(), ...commonGlobal(), ...tlsServer(host, nodes, stanza) }, [stanza]: section };
+  return { global: { ...repositoryGlobal(nodes.length), ...commonGlobal(), ...tlsServer(host, nodes, stanza) }, [stanza]: section };
 }
 
 /**

@@ -1,21 +1,49 @@
 /**
- * pgBackRest's health, as far as this first slice goes: its TLS server accepts connections on
- * every host that runs it, dialled from a data node (where archive-push and restores dial the
- * repository from). It asks nothing of the host itself, so `pgha status` opens no SSH session
- * for it. Whether the stanza exists and archiving works (`pgbackrest check`) belongs to the slice
- * that creates the stanza.
+ * pgBackRest's health in `pgha test`: its TLS server accepts connections on every host that runs
+ * it, dialled from a data node (where archive-push and restores dial the repository from); and,
+ * on each repository host, `pgbackrest check`: the stanza exists, its configuration holds, and a
+ * WAL segment the primary switches reaches the repository. The check runs on the repository host
+ * rather than the leader: there it needs no knowledge of who leads (pgBackRest finds the primary
+ * among the pgN hosts itself), as the stanza step that runs it at deploy does.
  */
+import type { ResolvedHost } from '../../model/types.js';
 import { quote, type Command } from '../../transport/quote.js';
 import { num } from '../common.js';
-import { firstLine, type CheckResult, type HealthCheck } from '../health.js';
+import { firstLine, type CheckResult, type HealthCheck, type HealthProbe } from '../health.js';
+import { checkCommand } from './commands.js';
+import { stanzaHosts } from './stanza.js';
 
 /** A TCP connection to ip:port within 3 s (bash's /dev/tcp; exit 0 when it connects). */
 export function tcpConnectCommand(ip: string, port: number): Command {
   return { script: `timeout 3 bash -c ${quote(`</dev/tcp/${ip}/${port}`)}` };
 }
 
-export const pgbackrestHealth: HealthCheck = async (probe, hosts) =>
-  Promise.all(
+/** The last line pgBackRest printed (its ERROR line, when it failed). */
+const lastLine = (text: string): string => text.trimEnd().split('\n').at(-1)?.trim() ?? '';
+
+async function stanzaCheck(probe: HealthProbe, h: ResolvedHost, stanza: string): Promise<CheckResult> {
+  const name = `pgBackRest ${h.name}: stanza ${stanza} check`;
+  try {
+    const r = await probe.onHost(h, checkCommand(stanza));
+    if (r.code === 0) return { name, ok: true, detail: 'pgbackrest check passed: WAL archiving reaches the repository' };
+    const why = lastLine(r.stderr) || lastLine(r.stdout) || `exit code ${r.code}`;
+    return { name, ok: false, detail: `pgbackrest check failed: ${why}` };
+  } catch (e) {
+    return { name, ok: false, detail: firstLine(e) };
+  }
+}
+
+export const pgbackrestHealth: HealthCheck = async (probe, hosts) => {
+  const repos = stanzaHosts(probe.cluster).filter((r) => hosts.some((h) => h.name === r.host.name));
+  const [servers, checks] = await Promise.all([
+    tlsServers(probe, hosts),
+    Promise.all(repos.map((r) => stanzaCheck(probe, r.host, r.stanza))),
+  ]);
+  return [...servers, ...checks];
+};
+
+function tlsServers(probe: HealthProbe, hosts: readonly ResolvedHost[]): Promise<CheckResult[]> {
+  return Promise.all(
     hosts.map(async (h): Promise<CheckResult> => {
       const port = num(h.vars, 'pgbackrest_port');
       const name = `pgBackRest ${h.name}: TLS server`;
@@ -29,3 +57,4 @@ export const pgbackrestHealth: HealthCheck = async (probe, hosts) =>
       }
     }),
   );
+}

@@ -139,17 +139,3 @@ export function emptyDataCommand(host: ResolvedHost): Command {
 export function startPatroniCommand(patroniUnit: string): Command {
   return { script: `systemctl start ${quote(patroniUnit)}` };
 }
-
-/**
- * A full backup taken from the primary, on the repository host. After a restore to a point in
- * the past, every backup taken later on the old timeline is of no use to a new replica (its
- * history is not the new timeline's), and the repository would hand the newest one out: a new
- * full backup on the new timeline comes first. backup-standby is overridden: no standby runs yet.
- */
-export function fullBackupFromPrimaryCommand(stanza: string): Command {
-  const script = `set -euo pipefail
-cd /tmp
-runuser -u postgres -- pgbackrest --stanza=${quote(stanza)} --type=full --backup-standby=n backup >&2
-`;
-  return { script, timeoutSec: RECOVERY_TIMEOUT_SEC };
-}

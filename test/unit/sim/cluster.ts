@@ -75,6 +75,8 @@ export class SimCluster {
   pgbouncerAuthSet = false;
   /** pgBackRest stanzas the repository holds (stanza-create succeeded). */
   readonly stanzas = new Set<string>();
+  /** Backups the repository holds, oldest first, as `pgbackrest info` lists them. */
+  readonly backups: { label: string; type: string; start: number; stop: number }[] = [];
   /** pg_authid.rolpassword of Patroni's roles, by name. */
   readonly rolePasswords = new Map<string, string>();
   /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
@@ -92,6 +94,24 @@ export class SimCluster {
   scheduledSwitchover: { at: string; from: string; to: string } | undefined;
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
+
+  /** `pgbackrest --output=json info` of the stanza, from the backups the simulation took. */
+  pgbackrestInfo(stanza: string): string {
+    if (!this.stanzas.has(stanza)) {
+      return JSON.stringify([{ name: stanza, backup: [], archive: [], status: { code: 1, message: 'missing stanza path' } }]);
+    }
+    const backup = this.backups.map((b, i) => ({
+      label: b.label,
+      type: b.type,
+      timestamp: { start: b.start, stop: b.stop },
+      info: { size: 31_000_000, delta: 31_000_000, repository: { size: 4_000_000, delta: 4_000_000 } },
+      archive: { start: `00000001000000000000000${i + 2}`, stop: `00000001000000000000000${i + 2}` },
+      lsn: { start: `0/${i + 2}000028`, stop: `0/${i + 2}000100` },
+    }));
+    const max = `00000001000000000000000${this.backups.length + 2}`;
+    const archive = [{ id: '15-1', min: '000000010000000000000001', max }];
+    return JSON.stringify([{ name: stanza, backup, archive, status: { code: 0, message: 'ok' } }]);
+  }
 
   tick(): number {
     return ++this.clock;
@@ -307,6 +327,44 @@ class SimTransport implements HostTransport {
         this.sim.log.push(`${this.host}: pgbackrest check ${intent.stanza}`);
         return ok(changed ? 'changed\n' : '');
       }
+      case 'pgbackrest-backup': {
+        if (!this.sim.stanzas.has(intent.stanza)) {
+          return Promise.resolve({ code: 55, stdout: '', stderr: `ERROR: [055]: unable to load info file for stanza '${intent.stanza}'` });
+        }
+        const start = 1_760_000_000 + this.sim.tick() * 60;
+        const suffix = { full: 'F', diff: 'D', incr: 'I' }[intent.type];
+        const first = this.sim.backups.find((b) => b.type === 'full');
+        const stamp = (t: number) => new Date(t * 1000).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+        // A diff or incr without a full backup before it is taken as a full one, as pgBackRest does.
+        const type = first ? intent.type : 'full';
+        const label = type === 'full' ? `${stamp(start)}F` : `${first!.label}_${stamp(start)}${suffix}`;
+        this.sim.backups.push({ label, type, start, stop: start + 7 });
+        this.sim.log.push(`${this.host}: pgbackrest backup ${intent.type} ${intent.stanza}`);
+        return ok();
+      }
+      case 'pgbackrest-info': {
+        this.sim.reads.push(`${this.host}: pgbackrest info ${intent.stanza}`);
+        return ok(this.sim.pgbackrestInfo(intent.stanza));
+      }
+      case 'pgbackrest-check': {
+        this.sim.reads.push(`${this.host}: pgbackrest check ${intent.stanza}`);
+        if (!this.sim.stanzas.has(intent.stanza) || !this.sim.leaderHost()) {
+          return Promise.resolve({ code: 28, stdout: '', stderr: `ERROR: [028]: backup and archive info files do not exist` });
+        }
+        return ok();
+      }
+      case 'pgbackrest-unschedule': {
+        const prefix = '/etc/systemd/system/pgha-pgbackrest-backup-';
+        const stale = [...h.files.keys()].filter((p) => p.startsWith(prefix) && p.endsWith('.timer') && !intent.keep.includes(p.slice(20)));
+        if (intent.checkOnly) return ok(stale.length ? 'changed\n' : '');
+        for (const p of stale) {
+          h.active.delete(p.slice(20));
+          h.files.delete(p);
+          h.files.delete(p.replace(/\.timer$/, '.service'));
+          this.sim.log.push(`${this.host}: remove ${p.slice(20)}`);
+        }
+        return ok(stale.length ? 'changed\n' : '');
+      }
       case 'read-postmaster-parameters':
         return ok(POSTMASTER.join('\n') + '\n');
       case 'read-versions': {
@@ -351,6 +409,15 @@ class SimTransport implements HostTransport {
               }
               out.push('@@pgha:rc=0');
             }
+          } else if (c === 'pgbackrest') {
+            // The repository host's info; a data node's archiver: the leader archived every segment, replicas archive none.
+            const repo = this.sim.cluster.hosts.find((x) => x.name === this.host)?.roles.includes('pgbackrest');
+            const now = Math.floor(Date.now() / 1000);
+            if (repo) out.push(this.sim.pgbackrestInfo(this.sim.cluster.name));
+            else if (leader?.name === this.host)
+              out.push(`f|${this.sim.backups.length + 2}|0|00000001000000000000000${this.sim.backups.length + 2}|${now - 60}||${now}`);
+            else out.push(`t|0|0||||${now}`);
+            out.push('@@pgha:rc=0');
           } else out.push('@@pgha:rc=1');
         }
         return ok(out.join('\n') + '\n');
