@@ -82,8 +82,10 @@ function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: 
   const mtls = cluster.hosts.some((h) => h.vars.patroni_authentication_mode === 'mtls');
   // Hosts that are neither data nodes nor etcd members only serve TLS; pgha always has a client
   // identity of its own (HAProxy's stats page demands one; mtls Patroni too). A pgBackRest
-  // repository host is a client as well: it dials the data nodes' pgBackRest servers to back up.
-  const member = (roles: readonly string[]) => ['primary', 'replica', 'etcd', 'pgbackrest'].some((r) => roles.includes(r));
+  // repository host is a client as well: it dials the data nodes' pgBackRest servers to back up;
+  // so is a monitoring host: Prometheus scrapes etcd, Patroni (mtls) and HAProxy with its certificate.
+  const member = (roles: readonly string[]) =>
+    ['primary', 'replica', 'etcd', 'pgbackrest', 'monitoring-server'].some((r) => roles.includes(r));
   return {
     hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !member(h.roles) })),
     clients: mtls ? ['haproxy', 'pgha'] : ['pgha'],

@@ -41,6 +41,8 @@ export type CommandIntent =
   | { kind: 'read-state'; components: readonly string[] }
   /** deploy: the pgBackRest stanza on the repository host: is it there (checkOnly), or create it and check archiving. */
   | { kind: 'pgbackrest-stanza'; stanza: string; checkOnly: boolean }
+  /** deploy: postgres_exporter's role on the leader: is it there with pg_monitor (checkOnly), or create it. */
+  | { kind: 'monitoring-role'; role: string; checkOnly: boolean }
   /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
   | { kind: 'probe-writes'; ip: string; port: number };
 

@@ -70,8 +70,12 @@ describe('clusterSteps', () => {
   const pool = loadExample('m1-pgbouncer-bare');
   const ctx = { secret: (name: string) => `pw-of-${name}` };
 
-  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza)', () => {
-    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual(['pgbouncer', 'pgbackrest']);
+  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza, postgres_exporter its role)', () => {
+    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual([
+      'pgbouncer',
+      'pgbackrest',
+      'postgres_exporter',
+    ]);
     const [step, ...rest] = pgbouncer.clusterSteps!(pool);
     expect(rest).toEqual([]);
     expect(step).toMatchObject({ name: 'auth-user', on: { kind: 'leader' }, title: 'PgBouncer auth user' });
@@ -139,9 +143,10 @@ describe('status', () => {
   it('every section is present, in name order, each with the hosts running its component', () => {
     const states = demo.hosts.map((h) => state(h, h.name === 'proxy1' ? { haproxy: SERVERS } : {}));
     const sections = readStatusSections(demo, states, view);
-    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbouncer']);
+    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbouncer', 'prometheus']);
     expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
     expect(sections.pgbouncer).toEqual([]);
+    expect(sections.prometheus).toEqual([]);
     expect(statusSectionLines(sections)).toEqual(['HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN']);
   });
 });

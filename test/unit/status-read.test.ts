@@ -231,6 +231,7 @@ describe('readStatus', () => {
       'etcd',
       'haproxy',
       'pgbouncer',
+      'prometheus',
       'certificates',
       'hosts',
       'source',

@@ -75,6 +75,8 @@ export class SimCluster {
   pgbouncerAuthSet = false;
   /** pgBackRest stanzas the repository holds (stanza-create succeeded). */
   readonly stanzas = new Set<string>();
+  /** Roles the monitoring step set up (LOGIN, pg_monitor). */
+  readonly monitoringRoles = new Set<string>();
   /** pg_authid.rolpassword of Patroni's roles, by name. */
   readonly rolePasswords = new Map<string, string>();
   /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
@@ -305,6 +307,16 @@ class SimTransport implements HostTransport {
           this.sim.log.push(`${this.host}: pgbackrest stanza-create ${intent.stanza}`);
         }
         this.sim.log.push(`${this.host}: pgbackrest check ${intent.stanza}`);
+        return ok(changed ? 'changed\n' : '');
+      }
+      case 'monitoring-role': {
+        const changed = !this.sim.monitoringRoles.has(intent.role);
+        if (intent.checkOnly) return ok(changed ? 'changed\n' : '');
+        if (!this.sim.leaderHost()) return Promise.resolve({ code: 2, stdout: '', stderr: 'psql: no server running' });
+        if (changed) {
+          this.sim.monitoringRoles.add(intent.role);
+          this.sim.log.push(`${this.host}: monitoring role ${intent.role}`);
+        }
         return ok(changed ? 'changed\n' : '');
       }
       case 'read-postmaster-parameters':
