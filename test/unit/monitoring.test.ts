@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate as X509 } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -21,6 +21,7 @@ import { prometheusDocument } from '../../src/components/monitoring/prometheus.j
 import { defaultRules, prometheusRules } from '../../src/components/monitoring/rules.js';
 import { POSTGRES_EXPORTER_ROLE } from '../../src/components/monitoring/topology.js';
 import { pgHba } from '../../src/components/patroni/config.js';
+import { BACKUP_METRICS_SCRIPT } from '../../src/components/pgbackrest/metrics.js';
 import { haproxyDocument } from '../../src/components/haproxy/config.js';
 import { buildConfig } from '../../src/config/configure.js';
 import { parseConfigText } from '../../src/config/load.js';
@@ -232,6 +233,40 @@ describe('certificate expiry metrics', () => {
   }, 30_000);
 });
 
+describe('the newest backup as a metric', () => {
+  const files = renderCluster(watched, fakeInputs(watched));
+  const script = files.get('backup1')!.find((f) => f.path === BACKUP_METRICS_SCRIPT)!;
+
+  it('only on the repository host of a monitored cluster, with its timer', () => {
+    expect([...files].filter(([, fs]) => fs.some((f) => f.path === BACKUP_METRICS_SCRIPT)).map(([h]) => h)).toEqual(['backup1']);
+    const pgbackrest = COMPONENTS.find((c) => c.name === 'pgbackrest')!;
+    expect(pgbackrest.units(watched, host(watched, 'backup1'))).toContain('pgha-pgbackrest-metrics.timer');
+    const plain = loadExample('m1-pgbackrest-debian13');
+    expect(pgbackrest.units(plain, host(plain, 'backup1'))).toEqual(['pgha-pgbackrest.service']);
+  });
+
+  it("writes the largest numeric stop of pgBackRest's JSON, or 0 without a backup", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgha-backup-metric-'));
+    try {
+      const run = (json: string) => {
+        // pgBackRest replaced by the JSON it would print; the textfile directory by a temporary one.
+        const body = script.content
+          .replace(/runuser -u postgres -- pgbackrest [^)]*/, `printf '%s' '${json}'`)
+          .replaceAll('/var/lib/pgha/node-exporter', dir);
+        const r = spawnSync('sh', ['-c', body], { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        return readFileSync(join(dir, 'pgha-pgbackrest.prom'), 'utf8');
+      };
+      const two =
+        '[{"backup":[{"lsn":{"start":"0/2000028","stop":"0/2000100"},"timestamp":{"start":1700000000,"stop":1700000100}},{"timestamp":{"start":1700086400,"stop":1700086500}}],"name":"watched"}]';
+      expect(run(two)).toContain('pgha_pgbackrest_last_backup_timestamp_seconds{stanza="watched"} 1700086500\n');
+      expect(run('[{"backup":[],"name":"watched"}]')).toContain('pgha_pgbackrest_last_backup_timestamp_seconds{stanza="watched"} 0\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 // ---- promtool ----
 
 function hasPromtool(): boolean {
@@ -279,7 +314,7 @@ describe.skipIf(!inCi && !hasPromtool())('promtool', () => {
     present();
     const r = promtool(['check', 'rules', write(file('/etc/prometheus/pgha-rules.yml'))]);
     expect(r.status, r.out).toBe(0);
-    expect(r.out).toMatch(/SUCCESS: 9 rules found/);
+    expect(r.out).toMatch(/SUCCESS: 10 rules found/);
     const c = loadExample('m1-monitoring-debian13', { prometheus_rules_settings: null });
     const all = renderCluster(c, fakeInputs(c))
       .get('monitor1')!

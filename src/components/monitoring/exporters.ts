@@ -33,8 +33,9 @@ export const POSTGRES_EXPORTER: ExporterPaths = {
 };
 
 /**
- * Where the monitoring host's node_exporter reads metrics pgha writes as files (the certificates'
- * expiry, ./certificates.ts). A directory of pgha's own: Debian's /var/lib/prometheus/node-exporter
+ * Where node_exporter reads metrics pgha writes as files: the certificates' expiry on the
+ * monitoring host (./certificates.ts), the newest backup on a repository host
+ * (../pgbackrest/metrics.ts). A directory of pgha's own: Debian's /var/lib/prometheus/node-exporter
  * belongs to the package's collectors, and writing into it would make the directory root's.
  */
 export const TEXTFILE_DIR = '/var/lib/pgha/node-exporter';
@@ -71,7 +72,8 @@ export function nodeExporterFiles(host: ResolvedHost, inputs: RenderInputs): Des
     `--web.listen-address=${hostPort(host.ip, num(host.vars, 'node_exporter_port'))}`,
     `--web.config.file=${NODE_EXPORTER.webConfig}`,
   ];
-  if (hasRole(host, 'monitoring-server')) args.push(`--collector.textfile.directory=${TEXTFILE_DIR}`);
+  // Where pgha writes metrics as files: the certificates' expiry (monitoring host), the newest backup (repository host).
+  if (hasRole(host, 'monitoring-server', 'pgbackrest')) args.push(`--collector.textfile.directory=${TEXTFILE_DIR}`);
   const content = `${header('node_exporter_port')}ARGS=${envValue(args)}\n`;
   return [
     ...exporterTls(NODE_EXPORTER, inputs, host),

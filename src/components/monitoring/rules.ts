@@ -18,6 +18,7 @@ import { dataNodes, layered } from '../common.js';
 import { desiredDcs } from '../patroni/dcs.js';
 import { toYaml } from '../yaml.js';
 import { CERT_EXPIRY_METRIC } from './certificates.js';
+import { BACKUP_METRIC } from '../pgbackrest/metrics.js';
 
 export const RULE_GROUP = 'pgha';
 
@@ -107,6 +108,13 @@ export function defaultRules(cluster: ResolvedCluster): Record<string, Plain> {
       'warning',
       'Certificate {{ $labels.kind }} {{ $labels.name }} expires in under 30 days',
       'pgha deploy reissues certificates that are about to expire; run it.',
+    ),
+    BackupTooOld: alert(
+      `time() - ${BACKUP_METRIC} > 2 * 86400`,
+      '15m',
+      'warning',
+      'No backup of {{ $labels.stanza }} in the last 2 days',
+      'The newest backup in the pgBackRest repository on {{ $labels.host }} ended over 2 days ago, or there is none (pgha schedules no backups: run pgbackrest backup on the repository host, e.g. from a timer).',
     ),
     WalArchivingFailing: alert(
       'increase(pg_stat_archiver_failed_count[5m]) > 0 unless on (instance) increase(pg_stat_archiver_archived_count[5m]) > 0',

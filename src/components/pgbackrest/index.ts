@@ -7,6 +7,7 @@ import { optStr } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
 import { pgbackrestHealth } from './health.js';
+import { BACKUP_METRICS_TIMER, backupMetricsFiles, writesBackupMetrics } from './metrics.js';
 import { stanzaHosts, stanzaStep } from './stanza.js';
 import { runsPgbackrest } from './topology.js';
 import { PGBACKREST_TMPFILES, PGBACKREST_UNIT, pgbackrestUnitFiles } from './unit.js';
@@ -16,8 +17,14 @@ export const pgbackrest: Component = {
   runsOn: runsPgbackrest,
   // Debian ships it on both releases (2.45 on 12, 2.55.1 on 13): one name, any version.
   packages: (host) => [pinned('pgbackrest', optStr(host.vars, 'pgbackrest_package_version'))],
-  files: (cluster, host, ctx) => [...pgbackrestConfFiles(cluster, host, ctx.inputs), ...pgbackrestUnitFiles(cluster, host)],
-  units: () => [PGBACKREST_UNIT],
+  files: (cluster, host, ctx) => [
+    ...pgbackrestConfFiles(cluster, host, ctx.inputs),
+    ...pgbackrestUnitFiles(cluster, host),
+    ...backupMetricsFiles(cluster, host),
+  ],
+  // The metrics timer only where a monitoring host reads it (./metrics.ts); the oneshot it starts
+  // reads its script afresh each run, so a changed script needs nothing.
+  units: (cluster, host) => [PGBACKREST_UNIT, ...(writesBackupMetrics(cluster, host) ? [BACKUP_METRICS_TIMER] : [])],
   // The server reads its configuration and certificates at start; a restart costs an archive-push
   // in flight one retry (PostgreSQL calls archive_command again), nothing more.
   reactions: (_cluster, path) => {
