@@ -399,4 +399,100 @@ describe.skipIf(!inCi && !hasPromtool())('promtool', () => {
     expect(r.out).toMatch(/SUCCESS/);
     expect(parse(rules.content)).toBeTruthy();
   });
+
+  it("test rules: leader rules read Patroni 3.0's patroni_master and 4.x's patroni_primary alike, and the replica lag over maximum_lag_on_failover", () => {
+    present();
+    const c = loadExample('m1-monitoring-debian13', { prometheus_rules_settings: null });
+    const rules = renderCluster(c, fakeInputs(c))
+      .get('monitor1')!
+      .find((f) => f.path === '/etc/prometheus/pgha-rules.yml')!;
+    writeFileSync(join(dir, 'rules2.yml'), rules.content);
+    const m = (h: string, n: number) => `{job="patroni",instance="10.10.15.${n}:8008",host="${h}",scope="watched",name="${h}"}`;
+    const test = {
+      rule_files: ['rules2.yml'],
+      evaluation_interval: '15s',
+      tests: [
+        {
+          // Patroni 3.0 (patroni_master only): pg1 leads, then no one from 30 s.
+          interval: '15s',
+          input_series: [
+            { series: `patroni_master${m('pg1', 11)}`, values: '1 1 0x10' },
+            { series: `patroni_master${m('pg2', 12)}`, values: '0x12' },
+          ],
+          alert_rule_test: [
+            { eval_time: '30s', alertname: 'PatroniNoLeader', exp_alerts: [] },
+            {
+              eval_time: '90s',
+              alertname: 'PatroniNoLeader',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', scope: 'watched' },
+                  exp_annotations: {
+                    summary: 'Patroni cluster watched has no leader',
+                    description: 'No member of watched reports itself the leader: writes fail until one is elected.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          // Patroni 4.x (both names, equal): two leaders from 0 s; a replica 2 MiB behind from 0 s.
+          interval: '15s',
+          input_series: [
+            { series: `patroni_primary${m('pg1', 11)}`, values: '1x10' },
+            { series: `patroni_master${m('pg1', 11)}`, values: '1x10' },
+            { series: `patroni_primary${m('pg2', 12)}`, values: '1x10' },
+            { series: `patroni_master${m('pg2', 12)}`, values: '1x10' },
+            { series: `patroni_replica${m('pg2', 12)}`, values: '0x10' },
+            { series: `patroni_replica${m('pg3', 13)}`, values: '1x10' },
+            { series: `patroni_xlog_location${m('pg1', 11)}`, values: '10000000x10' },
+            { series: `patroni_xlog_location${m('pg3', 13)}`, values: '0x10' },
+            { series: `patroni_xlog_received_location${m('pg3', 13)}`, values: '7902848x10' },
+          ],
+          alert_rule_test: [
+            { eval_time: '15s', alertname: 'PatroniMultipleLeaders', exp_alerts: [] },
+            {
+              eval_time: '45s',
+              alertname: 'PatroniMultipleLeaders',
+              exp_alerts: [
+                {
+                  exp_labels: { severity: 'critical', scope: 'watched' },
+                  exp_annotations: {
+                    summary: 'Patroni cluster watched has 2 leaders',
+                    description: 'More than one member reports itself the leader (split brain).',
+                  },
+                },
+              ],
+            },
+            { eval_time: '45s', alertname: 'PatroniNoLeader', exp_alerts: [] },
+            {
+              eval_time: '75s',
+              alertname: 'PatroniReplicationLag',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'warning',
+                    job: 'patroni',
+                    instance: '10.10.15.13:8008',
+                    host: 'pg3',
+                    scope: 'watched',
+                    name: 'pg3',
+                  },
+                  // 10000000 - 7902848 bytes: 2 MiB, over the default 1 MiB.
+                  exp_annotations: {
+                    summary: 'Replica pg3 lags 2MiB behind the leader',
+                    description: 'Over maximum_lag_on_failover (1048576 bytes): Patroni would not promote this replica.',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'test2.yml'), stringify(test));
+    const r = promtool(['test', 'rules', 'test2.yml'], dir);
+    expect(r.status, r.out).toBe(0);
+  });
 });
