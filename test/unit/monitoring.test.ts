@@ -7,7 +7,9 @@
  * .ci/run installs; under CI a missing promtool fails, elsewhere those tests are skipped).
  * The whole files are in the golden of examples/m1-monitoring-debian13.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { X509Certificate as X509 } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COMPONENTS } from '../../src/components/registry.js';
 import { certificateExpiryMetrics } from '../../src/components/monitoring/certificates.js';
 import { prometheus } from '../../src/components/monitoring/index.js';
+import { parseHttpAnswer, prometheusHealth } from '../../src/components/monitoring/health.js';
+import type { HealthProbe } from '../../src/components/health.js';
+import type { Command } from '../../src/transport/quote.js';
 import { prometheusDocument } from '../../src/components/monitoring/prometheus.js';
 import { defaultRules, prometheusRules } from '../../src/components/monitoring/rules.js';
 import { POSTGRES_EXPORTER_ROLE } from '../../src/components/monitoring/topology.js';
@@ -264,6 +269,56 @@ describe('the newest backup as a metric', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('health', () => {
+  /** A probe whose data node is this machine: the command's script runs here, in bash. */
+  const localProbe = {
+    cluster: watched,
+    onDataNode: (cmd: Command) =>
+      new Promise((done) => {
+        const child = spawn('bash', ['-c', cmd.script]);
+        let stdout = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.on('close', (code) => done({ host: host(watched, 'pg2'), result: { code: code ?? 1, stdout, stderr: '' } }));
+      }),
+  } as unknown as HealthProbe;
+
+  let server: Server | undefined;
+  afterAll(() => server?.close());
+
+  it("reads Prometheus's and Alertmanager's /-/ready and Prometheus's targets over plain HTTP from a data node", async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/-/ready') return void res.writeHead(200).end('ready');
+      if (req.url === '/api/v1/query?query=up') {
+        const sample = (job: string, h: string, v: string) => ({ metric: { job, host: h }, value: [0, v] });
+        return void res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({
+              status: 'success',
+              data: { result: [sample('node', 'pg1', '1'), sample('etcd', 'pg3', '0'), sample('patroni', 'pg2', '1')] },
+            }),
+          );
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const local = { ...monitor, ip: '127.0.0.1', vars: { ...monitor.vars, prometheus_port: port, alertmanager_port: port } };
+    expect(await prometheusHealth(localProbe, [local])).toEqual([
+      { name: 'Prometheus monitor1: ready', ok: true, detail: `127.0.0.1:${port} ready (from pg2); 2 of 3 targets up (down: etcd pg3)` },
+      { name: 'Alertmanager monitor1: ready', ok: true, detail: `127.0.0.1:${port} ready (from pg2)` },
+    ]);
+    const closed = { ...local, vars: { ...local.vars, alertmanager_port: 1 } };
+    const [, am] = await prometheusHealth(localProbe, [closed]);
+    expect(am).toMatchObject({ ok: false, detail: '127.0.0.1:1 does not answer (from pg2)' });
+  });
+
+  it('parses a raw HTTP answer', () => {
+    expect(parseHttpAnswer('HTTP/1.0 503 Service Unavailable\r\nX: y\r\n\r\nnot ready')).toEqual({ status: 503, body: 'not ready' });
+    expect(parseHttpAnswer('')).toEqual({ status: undefined, body: '' });
   });
 });
 

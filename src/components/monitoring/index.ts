@@ -9,6 +9,7 @@
 import { hostPort, num, optStr } from '../common.js';
 import { companion, pinned, portOf, type ClusterStep, type Component, type WithStatus } from '../component.js';
 import { monitoringRoleCommand } from '../host-commands.js';
+import { exporterHealth, prometheusHealth } from './health.js';
 import { NODE_EXPORTER, POSTGRES_EXPORTER, nodeExporterFiles, postgresExporterFiles } from './exporters.js';
 import {
   ALERTMANAGER_CONFIG,
@@ -62,6 +63,7 @@ export const prometheus: WithStatus<'prometheus', MonitoringStatus> = {
   ports: () => [portOf('prometheus_port', 'Prometheus'), portOf('alertmanager_port', 'Alertmanager')],
   privateDirs: { [PROMETHEUS_SSL_DIR]: PRIVATE },
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'prometheus_port') },
+  health: prometheusHealth,
   // Read from config.yml alone: status opens no SSH session for it.
   status: {
     read: (state) => urls(state.host),
@@ -83,6 +85,7 @@ export const nodeExporter: Component = {
   ports: () => [portOf('node_exporter_port', 'node_exporter')],
   privateDirs: { [NODE_EXPORTER.sslDir]: PRIVATE },
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'node_exporter_port') },
+  health: exporterHealth('node_exporter', 'node_exporter_port'),
 };
 
 /** postgres_exporter's role: LOGIN and pg_monitor, on the leader (replicas get it by replication). */
@@ -109,5 +112,6 @@ export const postgresExporter: Component = {
   ports: () => [portOf('postgres_exporter_port', 'postgres_exporter')],
   privateDirs: { [POSTGRES_EXPORTER.sslDir]: PRIVATE },
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'postgres_exporter_port') },
+  health: exporterHealth('postgres_exporter', 'postgres_exporter_port'),
   clusterSteps: () => [monitoringRole],
 };
