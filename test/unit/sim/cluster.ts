@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { scramVerifierWith } from '../../../src/components/host-commands.js';
 import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
 import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
+import { releaseOf } from '../../../src/model/releases.js';
 import type { ResolvedCluster, ResolvedHost } from '../../../src/model/types.js';
 import type { Requester } from '../../../src/transport/https.js';
 import type { Command } from '../../../src/transport/quote.js';
@@ -232,7 +233,9 @@ class SimTransport implements HostTransport {
     const ok = (stdout = ''): Promise<ExecResult> => Promise.resolve({ code: 0, stdout, stderr: '' });
     switch (intent.kind) {
       case 'gather-facts': {
-        const lines = ['PGHA-FACTS 1', `H =${this.host}`, 'O =debian =bookworm'];
+        // The release config.yml expects, as a host provisioned for it reports.
+        const release = releaseOf(this.sim.cluster.hosts.find((x) => x.name === this.host)?.vars ?? {});
+        const lines = ['PGHA-FACTS 1', `H =${this.host}`, `O =debian =${release.codename}`];
         for (const path of intent.paths) {
           const f = h.files.get(path);
           lines.push(
