@@ -293,14 +293,12 @@ describe('health', () => {
       if (req.url === '/-/ready') return void res.writeHead(200).end('ready');
       if (req.url === '/api/v1/query?query=up') {
         const sample = (job: string, h: string, v: string) => ({ metric: { job, host: h }, value: [0, v] });
-        return void res
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              status: 'success',
-              data: { result: [sample('node', 'pg1', '1'), sample('etcd', 'pg3', '0'), sample('patroni', 'pg2', '1')] },
-            }),
-          );
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            status: 'success',
+            data: { result: [sample('node', 'pg1', '1'), sample('etcd', 'pg3', '0'), sample('patroni', 'pg2', '1')] },
+          }),
+        );
       }
       res.writeHead(404).end();
     });

@@ -6,7 +6,7 @@
  * - `node_exporter` on every host; `postgres_exporter` on every data node, with its role set up
  *   on the leader as a cluster step (./exporters.ts).
  */
-import { hostPort, num, optStr } from '../common.js';
+import { hasRole, hostPort, num, optStr } from '../common.js';
 import { companion, pinned, portOf, type ClusterStep, type Component, type WithStatus } from '../component.js';
 import { monitoringRoleCommand } from '../host-commands.js';
 import { exporterHealth, prometheusHealth } from './health.js';
@@ -24,7 +24,6 @@ import {
 } from './prometheus.js';
 import { POSTGRES_EXPORTER_ROLE, runsNodeExporter, runsPostgresExporter } from './topology.js';
 import type { ResolvedHost } from '../../model/types.js';
-import { hasRole } from '../common.js';
 
 /** What `pgha status` prints for a monitoring host: where its UIs answer. */
 export interface MonitoringStatus {
