@@ -13,6 +13,7 @@ export function registerConfigure(program: Command): void {
     .option('--enable-haproxy', 'add an HAProxy host routing clients to the primary', false)
     .option('--enable-pgbouncer', 'run PgBouncer on the data nodes, following the primary', false)
     .option('--enable-pgbackrest', 'add a pgBackRest repository host (backup1) and archive every data node to it', false)
+    .option('--enable-monitoring', 'add a monitoring host (monitor1: Prometheus, Alertmanager) and exporters on every host', false)
     .option('--postgresql <version>', 'PostgreSQL major version (default: the one the release ships)', intOption('--postgresql', 10, 99))
     .option('--os <name>', OS_NAMES.join('|'), choice('--os', OS_NAMES), 'Debian')
     .option(
@@ -44,6 +45,7 @@ export function registerConfigure(program: Command): void {
         enableHaproxy: Boolean(o.enableHaproxy),
         enablePgbouncer: Boolean(o.enablePgbouncer),
         enablePgbackrest: Boolean(o.enablePgbackrest),
+        enableMonitoring: Boolean(o.enableMonitoring),
         postgresVersion: o.postgresql === undefined ? undefined : Number(o.postgresql),
         os: o.os as OsName,
         osVersion: Number(o.osVersion) as OsVersion,

@@ -157,6 +157,28 @@ function checkOnlyScript(script: string): string {
 }
 
 /**
+ * A login role holding pg_monitor and nothing else, for a local exporter that logs in by peer
+ * authentication (no password), converged on the leader: created when missing, given LOGIN and
+ * pg_monitor when it lacks them. Prints `changed` when it had (checkOnly: has) anything to do.
+ */
+export function monitoringRoleCommand(role: string, port: number, opts: { checkOnly?: boolean } = {}): Command {
+  const literal = `'${role.replace(/'/g, "''")}'`;
+  const ready = `SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname ${EQ} ${literal} AND r.rolcanlogin AND pg_catalog.pg_has_role(r.oid, 'pg_monitor', 'MEMBER')`;
+  const check = `SELECT 'changed' WHERE NOT EXISTS (${ready});`;
+  const apply = `${check}
+SELECT pg_catalog.format('CREATE ROLE %I LOGIN', ${literal}) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname ${EQ} ${literal}) \\gexec
+SELECT pg_catalog.format('ALTER ROLE %I LOGIN', ${literal}) FROM pg_catalog.pg_roles WHERE rolname ${EQ} ${literal} AND NOT rolcanlogin \\gexec
+SELECT pg_catalog.format('GRANT pg_monitor TO %I', ${literal}) FROM pg_catalog.pg_roles r WHERE r.rolname ${EQ} ${literal} AND NOT pg_catalog.pg_has_role(r.oid, 'pg_monitor', 'MEMBER') \\gexec
+`;
+  const psql = sh`runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql -d postgres -f -`;
+  return {
+    script: `set -euo pipefail\ncd /tmp\nexport ${PINNED_SEARCH_PATH}\n${psql}\n`,
+    stdin: opts.checkOnly ? check : apply,
+    intent: { kind: 'monitoring-role', role, checkOnly: opts.checkOnly === true },
+  };
+}
+
+/**
  * The parameters PostgreSQL reads only at start (context `postmaster`): a DCS patch changing one
  * leaves every member pending a restart. Read in the `postgres` database with the pinned search_path.
  */

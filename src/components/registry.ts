@@ -1,19 +1,21 @@
 /**
  * Every component pgha deploys, in formation and upgrade order: the DCS first, then the data
  * nodes (Patroni before PostgreSQL when upgrading), the proxies, then pgBackRest (a service that
- * only archives and backs up a running cluster). A new component is a
+ * only archives and backs up a running cluster), then monitoring: the exporters before the
+ * Prometheus that scrapes them. A new component is a
  * folder under src/components/ plus one line here.
  */
 import type { Component, EntryPoint, WithStatus } from './component.js';
 import { etcd } from './etcd/index.js';
 import { haproxy } from './haproxy/index.js';
+import { nodeExporter, postgresExporter, prometheus } from './monitoring/index.js';
 import { patroni } from './patroni/index.js';
 import { pgbackrest } from './pgbackrest/index.js';
 import { pgbouncer } from './pgbouncer/index.js';
 import { postgres } from './postgres/index.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 
-const REGISTERED = [etcd, patroni, postgres, pgbouncer, haproxy, pgbackrest] as const;
+const REGISTERED = [etcd, patroni, postgres, pgbouncer, haproxy, pgbackrest, nodeExporter, postgresExporter, prometheus] as const;
 
 export const COMPONENTS: readonly Component[] = REGISTERED;
 

@@ -15,6 +15,8 @@ export interface ConfigureOptions {
   enablePgbouncer: boolean;
   /** `--enable-pgbackrest`: one repository host, named by every data node's `backup`. */
   enablePgbackrest: boolean;
+  /** `--enable-monitoring`: one monitoring-server host (Prometheus, Alertmanager); exporters on every host. */
+  enableMonitoring: boolean;
   /** `--postgresql`; unset: the major the release ships. */
   postgresVersion?: number | undefined;
   /** `--os` and `--os-version` (TPA's flags), written into cluster_vars. */
@@ -110,6 +112,7 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   for (let i = 1; i <= o.etcdNodes; i++) wanted.push({ name: `etcd${i}`, roles: ['etcd'] });
   if (o.enableHaproxy) wanted.push({ name: 'proxy1', roles: ['haproxy'] });
   if (o.enablePgbackrest) wanted.push({ name: 'backup1', roles: ['pgbackrest'] });
+  if (o.enableMonitoring) wanted.push({ name: 'monitor1', roles: ['monitoring-server'] });
 
   let addresses: { name: string; ip: string }[];
   if (rules.hostAddresses === 'listed') {

@@ -49,6 +49,16 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   // Backup type → systemd OnCalendar: a weekly full backup, a differential one every other night.
   pgbackrest_schedule: { full: 'Sun *-*-* 01:00:00', diff: 'Mon..Sat *-*-* 01:00:00' },
 
+  prometheus_port: 9090,
+  prometheus_retention: '15d',
+  prometheus_scrape_interval: '15s',
+  prometheus_conf_settings: {},
+  prometheus_rules_settings: {},
+  alertmanager_port: 9093,
+  alertmanager_conf_settings: {},
+  node_exporter_port: 9100,
+  postgres_exporter_port: 9187,
+
   use_local_repo_only: false,
 });
 
@@ -64,6 +74,9 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'haproxy_package_version',
   'pgbouncer_package_version',
   'pgbackrest_package_version',
+  'prometheus_package_version',
+  'node_exporter_package_version',
+  'postgres_exporter_package_version',
   // TPA's instance key (also a variable): the pgbackrest host keeping a data node's backups.
   'backup',
   'patroni_repl_max_lag',

@@ -1,6 +1,6 @@
 /** Plain data shapes shared across the pure core. */
 
-export const ROLES = ['primary', 'replica', 'etcd', 'haproxy', 'pgbouncer', 'pgbackrest'] as const;
+export const ROLES = ['primary', 'replica', 'etcd', 'haproxy', 'pgbouncer', 'pgbackrest', 'monitoring-server'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const PLATFORMS = ['nspawn', 'bare'] as const;

@@ -47,6 +47,8 @@ export type CommandIntent =
   | { kind: 'pgbackrest-check'; stanza: string }
   /** deploy: backup timers of entries pgbackrest_schedule no longer has, found (checkOnly) or stopped and removed. */
   | { kind: 'pgbackrest-unschedule'; keep: readonly string[]; checkOnly: boolean }
+  /** deploy: postgres_exporter's role on the leader: is it there with pg_monitor (checkOnly), or create it. */
+  | { kind: 'monitoring-role'; role: string; checkOnly: boolean }
   /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
   | { kind: 'probe-writes'; ip: string; port: number };
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { monitoringAlertCases, monitoringTargetCases, type MonitoringEnv } from './monitoring-cases.js';
 import { statusFaultCases, statusReadingCases, type StatusEnv } from './status-cases.js';
 import { patronictl as patronictlOn, ProxyWriter, waitHealthy as waitHealthyOn } from './probes.js';
 import { clusterSecrets, e2eSuiteCanRun, pghaOk, psql, removeStaleCluster, sshOk, type Ran, removeTestCluster } from './harness.js';
@@ -23,6 +24,8 @@ const CLUSTER = 'e2eops';
 const SUBNET = '10.234.1';
 const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` };
 const PROXY = `${SUBNET}.14`;
+/** The monitoring host configure --enable-monitoring adds, at the next free address. */
+const MONITOR = `${SUBNET}.15`;
 const NAMES = ['pg1', 'pg2', 'pg3'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +77,19 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-swo-'));
     dir = join(root, CLUSTER);
     outputs.push(
-      (await pghaOk(['configure', dir, '-a', 'M1', '--enable-patroni', '--enable-haproxy', '--subnet', `${SUBNET}.0/24`])).stdout,
+      (
+        await pghaOk([
+          'configure',
+          dir,
+          '-a',
+          'M1',
+          '--enable-patroni',
+          '--enable-haproxy',
+          '--enable-monitoring',
+          '--subnet',
+          `${SUBNET}.0/24`,
+        ])
+      ).stdout,
     );
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
@@ -92,8 +107,10 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  const statusEnv: StatusEnv = { dir: () => dir, cluster: CLUSTER, ips: { ...IP, proxy1: PROXY }, outputs };
+  const statusEnv: StatusEnv = { dir: () => dir, cluster: CLUSTER, ips: { ...IP, proxy1: PROXY, monitor1: MONITOR }, outputs };
+  const monitoringEnv: MonitoringEnv = { ...statusEnv, leader: () => leaderName() };
   statusReadingCases(statusEnv);
+  monitoringTargetCases(monitoringEnv);
 
   it(
     'switches over to each replica in turn and back; HAProxy follows every time',
@@ -301,6 +318,7 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     5 * 60_000,
   );
 
+  monitoringAlertCases(monitoringEnv);
   statusFaultCases(statusEnv);
 
   it('never prints a secret', () => {

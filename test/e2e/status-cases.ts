@@ -15,7 +15,7 @@ import { BIN, clusterSecrets, pgha, pghaOk, ssh, sshOk } from './harness.js';
 export interface StatusEnv {
   dir(): string;
   cluster: string;
-  /** pg1, pg2, pg3 and proxy1. */
+  /** pg1, pg2, pg3, proxy1 and monitor1, in config.yml's order. */
   ips: Record<string, string>;
   outputs: string[];
 }
@@ -102,7 +102,7 @@ export function statusReadingCases(env: StatusEnv): void {
     const json = await pghaOk(['status', dir, '-o', 'json', '--versions']);
     const s = JSON.parse(json.stdout) as ClusterStatus;
     expect(s.failsafeMode).toBe(false);
-    expect(s.hosts.map((h) => h.name)).toEqual(['pg1', 'pg2', 'pg3', 'proxy1']);
+    expect(s.hosts.map((h) => h.name)).toEqual(Object.keys(IPS));
     for (const h of s.hosts) {
       expect(h.reachable, h.error).toBe(true);
       // Independent of pgha: the host's own os-release and dpkg, read with OpenSSH.
@@ -110,16 +110,18 @@ export function statusReadingCases(env: StatusEnv): void {
       expect(`${h.release!.id} ${h.release!.version} ${h.release!.codename}`).toBe(osr);
       expect(osr).toBe('debian 13 trixie');
       const names = Object.keys(h.packages!);
-      if (h.name === 'proxy1') expect(names).toEqual(['haproxy']);
-      else expect(names).toEqual(['etcd-server', 'patroni', 'postgresql-17']);
+      // Every host also runs the monitoring host's node exporter; data nodes its postgres exporter.
+      const own: Record<string, string[]> = { proxy1: ['haproxy'], monitor1: ['prometheus'] };
+      expect(names).toEqual(expect.arrayContaining(own[h.name] ?? ['etcd-server', 'patroni', 'postgresql-17']));
+      expect(names).toEqual([...names].sort());
       for (const [p, v] of Object.entries(h.packages!)) {
         expect(sshOk(dir, IPS[h.name]!, `dpkg-query -W -f='\${Version}' ${p}`).trim()).toBe(v);
       }
     }
     const table = await pghaOk(['status', dir, '--versions']);
     expect(table.stdout).toMatch(new RegExp(`^\\+ Cluster: ${CLUSTER} \\(failsafe mode: off\\) -+\\+`));
-    expect(table.stdout).toMatch(/^ {2}pg1 +Debian 13 \(trixie\) {2}etcd-server \S+, patroni 4\.0\.7\S*, postgresql-17 17\.\S+$/m);
-    expect(table.stdout).toMatch(/^ {2}proxy1 +Debian 13 \(trixie\) {2}haproxy 3\.0\.\S+$/m);
+    expect(table.stdout).toMatch(/^ {2}pg1 +Debian 13 \(trixie\) {2}etcd-server \S+, patroni 4\.0\.7\S*, postgresql-17 17\.\S+/m);
+    expect(table.stdout).toMatch(/^ {2}proxy1 +Debian 13 \(trixie\) {2}haproxy 3\.0\.\S+/m);
   });
 
   it('status shows etcd health, HAProxy routing writes to the leader, certificate expiry', async () => {
@@ -142,7 +144,7 @@ export function statusReadingCases(env: StatusEnv): void {
     );
     const upLine = raw.split('\n').find((l) => / pgha_rw \d+ \S+ \S+ 2 /.test(l));
     expect(upLine).toContain(` ${s.leader} `);
-    expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', 'pg1', 'pg2', 'pg3', 'proxy1']);
+    expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', ...Object.keys(IPS)].sort());
     for (const c of s.certificates) expect(c.daysLeft).toBeGreaterThan(300);
   });
 

@@ -71,8 +71,12 @@ describe('clusterSteps', () => {
   const pool = loadExample('m1-pgbouncer-bare');
   const ctx = { secret: (name: string) => `pw-of-${name}` };
 
-  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza)', () => {
-    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual(['pgbouncer', 'pgbackrest']);
+  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza, postgres_exporter its role)', () => {
+    expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual([
+      'pgbouncer',
+      'pgbackrest',
+      'postgres_exporter',
+    ]);
     const [step, ...rest] = pgbouncer.clusterSteps!(pool);
     expect(rest).toEqual([]);
     expect(step).toMatchObject({ name: 'auth-user', on: { kind: 'leader' }, title: 'PgBouncer auth user' });
@@ -140,11 +144,12 @@ describe('status', () => {
   it('every section is present, in name order, each with the hosts running its component', () => {
     const states = demo.hosts.map((h) => state(h, h.name === 'proxy1' ? { haproxy: SERVERS } : {}));
     const sections = readStatusSections(demo, states, view);
-    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbackrest', 'pgbouncer']);
+    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbackrest', 'pgbouncer', 'prometheus']);
     expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
     // No repository host in this cluster: pgBackRest's section is empty and prints no line.
     expect(sections.pgbackrest).toEqual([]);
     expect(sections.pgbouncer).toEqual([]);
+    expect(sections.prometheus).toEqual([]);
     expect(statusSectionLines(sections)).toEqual(['HAProxy proxy1: pgha_rw pg1 UP, pg2 DOWN']);
   });
 });
@@ -156,7 +161,7 @@ describe('the material in the cluster directory', () => {
   it('each piece is declared by the component that uses it', () => {
     expect(declaring('secretNames')).toEqual(['etcd', 'patroni', 'pgbouncer']);
     expect(declaring('clientIdentities')).toEqual(['haproxy']);
-    expect(declaring('dialsWithHostCert')).toEqual(['etcd', 'patroni', 'pgbouncer', 'pgbackrest']);
+    expect(declaring('dialsWithHostCert')).toEqual(['etcd', 'patroni', 'pgbouncer', 'pgbackrest', 'prometheus']);
   });
 
   it("secrets: Patroni's users as named, etcd's with basic auth only, PgBouncer's auth user where it runs", () => {

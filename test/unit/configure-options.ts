@@ -9,6 +9,7 @@ export function configureOptions(extra: Partial<ConfigureOptions> = {}): Configu
     enableHaproxy: false,
     enablePgbouncer: false,
     enablePgbackrest: false,
+    enableMonitoring: false,
     os: 'Debian',
     osVersion: 12,
     patroniPackageFlavour: 'community',

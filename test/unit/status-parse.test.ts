@@ -206,6 +206,7 @@ const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>(
   haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
   pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],
   pgbackrest: [],
+  prometheus: [],
   certificates: [
     { host: 'CA', notAfter: '2036-01-01T00:00:00.000Z', daysLeft: 3652 },
     { host: 'pg1', notAfter: '2028-01-01T00:00:00.000Z', daysLeft: 729 },

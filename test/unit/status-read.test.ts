@@ -233,6 +233,7 @@ describe('readStatus', () => {
       // Added with pgBackRest's section (empty here: no repository host); sections go in name order.
       'pgbackrest',
       'pgbouncer',
+      'prometheus',
       'certificates',
       'hosts',
       'source',

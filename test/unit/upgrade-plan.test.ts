@@ -78,7 +78,16 @@ describe('postgresVersionNumber', () => {
 describe('parseComponents', () => {
   it('keeps rolling order whatever the order given', () => {
     expect(parseComponents('haproxy,patroni')).toEqual({ components: ['patroni', 'haproxy'], unknown: [] });
-    expect(parseComponents('all').components).toEqual(['etcd', 'patroni', 'postgres', 'pgbouncer', 'haproxy']);
+    expect(parseComponents('all').components).toEqual([
+      'etcd',
+      'patroni',
+      'postgres',
+      'pgbouncer',
+      'haproxy',
+      'node_exporter',
+      'postgres_exporter',
+      'prometheus',
+    ]);
     expect(parseComponents('patroni,pgpool').unknown).toEqual(['pgpool']);
   });
 });

@@ -16,6 +16,7 @@ import type { Plain } from '../../model/merge.js';
 import { isPlainObject } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { bool, dataNodes, hostPort, layered, nodePem, num, optStr, str, tlsFiles, withNewline } from '../common.js';
+import { isMonitored } from '../monitoring/topology.js';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CA, HAPROXY_CLIENT_PEM, HAPROXY_CONFIG, HAPROXY_SSL_DIR } from '../paths.js';
 
 export const HAPROXY_RW_BACKEND = 'pgha_rw';
@@ -140,6 +141,9 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
         'stats uri': HAPROXY_STATS_PATH,
         // Fills the CSV's addr column, which status shows; only CA-verified clients see it.
         'stats show-legends': true,
+        // HAProxy's built-in Prometheus exporter, for the monitoring host's Prometheus (which
+        // presents its node certificate like any client here). Only in a monitored cluster.
+        ...(isMonitored(cluster) ? { 'http-request use-service prometheus-exporter if { path /metrics }': true } : {}),
       },
     };
   }

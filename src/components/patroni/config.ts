@@ -16,6 +16,7 @@ import {
 } from '../paths.js';
 import { toYaml } from '../yaml.js';
 import { replicaFromRepository } from './archiving.js';
+import { isMonitored, POSTGRES_EXPORTER_ROLE } from '../monitoring/topology.js';
 import { desiredDcs } from './dcs.js';
 
 /** Debian's `patroni@.service` reads `/etc/patroni/%i.yml`; the instance is the cluster name. */
@@ -52,6 +53,8 @@ export function pgHba(cluster: ResolvedCluster, host: ResolvedHost): string[] {
   const hba = [
     `local all ${superUser} peer`,
     `local replication ${superUser} peer`,
+    // postgres_exporter (monitoring): its system user logs in as the role of the same name, by peer.
+    ...(isMonitored(cluster) ? [`local postgres ${POSTGRES_EXPORTER_ROLE} peer`] : []),
     'local all all scram-sha-256',
     'host all all 127.0.0.1/32 scram-sha-256',
     'host all all ::1/128 scram-sha-256',

@@ -8,6 +8,7 @@ import { pinned, portOf, unitOfSystemdPath, type WithStatus } from '../component
 import { PGBACKREST_CONF_DIR, PGBACKREST_SSL_DIR, pgbackrestConfFiles } from './config.js';
 import { pgbackrestHealth } from './health.js';
 import { BACKUP_UNIT_PREFIX, backupScheduleFiles, backupTimers, unscheduleStep } from './schedule.js';
+import { BACKUP_METRICS_TIMER, backupMetricsFiles, writesBackupMetrics } from './metrics.js';
 import { stanzaHosts, stanzaStep } from './stanza.js';
 import { pgbackrestStateScript, pgbackrestStatus, type PgbackrestStatus } from './status.js';
 import { runsPgbackrest } from './topology.js';
@@ -22,9 +23,16 @@ export const pgbackrest: WithStatus<'pgbackrest', PgbackrestStatus> = {
     ...pgbackrestConfFiles(cluster, host, ctx.inputs),
     ...pgbackrestUnitFiles(cluster, host),
     ...backupScheduleFiles(cluster, host),
+    ...backupMetricsFiles(cluster, host),
   ],
   // The backup timers (./schedule.ts) on a repository host; their services run when they fire.
-  units: (cluster, host) => [PGBACKREST_UNIT, ...backupTimers(cluster, host)],
+  // The metrics timer only where a monitoring host reads it (./metrics.ts); the oneshot it starts
+  // reads its script afresh each run, so a changed script needs nothing.
+  units: (cluster, host) => [
+    PGBACKREST_UNIT,
+    ...backupTimers(cluster, host),
+    ...(writesBackupMetrics(cluster, host) ? [BACKUP_METRICS_TIMER] : []),
+  ],
   // The server reads its configuration and certificates at start; a restart costs an archive-push
   // in flight one retry (PostgreSQL calls archive_command again), nothing more.
   reactions: (_cluster, path) => {

@@ -13,6 +13,7 @@ import { createContext, eachHost, eachInstance, type Rule, type SemanticResult }
 import { etcdQuorum } from './etcd.js';
 import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
+import { prometheusRulesValid } from './monitoring.js';
 import { listenAddresses, ports } from './network.js';
 import { patroniTiming } from './patroni-timing.js';
 import { backupNamesRepository, oneBackupHost, pgbackrestOffDataNodes, unusedRepository } from './pgbackrest.js';
@@ -49,7 +50,7 @@ export const RULES: readonly Rule[] = [
   clusterWideVariables,
   dataNodesOneRelease,
   oneBackupHost,
-  eachHost(userNames, postgresShippedByRelease, backupNamesRepository),
+  eachHost(userNames, postgresShippedByRelease, backupNamesRepository, prometheusRulesValid),
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas),

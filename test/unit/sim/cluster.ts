@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { scramVerifierWith } from '../../../src/components/host-commands.js';
 import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
 import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
+import { releaseOf } from '../../../src/model/releases.js';
 import type { ResolvedCluster, ResolvedHost } from '../../../src/model/types.js';
 import type { Requester } from '../../../src/transport/https.js';
 import type { Command } from '../../../src/transport/quote.js';
@@ -77,6 +78,8 @@ export class SimCluster {
   readonly stanzas = new Set<string>();
   /** Backups the repository holds, oldest first, as `pgbackrest info` lists them. */
   readonly backups: { label: string; type: string; start: number; stop: number }[] = [];
+  /** Roles the monitoring step set up (LOGIN, pg_monitor). */
+  readonly monitoringRoles = new Set<string>();
   /** pg_authid.rolpassword of Patroni's roles, by name. */
   readonly rolePasswords = new Map<string, string>();
   /** Hosts whose PgBouncer follower missed the last leader change: their target is a replica. */
@@ -250,7 +253,9 @@ class SimTransport implements HostTransport {
     const ok = (stdout = ''): Promise<ExecResult> => Promise.resolve({ code: 0, stdout, stderr: '' });
     switch (intent.kind) {
       case 'gather-facts': {
-        const lines = ['PGHA-FACTS 1', `H =${this.host}`, 'O =debian =bookworm'];
+        // The release config.yml expects, as a host provisioned for it reports.
+        const release = releaseOf(this.sim.cluster.hosts.find((x) => x.name === this.host)?.vars ?? {});
+        const lines = ['PGHA-FACTS 1', `H =${this.host}`, `O =debian =${release.codename}`];
         for (const path of intent.paths) {
           const f = h.files.get(path);
           lines.push(
@@ -364,6 +369,16 @@ class SimTransport implements HostTransport {
           this.sim.log.push(`${this.host}: remove ${p.slice(20)}`);
         }
         return ok(stale.length ? 'changed\n' : '');
+      }
+      case 'monitoring-role': {
+        const changed = !this.sim.monitoringRoles.has(intent.role);
+        if (intent.checkOnly) return ok(changed ? 'changed\n' : '');
+        if (!this.sim.leaderHost()) return Promise.resolve({ code: 2, stdout: '', stderr: 'psql: no server running' });
+        if (changed) {
+          this.sim.monitoringRoles.add(intent.role);
+          this.sim.log.push(`${this.host}: monitoring role ${intent.role}`);
+        }
+        return ok(changed ? 'changed\n' : '');
       }
       case 'read-postmaster-parameters':
         return ok(POSTMASTER.join('\n') + '\n');
