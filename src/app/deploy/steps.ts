@@ -1,6 +1,6 @@
 /**
  * The components' steps inside the running cluster (ClusterStep in src/components/component.ts:
- * PgBouncer's auth user today): planned by each step's read-only check on the host it runs on,
+ * PgBouncer's auth user, pgBackRest's stanza, the declared users and databases): planned by each step's read-only check on the host it runs on,
  * applied by the executor once the leader accepts writes. deploy names no component here: it
  * iterates the registry, and the plan records each step as data.
  */

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL's packages on every data node. Patroni (../patroni/) creates, configures and runs
  * the cluster, so this component has no files or units of its own; it exists so that its
- * packages are pinned and upgraded (restarting PostgreSQL through Patroni) on their own.
+ * packages are pinned and upgraded (restarting PostgreSQL through Patroni) on their own, and
+ * for what lives inside PostgreSQL: the users and databases config.yml declares (./declared.ts).
  */
 import { isDataNode, optStr, str } from '../common.js';
 import { pinned, portOf, type ClusterStep, type Component } from '../component.js';
