@@ -81,12 +81,14 @@ export type StepTarget = { kind: 'leader' } | { kind: 'role'; role: Role };
 export interface StepContext {
   /** A password from DIR/secrets; a command carries it on its stdin, never in its script. */
   secret(name: string): string;
+  /** `pgha deploy --prune`: drop what pgha created and config.yml no longer declares (otherwise only reported). */
+  prune?: boolean;
 }
 
 /**
  * Something a component sets up inside the running cluster rather than in a host's files (an
  * auth user in PostgreSQL, a backup stanza). deploy runs it once the leader accepts writes, and
- * before the `service` units start, so they find it in place. Both commands print `changed`:
+ * before the `service` units start, so they find it in place. Both commands print `changed` (a line of its own):
  * the check (read-only, run when deploy plans) when the step is pending, the apply when it
  * changed something, so a run that finds it done records nothing.
  */
@@ -98,6 +100,12 @@ export interface ClusterStep {
   readonly title: string;
   /** What `deploy --check` prints for it after `cluster: <component>: `. */
   describe(host: ResolvedHost): string;
+  /**
+   * The plan's words from what the check printed (what exactly is missing), where a step says
+   * more than `describe`; absent: `describe`. A check's `warning: …` lines become deploy
+   * warnings whether or not the step is pending.
+   */
+  explain?(checkOutput: string): string;
   check(host: ResolvedHost, ctx: StepContext): Command;
   apply(host: ResolvedHost, ctx: StepContext): Command;
 }

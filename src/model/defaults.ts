@@ -9,6 +9,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   os: 'Debian',
   os_version: DEFAULT_OS_VERSION,
   postgres_port: 5432,
+  // Extra pg_hba.conf lines (TPA's name), placed before pgha's catch-all lines: src/components/patroni/config.ts.
+  postgres_hba_settings: [],
 
   patroni_super_user: 'postgres',
   patroni_replication_user: 'replicator',
@@ -84,6 +86,10 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'postgres_bin_dir',
   'etcd_data_dir',
   'failover_manager',
+  // Unset: pgha manages no users or databases. A list, [] included: deploy reconciles them and
+  // reports (or, with --prune, drops) those it created that are no longer listed.
+  'postgres_users',
+  'postgres_databases',
 ];
 
 export const ARCHITECTURE_DEFAULTS: Readonly<Record<'M1', Vars>> = Object.freeze({

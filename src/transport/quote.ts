@@ -32,6 +32,8 @@ export type CommandIntent =
   | { kind: 'pgbouncer-auth-user'; user: string; checkOnly: boolean }
   /** The passwords of Patroni's roles: read their verifiers' fingerprints (checkOnly) or set them. */
   | { kind: 'role-passwords'; users: readonly string[]; checkOnly: boolean }
+  /** deploy: the users and databases config.yml declares: what is pending (checkOnly), or converge them (and drop what was pruned). */
+  | { kind: 'declared-objects'; users: readonly string[]; databases: readonly string[]; checkOnly: boolean; prune: boolean }
   | { kind: 'read-postmaster-parameters' }
   /** upgrade: installed versions (with install times) and running units (start time, replaced binary). */
   | { kind: 'read-versions'; packages: readonly string[]; units: readonly string[] }

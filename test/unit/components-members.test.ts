@@ -71,8 +71,9 @@ describe('clusterSteps', () => {
   const pool = loadExample('m1-pgbouncer-bare');
   const ctx = { secret: (name: string) => `pw-of-${name}` };
 
-  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza, postgres_exporter its role)', () => {
+  it('PgBouncer declares its auth user, on the leader, in the words deploy --check prints (and pgBackRest its stanza, PostgreSQL the declared users and databases, postgres_exporter its role)', () => {
     expect(COMPONENTS.filter((c) => c.clusterSteps !== undefined).map((c) => c.name)).toEqual([
+      'postgres',
       'pgbouncer',
       'pgbackrest',
       'postgres_exporter',
@@ -159,7 +160,7 @@ describe('the material in the cluster directory', () => {
     COMPONENTS.filter((c) => c[member] !== undefined).map((c) => c.name);
 
   it('each piece is declared by the component that uses it', () => {
-    expect(declaring('secretNames')).toEqual(['etcd', 'patroni', 'pgbouncer']);
+    expect(declaring('secretNames')).toEqual(['etcd', 'patroni', 'postgres', 'pgbouncer']);
     expect(declaring('clientIdentities')).toEqual(['haproxy']);
     expect(declaring('dialsWithHostCert')).toEqual(['etcd', 'patroni', 'pgbouncer', 'pgbackrest', 'prometheus']);
   });

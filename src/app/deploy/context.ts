@@ -17,6 +17,8 @@ import { ClusterSession, type SessionSeams } from '../session.js';
 
 export interface DeployRequest {
   check: boolean;
+  /** Drop the roles and databases pgha created that config.yml no longer declares (otherwise they are reported). */
+  prune?: boolean;
   diff: boolean;
   extraVars: Vars;
   hosts?: string[] | undefined;
@@ -42,6 +44,8 @@ export class DeployContext {
   plan: WholePlan = { hosts: new Map(), cluster: [] };
   /** The etcd members that answered healthy when the run began (checkEtcd), read once. */
   etcdHealthy: string[] = [];
+  /** What the cluster steps' checks warned about (a role pgha created that is no longer declared), for the summary. */
+  stepWarnings: string[] = [];
 
   constructor(
     readonly loaded: LoadedCluster,

@@ -66,6 +66,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
             skipEtcdWait = etcd.skipWait;
             warnings.push(...etcd.warnings.map((w) => `warning: ${w}`));
             await planCluster(d);
+            warnings.push(...d.stepWarnings);
           },
         },
       ],

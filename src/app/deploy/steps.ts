@@ -1,6 +1,6 @@
 /**
  * The components' steps inside the running cluster (ClusterStep in src/components/component.ts:
- * PgBouncer's auth user today): planned by each step's read-only check on the host it runs on,
+ * PgBouncer's auth user, pgBackRest's stanza, the declared users and databases): planned by each step's read-only check on the host it runs on,
  * applied by the executor once the leader accepts writes. deploy names no component here: it
  * iterates the registry, and the plan records each step as data.
  */
@@ -20,7 +20,17 @@ export type StepAction = Extract<ClusterAction, { kind: 'component-step' }>;
 const CHANGED = 'changed';
 
 function stepContext(d: DeployContext): StepContext {
-  return { secret: (name) => d.secret(name) };
+  return { secret: (name) => d.secret(name), prune: d.req.prune === true };
+}
+
+/** `changed` as a line of its own: a name a step prints (a role called changed) does not count. */
+function saysChanged(stdout: string): boolean {
+  return stdout.split('\n').some((l) => l.trim() === CHANGED);
+}
+
+/** The check's `warning: …` lines, for deploy's warnings. */
+function warningsOf(stdout: string): string[] {
+  return stdout.split('\n').filter((l) => l.startsWith('warning: '));
 }
 
 /** Every step of every component some host of the cluster runs, in registry order. */
@@ -57,7 +67,10 @@ export async function planComponentSteps(d: DeployContext, leader: string | unde
     for (const h of hosts) {
       if (!bootstraps || on.kind === 'role') {
         const r = await run(d.session.transport(h.name), step.check(h, ctx), `${step.title} (check)`);
-        if (!r.stdout.includes(CHANGED)) continue;
+        d.stepWarnings.push(...warningsOf(r.stdout));
+        if (!saysChanged(r.stdout)) continue;
+        out.push({ kind: 'component-step', component, step: step.name, host: h.name, what: step.explain?.(r.stdout) ?? step.describe(h) });
+        continue;
       }
       out.push({ kind: 'component-step', component, step: step.name, host: h.name, what: step.describe(h) });
     }
@@ -91,7 +104,7 @@ export async function applyComponentSteps(d: DeployContext, leader: string): Pro
     const step = declaredStep(d, a);
     const host = step.on.kind === 'leader' ? leader : a.host;
     const r = await run(d.session.transport(host), step.apply(d.session.host(host), ctx), step.title);
-    if (r.stdout.includes(CHANGED)) done.push({ ...a, host });
+    if (saysChanged(r.stdout)) done.push({ ...a, host });
   }
   return done;
 }

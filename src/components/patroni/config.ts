@@ -44,6 +44,10 @@ export function restApiUrl(host: ResolvedHost): string {
  * pg_hba: the local superuser by peer (Patroni runs as postgres over the socket), everything else
  * by scram-sha-256; replication only from members. Loopback stays `host`: it never leaves the
  * machine and local tools should not need certificates to reach their own server.
+ *
+ * `postgres_hba_settings` (TPA's extra lines) come right after the superuser's peer lines: pg_hba
+ * is first match wins, so after the catch-all lines a declared line (a `reject`, a `cert` for one
+ * database) would never be read; before pgha's own superuser lines it could lock Patroni out.
  */
 export function pgHba(cluster: ResolvedCluster, host: ResolvedHost): string[] {
   const v = host.vars;
@@ -55,6 +59,7 @@ export function pgHba(cluster: ResolvedCluster, host: ResolvedHost): string[] {
     `local replication ${superUser} peer`,
     // postgres_exporter (monitoring): its system user logs in as the role of the same name, by peer.
     ...(isMonitored(cluster) ? [`local postgres ${POSTGRES_EXPORTER_ROLE} peer`] : []),
+    ...(Array.isArray(v.postgres_hba_settings) ? v.postgres_hba_settings.map(String) : []),
     'local all all scram-sha-256',
     'host all all 127.0.0.1/32 scram-sha-256',
     'host all all ::1/128 scram-sha-256',

@@ -10,6 +10,7 @@
 import type { ClusterConfig, Vars } from '../../model/types.js';
 import type { LoadedDocument } from '../load.js';
 import { createContext, eachHost, eachInstance, type Rule, type SemanticResult } from './context.js';
+import { declaredDatabases, declaredUsers, hbaSettings } from './declared.js';
 import { etcdQuorum } from './etcd.js';
 import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
@@ -50,7 +51,9 @@ export const RULES: readonly Rule[] = [
   clusterWideVariables,
   dataNodesOneRelease,
   oneBackupHost,
-  eachHost(userNames, postgresShippedByRelease, backupNamesRepository, prometheusRulesValid),
+  eachHost(userNames, postgresShippedByRelease, backupNamesRepository, prometheusRulesValid, hbaSettings),
+  declaredUsers,
+  declaredDatabases,
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas),

@@ -10,6 +10,9 @@ import { didYouMean } from './suggest.js';
  */
 export const CLUSTER_WIDE = [
   'postgres_version',
+  // PostgreSQL's roles and databases are the cluster's, not a host's.
+  'postgres_users',
+  'postgres_databases',
   'failover_manager',
   'patroni_dcs',
   'patroni_dcs_namespace',

@@ -74,6 +74,8 @@ export class SimCluster {
     users: new Map<string, { password: string; roles: string[] }>(),
   };
   pgbouncerAuthSet = false;
+  /** The declared users and databases converged so far (one key per declaration). */
+  declaredObjects = new Set<string>();
   /** pgBackRest stanzas the repository holds (stanza-create succeeded). */
   readonly stanzas = new Set<string>();
   /** Backups the repository holds, oldest first, as `pgbackrest info` lists them. */
@@ -315,6 +317,15 @@ class SimTransport implements HostTransport {
           this.sim.log.push(`${this.host}: pgbouncer auth user ${intent.user}`);
         }
         return ok(changed ? 'changed\n' : '');
+      }
+      case 'declared-objects': {
+        const key = JSON.stringify([intent.users, intent.databases]);
+        const changed = !this.sim.declaredObjects.has(key);
+        if (!changed) return ok();
+        if (intent.checkOnly) return ok(`pending: create ${[...intent.users, ...intent.databases].join(', ')}\nchanged\n`);
+        this.sim.declaredObjects.add(key);
+        this.sim.log.push(`${this.host}: declared users ${intent.users.join(', ')} databases ${intent.databases.join(', ')}`);
+        return ok('changed\n');
       }
       case 'pgbackrest-stanza': {
         const changed = !this.sim.stanzas.has(intent.stanza);
