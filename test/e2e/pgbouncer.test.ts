@@ -328,6 +328,21 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       sql('CREATE TABLE pitr (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp())');
       const backup = await pghaOk(['backup', dir, '--type', 'full']);
       expect(backup.stdout).toMatch(/\d{8}-\d{6}F/);
+      // status: the repository's newest backup and every data node's archiver.
+      const st = JSON.parse((await pghaOk(['status', dir, '-o', 'json'])).stdout) as {
+        pgbackrest: {
+          host: string;
+          lastBackup?: { type: string; ageSec: number | null } | null;
+          archiver?: { working: boolean };
+          error?: string;
+        }[];
+      };
+      const repo = st.pgbackrest.find((e) => e.host === 'backup1');
+      expect(repo?.error, JSON.stringify(repo)).toBeUndefined();
+      expect(repo?.lastBackup?.type).toBe('full');
+      expect(repo?.lastBackup?.ageSec).toBeLessThan(300);
+      for (const e of st.pgbackrest.filter((x) => x.host !== 'backup1')) expect(e.archiver?.working, JSON.stringify(e)).toBe(true);
+      expect((await pghaOk(['backups', dir, '-o', 'json'])).stdout).toMatch(/"type": "full"/);
       insert(1, 40);
       // A switchover between the backup and the target: recovery must follow the new timeline.
       const from = leader()!;

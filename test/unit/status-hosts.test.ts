@@ -132,6 +132,12 @@ describe('a host as status reports it', () => {
       packages: { 'etcd-server': '3.5.16-4', patroni: '4.0.7-3~deb13u1', 'postgresql-17': '17.12-0+deb13u1' },
     });
   });
+  it("a part whose output lacks a final newline still ends at its marker (pgbackrest info's JSON)", () => {
+    const out = `@@pgha:pgbackrest\n[{"name":"main"}]@@pgha:rc=0\n@@pgha:haproxy\nok\n@@pgha:rc=0\n`;
+    const parts = splitHostState(out);
+    expect(parts.get('pgbackrest')).toEqual({ text: '[{"name":"main"}]', rc: 0 });
+    expect(parts.get('haproxy')).toEqual({ text: 'ok', rc: 0 });
+  });
   it('unreachable: no release, no packages, the reason', () => {
     expect(hostStatus({ host: pg1, error: 'timed out' })).toEqual({
       name: 'pg1',

@@ -54,7 +54,14 @@ export function splitHostState(out: string): Map<string, { text: string; rc: num
   const parts = new Map<string, { text: string; rc: number }>();
   let name: string | undefined;
   let buf: string[] = [];
-  for (const line of out.split('\n')) {
+  for (let line of out.split('\n')) {
+    // A part whose output does not end in a newline (`pgbackrest --output=json info`) puts the
+    // closing marker at the end of its last line: split it off there.
+    const at = line.indexOf(MARK);
+    if (at > 0 && name) {
+      buf.push(line.slice(0, at));
+      line = line.slice(at);
+    }
     if (line.startsWith(MARK)) {
       const tag = line.slice(MARK.length);
       if (tag.startsWith('rc=')) {
