@@ -324,6 +324,53 @@ except urllib.error.HTTPError as e:
     expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
   });
 
+  it(
+    'declared users and databases: created through the leader with a generated password, a no-op after, a new secret rolled, --prune drops what is no longer declared',
+    async () => {
+      const configPath = join(dir, 'config.yml');
+      const setDeclared = (users: unknown[], databases: unknown[]) => {
+        const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
+        doc.cluster_vars.postgres_users = users;
+        doc.cluster_vars.postgres_databases = databases;
+        writeFileSync(configPath, stringify(doc));
+      };
+      const asApp = (password: string) =>
+        psql(
+          `host=${PROXY} port=5432 user=app dbname=appdb sslmode=require`,
+          "select current_user, (select pg_catalog.count(*) from pg_catalog.pg_extension where extname = 'citext')",
+          password,
+        );
+      setDeclared([{ username: 'app', role_attrs: ['LOGIN'] }], [{ name: 'appdb', owner: 'app', extensions: [{ name: 'citext' }] }]);
+      const first = await pghaOk(['deploy', dir]);
+      outputs.push(first.stdout, first.stderr);
+      const login = asApp(secret('app'));
+      expect(login.stderr).toBe('');
+      expect(login.stdout).toBe('app|1');
+      const again = await pghaOk(['deploy', dir]);
+      outputs.push(again.stdout, again.stderr);
+      expect(again.stdout).toContain('no changes');
+      // A new password in DIR/secrets is set by the next deploy; the old one stops working.
+      const old = secret('app');
+      writeFileSync(join(dir, 'secrets', 'app'), 'a-new-password-for-app-0123456789\n', { mode: 0o600 });
+      outputs.push((await pghaOk(['deploy', dir])).stdout);
+      expect(asApp('a-new-password-for-app-0123456789').stdout).toBe('app|1');
+      expect(asApp(old).code).not.toBe(0);
+      // No longer declared: reported, kept; with --prune, dropped.
+      setDeclared([], []);
+      const kept = await pghaOk(['deploy', dir]);
+      outputs.push(kept.stdout, kept.stderr);
+      expect(`${kept.stdout}${kept.stderr}`).toMatch(/appdb/);
+      const count = (sql: string) =>
+        psql(`host=${PROXY} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secret('postgres')).stdout;
+      expect(count("select pg_catalog.count(*) from pg_catalog.pg_database where datname = 'appdb'")).toBe('1');
+      const pruned = await pghaOk(['deploy', dir, '--prune']);
+      outputs.push(pruned.stdout, pruned.stderr);
+      expect(count("select pg_catalog.count(*) from pg_catalog.pg_database where datname = 'appdb'")).toBe('0');
+      expect(count("select pg_catalog.count(*) from pg_catalog.pg_roles where rolname = 'app'")).toBe('0');
+    },
+    5 * 60_000,
+  );
+
   it('keeps the live leader after a switchover done behind its back', async () => {
     const before = leaderName();
     const target = before === 'pg2' ? 'pg3' : 'pg2';
