@@ -2,6 +2,7 @@
  * Commands deploy runs on hosts, as data (docs/architecture.md#security-invariants, "Commands as data"). Pure: each returns a
  * Command whose script holds no secret; secrets travel on stdin.
  */
+import { QUIET_SESSION_SQL } from './postgres/quiet-session.js';
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { quote, sh, type Command } from '../transport/quote.js';
 
@@ -122,7 +123,9 @@ export function pgbouncerAuthUserCommand(
 ): Command {
   const literal = (x: string) => `'${x.replace(/'/g, "''")}'`;
   const verifier = scramVerifier(user, password);
-  const roleSql = `SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND rolpassword ${EQ} ${literal(verifier)});
+  // The ALTER ROLE below carries the verifier: the session keeps it out of PostgreSQL's log.
+  const roleSql = `${QUIET_SESSION_SQL}
+SELECT 'changed' WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND rolpassword ${EQ} ${literal(verifier)});
 SELECT pg_catalog.format('CREATE ROLE %I LOGIN', ${literal(user)}) WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname ${EQ} ${literal(user)}) \\gexec
 SELECT pg_catalog.format('ALTER ROLE %I WITH LOGIN PASSWORD %L', ${literal(user)}, ${literal(verifier)}) FROM pg_catalog.pg_authid WHERE rolname ${EQ} ${literal(user)} AND (rolpassword IS NULL OR rolpassword OPERATOR(pg_catalog.<>) ${literal(verifier)}) \\gexec
 `;

@@ -15,6 +15,7 @@
  * - What pgha created carries a comment (MANAGED_MARKER) on the role or database: a marked one no
  *   longer declared is reported, and dropped only by `pgha deploy --prune`.
  */
+import { QUIET_SESSION_SQL } from './quiet-session.js';
 import { quote, type Command } from '../../transport/quote.js';
 import { PINNED_SEARCH_PATH, scramVerifier } from '../host-commands.js';
 
@@ -122,19 +123,8 @@ const line = (fmt: string, ...args: string[]) =>
 const marked = (oid: string, catalog: 'pg_authid' | 'pg_database') =>
   `COALESCE(pg_catalog.shobj_description(${oid}, '${catalog}') ${EQ} ${MARKER}, false)`;
 
-/**
- * Session settings of the check and the apply: their statements carry verifiers (as good as a
- * password to whoever can log in with SCRAM), so they stay out of PostgreSQL's log whatever
- * log_statement, the duration and sampling settings or an error say; IF NOT EXISTS notices are not news.
- */
-const QUIET = [
-  "SET log_statement = 'none';",
-  'SET log_min_duration_statement = -1;',
-  'SET log_min_error_statement = panic;',
-  'SET log_min_duration_sample = -1;',
-  'SET log_transaction_sample_rate = 0;',
-  'SET client_min_messages = warning;',
-];
+/** The check's and the apply's statements carry verifiers: the session keeps them out of the log. */
+const QUIET = QUIET_SESSION_SQL.split('\n');
 
 /** The differences of a declared role from pg_authid row `a`, as an SQL text[] of words (NULLs dropped when joined). */
 function roleDiffs(u: DeclaredUser, verifier: string): string {

@@ -11,6 +11,7 @@
  * and catalog never hold it. Both run in the `postgres` database with the pinned search_path
  * and pg_catalog-qualified names.
  */
+import { QUIET_SESSION_SQL } from './quiet-session.js';
 import { createHash } from 'node:crypto';
 import { quote, type Command } from '../../transport/quote.js';
 import { PINNED_SEARCH_PATH, scramVerifier, scramVerifierWith } from '../host-commands.js';
@@ -67,7 +68,7 @@ export function setRolePasswordsCommand(passwords: ReadonlyMap<string, string>, 
     .join('\n');
   return {
     script: `set -euo pipefail\n${psql(port, '-f -')}`,
-    stdin: `${sql}\n`,
+    stdin: `${QUIET_SESSION_SQL}\n${sql}\n`,
     secrets: [...passwords.values(), ...verifiers.map(([, v]) => v)],
     intent: { kind: 'role-passwords', users: [...passwords.keys()], checkOnly: false },
   };
