@@ -107,7 +107,7 @@ export function monitoringTargetCases(env: MonitoringEnv): void {
         let log = '';
         child.stderr.on('data', (b: Buffer) => {
           log += b.toString();
-          const m = /listening on (\S+)/.exec(log);
+          const m = /listening on (\S+), scraping/.exec(log);
           if (m) resolve(`http://${m[1]!}`);
         });
         child.on('exit', (code) => reject(new Error(`pgha exporter exited ${code}: ${log}`)));
