@@ -9,7 +9,7 @@ import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 import type { PatroniClient } from '../patroni/client.js';
 import type { ClusterInfo, PatroniNodeStatus } from '../patroni/types.js';
 import type { Requester } from '../transport/https.js';
-import type { Command } from '../transport/quote.js';
+import { quote, type Command } from '../transport/quote.js';
 import type { ExecResult } from '../transport/types.js';
 
 export interface CheckResult {
@@ -67,3 +67,23 @@ export type HealthCheck = (probe: HealthProbe, hosts: readonly ResolvedHost[]) =
 
 /** The first line of an error's message: what a one-line check detail shows. */
 export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+
+/** A TCP connection to ip:port within 3 s (bash's /dev/tcp; exit 0 when it connects). */
+export function tcpConnectCommand(ip: string, port: number): Command {
+  return { script: `timeout 3 bash -c ${quote(`</dev/tcp/${ip}/${port}`)}` };
+}
+
+/**
+ * Whether a host's port accepts connections, dialled from a data node (the controller may not
+ * reach the hosts' network directly): the check every listening component shares.
+ */
+export async function portAccepts(probe: HealthProbe, h: ResolvedHost, port: number, name: string): Promise<CheckResult> {
+  try {
+    const ran = await probe.onDataNode(tcpConnectCommand(h.ip, port));
+    if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to dial it from' };
+    const ok = ran.result.code === 0;
+    return { name, ok, detail: `${h.ip}:${port} ${ok ? 'accepts' : 'refuses'} connections (from ${ran.host.name})` };
+  } catch (e) {
+    return { name, ok: false, detail: firstLine(e) };
+  }
+}

@@ -10,8 +10,7 @@
  */
 import { quote, type Command } from '../../transport/quote.js';
 import { num } from '../common.js';
-import { firstLine, type CheckResult, type HealthCheck } from '../health.js';
-import { tcpConnectCommand } from '../pgbackrest/health.js';
+import { firstLine, portAccepts, type CheckResult, type HealthCheck } from '../health.js';
 
 /** An HTTP/1.0 GET of `path` on ip:port within 5 s, printing the whole answer (status line, headers, body). */
 export function httpGetCommand(ip: string, port: number, path: string): Command {
@@ -80,18 +79,5 @@ export const prometheusHealth: HealthCheck = async (probe, hosts) =>
 /** An exporter's port accepts connections on every host running it. */
 export function exporterHealth(label: string, portVariable: string): HealthCheck {
   return async (probe, hosts) =>
-    Promise.all(
-      hosts.map(async (h): Promise<CheckResult> => {
-        const port = num(h.vars, portVariable);
-        const name = `${label} ${h.name}: listening`;
-        try {
-          const ran = await probe.onDataNode(tcpConnectCommand(h.ip, port));
-          if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to dial it from' };
-          const ok = ran.result.code === 0;
-          return { name, ok, detail: `${h.ip}:${port} ${ok ? 'accepts' : 'refuses'} connections (from ${ran.host.name})` };
-        } catch (e) {
-          return { name, ok: false, detail: firstLine(e) };
-        }
-      }),
-    );
+    Promise.all(hosts.map((h) => portAccepts(probe, h, num(h.vars, portVariable), `${label} ${h.name}: listening`)));
 }

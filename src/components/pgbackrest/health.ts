@@ -7,16 +7,10 @@
  * among the pgN hosts itself), as the stanza step that runs it at deploy does.
  */
 import type { ResolvedHost } from '../../model/types.js';
-import { quote, type Command } from '../../transport/quote.js';
 import { num } from '../common.js';
-import { firstLine, type CheckResult, type HealthCheck, type HealthProbe } from '../health.js';
+import { firstLine, portAccepts, type CheckResult, type HealthCheck, type HealthProbe } from '../health.js';
 import { checkCommand } from './commands.js';
 import { stanzaHosts } from './stanza.js';
-
-/** A TCP connection to ip:port within 3 s (bash's /dev/tcp; exit 0 when it connects). */
-export function tcpConnectCommand(ip: string, port: number): Command {
-  return { script: `timeout 3 bash -c ${quote(`</dev/tcp/${ip}/${port}`)}` };
-}
 
 /** The last line pgBackRest printed (its ERROR line, when it failed). */
 const lastLine = (text: string): string => text.trimEnd().split('\n').at(-1)?.trim() ?? '';
@@ -43,18 +37,5 @@ export const pgbackrestHealth: HealthCheck = async (probe, hosts) => {
 };
 
 function tlsServers(probe: HealthProbe, hosts: readonly ResolvedHost[]): Promise<CheckResult[]> {
-  return Promise.all(
-    hosts.map(async (h): Promise<CheckResult> => {
-      const port = num(h.vars, 'pgbackrest_port');
-      const name = `pgBackRest ${h.name}: TLS server`;
-      try {
-        const ran = await probe.onDataNode(tcpConnectCommand(h.ip, port));
-        if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to dial it from' };
-        const ok = ran.result.code === 0;
-        return { name, ok, detail: `${h.ip}:${port} ${ok ? 'accepts' : 'refuses'} connections (from ${ran.host.name})` };
-      } catch (e) {
-        return { name, ok: false, detail: firstLine(e) };
-      }
-    }),
-  );
+  return Promise.all(hosts.map((h) => portAccepts(probe, h, num(h.vars, 'pgbackrest_port'), `pgBackRest ${h.name}: TLS server`)));
 }
