@@ -5,10 +5,10 @@
  * Superuser only (log_min_error_statement), which is who runs them.
  */
 export const QUIET_SESSION_SQL = [
-  "SET log_statement = 'none';",
-  'SET log_min_duration_statement = -1;',
-  'SET log_min_error_statement = panic;',
-  'SET log_min_duration_sample = -1;',
-  'SET log_transaction_sample_rate = 0;',
-  'SET client_min_messages = warning;',
+  "SET log_statement TO 'none';",
+  'SET log_min_duration_statement TO -1;',
+  'SET log_min_error_statement TO panic;',
+  'SET log_min_duration_sample TO -1;',
+  'SET log_transaction_sample_rate TO 0;',
+  'SET client_min_messages TO warning;',
 ].join('\n');
