@@ -48,19 +48,17 @@ async function withRepository<T>(dir: string, fn: (repo: Repository) => Promise<
   }
 }
 
-async function readInfo(repo: Repository): Promise<StanzaInfo> {
-  const r = await run(
-    repo.transport,
-    infoCommand(repo.stanza),
-    'pgbackrest info',
-    `look at pgBackRest's log under /var/log/pgbackrest on ${repo.host.name}`,
-  );
+/** `pgbackrest info` of the stanza on the repository host, parsed (backup, backups and restore read it). */
+export async function readRepositoryInfo(t: Transport, stanza: string): Promise<StanzaInfo> {
+  const r = await run(t, infoCommand(stanza), 'pgbackrest info', `look at pgBackRest's log under /var/log/pgbackrest on ${t.host}`);
   try {
-    return parseInfo(r.stdout, repo.stanza);
+    return parseInfo(r.stdout, stanza);
   } catch (e) {
-    throw new RuntimeError((e as Error).message, { where: `${repo.host.name}: pgbackrest info` });
+    throw new RuntimeError((e as Error).message, { where: `${t.host}: pgbackrest info` });
   }
 }
+
+const readInfo = (repo: Repository): Promise<StanzaInfo> => readRepositoryInfo(repo.transport, repo.stanza);
 
 /** Every backup of the repository, with its restorable window. */
 export async function listBackups(dir: string, seams: SessionSeams = {}): Promise<{ repoHost: string; info: StanzaInfo }> {

@@ -62,7 +62,7 @@ export async function pghaOk(args: string[], expectCode = 0, opts: { env?: NodeJ
 export function configureM1Args(
   dir: string,
   subnet: string,
-  o: { osVersion?: 12 | 13; etcdNodes?: number; pgbackrest?: boolean } = {},
+  o: { osVersion?: 12 | 13; etcdNodes?: number; pgbackrest?: boolean; monitoring?: boolean } = {},
 ): string[] {
   return [
     'configure',
@@ -76,6 +76,7 @@ export function configureM1Args(
     ...(o.osVersion ? ['--os-version', String(o.osVersion)] : []),
     ...(o.etcdNodes ? ['--etcd-nodes', String(o.etcdNodes)] : []),
     ...(o.pgbackrest ? ['--enable-pgbackrest'] : []),
+    ...(o.monitoring ? ['--enable-monitoring'] : []),
   ];
 }
 

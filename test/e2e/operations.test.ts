@@ -16,7 +16,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitoringAlertCases, monitoringTargetCases, type MonitoringEnv } from './monitoring-cases.js';
 import { statusFaultCases, statusReadingCases, type StatusEnv } from './status-cases.js';
 import { patronictl as patronictlOn, ProxyWriter, waitHealthy as waitHealthyOn } from './probes.js';
-import { clusterSecrets, e2eSuiteCanRun, pghaOk, psql, removeStaleCluster, sshOk, type Ran, removeTestCluster } from './harness.js';
+import {
+  clusterSecrets,
+  configureM1Args,
+  e2eSuiteCanRun,
+  pghaOk,
+  psql,
+  removeStaleCluster,
+  sshOk,
+  type Ran,
+  removeTestCluster,
+} from './harness.js';
 
 const canRun = e2eSuiteCanRun('operations');
 
@@ -76,21 +86,7 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     await removeStaleCluster(CLUSTER);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-swo-'));
     dir = join(root, CLUSTER);
-    outputs.push(
-      (
-        await pghaOk([
-          'configure',
-          dir,
-          '-a',
-          'M1',
-          '--enable-patroni',
-          '--enable-haproxy',
-          '--enable-monitoring',
-          '--subnet',
-          `${SUBNET}.0/24`,
-        ])
-      ).stdout,
-    );
+    outputs.push((await pghaOk(configureM1Args(dir, SUBNET, { monitoring: true }))).stdout);
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
     outputs.push((await pghaOk(['provision', dir])).stdout);
     const first = await pghaOk(['deploy', dir]);

@@ -37,7 +37,8 @@ import { runTest } from '../health.js';
 import * as view from '../live/view.js';
 import { ClusterSession } from '../session.js';
 import { forgetClusterState } from './dcs.js';
-import { readRepository, restorable } from './repository.js';
+import { readRepositoryInfo } from '../backups.js';
+import { restorable } from './repository.js';
 import { readJournal, removeJournal, writeJournal } from './journal.js';
 import { describeTarget, pgbackrestTargetArgs, restoreTarget, type RestoreFlags } from './target.js';
 
@@ -71,7 +72,7 @@ export async function restore(dir: string, o: RestoreOptions, out: (line: string
     await session.connect([...nodes, repo]);
 
     // 1. Refusals, before anything changes.
-    const info = await readRepository(session.transport(repo.name), stanza);
+    const info = await readRepositoryInfo(session.transport(repo.name), stanza);
     const window = restorable(info);
     if (!window) {
       throw new RefusedError(`refused; nothing was changed: the repository on ${repo.name} holds no backup of ${stanza}`, [], {

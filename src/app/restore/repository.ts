@@ -1,20 +1,8 @@
 /**
- * What the repository says it can restore, read for the restore's refusals: `pgbackrest info`
- * on the repository host (../../components/pgbackrest/info.ts parses it).
+ * What the repository says it can restore, read for the restore's refusals from `pgbackrest
+ * info` (../backups.ts reads it, ../../components/pgbackrest/info.ts parses it).
  */
-import { infoCommand } from '../../components/pgbackrest/commands.js';
-import { parseInfo, type StanzaInfo } from '../../components/pgbackrest/info.js';
-import { RuntimeError } from '../../errors.js';
-import { run, type Transport } from '../../transport/types.js';
-
-export async function readRepository(t: Transport, stanza: string): Promise<StanzaInfo> {
-  const r = await run(t, infoCommand(stanza), 'pgbackrest info');
-  try {
-    return parseInfo(r.stdout, stanza);
-  } catch (e) {
-    throw new RuntimeError((e as Error).message, { where: `${t.host}: pgbackrest info` });
-  }
-}
+import type { StanzaInfo } from '../../components/pgbackrest/info.js';
 
 /** A WAL segment's timeline: its name's first eight hex digits. */
 export function timelineOfSegment(segment: string | null): number | undefined {
