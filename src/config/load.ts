@@ -52,13 +52,23 @@ export function parseConfigText(text: string, file: string): LoadedDocument {
   // yaml reports an alias without its anchor only when converting (by throwing): find it first.
   if (!doc.errors.length) {
     visit(doc, {
-      Alias(_, node) {
-        if (!node.resolve(doc)) {
+      Alias(_, node, path) {
+        const target = node.resolve(doc);
+        if (!target) {
           problems.push({
             file,
             line: lineAt(node.range?.[0]),
             path: '',
             message: `YAML: alias *${node.source} has no anchor &${node.source} before it; define the anchor first or write the value out`,
+          });
+        } else if (path.includes(target)) {
+          // An alias inside its own anchor's value (`&a {x: *a}`, or `<<: *a` within &a) makes a
+          // value that contains itself: every walk of it would never end.
+          problems.push({
+            file,
+            line: lineAt(node.range?.[0]),
+            path: '',
+            message: `YAML: alias *${node.source} is inside the value anchored as &${node.source}, so that value would contain itself; move the alias out of it or write the value out`,
           });
         }
       },

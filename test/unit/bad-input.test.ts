@@ -290,6 +290,22 @@ const CASES: Case[] = [
   },
   {
     category: 'yaml',
+    name: 'alias inside its own anchor (a value containing itself)',
+    args: ['render', '{dir}'],
+    edit: clusterVar('postgres_conf_settings: &loop\n    again: *loop'),
+    code: 2,
+    stderr: /config\.yml:\d+: YAML: alias \*loop is inside the value anchored as &loop/,
+  },
+  {
+    category: 'yaml',
+    name: 'merge key of its own anchor',
+    args: ['deploy', '{dir}'],
+    edit: clusterVar('postgres_conf_settings: &loop\n    <<: *loop'),
+    code: 2,
+    stderr: /config\.yml:\d+: YAML: alias \*loop is inside the value anchored as &loop/,
+  },
+  {
+    category: 'yaml',
     name: 'unclosed double quote',
     args: ['deploy', '{dir}'],
     edit: replace('cluster_name: c', 'cluster_name: "c'),
