@@ -523,7 +523,7 @@ async function main(): Promise<void> {
       // Patroni restarts PostgreSQL on the same node when it still holds the leader key, or another takes over.
       async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000).then(() => undefined),
     );
-    f.failover_gap_ms_postmaster_kill = pm.longestGapMs;
+    f.postmaster_kill_gap_ms = pm.longestGapMs;
     ctx.failover_postmaster_kill = pm;
     log(`postmaster kill: longest gap ${pm.longestGapMs} ms, lost ${pm.lost}`);
 

@@ -50,6 +50,13 @@ describe('issue 17 figures', () => {
     expect(g[0]!.measured).toBe('12 lost');
   });
 
+  it('a postmaster kill -9 on the leader must cost at most 3 s of writes', () => {
+    const pm = (ms: number | null) => goalsFrom(checkGoals({ ...emptyFigures(), postmaster_kill_gap_ms: ms }), 'postmaster kill')[0]!;
+    expect(pm(3000)).toMatchObject({ measured: '3000 ms', pass: true });
+    expect(pm(3001)).toMatchObject({ pass: false });
+    expect(pm(null)).toMatchObject({ measured: 'not measured', pass: null });
+  });
+
   it('a partition with synchronous_mode strict must lose nothing', () => {
     const strict = (n: number | null) =>
       goalsFrom(checkGoals({ ...emptyFigures(), partition_strict_lost_writes: n }), 'partitioned leader, synchronous')[0]!;
