@@ -66,7 +66,7 @@ interface RowSpec {
 const SCOPE = 'scope="$scope"';
 const BACKENDS = `proxy=~"${HAPROXY_RW_BACKEND}|${HAPROXY_RO_BACKEND}"`;
 /** Who leads, per member: Patroni 3.0 exports patroni_master, 4.x patroni_primary too (as in rules.ts). */
-const LEADER = `(patroni_primary{${SCOPE}} or patroni_master{${SCOPE}})`;
+const LEADER = `patroni_primary{${SCOPE}} or patroni_master{${SCOPE}}`;
 /** Real filesystems of a host, not the kernel's and systemd's in-memory ones. */
 const DISKS = 'fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs"';
 
