@@ -112,8 +112,8 @@ const exprs = queried.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
 const input = { type: 'prometheus', uid: `\${${DATASOURCE_INPUT}}` };
 
 describe('Grafana dashboard', () => {
-  it('docs/grafana/pgha-dashboard.json is up to date (run `npm run docs:grafana`)', () => {
-    expect(text).toBe(dashboardJson());
+  it('docs/grafana/pgha-dashboard.json is up to date (run `npm run docs:grafana`)', async () => {
+    expect(text).toBe(await dashboardJson());
   });
 
   it('imports: a Prometheus input, what it requires, a stable uid and the scope variable', () => {
