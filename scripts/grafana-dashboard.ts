@@ -66,7 +66,7 @@ interface RowSpec {
 
 const SCOPE = 'scope="$scope"';
 const BACKENDS = `proxy=~"${HAPROXY_RW_BACKEND}|${HAPROXY_RO_BACKEND}"`;
-/** Who leads, per member: Patroni 3.0 exports patroni_master, 4.x patroni_primary too (as in rules.ts). */
+/** Who leads, per member: patroni_primary, or patroni_master where a Patroni exports only that name (rules.ts takes either too). */
 const LEADER = `patroni_primary{${SCOPE}} or patroni_master{${SCOPE}}`;
 /** Real filesystems of a host, not the kernel's and systemd's in-memory ones. */
 const DISKS = 'fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs"';
@@ -99,7 +99,7 @@ export const ROWS: RowSpec[] = [
     panels: [
       stat(
         'Leader',
-        'The member that reports itself the leader (Patroni /metrics: patroni_primary, or patroni_master on 3.0).',
+        "The member that reports itself the leader (Patroni's /metrics: patroni_primary, or patroni_master).",
         [{ expr: `max by (host) (${LEADER}) == 1`, legend: '{{host}}' }],
         { showNames: true, w: 4 },
       ),
