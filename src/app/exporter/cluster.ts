@@ -5,29 +5,16 @@
  * needed or read: GET /patroni takes no password.
  */
 import { dataNodes } from '../../components/common.js';
-import type { PatroniClient } from '../../patroni/client.js';
 import { patroniClientFor, probeContext } from '../live/probe.js';
-import { judgeAnswer, type Collection, type Scrape } from './answer.js';
+import type { Collection } from './answer.js';
 import { clusterCollection, type MemberScrape } from './cluster-page.js';
+import { scrapeMember } from './member-scrape.js';
 
 export interface ClusterScraper {
   /** The cluster's name and its data nodes, for the start line. */
   scope: string;
   members: string[];
   collect: () => Promise<Collection>;
-}
-
-async function scrapeMember(client: PatroniClient, timeoutSeconds: number): Promise<Scrape> {
-  const started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  try {
-    const res = await client.call({ method: 'GET', path: '/patroni', timeoutMs: Math.round(timeoutSeconds * 1000) });
-    const judged = judgeAnswer(res.status, res.text);
-    return judged.ok ? { ok: true, body: judged.body, durationSeconds: elapsed() } : { ...judged, durationSeconds: elapsed() };
-  } catch (e) {
-    // PatroniClient's errors name the member, the cause and never a credential.
-    return { ok: false, reason: (e as Error).message, durationSeconds: elapsed() };
-  }
 }
 
 export async function clusterScraper(dir: string, timeoutSeconds: number): Promise<ClusterScraper> {
