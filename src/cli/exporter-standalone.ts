@@ -55,9 +55,9 @@ export function parseStandaloneArgs(args: readonly string[]): { help: true } | {
   const flags: Record<string, string | boolean> = {};
   for (const [long, v] of Object.entries(values)) {
     const key = keyOf.get(long);
-    if (key !== undefined && v !== undefined) flags[key] = v as string | boolean;
+    if (key !== undefined && v !== undefined) flags[key] = v;
   }
-  return { help: false, flags: flags as ExporterFlags };
+  return { help: false, flags: flags };
 }
 
 export async function exporterMain(argv: readonly string[], io: ExporterIo & { stdout: NodeJS.WritableStream }): Promise<number> {
