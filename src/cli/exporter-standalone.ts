@@ -57,7 +57,7 @@ export function parseStandaloneArgs(args: readonly string[]): { help: true } | {
     const key = keyOf.get(long);
     if (key !== undefined && v !== undefined) flags[key] = v;
   }
-  return { help: false, flags: flags };
+  return { help: false, flags };
 }
 
 export async function exporterMain(argv: readonly string[], io: ExporterIo & { stdout: NodeJS.WritableStream }): Promise<number> {
