@@ -5,12 +5,15 @@
  * its own modules (no ssh2, no undici, no commander: the host has only the file), and parse
  * pgha exporter's options itself.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script in plain JavaScript, without declarations.
 import { buildExporter } from '../../scripts/build-exporter.mjs';
+import { issueCa } from '../../src/pki/certs.js';
+import { fakePatroni, recorded } from './exporter-fake-patroni.js';
+import { parseExposition, sampleOf } from './exporter-text.js';
 import { tempDirs } from './tempdirs.js';
 
 const tmp = tempDirs();
@@ -64,5 +67,36 @@ describe('dist/exporter/pgha-exporter.mjs', () => {
     const file = run(['--cluster-file', '/nonexistent/cluster.json']);
     expect(file.code).toBe(2);
     expect(file.stderr).toMatch(/^error: --cluster-file: cannot read the file \/nonexistent\/cluster\.json: ENOENT/);
+  });
+
+  it('serves a --cluster-file page as the service runs it, and stops on SIGTERM', async () => {
+    const dir = tmp('pgha-exporter-bundle-run-');
+    const member = await fakePatroni(recorded('get-patroni.leader'));
+    const ca = join(dir, 'ca.crt');
+    writeFileSync(ca, issueCa({ clusterName: 'main', now: new Date() }).certPem);
+    const cluster = join(dir, 'cluster.json');
+    const base = member.url.replace(/\/patroni$/, '');
+    writeFileSync(cluster, JSON.stringify({ scope: 'main', tls: { ca }, patroni: [{ name: 'pg1', url: base }] }));
+    const child = spawn(process.execPath, [file, '--cluster-file', cluster, '--bind', '127.0.0.1', '--port', '0']);
+    try {
+      let err = '';
+      const address = await new Promise<string>((resolve, reject) => {
+        child.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          const m = /listening on (\S+), scraping/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+      const page = parseExposition(await (await fetch(`http://${address}/metrics`)).text());
+      expect(sampleOf(page, 'patroni_patroni_info', { member: 'pg1' })?.labels.role).toBe('master');
+      expect(sampleOf(page, 'patroni_exporter_scrape_success', { member: 'pg1', scope: 'main' })?.value).toBe(1);
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill();
+      await member.close();
+    }
   });
 });
