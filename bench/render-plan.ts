@@ -89,7 +89,11 @@ export function measureRenderPlan(runs = 5, hosts = 500, release?: DebianRelease
       nodes: Object.fromEntries(cluster.hosts.map((h) => [h.name, { cert: node.certPem, key: node.keyPem }])),
       clients: {},
     };
-    const rendered = renderCluster(cluster, { secret: (n) => `secret-of-${n}`, pki }, { leader: 'pg1' });
+    const rendered = renderCluster(
+      cluster,
+      { secret: (n) => `secret-of-${n}`, pki, exporterBundle: () => '// stand-in for the exporter build\n' },
+      { leader: 'pg1' },
+    );
     files = 0;
     actions = 0;
     for (const h of cluster.hosts) {

@@ -7,6 +7,7 @@ import { renderCluster } from '../render/index.js';
 import type { SecretStore } from '../secrets/store.js';
 import { maskByShape } from '../secrets/redact.js';
 import { readClusterMaterial, type LoadedCluster } from './cluster-dir.js';
+import { readExporterBundle } from './exporter-bundle.js';
 import { type OutFile, writeRenderedTree } from './render-out.js';
 
 export interface RenderRequest {
@@ -36,7 +37,7 @@ export async function renderFiles(loaded: LoadedCluster, req: RenderRequest): Pr
   const material = await readClusterMaterial(loaded, 'pgha render');
   const byHost = renderCluster(
     cluster,
-    { secret: (n) => material.secrets.get(n), pki: material.pki },
+    { secret: (n) => material.secrets.get(n), pki: material.pki, exporterBundle: readExporterBundle },
     { copiesLocalRepo: (h) => copiesLocalRepo(cluster, h) },
   );
   const chunks: string[] = [];

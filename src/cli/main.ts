@@ -11,6 +11,7 @@ import { registerConfigure } from './configure.js';
 import { registerDeploy } from './deploy.js';
 import { registerExplain } from './explain.js';
 import { registerExporter } from './exporter.js';
+import { formatError } from './format-error.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerRestore } from './restore.js';
@@ -66,11 +67,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-export function formatError(e: PghaError): string {
-  const where = e.where ? `[${e.where}] ` : '';
-  const hint = e.hint ? `\n  fix: ${e.hint}` : '';
-  return `error: ${where}${e.message}${hint}\n`;
-}
+export { formatError };
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

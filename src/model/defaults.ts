@@ -60,6 +60,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   alertmanager_conf_settings: {},
   node_exporter_port: 9100,
   postgres_exporter_port: 9187,
+  // Prometheus's allocation for patroni-exporter, whose interface `pgha exporter` keeps.
+  pgha_exporter_port: 9547,
 
   use_local_repo_only: false,
 });

@@ -104,4 +104,10 @@ export interface RenderInputs {
   /** The password of a user (secrets are named by user name). */
   secret(name: string): string;
   pki: ClusterPki;
+  /**
+   * The exporter's single-file build a monitoring host runs (dist/exporter/pgha-exporter.mjs),
+   * read by the caller; asked for only when a host needs it, so rendering a cluster without a
+   * monitoring host never reads it. Tests pass a stand-in.
+   */
+  exporterBundle(): string;
 }

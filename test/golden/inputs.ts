@@ -35,8 +35,11 @@ export function fakePki(hosts: string[]): ClusterPki {
 
 export const fakeSecret = (name: string): string => `secret-of-${name}`;
 
+/** Stands in for dist/exporter/pgha-exporter.mjs, which changes with every build. */
+export const fakeExporterBundle = (): string => '// FAKE pgha-exporter.mjs (dist/exporter/, built by scripts/build-exporter.mjs)\n';
+
 export function fakeInputs(cluster: ResolvedCluster): RenderInputs {
-  return { secret: fakeSecret, pki: fakePki(cluster.hosts.map((h) => h.name)) };
+  return { secret: fakeSecret, pki: fakePki(cluster.hosts.map((h) => h.name)), exporterBundle: fakeExporterBundle };
 }
 
 /** Resolve an example without validation (validation is tested on its own). */

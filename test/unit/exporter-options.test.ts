@@ -125,6 +125,19 @@ describe('--cluster', () => {
   });
 });
 
+describe('--cluster-file', () => {
+  it('takes the members and the CA from FILE: the URL and verify variables are not read', () => {
+    const o = resolveExporterOptions({ clusterFile: '/etc/pgha-exporter/cluster.json' }, { PATRONI_EXPORTER_URL: 'nonsense' });
+    expect([o.clusterFile, o.cluster]).toEqual(['/etc/pgha-exporter/cluster.json', undefined]);
+  });
+
+  it('refuses --cluster, a URL or a CA flag beside it, and an empty file name', () => {
+    expect(usage({ clusterFile: 'f', cluster: 'c' }).message).toBe('--cluster and --cluster-file exclude each other');
+    expect(usage({ clusterFile: 'f', requestsVerify: 'true' }).message).toBe('--requests-verify and --cluster-file exclude each other');
+    expect(usage({ clusterFile: '' }).message).toMatch(/^--cluster-file: the file is empty/);
+  });
+});
+
 describe('listenAddress', () => {
   it('an empty bind is every address of the family; ipv6 on :: takes both families', () => {
     expect(listenAddress({ bind: '', addressFamily: 'ipv4' })).toEqual({ host: '0.0.0.0', ipv6Only: false });

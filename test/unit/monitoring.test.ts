@@ -114,7 +114,7 @@ describe('prometheus.yml', () => {
     (job(name).static_configs as Plain[]).map((s) => [(s.labels as Plain).host, (s.targets as string[])[0]]);
 
   it('scrapes every component by address, each target labelled with its host', () => {
-    expect(jobs.map((j) => j.job_name)).toEqual(['prometheus', 'alertmanager', 'patroni', 'etcd', 'haproxy', 'node', 'postgres']);
+    expect(jobs.map((j) => j.job_name)).toEqual(['prometheus', 'alertmanager', 'patroni', 'etcd', 'haproxy', 'node', 'postgres', 'pgha']);
     expect(targets('patroni')).toEqual([
       ['pg1', '10.10.15.11:8008'],
       ['pg2', '10.10.15.12:8008'],
@@ -124,6 +124,8 @@ describe('prometheus.yml', () => {
     expect(targets('haproxy')).toEqual([['proxy1', '10.10.15.21:8404']]);
     expect(targets('node').map((t) => t[0])).toEqual(['pg1', 'pg2', 'pg3', 'proxy1', 'backup1', 'monitor1']);
     expect(targets('postgres').map((t) => t[1])).toEqual(['10.10.15.11:9187', '10.10.15.12:9187', '10.10.15.13:9187']);
+    // pgha's exporter on the loopback, without a host label: its samples name their own member or proxy.
+    expect(job('pgha')).toEqual({ job_name: 'pgha', static_configs: [{ targets: ['127.0.0.1:9547'] }] });
   });
 
   it('over TLS with the cluster CA and the monitoring host certificate as client certificate', () => {
@@ -224,6 +226,7 @@ describe('certificate expiry metrics', () => {
       { ...c, hosts: c.hosts.filter((h) => h.name === 'pg1') },
       {
         secret: () => '',
+        exporterBundle: () => '',
         pki: {
           caCert: ca.certPem,
           nodes: { pg1: { cert: pg1.certPem, key: pg1.keyPem } },
@@ -283,6 +286,14 @@ describe('health', () => {
         child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
         child.on('close', (code) => done({ host: host(watched, 'pg2'), result: { code: code ?? 1, stdout, stderr: '' } }));
       }),
+    // The monitoring host is this machine too: pgha's exporter is asked on its loopback.
+    onHost: (_h: ResolvedHost, cmd: Command) =>
+      new Promise((done) => {
+        const child = spawn('bash', ['-c', cmd.script]);
+        let stdout = '';
+        child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+        child.on('close', (code) => done({ code: code ?? 1, stdout, stderr: '' }));
+      }),
   } as unknown as HealthProbe;
 
   let server: Server | undefined;
@@ -291,6 +302,8 @@ describe('health', () => {
   it("reads Prometheus's and Alertmanager's /-/ready and Prometheus's targets over plain HTTP from a data node", async () => {
     server = createServer((req, res) => {
       if (req.url === '/-/ready') return void res.writeHead(200).end('ready');
+      if (req.url === '/health')
+        return void res.writeHead(503).end(JSON.stringify({ status: 'failing', reason: 'pg3: connection refused' }));
       if (req.url === '/api/v1/query?query=up') {
         const sample = (job: string, h: string, v: string) => ({ metric: { job, host: h }, value: [0, v] });
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -304,10 +317,16 @@ describe('health', () => {
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    const local = { ...monitor, ip: '127.0.0.1', vars: { ...monitor.vars, prometheus_port: port, alertmanager_port: port } };
+    const local = {
+      ...monitor,
+      ip: '127.0.0.1',
+      vars: { ...monitor.vars, prometheus_port: port, alertmanager_port: port, pgha_exporter_port: port },
+    };
     expect(await prometheusHealth(localProbe, [local])).toEqual([
       { name: 'Prometheus monitor1: ready', ok: true, detail: `127.0.0.1:${port} ready (from pg2); 2 of 3 targets up (down: etcd pg3)` },
       { name: 'Alertmanager monitor1: ready', ok: true, detail: `127.0.0.1:${port} ready (from pg2)` },
+      // It serves; a member it cannot read is Patroni's checks' to fail, and shows here as the reason.
+      { name: 'pgha exporter monitor1: serving', ok: true, detail: `127.0.0.1:${port} serving; last round: pg3: connection refused` },
     ]);
     const closed = { ...local, vars: { ...local.vars, alertmanager_port: 1 } };
     const [, am] = await prometheusHealth(localProbe, [closed]);

@@ -17,7 +17,7 @@ import type { FileFact, HostFacts } from '../../src/plan/facts.js';
 import { planHost } from '../../src/plan/plan.js';
 import { renderCluster } from '../../src/render/index.js';
 import { encodedForms, Redactor } from '../../src/secrets/redact.js';
-import { fakePki } from '../golden/inputs.js';
+import { fakeExporterBundle, fakePki } from '../golden/inputs.js';
 
 const config: ClusterConfig = {
   architecture: 'M1',
@@ -35,7 +35,12 @@ const cluster = resolveCluster(config);
 
 /** pg1's files that hold a secret, rendered with `password` for every user. */
 function secretFiles(password: string): DesiredFile[] {
-  const files = renderCluster(cluster, { secret: () => password, pki: fakePki(cluster.hosts.map((h) => h.name)) }).get('pg1') ?? [];
+  const files =
+    renderCluster(cluster, {
+      secret: () => password,
+      pki: fakePki(cluster.hosts.map((h) => h.name)),
+      exporterBundle: fakeExporterBundle,
+    }).get('pg1') ?? [];
   return files.filter((f) => ['/etc/patroni/c1.yml', '/etc/pgbouncer/userlist.txt'].includes(f.path));
 }
 

@@ -12,6 +12,7 @@ import type { UnitSpec, WholePlan } from '../../plan/cluster-plan.js';
 import type { HostFacts } from '../../plan/facts.js';
 import type { PackageSpec } from '../../render/index.js';
 import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
+import { readExporterBundle } from '../exporter-bundle.js';
 import { tryReadCluster } from '../live/view.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 
@@ -25,8 +26,11 @@ export interface DeployRequest {
   concurrency: number;
 }
 
-/** deploy's connections (src/app/session.ts#SessionSeams). */
-export type DeploySeams = SessionSeams;
+/**
+ * deploy's connections (src/app/session.ts#SessionSeams), and where the exporter's build comes
+ * from (../exporter-bundle.ts; the simulated deploys pass a stand-in, as they run unbuilt).
+ */
+export type DeploySeams = SessionSeams & { exporterBundle?: () => string };
 
 export interface HostWork {
   host: ResolvedHost;
@@ -54,7 +58,11 @@ export class DeployContext {
     seams: DeploySeams = {},
   ) {
     this.session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
+    this.exporterBundle = seams.exporterBundle ?? readExporterBundle;
   }
+
+  /** The exporter's build, read when a monitoring host is rendered. */
+  readonly exporterBundle: () => string;
 
   get clusterName(): string {
     return this.loaded.cluster.name;

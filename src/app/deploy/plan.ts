@@ -69,7 +69,7 @@ export function renderDesired(d: DeployContext): void {
   const leader = leaderName(d) ?? d.configuredPrimary().name;
   const rendered = renderCluster(
     d.loaded.cluster,
-    { secret: (n) => material.secrets.get(n), pki: material.pki },
+    { secret: (n) => material.secrets.get(n), pki: material.pki, exporterBundle: d.exporterBundle },
     { leader, copiesLocalRepo: (h) => usesCopiedRepo(d, h) },
   );
   for (const host of d.selected()) {

@@ -21,6 +21,12 @@ export interface Collection {
   durationSeconds: number;
 }
 
+/** What one round scrapes, and how the exporter's start line names it. */
+export interface ExporterSource {
+  what: string;
+  collect: () => Promise<Collection>;
+}
+
 export type Scrape =
   { ok: true; body: Record<string, unknown>; durationSeconds: number } | { ok: false; reason: string; durationSeconds: number };
 

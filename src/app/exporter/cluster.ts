@@ -2,13 +2,20 @@
  * `--cluster DIR`'s edge: every data node's GET /patroni, concurrently, through the cluster's
  * own REST clients — verified with DIR/ssl/ca.crt, and with pgha's client certificate where the
  * REST API requires one (mtls) — exactly as `pgha status` reads members. Nothing secret is
- * needed or read: GET /patroni takes no password.
+ * needed or read: GET /patroni takes no password. Beside them, the days left on every
+ * certificate of DIR/ssl and DIR/ssl/clients, read each round (deploy may have renewed one).
+ * etcd and HAProxy are read only by the monitoring host's exporter (./cluster-file-source.ts):
+ * from an operator's machine they would need pgha's client certificate where `pgha status` asks
+ * none of it.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { dataNodes } from '../../components/common.js';
-import type { PatroniClient } from '../../patroni/client.js';
 import { patroniClientFor, probeContext } from '../live/probe.js';
-import { judgeAnswer, type Collection, type Scrape } from './answer.js';
+import type { Collection } from './answer.js';
+import { certificateFamilies, type CertificateRead } from './cluster-extras.js';
 import { clusterCollection, type MemberScrape } from './cluster-page.js';
+import { scrapeMember } from './member-scrape.js';
 
 export interface ClusterScraper {
   /** The cluster's name and its data nodes, for the start line. */
@@ -17,17 +24,16 @@ export interface ClusterScraper {
   collect: () => Promise<Collection>;
 }
 
-async function scrapeMember(client: PatroniClient, timeoutSeconds: number): Promise<Scrape> {
-  const started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  try {
-    const res = await client.call({ method: 'GET', path: '/patroni', timeoutMs: Math.round(timeoutSeconds * 1000) });
-    const judged = judgeAnswer(res.status, res.text);
-    return judged.ok ? { ok: true, body: judged.body, durationSeconds: elapsed() } : { ...judged, durationSeconds: elapsed() };
-  } catch (e) {
-    // PatroniClient's errors name the member, the cause and never a credential.
-    return { ok: false, reason: (e as Error).message, durationSeconds: elapsed() };
+/** Every certificate of the cluster directory, named as its file is (`clients/pgha.crt`); none when a folder cannot be listed. */
+async function readCertificates(ssl: string): Promise<CertificateRead[]> {
+  const reads: CertificateRead[] = [];
+  for (const sub of ['', 'clients']) {
+    const names = await readdir(join(ssl, sub)).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.endsWith('.crt')).sort()) {
+      reads.push({ name: sub ? `${sub}/${name}` : name, pem: await readFile(join(ssl, sub, name), 'utf8').catch(() => undefined) });
+    }
   }
+  return reads;
 }
 
 export async function clusterScraper(dir: string, timeoutSeconds: number): Promise<ClusterScraper> {
@@ -38,10 +44,14 @@ export async function clusterScraper(dir: string, timeoutSeconds: number): Promi
     members: members.map((m) => m.member),
     collect: async () => {
       const started = process.hrtime.bigint();
-      const scrapes: MemberScrape[] = await Promise.all(
-        members.map(async (m) => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
-      );
-      return clusterCollection(ctx.cluster.name, scrapes, Number(process.hrtime.bigint() - started) / 1e9);
+      const [scrapes, certs] = await Promise.all([
+        Promise.all(
+          members.map(async (m): Promise<MemberScrape> => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
+        ),
+        readCertificates(ctx.paths.ssl),
+      ]);
+      const extra = certs.length ? certificateFamilies(ctx.cluster.name, certs, Date.now()) : [];
+      return clusterCollection(ctx.cluster.name, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
     },
   };
 }

@@ -24,6 +24,8 @@ export interface ExporterOptions {
   verify: TlsVerify;
   /** `--cluster DIR`: every data node of this pgha cluster, through its CA, instead of one URL. */
   cluster: string | undefined;
+  /** `--cluster-file FILE`: the members and TLS files a monitoring host's service reads (./cluster-file.ts). */
+  clusterFile: string | undefined;
 }
 
 /** What commander hands over: raw strings, so env and flag values are checked by the same code. */
@@ -36,6 +38,7 @@ export interface ExporterFlags {
   addressFamily?: string | undefined;
   requestsVerify?: string | undefined;
   cluster?: string | undefined;
+  clusterFile?: string | undefined;
 }
 
 export const EXPORTER_ENV = {
@@ -159,43 +162,59 @@ function checkBind(s: Sourced, family: AddressFamily): string {
   return bind;
 }
 
-/** --cluster reads the members and the CA from DIR: a URL or a CA of the operator's would be ignored, so naming one is a mistake. */
-function checkCluster(flags: ExporterFlags): string | undefined {
-  if (flags.cluster === undefined) return undefined;
-  if (!flags.cluster.trim())
-    throw new UsageError('--cluster: the cluster directory is empty', {
-      hint: 'give a pgha cluster directory, e.g. --cluster clusters/main',
+/**
+ * --cluster and --cluster-file read the members and the CA from DIR or FILE: a URL or a CA of the
+ * operator's would be ignored, so naming one beside them is a mistake, as is naming both.
+ */
+function checkCluster(flags: ExporterFlags): { cluster: string | undefined; clusterFile: string | undefined } {
+  const modes = [
+    ['--cluster', flags.cluster, 'the cluster directory', 'give a pgha cluster directory, e.g. --cluster clusters/main'],
+    [
+      '--cluster-file',
+      flags.clusterFile,
+      'the file',
+      'give the JSON file deploy writes on a monitoring host, e.g. /etc/pgha-exporter/cluster.json',
+    ],
+  ] as const;
+  const named = modes.filter(([, v]) => v !== undefined);
+  if (named.length === 0) return { cluster: undefined, clusterFile: undefined };
+  if (named.length > 1) {
+    throw new UsageError('--cluster and --cluster-file exclude each other', {
+      hint: '--cluster reads a cluster directory (an operator), --cluster-file the file deploy writes (a monitoring host): drop one',
     });
-  for (const [key, flag] of [
+  }
+  const [flag, value, what, hint] = named[0]!;
+  if (!value!.trim()) throw new UsageError(`${flag}: ${what} is empty`, { hint });
+  for (const [key, other] of [
     ['patroniUrl', FLAG.patroniUrl],
     ['requestsVerify', FLAG.requestsVerify],
   ] as const) {
     if (flags[key] !== undefined) {
-      throw new UsageError(`${flag} and --cluster exclude each other`, {
-        hint: '--cluster scrapes every data node of DIR through DIR/ssl/ca.crt; drop one of them',
+      throw new UsageError(`${other} and ${flag} exclude each other`, {
+        hint: `${flag} scrapes every data node it names through the cluster CA; drop one of them`,
       });
     }
   }
-  return flags.cluster;
+  return { cluster: flags.cluster, clusterFile: flags.clusterFile };
 }
 
 export function resolveExporterOptions(flags: ExporterFlags, env: Readonly<Record<string, string | undefined>>): ExporterOptions {
-  const cluster = checkCluster(flags);
+  const { cluster, clusterFile } = checkCluster(flags);
+  const many = cluster !== undefined || clusterFile !== undefined;
   const addressFamily = parseFamily(pick('addressFamily', flags, env, EXPORTER_DEFAULTS.addressFamily));
   return {
     port: parsePort(pick('port', flags, env, String(EXPORTER_DEFAULTS.port))),
     bind: checkBind(pick('bind', flags, env, EXPORTER_DEFAULTS.bind), addressFamily),
     patroniUrl: parseUrl(
-      cluster === undefined
-        ? pick('patroniUrl', flags, env, EXPORTER_DEFAULTS.patroniUrl)
-        : { value: EXPORTER_DEFAULTS.patroniUrl, source: '' },
+      !many ? pick('patroniUrl', flags, env, EXPORTER_DEFAULTS.patroniUrl) : { value: EXPORTER_DEFAULTS.patroniUrl, source: '' },
     ),
     timeoutSeconds: parseTimeout(pick('timeout', flags, env, String(EXPORTER_DEFAULTS.timeoutSeconds))),
     debug: parseDebug(flags, env),
     addressFamily,
-    // With --cluster the flag wins over PATRONI_EXPORTER_URL and _REQUEST_VERIFY, which are not read.
-    verify: cluster === undefined ? parseVerify(pick('requestsVerify', flags, env, EXPORTER_DEFAULTS.requestsVerify)) : { mode: 'system' },
+    // With --cluster(-file) the flag wins over PATRONI_EXPORTER_URL and _REQUEST_VERIFY, which are not read.
+    verify: !many ? parseVerify(pick('requestsVerify', flags, env, EXPORTER_DEFAULTS.requestsVerify)) : { mode: 'system' },
     cluster,
+    clusterFile,
   };
 }
 

@@ -6,11 +6,16 @@
  *   for, and each component's own check names it; it does not fail this one.
  * - node_exporter and postgres_exporter accept connections on their ports (they demand a client
  *   certificate, which a data node's shell has no business presenting).
+ * - pgha's exporter answers /health on the monitoring host's loopback, the one address it
+ *   listens on, so it is asked on that host over SSH. It serving is what is checked: a member it
+ *   cannot read (its 503, whose reason the detail shows) is Patroni's checks' to fail.
  * Plain HTTP through bash's /dev/tcp: a minimal Debian host has bash, not always curl.
  */
 import { quote, type Command } from '../../transport/quote.js';
-import { num } from '../common.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { hostPort, num } from '../common.js';
 import { firstLine, portAccepts, type CheckResult, type HealthCheck } from '../health.js';
+import { PGHA_EXPORTER_BIND } from './pgha-exporter.js';
 
 /** An HTTP/1.0 GET of `path` on ip:port within 5 s, printing the whole answer (status line, headers, body). */
 export function httpGetCommand(ip: string, port: number, path: string): Command {
@@ -56,6 +61,35 @@ async function ready(probe: Parameters<HealthCheck>[0], name: string, ip: string
   }
 }
 
+/** What pgha exporter's /health says, as one line: the members' roles, or why a round failed. */
+export function exporterHealthDetail(status: number | undefined, body: string): { ok: boolean; detail: string } {
+  if (status !== 200 && status !== 503) return { ok: false, detail: status === undefined ? 'does not answer' : `answers ${status}` };
+  let doc: { reason?: unknown; members?: Record<string, { role?: unknown }> } = {};
+  try {
+    doc = JSON.parse(body) as typeof doc;
+  } catch {
+    return { ok: false, detail: `answers ${status} without its JSON status` };
+  }
+  if (status === 200) {
+    const roles = Object.entries(doc.members ?? {}).map(([m, v]) => `${m} ${typeof v.role === 'string' ? v.role : '?'}`);
+    return { ok: true, detail: `serving; read ${roles.join(', ') || 'every member'}` };
+  }
+  return { ok: true, detail: `serving; last round: ${typeof doc.reason === 'string' ? doc.reason : 'failing'}` };
+}
+
+async function pghaExporterCheck(probe: Parameters<HealthCheck>[0], h: ResolvedHost): Promise<CheckResult> {
+  const name = `pgha exporter ${h.name}: serving`;
+  const port = num(h.vars, 'pgha_exporter_port');
+  try {
+    const ran = await probe.onHost(h, httpGetCommand(PGHA_EXPORTER_BIND, port, '/health'));
+    const { status, body } = parseHttpAnswer(ran.stdout);
+    const judged = exporterHealthDetail(status, body);
+    return { name, ok: judged.ok, detail: `${hostPort(PGHA_EXPORTER_BIND, port)} ${judged.detail}` };
+  } catch (e) {
+    return { name, ok: false, detail: firstLine(e) };
+  }
+}
+
 export const prometheusHealth: HealthCheck = async (probe, hosts) =>
   (
     await Promise.all(
@@ -71,6 +105,7 @@ export const prometheusHealth: HealthCheck = async (probe, hosts) =>
           const t = ran ? targetsUp(parseHttpAnswer(ran.result.stdout).body) : undefined;
           if (t) first.detail += `; ${t.up} of ${t.total} targets up${t.down.length ? ` (down: ${t.down.join(', ')})` : ''}`;
         }
+        checks.push(await pghaExporterCheck(probe, h));
         return checks;
       }),
     )

@@ -2,7 +2,8 @@
  * Monitoring (issue 15): three registry entries, all inert unless config.yml has a host with role
  * `monitoring-server` (./topology.ts):
  * - `prometheus` on that host: Prometheus (its rules: ./rules.ts) and Alertmanager, both from
- *   Debian (prometheus, prometheus-alertmanager); its status section prints their URLs;
+ *   Debian (prometheus, prometheus-alertmanager), and pgha's own exporter run by Debian's nodejs
+ *   (./pgha-exporter.ts); its status section prints their URLs;
  * - `node_exporter` on every host; `postgres_exporter` on every data node, with its role set up
  *   on the leader as a cluster step (./exporters.ts).
  */
@@ -10,6 +11,7 @@ import { hasRole, hostPort, num, optStr } from '../common.js';
 import { companion, pinned, portOf, type ClusterStep, type Component, type WithStatus } from '../component.js';
 import { monitoringRoleCommand } from '../host-commands.js';
 import { exporterHealth, prometheusHealth } from './health.js';
+import { PGHA_EXPORTER_SSL_DIR, PGHA_EXPORTER_UNIT, pghaExporterFiles, pghaExporterReacts } from './pgha-exporter.js';
 import { NODE_EXPORTER, POSTGRES_EXPORTER, nodeExporterFiles, postgresExporterFiles } from './exporters.js';
 import {
   ALERTMANAGER_CONFIG,
@@ -45,10 +47,15 @@ const PRIVATE = { owner: 'prometheus', group: 'prometheus', mode: 0o750 } as con
 export const prometheus: WithStatus<'prometheus', MonitoringStatus> = {
   name: 'prometheus',
   runsOn: (_cluster, host) => hasRole(host, 'monitoring-server'),
-  // Alertmanager's package has no version variable of its own: it follows the release.
-  packages: (host) => [pinned('prometheus', optStr(host.vars, 'prometheus_package_version')), companion('prometheus-alertmanager')],
-  files: (cluster, host, ctx) => monitoringFiles(cluster, host, ctx.inputs),
-  units: () => [ALERTMANAGER_UNIT, PROMETHEUS_UNIT],
+  // Alertmanager's package has no version variable of its own: it follows the release, and so
+  // does nodejs, which runs pgha's exporter (its single-file build runs on Debian 12's 18 and 13's 20).
+  packages: (host) => [
+    pinned('prometheus', optStr(host.vars, 'prometheus_package_version')),
+    companion('prometheus-alertmanager'),
+    companion('nodejs'),
+  ],
+  files: (cluster, host, ctx) => [...monitoringFiles(cluster, host, ctx.inputs), ...pghaExporterFiles(cluster, host, ctx.inputs)],
+  units: () => [ALERTMANAGER_UNIT, PROMETHEUS_UNIT, PGHA_EXPORTER_UNIT],
   // Both reload their configuration (and Prometheus its rules) on SIGHUP, Debian's ExecReload;
   // their command lines (/etc/default) need a restart. Certificates are read per scrape.
   reactions: (_cluster, path) => {
@@ -56,11 +63,16 @@ export const prometheus: WithStatus<'prometheus', MonitoringStatus> = {
     if (path === PROMETHEUS_DEFAULTS) return [{ unit: PROMETHEUS_UNIT, how: 'restart' }];
     if (path === ALERTMANAGER_CONFIG) return [{ unit: ALERTMANAGER_UNIT, how: 'reload' }];
     if (path === ALERTMANAGER_DEFAULTS) return [{ unit: ALERTMANAGER_UNIT, how: 'restart' }];
+    if (pghaExporterReacts(path)) return [{ unit: PGHA_EXPORTER_UNIT, how: 'restart' }];
     return [];
   },
   formation: 'service',
-  ports: () => [portOf('prometheus_port', 'Prometheus'), portOf('alertmanager_port', 'Alertmanager')],
-  privateDirs: { [PROMETHEUS_SSL_DIR]: PRIVATE },
+  ports: () => [
+    portOf('prometheus_port', 'Prometheus'),
+    portOf('alertmanager_port', 'Alertmanager'),
+    portOf('pgha_exporter_port', 'pgha exporter'),
+  ],
+  privateDirs: { [PROMETHEUS_SSL_DIR]: PRIVATE, [PGHA_EXPORTER_SSL_DIR]: PRIVATE },
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'prometheus_port') },
   health: prometheusHealth,
   // Prometheus scrapes etcd, Patroni (mtls too) and HAProxy with the monitoring host's certificate.

@@ -10,7 +10,9 @@
  * - etcd's /metrics on every member's client port (no RBAC applies to it);
  * - HAProxy's built-in exporter on the stats listener (`use-service prometheus-exporter`,
  *   ../haproxy/config.ts), which exists only with TLS: without it HAProxy is not scraped;
- * - node_exporter on every host, postgres_exporter on every data node (./exporters.ts).
+ * - node_exporter on every host, postgres_exporter on every data node (./exporters.ts);
+ * - pgha's own exporter on this host's loopback (job `pgha`, ./pgha-exporter.ts): every member as
+ *   Patroni, etcd and HAProxy see it, on one page.
  * PgBouncer is not scraped: Debian has no exporter for it that pgha installs, and the pool
  * in front of a data node is seen through postgres_exporter's connection counts.
  *
@@ -23,6 +25,7 @@ import { statsEndpoint } from '../haproxy/config.js';
 import { toYaml } from '../yaml.js';
 import { TEXTFILE_DIR } from './exporters.js';
 import { certificateExpiryMetrics } from './certificates.js';
+import { PGHA_EXPORTER_BIND } from './pgha-exporter.js';
 import { prometheusRulesYaml } from './rules.js';
 
 export const PROMETHEUS_UNIT = 'prometheus.service';
@@ -125,6 +128,9 @@ export function prometheusModel(cluster: ResolvedCluster, host: ResolvedHost): P
         static_configs: [{ targets: [hostPort(host.ip, num(host.vars, 'alertmanager_port'))], labels: { host: host.name } }],
       },
       ...scrapeConfigs(cluster, PROMETHEUS_SSL_DIR),
+      // No `host` label on the target: the exporter's samples name their own member or proxy
+      // (`member`, `host`), which a target label would push aside as `exported_host`.
+      { job_name: 'pgha', static_configs: [{ targets: [hostPort(PGHA_EXPORTER_BIND, num(host.vars, 'pgha_exporter_port'))] }] },
     ],
   };
 }

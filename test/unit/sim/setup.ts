@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { ensureClusterMaterial, loadCluster } from '../../../src/app/cluster-dir.js';
 import { deploy, type DeployRequest } from '../../../src/app/deploy/index.js';
-import type { SessionSeams } from '../../../src/app/session.js';
+import type { DeploySeams } from '../../../src/app/deploy/context.js';
 import { upgrade, type UpgradeRequest } from '../../../src/app/upgrade.js';
-import { ROOT } from '../../golden/inputs.js';
+import { fakeExporterBundle, ROOT } from '../../golden/inputs.js';
 import { SimCluster } from './cluster.js';
 
 export const request = (over: Partial<DeployRequest> = {}): DeployRequest => ({
@@ -48,7 +48,7 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
     await ensureClusterMaterial(loaded);
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  const seams = (): SessionSeams => ({ connectHost: sim!.connectHost, rest: sim!.rest });
+  const seams = (): DeploySeams => ({ connectHost: sim!.connectHost, rest: sim!.rest, exporterBundle: fakeExporterBundle });
   return {
     sim: () => sim!,
     /** The cluster directory, for the commands that take it (switchover, the verbs). */

@@ -1,0 +1,1 @@
+// FAKE pgha-exporter.mjs (dist/exporter/, built by scripts/build-exporter.mjs)
