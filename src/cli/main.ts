@@ -14,6 +14,7 @@ import { registerExporter } from './exporter.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerRestore } from './restore.js';
+import { registerRotateCerts } from './rotate-certs.js';
 import { registerRotatePasswords } from './rotate-passwords.js';
 import { registerShowPassword } from './show-password.js';
 import { registerStatus } from './status.js';
@@ -34,6 +35,7 @@ const COMMANDS: Register[] = [
   registerExplain,
   registerShowPassword,
   registerRotatePasswords,
+  registerRotateCerts,
   registerUpgrade,
   registerSwitchover,
   registerVerbs,
