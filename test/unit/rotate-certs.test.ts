@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCluster } from '../../src/app/cluster-dir.js';
+import { loadCluster, pkiWanted } from '../../src/app/cluster-dir.js';
 import { renderFiles } from '../../src/app/render.js';
 import { rotateCerts, journalPath } from '../../src/app/rotate-certs/index.js';
 import { CA_PHASES, nextPhase, parseJournal, trustedIn, readJournal } from '../../src/app/rotate-certs/journal.js';
@@ -20,7 +20,7 @@ import { issueCa } from '../../src/pki/certs.js';
 import { dropPreviousCaCert, pemCertificates, promoteNextCa, readCaFiles, stageNextCa, trustBundle } from '../../src/pki/rotation.js';
 import { ensureClusterPki, readClusterPki } from '../../src/pki/store.js';
 import type { SimCluster } from './sim/cluster.js';
-import { simulated } from './sim/setup.js';
+import { planLines, simulated } from './sim/setup.js';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const caA = issueCa({ clusterName: 'a', now });
@@ -157,6 +157,17 @@ describe('rotate-certs against a simulated cluster (M1 + PgBouncer, dedicated et
   const restarts = (log: string[]) => log.filter((l) => /: restart /.test(l));
   /** Every path written in `log`. */
   const written = (log: string[]) => log.flatMap((l) => /^\S+: write (.*)$/.exec(l)?.[1]?.split(' ') ?? []);
+
+  it("deploy's plan after new leaves in DIR: certificate files, Patroni reloaded, etcd restarted (rolling); nothing else", async () => {
+    const w = pkiWanted(loadCluster(c.dir(), {}).cluster);
+    await ensureClusterPki(c.dir(), w.hosts, { clients: w.clients, reissueAll: true });
+    const r = await c.run({ check: true });
+    expect(r.exitCode).toBe(10);
+    const actions = planLines(r.summary, 'pending changes:').filter((l) => l.startsWith('  '));
+    expect(actions.length).toBeGreaterThan(0);
+    for (const a of actions) expect(a).toMatch(/^  (update \/etc\/\S+\/ssl\/\S+\.(crt|key)|reload \S+|restart etcd\.service)$/);
+    expect(actions).toContain('  reload patroni@pool.service');
+  });
 
   it('renews the leaves: only certificate files change; Patroni and PgBouncer reload, etcd restarts member by member', async () => {
     const mark = sim.log.length;
