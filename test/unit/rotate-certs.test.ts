@@ -165,7 +165,7 @@ describe('rotate-certs against a simulated cluster (M1 + PgBouncer, dedicated et
     expect(r.exitCode).toBe(10);
     const actions = planLines(r.summary, 'pending changes:').filter((l) => l.startsWith('  '));
     expect(actions.length).toBeGreaterThan(0);
-    for (const a of actions) expect(a).toMatch(/^  (update \/etc\/\S+\/ssl\/\S+\.(crt|key)|reload \S+|restart etcd\.service)$/);
+    for (const a of actions) expect(a).toMatch(/^ {2}(update \/etc\/\S+\/ssl\/\S+\.(crt|key)|reload \S+|restart etcd\.service)$/);
     expect(actions).toContain('  reload patroni@pool.service');
   });
 
