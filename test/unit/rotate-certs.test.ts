@@ -158,7 +158,7 @@ describe('rotate-certs against a simulated cluster (M1 + PgBouncer, dedicated et
   /** Every path written in `log`. */
   const written = (log: string[]) => log.flatMap((l) => /^\S+: write (.*)$/.exec(l)?.[1]?.split(' ') ?? []);
 
-  it("deploy's plan after new leaves in DIR: certificate files, Patroni reloaded, etcd restarted (rolling); nothing else", async () => {
+  it("deploy's plan after new leaves in DIR: certificate files, Patroni and PgBouncer reloaded, etcd restarted (rolling); nothing else", async () => {
     const w = pkiWanted(loadCluster(c.dir(), {}).cluster);
     await ensureClusterPki(c.dir(), w.hosts, { clients: w.clients, reissueAll: true });
     const r = await c.run({ check: true });
@@ -167,6 +167,8 @@ describe('rotate-certs against a simulated cluster (M1 + PgBouncer, dedicated et
     expect(actions.length).toBeGreaterThan(0);
     for (const a of actions) expect(a).toMatch(/^ {2}(update \/etc\/\S+\/ssl\/\S+\.(crt|key)|reload \S+|restart etcd\.service)$/);
     expect(actions).toContain('  reload patroni@pool.service');
+    // PgBouncer reads Patroni's certificate files: it reloads too.
+    expect(actions).toContain('  reload pgbouncer.service');
   });
 
   it('renews the leaves: only certificate files change; Patroni and PgBouncer reload, etcd restarts member by member', async () => {
