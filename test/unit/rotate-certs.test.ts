@@ -192,12 +192,17 @@ describe('rotate-certs against a simulated cluster (M1 + PgBouncer, dedicated et
     const oldCa = readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8');
     const bundleOn = (host: string) => pemCertificates(hostFile(host, '/etc/patroni/ssl/ca.crt')).map(subject);
 
+    const leafBefore = hostFile('db1', '/etc/patroni/ssl/node.crt');
     let mark = sim.log.length;
     let r = await rotateCerts(dir, { ca: true, concurrency: 4, stopAfter: 'trust-both' }, 'silent', c.seams());
     expect(r.exitCode).toBe(0);
     expect(readJournal(journalPath(dir))?.phase).toBe('issue-new');
     const newCa = readFileSync(join(dir, 'ssl', 'ca-next.crt'), 'utf8');
     expect(bundleOn('db1')).toEqual([subject(oldCa), subject(newCa)]);
+    // New leaves from the old CA with the new bundle: Patroni's REST API re-reads its CA file only for a new certificate.
+    const leafTrustBoth = hostFile('db1', '/etc/patroni/ssl/node.crt');
+    expect(leafTrustBoth).not.toBe(leafBefore);
+    expect(new X509Certificate(leafTrustBoth).issuer).toBe(subject(oldCa));
     expect(restarts(sim.since(mark)).filter((l) => !/: restart etcd\.service$/.test(l))).toEqual([]);
     // The CA's key is never printed.
     expect(r.summary).not.toMatch(/PRIVATE KEY/);

@@ -6,8 +6,10 @@
  * rolling and health-gated; pgBackRest's TLS server; the exporters). PostgreSQL never restarts.
  *
  * Without --ca every leaf (node and client certificates) is reissued by the current CA with a
- * fresh validity, keeping its key. With --ca, three phases (./journal.ts), each converged by a
- * deploy before the next begins, so no host ever meets a certificate from a CA it does not trust.
+ * fresh validity, keeping its key (a rotation renews validity, it does not answer a leaked key:
+ * for that, delete the key in DIR/ssl and deploy, or roll a new CA). With --ca, three phases
+ * (./journal.ts), each converged by a deploy before the next begins, so no host ever meets a
+ * certificate from a CA it does not trust.
  */
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../../errors.js';
@@ -17,7 +19,7 @@ import { clusterNameOf, loadCluster, pkiWanted, type LoadedCluster } from '../cl
 import { deploy, type DeployResult } from '../deploy/index.js';
 import type { Progress } from '../progress.js';
 import type { SessionSeams } from '../session.js';
-import { type CaPhase, JOURNAL_FILE, nextPhase, readJournal, removeJournal, writeJournal } from './journal.js';
+import { type CaPhase, JOURNAL_FILE, nextPhase, readJournal, removeJournal, trustedIn, writeJournal } from './journal.js';
 
 export interface RotateCertsRequest {
   /** Roll a new CA (three phases) instead of renewing the leaves from the current one. */
@@ -38,23 +40,35 @@ const PHASE_WORDS: Record<CaPhase, string> = {
   'drop-old': 'every host trusts the new CA alone; the old CA key deleted',
 };
 
-/** Changes DIR for `phase` (idempotent: a resumed phase redoes what is left). */
-async function prepare(loaded: LoadedCluster, phase: CaPhase, now: Date): Promise<string | undefined> {
+/**
+ * Changes DIR for `phase` (idempotent: a resumed phase redoes what is left). Every phase also
+ * reissues every leaf, keeping its key: Patroni's REST API builds a new TLS context, and so reads
+ * its CA file again, only when its own certificate's serial number changed (a reload whose
+ * configuration is the same keeps the old context), so a new bundle alone would not reach it.
+ */
+async function prepare(loaded: LoadedCluster, phase: CaPhase, now: Date): Promise<string> {
   const dir = loaded.paths.dir;
+  let note: string | undefined;
   switch (phase) {
     case 'trust-both':
-      return (await stageNextCa(dir, clusterNameOf(dir), now)) === 'created' ? 'new CA: ssl/ca-next.crt' : 'new CA: ssl/ca-next.crt (kept)';
-    case 'issue-new': {
+      note = (await stageNextCa(dir, clusterNameOf(dir), now)) === 'created' ? 'new CA: ssl/ca-next.crt' : 'new CA: ssl/ca-next.crt (kept)';
+      break;
+    case 'issue-new':
       await promoteNextCa(dir);
-      // Every leaf is now "not signed by the current cluster CA"; reissued here, keys kept.
-      const wanted = pkiWanted(loaded.cluster);
-      const report = await ensureClusterPki(dir, wanted.hosts, { clients: wanted.clients, now });
-      return `reissued by the new CA: ${report.reissued.length + report.created.length} certificates`;
-    }
+      break;
     case 'drop-old':
       await dropPreviousCaCert(dir);
-      return undefined;
+      break;
   }
+  const n = await reissueLeaves(loaded, now);
+  const by = trustedIn(phase).issuer === 'new' ? 'the new CA' : 'the old CA';
+  return [note, `${n} certificates reissued by ${by} (keys kept)`].filter(Boolean).join('; ');
+}
+
+async function reissueLeaves(loaded: LoadedCluster, now: Date): Promise<number> {
+  const wanted = pkiWanted(loaded.cluster);
+  const r = await ensureClusterPki(loaded.paths.dir, wanted.hosts, { clients: wanted.clients, now, reissueAll: true });
+  return r.reissued.length + r.created.length;
 }
 
 function converge(dir: string, req: RotateCertsRequest, progress: Progress, seams: SessionSeams): Promise<DeployResult> {
@@ -77,10 +91,8 @@ export async function rotateCerts(
         hint: `finish it first: pgha rotate-certs ${loaded.paths.dir} --ca`,
       });
     }
-    const wanted = pkiWanted(loaded.cluster);
-    const report = await ensureClusterPki(loaded.paths.dir, wanted.hosts, { clients: wanted.clients, now, reissueAll: true });
+    const n = await reissueLeaves(loaded, now);
     const result = await converge(dir, req, progress, seams);
-    const n = report.reissued.length + report.created.length;
     return { ...result, summary: [`reissued ${n} certificates from the current CA (keys kept)`, result.summary].join('\n') };
   }
 
@@ -92,7 +104,7 @@ export async function rotateCerts(
     await writeJournal(path, { phase, started });
     const note = await prepare(loaded, phase, now);
     last = await converge(dir, req, progress, seams);
-    lines.push(`phase ${phase}: ${note ? `${note}; ` : ''}${last.summary}`);
+    lines.push(`phase ${phase}: ${note}`, last.summary);
     if (last.exitCode !== 0) {
       lines.push(`phase ${phase} did not converge; run pgha rotate-certs ${loaded.paths.dir} --ca again to resume it`);
       return { ...last, summary: lines.join('\n') };
