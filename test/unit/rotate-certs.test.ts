@@ -12,6 +12,7 @@ import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCluster, pkiWanted } from '../../src/app/cluster-dir.js';
 import { renderFiles } from '../../src/app/render.js';
+import { secretFiles } from '../../src/app/vault.js';
 import { rotateCerts, journalPath } from '../../src/app/rotate-certs/index.js';
 import { CA_PHASES, nextPhase, parseJournal, trustedIn, readJournal } from '../../src/app/rotate-certs/journal.js';
 import { main } from '../../src/cli/main.js';
@@ -96,6 +97,8 @@ describe('the CA files in DIR/ssl through the phases', () => {
     const leaf = readFileSync(ssl('db1/node.crt'), 'utf8');
     expect(await stageNextCa(dir, 'c', now)).toBe('created');
     expect(await stageNextCa(dir, 'c', now)).toBe('kept');
+    // `pgha vault encrypt` seals the new CA's key as well.
+    expect((await secretFiles(dir)).filter((f) => f.startsWith(join(dir, 'ssl', 'ca')))).toEqual([ssl('ca-next.key'), ssl('ca.key')]);
     const pki = await readClusterPki(dir);
     expect(pemCertificates(pki.caCert)).toHaveLength(2);
     expect(pki.caIssuer).toBe(old);
