@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { dropPreviousCaCert, dropPreviousCaKey, promoteNextCa, stageNextCa } from '../../pki/rotation.js';
-import { ensureClusterPki } from '../../pki/store.js';
+import { ensureClusterPki, readClusterPki } from '../../pki/store.js';
 import { clusterNameOf, loadCluster, pkiWanted, type LoadedCluster } from '../cluster-dir.js';
 import { deploy, type DeployResult } from '../deploy/index.js';
 import type { Progress } from '../progress.js';
@@ -85,6 +85,9 @@ export async function rotateCerts(
   const now = req.now ?? new Date();
   const path = journalPath(loaded.paths.dir);
   const journal = readJournal(path);
+  // Every key opened before anything is written: in vault mode without the password this is exit 2
+  // with DIR untouched (no journal, no new CA).
+  await readClusterPki(loaded.paths.dir);
   if (!req.ca) {
     if (journal) {
       throw new UsageError(`a CA rotation is under way (${path}, phase ${journal.phase})`, {
