@@ -30,6 +30,8 @@ export interface BenchFigures {
   partition_strict_lost_writes: number | null;
   /** Issue 12: writes through HAProxy that failed while `pgha rotate-passwords` ran (its writer keeps one connection). */
   rotate_passwords_failed_writes: number | null;
+  /** Issue 12: the same writer's failed writes while `pgha rotate-certs --ca` ran (three phases, etcd restarted member by member). */
+  rotate_ca_failed_writes: number | null;
   /** Issue 13 (bench/backups.ts): a full backup of ≥ 1 GB vs tar + zstd of the same data to the same disk. */
   backup_full_s: number | null;
   backup_floor_s: number | null;
@@ -64,6 +66,7 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'partition_lost_writes',
   'partition_strict_lost_writes',
   'rotate_passwords_failed_writes',
+  'rotate_ca_failed_writes',
   'backup_full_s',
   'backup_floor_s',
   'restore_pitr_s',
@@ -225,6 +228,11 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
     measured: have(f.rotate_passwords_failed_writes) ? `${f.rotate_passwords_failed_writes} failed` : 'not measured',
     pass: have(f.rotate_passwords_failed_writes) ? f.rotate_passwords_failed_writes === 0 : null,
   });
+  out.push({
+    goal: 'rotate-certs --ca: failed writes = 0',
+    measured: have(f.rotate_ca_failed_writes) ? `${f.rotate_ca_failed_writes} failed` : 'not measured',
+    pass: have(f.rotate_ca_failed_writes) ? f.rotate_ca_failed_writes === 0 : null,
+  });
   const ratioGoal = (goal: string, x: number | null, floor: number | null, max: number): GoalCheck =>
     have(x, floor)
       ? { goal, measured: `${x} s vs floor ${floor} s = ${round(x! / floor!, 2)} ×`, pass: x! <= max * floor! }
@@ -303,6 +311,10 @@ export const METHOD = `## Method
 - **rotate_passwords_failed_writes**: same writer (one connection, reopened only after an
   error); \`pgha rotate-passwords DIR\` renews every password of the cluster while it writes; the
   writes that failed (goal 0: nothing restarts, no open connection is cut).
+- **rotate_ca_failed_writes**: same writer, right after; \`pgha rotate-certs DIR --ca\` rolls a
+  new CA (both CAs trusted, every certificate reissued by the new one, the old one dropped, each
+  phase a deploy: Patroni, HAProxy and PgBouncer reload, etcd restarts member by member); the
+  writes that failed (goal 0: PostgreSQL never restarts, open TLS connections stay up).
 - **render_plan_500_hosts_ms**: in-process, no network: a synthetic 500-host config.yml (496 data
   nodes, etcd on 3 of them, 4 HAProxy hosts) through parse → validate → resolve → render →
   plan against empty facts; median of 5 runs. Certificates are not issued in the timed part.

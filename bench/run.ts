@@ -580,6 +580,19 @@ async function main(): Promise<void> {
     log(`rotate-passwords: ${report.errors} failed, ${report.lost} lost of ${report.acked}, ${round(r.seconds, 1)} s`);
     // The writer reconnects with the password it was given: give it the new one for the parts after.
     getWriter().install();
+
+    log('rotate-certs --ca under the writer');
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    await getWriter().waitWritable();
+    const stopCa = getWriter().start(`bench_rotate_ca_${Date.now() % 100000}`);
+    await sleep(2000);
+    const rc = await pgha(['rotate-certs', c.dir, '--ca']);
+    await sleep(2000);
+    const caReport = await stopCa();
+    if (rc.code !== 0) throw new Error(`rotate-certs --ca exited ${rc.code}:\n${rc.stdout}\n${rc.stderr}`);
+    f.rotate_ca_failed_writes = caReport.errors;
+    ctx.rotate_ca = { ...caReport, seconds: round(rc.seconds, 1) };
+    log(`rotate-certs --ca: ${caReport.errors} failed, ${caReport.lost} lost of ${caReport.acked}, ${round(rc.seconds, 1)} s`);
   }
 
   if (c && wants('freeze')) {

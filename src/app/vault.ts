@@ -28,7 +28,7 @@ async function entries(path: string): Promise<{ name: string; file: boolean; dir
 
 /**
  * Every secret file of DIR, sorted: the passwords (and staged ones of an interrupted rotation),
- * the CA's, nodes' and clients' private keys, and the SSH private key. Certificates and public
+ * the CA's (both CAs' during a CA rotation), nodes' and clients' private keys, and the SSH private key. Certificates and public
  * keys stay plain: hosts and operators read them, and they tell nothing.
  */
 export async function secretFiles(dir: string): Promise<string[]> {
@@ -40,7 +40,8 @@ export async function secretFiles(dir: string): Promise<string[]> {
   await secretsIn(p.secrets);
   await secretsIn(join(p.secrets, '.rotate'));
   for (const e of await entries(p.ssl)) {
-    if (e.file && e.name === 'ca.key') files.push(join(p.ssl, e.name));
+    // The CA's key, and during `rotate-certs --ca` the new or the old one's (src/pki/rotation.ts).
+    if (e.file && /^ca(-next|-previous)?\.key$/.test(e.name)) files.push(join(p.ssl, e.name));
     if (!e.dir) continue;
     for (const f of await entries(join(p.ssl, e.name))) if (f.file && f.name.endsWith('.key')) files.push(join(p.ssl, e.name, f.name));
   }

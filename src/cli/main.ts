@@ -15,6 +15,7 @@ import { formatError } from './format-error.js';
 import { registerProvision } from './provision.js';
 import { registerRender } from './render.js';
 import { registerRestore } from './restore.js';
+import { registerRotateCerts } from './rotate-certs.js';
 import { registerRotatePasswords } from './rotate-passwords.js';
 import { registerShowPassword } from './show-password.js';
 import { registerStatus } from './status.js';
@@ -35,6 +36,7 @@ const COMMANDS: Register[] = [
   registerExplain,
   registerShowPassword,
   registerRotatePasswords,
+  registerRotateCerts,
   registerUpgrade,
   registerSwitchover,
   registerVerbs,

@@ -94,7 +94,10 @@ export interface FileMask {
 
 /** PEM material the renderer needs, read from DIR/ssl by the caller. */
 export interface ClusterPki {
+  /** The trust bundle: the cluster CA, or during `rotate-certs --ca` the old and the new one. */
   caCert: string;
+  /** The CA that issues the leaves, when the bundle holds more than it. */
+  caIssuer?: string;
   nodes: Record<string, { cert: string; key: string }>;
   clients: Record<string, { cert: string; key: string }>;
 }

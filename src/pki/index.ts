@@ -21,3 +21,16 @@ export {
 } from './certs.js';
 export { type EnsurePkiOptions, ensureClusterPki, type PkiReport, readClusterPki } from './store.js';
 export { ensureSshKey, generateEd25519OpenSsh, type OpenSshKeyPair, publicKeyOfPrivate, type SshKeyInfo } from './sshkey.js';
+export {
+  CA_NEXT,
+  CA_PREVIOUS,
+  type CaFiles,
+  dropPreviousCaCert,
+  dropPreviousCaKey,
+  pemCertificates,
+  promoteNextCa,
+  readCaFiles,
+  readTrustBundle,
+  stageNextCa,
+  trustBundle,
+} from './rotation.js';

@@ -31,6 +31,7 @@ import {
   type SubjectAltNames,
 } from './certs.js';
 import { enforceMode, ensurePrivateDir, writeFileAtomic } from './files.js';
+import { readCaFiles, trustBundle } from './rotation.js';
 // Keys may be sealed (vault mode); certificates never are, and read through the same function.
 import { readPrivateIfExists as readIfExists, writePrivate } from './vault.js';
 
@@ -49,6 +50,11 @@ export interface EnsurePkiOptions {
   now?: Date;
   /** Goes into the CA's subject; defaults to the directory's name. */
   clusterName?: string;
+  /**
+   * Reissue every leaf, also those that are fine (`pgha rotate-certs`): fresh validity from the
+   * current CA, keeping each usable key.
+   */
+  reissueAll?: boolean;
 }
 
 const KEY_MODE = 0o600;
@@ -107,7 +113,9 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
   const leaves = leafSpecs(ssl, hosts, opts.clients, ca, now);
 
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
-  const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)));
+  const plans = (await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)))).map((p): LeafPlan =>
+    opts.reissueAll && p.action === 'keep' ? { ...p, action: 'reissue', reason: 'rotation asked for' } : p,
+  );
   const newKeys = await Promise.all(
     plans.map((p) => (p.action !== 'keep' && p.usableKey === undefined ? generateRsaKeyPemAsync() : Promise.resolve(undefined))),
   );
@@ -254,7 +262,7 @@ async function ensureCa(ssl: string, clusterName: string, now: Date, report: Pki
     report.warnings.push(
       left <= 0
         ? `cluster CA ${rel(certPath)} has expired; TLS between cluster members will fail`
-        : `cluster CA ${rel(certPath)} expires in ${Math.floor(left)} days; pgha does not rotate CAs yet`,
+        : `cluster CA ${rel(certPath)} expires in ${Math.floor(left)} days; run 'pgha rotate-certs DIR --ca' to roll a new one`,
     );
   }
   report.kept.push(rel(certPath));
@@ -282,7 +290,9 @@ async function listDir(path: string): Promise<{ name: string; isDir: boolean }[]
  */
 export async function readClusterPki(dir: string, want: { hosts?: string[]; clients?: string[] } = {}): Promise<ClusterPki> {
   const ssl = join(dir, 'ssl');
-  const caCert = await mustRead(join(ssl, 'ca.crt'));
+  const caFiles = await readCaFiles(dir);
+  // What hosts and pgha's clients trust: during a CA rotation both CAs (src/pki/rotation.ts).
+  const caCert = trustBundle(caFiles);
 
   const hostNames =
     want.hosts ??
@@ -313,5 +323,5 @@ export async function readClusterPki(dir: string, want: { hosts?: string[]; clie
       key: await mustRead(join(ssl, CLIENTS_DIR, `${name}.key`)),
     };
   }
-  return { caCert, nodes, clients };
+  return { caCert, ...(caFiles.previous !== undefined || caFiles.next !== undefined ? { caIssuer: caFiles.current } : {}), nodes, clients };
 }

@@ -927,4 +927,87 @@ if runuser -u postgres -- psql -X -At -c 'select 1' "$ci host=127.0.0.1 port=554
         for (const p of [...passwords, env.PGHA_VAULT_PASSWORD]) expect(out).not.toContain(p);
     }, 300_000);
   });
+
+  describe('pgha rotate-certs --ca (a new CA, both trusted while the certificates change)', () => {
+    /** OpenSSL's verdict on a member's certificate against one CA file: exit 0 only when the chain verifies. */
+    const verifies = (caFile: string, ip: string, name: string, port: number, postgres = false) =>
+      spawnSync(
+        'openssl',
+        [
+          's_client',
+          ...(postgres ? ['-starttls', 'postgres'] : []),
+          '-connect',
+          `${ip}:${port}`,
+          '-servername',
+          name,
+          '-CAfile',
+          caFile,
+          '-verify_return_error',
+          '-brief',
+          ...(postgres ? [] : ['-cert', join(dir, 'ssl', 'clients', 'pgha.crt'), '-key', join(dir, 'ssl', 'clients', 'pgha.key')]),
+        ],
+        { input: '', encoding: 'utf8', timeout: 20_000 },
+      ).status;
+
+    it(
+      'a writer through HAProxy loses nothing, PostgreSQL never restarts, replicas keep streaming; then only the new CA verifies',
+      async () => {
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+        const oldCaFile = join(root, 'old-ca.crt');
+        writeFileSync(oldCaFile, ca());
+        const leader = leaderName();
+        const startedAt = () =>
+          DATA.map((ip) =>
+            sshOk(dir, ip, "cd /tmp && runuser -u postgres -- psql -XAtc 'select pg_catalog.pg_postmaster_start_time()'").trim(),
+          );
+        const started = startedAt();
+        const writer = new ProxyWriter(dir, IPS.proxy1);
+        writer.install();
+        const stop = writer.start('rotate_ca_writes');
+        await new Promise((r) => setTimeout(r, 2000));
+        const r = await pgha(['rotate-certs', dir, '--ca']);
+        await new Promise((res) => setTimeout(res, 2000));
+        const report = await stop();
+        outputs.push(r.stdout, r.stderr);
+        process.stdout.write(
+          `[figure] rotate-certs --ca: ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms\n`,
+        );
+        expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+        expect(`${r.stdout}${r.stderr}`).not.toContain('PRIVATE KEY');
+        expect(report.errors).toBe(0);
+        expect(report.lost).toBe(0);
+        // PostgreSQL reloaded its certificates, never restarted; the leader stayed; both replicas stream (over TLS).
+        expect(startedAt()).toEqual(started);
+        expect(leaderName()).toBe(leader);
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+        expect(
+          sshOk(
+            dir,
+            IPS[leader as keyof typeof IPS],
+            "cd /tmp && runuser -u postgres -- psql -XAtc 'SELECT pg_catalog.count(*) FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid WHERE s.ssl'",
+          ).trim(),
+        ).toBe('2');
+        // DIR: the journal and the old CA are gone.
+        expect(readdirSync(dir)).not.toContain('rotate-ca-in-progress.json');
+        expect(readdirSync(join(dir, 'ssl')).filter((f) => f.startsWith('ca-'))).toEqual([]);
+        // Every member's Patroni REST API and PostgreSQL: the old CA no longer verifies them, the new one does.
+        const newCaFile = join(dir, 'ssl', 'ca.crt');
+        for (const [name, ip] of [
+          ['pg1', IPS.pg1],
+          ['pg2', IPS.pg2],
+          ['pg3', IPS.pg3],
+        ] as const) {
+          expect(verifies(oldCaFile, ip, name, 8008), `${name} REST, old CA`).not.toBe(0);
+          expect(verifies(newCaFile, ip, name, 8008), `${name} REST, new CA`).toBe(0);
+          expect(verifies(oldCaFile, ip, name, 5432, true), `${name} PostgreSQL, old CA`).not.toBe(0);
+          expect(verifies(newCaFile, ip, name, 5432, true), `${name} PostgreSQL, new CA`).toBe(0);
+        }
+        // pgha, trusting the new CA alone, finds every check green.
+        const t = await pgha(['test', dir]);
+        expect(t.code, t.stdout).toBe(0);
+        sshOk(dir, IPS.proxy1, 'rm -f /root/.writer-pw /root/writer.py');
+      },
+      20 * 60_000,
+    );
+  });
 });

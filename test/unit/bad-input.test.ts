@@ -95,6 +95,7 @@ const NEEDS_PASSWORD: [string, string[]][] = [
   ['restart', ['restart', '{dir}']],
   ['edit-config', ['edit-config', '{dir}', '-p', 'work_mem=8MB', '--force']],
   ['rotate-passwords', ['rotate-passwords', '{dir}']],
+  ['rotate-certs --ca', ['rotate-certs', '{dir}', '--ca']],
   ['upgrade', ['upgrade', '{dir}', '--components', 'patroni', '-e', 'patroni_package_version=4.0.7-3']],
   ['provision', ['provision', '{dir}']],
 ];
@@ -783,6 +784,23 @@ const CASES: Case[] = [
     stderr: /--concurrency/,
   },
   { category: 'flags', name: 'deploy --hosts unknown', args: ['deploy', '{dir}', '--hosts', 'pg1,pg9'], code: 2, stderr: /pg9/ },
+  {
+    category: 'flags',
+    name: 'rotate-certs with an unknown flag',
+    args: ['rotate-certs', '{dir}', '--cas'],
+    code: 2,
+    stderr: /unknown option '--cas'/,
+    after: (dir) => expect(existsSync(join(dir, 'ssl', 'ca-next.crt'))).toBe(false),
+  },
+  {
+    category: 'flags',
+    name: 'rotate-certs --ca on a directory without a cluster',
+    args: ['rotate-certs', '{dir}', '--ca'],
+    noCluster: true,
+    code: 2,
+    stderr: /config\.yml/,
+    after: (dir) => expect(existsSync(join(dir, 'rotate-ca-in-progress.json'))).toBe(false),
+  },
   {
     category: 'flags',
     name: 'deploy -e without =',

@@ -6,7 +6,7 @@ import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(29);
+    expect(FIGURE_KEYS).toHaveLength(30);
   });
 
   it('median of odd and even samples', () => {
@@ -121,6 +121,12 @@ describe('issue 12 figures', () => {
       goalsFrom(checkGoals({ ...emptyFigures(), rotate_passwords_failed_writes: n }), 'rotate-passwords')[0]!;
     expect(last(0)).toMatchObject({ goal: 'rotate-passwords: failed writes = 0', measured: '0 failed', pass: true });
     expect(last(2)).toMatchObject({ measured: '2 failed', pass: false });
+    expect(last(null)).toMatchObject({ measured: 'not measured', pass: null });
+  });
+  it('rotate-certs --ca must fail no write', () => {
+    const last = (n: number | null) => goalsFrom(checkGoals({ ...emptyFigures(), rotate_ca_failed_writes: n }), 'rotate-certs')[0]!;
+    expect(last(0)).toMatchObject({ goal: 'rotate-certs --ca: failed writes = 0', measured: '0 failed', pass: true });
+    expect(last(1)).toMatchObject({ measured: '1 failed', pass: false });
     expect(last(null)).toMatchObject({ measured: 'not measured', pass: null });
   });
 });

@@ -13,6 +13,7 @@ import { RefusedError, RuntimeError } from '../../errors.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { PatroniClient } from '../../patroni/client.js';
 import { readPrivateIfExists, VaultError } from '../../pki/vault.js';
+import { readTrustBundle } from '../../pki/rotation.js';
 import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { NodeHttpRequester, type TlsMaterial } from '../../transport/https.js';
 import type { Transport } from '../../transport/types.js';
@@ -80,7 +81,8 @@ function fitsStatus(cluster: ResolvedCluster): boolean {
 /** The cluster directory, read without creating anything (status changes nothing). */
 export async function probeContext(dir: string): Promise<ProbeContext> {
   const { cluster, paths } = await readClusterConfig(dir);
-  const ca = await readFile(join(paths.ssl, 'ca.crt'), 'utf8').catch((e: Error) => {
+  // The trust bundle: during `rotate-certs --ca` the old and the new CA.
+  const ca = await readTrustBundle(paths.dir).catch((e: Error) => {
     throw new RuntimeError(`cannot read the cluster CA: ${e.message}`, {
       hint: `run \`pgha configure\` or restore ${paths.ssl} from a backup`,
     });

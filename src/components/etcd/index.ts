@@ -18,6 +18,9 @@ export const etcd: Component = {
   files: (cluster, host, ctx) => etcdFiles(cluster, host, ctx.inputs),
   units: () => [ETCD_UNIT],
   // etcd reads its configuration only at start: a change means a (health-gated, rolling) restart.
+  // Its trusted CA file too (etcd does not reload its CA pool), so a new trust bundle
+  // restarts each member in turn; node.crt/node.key restart it as well, since a client that dials
+  // an IP address sends no server name and may be served the certificate loaded at start.
   reactions: (_cluster, path) => {
     if (path.startsWith('/etc/etcd/') || path === ETCD_DEFAULTS) return [{ unit: ETCD_UNIT, how: 'restart' }];
     return [];

@@ -33,7 +33,7 @@ export function certificateExpiryMetrics(cluster: ResolvedCluster, inputs: Rende
     const labels = `cluster="${escapeLabel(cluster.name)}",kind="${kind}",name="${escapeLabel(name)}"`;
     lines.push(at === undefined ? `# ${kind} ${name}: not a parsable certificate` : `${CERT_EXPIRY_METRIC}{${labels}} ${at}`);
   };
-  sample('ca', 'ca', inputs.pki.caCert);
+  sample('ca', 'ca', inputs.pki.caIssuer ?? inputs.pki.caCert);
   for (const h of cluster.hosts) {
     const node = inputs.pki.nodes[h.name];
     if (node) sample('node', h.name, node.cert);

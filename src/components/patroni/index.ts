@@ -26,6 +26,9 @@ export const patroni: Component = {
   units: (cluster) => [patroniUnit(cluster)],
   // Patroni re-reads its file on reload (SIGHUP) and applies what changed itself, restarting
   // PostgreSQL only where a parameter needs it (then shown as pending restart).
+  // A reload (SIGHUP) reloads PostgreSQL too, which re-reads its ssl_* files; the REST API builds
+  // a new TLS context (reading its CA file again) when its configuration or its certificate's
+  // serial number changed, so rotate-certs always pushes new leaves with a new bundle.
   reactions: (cluster, path) => {
     if (path.startsWith('/etc/patroni/')) return [{ unit: patroniUnit(cluster), how: 'reload' }];
     return [];

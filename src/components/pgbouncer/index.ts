@@ -5,7 +5,7 @@
 import { hasRole, num, optStr, userSecrets } from '../common.js';
 import { pinned, portOf, unitOfSystemdPath, type ClusterStep, type WithStatus, type StepContext } from '../component.js';
 import { pgbouncerAuthUserCommand } from '../host-commands.js';
-import { PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
+import { PATRONI_SSL_DIR, PGBOUNCER_FOLLOW_UNIT } from '../paths.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { Command } from '../../transport/quote.js';
 import { pgbouncerAuthSql, pgbouncerFiles } from './config.js';
@@ -46,6 +46,9 @@ export const pgbouncer: WithStatus<'pgbouncer', PgbouncerStatus> = {
     if (unit === PGBOUNCER_FOLLOW_UNIT) return [{ unit, how: 'restart' }];
     if (path.startsWith('/usr/local/lib/pgha/')) return [{ unit: PGBOUNCER_FOLLOW_UNIT, how: 'restart' }];
     if (path.startsWith('/etc/pgbouncer/')) return [{ unit: PGBOUNCER_UNIT, how: 'reload' }];
+    // Its TLS files are Patroni's (config.ts): RELOAD makes it read a new certificate and CA bundle
+    // (pgha rotate-certs); open client and server connections keep their sessions.
+    if (path.startsWith(`${PATRONI_SSL_DIR}/`)) return [{ unit: PGBOUNCER_UNIT, how: 'reload' }];
     return [];
   },
   formation: 'service',
