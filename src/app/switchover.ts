@@ -4,9 +4,10 @@
  * allowlist admits only members), then waits until the candidate leads, clients' writes reach
  * it through HAProxy/PgBouncer, and the old primary streams from it.
  */
+import { synchronousModeFromConfig, type SynchronousMode } from '../components/patroni/synchronous.js';
 import { RefusedError, RuntimeError } from '../errors.js';
 import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
-import { leaderName, leadersOf, maximumLagOnFailover, replicaLag } from '../patroni/judge.js';
+import { leaderName, leadersOf, maximumLagOnFailover, pickCandidate, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { readNode, waitLeader } from './live/view.js';
 import type { SessionSeams } from './session.js';
@@ -25,6 +26,32 @@ export interface SwitchoverFacts {
   /** GET /patroni of the leader and the candidate, when they answered. */
   leaderStatus?: PatroniNodeStatus | undefined;
   candidateStatus?: PatroniNodeStatus | undefined;
+  /** Synchronous replication as the DCS configuration has it; absent reads as off. */
+  synchronousMode?: SynchronousMode | 'quorum';
+}
+
+/** Members whose DCS role is a synchronous standby. */
+export function syncStandbyNames(info: ClusterInfo): string[] {
+  return info.members.filter((m) => m.role === 'sync_standby').map((m) => m.name);
+}
+
+/**
+ * With synchronous replication on, Patroni promotes only a synchronous standby: POST /switchover
+ * to any other replica is answered 412. Said before anything is sent, with the way forward.
+ */
+function synchronousReason(f: SwitchoverFacts, role: string): string | undefined {
+  const mode = f.synchronousMode ?? 'off';
+  if (mode === 'off' || role === 'sync_standby') return undefined;
+  const sync = syncStandbyNames(f.info);
+  const why = `${f.candidate} is not a synchronous standby, and with synchronous replication ${mode} Patroni promotes only one`;
+  if (sync.length === 0) {
+    return `${why}; no member is one right now: wait until \`pgha status DIR\` shows a synchronous standby and switch over to it`;
+  }
+  const list = sync.join(', ');
+  return (
+    `${why} (synchronous standby${sync.length === 1 ? '' : 's'}: ${list}); switch over to ${sync.length === 1 ? list : `one of ${list}`}` +
+    `, or set patroni_synchronous_mode: off and run \`pgha deploy DIR\` first`
+  );
 }
 
 export interface SwitchoverVerdict {
@@ -74,6 +101,8 @@ export function evaluateSwitchover(f: SwitchoverFacts): SwitchoverVerdict {
       if (f.candidateStatus?.xlog?.paused === true) {
         reasons.push(`WAL replay is paused on ${candidate} (SELECT pg_wal_replay_resume() there)`);
       }
+      const sync = synchronousReason(f, member.role);
+      if (sync) reasons.push(sync);
     }
   }
   const dcs = f.dcsLeader;
@@ -134,18 +163,45 @@ export async function gatherFacts(live: Live, candidate: string): Promise<Switch
     dcsLeader,
     leaderStatus,
     candidateStatus,
+    synchronousMode: synchronousModeFromConfig(config),
   };
 }
 
 export const fmtSeconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/**
+ * `pgha switchover DIR [NEW_PRIMARY]`. Without NEW_PRIMARY pgha picks one as the upgrade does
+ * (judge.ts#pickCandidate: a synchronous standby when there is one, else the healthy replica
+ * with the least lag) and says which, then runs the same pre-checks on it.
+ */
 export async function switchover(
   dir: string,
-  req: SwitchoverRequest,
+  req: Omit<SwitchoverRequest, 'candidate'> & { candidate?: string | undefined },
   out: (line: string) => void,
   seams: SessionSeams = {},
 ): Promise<SwitchoverReport> {
-  return withLive(dir, (live) => switchoverLive(live, req, out), { names: [req.candidate], as: 'refusal' }, seams);
+  const named = req.candidate;
+  if (named !== undefined) {
+    return withLive(dir, (live) => switchoverLive(live, { ...req, candidate: named }, out), { names: [named], as: 'refusal' }, seams);
+  }
+  return withLive(
+    dir,
+    async (live) => {
+      const info = await readCluster(live);
+      const leader = leaderName(info);
+      const candidate = leader === undefined ? undefined : pickCandidate(info, leader);
+      if (candidate === undefined) {
+        throw new RefusedError('switchover refused; nothing was changed: no healthy replica to switch over to', [], {
+          hint: '`pgha status DIR` shows the members; name one with `pgha switchover DIR NEW_PRIMARY` once it streams',
+        });
+      }
+      const sync = info.members.find((m) => m.name === candidate)?.role === 'sync_standby';
+      out(`candidate: ${candidate} (${sync ? 'the synchronous standby' : 'the healthy replica with the least lag'})`);
+      return switchoverLive(live, { ...req, candidate }, out);
+    },
+    undefined,
+    seams,
+  );
 }
 
 /**
@@ -178,6 +234,8 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
     leader: from,
     candidate: to,
     ...(req.scheduledAt ? { scheduled_at: req.scheduledAt } : {}),
+  }).catch((e: unknown) => {
+    throw explainPatroniRefusal(e, to);
   });
   if (outcome.kind === 'scheduled') {
     const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
@@ -220,6 +278,23 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
     totalMs,
     endpoints: reached.map((r) => r.ep.via),
   };
+}
+
+/**
+ * Patroni's 412 when the candidate is not a synchronous standby ("candidate name does not match
+ * with sync_standby"): the pre-check missed it because the synchronous standby changed between
+ * the check and the request (or the DCS turned synchronous mode on meanwhile). Said in plain
+ * words; any other error passes through unchanged.
+ */
+export function explainPatroniRefusal(e: unknown, candidate: string): unknown {
+  if (!(e instanceof RefusedError) || !/answered 412\b/.test(e.message) || !/sync/i.test(e.message)) return e;
+  return new RefusedError(
+    `switchover to ${candidate} refused by Patroni; nothing was changed: ${candidate} is not the synchronous standby now, and with synchronous replication on Patroni promotes only a synchronous standby (it would lose the commits only that standby has)`,
+    [e.message.split('\n')[0]!],
+    {
+      hint: '`pgha status DIR` names the synchronous standby: switch over to it, or set patroni_synchronous_mode: off and run `pgha deploy DIR` first',
+    },
+  );
 }
 
 export async function cancelScheduledSwitchover(dir: string, out: (line: string) => void, seams: SessionSeams = {}): Promise<void> {

@@ -8,7 +8,7 @@ export function registerSwitchover(program: Command): void {
     .command('switchover')
     .description('move the leader to a healthy replica, checked first, and wait until clients and the old primary follow')
     .argument('<dir>', 'cluster directory')
-    .argument('[new_primary]', 'the replica to promote')
+    .argument('[new_primary]', 'the replica to promote (default: a synchronous standby, else the healthy replica with the least lag)')
     .option('--scheduled <ISO8601>', 'let Patroni do it at this time (with a time zone, e.g. 2026-05-01T02:00:00Z)')
     .option('--force', 'do not ask for confirmation (the checks still run: a refused switchover stays refused)', false)
     .option('--cancel', 'remove a scheduled switchover (DELETE /switchover)', false)
@@ -18,8 +18,10 @@ export function registerSwitchover(program: Command): void {
 Checks, all reported together (exit 3): NEW_PRIMARY is a data node in config.yml and a member;
 it is a running replica without the nofailover tag and with WAL replay not paused; it lags no
 more than maximum_lag_on_failover (DCS config, default 1048576 bytes; measured at the moment,
-the leader's WAL position minus what the candidate has received); there is exactly one leader
-and etcd's leader key names it; the cluster is not paused; nothing else is scheduled.
+the leader's WAL position minus what the candidate has received); with synchronous replication
+on it is a synchronous standby (Patroni promotes no other); there is exactly one leader and
+etcd's leader key names it; the cluster is not paused; nothing else is scheduled. Without
+NEW_PRIMARY, pgha picks a synchronous standby, else the healthy replica with the least lag.
 Then it waits until NEW_PRIMARY leads, writes reach it through HAProxy/PgBouncer, and the old
 primary streams from it, and prints the times.`,
     )
@@ -30,7 +32,6 @@ primary streams from it, and prints the times.`,
         await cancelScheduledSwitchover(dir, out);
         return;
       }
-      if (!candidate) throw new UsageError('switchover: NEW_PRIMARY is required (or --cancel)');
       const [{ switchover }, { parseSchedule }] = await Promise.all([import('../app/switchover.js'), import('../app/verbs/pure.js')]);
       await switchover(
         dir,

@@ -63,7 +63,8 @@ export interface PortUse {
  * switchover waits until writes through every `read-write` one reach the new leader.
  */
 export interface EntryPoint {
-  kind: 'read-write' | 'read-only';
+  /** `read-sync`: reads served only by synchronous standbys (HAProxy's haproxy_sync_read_port). */
+  kind: 'read-write' | 'read-only' | 'read-sync';
   port: number;
   /** What listens, as messages name it (`HAProxy`): `<label> on <host>`. */
   label: string;

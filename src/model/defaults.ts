@@ -23,6 +23,9 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   patroni_rewind_enabled: true,
   patroni_watchdog_enabled: false,
   failsafe_mode: false,
+  // Synchronous replication, cluster-wide: off, on or strict (src/components/patroni/synchronous.ts).
+  patroni_synchronous_mode: 'off',
+  patroni_synchronous_node_count: 1,
   patroni_dcs: 'etcd',
   patroni_dcs_namespace: '/pgha',
   patroni_listen_port: 8008,
@@ -84,6 +87,8 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   // TPA's instance key (also a variable): the pgbackrest host keeping a data node's backups.
   'backup',
   'patroni_repl_max_lag',
+  // Unset: no HAProxy listener for reads from synchronous standbys (src/components/haproxy/config.ts).
+  'haproxy_sync_read_port',
   'postgres_data_dir',
   'postgres_bin_dir',
   'etcd_data_dir',

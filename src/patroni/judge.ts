@@ -135,12 +135,16 @@ export function clusterHealthy(input: ClusterHealthInput): boolean {
 
 /**
  * The switchover candidate: a healthy replica without nofailover, one in `preferred` first (an
- * upgraded one, so the leader moves once), least lag first, then by name.
+ * upgraded one, so the leader moves once), least lag first, then by name. When some healthy
+ * replica is a synchronous standby (synchronous replication is on), only those are candidates:
+ * Patroni refuses to promote any other.
  */
 export function pickCandidate(info: ClusterInfo, leader: string, preferred: ReadonlySet<string> = new Set()): string | undefined {
-  const healthy = info.members
+  const eligible = info.members
     .filter((m) => m.name !== leader && isStreamingReplica(m) && m.tags?.nofailover !== true)
     .sort((a, b) => Number(a.lag) - Number(b.lag) || a.name.localeCompare(b.name));
+  const sync = eligible.filter((m) => m.role === 'sync_standby');
+  const healthy = sync.length ? sync : eligible;
   return (healthy.find((m) => preferred.has(m.name)) ?? healthy[0])?.name;
 }
 

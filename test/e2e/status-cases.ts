@@ -6,11 +6,13 @@
  * cluster for both keeps CI within its budget.
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ClusterStatus } from '../../src/app/status.js';
-import { BIN, clusterSecrets, pgha, pghaOk, ssh, sshOk } from './harness.js';
+import { BIN, clusterSecrets, pgha, pghaOk, ssh, sshOk, type Ran } from './harness.js';
 
 export interface StatusEnv {
   dir(): string;
@@ -359,4 +361,72 @@ export function statusFaultCases(env: StatusEnv): void {
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(new RegExp(`\\| ${victim} +\\| \\S+ +\\| \\w* *\\| unreachable`));
   }, 120_000);
+}
+
+// ---- synchronous replication (issue 14) ----------------------------------------------------------
+// Written for the lead engineer and not yet run: operations.test.ts calls it only with
+// PGHA_E2E_SYNC=1 (about a minute on top of that suite: two deploys that only PATCH /config).
+
+export interface SyncEnv extends StatusEnv {
+  /** psql through HAProxy's read-write port, as postgres. */
+  viaProxy(sql: string): Ran;
+}
+
+/**
+ * patroni_synchronous_mode: on set in config.yml, deployed (a DCS patch, no restart); status shows
+ * one synchronous standby; a write through HAProxy commits; a switchover to the replica that is
+ * not the synchronous standby is refused before Patroni is asked (exit 3); then config.yml as it
+ * was and a deploy turn it off again. Runs on a healthy cluster led by pg1, leaving it so.
+ */
+export function synchronousReplicationCases(env: SyncEnv): void {
+  const { CLUSTER, IPS, status } = helpers(env);
+  it('synchronous replication: on through config.yml, one sync standby, writes commit, a non-sync switchover refused; then off', async () => {
+    const dir = env.dir();
+    const file = join(dir, 'config.yml');
+    const original = readFileSync(file, 'utf8');
+    const showConfig = () =>
+      parse(sshOk(dir, IPS.pg1!, `patronictl -c /etc/patroni/${CLUSTER}.yml show-config`)) as Record<string, unknown>;
+    try {
+      writeFileSync(file, original.replace(/^cluster_vars:\n/m, 'cluster_vars:\n  patroni_synchronous_mode: "on"\n'));
+      const check = await pgha(['deploy', dir, '--check']);
+      env.outputs.push(check.stdout, check.stderr);
+      expect(check.code).toBe(10);
+      expect(check.stdout).toContain('cluster: patroni: PATCH /config {"synchronous_mode":true,"synchronous_node_count":1}');
+      expect(check.stdout).not.toContain('rolling restart');
+      env.outputs.push((await pghaOk(['deploy', dir])).stdout);
+      expect(showConfig()).toMatchObject({ synchronous_mode: true, synchronous_node_count: 1 });
+
+      // Patroni names the synchronous standby within a loop or two of reading the new configuration.
+      let s = await status();
+      for (let i = 0; i < 30 && s.syncStandbys.length !== 1; i++) {
+        await sleep(1000);
+        s = await status();
+      }
+      expect(s.synchronousMode).toBe('on');
+      expect(s.syncStandbys).toHaveLength(1);
+      const sync = s.syncStandbys[0]!;
+      expect(s.members.find((m) => m.name === sync)?.role).toBe('sync_standby');
+      expect((await pghaOk(['status', dir])).stdout).toContain(` Synchronous mode: on, synchronous standby: ${sync}`);
+
+      // A commit through HAProxy is acknowledged (it waited for the synchronous standby).
+      const w = env.viaProxy(
+        "CREATE TABLE IF NOT EXISTS sync_probe (id int); INSERT INTO sync_probe VALUES (1); SELECT sync_state FROM pg_stat_replication WHERE sync_state = 'sync'",
+      );
+      expect(w.stderr).toBe('');
+      expect(w.stdout.split('\n')).toContain('sync');
+
+      const other = ['pg2', 'pg3'].find((n) => n !== sync)!;
+      const refused = await pgha(['switchover', dir, other, '--force']);
+      env.outputs.push(refused.stdout, refused.stderr);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain(`${other} is not a synchronous standby`);
+      expect(refused.stderr).toContain(`switch over to ${sync}`);
+      expect((await status()).leader).toBe('pg1');
+    } finally {
+      writeFileSync(file, original);
+      env.outputs.push((await pghaOk(['deploy', dir])).stdout);
+    }
+    expect(showConfig().synchronous_mode).toBeUndefined();
+    expect((await status()).synchronousMode).toBe('off');
+  }, 300_000);
 }

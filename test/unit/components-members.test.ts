@@ -27,6 +27,12 @@ describe('entryPoints', () => {
       { kind: 'read-write', port: 5432, label: 'HAProxy' },
       { kind: 'read-only', port: 5433, label: 'HAProxy' },
     ]);
+    // The synchronous-standby read frontend only when its port is set.
+    const sync = loadExample('m1-haproxy-nspawn', { haproxy_sync_read_port: 5434, patroni_synchronous_mode: 'on' });
+    expect(haproxy.entryPoints!(host(sync, 'proxy1'))).toEqual([
+      { kind: 'read-write', port: 5432, label: 'HAProxy', tls: 'verify-ca' },
+      { kind: 'read-sync', port: 5434, label: 'HAProxy', tls: 'verify-ca' },
+    ]);
   });
 
   it("PgBouncer: its port on each data node, with the node's own name verified under TLS", () => {
@@ -46,6 +52,7 @@ describe('entryPoints', () => {
     expect(clientEndpoints(loaded(loadExample('m1-overrides')))).toEqual([
       'read-write: host=10.30.0.21 port=5432 (HAProxy on haproxy1)',
       'read-only:  host=10.30.0.21 port=5433 (HAProxy on haproxy1)',
+      'read-sync:  host=10.30.0.21 port=5434 (HAProxy on haproxy1)',
     ]);
     expect(clientEndpoints(loaded(loadExample('m1-pgbouncer-bare')))).toEqual([
       'read-write: host=10.20.0.11 port=6432 (PgBouncer on db1)',

@@ -114,6 +114,27 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
     expect(sim.since(mark)).toEqual(['proxy1: write /etc/haproxy/haproxy.cfg', 'proxy1: reload haproxy.service']);
   });
 
+  it('turns synchronous replication on and off through PATCH /config alone: no PostgreSQL restart, as planned', async () => {
+    const on = parseExtraVars(['patroni_synchronous_mode=on']);
+    const plan = await run({ check: true, extraVars: on });
+    const planned = planLines(plan.summary, 'pending changes:');
+    expect(planned.filter((l) => l.startsWith('cluster: '))).toEqual([
+      'cluster: patroni: PATCH /config {"synchronous_mode":true,"synchronous_node_count":1}',
+    ]);
+    let mark = sim.log.length;
+    const r = await run({ extraVars: on });
+    expect(planLines(r.summary, 'applied:')).toEqual(planned);
+    expect(sim.since(mark).filter((l) => l.endsWith('restart PostgreSQL'))).toEqual([]);
+    // Back to off: the keys pgha set are deleted (null), nothing else.
+    const off = await run({ check: true });
+    expect(planLines(off.summary, 'pending changes:').filter((l) => l.startsWith('cluster: '))).toEqual([
+      'cluster: patroni: PATCH /config {"synchronous_mode":null,"synchronous_node_count":null}',
+    ]);
+    mark = sim.log.length;
+    await run({});
+    expect(sim.since(mark).filter((l) => l.endsWith('restart PostgreSQL'))).toEqual([]);
+  }, 60_000);
+
   it('patches the DCS and restarts for a start-only parameter: replicas first, the leader last, as planned', async () => {
     const extraVars = parseExtraVars([
       "haproxy_conf_settings={defaults: {'timeout client': 31m}}",

@@ -121,6 +121,15 @@ describe('judge', () => {
     expect(pickCandidate(cluster(leader, member({ lag: 'unknown' })), 'pg1')).toBeUndefined();
   });
 
+  it('switchover candidate under synchronous replication: only a synchronous standby, even against an upgraded replica', () => {
+    const info = cluster(leader, member({ name: 'pg2', lag: 10, role: 'sync_standby' }), member({ name: 'pg3', lag: 0 }));
+    expect(pickCandidate(info, 'pg1')).toBe('pg2');
+    expect(pickCandidate(info, 'pg1', new Set(['pg3']))).toBe('pg2');
+    // A synchronous standby that does not stream is no candidate; the others are then.
+    const stale = cluster(leader, member({ name: 'pg2', lag: 'unknown', role: 'sync_standby' }), member({ name: 'pg3', lag: 0 }));
+    expect(pickCandidate(stale, 'pg1')).toBe('pg3');
+  });
+
   it("the answer to build on: the leader's own, else the first", () => {
     const info = bodyOf<ClusterInfo>('get-cluster.leader');
     expect(

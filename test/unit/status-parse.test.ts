@@ -10,8 +10,8 @@ import { HAPROXY_SOCKET, parseServersState, parseStatsCsv } from '../../src/comp
 import { PGBOUNCER_DATABASES as PGBOUNCER_DATABASES_INI } from '../../src/components/paths.js';
 import { parseDatabasesIni } from '../../src/components/pgbouncer/live.js';
 import type { ResolvedCluster } from '../../src/model/types.js';
-import { memberRows, type ClusterStatus } from '../../src/app/status/read.js';
-import { formatStatusTable, memberTable } from '../../src/app/status/table.js';
+import { memberRows, syncStandbysOf, type ClusterStatus } from '../../src/app/status/read.js';
+import { formatStatusTable, memberTable, synchronousLine } from '../../src/app/status/table.js';
 import type { ResolvedHost } from '../../src/model/types.js';
 import type { ClusterInfo } from '../../src/patroni/types.js';
 
@@ -189,6 +189,8 @@ const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>(
   leader: 'pg1',
   pause: info.pause === true,
   failsafeMode: false,
+  synchronousMode: 'off',
+  syncStandbys: syncStandbysOf(info),
   scheduledSwitchover: info.scheduled_switchover ?? null,
   members: memberRows(NODES, info, reach),
   etcd: [
@@ -260,6 +262,32 @@ describe('table', () => {
     expect(memberTable(status(info)).split('\n')[0]).toBe('+ Cluster: e2estat (failsafe mode: off) ---+----+-----------+');
     expect(memberTable({ ...status(info), failsafeMode: true }).split('\n')[0]).toMatch(/^\+ Cluster: e2estat \(failsafe mode: on\) -+\+/);
     expect(memberTable({ ...status(info), failsafeMode: null })).toMatch(/^\+ Cluster: e2estat \(failsafe mode: unknown\) /);
+  });
+
+  it('synchronous replication: the sync standby in the Role column, the mode and the standbys under the table', () => {
+    // Not recorded: get-cluster.leader with pg2 as Patroni names a synchronous standby in GET /cluster
+    // (role `sync_standby`, 3.0.2 and 4.x alike).
+    const recorded = cluster('get-cluster.leader');
+    const info: ClusterInfo = {
+      ...recorded,
+      members: recorded.members.map((m) => (m.name === 'pg2' ? { ...m, role: 'sync_standby' } : m)),
+    };
+    expect(syncStandbysOf(info)).toEqual(['pg2']);
+    const s = { ...status(info), synchronousMode: 'on' as const };
+    const rows = memberTable(s).split('\n');
+    expect(rows.find((r) => r.startsWith('| pg2 '))).toMatch(/\| Sync Standby \| running /);
+    expect(formatStatusTable(s)).toContain('\n Synchronous mode: on, synchronous standby: pg2\n');
+    expect(synchronousLine({ synchronousMode: 'strict', syncStandbys: ['pg2', 'pg3'] })).toBe(
+      ' Synchronous mode: strict, synchronous standbys: pg2, pg3',
+    );
+    expect(synchronousLine({ synchronousMode: 'strict', syncStandbys: [] })).toBe(
+      ' Synchronous mode: strict, no synchronous standby (commits wait until one is back)',
+    );
+    expect(synchronousLine({ synchronousMode: 'on', syncStandbys: [] })).toMatch(/no synchronous standby \(commits are not waiting/);
+    // Off (the default) and unknown add no line; the title stays as it was.
+    expect(synchronousLine({ synchronousMode: 'off', syncStandbys: [] })).toBeUndefined();
+    expect(synchronousLine({ synchronousMode: null, syncStandbys: [] })).toBeUndefined();
+    expect(formatStatusTable(status(cluster('get-cluster.leader')))).not.toContain('Synchronous mode');
   });
 
   it('one line per host: release and installed daemon versions; unreachable hosts say so', () => {

@@ -226,6 +226,9 @@ describe('readStatus', () => {
       'leader',
       'pause',
       'failsafeMode',
+      // Added with synchronous replication (issue 14).
+      'synchronousMode',
+      'syncStandbys',
       'scheduledSwitchover',
       'members',
       'etcd',
@@ -285,6 +288,8 @@ describe('readStatus', () => {
     };
     const s = await readStatus(ctx, { versions: true, proxies: new HostStateReader(ctx.cluster, stubConnect, csv, statusHostParts(ctx)) });
     expect(s.failsafeMode).toBe(false);
+    expect(s.synchronousMode).toBe('off');
+    expect(s.syncStandbys).toEqual([]);
     expect(s.hosts.map((h) => [h.name, h.reachable, h.release?.codename ?? null])).toEqual([
       ['pg1', true, 'trixie'],
       ['pg2', true, 'trixie'],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateSwitchover, type SwitchoverFacts } from '../../src/app/switchover.js';
+import { evaluateSwitchover, explainPatroniRefusal, type SwitchoverFacts } from '../../src/app/switchover.js';
+import { RefusedError } from '../../src/errors.js';
 import { maximumLagOnFailover, replicaLag as candidateLag } from '../../src/patroni/judge.js';
 import type { ClusterInfo, ClusterMember } from '../../src/patroni/types.js';
 
@@ -166,5 +167,39 @@ describe('lag and limits', () => {
     expect(maximumLagOnFailover({ maximum_lag_on_failover: '4096' })).toBe(4096);
     expect(maximumLagOnFailover({})).toBe(1048576);
     expect(maximumLagOnFailover({ maximum_lag_on_failover: null })).toBe(1048576);
+  });
+});
+
+describe('switchover pre-checks under synchronous replication', () => {
+  const syncInfo = (): ClusterInfo => ({
+    members: [member('pg1', 'leader'), member('pg2', 'sync_standby'), member('pg3', 'replica', 'streaming')],
+  });
+
+  it('accepts the synchronous standby, and any replica while the mode is off', () => {
+    expect(evaluateSwitchover(facts({ info: syncInfo(), synchronousMode: 'on' })).reasons).toEqual([]);
+    expect(evaluateSwitchover(facts({ info: syncInfo(), candidate: 'pg3', synchronousMode: 'off' })).reasons).toEqual([]);
+    expect(evaluateSwitchover(facts({ info: syncInfo(), candidate: 'pg3' })).reasons).toEqual([]);
+  });
+
+  it('refuses a replica that is not a synchronous standby, naming the synchronous standbys and the ways forward', () => {
+    expect(evaluateSwitchover(facts({ info: syncInfo(), candidate: 'pg3', synchronousMode: 'strict' })).reasons).toEqual([
+      'pg3 is not a synchronous standby, and with synchronous replication strict Patroni promotes only one (synchronous standby: pg2); switch over to pg2, or set patroni_synchronous_mode: off and run `pgha deploy DIR` first',
+    ]);
+    const none = healthy();
+    expect(evaluateSwitchover(facts({ info: none, candidate: 'pg3', synchronousMode: 'on' })).reasons).toEqual([
+      'pg3 is not a synchronous standby, and with synchronous replication on Patroni promotes only one; no member is one right now: wait until `pgha status DIR` shows a synchronous standby and switch over to it',
+    ]);
+  });
+
+  it("says Patroni's own 412 in plain words, and passes other errors through", () => {
+    const patroni = new RefusedError('POST /switchover: Patroni answered 412: candidate name does not match with sync_standby', []);
+    const e = explainPatroniRefusal(patroni, 'pg3') as RefusedError;
+    expect(e).toBeInstanceOf(RefusedError);
+    expect(e.exitCode).toBe(3);
+    expect(e.message).toMatch(/^switchover to pg3 refused by Patroni; nothing was changed: pg3 is not the synchronous standby now/);
+    expect(e.reasons).toEqual(['POST /switchover: Patroni answered 412: candidate name does not match with sync_standby']);
+    expect(e.hint).toMatch(/pgha status DIR/);
+    const other = new RefusedError('POST /switchover: Patroni answered 412: candidate does not exists', []);
+    expect(explainPatroniRefusal(other, 'pg3')).toBe(other);
   });
 });

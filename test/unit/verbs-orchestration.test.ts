@@ -163,4 +163,25 @@ describe('switchover and the verbs against a simulated cluster (M1 + HAProxy)', 
     expect(again.calls).toEqual(['pg3: DELETE /switchover']);
     expect(again.why).toMatch(/no scheduled switchover to cancel/);
   });
+
+  it('switchover under synchronous replication: a non-sync candidate refused before any POST; without a candidate, the sync standby', async () => {
+    sim.dcsConfig = { ...sim.dcsConfig, synchronous_mode: true };
+    try {
+      const leader = sim.leader()!;
+      // The synchronous standby is the first streaming replica by name.
+      const [sync, other] = [...sim.members.keys()].filter((n) => n !== leader).sort();
+      const r = await refused((out) => switchover(c.dir(), { candidate: other!, force: true }, out, seams()));
+      expect(r.calls).toEqual([]);
+      expect(r.why).toContain(
+        `${other!} is not a synchronous standby, and with synchronous replication on Patroni promotes only one (synchronous standby: ${sync!})`,
+      );
+      const picked = await calls((out) => switchover(c.dir(), { force: true }, out, seams()));
+      expect(picked.out[0]).toBe(`candidate: ${sync!} (the synchronous standby)`);
+      expect(picked.calls).toEqual([`${leader}: POST /switchover {"leader":"${leader}","candidate":"${sync!}"}`]);
+      expect(sim.leader()).toBe(sync);
+    } finally {
+      const { synchronous_mode: _, ...rest } = sim.dcsConfig;
+      sim.dcsConfig = rest;
+    }
+  });
 });

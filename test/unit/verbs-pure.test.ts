@@ -96,7 +96,10 @@ describe('edit-config patch', () => {
   it('a key the desired document holds as null is owned too: deploy deletes it again (failsafe_mode while off)', () => {
     expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({}, 'c'))).toEqual(['failsafe_mode']);
     expect(keysDeployOwns({ failsafe_mode: true }, desiredDcs({ failsafe_mode: true }, 'c'))).toEqual(['failsafe_mode']);
-    expect(keysDeployOwns({ synchronous_mode: true }, desiredDcs({}, 'c'))).toEqual([]);
+    // patroni_synchronous_mode owns synchronous_mode the same way (off is a tombstone): an
+    // edit-config of it alone is undone by the next deploy, and edit-config says so.
+    expect(keysDeployOwns({ synchronous_mode: true }, desiredDcs({}, 'c'))).toEqual(['synchronous_mode']);
+    expect(keysDeployOwns({ check_timeline: true }, desiredDcs({}, 'c'))).toEqual([]);
   });
 });
 

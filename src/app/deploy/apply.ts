@@ -29,7 +29,7 @@ import {
 } from '../../components/host-commands.js';
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
 import { RuntimeError, UsageError } from '../../errors.js';
-import { stripNulls } from '../../model/merge.js';
+import { isPlainObject, stripNulls } from '../../model/merge.js';
 import { leaderOf, maximumLagOnFailover } from '../../patroni/judge.js';
 import { patchDcsConfig } from '../../patroni/ops.js';
 import { isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
@@ -301,7 +301,10 @@ export class Executor {
       this.executed.cluster.push({ kind: 'dcs-patch', patch });
     }
     const planned = this.planned('rolling-restart')[0];
-    if (patch || planned)
+    // Only PostgreSQL's parameters can leave a member pending a restart: a patch of Patroni's own
+    // keys (synchronous_mode, failsafe_mode, the timing) needs no two-loop wait for one.
+    const setsParameters = patch !== undefined && isPlainObject(patch.postgresql) && patch.postgresql.parameters !== undefined;
+    if (setsParameters || planned)
       await this.rollingRestartIfPending(Number(stripNulls(desired).loop_wait ?? DEFAULT_LOOP_WAIT), planned?.parameters ?? []);
   }
 

@@ -26,7 +26,7 @@ export interface DeployResult {
 export function clientEndpoints(loaded: LoadedCluster): string[] {
   return loaded.cluster.hosts.flatMap((h) =>
     entryPointsOn(loaded.cluster, h).map(
-      // `read-only: ` is padded to `read-write:`'s width, so the hosts line up.
+      // `read-only: ` and `read-sync: ` are padded to `read-write:`'s width, so the hosts line up.
       (e) => `${`${e.kind}:`.padEnd('read-write:'.length)} host=${h.ip} port=${String(e.port)} (${e.label} on ${h.name})`,
     ),
   );

@@ -1,12 +1,13 @@
 /**
  * `pgha status`'s reading (docs/architecture.md#operations): every member's GET /cluster and
- * GET /patroni, the DCS configuration's failsafe_mode, etcd, one SSH exec per host (its release,
+ * GET /patroni, the DCS configuration's failsafe and synchronous modes, etcd, one SSH exec per host (its release,
  * daemon versions, each component's state) and the certificates, all in parallel, through the
  * live view (src/app/live/). A host that does not answer is reported as unreachable; the read
  * fails only when no Patroni member answers at all.
  */
 import { etcdMembers, isDataNode } from '../../components/common.js';
 import { failsafeModeOf } from '../../components/patroni/failsafe.js';
+import { synchronousModeFromConfig, type SynchronousMode } from '../../components/patroni/synchronous.js';
 import { RuntimeError } from '../../errors.js';
 import { isPlainObject } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
@@ -63,6 +64,13 @@ interface StatusHead {
   pause: boolean;
   /** failsafe_mode in the live DCS configuration (GET /config); null when no member answered it. */
   failsafeMode: boolean | null;
+  /**
+   * Synchronous replication as the live DCS configuration has it (synchronous_mode and
+   * synchronous_mode_strict: off, on, strict; Patroni 4's quorum); null when no member answered.
+   */
+  synchronousMode: SynchronousMode | 'quorum' | null;
+  /** The members whose role is sync_standby in the DCS (GET /cluster), in the members' order. */
+  syncStandbys: string[];
   scheduledSwitchover: ScheduledSwitchover | null;
   members: MemberStatus[];
   etcd: EtcdStatus[];
@@ -147,15 +155,26 @@ export function statusHostReader(ctx: ProbeContext, versions = false): HostState
  * beside the other reads, and the next only when it does not answer.
  */
 export async function readFailsafeMode(src: LiveSource, members: readonly string[]): Promise<boolean | null> {
+  const config = await readDcsConfig(src, members);
+  return config === null ? null : failsafeModeOf(config);
+}
+
+/** The DCS configuration (GET /config) of the first member that answers; null when none does. */
+export async function readDcsConfig(src: LiveSource, members: readonly string[]): Promise<Record<string, unknown> | null> {
   for (const name of members) {
     try {
       const r = await src.patroni(name).call({ method: 'GET', path: '/config', timeoutMs: STATUS_TIMEOUT_MS });
-      if (r.status === 200 && isPlainObject(r.body)) return failsafeModeOf(r.body);
+      if (r.status === 200 && isPlainObject(r.body)) return r.body;
     } catch {
       // The next member may answer.
     }
   }
   return null;
+}
+
+/** Members whose DCS role is a synchronous standby (3.x and 4.x say `sync_standby`). */
+export function syncStandbysOf(info: ClusterInfo): string[] {
+  return info.members.filter((m) => m.role === 'sync_standby').map((m) => m.name);
 }
 
 /** Reads everything at once. Throws only when no Patroni member answers. */
@@ -170,12 +189,12 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
     const names = dataNodes.map((h) => h.name);
     // Every host is read at most once (one SSH exec): its components' state, and with
     // `versions` its release and daemon versions.
-    const [members, etcd, hostReads, certificates, failsafeMode] = await Promise.all([
+    const [members, etcd, hostReads, certificates, dcsConfig] = await Promise.all([
       readMembers(src, names, STATUS_TIMEOUT_MS),
       Promise.all(etcdHosts.map((h) => readEtcd(src.etcdHttp(h.name), h, STATUS_TIMEOUT_MS))),
       Promise.all(cluster.hosts.map((h) => proxies.read(h))),
       certificateStatus(ctx.paths, cluster.hosts, o.now ?? new Date()),
-      readFailsafeMode(src, names),
+      readDcsConfig(src, names),
     ]);
     const source = preferredAnswer(members);
     const info = source?.info;
@@ -201,7 +220,9 @@ export async function readStatus(ctx: ProbeContext, o: StatusReadOptions = {}): 
       cluster: cluster.name,
       leader: leader?.name ?? null,
       pause: info.pause === true,
-      failsafeMode,
+      failsafeMode: dcsConfig === null ? null : failsafeModeOf(dcsConfig),
+      synchronousMode: dcsConfig === null ? null : synchronousModeFromConfig(dcsConfig),
+      syncStandbys: syncStandbysOf(info),
       scheduledSwitchover: info.scheduled_switchover ?? null,
       members: rows,
       etcd,

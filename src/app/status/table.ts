@@ -60,9 +60,27 @@ export function memberTable(s: ClusterStatus): string {
   return [top, line(head), sep, ...rows.map(line), sep].join('\n');
 }
 
+/**
+ * ` Synchronous mode: on, synchronous standby: pg2` under the table, like patronictl's maintenance
+ * line, only when the DCS has synchronous replication on (off is the default and says nothing;
+ * `-o json` always has `synchronousMode`). With no synchronous standby it says what that means.
+ */
+export function synchronousLine(s: Pick<ClusterStatus, 'synchronousMode' | 'syncStandbys'>): string | undefined {
+  const mode = s.synchronousMode;
+  if (mode === null || mode === 'off') return undefined;
+  const n = s.syncStandbys.length;
+  if (n === 0) {
+    const effect = mode === 'strict' ? 'commits wait until one is back' : 'commits are not waiting for any replica';
+    return ` Synchronous mode: ${mode}, no synchronous standby (${effect})`;
+  }
+  return ` Synchronous mode: ${mode}, synchronous standby${n === 1 ? '' : 's'}: ${s.syncStandbys.join(', ')}`;
+}
+
 export function formatStatusTable(s: ClusterStatus): string {
   const out = [memberTable(s)];
   if (s.pause) out.push(' Maintenance mode: on');
+  const sync = synchronousLine(s);
+  if (sync) out.push(sync);
   if (s.scheduledSwitchover) {
     const sw = s.scheduledSwitchover;
     out.push(

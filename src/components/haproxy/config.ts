@@ -21,6 +21,8 @@ import { HAPROXY_ADMIN_SOCKET, HAPROXY_CA, HAPROXY_CLIENT_PEM, HAPROXY_CONFIG, H
 
 export const HAPROXY_RW_BACKEND = 'pgha_rw';
 export const HAPROXY_RO_BACKEND = 'pgha_ro';
+/** Reads from synchronous standbys only (Patroni's /sync health endpoint), when haproxy_sync_read_port is set. */
+export const HAPROXY_SYNC_BACKEND = 'pgha_sync';
 
 /**
  * HAProxy's read-only stats page, for `pgha status` to read server states straight from the
@@ -126,6 +128,19 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
       balance: 'roundrobin',
       'option httpchk': true,
       'http-check send': `meth OPTIONS uri /replica${lag === undefined ? '' : `?lag=${lag}`}`,
+      'http-check expect': 'status 200',
+      servers: servers(cluster),
+    };
+  }
+  const syncPort = v.haproxy_sync_read_port;
+  if (typeof syncPort === 'number') {
+    // Patroni answers 200 on /sync only on a synchronous standby: with synchronous replication
+    // off no server is up and the frontend refuses connections, which the config rules warn about.
+    (model.frontends as Plain)[HAPROXY_SYNC_BACKEND] = { bind: `*:${syncPort}`, default_backend: HAPROXY_SYNC_BACKEND };
+    (model.backends as Plain)[HAPROXY_SYNC_BACKEND] = {
+      balance: 'roundrobin',
+      'option httpchk': true,
+      'http-check send': 'meth OPTIONS uri /sync',
       'http-check expect': 'status 200',
       servers: servers(cluster),
     };

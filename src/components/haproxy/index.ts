@@ -1,9 +1,12 @@
-/** HAProxy on hosts with role `haproxy`: the read-write (and read-only) entry point, following Patroni's health endpoints. */
+/**
+ * HAProxy on hosts with role `haproxy`: the read-write (and read-only, and synchronous-standby read)
+ * entry points, following Patroni's health endpoints.
+ */
 import { hasRole, isDataNode, num, optStr } from '../common.js';
 import { pinned, portOf, type WithStatus, type PortUse } from '../component.js';
 import type { ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { HAPROXY_SSL_DIR } from '../paths.js';
-import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, haproxyFiles, haproxyListeners } from './config.js';
+import { HAPROXY_RO_BACKEND, HAPROXY_RW_BACKEND, HAPROXY_SYNC_BACKEND, haproxyFiles, haproxyListeners } from './config.js';
 import { haproxyHealth } from './health.js';
 import { haproxyStateScript } from './live.js';
 import { haproxyStatus, type HaproxyStatus } from './status.js';
@@ -31,6 +34,9 @@ export const haproxy: WithStatus<'haproxy', HaproxyStatus> = {
           ...(host.vars.haproxy_read_only_load_balancer_enabled === true
             ? [portOf('haproxy_read_only_port', 'the HAProxy read-only frontend')]
             : []),
+          ...(typeof host.vars.haproxy_sync_read_port === 'number'
+            ? [portOf('haproxy_sync_read_port', 'the HAProxy synchronous-standby read frontend')]
+            : []),
           ...haproxyExtraListeners(cluster, host),
         ],
   privateDirs: { [HAPROXY_SSL_DIR]: { owner: 'root', group: 'haproxy', mode: 0o750 } },
@@ -52,13 +58,20 @@ export const haproxy: WithStatus<'haproxy', HaproxyStatus> = {
       ...(host.vars.haproxy_read_only_load_balancer_enabled === true
         ? [{ kind: 'read-only' as const, port: Number(host.vars.haproxy_read_only_port), label: 'HAProxy', ...tls }]
         : []),
+      ...(typeof host.vars.haproxy_sync_read_port === 'number'
+        ? [{ kind: 'read-sync' as const, port: host.vars.haproxy_sync_read_port, label: 'HAProxy', ...tls }]
+        : []),
     ];
   },
 };
 
 /** Every bind line of the final haproxy.cfg beyond the two frontends pgha's variables choose. */
 function haproxyExtraListeners(cluster: ResolvedCluster, host: ResolvedHost): PortUse[] {
-  const byVariable: Record<string, string> = { [HAPROXY_RW_BACKEND]: 'haproxy_port', [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port' };
+  const byVariable: Record<string, string> = {
+    [HAPROXY_RW_BACKEND]: 'haproxy_port',
+    [HAPROXY_RO_BACKEND]: 'haproxy_read_only_port',
+    [HAPROXY_SYNC_BACKEND]: 'haproxy_sync_read_port',
+  };
   // Without both ports haproxy.cfg cannot be rendered; the unset port is reported on its own.
   if (typeof host.vars.haproxy_port !== 'number' || typeof host.vars.haproxy_read_only_port !== 'number') return [];
   let listeners: ReturnType<typeof haproxyListeners>;

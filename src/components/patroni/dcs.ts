@@ -1,6 +1,7 @@
 /**
  * The DCS (dynamic) configuration of docs/architecture.md#variables-and-layers:
- * Patroni defaults ← postgres parameters ← failsafe_mode ← WAL archiving (with a backup host) ←
+ * Patroni defaults ← postgres parameters ← failsafe_mode ← synchronous replication ← WAL archiving
+ * (with a backup host) ←
  * patroni_conf_settings.bootstrap.dcs ← patroni_dynamic_conf_settings.
  * Nulls are kept here: for PATCH /config a null means "delete this key"; the file's
  * bootstrap.dcs is this document with nulls stripped.
@@ -9,6 +10,7 @@ import { deepMerge, isPlainObject, type Plain } from '../../model/merge.js';
 import type { Vars } from '../../model/types.js';
 import { archivingDcs } from './archiving.js';
 import { failsafeDcs } from './failsafe.js';
+import { synchronousDcs } from './synchronous.js';
 
 /**
  * loop_wait 1 (Patroni's default is 10): when PostgreSQL dies under a leader that still holds the
@@ -65,6 +67,7 @@ export function desiredDcs(vars: Vars, cluster: string): Plain {
   dcs = deepMerge(dcs, postgresDcsParameters(vars));
   // What the variables choose comes before the user's own DCS settings, which win over it.
   dcs = deepMerge(dcs, failsafeDcs(vars));
+  dcs = deepMerge(dcs, synchronousDcs(vars));
   dcs = deepMerge(dcs, archivingDcs(vars, cluster));
   dcs = deepMerge(dcs, bootstrapDcs);
   dcs = deepMerge(dcs, asPlain(vars.patroni_dynamic_conf_settings));

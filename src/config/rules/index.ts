@@ -12,7 +12,7 @@ import type { LoadedDocument } from '../load.js';
 import { createContext, eachHost, eachInstance, type Rule, type SemanticResult } from './context.js';
 import { declaredDatabases, declaredUsers, hbaSettings } from './declared.js';
 import { etcdQuorum } from './etcd.js';
-import { readOnlyWithoutReplicas, lagWithoutReadOnly } from './haproxy.js';
+import { readOnlyWithoutReplicas, lagWithoutReadOnly, syncReadWithoutSynchronous } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
 import { prometheusRulesValid } from './monitoring.js';
 import { listenAddresses, ports } from './network.js';
@@ -21,6 +21,7 @@ import { backupNamesRepository, oneBackupHost, pgbackrestOffDataNodes, unusedRep
 import { dataNodesOneRelease, postgresShippedByRelease } from './release.js';
 import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNodes, primaryAndReplica } from './roles.js';
 import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
+import { synchronousReplication } from './synchronous.js';
 import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
 import { userNames } from './users.js';
 import { clusterWideVariables, requiredVariables, unknownVariables } from './variables.js';
@@ -49,6 +50,7 @@ export const RULES: readonly Rule[] = [
   etcdQuorum,
   haproxyOrPgbouncer,
   clusterWideVariables,
+  synchronousReplication,
   dataNodesOneRelease,
   oneBackupHost,
   eachHost(userNames, postgresShippedByRelease, backupNamesRepository, prometheusRulesValid, hbaSettings),
@@ -56,7 +58,7 @@ export const RULES: readonly Rule[] = [
   declaredDatabases,
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
-  eachHost(readOnlyWithoutReplicas),
+  eachHost(readOnlyWithoutReplicas, syncReadWithoutSynchronous),
   eachInstance(unusedRepository),
 ];
 

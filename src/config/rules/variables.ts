@@ -26,6 +26,8 @@ export const CLUSTER_WIDE = [
   'patroni_ssl_enabled',
   'patroni_rewind_enabled',
   'failsafe_mode',
+  'patroni_synchronous_mode',
+  'patroni_synchronous_node_count',
   'etcd_ssl_enabled',
   'etcd_authentication_mode',
   'pgbouncer_auth_user',

@@ -50,6 +50,23 @@ describe('ports', () => {
     ]);
   });
 
+  it("reports the synchronous-standby read frontend's port clashing, and ignores it while unset", () => {
+    const c = baseConfig();
+    c.cluster_vars.patroni_synchronous_mode = 'on';
+    c.cluster_vars.haproxy_read_only_load_balancer_enabled = true;
+    c.cluster_vars.haproxy_sync_read_port = 5433;
+    expect(problems(rule, c)).toEqual([
+      'E cluster_vars.haproxy_sync_read_port: haproxy_read_only_port (the HAProxy read-only frontend) and haproxy_sync_read_port (the HAProxy synchronous-standby read frontend) are both 5433 on proxy1; give each service its own port',
+    ]);
+    c.cluster_vars.haproxy_sync_read_port = 5434;
+    expect(problems(rule, c)).toEqual([]);
+    const ctx = contextOf(c);
+    expect(portVariables(ctx.resolved, ctx.resolved.hosts[3]!).map((u) => u.variable)).toContain('haproxy_sync_read_port');
+    expect(
+      portVariables(contextOf(baseConfig()).resolved, contextOf(baseConfig()).resolved.hosts[3]!).map((u) => u.variable),
+    ).not.toContain('haproxy_sync_read_port');
+  });
+
   it('reports a clash with a listener of haproxy.cfg at its bind line', () => {
     const c = baseConfig();
     c.cluster_vars.haproxy_conf_settings = { listens: { stats: { bind: '*:5432' } } };

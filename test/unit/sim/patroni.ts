@@ -86,6 +86,8 @@ export class SimPatroni implements Requester {
     const template = MEMBER_TEMPLATES.find((t) => t.role === m.role)!;
     return {
       ...template,
+      // Not recorded (3.0.2 and 4.x name it so in GET /cluster): the synchronous standby.
+      ...(name === this.syncStandby() ? { role: 'sync_standby' } : {}),
       name,
       host: h.ip,
       api_url: `https://${h.ip}:8008/patroni`,
@@ -211,6 +213,19 @@ export class SimPatroni implements Requester {
    * request when the candidate is not healthy enough (lagging beyond maximum_lag_on_failover, or
    * not streaming): "Switchover failed".
    */
+  /**
+   * With synchronous_mode on in the DCS, the streaming replica first by name is the synchronous
+   * standby (one, synchronous_node_count's default); undefined when the mode is off or none streams.
+   */
+  private syncStandby(): string | undefined {
+    const sim = this.sim;
+    if (sim.dcsConfig.synchronous_mode !== true) return undefined;
+    return [...sim.members]
+      .filter(([, m]) => m.role === 'replica' && sim.streaming(m))
+      .map(([n]) => n)
+      .sort()[0];
+  }
+
   private switchover(body: Record<string, unknown>): JsonResponse {
     const sim = this.sim;
     const leader = typeof body.leader === 'string' ? body.leader : undefined;
@@ -227,6 +242,9 @@ export class SimPatroni implements Requester {
     if (leader !== sim.leader()) return json(412, TEXT.leaderMismatch);
     const to = candidate ? sim.members.get(candidate) : undefined;
     if (!candidate || !to) return json(412, TEXT.noCandidate);
+    // api.py refuses a candidate that is not the synchronous standby (text not recorded).
+    if (sim.dcsConfig.synchronous_mode === true && candidate !== this.syncStandby())
+      return json(412, 'candidate name does not match with sync_standby');
     if (to.nofailover || !sim.host(candidate).active.has(sim.patroniUnit()))
       return json(412, 'switchover is not possible: no good candidates have been found');
     if (!sim.streaming(to) || to.lag > sim.maxLag()) return json(503, TEXT.switchoverFailed);
