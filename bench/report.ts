@@ -42,6 +42,13 @@ export interface BenchFigures {
   replica_from_repo_s: number | null;
   replica_basebackup_s: number | null;
   archive_lag_max_s: number | null;
+  /** Issue 15 (bench/monitoring.ts): one GET /metrics of `pgha exporter --cluster` (3 members) vs `patronictl list` on the same cluster. */
+  exporter_scrape_ms: number | null;
+  monitoring_patronictl_list_ms: number | null;
+  /** Issue 15: that exporter's peak RSS after its scrapes. */
+  exporter_rss_mb: number | null;
+  /** Issue 15: a replica's Patroni stopped → PatroniMemberDown firing in Prometheus. */
+  alert_fire_s: number | null;
 }
 
 export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
@@ -75,6 +82,10 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'replica_from_repo_s',
   'replica_basebackup_s',
   'archive_lag_max_s',
+  'exporter_scrape_ms',
+  'monitoring_patronictl_list_ms',
+  'exporter_rss_mb',
+  'alert_fire_s',
 ];
 
 /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
@@ -259,6 +270,25 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
           pass: f.archive_lag_max_s! <= 5,
         }
       : { goal: 'archive lag under pgbench ≤ 5 s', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.exporter_scrape_ms, f.monitoring_patronictl_list_ms)
+      ? {
+          goal: 'exporter --cluster scrape ≤ 0.3 × patronictl list',
+          measured: `${f.exporter_scrape_ms} ms vs ${f.monitoring_patronictl_list_ms} ms = ${round(f.exporter_scrape_ms! / f.monitoring_patronictl_list_ms!, 2)} ×`,
+          pass: f.exporter_scrape_ms! <= 0.3 * f.monitoring_patronictl_list_ms!,
+        }
+      : { goal: 'exporter --cluster scrape ≤ 0.3 × patronictl list', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.exporter_rss_mb)
+      ? { goal: 'exporter peak RSS ≤ 80 MB', measured: `${f.exporter_rss_mb} MB`, pass: f.exporter_rss_mb! <= 80 }
+      : { goal: 'exporter peak RSS ≤ 80 MB', measured: 'not measured', pass: null },
+  );
+  out.push(
+    have(f.alert_fire_s)
+      ? { goal: 'PatroniMemberDown fires ≤ 120 s after a member stops', measured: `${f.alert_fire_s} s`, pass: f.alert_fire_s! <= 120 }
+      : { goal: 'PatroniMemberDown fires ≤ 120 s after a member stops', measured: 'not measured', pass: null },
   );
   return out;
 }

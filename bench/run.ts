@@ -4,7 +4,7 @@
  *
  * Environment:
  *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
- *                         failover, upgrade, rotate, freeze, scale, backup); results then go to /var/tmp/pgha-bench-last.*
+ *                         failover, upgrade, rotate, freeze, scale, backup, monitoring); results then go to /var/tmp/pgha-bench-last.*
  *   PGHA_BENCH_PGBENCH_SCALE=n  pgbench scale of the backup part (70: about 1 GB)
  *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
  *                         (never torn down by the bench)
@@ -42,6 +42,7 @@ import {
 import { emptyFigures, markdown, median, newestPerKey, round, type BenchFigures, type OtherColumn } from './report.js';
 import { measureRenderPlan } from './render-plan.js';
 import { measureBackups } from './backups.js';
+import { measureMonitoring } from './monitoring.js';
 
 const PARTS = [
   'render',
@@ -56,6 +57,7 @@ const PARTS = [
   'freeze',
   'scale',
   'backup',
+  'monitoring',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = process.env.PGHA_BENCH_ONLY?.split(',')
@@ -217,12 +219,18 @@ function describe(name: string, dir: string): Cluster {
 async function makeCluster(
   name: string,
   subnet: string,
-  opts: { extraReplicas?: number; debs?: () => Promise<string[]>; pgbackrest?: boolean } = {},
+  opts: { extraReplicas?: number; debs?: () => Promise<string[]>; pgbackrest?: boolean; monitoring?: boolean } = {},
 ): Promise<Cluster> {
   const dir = join(root, name);
   created.add(dir); // deprovision also cleans up a half-provisioned cluster
   await pgha(['deprovision', dir]); // what a killed earlier run may have left (no-op otherwise)
-  await pghaOk(configureM1Args(dir, subnet, { osVersion: REL.release.version, ...(opts.pgbackrest ? { pgbackrest: true } : {}) }));
+  await pghaOk(
+    configureM1Args(dir, subnet, {
+      osVersion: REL.release.version,
+      ...(opts.pgbackrest ? { pgbackrest: true } : {}),
+      ...(opts.monitoring ? { monitoring: true } : {}),
+    }),
+  );
   const path = join(dir, 'config.yml');
   const doc = parse(readFileSync(path, 'utf8')) as { cluster_vars: Record<string, unknown>; instances: Record<string, unknown>[] };
   doc.cluster_vars.patroni_package_version = REL.patroniPin;
@@ -693,6 +701,17 @@ async function main(): Promise<void> {
     log(`backup: ${JSON.stringify(figures)}`);
     await pgha(['deprovision', cb.dir]);
     created.delete(cb.dir);
+  }
+
+  if (wants('monitoring')) {
+    log('benchmon: 3 data nodes, HAProxy and a monitoring host');
+    const cm = await makeCluster('benchmon', '10.239.5', { monitoring: true });
+    await pghaOk(['deploy', cm.dir]);
+    const figures = await measureMonitoring({ dir: cm.dir, name: cm.name, ips: cm.ips, bin: BIN, sshOk, log }, ctx);
+    Object.assign(f, figures);
+    log(`monitoring: ${JSON.stringify(figures)}`);
+    await pgha(['deprovision', cm.dir]);
+    created.delete(cm.dir);
   }
 
   if (wants('scale')) {

@@ -6,7 +6,7 @@ import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(30);
+    expect(FIGURE_KEYS).toHaveLength(34);
   });
 
   it('median of odd and even samples', () => {
@@ -82,9 +82,28 @@ describe('issue 13 figures', () => {
       }),
       'full backup',
     );
-    expect(g.map((x) => x.pass)).toEqual([true, false, true, null, false]);
+    expect(g.slice(0, 5).map((x) => x.pass)).toEqual([true, false, true, null, false]);
     expect(g[3]!.measured).toBe('20 s (whole reinit) vs 10 s = 2 ×');
     expect(goalsFrom(checkGoals({ ...emptyFigures(), pitr_rows_wrong: 1 }), 'point-in-time')[0]!.pass).toBe(false);
+  });
+});
+
+describe('issue 15 figures', () => {
+  it('the exporter scrapes within 0.3 × patronictl list and 80 MB; the alert fires within 2 minutes', () => {
+    const judge = (scrape: number, ctl: number, rss: number, fire: number) =>
+      goalsFrom(
+        checkGoals({
+          ...emptyFigures(),
+          exporter_scrape_ms: scrape,
+          monitoring_patronictl_list_ms: ctl,
+          exporter_rss_mb: rss,
+          alert_fire_s: fire,
+        }),
+        'exporter --cluster',
+      ).map((x) => x.pass);
+    expect(judge(30, 100, 80, 120)).toEqual([true, true, true]);
+    expect(judge(31, 100, 80.1, 121)).toEqual([false, false, false]);
+    expect(goalsFrom(checkGoals(emptyFigures()), 'exporter --cluster')[0]!.measured).toBe('not measured');
   });
 });
 
