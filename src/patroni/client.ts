@@ -12,6 +12,7 @@
  *   with what to do; anything else → RuntimeError
  * Health checks (200 yes / 503 no) are answers, never errors.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RefusedError, RuntimeError } from '../errors.js';
 import type { Plain } from '../model/merge.js';
 import {
@@ -83,7 +84,7 @@ export class PatroniClient {
     const headers = { ...(req.headers ?? {}) };
     if (unsafe && this.creds.username && this.creds.password) Object.assign(headers, basicAuth(this.creds.username, this.creds.password));
     try {
-      return await this.http.request({ ...req, headers });
+      return await this.requestRetryingResets({ ...req, headers }, !unsafe);
     } catch (e) {
       const code = String((e as NodeJS.ErrnoException).code ?? '');
       // The member's TLS alert about *our* certificate (mtls: verify_client required): without
@@ -110,6 +111,25 @@ export class PatroniClient {
         where: this.target.host,
         hint: `check that patroni@ runs on ${this.target.host} and listens on ${this.target.ip}:${this.target.port}`,
       });
+    }
+  }
+
+  /**
+   * A reload that changes Patroni's certificates makes it replace its REST server: a connection
+   * caught in the swap is reset before or during the TLS handshake (ECONNRESET, "socket
+   * disconnected before secure TLS connection was established"; seen right after `rotate-certs`
+   * reloaded a member). A read is asked again, twice at most, 300 ms apart; a write never is —
+   * it may have been done.
+   */
+  private async requestRetryingResets(req: HttpRequest, idempotent: boolean): Promise<JsonResponse> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.http.request(req);
+      } catch (e) {
+        const code = String((e as NodeJS.ErrnoException).code ?? '');
+        if (!idempotent || attempt >= 2 || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw e;
+        await sleep(300);
+      }
     }
   }
 

@@ -409,3 +409,43 @@ describe('TLS', () => {
     expect(e.hint).toContain('pg1');
   });
 });
+
+describe('a connection reset (a reload replacing the REST server)', () => {
+  const reset = () =>
+    Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' });
+  const clientFailing = (failures: number) => {
+    const seen: string[] = [];
+    const requester = {
+      request: async (req: { method: string; path: string }) => {
+        seen.push(`${req.method} ${req.path}`);
+        if (seen.length <= failures) throw reset();
+        return { status: 200, headers: {}, body: { ttl: 30 }, text: '{"ttl":30}' };
+      },
+      close: async () => undefined,
+    };
+    const c = new PatroniClient(
+      { host: 'pg1', ip: '10.0.0.1', port: 8008 },
+      { ssl: true, tls: { ca: 'unused' }, username: 'patroni', password: 'x' },
+      undefined,
+      {
+        requester,
+      } as never,
+    );
+    return { c, seen };
+  };
+
+  it('a read is asked again, at most twice', async () => {
+    const once = clientFailing(2);
+    expect(await once.c.config()).toEqual({ ttl: 30 });
+    expect(once.seen).toEqual(['GET /config', 'GET /config', 'GET /config']);
+    const thrice = clientFailing(3);
+    await expect(thrice.c.config()).rejects.toThrow(/socket disconnected/);
+    expect(thrice.seen).toHaveLength(3);
+  });
+
+  it('a write is never sent twice', async () => {
+    const w = clientFailing(1);
+    await expect(w.c.call({ method: 'PATCH', path: '/config', body: { loop_wait: 1 } })).rejects.toThrow(/socket disconnected/);
+    expect(w.seen).toEqual(['PATCH /config']);
+  });
+});
