@@ -4,6 +4,8 @@
  * then the whole mode against fake members on loopback addresses that demand a client
  * certificate of a throwaway cluster CA (mtls), as Patroni, etcd and HAProxy's stats listener do.
  */
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -133,28 +135,24 @@ describe('the families beside Patroni', () => {
     expect(sampleOf(page, 'pgha_haproxy_up', { host: 'proxy2' })?.value).toBe(0);
   });
 
-  it('certificates: days left at scrape time; an unreadable one is readable 0 with no days', () => {
+  it('certificates: when each stops being valid; an unreadable one is readable 0 with no timestamp', () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const ca = issueCa({ clusterName: 'main', now });
     const page = parseExposition(
       renderExposition(
-        certificateFamilies(
-          'main',
-          [
-            { name: 'ca', pem: ca.certPem },
-            { name: 'node', pem: undefined },
-            { name: 'junk', pem: 'not a certificate' },
-          ],
-          now.getTime() + 86_400_000,
-        ),
+        certificateFamilies('main', [
+          { name: 'ca', pem: ca.certPem },
+          { name: 'node', pem: undefined },
+          { name: 'junk', pem: 'not a certificate' },
+        ]),
       ),
     );
-    const days = sampleOf(page, 'pgha_certificate_expiry_days', { name: 'ca' })!.value;
-    expect(days).toBeGreaterThan(300);
-    expect(Number.isInteger(Math.round(days * 1000))).toBe(true);
+    const end = sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca' })!.value;
+    expect(end).toBe(new Date(new X509Certificate(ca.certPem).validTo).getTime() / 1000);
+    expect(end - now.getTime() / 1000).toBeGreaterThan(300 * 86_400);
     expect(sampleOf(page, 'pgha_certificate_readable', { name: 'node' })?.value).toBe(0);
     expect(sampleOf(page, 'pgha_certificate_readable', { name: 'junk' })?.value).toBe(0);
-    expect(sampleOf(page, 'pgha_certificate_expiry_days', { name: 'junk' })).toBeUndefined();
+    expect(sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'junk' })).toBeUndefined();
   });
 });
 
@@ -233,7 +231,9 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
       expect(sampleOf(page, 'pgha_etcd_is_leader', { member: 'pg1' })?.value).toBe(1);
       expect(sampleOf(page, 'pgha_haproxy_server_up', { server: 'pg1', backend: 'pgha_rw' })?.value).toBe(1);
       expect(sampleOf(page, 'pgha_certificate_readable', { name: 'gone' })?.value).toBe(0);
-      expect(sampleOf(page, 'pgha_certificate_expiry_days', { name: 'ca' })?.value).toBeGreaterThan(300);
+      expect(sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca' })!.value - Date.now() / 1000).toBeGreaterThan(
+        300 * 86_400,
+      );
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(503);
       expect(((await health.json()) as { reason: string }).reason).toMatch(/^pg2: /);
@@ -256,5 +256,25 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
     await expect(runExporter({ clusterFile: file, patroniUrl: 'http://x/patroni' }, io)).rejects.toMatchObject({
       message: '-u/--patroni-url and --cluster-file exclude each other',
     });
+  });
+});
+
+describe.skipIf(process.env.CI !== 'true' && spawnSync('promtool', ['--version']).status !== 0)('promtool check metrics', () => {
+  it('accepts the etcd, HAProxy and certificate families (base units in every name)', () => {
+    const ca = issueCa({ clusterName: 'main', now: new Date() });
+    const page = renderExposition([
+      ...etcdFamilies('main', [
+        { member: 'pg1', health: { status: 200, text: '{"health":"true","reason":""}' }, metrics: { status: 200, text: ETCD_METRICS } },
+        { member: 'pg2', health: undefined, metrics: undefined },
+      ]),
+      ...haproxyFamilies('main', [{ host: 'proxy1', csv: { status: 200, text: HAPROXY_CSV } }]),
+      ...certificateFamilies('main', [
+        { name: 'ca', pem: ca.certPem },
+        { name: 'gone', pem: undefined },
+      ]),
+    ]);
+    // Under CI a missing promtool is a missing prerequisite (.ci/run installs Debian's prometheus).
+    const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });
+    expect(`${r.status} ${r.stdout}${r.stderr}`).toBe('0 ');
   });
 });

@@ -122,7 +122,9 @@ describe('pgha exporter --cluster DIR', () => {
       expect(sampleOf(page, 'patroni_exporter_scrape_success', { member: 'pg2' })?.value).toBe(1);
       expect(sampleOf(page, 'patroni_exporter_scrape_success', { member: 'pg3' })?.value).toBe(0);
       // The certificates of DIR/ssl, as their files are named.
-      expect(sampleOf(page, 'pgha_certificate_expiry_days', { name: 'ca.crt' })?.value).toBeGreaterThan(300);
+      expect(
+        sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca.crt' })!.value - Date.now() / 1000,
+      ).toBeGreaterThan(300 * 86_400);
       const health = await fetch(`${base}/health`);
       expect(health.status).toBe(503);
       expect(((await health.json()) as { reason: string }).reason).toMatch(/^pg3: Patroni REST API GET \/patroni failed/);

@@ -107,27 +107,31 @@ export function haproxyFamilies(scope: string, reads: readonly HaproxyRead[]): M
 }
 
 /** Whole and fractional days from `nowMs` until the certificate expires; negative once it has. */
-export function daysLeft(pem: string, nowMs: number): number | undefined {
+/** When the certificate stops being valid, in seconds since the epoch; undefined if it does not parse. */
+export function notAfterSeconds(pem: string): number | undefined {
   try {
-    const until = new Date(new X509Certificate(pem).validTo).getTime();
-    return Math.round(((until - nowMs) / 86_400_000) * 1000) / 1000;
+    return new Date(new X509Certificate(pem).validTo).getTime() / 1000;
   } catch {
     return undefined;
   }
 }
 
-export function certificateFamilies(scope: string, reads: readonly CertificateRead[], nowMs: number): MetricFamily[] {
-  const days = reads.map((r) => ({ r, d: r.pem === undefined ? undefined : daysLeft(r.pem, nowMs) }));
+/**
+ * A timestamp, not days left: Prometheus' metric names carry base units (promtool check metrics
+ * refuses `_days`), and `… - time()` gives the time left in a rule or a panel.
+ */
+export function certificateFamilies(scope: string, reads: readonly CertificateRead[]): MetricFamily[] {
+  const ends = reads.map((r) => ({ r, t: r.pem === undefined ? undefined : notAfterSeconds(r.pem) }));
   return [
     gauge(
       'pgha_certificate_readable',
       'The exporter could read and parse this certificate file: 1/0.',
-      days.map(({ r, d }) => ({ labels: { scope, name: r.name }, value: d === undefined ? 0 : 1 })),
+      ends.map(({ r, t }) => ({ labels: { scope, name: r.name }, value: t === undefined ? 0 : 1 })),
     ),
     gauge(
-      'pgha_certificate_expiry_days',
-      'Days until this certificate expires, as the exporter reads it at scrape time (negative once expired).',
-      days.flatMap(({ r, d }) => (d === undefined ? [] : [{ labels: { scope, name: r.name }, value: d }])),
+      'pgha_certificate_file_expiry_timestamp_seconds',
+      'When this certificate file, as the exporter reads it at scrape time, stops being valid (seconds since the epoch).',
+      ends.flatMap(({ r, t }) => (t === undefined ? [] : [{ labels: { scope, name: r.name }, value: t }])),
     ),
   ];
 }

@@ -83,7 +83,7 @@ export function clusterFileSource(file: string, timeoutSeconds: number): Exporte
       const extra = [
         ...(etcd.length ? etcdFamilies(desc.scope, etcd) : []),
         ...(haproxy.length ? haproxyFamilies(desc.scope, haproxy) : []),
-        ...(certs.length ? certificateFamilies(desc.scope, certs, Date.now()) : []),
+        ...(certs.length ? certificateFamilies(desc.scope, certs) : []),
       ];
       return clusterCollection(desc.scope, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
     },

@@ -50,7 +50,7 @@ export async function clusterScraper(dir: string, timeoutSeconds: number): Promi
         ),
         readCertificates(ctx.paths.ssl),
       ]);
-      const extra = certs.length ? certificateFamilies(ctx.cluster.name, certs, Date.now()) : [];
+      const extra = certs.length ? certificateFamilies(ctx.cluster.name, certs) : [];
       return clusterCollection(ctx.cluster.name, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
     },
   };
