@@ -107,9 +107,8 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
   const monitoringEnv: MonitoringEnv = { ...statusEnv, leader: () => leaderName() };
   statusReadingCases(statusEnv);
   monitoringTargetCases(monitoringEnv);
-  // Synchronous replication (issue 14): written, not yet run in CI; PGHA_E2E_SYNC=1 runs it here,
-  // on the healthy cluster led by pg1, which it leaves as it found it.
-  if (process.env.PGHA_E2E_SYNC === '1') synchronousReplicationCases({ ...statusEnv, viaProxy });
+  // Synchronous replication (issue 14), on the healthy cluster led by pg1, which it leaves as it found it.
+  synchronousReplicationCases({ ...statusEnv, viaProxy });
 
   it(
     'switches over to each replica in turn and back; HAProxy follows every time',
