@@ -10,8 +10,9 @@
 # chromium yourself first). Prometheus' pages are drawn partly by JavaScript, hence chromium's
 # virtual time budget.
 #
-# Debian's prometheus package serves the classic UI (under /classic/ on Debian 12), upstream's
-# builds the newer one at the top: each page is looked for at both, and the script stops, non-zero
+# Debian's prometheus package serves the classic UI under /classic/ (at the top, Debian 12 answers
+# 404 and Debian 13 a page saying the React UI is not packaged), upstream's builds the newer one at
+# the top: each page is looked for at both, and the script stops, non-zero
 # and naming the URL, when neither answers with an HTML page, or when the picture is no bigger
 # than a blank or error page's (PGHA_SCREENSHOT_MIN_BYTES, 20 KB: a 404 page is about 14 KB at
 # this size). A failed picture never replaces a committed one.
@@ -57,7 +58,8 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# The first of the page's URLs that answers 200 with an HTML page that is no "not found" text.
+# The first of the page's URLs that answers 200 with an HTML page that is neither "not found" nor
+# Debian's "does not include the modern React web UI" placeholder.
 page_url() {
   local url
   for url in "$@"; do
@@ -65,7 +67,7 @@ page_url() {
       const res = await fetch(process.argv[1], { redirect: "follow", signal: AbortSignal.timeout(10000) }).catch(() => undefined);
       const body = res ? await res.text() : "";
       const html = res?.ok && /text\/html/.test(res.headers.get("content-type") ?? "") && /<html/i.test(body);
-      process.exit(html && !/page not found/i.test(body) ? 0 : 1);
+      process.exit(html && !/page not found|does not include the modern React web UI/i.test(body) ? 0 : 1);
     ' "$url"; then
       echo "$url"
       return 0
