@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { judgeAnswer, type Scrape } from '../../src/app/exporter/answer.js';
 import { clusterCollection } from '../../src/app/exporter/cluster-page.js';
-import { fakePatroni, recorded, type FakePatroni } from './exporter-fake-patroni.js';
+import { fakePatroni, recorded, type FakePatroni, type RecordedVersion } from './exporter-fake-patroni.js';
 import { parseExposition, sampleOf } from './exporter-text.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/pgha.js');
@@ -60,8 +60,8 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
   return new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.on('exit', (code) => r(code))));
 }
 
-async function fake(name: string): Promise<FakePatroni> {
-  const f = await fakePatroni(recorded(name));
+async function fake(name: string, version: RecordedVersion = '3.0.2'): Promise<FakePatroni> {
+  const f = await fakePatroni(recorded(name, version));
   fakes.push(f);
   return f;
 }
@@ -145,19 +145,22 @@ function hasPromtool(): boolean {
 const inCi = process.env.CI === 'true';
 
 describe.skipIf(!built || (!inCi && !hasPromtool()))('promtool check metrics', () => {
-  it('accepts /metrics for the leader, a replica answering 503, and a failed scrape', async () => {
+  it('accepts /metrics for the leader, a replica answering 503, and a failed scrape (3.0.2 and 4.0.7)', async () => {
     // Under CI a missing promtool is a missing prerequisite, not a reason to skip.
     expect(hasPromtool(), 'promtool is missing: .ci/run installs Debian’s prometheus package (apt-get install prometheus)').toBe(true);
-    for (const name of ['get-patroni.leader', 'get-primary.replica', 'get-patroni.reinitializing']) {
-      const p = await fake(name);
+    const answers = ['get-patroni.leader', 'get-primary.replica', 'get-patroni.reinitializing'].flatMap((name) =>
+      (['3.0.2', '4.0.7'] as const).map((version) => ({ name, version })),
+    );
+    for (const { name, version } of answers) {
+      const p = await fake(name, version);
       const e = await startCli(['-b', '127.0.0.1', '-p', '0', '-u', p.url]);
       const text = await (await fetch(`http://${e.address}/metrics`)).text();
       await p.close();
       fakes.splice(fakes.indexOf(p), 1);
       const failed = await (await fetch(`http://${e.address}/metrics`)).text();
       for (const [label, page] of [
-        [name, text],
-        [`${name} (Patroni down)`, failed],
+        [`${name} ${version}`, text],
+        [`${name} ${version} (Patroni down)`, failed],
       ] as const) {
         const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });
         expect(`${label}: ${r.status} ${r.stdout}${r.stderr}`).toBe(`${label}: 0 `);

@@ -1,7 +1,7 @@
 /**
  * A fake Patroni member for the exporter's tests: node's HTTP (or HTTPS, with a certificate of a
  * throwaway cluster CA) server on 127.0.0.1 answering GET /patroni with a recorded answer of
- * Patroni 3.0.2 (test/fixtures/patroni-3.0.2), status code included — so the replica's 503 is
+ * Patroni 3.0.2 or 4.0.7 (test/fixtures/patroni-<version>), status code included — so the replica's 503 is
  * served exactly as a member sends it. The answer can be swapped between requests.
  */
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-const FIXTURES = join(import.meta.dirname, '../fixtures/patroni-3.0.2');
+/** The Patroni releases whose answers are recorded: Debian 12's and Debian 13's. */
+export type RecordedVersion = '3.0.2' | '4.0.7';
 
 export interface Answer {
   status: number;
@@ -18,8 +19,9 @@ export interface Answer {
 }
 
 /** A recorded answer: its status and body text, as the member sent them. */
-export function recorded(name: string): Answer {
-  const r = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as { response: { status: number; body: string } };
+export function recorded(name: string, version: RecordedVersion = '3.0.2'): Answer {
+  const file = join(import.meta.dirname, `../fixtures/patroni-${version}`, `${name}.json`);
+  const r = JSON.parse(readFileSync(file, 'utf8')) as { response: { status: number; body: string } };
   return { status: r.response.status, text: r.response.body };
 }
 

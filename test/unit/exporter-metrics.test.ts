@@ -1,6 +1,6 @@
 /**
- * Contract tests of the exporter's pure core against Patroni 3.0.2's recorded answers
- * (test/fixtures/patroni-3.0.2): which answers are a Patroni status (the replica's 503 among
+ * Contract tests of the exporter's pure core against Patroni 3.0.2's and 4.0.7's recorded answers
+ * (test/fixtures/patroni-<version>): which answers are a Patroni status (the replica's 503 among
  * them), and the metric families each yields, read back through the strict text reader.
  */
 import { describe, expect, it } from 'vitest';
@@ -10,8 +10,8 @@ import { recorded } from './exporter-fake-patroni.js';
 import { parseExposition, sampleOf, type ParsedPage } from './exporter-text.js';
 
 /**
- * Patroni 4.0's /patroni on a streaming replica, written for these tests (no 4.x capture exists
- * yet): 3.0.2's replica answer with the keys 4.0 adds — `patroni.name`, `replication_state`,
+ * Patroni 4.0's /patroni on a streaming replica with failsafe mode on, written for these tests (the
+ * 4.0.7 capture below runs without it): 3.0.2's replica answer with the keys 4.0 adds — `patroni.name`, `replication_state`,
  * `failsafe_mode_is_active` (when failsafe mode is on) — and 4.0's spelling of a running replica.
  */
 const PATRONI_4_REPLICA = JSON.stringify({
@@ -178,6 +178,39 @@ describe('Patroni 4 shapes', () => {
     expect(value(p, 'patroni_xlog_replay_lag_bytes')).toBe(648);
     expect(value(p, 'patroni_postgresql_timeline')).toBe(2);
     expect(value(p, 'patroni_postgresql_postmaster_start_time')).toBe(Date.UTC(2026, 11, 1, 10) / 1000 + 0.000001);
+  });
+});
+
+describe('recorded answers of Patroni 4.0.7 (Debian 13)', () => {
+  const rec = (name: string) => recorded(name, '4.0.7');
+
+  it('the leader: role primary, its version and walsenders', () => {
+    const r = rec('get-patroni.leader');
+    const p = page(r.status, r.text, 'url-host');
+    expect(sampleOf(p, 'patroni_patroni_info')?.labels).toMatchObject({ role: 'primary', version: '4.0.7', member: 'pg1' });
+    expect(value(p, 'patroni_xlog_location')).toBeGreaterThan(0);
+    expect(p.samples.filter((x) => x.name === 'patroni_replication_info')).toHaveLength(2);
+  });
+
+  it("a replica's 503 from /primary is its status, the same as its 200 from /patroni", () => {
+    const quirk = rec('get-primary.replica');
+    expect(quirk.status).toBe(503);
+    expect(judgeAnswer(quirk.status, quirk.text).ok).toBe(true);
+    const a = page(quirk.status, quirk.text);
+    const ok = rec('get-patroni.replica');
+    const b = page(ok.status, ok.text);
+    for (const p of [a, b]) {
+      expect(sampleOf(p, 'patroni_patroni_info')?.labels).toMatchObject({ role: 'replica', state: 'running', version: '4.0.7' });
+      expect(value(p, 'patroni_exporter_scrape_success')).toBe(1);
+    }
+    expect(value(a, 'patroni_xlog_received_location')).toBe(value(b, 'patroni_xlog_received_location'));
+  });
+
+  it('a member being rebuilt, and maintenance mode', () => {
+    const r = rec('get-patroni.reinitializing');
+    expect(sampleOf(page(r.status, r.text), 'patroni_patroni_info')?.labels).toMatchObject({ state: 'creating replica', member: 'pg3' });
+    const paused = rec('get-patroni.paused');
+    expect(value(page(paused.status, paused.text), 'patroni_patroni_pause')).toBe(1);
   });
 });
 
