@@ -22,6 +22,7 @@ import { dataNodesOneRelease, postgresShippedByRelease } from './release.js';
 import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNodes, primaryAndReplica } from './roles.js';
 import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
 import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
+import { upstreamChainCanLead, upstreamNamesDataNode, upstreamNoCycle, someCandidateDirect } from './upstream.js';
 import { userNames } from './users.js';
 import { clusterWideVariables, requiredVariables, unknownVariables } from './variables.js';
 
@@ -44,8 +45,11 @@ export const RULES: readonly Rule[] = [
     haproxyOffDataNodes,
     pgbouncerOnDataNodes,
     pgbackrestOffDataNodes,
+    upstreamNamesDataNode,
   ),
   onePrimary,
+  upstreamNoCycle,
+  eachInstance(upstreamChainCanLead),
   etcdQuorum,
   haproxyOrPgbouncer,
   clusterWideVariables,
@@ -57,6 +61,7 @@ export const RULES: readonly Rule[] = [
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas),
+  someCandidateDirect,
   eachInstance(unusedRepository),
 ];
 
