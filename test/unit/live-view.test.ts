@@ -237,7 +237,9 @@ describe('view: reads with fallback across members', () => {
   it('a cascading replica is back when its upstream streams to it, the leader not', async () => {
     const leaderNode = {
       ...bodyOf<PatroniNodeStatus>('get-patroni.leader'),
-      replication: [{ application_name: 'pg2', state: 'streaming' }],
+      replication: [
+        { usename: 'replicator', application_name: 'pg2', client_addr: '10.233.1.12', state: 'streaming', sync_state: 'async' },
+      ],
     };
     const replicaNode = bodyOf<PatroniNodeStatus>('get-patroni.replica');
     const tagged = structuredClone(info);
@@ -252,7 +254,13 @@ describe('view: reads with fallback across members', () => {
         },
         [],
       );
-    expect(await isBack(relay([{ application_name: 'pg3', state: 'streaming' }]), members, 'pg3')).toBe(true);
+    expect(
+      await isBack(
+        relay([{ usename: 'replicator', application_name: 'pg3', client_addr: '10.233.1.13', state: 'streaming', sync_state: 'async' }]),
+        members,
+        'pg3',
+      ),
+    ).toBe(true);
     expect(await isBack(relay([]), members, 'pg3')).toBe(false);
   });
 });

@@ -453,7 +453,9 @@ describe('health checks', () => {
     const leader = { ...leaderNode, replication: leaderNode.replication?.filter((r) => r.application_name === 'pg2') };
     const pg2 = {
       ...(JSON.parse(body('get-patroni.replica')) as PatroniNodeStatus),
-      replication: [{ application_name: 'pg3', state: 'streaming' }],
+      replication: [
+        { usename: 'replicator', application_name: 'pg3', client_addr: '10.233.1.13', state: 'streaming', sync_state: 'async' },
+      ],
     };
     const r = replicationChecks(['pg1', 'pg2', 'pg3'], i, leader, 1048576, new Map([['pg2', pg2]]));
     expect(r.every((x) => x.ok)).toBe(true);
