@@ -1,8 +1,8 @@
 /**
  * Patroni's health: each member's REST API (GET /health and /liveness both 200), the build it
  * runs (no known write-losing bug), and replication as the DCS and the members' own positions
- * show it: one running leader, every configured member streaming from it within
- * maximum_lag_on_failover.
+ * show it: one running leader, every configured member streaming from it (a cascading replica from
+ * its upstream) within maximum_lag_on_failover.
  */
 import type { ResolvedHost } from '../../model/types.js';
 import { isDataNode } from '../common.js';
@@ -52,7 +52,7 @@ async function memberChecks(probe: HealthProbe, h: ResolvedHost, node: PatroniNo
   }
 }
 
-/** One leader; every configured member present and streaming from it within maximum_lag_on_failover. */
+/** One leader; every configured member present and streaming from it (or, cascading, from its upstream) within maximum_lag_on_failover. */
 export function replicationChecks(
   dataNodes: readonly string[],
   info: ClusterInfo | undefined,
