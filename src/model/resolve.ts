@@ -52,6 +52,7 @@ export function resolveCluster(config: ClusterConfig, extraVars: Vars = {}): Res
       location: inst.location,
       roles: [...inst.role],
       ip: inst.ip_address,
+      ...(inst.upstream === undefined ? {} : { upstream: inst.upstream }),
       vars,
       provenance,
     };

@@ -31,6 +31,11 @@ export interface InstanceConfig {
    * instance_defaults.vars may set it for every data node at once.
    */
   backup?: string;
+  /**
+   * TPA's instance key naming the data node this replica streams from: a cascading replica,
+   * Patroni's `replicatefrom` tag (docs in README.md, "Cascading replicas"). Not a variable.
+   */
+  upstream?: string;
   vars?: Vars;
 }
 
@@ -39,6 +44,8 @@ export interface ClusterConfig {
   architecture: 'M1';
   cluster_name: string;
   cluster_vars: Vars;
+  /** TPA's tags for a cluster's cloud resources: accepted for compatibility, pgha has none to tag. */
+  cluster_tags?: Record<string, string>;
   locations: { Name: string }[];
   instance_defaults: { platform: Platform; vars?: Vars };
   instances: InstanceConfig[];
@@ -57,6 +64,8 @@ export interface ResolvedHost {
   location: string;
   roles: Role[];
   ip: string;
+  /** The instance key `upstream`: the member this replica streams from (Patroni's replicatefrom). */
+  upstream?: string;
   /** Every variable, after all layers and null-negation. */
   vars: Vars;
   provenance: Provenance;

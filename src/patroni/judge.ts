@@ -78,6 +78,19 @@ export function streamsTo(leader: PatroniNodeStatus | undefined, name: string): 
   return leader?.replication?.some((r) => r.application_name === name && r.state === 'streaming') === true;
 }
 
+/**
+ * The member `name` streams through, by its `replicatefrom` tag (config.yml's `upstream`, a
+ * cascading replica), when that names another member of the cluster that does not lead. Patroni
+ * follows such a member, and the leader otherwise (no tag, the member named is not in the
+ * cluster, or it leads), so undefined means "from the leader".
+ */
+export function upstreamOf(info: ClusterInfo, name: string): string | undefined {
+  const tag = info.members.find((m) => m.name === name)?.tags?.replicatefrom;
+  if (typeof tag !== 'string' || tag === name) return undefined;
+  const up = info.members.find((m) => m.name === tag);
+  return up === undefined || isLeaderRole(up.role) ? undefined : tag;
+}
+
 /** Every named member back: exactly one leader, running; the others healthy replicas (within `maxLag` when given). */
 export function allBack(info: ClusterInfo, names: readonly string[], maxLag = Number.POSITIVE_INFINITY): boolean {
   const leaders = leadersOf(info);

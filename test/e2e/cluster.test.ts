@@ -371,6 +371,42 @@ except urllib.error.HTTPError as e:
     5 * 60_000,
   );
 
+  it("upstream: pg3 streams from pg2 (Patroni's replicatefrom), pgha test and status agree, and back to the leader without it", async () => {
+    expect(leaderName()).toBe('pg1');
+    const configPath = join(dir, 'config.yml');
+    const original = readFileSync(configPath, 'utf8');
+    const sql = (ip: string, q: string) =>
+      psql(`host=${ip} port=5432 user=postgres dbname=postgres sslmode=require`, q, secret('postgres')).stdout;
+    const senderOfPg3 = () => sql(PG3, 'select sender_host from pg_catalog.pg_stat_wal_receiver');
+    const walSenders = (ip: string) => sql(ip, 'select application_name from pg_catalog.pg_stat_replication order by 1').split('\n');
+    // Patroni takes the tag on reload and moves primary_conninfo at its next HA cycle: poll a while.
+    const waitSender = async (ip: string) => {
+      for (let i = 0; i < 60 && senderOfPg3() !== ip; i++) await new Promise((r) => setTimeout(r, 1000));
+      expect(senderOfPg3()).toBe(ip);
+    };
+    try {
+      const doc = parse(original) as { instances: { Name: string; upstream?: string }[] };
+      doc.instances.find((i) => i.Name === 'pg3')!.upstream = 'pg2';
+      writeFileSync(configPath, stringify(doc));
+      const cascade = await pghaOk(['deploy', dir]);
+      outputs.push(cascade.stdout, cascade.stderr);
+      await waitSender(PG2);
+      expect(walSenders(PG2)).toContain('pg3');
+      expect(walSenders(PG1)).not.toContain('pg3');
+      const test = await pghaOk(['test', dir]);
+      expect(test.stdout).toMatch(/pg3: replication +streaming from pg2 \(cascading\)/);
+      expect((await pghaOk(['status', dir])).stdout).toContain('replicatefrom: pg2');
+      expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+    } finally {
+      writeFileSync(configPath, original);
+    }
+    const back = await pghaOk(['deploy', dir]);
+    outputs.push(back.stdout, back.stderr);
+    await waitSender(PG1);
+    expect(walSenders(PG1)).toEqual(['pg2', 'pg3']);
+    expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+  });
+
   it('keeps the live leader after a switchover done behind its back', async () => {
     const before = leaderName();
     const target = before === 'pg2' ? 'pg3' : 'pg2';

@@ -531,6 +531,26 @@ const CASES: Case[] = [
   },
   {
     category: 'semantic',
+    name: 'upstream cycle (pg2 → pg3 → pg2)',
+    args: ['deploy', '{dir}'],
+    edit: (y) =>
+      replace(
+        'ip_address: 10.250.7.13\n',
+        'ip_address: 10.250.7.13\n    upstream: pg2\n',
+      )(replace('ip_address: 10.250.7.12\n', 'ip_address: 10.250.7.12\n    upstream: pg3\n')(y)),
+    code: 2,
+    stderr: /config\.yml:\d+: instances\[1\]\.upstream: upstream makes a cycle \(pg2 → pg3 → pg2\)/,
+  },
+  {
+    category: 'schema',
+    name: 'cluster_tags value not a string',
+    args: ['render', '{dir}'],
+    edit: replace('cluster_vars:\n', 'cluster_tags:\n  cost_center: 42\ncluster_vars:\n'),
+    code: 2,
+    stderr: /config\.yml:\d+: cluster_tags\.cost_center: must be a string/,
+  },
+  {
+    category: 'semantic',
     name: 'no primary',
     args: ['render', '{dir}'],
     edit: replace('- primary', '- replica'),

@@ -25,6 +25,7 @@ import {
   preferredAnswer,
   replicaLag,
   streamsTo,
+  upstreamOf,
 } from '../../src/patroni/judge.js';
 import type { ClusterInfo, ClusterMember, PatroniNodeStatus } from '../../src/patroni/types.js';
 import type { HttpRequest, JsonResponse, Requester } from '../../src/transport/https.js';
@@ -73,6 +74,17 @@ describe('judge', () => {
     expect(replicaLag('unknown', undefined, caughtUp)).toBeUndefined();
     expect(streamsTo(bodyOf<PatroniNodeStatus>('get-patroni.leader'), 'pg2')).toBe(true);
     expect(streamsTo(bodyOf<PatroniNodeStatus>('get-patroni.leader'), 'pg9')).toBe(false);
+  });
+
+  it('upstreamOf: the replicatefrom tag when it names another member that does not lead', () => {
+    const info = bodyOf<ClusterInfo>('get-cluster.leader');
+    expect(upstreamOf(info, 'pg3')).toBeUndefined();
+    info.members[2]!.tags = { replicatefrom: 'pg2' };
+    expect(upstreamOf(info, 'pg3')).toBe('pg2');
+    for (const tag of ['pg1', 'pg3', 'pg9', 7]) {
+      info.members[2]!.tags = { replicatefrom: tag };
+      expect(upstreamOf(info, 'pg3')).toBeUndefined();
+    }
   });
 
   it("maximum_lag_on_failover from the DCS document, in Patroni's units, with Patroni's default", () => {
@@ -229,5 +241,35 @@ describe('view: reads with fallback across members', () => {
     );
     expect(await isBack(paused, members, 'pg2')).toBe(true);
     expect(await isBack(paused, members, 'pg2', { asReplica: true })).toBe(false);
+  });
+
+  it('a cascading replica is back when its upstream streams to it, the leader not', async () => {
+    const leaderNode = {
+      ...bodyOf<PatroniNodeStatus>('get-patroni.leader'),
+      replication: [
+        { usename: 'replicator', application_name: 'pg2', client_addr: '10.233.1.12', state: 'streaming', sync_state: 'async' },
+      ],
+    };
+    const replicaNode = bodyOf<PatroniNodeStatus>('get-patroni.replica');
+    const tagged = structuredClone(info);
+    tagged.members[2]!.tags = { replicatefrom: 'pg2' };
+    const members = ['pg1', 'pg2', 'pg3'];
+    const relay = (replication: PatroniNodeStatus['replication']) =>
+      fakeSource(
+        {
+          pg1: { '/cluster': tagged, '/patroni': leaderNode },
+          pg2: { '/patroni': { ...replicaNode, replication } },
+          pg3: { '/patroni': replicaNode },
+        },
+        [],
+      );
+    expect(
+      await isBack(
+        relay([{ usename: 'replicator', application_name: 'pg3', client_addr: '10.233.1.13', state: 'streaming', sync_state: 'async' }]),
+        members,
+        'pg3',
+      ),
+    ).toBe(true);
+    expect(await isBack(relay([]), members, 'pg3')).toBe(false);
   });
 });

@@ -196,6 +196,19 @@ describe('patroni file', () => {
   });
 });
 
+describe('upstream: a cascading replica', () => {
+  it("renders Patroni's replicatefrom tag on that member only, beside the other tags", () => {
+    const c = config({});
+    c.instances[2]!.upstream = 'pg2';
+    const cluster = resolveCluster(c);
+    const files = renderCluster(cluster, fakeInputs(cluster), {});
+    const tags = (host: string): Doc => parse(file(files, host, '/etc/patroni/c1.yml'), { version: '1.1' }).tags;
+    expect(tags('pg3')).toEqual({ nofailover: false, noloadbalance: false, clonefrom: false, nosync: false, replicatefrom: 'pg2' });
+    expect(tags('pg2')).not.toHaveProperty('replicatefrom');
+    expect(tags('pg1')).not.toHaveProperty('replicatefrom');
+  });
+});
+
 describe('instance override of patroni_listen_port', () => {
   const files = render({ pg2: { patroni_listen_port: 8009 } });
   it('reaches its own Patroni file only', () => {

@@ -311,6 +311,9 @@ describe('table', () => {
     expect(t).toMatch(/\| Pending restart \| Tags +\|/);
     expect(t).toMatch(/\| pg2 .*\| \* +\| +\|/);
     expect(t).toContain('nofailover: true');
+    // A cascading replica (config.yml's upstream) shows whom it streams from there.
+    info.members[2]!.tags = { replicatefrom: 'pg2' };
+    expect(memberTable(status(info))).toContain('replicatefrom: pg2');
   });
 });
 

@@ -451,6 +451,29 @@ describe('health checks', () => {
     expect(r.detail).toBe('lag 2000000 B (live) exceeds maximum_lag_on_failover 1048576 B');
   });
 
+  it('replication: a cascading replica (replicatefrom) streams from its upstream, not the leader', () => {
+    const i = info('get-cluster.leader');
+    i.members[2]!.tags = { replicatefrom: 'pg2' };
+    // The leader streams to pg2 only; pg2's own pg_stat_replication lists pg3.
+    const leader = { ...leaderNode, replication: leaderNode.replication?.filter((r) => r.application_name === 'pg2') };
+    const pg2 = {
+      ...(JSON.parse(body('get-patroni.replica')) as PatroniNodeStatus),
+      replication: [
+        { usename: 'replicator', application_name: 'pg3', client_addr: '10.233.1.13', state: 'streaming', sync_state: 'async' },
+      ],
+    };
+    const r = replicationChecks(['pg1', 'pg2', 'pg3'], i, leader, 1048576, new Map([['pg2', pg2]]));
+    expect(r.every((x) => x.ok)).toBe(true);
+    expect(r[2]!.detail).toMatch(/^streaming from pg2 \(cascading\), lag \d+ B/);
+    // pg2 not streaming to it either: named in the failure.
+    const none = replicationChecks(['pg1', 'pg2', 'pg3'], i, leader, 1048576, new Map([['pg2', { ...pg2, replication: [] }]]));
+    expect(none[2]).toMatchObject({ ok: false, detail: 'pg1 has no streaming connection from pg3 (nor has its upstream pg2)' });
+    // Patroni follows the leader while the upstream leads or is not a member: so does the check.
+    const fallback = info('get-cluster.leader');
+    fallback.members[2]!.tags = { replicatefrom: 'pg9' };
+    expect(replicationChecks(['pg1', 'pg2', 'pg3'], fallback, leaderNode, 1048576).every((x) => x.ok)).toBe(true);
+  });
+
   it('replication: a leader config.yml no longer names fails the check with the way out, not a bug', () => {
     const r = replicationChecks(['pg2', 'pg3'], info('get-cluster.leader'), leaderNode, 1048576, new Map(), '/srv/c');
     expect(r[0]).toMatchObject({ name: 'replication: leader', ok: false });

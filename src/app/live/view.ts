@@ -11,7 +11,7 @@ import { RuntimeError } from '../../errors.js';
 import type { Plain } from '../../model/merge.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { PatroniClient } from '../../patroni/client.js';
-import { allBack, isStreamingReplica, leaderOf, streamsTo } from '../../patroni/judge.js';
+import { allBack, isStreamingReplica, leaderOf, streamsTo, upstreamOf } from '../../patroni/judge.js';
 import { patchDcsConfig, postRestart, type RestartBody, type RestartOutcome } from '../../patroni/ops.js';
 import { isLeaderRole, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
 import type { Requester } from '../../transport/https.js';
@@ -139,7 +139,23 @@ export async function isBack(src: LiveSource, members: readonly string[], name: 
   if (name === leader.name) return isLeaderRole(own.role);
   const member = info.members.find((m) => m.name === name);
   if (!member || !isStreamingReplica(member)) return false;
-  return streamsTo(await src.patroni(leader.name).patroni(), name);
+  return streamsToLeaderOrUpstream(src, info, leader.name, name);
+}
+
+/**
+ * Whether `name` streams: the leader's pg_stat_replication shows it, or, for a cascading replica
+ * (its replicatefrom tag, upstreamOf), its upstream's does.
+ */
+async function streamsToLeaderOrUpstream(
+  src: LiveSource,
+  info: ClusterInfo,
+  leader: string,
+  name: string,
+  leaderNode?: PatroniNodeStatus,
+): Promise<boolean> {
+  if (streamsTo(leaderNode ?? (await src.patroni(leader).patroni()), name)) return true;
+  const up = upstreamOf(info, name);
+  return up !== undefined && streamsTo(await src.patroni(up).patroni(), name);
 }
 
 export interface WaitBackOptions {
@@ -196,7 +212,10 @@ export async function waitAllStreaming(
       if (!info || !allBack(info, names, o.maxLag)) return undefined;
       const leader = leaderOf(info)!.name;
       const node = await src.patroni(leader).patroni();
-      return names.every((n) => n === leader || streamsTo(node, n)) ? info : undefined;
+      for (const n of names) {
+        if (n !== leader && !(await streamsToLeaderOrUpstream(src, info, leader, n, node))) return undefined;
+      }
+      return info;
     },
     {
       timeoutMs: o.timeoutMs ?? 300_000,

@@ -191,7 +191,15 @@ function base(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs
     },
     postgresql: pg,
     watchdog: {},
-    tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
+    // replicatefrom: TPA's `upstream`, a cascading replica. Patroni ignores it while the member
+    // leads, and falls back to the leader while the named member is not running.
+    tags: {
+      nofailover: false,
+      noloadbalance: false,
+      clonefrom: false,
+      nosync: false,
+      ...(host.upstream === undefined ? {} : { replicatefrom: host.upstream }),
+    },
     log: { level: 'INFO' },
   });
   return out;

@@ -1,12 +1,12 @@
 /**
  * Patroni's health: each member's REST API (GET /health and /liveness both 200), the build it
  * runs (no known write-losing bug), and replication as the DCS and the members' own positions
- * show it: one running leader, every configured member streaming from it within
- * maximum_lag_on_failover.
+ * show it: one running leader, every configured member streaming from it (a cascading replica from
+ * its upstream) within maximum_lag_on_failover.
  */
 import type { ResolvedHost } from '../../model/types.js';
 import { isDataNode } from '../common.js';
-import { leadersOf, liveLag, maximumLagOnFailover, replicaLag, streamsTo } from '../../patroni/judge.js';
+import { leadersOf, liveLag, maximumLagOnFailover, replicaLag, streamsTo, upstreamOf } from '../../patroni/judge.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
 import { isHealthyReplicaState, type ClusterInfo, type PatroniNodeStatus } from '../../patroni/types.js';
@@ -52,7 +52,7 @@ async function memberChecks(probe: HealthProbe, h: ResolvedHost, node: PatroniNo
   }
 }
 
-/** One leader; every configured member present and streaming from it within maximum_lag_on_failover. */
+/** One leader; every configured member present and streaming from it (or, cascading, from its upstream) within maximum_lag_on_failover. */
 export function replicationChecks(
   dataNodes: readonly string[],
   info: ClusterInfo | undefined,
@@ -83,16 +83,19 @@ export function replicationChecks(
     const m = info.members.find((x) => x.name === name);
     let ok = false;
     let detail: string;
+    const up = upstreamOf(info, name);
     const how = liveLag(leaderNode, nodes.get(name)) !== undefined ? 'live' : 'from the DCS';
     const lag = replicaLag(m?.lag, leaderNode, nodes.get(name)) ?? m?.lag;
     if (!m) detail = 'not a member of the cluster (Patroni not running, or not registered in the DCS)';
     else if (!isHealthyReplicaState(m.state)) detail = `state ${m.state}`;
     else if (typeof lag !== 'number') detail = `lag ${String(lag ?? 'unknown')}`;
     else if (lag > maxLag) detail = `lag ${lag} B (${how}) exceeds maximum_lag_on_failover ${maxLag} B`;
-    else if (leaderNode && !streamsTo(leaderNode, name)) detail = `${leader ?? 'the leader'} has no streaming connection from ${name}`;
-    else {
+    else if (leaderNode && !streamsTo(leaderNode, name) && !(up !== undefined && streamsTo(nodes.get(up), name))) {
+      detail = `${leader ?? 'the leader'} has no streaming connection from ${name}${up === undefined ? '' : ` (nor has its upstream ${up})`}`;
+    } else {
       ok = true;
-      detail = `streaming from ${leader ?? '?'}, lag ${lag} B (max ${maxLag})`;
+      const from = up !== undefined && streamsTo(nodes.get(up), name) ? `${up} (cascading)` : (leader ?? '?');
+      detail = `streaming from ${from}, lag ${lag} B (max ${maxLag})`;
     }
     out.push({ name: `${name}: replication`, ok, detail });
   }

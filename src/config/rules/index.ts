@@ -23,6 +23,7 @@ import { haproxyOffDataNodes, haproxyOrPgbouncer, onePrimary, pgbouncerOnDataNod
 import { haproxyConfSettings, lineSettingsControlCharacters } from './settings.js';
 import { synchronousReplication } from './synchronous.js';
 import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
+import { upstreamChainCanLead, upstreamNamesDataNode, upstreamNoCycle, someCandidateDirect } from './upstream.js';
 import { userNames } from './users.js';
 import { clusterWideVariables, requiredVariables, unknownVariables } from './variables.js';
 
@@ -45,8 +46,11 @@ export const RULES: readonly Rule[] = [
     haproxyOffDataNodes,
     pgbouncerOnDataNodes,
     pgbackrestOffDataNodes,
+    upstreamNamesDataNode,
   ),
   onePrimary,
+  upstreamNoCycle,
+  eachInstance(upstreamChainCanLead),
   etcdQuorum,
   haproxyOrPgbouncer,
   clusterWideVariables,
@@ -59,6 +63,7 @@ export const RULES: readonly Rule[] = [
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
   eachHost(readOnlyWithoutReplicas, syncReadWithoutSynchronous),
+  someCandidateDirect,
   eachInstance(unusedRepository),
 ];
 
