@@ -17,6 +17,7 @@ import { isPlainObject } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { bool, dataNodes, hostPort, layered, nodePem, num, optStr, str, tlsFiles, withNewline } from '../common.js';
 import { isMonitored } from '../monitoring/topology.js';
+import { HAPROXY_SERVER_STATE_FILE, serverStateFiles } from './server-state.js';
 import { HAPROXY_ADMIN_SOCKET, HAPROXY_CA, HAPROXY_CLIENT_PEM, HAPROXY_CONFIG, HAPROXY_SSL_DIR } from '../paths.js';
 
 export const HAPROXY_RW_BACKEND = 'pgha_rw';
@@ -82,6 +83,8 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
       chroot: '/var/lib/haproxy',
       'stats socket': `${HAPROXY_ADMIN_SOCKET} mode 660 level admin`,
       'stats timeout': '30s',
+      // What the old process knew of each server's health, saved by ./server-state.ts's reload.
+      'server-state-file': HAPROXY_SERVER_STATE_FILE,
       user: 'haproxy',
       group: 'haproxy',
       maxconn: 4096,
@@ -93,6 +96,7 @@ export function haproxyModel(cluster: ResolvedCluster, host: ResolvedHost): Plai
       'option tcplog': true,
       'option dontlognull': true,
       retries: 2,
+      'load-server-state-from-file': 'global',
       'timeout connect': '4s',
       // Database sessions idle for long stretches; a short timeout would cut pooled connections.
       'timeout client': '30m',
@@ -316,5 +320,6 @@ export function haproxyFiles(
     group: 'root',
     mode: 0o644,
   });
+  files.push(...serverStateFiles());
   return files;
 }
