@@ -72,7 +72,7 @@ async function exporterFigures(d: MonitoringBenchDeps): Promise<{ scrapeMs: numb
     const hwmKb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
     return { scrapeMs, rssMb: round(hwmKb / 1024, 1) };
   } catch (e) {
-    throw new Error(`${(e as Error).message}; exporter said: ${stderr.slice(-500)}`);
+    throw new Error(`${(e as Error).message}; exporter said: ${stderr.slice(-500)}`, { cause: e });
   } finally {
     child.kill('SIGTERM');
   }

@@ -427,9 +427,7 @@ describe('a connection reset (a reload replacing the REST server)', () => {
       { host: 'pg1', ip: '10.0.0.1', port: 8008 },
       { ssl: true, tls: { ca: 'unused' }, username: 'patroni', password: 'x' },
       undefined,
-      {
-        requester,
-      } as never,
+      { requester },
     );
     return { c, seen };
   };

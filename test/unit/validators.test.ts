@@ -8,6 +8,7 @@
  * addresses move to free loopback ports and etcd3.hosts to a local TCP listener; certificate
  * paths point at real PEM files in a temporary directory because HAProxy loads them.
  */
+import { EMPTY_SERVER_STATE, HAPROXY_SERVER_STATE_FILE } from '../../src/components/haproxy/server-state.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -147,7 +148,10 @@ describe('haproxy -c', () => {
     withBinary('haproxy', 'openssl')(`${example}: haproxy.cfg is valid`, () => {
       for (const { host, file } of files) {
         const path = join(dir, `${example}-${host}-haproxy.cfg`);
-        writeFileSync(path, file.content.split(`${HAPROXY_SSL_DIR}/`).join(`${dir}/`));
+        // The state file HAProxy's unit creates before its first start (server-state.ts).
+        const state = join(dir, `${example}-${host}-server-state`);
+        writeFileSync(state, EMPTY_SERVER_STATE);
+        writeFileSync(path, file.content.split(`${HAPROXY_SSL_DIR}/`).join(`${dir}/`).split(HAPROXY_SERVER_STATE_FILE).join(state));
         const r = spawnSync('haproxy', ['-c', '-f', path], { encoding: 'utf8', timeout: 60_000 });
         expect({ host, status: r.status, output: `${r.stdout}${r.stderr}` }).toMatchObject({ host, status: 0 });
         expect(`${r.stdout}${r.stderr}`).not.toMatch(/\[(WARNING|ALERT)\]/);

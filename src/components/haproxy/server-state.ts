@@ -28,10 +28,14 @@ ${haproxyStateScript()} > ${HAPROXY_SERVER_STATE_FILE}.new
 mv -f ${HAPROXY_SERVER_STATE_FILE}.new ${HAPROXY_SERVER_STATE_FILE}
 `;
 
+/** A state file with no server in it: only its format's version line. Without a file at all HAProxy warns on every start and `haproxy -c`. */
+export const EMPTY_SERVER_STATE = '1\n';
+
 // Debian's own two ExecReload lines (12 and 13 differ only in -q) around the save; a save that
 // fails (HAProxy not answering on its socket) must not stop the reload: `-` ignores its status.
 const DROP_IN = `# pgha: keep the servers' health across reloads and restarts (${SAVE_SCRIPT})
 [Service]
+ExecStartPre=/bin/sh -c '[ -e ${HAPROXY_SERVER_STATE_FILE} ] || printf "${EMPTY_SERVER_STATE.replace('\n', '\\n')}" > ${HAPROXY_SERVER_STATE_FILE}'
 ExecReload=
 ExecReload=/usr/sbin/haproxy -Ws -f $CONFIG -c -q $EXTRAOPTS
 ExecReload=-${SAVE_SCRIPT}
