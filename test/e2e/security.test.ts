@@ -150,6 +150,9 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
   });
   const patronictl = (ip: string = IPS.pg1) => patronictlOn(dir, ip, CLUSTER);
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
+  /** Each data node's PostgreSQL start time: unchanged means it never restarted. */
+  const startedAt = () =>
+    DATA.map((ip) => sshOk(dir, ip, "cd /tmp && runuser -u postgres -- psql -XAtc 'select pg_catalog.pg_postmaster_start_time()'").trim());
   const viaProxy = (sql: string) =>
     psql(`host=${IPS.proxy1} port=5432 user=postgres dbname=postgres sslmode=require`, sql, secretFile('postgres'));
 
@@ -627,10 +630,6 @@ print(urllib.request.urlopen('https://${IPS.pg2}:2380/version',context=ctx,timeo
         const names = readdirSync(join(dir, 'secrets')).filter((f) => !f.startsWith('.'));
         const old = new Map(names.map((n) => [n, secretFile(n)] as const));
         const leader = leaderName();
-        const startedAt = () =>
-          DATA.map((ip) =>
-            sshOk(dir, ip, "cd /tmp && runuser -u postgres -- psql -XAtc 'select pg_catalog.pg_postmaster_start_time()'").trim(),
-          );
         const started = startedAt();
         const writer = new ProxyWriter(dir, IPS.proxy1);
         writer.install();
@@ -956,10 +955,6 @@ if runuser -u postgres -- psql -X -At -c 'select 1' "$ci host=127.0.0.1 port=554
         const oldCaFile = join(root, 'old-ca.crt');
         writeFileSync(oldCaFile, ca());
         const leader = leaderName();
-        const startedAt = () =>
-          DATA.map((ip) =>
-            sshOk(dir, ip, "cd /tmp && runuser -u postgres -- psql -XAtc 'select pg_catalog.pg_postmaster_start_time()'").trim(),
-          );
         const started = startedAt();
         const writer = new ProxyWriter(dir, IPS.proxy1);
         writer.install();
