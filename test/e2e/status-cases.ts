@@ -364,8 +364,7 @@ export function statusFaultCases(env: StatusEnv): void {
 }
 
 // ---- synchronous replication (issue 14) ----------------------------------------------------------
-// Written for the lead engineer and not yet run: operations.test.ts calls it only with
-// PGHA_E2E_SYNC=1 (about a minute on top of that suite: two deploys that only PATCH /config).
+// On the operations suite's cluster (about a minute: two deploys that only PATCH /config).
 
 export interface SyncEnv extends StatusEnv {
   /** psql through HAProxy's read-write port, as postgres. */
