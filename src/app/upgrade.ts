@@ -44,6 +44,7 @@ import { pausedRestart, pauseMarker, setPause, waitLeaderApi, type PauseContext 
 import type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
 import { pinsText, upgradeTargets, wantedVersions } from './upgrade/targets.js';
 import { waitFor } from './wait.js';
+import { epochSeconds } from '../patroni/time.js';
 
 export type { UpgradeRequest, UpgradeResult } from './upgrade/request.js';
 
@@ -163,7 +164,11 @@ class Upgrade {
     const r = await run(this.session.transport(host.name), readVersionsCommand(pkgs, unit ? [unit] : []), `read ${c} versions`);
     const parsed = parseStatus(host.name, r.stdout);
     const state: HostComponentState = { host: host.name, packages: parsed.packages, unit: unit ? parsed.units.get(unit) : undefined };
-    if (restartsPostgres(c)) state.serverVersion = (await this.nodeStatus(host.name))?.server_version;
+    if (restartsPostgres(c)) {
+      const node = await this.nodeStatus(host.name);
+      state.serverVersion = node?.server_version;
+      state.postmasterStartedAt = epochSeconds(node?.postmaster_start_time);
+    }
     return state;
   }
 

@@ -200,6 +200,15 @@ describe('hostStep (resume planning from facts)', () => {
       hostStep('postgres', { host: 'pg1', packages: [pkg('postgresql-15', '15.18-0+deb12u1'), pkgs[1]!], serverVersion: 150018 }, t),
     ).toBe('install');
   });
+  it('restarts PostgreSQL rebuilt at the same version when the postmaster predates the install', () => {
+    const t = { 'postgresql-17': '17.12-0+deb13u1+pgha1', 'postgresql-client-17': '17.12-0+deb13u1+pgha1' };
+    const pkgs = [pkg('postgresql-17', '17.12-0+deb13u1+pgha1', 300), pkg('postgresql-client-17', '17.12-0+deb13u1+pgha1', 300)];
+    const s = { host: 'pg2', packages: pkgs, serverVersion: 170012 };
+    expect(hostStep('postgres', { ...s, postmasterStartedAt: 250.5 }, t)).toBe('restart');
+    expect(hostStep('postgres', { ...s, postmasterStartedAt: 300.2 }, t)).toBe('done');
+    // No start time known (Patroni did not say): the version alone decides, as before.
+    expect(hostStep('postgres', s, t)).toBe('done');
+  });
   it('installs a package that is not installed at all', () => {
     expect(
       hostStep(

@@ -89,6 +89,8 @@ export interface HostComponentState {
   unit?: { name: string; active: boolean; startedAt: number; exeReplaced: boolean } | undefined;
   /** server_version_num of the running PostgreSQL (postgres only). */
   serverVersion?: number | undefined;
+  /** When the running postmaster started, epoch seconds (postgres only; Patroni's postmaster_start_time). */
+  postmasterStartedAt?: number | undefined;
 }
 
 export type HostStep = 'done' | 'install' | 'restart';
@@ -108,7 +110,14 @@ export function hostStep(c: Component, s: HostComponentState, targets: Record<st
   if (how.kind === 'data-node' && how.restart === 'postgres') {
     const pg = s.packages.find((p) => /^postgresql-\d+$/.test(p.name));
     const want = pg ? postgresVersionNumber(targets[pg.name] ?? '') : undefined;
-    return want !== undefined && s.serverVersion !== want ? 'restart' : 'done';
+    if (want === undefined) return 'done';
+    if (s.serverVersion !== want) return 'restart';
+    // A rebuild of the same release (17.12-0+deb13u1 → …+pgha1) keeps server_version_num: a
+    // postmaster started before the package's files were installed still runs the old ones. An
+    // upgrade killed between a host's install and its restart left exactly that, and the re-run
+    // called it done (the upgrade e2e, once loop_wait 1 made the restarts quicker).
+    const installedAt = Math.max(0, ...s.packages.map((p) => p.installedAt));
+    return s.postmasterStartedAt !== undefined && s.postmasterStartedAt < installedAt ? 'restart' : 'done';
   }
   if (!s.unit) return 'done';
   if (!s.unit.active) return 'restart';
