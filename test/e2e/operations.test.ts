@@ -274,7 +274,7 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     const yaml = await run(['show-config']);
     expect(yaml.stdout).toMatch(/^maximum_lag_on_failover: 1048576$/m);
     const json = JSON.parse((await run(['show-config', '-o', 'json'])).stdout) as Record<string, unknown>;
-    expect(json.loop_wait).toBe(1);
+    expect(json.loop_wait).toBe(10);
     const leader = leaderName()!;
     const target = NAMES.find((n) => n !== leader)!;
     const r = await run(['failover', '--candidate', target], 3);

@@ -144,7 +144,7 @@ describe('patroni file', () => {
         patroni_dynamic_conf_settings: { retry_timeout: 15, postgresql: { parameters: { wal_keep_size: null, work_mem: '4MB' } } },
       },
     });
-    expect(doc.bootstrap.dcs).toMatchObject({ ttl: 40, loop_wait: 1, retry_timeout: 15, maximum_lag_on_failover: 1048576 });
+    expect(doc.bootstrap.dcs).toMatchObject({ ttl: 40, loop_wait: 10, retry_timeout: 15, maximum_lag_on_failover: 1048576 });
     expect(doc.bootstrap.dcs.postgresql.parameters).not.toHaveProperty('wal_keep_size');
     expect(doc.bootstrap.dcs.postgresql.parameters.work_mem).toBe('4MB');
     expect(doc.bootstrap.initdb).toBeDefined();

@@ -13,17 +13,16 @@ import { failsafeDcs } from './failsafe.js';
 import { synchronousDcs } from './synchronous.js';
 
 /**
- * loop_wait 1 (Patroni's default is 10): when PostgreSQL dies under a leader that still holds the
- * key, nothing happens until Patroni's next HA cycle notices and restarts it — up to loop_wait of
- * the write gap (postmaster `kill -9`, 4.0.7: 10.5 s at 10, 2.6–3.2 s at 2, 2.2–2.9 s at 1, with
- * the syncfs below). What it costs: one cycle a second — the leader key's TTL refreshed once a
- * second, a status query each member makes of its own PostgreSQL; Patroni's CPU went from 0.55 %
- * to 0.73 % of a core. ttl and retry_timeout, which decide when a leader is given up, stay
- * Patroni's (loop_wait + 2 × retry_timeout ≤ ttl holds: 21 ≤ 30).
+ * Patroni's own timing. loop_wait 1 was tried (a postmaster `kill -9` on the leader then cost
+ * 2.2–2.9 s of writes instead of 10.5 s, because the crash is noticed at the next HA cycle), and
+ * withdrawn: in its first CI run the frozen-leader case on Debian 13 (Patroni 4.0.7) lost 1040 of
+ * 5272 acknowledged writes, which it had never done at loop_wait 10. A one-second cycle leaves
+ * Patroni mid-cycle far more often when its host is frozen, and it resumes from a stale view of the
+ * DCS; until that is understood, the setting that keeps acknowledged writes stays.
  */
 export const PATRONI_DCS_DEFAULTS: Readonly<Plain> = Object.freeze({
   ttl: 30,
-  loop_wait: 1,
+  loop_wait: 10,
   retry_timeout: 10,
   maximum_lag_on_failover: 1048576,
   postgresql: { use_slots: true, use_pg_rewind: true },

@@ -8,9 +8,9 @@ const tail = (need: number) =>
   `the leader key could expire while a healthy primary is still retrying etcd, causing a needless failover; raise ttl to at least ${need} or lower loop_wait/retry_timeout`;
 
 describe('dcsTiming', () => {
-  it("is pgha's DCS defaults (loop_wait 1), and Patroni's own for a key the settings null", () => {
+  it("is pgha's DCS defaults (Patroni's timing), and Patroni's own for a key the settings null", () => {
     const ctx = contextOf(baseConfig());
-    expect(dcsTiming(ctx.resolved.hosts[0]!)).toEqual({ ttl: 30, loopWait: 1, retry: 10 });
+    expect(dcsTiming(ctx.resolved.hosts[0]!)).toEqual({ ttl: 30, loopWait: 10, retry: 10 });
     const c = baseConfig();
     c.cluster_vars.patroni_dynamic_conf_settings = { loop_wait: null };
     expect(dcsTiming(contextOf(c).resolved.hosts[0]!)).toEqual({ ttl: 30, loopWait: 10, retry: 10 });
@@ -29,7 +29,7 @@ describe('patroniTiming', () => {
     const c = baseConfig();
     c.cluster_vars.patroni_dynamic_conf_settings = { ttl: 20 };
     expect(problems(rule, c)).toEqual([
-      `E cluster_vars.patroni_dynamic_conf_settings.ttl: loop_wait (1) + 2 × retry_timeout (10) = 21 exceeds ttl (20): ${tail(21)}`,
+      `E cluster_vars.patroni_dynamic_conf_settings.ttl: loop_wait (10) + 2 × retry_timeout (10) = 30 exceeds ttl (20): ${tail(30)}`,
     ]);
   });
 
