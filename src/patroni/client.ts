@@ -183,6 +183,15 @@ export class PatroniClient {
     return (await this.call({ method: 'GET', path })).status === 200;
   }
 
+  /**
+   * The serial number of the certificate the REST API serves (GET /liveness, which any running
+   * Patroni answers): after a reload that changed its certificate, Patroni swaps its REST server
+   * at its next HA cycle, and this tells when. Undefined without TLS.
+   */
+  async servingCertificateSerial(): Promise<string | undefined> {
+    return (await this.call({ method: 'GET', path: '/liveness' })).peerCertificateSerial;
+  }
+
   // Writes are the typed calls of ./ops.ts, on a client's call().
 
   async close(): Promise<void> {

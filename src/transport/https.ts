@@ -11,7 +11,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type ConnectionOptions, type SecureContext } from 'node:tls';
 
 export interface TlsMaterial {
   ca: string;
@@ -38,6 +38,8 @@ export interface JsonResponse {
   /** Parsed JSON when the body is JSON, else the text. */
   body: unknown;
   text: string;
+  /** The serial number of the certificate the server presented (https only), as node prints it: upper-case hex. */
+  peerCertificateSerial?: string;
 }
 
 export interface HttpRequest {
@@ -136,12 +138,14 @@ export class NodeHttpRequester implements Requester {
         ...(tunnelled ? { createConnection: () => tunnelled } : { agent: this.agent() }),
       };
       const onResponse = (res: IncomingMessage) => {
+        // Read now: once the body ends the server may have closed the connection.
+        const serial = res.socket instanceof TLSSocket ? (res.socket.getPeerCertificate()?.serialNumber as string | undefined) : undefined;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parseBody(text), text });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parseBody(text), text, ...(serial ? { peerCertificateSerial: serial } : {}) });
         });
         res.on('error', fail);
       };

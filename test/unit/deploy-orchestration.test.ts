@@ -5,13 +5,17 @@
  * this proves in seconds for every ordering rule: formation order, bootstrap first, the plan and
  * the run agreeing, no-op re-runs, reloads and rolling restarts (replicas first, leader last).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseExtraVars } from '../../src/config/extra-vars.js';
 import { RefusedError } from '../../src/errors.js';
+import { loadCluster, pkiWanted } from '../../src/app/cluster-dir.js';
+import { deploy } from '../../src/app/deploy/index.js';
+import { PATRONI_CERT } from '../../src/components/paths.js';
+import { ensureClusterPki } from '../../src/pki/store.js';
 import type { SimCluster } from './sim/cluster.js';
-import { index, lastIndex, planLines, simulated } from './sim/setup.js';
+import { index, lastIndex, planLines, request, simulated } from './sim/setup.js';
 
 describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
   const c = simulated('m1-haproxy-nspawn', 'demo');
@@ -76,6 +80,54 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
     // One exec per host (its facts); the leader one more: are Patroni's role passwords those in DIR/secrets?
     expect(r.roundTrips).toEqual({ pg1: 2, pg2: 1, pg3: 1, proxy1: 1 });
     expect((await run({ check: true })).exitCode).toBe(0);
+  });
+
+  it('reissued certificates: Patroni reloads, and deploy is done only once each REST API serves its new one (swapped at the next HA cycle)', async () => {
+    const loaded = loadCluster(c.dir(), {});
+    const wanted = pkiWanted(loaded.cluster);
+    await ensureClusterPki(c.dir(), wanted.hosts, { clients: wanted.clients, now: new Date(), reissueAll: true });
+    // Each Patroni answers eight more requests with its old certificate after the reload.
+    sim.restSwapAfter = 8;
+    try {
+      const r = await run();
+      expect(r.exitCode).toBe(0);
+      expect(planLines(r.summary, 'applied:')).toContain('  reload patroni@demo.service');
+      for (const h of ['pg1', 'pg2', 'pg3']) {
+        const rest = sim.host(h).rest;
+        expect(rest.next, h).toBeUndefined();
+        const pushed = sim.host(h).files.get(PATRONI_CERT)!.content;
+        expect(rest.serving, h).toBe(pushed);
+        expect(pushed).toBe(readFileSync(join(c.dir(), 'ssl', h, 'node.crt'), 'utf8'));
+      }
+    } finally {
+      sim.restSwapAfter = 0;
+    }
+  }, 60_000);
+
+  it('no REST API answers while Patroni runs: deploy reads again and plans for the live leader, never taking the cluster for a new one', async () => {
+    for (const h of ['pg1', 'pg2', 'pg3']) sim.host(h).rest.refusing = 1;
+    const r = await run();
+    expect(r.exitCode).toBe(0);
+    expect(r.summary).not.toContain('bootstrapped');
+    expect(r.summary.split('\n')[0]).toBe('no changes');
+    for (const h of ['pg1', 'pg2', 'pg3']) expect(sim.host(h).rest.refusing).toBe(0);
+  });
+
+  it('…and refuses, changing nothing, when none answers for the whole wait', async () => {
+    for (const h of ['pg1', 'pg2', 'pg3']) sim.host(h).rest.refusing = 1_000_000;
+    const mark = sim.log.length;
+    try {
+      const err = await deploy(c.dir(), request({}), 'silent', { ...c.seams(), unansweredLiveWaitMs: 1500 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toMatch(/patroni@demo\.service runs on pg1, pg2, pg3, but for 2 s no data node's REST API answered/);
+      expect((err as Error).message).toContain('ECONNREFUSED');
+      expect(sim.since(mark)).toEqual([]);
+    } finally {
+      for (const h of ['pg1', 'pg2', 'pg3']) sim.host(h).rest.refusing = 0;
+    }
   });
 
   it('a changed password in DIR/secrets: the role on the leader first, then Patroni reloads it, then etcd (after every reload)', async () => {

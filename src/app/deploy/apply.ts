@@ -27,7 +27,8 @@ import {
   restartUnitCommand,
   startUnitsCommand,
 } from '../../components/host-commands.js';
-import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
+import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST, PATRONI_CERT } from '../../components/paths.js';
+import { certificateSerial, sameSerial } from '../../pki/serial.js';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { isPlainObject, stripNulls } from '../../model/merge.js';
 import { leaderOf, maximumLagOnFailover } from '../../patroni/judge.js';
@@ -251,17 +252,39 @@ export class Executor {
         leader,
         others.map((s) => s.host),
       );
-    await Promise.all(
-      this.unitsOf('patroni')
-        .filter((x) => x.a.op !== 'start')
-        .map(({ host, a }) => this.unit(host, a)),
-    );
+    const reloads = this.unitsOf('patroni').filter((x) => x.a.op !== 'start');
+    await Promise.all(reloads.map(({ host, a }) => this.unit(host, a)));
+    await Promise.all(reloads.filter((x) => x.a.op === 'reload').map(({ host }) => this.waitServingNewCertificate(host)));
     await this.deferredEtcdAuth();
     // Always, not only after starting something: a run killed while replicas were still being
     // built leaves them starting, and the next run must not call that converged. On a healthy
     // cluster this is one poll over REST.
     this.d.live = await this.waitAllStreaming(data.map((h) => h.name));
     await this.reconcileDcs();
+  }
+
+  /**
+   * A reload that changed a member's certificate is done only when its REST API serves it:
+   * Patroni swaps its REST server at the HA cycle after the SIGHUP (up to loop_wait later), and
+   * until then it still presents, and trusts, what it read before. Deploy must not report
+   * converged earlier: the next run (rotate-certs' next phase) would meet the old server, or none
+   * while the swap closes the socket.
+   */
+  async waitServingNewCertificate(host: string): Promise<void> {
+    if (!this.planOf(host)?.files.changedPaths.includes(PATRONI_CERT)) return;
+    const pem = this.d.work.get(host)?.files.find((f) => f.path === PATRONI_CERT)?.content;
+    if (!pem) return;
+    const want = certificateSerial(pem);
+    await waitFor(
+      async () => (sameSerial(await this.d.session.patroni(host).servingCertificateSerial(), want) ? true : undefined),
+      {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        what: `${host}'s Patroni REST API to serve its new certificate (serial ${want})`,
+        where: `${host}: patroni`,
+        hint: `look at \`journalctl -u patroni@${this.d.clusterName}\` on ${host}`,
+      },
+    );
   }
 
   /** The components' steps inside the cluster (PgBouncer's auth user), where planned: before any `service` unit starts. */

@@ -13,7 +13,7 @@ import type { HostFacts } from '../../plan/facts.js';
 import type { PackageSpec } from '../../render/index.js';
 import type { LoadedCluster, ensureClusterMaterial } from '../cluster-dir.js';
 import { readExporterBundle } from '../exporter-bundle.js';
-import { tryReadCluster } from '../live/view.js';
+import { readCluster } from '../live/view.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 
 export interface DeployRequest {
@@ -30,7 +30,14 @@ export interface DeployRequest {
  * deploy's connections (src/app/session.ts#SessionSeams), and where the exporter's build comes
  * from (../exporter-bundle.ts; the simulated deploys pass a stand-in, as they run unbuilt).
  */
-export type DeploySeams = SessionSeams & { exporterBundle?: () => string };
+export type DeploySeams = SessionSeams & {
+  exporterBundle?: () => string;
+  /** How long a running Patroni may leave its REST API unanswered before deploy refuses (plan.ts#rereadUnansweredLive). */
+  unansweredLiveWaitMs?: number;
+};
+
+/** A minute: past a REST server swap (up to loop_wait after a reload) with room to spare. */
+const UNANSWERED_LIVE_WAIT_MS = 60_000;
 
 export interface HostWork {
   host: ResolvedHost;
@@ -43,8 +50,10 @@ export interface HostWork {
 export class DeployContext {
   readonly session: ClusterSession;
   readonly work = new Map<string, HostWork>();
-  /** The leader's view of the cluster when the run began (undefined: nothing runs yet). */
+  /** The leader's view of the cluster when the run began (undefined: nothing runs yet, or see liveUnanswered). */
   live: ClusterInfo | undefined;
+  /** Why the last readLive got no answer at all (every member's error), as opposed to an empty cluster. */
+  liveUnanswered: string | undefined;
   plan: WholePlan = { hosts: new Map(), cluster: [] };
   /** The etcd members that answered healthy when the run began (checkEtcd), read once. */
   etcdHealthy: string[] = [];
@@ -59,7 +68,10 @@ export class DeployContext {
   ) {
     this.session = new ClusterSession(loaded.cluster, loaded.paths, material, seams.connectHost, seams.rest);
     this.exporterBundle = seams.exporterBundle ?? readExporterBundle;
+    this.unansweredLiveWaitMs = seams.unansweredLiveWaitMs ?? UNANSWERED_LIVE_WAIT_MS;
   }
+
+  readonly unansweredLiveWaitMs: number;
 
   /** The exporter's build, read when a monitoring host is rendered. */
   readonly exporterBundle: () => string;
@@ -105,6 +117,13 @@ export class DeployContext {
 
   /** The leader as the DCS sees it, read through any data node that answers (the live view). */
   async readLive(): Promise<ClusterInfo | undefined> {
-    return tryReadCluster(this.session, this.members());
+    try {
+      const info = await readCluster(this.session, this.members());
+      this.liveUnanswered = undefined;
+      return info.members.length ? info : undefined;
+    } catch (e) {
+      this.liveUnanswered = (e as Error).message;
+      return undefined;
+    }
   }
 }

@@ -12,7 +12,16 @@ import { runPhases, type Progress } from '../progress.js';
 import { mapLimit } from '../session.js';
 import { Executor } from './apply.js';
 import { DeployContext, type DeployRequest, type DeploySeams } from './context.js';
-import { checkEtcd, checkLiveLeader, checkOsReleases, knownBugWarnings, planCluster, planHostWork, renderDesired } from './plan.js';
+import {
+  checkEtcd,
+  checkLiveLeader,
+  checkOsReleases,
+  knownBugWarnings,
+  planCluster,
+  planHostWork,
+  renderDesired,
+  rereadUnansweredLive,
+} from './plan.js';
 
 export type { DeployRequest } from './context.js';
 
@@ -54,9 +63,13 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
           title: 'gather facts and plan',
           run: async () => {
             d.live = await d.readLive();
-            checkLiveLeader(d);
-            renderDesired(d);
-            await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
+            const planHosts = async () => {
+              checkLiveLeader(d);
+              renderDesired(d);
+              await mapLimit([...d.work.values()], req.concurrency, (w) => planHostWork(d, w));
+            };
+            await planHosts();
+            if (await rereadUnansweredLive(d)) await planHosts();
             // In config.yml's order, whichever host answered first.
             d.plan.hosts = new Map(
               d.selected().flatMap((h) => (d.plan.hosts.has(h.name) ? [[h.name, d.plan.hosts.get(h.name)!] as const] : [])),

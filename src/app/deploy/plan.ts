@@ -33,6 +33,8 @@ import { gatherFacts } from '../../plan/remote.js';
 import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
 import { etcdHealth } from '../live/view.js';
+import { waitFor } from '../wait.js';
+import { patroniUnit } from '../../components/patroni/config.js';
 import type { DeployContext, HostWork } from './context.js';
 import { planComponentSteps } from './steps.js';
 
@@ -49,6 +51,39 @@ export function packageArg(p: PackageSpec): string {
 
 export function leaderName(d: DeployContext): string | undefined {
   return d.live ? leaderOf(d.live)?.name : undefined;
+}
+
+/**
+ * No member answered GET /cluster, yet the facts show Patroni running on data nodes: that is a
+ * cluster deploy cannot see, not one to bootstrap. Planning for "nothing leads" would render every
+ * host for the configured primary and wait for it to lead. A Patroni replaces its REST server at
+ * the HA cycle after a reload that changed its certificates (up to loop_wait later), so the read
+ * is retried (a minute); after that deploy refuses, changing nothing. True when the read
+ * succeeded on a retry: the caller plans again for the leader now known.
+ */
+export async function rereadUnansweredLive(d: DeployContext): Promise<boolean> {
+  if (d.live || d.liveUnanswered === undefined) return false;
+  const unit = patroniUnit(d.loaded.cluster);
+  const running = dataNodes(d.loaded.cluster)
+    .filter((h) => d.work.get(h.name)?.facts?.services[unit]?.active === 'active')
+    .map((h) => h.name);
+  if (!running.length) return false;
+  const info = await waitFor(() => d.readLive(), { timeoutMs: d.unansweredLiveWaitMs, intervalMs: 1000, what: 'a data node to answer GET /cluster' }).catch(
+    () => undefined,
+  );
+  if (info) {
+    d.live = info;
+    return true;
+  }
+  if (d.liveUnanswered === undefined) return false; // answered, with no member: Patroni is starting
+  throw new RefusedError(
+    'refusing to deploy; nothing was changed:',
+    [`${unit} runs on ${running.join(', ')}, but for ${Math.round(d.unansweredLiveWaitMs / 1000)} s no data node's REST API answered: ${d.liveUnanswered}`],
+    {
+      where: 'patroni',
+      hint: `deploy needs the live leader to plan; look at \`journalctl -u ${unit}\` on ${running.join(', ')} and at \`pgha status ${d.loaded.paths.dir}\`, then run deploy again`,
+    },
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { parse } from 'yaml';
 import { scramVerifierWith } from '../../../src/components/host-commands.js';
+import { PATRONI_CERT } from '../../../src/components/paths.js';
 import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
 import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
 import { releaseOf } from '../../../src/model/releases.js';
@@ -38,6 +39,12 @@ interface SimHost {
   startedAt: Map<string, number>;
   /** Units whose running process predates an install on the host (its binary was replaced). */
   replaced: Set<string>;
+  /**
+   * Patroni's REST server: the certificate it presents, the one read at the last start or reload
+   * still waiting to be swapped in (Patroni does it at its next HA cycle), the REST answers
+   * left before the swap, and connections left to refuse (a REST server between two sockets).
+   */
+  rest: { serving?: string | undefined; next?: string | undefined; swapAfter: number; refusing: number };
 }
 
 export interface SimMember {
@@ -118,6 +125,9 @@ export class SimCluster {
     return JSON.stringify([{ name: stanza, backup, archive, status: { code: 0, message: 'ok' } }]);
   }
 
+  /** REST answers a Patroni gives with its old certificate after a reload (its HA cycle not come yet). */
+  restSwapAfter = 0;
+
   tick(): number {
     return ++this.clock;
   }
@@ -131,6 +141,7 @@ export class SimCluster {
         installedAt: new Map(),
         startedAt: new Map(),
         replaced: new Set(),
+        rest: { swapAfter: 0, refusing: 0 },
       });
     }
   }
@@ -304,6 +315,10 @@ class SimTransport implements HostTransport {
         }
         // A start or restart runs the unit's current binary; HAProxy's reload re-executes it too.
         for (const u of intent.units) {
+          if (u === this.sim.patroniUnit() && intent.op !== 'daemon-reload') {
+            h.rest.next = h.files.get(PATRONI_CERT)?.content;
+            h.rest.swapAfter = intent.op === 'reload' ? this.sim.restSwapAfter : 0;
+          }
           if (intent.op === 'daemon-reload') continue;
           h.startedAt.set(u, intent.op === 'reload' ? (h.startedAt.get(u) ?? this.sim.tick()) : this.sim.tick());
           h.replaced.delete(u);

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LEADER_KEY_FIX } from '../../../src/patroni/known-bugs.js';
+import { certificateSerial } from '../../../src/pki/serial.js';
 import type { HttpRequest, JsonResponse, Requester } from '../../../src/transport/https.js';
 import type { SimCluster, SimMember } from './cluster.js';
 
@@ -132,7 +133,9 @@ export class SimPatroni implements Requester {
 
   request(req: HttpRequest): Promise<JsonResponse> {
     try {
-      return Promise.resolve(this.answer(req));
+      const res = this.answer(req);
+      const serving = this.sim.host(this.host).rest.serving;
+      return Promise.resolve(serving ? { ...res, peerCertificateSerial: certificateSerial(serving) } : res);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -140,7 +143,16 @@ export class SimPatroni implements Requester {
 
   private answer(req: HttpRequest): JsonResponse {
     const sim = this.sim;
-    if (!sim.host(this.host).active.has(sim.patroniUnit())) throw new Error(`connect ECONNREFUSED ${this.host}:8008`);
+    const h = sim.host(this.host);
+    if (!h.active.has(sim.patroniUnit())) throw new Error(`connect ECONNREFUSED ${this.host}:8008`);
+    if (h.rest.refusing > 0) {
+      h.rest.refusing--;
+      throw Object.assign(new Error(`connect ECONNREFUSED ${this.host}:8008`), { code: 'ECONNREFUSED' });
+    }
+    if (h.rest.next !== undefined && h.rest.swapAfter-- <= 0) {
+      h.rest.serving = h.rest.next;
+      h.rest.next = undefined;
+    }
     const me = sim.members.get(this.host);
     const path = req.path.split('?')[0];
     const route = `${req.method} ${path}`;
