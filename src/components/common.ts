@@ -12,6 +12,8 @@ export interface RenderOptions {
   leader?: string | undefined;
   /** Whether deploy copies DIR/local-repo to the host and points apt at it alone (the platform says; none when absent). */
   copiesLocalRepo?: ((host: ResolvedHost) => boolean) | undefined;
+  /** etcd members that join a running etcd in this deploy: they render `initial-cluster-state: existing`. */
+  etcdJoining?: readonly string[] | undefined;
 }
 
 export function hasRole(host: ResolvedHost, ...roles: Role[]): boolean {

@@ -151,8 +151,12 @@ export interface Component {
   files(cluster: ResolvedCluster, host: ResolvedHost, ctx: RenderContext): DesiredFile[];
   /** The systemd units it runs, in start order. */
   units(cluster: ResolvedCluster, host: ResolvedHost): string[];
-  /** How its units react when `path` (one of its files) changes; [] when the path is not its own. */
-  reactions(cluster: ResolvedCluster, path: string): UnitReaction[];
+  /**
+   * How its units react when `path` (one of its files) changes; [] when the path is not its own.
+   * `change` carries the file's content on the host and the new one where deploy has both (not
+   * for sensitive files), for a component that can tell a change its daemon ignores.
+   */
+  reactions(cluster: ResolvedCluster, path: string, change?: FileChange): UnitReaction[];
   readonly formation: Formation;
   /** The ports it listens on (config.yml's port clash and listen-address rules check them). */
   ports?(cluster: ResolvedCluster, host: ResolvedHost): PortUse[];
@@ -204,7 +208,13 @@ export interface UnitSpec {
   component: string;
   formation: Formation;
   /** How the unit reacts to a change of each path of its component (from the registry). */
-  reactions(path: string): UnitReaction[];
+  reactions(path: string, change?: FileChange): UnitReaction[];
+}
+
+/** A file's content on the host and the one deploy writes. */
+export interface FileChange {
+  before: string;
+  after: string;
 }
 
 /** A port chosen by one variable. */

@@ -7,7 +7,8 @@
  * exactly this; `deploy` executes it and prints what it executed in the same words, so the two
  * can be compared line by line.
  */
-import type { Formation, UnitSpec } from '../components/component.js';
+import type { FileChange, Formation, UnitSpec } from '../components/component.js';
+import { describeEtcdMemberStep, type EtcdMemberStep } from '../components/etcd/membership.js';
 
 export type { UnitSpec } from '../components/component.js';
 import { isPlainObject, type Plain } from '../model/merge.js';
@@ -32,6 +33,8 @@ export interface HostWholePlan {
 /** Steps that act on the cluster rather than on one host's files and units. */
 export type ClusterAction =
   | { kind: 'etcd-auth'; step: string }
+  /** etcd's membership changed by one member before any member starts (src/components/etcd/membership.ts). */
+  | { kind: 'etcd-member'; step: EtcdMemberStep }
   /**
    * A component's step inside the running cluster (src/components/component.ts#ClusterStep), on
    * `host`: the leader, or a host of the step's role. `what` is the step's own description.
@@ -61,6 +64,7 @@ export function planUnits(
   units: readonly UnitSpec[],
   activeState: (unit: string) => string | undefined,
   changedPaths: readonly string[],
+  changeOf: (path: string) => FileChange | undefined = () => undefined,
 ): UnitAction[] {
   const out: UnitAction[] = [];
   for (const u of units) {
@@ -70,7 +74,7 @@ export function planUnits(
     }
     let op: UnitOp | undefined;
     for (const path of changedPaths) {
-      for (const r of u.reactions(path)) if (r.unit === u.unit) op = op === 'restart' ? op : r.how;
+      for (const r of u.reactions(path, changeOf(path))) if (r.unit === u.unit) op = op === 'restart' ? op : r.how;
     }
     if (op) out.push({ unit: u.unit, op, formation: u.formation });
   }
@@ -85,8 +89,9 @@ export function planHostWhole(
   files: HostPlan,
   units: readonly UnitSpec[],
   activeState: (unit: string) => string | undefined,
+  changeOf?: (path: string) => FileChange | undefined,
 ): HostWholePlan {
-  return { files, daemonReload: needsDaemonReload(files.changedPaths), units: planUnits(units, activeState, files.changedPaths) };
+  return { files, daemonReload: needsDaemonReload(files.changedPaths), units: planUnits(units, activeState, files.changedPaths, changeOf) };
 }
 
 /** The PostgreSQL parameters a DCS patch sets or removes. */
@@ -125,6 +130,8 @@ export function describeClusterAction(a: ClusterAction): string {
   switch (a.kind) {
     case 'etcd-auth':
       return `etcd: ${a.step}`;
+    case 'etcd-member':
+      return `etcd: ${describeEtcdMemberStep(a.step)}`;
     case 'component-step':
       return `${a.component}: ${a.what}`;
     case 'role-passwords':

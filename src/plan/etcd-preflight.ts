@@ -14,6 +14,8 @@
  *   answer healthy, since starting it again would not fix that.
  */
 
+import { quorumOf } from '../components/etcd/membership.js';
+
 export interface EtcdMemberView {
   name: string;
   /** GET /health answered 200 {"health":"true"}. */
@@ -24,6 +26,8 @@ export interface EtcdMemberView {
   unitActive?: string | undefined;
   /** This deploy changes the member's etcd configuration, so it would restart it. */
   reconfigured: boolean;
+  /** A member this deploy adds to etcd (src/components/etcd/membership.ts): not down, not yet one. */
+  joining?: boolean;
 }
 
 export interface EtcdPreflight {
@@ -36,9 +40,7 @@ export interface EtcdPreflight {
   skipWait: string[];
 }
 
-export function quorumOf(members: number): number {
-  return Math.floor(members / 2) + 1;
-}
+export { quorumOf };
 
 function describeDown(m: EtcdMemberView): string {
   const unit = m.unitActive === undefined ? '' : `etcd.service ${m.unitActive}`;
@@ -46,8 +48,10 @@ function describeDown(m: EtcdMemberView): string {
   return unit ? `${unit}; ${err}` : err;
 }
 
-export function etcdPreflight(members: readonly EtcdMemberView[], opts: { clusterDir: string }): EtcdPreflight {
+export function etcdPreflight(all: readonly EtcdMemberView[], opts: { clusterDir: string }): EtcdPreflight {
   const out: EtcdPreflight = { refusals: [], warnings: [], skipWait: [] };
+  // The membership step's own quorum rule covers a joining member (planEtcdMembership).
+  const members = all.filter((m) => !m.joining);
   const healthy = members.filter((m) => m.healthy);
   const down = members.filter((m) => !m.healthy);
   // No member healthy: a cluster still being formed (or wholly down). Starting every member

@@ -51,7 +51,7 @@ export function unitsFor(cluster: ResolvedCluster, host: ResolvedHost): UnitSpec
       unit,
       component: c.name,
       formation: c.formation,
-      reactions: (path: string) => c.reactions(cluster, path),
+      reactions: (path, change) => c.reactions(cluster, path, change),
     })),
   );
 }

@@ -145,7 +145,13 @@ export class NodeHttpRequester implements Requester {
         res.on('end', () => {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parseBody(text), text, ...(serial ? { peerCertificateSerial: serial } : {}) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: parseBody(text),
+            text,
+            ...(serial ? { peerCertificateSerial: serial } : {}),
+          });
         });
         res.on('error', fail);
       };

@@ -567,14 +567,6 @@ const CASES: Case[] = [
   },
   {
     category: 'semantic',
-    name: 'even number of etcd members',
-    args: ['render', '{dir}'],
-    edit: replace('      - haproxy', '      - etcd'),
-    code: 2,
-    stderr: /config\.yml:\d+: .*etcd/,
-  },
-  {
-    category: 'semantic',
     name: 'cluster-wide var set per instance',
     args: ['render', '{dir}'],
     edit: instVar('etcd_ssl_enabled: false'),

@@ -27,8 +27,7 @@ import {
   restartUnitCommand,
   startUnitsCommand,
 } from '../../components/host-commands.js';
-import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST, PATRONI_CERT } from '../../components/paths.js';
-import { certificateSerial, sameSerial } from '../../pki/serial.js';
+import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { isPlainObject, stripNulls } from '../../model/merge.js';
 import { leaderOf, maximumLagOnFailover } from '../../patroni/judge.js';
@@ -42,12 +41,11 @@ import { run } from '../../transport/types.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
 import { etcdMembers } from '../../components/common.js';
+import { applyEtcdMemberStep } from '../../components/etcd/membership.js';
 import { applyDeferredEtcdAuth, applyRolePasswords } from './credentials.js';
 import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
 import { applyComponentSteps } from './steps.js';
-
-/** Patroni's default, used when the DCS configuration does not set one. */
-const DEFAULT_LOOP_WAIT = 10;
+import { DEFAULT_LOOP_WAIT, waitServingNewCertificate, wakeLeaderForSlots } from './patroni-waits.js';
 
 export class Executor {
   /** What ran, in the plan's shape: file and package actions as planned, units and cluster steps as done. */
@@ -165,6 +163,7 @@ export class Executor {
   }
 
   async etcdPhase(): Promise<void> {
+    await this.etcdMembership();
     const members = etcdMembers(this.d.loaded.cluster).filter((h) => this.d.work.has(h.name));
     if (!members.length) return;
     // Members of a new cluster wait for each other: start them all, without blocking, then gate.
@@ -189,6 +188,21 @@ export class Executor {
     await applyEtcdAuth(gw, now, spec);
     this.executed.cluster.push(...now.map((s): ClusterAction => ({ kind: 'etcd-auth', step: describeEtcdAuthStep(s) })));
     this.etcdAuthVia = via;
+  }
+
+  /**
+   * The planned membership step, before any member starts: a member is added before it first
+   * starts (it then joins with `initial-cluster-state: existing`), and one config.yml dropped is
+   * removed (its host, no longer in config.yml, is left as it is: pgha remove-node stops it).
+   */
+  async etcdMembership(): Promise<void> {
+    const via = this.d.etcdLive?.via;
+    if (!via || !this.d.etcdMemberSteps.length) return;
+    const gw = await this.d.etcdAdmin(via);
+    for (const step of this.d.etcdMemberSteps) {
+      await applyEtcdMemberStep(gw, step);
+      this.executed.cluster.push({ kind: 'etcd-member', step });
+    }
   }
 
   /** Through this etcd member, once the etcd phase has run (the deferred password steps use it). */
@@ -248,13 +262,14 @@ export class Executor {
     const others = starts.filter((s) => s.host !== leader);
     await Promise.all(others.map(({ host, a }) => this.unit(host, a)));
     if (others.length)
-      await this.wakeLeaderForSlots(
+      await wakeLeaderForSlots(
+        this.d,
         leader,
         others.map((s) => s.host),
       );
     const reloads = this.unitsOf('patroni').filter((x) => x.a.op !== 'start');
     await Promise.all(reloads.map(({ host, a }) => this.unit(host, a)));
-    await Promise.all(reloads.filter((x) => x.a.op === 'reload').map(({ host }) => this.waitServingNewCertificate(host)));
+    await Promise.all(reloads.filter((x) => x.a.op === 'reload').map(({ host }) => waitServingNewCertificate(this.d, host)));
     await this.deferredEtcdAuth();
     // Always, not only after starting something: a run killed while replicas were still being
     // built leaves them starting, and the next run must not call that converged. On a healthy
@@ -263,54 +278,9 @@ export class Executor {
     await this.reconcileDcs();
   }
 
-  /**
-   * A reload that changed a member's certificate is done only when its REST API serves it:
-   * Patroni swaps its REST server at the HA cycle after the SIGHUP (up to loop_wait later), and
-   * until then it still presents, and trusts, what it read before. Deploy must not report
-   * converged earlier: the next run (rotate-certs' next phase) would meet the old server, or none
-   * while the swap closes the socket.
-   */
-  async waitServingNewCertificate(host: string): Promise<void> {
-    if (!this.planOf(host)?.files.changedPaths.includes(PATRONI_CERT)) return;
-    const pem = this.d.work.get(host)?.files.find((f) => f.path === PATRONI_CERT)?.content;
-    if (!pem) return;
-    const want = certificateSerial(pem);
-    await waitFor(
-      async () => (sameSerial(await this.d.session.patroni(host).servingCertificateSerial(), want) ? true : undefined),
-      {
-        timeoutMs: 90_000,
-        intervalMs: 500,
-        what: `${host}'s Patroni REST API to serve its new certificate (serial ${want})`,
-        where: `${host}: patroni`,
-        hint: `look at \`journalctl -u patroni@${this.d.clusterName}\` on ${host}`,
-      },
-    );
-  }
-
   /** The components' steps inside the cluster (PgBouncer's auth user), where planned: before any `service` unit starts. */
   async componentSteps(leader: string): Promise<void> {
     this.executed.cluster.push(...(await applyComponentSteps(this.d, leader)));
-  }
-
-  /**
-   * The leader creates a replica's replication slot only in its own HA loop, once the replica has
-   * registered in the DCS; left alone that is up to loop_wait (10 s) later, and a replica done
-   * with its basebackup sooner fails "replication slot does not exist" until then. Patroni wakes
-   * its HA loop on every PATCH /config, even one that changes nothing, so once the new members
-   * show in the DCS, a patch that sets loop_wait to its current value has the slots made at once.
-   * Only a shortcut: if the members never show, waitAllStreaming reports why.
-   */
-  async wakeLeaderForSlots(leader: string, replicas: string[]): Promise<void> {
-    const registered = await waitFor(
-      async () => {
-        const info = await this.d.session.patroni(leader).cluster();
-        return replicas.every((n) => info.members.some((m) => m.name === n)) ? true : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 200, what: `${replicas.join(', ')} to register` },
-    ).catch(() => false);
-    if (!registered) return;
-    const live = await this.d.session.patroni(leader).config();
-    await patchDcsConfig(this.d.session.patroni(leader, { fromMember: true }), { loop_wait: live.loop_wait ?? DEFAULT_LOOP_WAIT });
   }
 
   async reconcileDcs(): Promise<void> {

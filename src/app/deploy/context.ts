@@ -4,7 +4,9 @@
  * planning half (./plan.ts) and the executing half (./apply.ts).
  */
 import { dataNodes, etcdMembers } from '../../components/common.js';
-import type { EtcdAuthSpec } from '../../components/etcd/auth.js';
+import { EtcdGateway, type EtcdAuthSpec } from '../../components/etcd/auth.js';
+import { etcdPeerUrl } from '../../components/etcd/config.js';
+import { readEtcdMembers, type EtcdMemberStep, type LiveEtcdMember } from '../../components/etcd/membership.js';
 import { UsageError } from '../../errors.js';
 import type { DesiredFile, ResolvedHost, Vars } from '../../model/types.js';
 import type { ClusterInfo } from '../../patroni/types.js';
@@ -57,6 +59,10 @@ export class DeployContext {
   plan: WholePlan = { hosts: new Map(), cluster: [] };
   /** The etcd members that answered healthy when the run began (checkEtcd), read once. */
   etcdHealthy: string[] = [];
+  /** etcd's membership when the run began, through the first member that answered; undefined: no etcd runs yet. */
+  etcdLive: { via: string; members: LiveEtcdMember[] } | undefined;
+  /** The membership step planned (planEtcdMembers): at most one. */
+  etcdMemberSteps: EtcdMemberStep[] = [];
   /** What the cluster steps' checks warned about (a role pgha created that is no longer declared), for the summary. */
   stepWarnings: string[] = [];
 
@@ -108,6 +114,42 @@ export class DeployContext {
       prefix: `${String(first.vars.patroni_dcs_namespace).replace(/\/$/, '')}/${this.clusterName}/`,
       role: `patroni_${this.clusterName.replace(/-/g, '_')}`,
     };
+  }
+
+  /**
+   * Members of config.yml that join a running etcd in this run: not in its membership yet, or
+   * added by an earlier run that stopped before they started (listed with no name).
+   */
+  etcdJoining(): string[] {
+    const live = this.etcdLive?.members;
+    if (!live) return [];
+    return etcdMembers(this.loaded.cluster)
+      .filter((h) => {
+        const m = live.find((l) => l.peerUrls.includes(etcdPeerUrl(h)));
+        return !m || !m.name;
+      })
+      .map((h) => h.name);
+  }
+
+  /** An etcd gateway through `via`, logged in as root where etcd runs with RBAC. */
+  async etcdAdmin(via: string): Promise<EtcdGateway> {
+    const gw = new EtcdGateway(this.session.etcdHttp(via), `${via}: etcd`);
+    const spec = this.etcdAuthSpec();
+    if (spec) await gw.authenticate('root', spec.rootPassword);
+    return gw;
+  }
+
+  /** etcd's membership through the first member that answers (config.yml's members, in order); undefined when none does. */
+  async readEtcdLive(): Promise<{ via: string; members: LiveEtcdMember[] } | undefined> {
+    for (const h of etcdMembers(this.loaded.cluster)) {
+      try {
+        const members = await readEtcdMembers(await this.etcdAdmin(h.name));
+        if (members.length) return { via: h.name, members };
+      } catch {
+        // Not running (yet), or not reachable: the next one may answer.
+      }
+    }
+    return undefined;
   }
 
   /** The data nodes' names, the members every live read may ask. */

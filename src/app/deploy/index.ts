@@ -18,6 +18,7 @@ import {
   checkOsReleases,
   knownBugWarnings,
   planCluster,
+  planEtcdMembers,
   planHostWork,
   renderDesired,
   rereadUnansweredLive,
@@ -62,7 +63,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
         {
           title: 'gather facts and plan',
           run: async () => {
-            d.live = await d.readLive();
+            [d.live, d.etcdLive] = await Promise.all([d.readLive(), d.readEtcdLive()]);
             const planHosts = async () => {
               checkLiveLeader(d);
               renderDesired(d);
@@ -77,6 +78,7 @@ export async function deploy(dir: string, req: DeployRequest, progress: Progress
             checkOsReleases(d);
             const etcd = await checkEtcd(d);
             skipEtcdWait = etcd.skipWait;
+            planEtcdMembers(d);
             warnings.push(...etcd.warnings.map((w) => `warning: ${w}`));
             await planCluster(d);
             warnings.push(...d.stepWarnings);

@@ -36,6 +36,9 @@ import { etcdHealth } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { patroniUnit } from '../../components/patroni/config.js';
 import type { DeployContext, HostWork } from './context.js';
+import type { FileChange } from '../../components/component.js';
+import { etcdPeerUrl } from '../../components/etcd/config.js';
+import { planEtcdMembership } from '../../components/etcd/membership.js';
 import { planComponentSteps } from './steps.js';
 
 export const REMOTE_REPO_INDEX = `${LOCAL_REPO_REMOTE_DIR}/Packages`;
@@ -68,9 +71,11 @@ export async function rereadUnansweredLive(d: DeployContext): Promise<boolean> {
     .filter((h) => d.work.get(h.name)?.facts?.services[unit]?.active === 'active')
     .map((h) => h.name);
   if (!running.length) return false;
-  const info = await waitFor(() => d.readLive(), { timeoutMs: d.unansweredLiveWaitMs, intervalMs: 1000, what: 'a data node to answer GET /cluster' }).catch(
-    () => undefined,
-  );
+  const info = await waitFor(() => d.readLive(), {
+    timeoutMs: d.unansweredLiveWaitMs,
+    intervalMs: 1000,
+    what: 'a data node to answer GET /cluster',
+  }).catch(() => undefined);
   if (info) {
     d.live = info;
     return true;
@@ -78,7 +83,9 @@ export async function rereadUnansweredLive(d: DeployContext): Promise<boolean> {
   if (d.liveUnanswered === undefined) return false; // answered, with no member: Patroni is starting
   throw new RefusedError(
     'refusing to deploy; nothing was changed:',
-    [`${unit} runs on ${running.join(', ')}, but for ${Math.round(d.unansweredLiveWaitMs / 1000)} s no data node's REST API answered: ${d.liveUnanswered}`],
+    [
+      `${unit} runs on ${running.join(', ')}, but for ${Math.round(d.unansweredLiveWaitMs / 1000)} s no data node's REST API answered: ${d.liveUnanswered}`,
+    ],
     {
       where: 'patroni',
       hint: `deploy needs the live leader to plan; look at \`journalctl -u ${unit}\` on ${running.join(', ')} and at \`pgha status ${d.loaded.paths.dir}\`, then run deploy again`,
@@ -105,7 +112,7 @@ export function renderDesired(d: DeployContext): void {
   const rendered = renderCluster(
     d.loaded.cluster,
     { secret: (n) => material.secrets.get(n), pki: material.pki, exporterBundle: d.exporterBundle },
-    { leader, copiesLocalRepo: (h) => usesCopiedRepo(d, h) },
+    { leader, copiesLocalRepo: (h) => usesCopiedRepo(d, h), etcdJoining: d.etcdJoining() },
   );
   for (const host of d.selected()) {
     d.work.set(host.name, {
@@ -142,7 +149,12 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const facts = w.facts;
   d.plan.hosts.set(
     w.host.name,
-    planHostWhole(files, w.units, (u) => facts.services[u]?.active),
+    planHostWhole(
+      files,
+      w.units,
+      (u) => facts.services[u]?.active,
+      (path) => changeOf(w, path),
+    ),
   );
 }
 
@@ -163,10 +175,19 @@ export function checkOsReleases(d: DeployContext): void {
 /** Whether this run changes what etcd on the host runs with (whether or not it runs now), so that it restarts it. */
 function reconfiguresEtcd(d: DeployContext, host: string): boolean {
   const p = d.plan.hosts.get(host);
-  const etcdUnits = (d.work.get(host)?.units ?? []).filter((u) => u.formation === 'etcd');
-  if (!p) return false;
-  const restarts = (path: string) => etcdUnits.some((u) => u.reactions(path).some((r) => r.unit === u.unit && r.how === 'restart'));
+  const w = d.work.get(host);
+  const etcdUnits = (w?.units ?? []).filter((u) => u.formation === 'etcd');
+  if (!p || !w) return false;
+  const restarts = (path: string) =>
+    etcdUnits.some((u) => u.reactions(path, changeOf(w, path)).some((r) => r.unit === u.unit && r.how === 'restart'));
   return p.files.changedPaths.some(restarts) || p.files.installs.some((i) => i.startsWith('etcd-'));
+}
+
+/** A changed file's content on the host and the new one, where the facts hold both (never for sensitive files). */
+function changeOf(w: HostWork, path: string): FileChange | undefined {
+  const before = w.facts?.files[path];
+  const after = w.files.find((f) => f.path === path);
+  return before?.state === 'file' && before.content !== undefined && after ? { before: before.content, after: after.content } : undefined;
 }
 
 /**
@@ -180,7 +201,12 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
   const views = await Promise.all(
     hosts.map(async (h): Promise<EtcdMemberView> => {
       const w = d.work.get(h.name);
-      const base = { name: h.name, unitActive: w?.facts?.services['etcd.service']?.active, reconfigured: reconfiguresEtcd(d, h.name) };
+      const base = {
+        name: h.name,
+        unitActive: w?.facts?.services['etcd.service']?.active,
+        reconfigured: reconfiguresEtcd(d, h.name),
+        joining: d.etcdJoining().includes(h.name),
+      };
       try {
         const { healthy, status } = await etcdHealth(d.session.etcdHttp(h.name));
         return { ...base, healthy, error: healthy ? undefined : `GET /health answered ${status}` };
@@ -198,6 +224,24 @@ export async function checkEtcd(d: DeployContext): Promise<EtcdPreflight> {
     });
   }
   return check;
+}
+
+/**
+ * The etcd membership step this run takes (one member added or removed), judged on the
+ * membership read when the run began and the members' health; refused, changing nothing, when it
+ * would cost etcd its quorum or when config.yml changes more than one member at once.
+ */
+export function planEtcdMembers(d: DeployContext): void {
+  if (!d.etcdLive) return;
+  const wanted = etcdMembers(d.loaded.cluster).map((h) => ({ name: h.name, peerUrl: etcdPeerUrl(h) }));
+  const plan = planEtcdMembership(d.etcdLive.members, wanted, d.etcdHealthy);
+  if (plan.refusals.length) {
+    throw new RefusedError('refusing to deploy; nothing was changed:', plan.refusals, {
+      where: 'etcd',
+      ...(plan.hint ? { hint: plan.hint.replace('DIR', d.loaded.paths.dir) } : {}),
+    });
+  }
+  d.etcdMemberSteps = plan.steps;
 }
 
 /** etcd's auth as it is, read through a member checkEtcd found healthy; undefined when none is (yet). */
@@ -230,7 +274,7 @@ async function postmasterParameters(d: DeployContext, leader: string, patch: Pla
 
 /** The cluster's actions: etcd auth steps, the components' steps (PgBouncer's auth user), the DCS patch and the rolling restart it causes. */
 export async function planCluster(d: DeployContext): Promise<void> {
-  const cluster: ClusterAction[] = [];
+  const cluster: ClusterAction[] = d.etcdMemberSteps.map((step): ClusterAction => ({ kind: 'etcd-member', step }));
   const spec = d.etcdAuthSpec();
   const etcdSteps = spec ? planEtcdAuth(await readEtcdAuthState(d), spec) : [];
   // A changed etcd password is set only after every Patroni reloaded it (see deferredEtcdSteps).

@@ -4,7 +4,10 @@
  */
 import type { Plain } from '../../model/merge.js';
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles } from '../common.js';
+import { isDeepStrictEqual } from 'node:util';
+import { parse } from 'yaml';
+import { isPlainObject } from '../../model/merge.js';
+import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles, type RenderOptions } from '../common.js';
 import { toYaml } from '../yaml.js';
 import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_DROP_IN, ETCD_SSL_DIR } from '../paths.js';
 
@@ -25,7 +28,7 @@ export function etcdEndpoints(cluster: ResolvedCluster): string[] {
   return etcdMembers(cluster).map(etcdClientUrl);
 }
 
-export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
+export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}): Plain {
   const v = host.vars;
   const ssl = bool(v, 'etcd_ssl_enabled');
   const clientPort = num(v, 'etcd_client_port');
@@ -41,7 +44,9 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
       .map((m) => `${m.name}=${etcdPeerUrl(m)}`)
       .join(','),
     'initial-cluster-token': `pgha-${cluster.name}`,
-    'initial-cluster-state': 'new',
+    // `existing` for a member joining a running etcd (deploy added it first; membership.ts): it
+    // joins the members there are instead of forming a cluster of its own.
+    'initial-cluster-state': opts.etcdJoining?.includes(host.name) ? 'existing' : 'new',
     // Patroni 3.0.2 fails against etcd's jwt tokens; simple tokens are what it was tested with.
     'auth-token': 'simple',
     'enable-v2': false,
@@ -70,8 +75,23 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
   return model;
 }
 
-export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost): Plain {
-  return layered(etcdModel(cluster, host), host.vars.etcd_conf_settings);
+export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}): Plain {
+  return layered(etcdModel(cluster, host, opts), host.vars.etcd_conf_settings);
+}
+
+/** Whether two etcd config files differ only in settings etcd reads when a member first starts (initial-*). */
+export function onlyInitialSettingsDiffer(before: string, after: string): boolean {
+  const rest = (text: string): unknown => {
+    try {
+      const doc = parse(text) as unknown;
+      if (!isPlainObject(doc)) return undefined;
+      return Object.fromEntries(Object.entries(doc).filter(([k]) => !k.startsWith('initial-')));
+    } catch {
+      return undefined;
+    }
+  };
+  const a = rest(before);
+  return a !== undefined && isDeepStrictEqual(a, rest(after));
 }
 
 /**
@@ -97,11 +117,11 @@ ETCD_CONFIG_FILE=${ETCD_CONFIG}
 DAEMON_ARGS=
 `;
 
-export function etcdFiles(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs): DesiredFile[] {
+export function etcdFiles(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs, opts: RenderOptions = {}): DesiredFile[] {
   const files: DesiredFile[] = [];
   if (bool(host.vars, 'etcd_ssl_enabled')) files.push(...tlsFiles(ETCD_SSL_DIR, 'etcd', 'etcd', inputs, host));
   files.push(
-    { path: ETCD_CONFIG, content: toYaml(etcdDocument(cluster, host)), owner: 'root', group: 'etcd', mode: 0o640 },
+    { path: ETCD_CONFIG, content: toYaml(etcdDocument(cluster, host, opts)), owner: 'root', group: 'etcd', mode: 0o640 },
     { path: ETCD_DEFAULTS, content: DEFAULTS, owner: 'root', group: 'root', mode: 0o644 },
     { path: ETCD_DROP_IN, content: DROP_IN, owner: 'root', group: 'root', mode: 0o644 },
   );

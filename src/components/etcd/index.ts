@@ -2,8 +2,8 @@
 import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
 import { hasRole, num, optStr, userSecrets } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
-import { ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
-import { etcdFiles } from './config.js';
+import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
+import { etcdFiles, onlyInitialSettingsDiffer } from './config.js';
 import { etcdHealthCheck } from './health.js';
 
 export const ETCD_UNIT = 'etcd.service';
@@ -15,13 +15,16 @@ export const etcd: Component = {
     const ver = optStr(host.vars, 'etcd_package_version');
     return [pinned('etcd-server', ver), pinned('etcd-client', ver)];
   },
-  files: (cluster, host, ctx) => etcdFiles(cluster, host, ctx.inputs),
+  files: (cluster, host, ctx) => etcdFiles(cluster, host, ctx.inputs, ctx.opts),
   units: () => [ETCD_UNIT],
   // etcd reads its configuration only at start: a change means a (health-gated, rolling) restart.
   // Its trusted CA file too (etcd does not reload its CA pool), so a new trust bundle
   // restarts each member in turn; node.crt/node.key restart it as well, since a client that dials
   // an IP address sends no server name and may be served the certificate loaded at start.
-  reactions: (_cluster, path) => {
+  // The initial-* settings alone are read only when a member forms or joins the cluster: a member
+  // added or removed elsewhere changes them on every host, and restarts none.
+  reactions: (_cluster, path, change) => {
+    if (path === ETCD_CONFIG && change && onlyInitialSettingsDiffer(change.before, change.after)) return [];
     if (path.startsWith('/etc/etcd/') || path === ETCD_DEFAULTS) return [{ unit: ETCD_UNIT, how: 'restart' }];
     return [];
   },

@@ -31,9 +31,9 @@ describe('etcdQuorum', () => {
     ]);
   });
 
-  it('refuses an even number, naming the members', () => {
+  it('warns about an even number, naming the members (a step of a membership change, one member at a time)', () => {
     expect(problems(etcdQuorum, withEtcd(4))).toEqual([
-      'E instances: 4 instances have role etcd (pg1, pg2, pg3, etcd3); an even number adds no fault tolerance and can split the vote: use an odd number (1, 3, 5), adding or removing role etcd on one instance',
+      'W instances: 4 instances have role etcd (pg1, pg2, pg3, etcd3); an even number tolerates no more failures than 3 (a majority of 4 is 3): fine on the way from one odd number to the next, one member per deploy, but settle on 3 or 5',
     ]);
   });
 

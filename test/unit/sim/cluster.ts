@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { parse } from 'yaml';
 import { scramVerifierWith } from '../../../src/components/host-commands.js';
-import { PATRONI_CERT } from '../../../src/components/paths.js';
+import { ETCD_CONFIG, PATRONI_CERT } from '../../../src/components/paths.js';
 import { postgresVersionNumber } from '../../../src/app/upgrade/plan.js';
 import { maximumLagOnFailover } from '../../../src/patroni/judge.js';
 import { releaseOf } from '../../../src/model/releases.js';
@@ -45,6 +45,8 @@ interface SimHost {
    * left before the swap, and connections left to refuse (a REST server between two sockets).
    */
   rest: { serving?: string | undefined; next?: string | undefined; swapAfter: number; refusing: number };
+  /** A host added after the simulation began: its variables (the release it was provisioned with). */
+  vars?: Record<string, unknown>;
 }
 
 export interface SimMember {
@@ -133,17 +135,60 @@ export class SimCluster {
   }
 
   constructor(readonly cluster: ResolvedCluster) {
-    for (const h of cluster.hosts) {
-      this.hosts.set(h.name, {
-        files: new Map(),
-        packages: new Map(),
-        active: new Set(),
-        installedAt: new Map(),
-        startedAt: new Map(),
-        replaced: new Set(),
-        rest: { swapAfter: 0, refusing: 0 },
+    for (const h of cluster.hosts) this.addHost(h.name);
+  }
+
+  /** etcd's membership (`member list`): formed by the first members to start with `new`, changed by member add/remove. */
+  etcdMembers: { id: string; name: string; peerUrls: string[] }[] = [];
+  private etcdIds = 1000;
+
+  /** An etcd member starting: it forms the cluster (`new`, none formed yet) or must be a member already (`existing`). */
+  private etcdStart(host: string): void {
+    const doc = parse(this.host(host).files.get(ETCD_CONFIG)?.content ?? '{}') as Record<string, string>;
+    const own = doc['initial-advertise-peer-urls'] ?? '';
+    if (!this.etcdMembers.length && doc['initial-cluster-state'] === 'new') {
+      this.etcdMembers = (doc['initial-cluster'] ?? '').split(',').map((e) => {
+        const [name, url] = e.split('=');
+        return { id: String(this.etcdIds++), name: name === host ? name : '', peerUrls: [url!] };
       });
     }
+    const me = this.etcdMembers.find((m) => m.peerUrls.includes(own));
+    // etcd exits when its peer URL is not a member ("member count is unequal" and the like).
+    if (!me) throw new Error(`sim: etcd on ${host} is not a member of the cluster (${own})`);
+    if (doc['initial-cluster-state'] !== 'new' && !me.name) {
+      const listed = (doc['initial-cluster'] ?? '').split(',').length;
+      if (listed !== this.etcdMembers.length) throw new Error(`sim: etcd on ${host}: member count is unequal`);
+    }
+    me.name = host;
+  }
+
+  etcdMemberAdd(peerUrls: string[]): { id: string } {
+    const id = String(this.etcdIds++);
+    this.etcdMembers.push({ id, name: '', peerUrls });
+    this.log.push(`etcd: member add ${peerUrls.join(',')}`);
+    return { id };
+  }
+
+  etcdMemberRemove(id: string): boolean {
+    const at = this.etcdMembers.findIndex((m) => m.id === id);
+    if (at < 0) return false;
+    this.log.push(`etcd: member remove ${this.etcdMembers[at]!.name}`);
+    this.etcdMembers.splice(at, 1);
+    return true;
+  }
+
+  /** A host config.yml names from now on (a node added to the cluster): empty, as provision leaves it. */
+  addHost(name: string, vars?: Record<string, unknown>): void {
+    this.hosts.set(name, {
+      ...(vars ? { vars } : {}),
+      files: new Map(),
+      packages: new Map(),
+      active: new Set(),
+      installedAt: new Map(),
+      startedAt: new Map(),
+      replaced: new Set(),
+      rest: { swapAfter: 0, refusing: 0 },
+    });
   }
 
   host(name: string): SimHost {
@@ -224,6 +269,7 @@ export class SimCluster {
   // ── what the units do when they start ──
 
   onStart(host: string, unit: string): void {
+    if (unit === 'etcd.service') this.etcdStart(host);
     if (unit !== this.patroniUnit()) return;
     // The first Patroni to start bootstraps and leads; the others follow it and stream.
     if (!this.members.has(host))
@@ -267,7 +313,7 @@ class SimTransport implements HostTransport {
     switch (intent.kind) {
       case 'gather-facts': {
         // The release config.yml expects, as a host provisioned for it reports.
-        const release = releaseOf(this.sim.cluster.hosts.find((x) => x.name === this.host)?.vars ?? {});
+        const release = releaseOf(this.sim.cluster.hosts.find((x) => x.name === this.host)?.vars ?? h.vars ?? {});
         const lines = ['PGHA-FACTS 1', `H =${this.host}`, `O =debian =${release.codename}`];
         for (const path of intent.paths) {
           const f = h.files.get(path);

@@ -25,6 +25,20 @@ export class SimEtcd implements Requester {
     switch (req.path) {
       case '/health':
         return Promise.resolve(json(200, { health: 'true' }));
+      case '/v3/cluster/member/list':
+        return Promise.resolve(json(200, { members: this.sim.etcdMembers.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls })) }));
+      case '/v3/cluster/member/add':
+        if (a.enabled && req.headers?.authorization !== 't-root')
+          return Promise.resolve(json(403, { error: 'etcdserver: permission denied' }));
+        if (this.sim.etcdMembers.some((m) => m.peerUrls.some((u) => (body.peerURLs as string[]).includes(u))))
+          return Promise.resolve(json(400, { error: 'etcdserver: Peer URLs already exists' }));
+        return Promise.resolve(json(200, { member: { ID: this.sim.etcdMemberAdd(body.peerURLs as string[]).id } }));
+      case '/v3/cluster/member/remove':
+        if (a.enabled && req.headers?.authorization !== 't-root')
+          return Promise.resolve(json(403, { error: 'etcdserver: permission denied' }));
+        return Promise.resolve(
+          this.sim.etcdMemberRemove(String(body.ID)) ? json(200, {}) : json(400, { error: 'etcdserver: member not found' }),
+        );
       case '/v3/maintenance/status':
         return Promise.resolve(json(200, { header: { member_id: this.host }, leader: 'etcd1', version: '3.4.23' }));
       case '/v3/auth/authenticate': {

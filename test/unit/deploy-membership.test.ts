@@ -1,0 +1,125 @@
+/**
+ * A cluster that changes shape, against the simulated cluster (./sim/cluster.ts): a data node
+ * added to config.yml joins etcd (member add first, then `initial-cluster-state: existing`) and
+ * Patroni as a replica, and one dropped from config.yml leaves etcd (member remove) — etcd
+ * restarted nowhere, PostgreSQL on the leader never restarted, every other host reloaded.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ensureClusterMaterial, loadCluster } from '../../src/app/cluster-dir.js';
+import { RefusedError } from '../../src/errors.js';
+import { ETCD_CONFIG } from '../../src/components/paths.js';
+import type { SimCluster } from './sim/cluster.js';
+import { planLines, simulated } from './sim/setup.js';
+
+const PG4 = `  - Name: pg4
+    node: 5
+    location: main
+    role: [replica, etcd]
+    ip_address: 10.10.0.14
+`;
+
+describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy)', () => {
+  const c = simulated('m1-haproxy-nspawn', 'demo');
+  let sim: SimCluster;
+  let original = '';
+  const config = () => join(c.dir(), 'config.yml');
+  const etcdNames = () => sim.etcdMembers.map((m) => m.name).sort();
+  beforeAll(async () => {
+    sim = c.sim();
+    original = readFileSync(config(), 'utf8');
+    expect((await c.run()).exitCode).toBe(0);
+  });
+
+  it('forms etcd from the three data nodes', () => {
+    expect(etcdNames()).toEqual(['pg1', 'pg2', 'pg3']);
+  });
+
+  it('adds a data node: etcd member add, then it joins as an existing member; a replica; nothing else restarts', async () => {
+    writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4}  - Name: proxy1`));
+    sim.addHost('pg4', { os_version: 12 });
+    // As `pgha provision` leaves DIR: the new host's key and certificate made.
+    await ensureClusterMaterial(loadCluster(c.dir(), {}));
+    const leaderStart = sim.host('pg1').startedAt.get('patroni@demo.service');
+    const check = await c.run({ check: true });
+    expect(check.exitCode).toBe(10);
+    const plan = planLines(check.summary, 'pending changes:');
+    expect(plan).toContain('cluster: etcd: add member pg4 (https://10.10.0.14:2380)');
+    expect(plan.filter((l) => /restart etcd/.test(l))).toEqual([]);
+    expect(sim.etcdMembers).toHaveLength(3);
+
+    const mark = sim.log.length;
+    const r = await c.run();
+    expect(r.exitCode).toBe(0);
+    const log = sim.since(mark);
+    expect(planLines(r.summary, 'applied:')).toContain('cluster: etcd: add member pg4 (https://10.10.0.14:2380)');
+    // Announced before it first starts, which it does with `existing`.
+    expect(log.indexOf('etcd: member add https://10.10.0.14:2380')).toBeLessThan(log.indexOf('pg4: start etcd.service'));
+    const pg4etcd = parse(sim.host('pg4').files.get(ETCD_CONFIG)!.content) as Record<string, string>;
+    expect(pg4etcd['initial-cluster-state']).toBe('existing');
+    expect(pg4etcd['initial-cluster']).toBe(
+      'pg1=https://10.10.0.11:2380,pg2=https://10.10.0.12:2380,pg3=https://10.10.0.13:2380,pg4=https://10.10.0.14:2380',
+    );
+    expect(etcdNames()).toEqual(['pg1', 'pg2', 'pg3', 'pg4']);
+    // The other members' files changed only in initial-cluster: none restarted.
+    expect(log.filter((l) => /restart etcd/.test(l))).toEqual([]);
+    expect(log).toContain('pg1: write /etc/etcd/pgha.conf.yml /etc/patroni/demo.yml');
+    expect(log).toContain('pg1: reload patroni@demo.service');
+    expect(log).toContain('proxy1: reload haproxy.service');
+    expect(sim.members.get('pg4')?.role).toBe('replica');
+    expect(sim.host('pg1').startedAt.get('patroni@demo.service')).toBe(leaderStart);
+    expect(log.filter((l) => /restart PostgreSQL/.test(l))).toEqual([]);
+  });
+
+  it('removes it again: etcd member remove; the others reload, etcd restarts nowhere', async () => {
+    writeFileSync(config(), original);
+    const check = await c.run({ check: true });
+    expect(planLines(check.summary, 'pending changes:')).toContain('cluster: etcd: remove member pg4 (https://10.10.0.14:2380)');
+    const mark = sim.log.length;
+    const r = await c.run();
+    expect(r.exitCode).toBe(0);
+    expect(etcdNames()).toEqual(['pg1', 'pg2', 'pg3']);
+    const log = sim.since(mark);
+    expect(log).toContain('etcd: member remove pg4');
+    expect(log.filter((l) => /restart etcd|restart PostgreSQL/.test(l))).toEqual([]);
+    expect(log).toContain('proxy1: reload haproxy.service');
+  });
+
+  it('refuses, changing nothing, two membership changes at once, or one that would lose quorum', async () => {
+    const two = original.replace(
+      '  - Name: proxy1',
+      `${PG4}${PG4.replace(/pg4/g, 'pg5').replace('.14', '.15').replace('node: 5', 'node: 6')}  - Name: proxy1`,
+    );
+    writeFileSync(config(), two);
+    sim.addHost('pg5', { os_version: 12 });
+    await ensureClusterMaterial(loadCluster(c.dir(), {}));
+    const mark = sim.log.length;
+    try {
+      const err = await c.run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RefusedError);
+      expect((err as Error).message).toMatch(
+        /changes etcd's membership by 2 members .*add member pg4.*add member pg5.*one member at a time/,
+      );
+      // With pg3's etcd down, a fourth member would need 3 of 4 healthy: refused, naming the member down.
+      writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4}  - Name: proxy1`));
+      sim.host('pg3').active.delete('etcd.service');
+      const quorum = await c.run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(quorum).toBeInstanceOf(RefusedError);
+      expect((quorum as Error).message).toMatch(
+        /etcd would lose its quorum: after add member pg4 \(https:\/\/10\.10\.0\.14:2380\) it has 4 members, needing 3 healthy, and only 2 \(pg1, pg2\) are; down: pg3/,
+      );
+      expect(sim.since(mark)).toEqual([]);
+    } finally {
+      sim.host('pg3').active.add('etcd.service');
+      writeFileSync(config(), original);
+    }
+  });
+});
