@@ -325,8 +325,8 @@ export const METHOD = `## Method
 - **failover gaps**: same writer; \`kill -9\` of the leader's postmaster (pid from
   \`postmaster.pid\`), and a clean stop of the leader's whole container (SIGTERM to its
   systemd-nspawn, which powers the container off). The longest gap until writes flow again.
-- **upgrade**: a rebuilt patroni package (only the version changed: Debian 12 \`3.0.2-1+pgha2\`
-  from pgha's 3.0.2-1+pgha1, Debian 13 \`4.0.7-3~deb13u1+pgha1\` from Debian's) is in the
+- **upgrade**: a rebuilt patroni package (only the version changed: Debian 12 \`3.0.2-1+pgha3\`
+  from pgha's 3.0.2-1+pgha2, Debian 13 \`4.0.7-3~deb13u1+pgha1\` from Debian's) is in the
   repository from the start; \`pgha upgrade --components=patroni -e patroni_package_version=…\`
   under the writer; acknowledged inserts missing afterwards, and the longest gap.
 - **frozen_leader_lost_writes**, **frozen_leader_gap_ms**: same writer; SIGSTOP to every process

@@ -83,8 +83,8 @@ interface BenchRelease {
 }
 
 const BENCH_RELEASES: Record<number, Omit<BenchRelease, 'release'>> = {
-  // pgha's fixed 3.0.2-1+pgha1 (packaging/patroni/README.md), rebuilt one higher.
-  12: { patroniPin: '3.0.2-1', patroniNew: '3.0.2-1+pgha2', buildPatroniNew: async (w) => rebuiltDeb(w, await fixedPatroniDeb(), 'pgha2') },
+  // pgha's fixed 3.0.2-1+pgha2 (packaging/patroni/README.md), rebuilt one higher.
+  12: { patroniPin: '3.0.2-1', patroniNew: '3.0.2-1+pgha3', buildPatroniNew: async (w) => rebuiltDeb(w, await fixedPatroniDeb(), 'pgha3') },
   13: {
     patroniPin: '4.0.7-3~deb13u1',
     patroniNew: '4.0.7-3~deb13u1+pgha1',

@@ -5,7 +5,7 @@
  * The etcd3 leader key bug (issue 17, packaging/patroni/README.md): up to 3.0.2, a leader that
  * stalls past the ttl takes the leader key back with an unconditional put when it resumes, and the
  * writes the member that had promoted meanwhile acknowledged are lost. Upstream changed it after
- * 3.0.2; pgha's 3.0.2-1+pgha1 build carries its own fix and says so in `patroni.pgha_fixes`.
+ * 3.0.2; pgha's own builds (3.0.2-1+pgha1 and later) carry its fix and say so in `patroni.pgha_fixes`.
  * Debian 13's 4.0.7 carries upstream's: its `_update_leader` writes the key in one etcd
  * transaction that compares the key's value with the member's own name, and otherwise creates
  * it only when absent (create_revision 0), so a key another member took is never overwritten.

@@ -116,7 +116,7 @@ describe.skipIf(!canRun)('bare platform on real SSH hosts', () => {
       expect(members).toHaveLength(3);
       // pgha's own Patroni build for Debian 12 (the leader key fix) comes with the repository.
       for (const n of [11, 12, 13]) {
-        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' patroni").trim()).toBe('3.0.2-1+pgha1');
+        expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' patroni").trim()).toBe('3.0.2-1+pgha2');
         expect(sshOk(dir, `${SUBNET}.${n}`, "dpkg-query -W -f='${Version}' pgbouncer").trim()).toMatch(/^1\.18\./);
       }
       expect(r.stdout).not.toContain('leader key fix');

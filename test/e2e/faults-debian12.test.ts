@@ -13,7 +13,7 @@ faultsSuite({
   cluster: 'e2efault12',
   subnet: '10.242.1',
   suite: 'faults-debian12',
-  patroniVersion: '3.0.2-1+pgha1',
+  patroniVersion: '3.0.2-1+pgha2',
   // Debian's own first: the warnings, then the roll of the fixed build onto the running cluster.
   rollFixFrom: '3.0.2-1',
   stallsOnly: true,

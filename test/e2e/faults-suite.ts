@@ -295,6 +295,31 @@ export function faultsSuite(o: FaultsOptions): void {
       );
     }
 
+    it('a replica’s GET /metrics parses as Prometheus text (promtool), with a numeric timeline', async () => {
+      // Debian's 3.0.2 printed a replica's timeline as "None": Prometheus rejected the whole
+      // scrape and PatroniMemberDown fired for healthy replicas (packaging/patroni/README.md).
+      const leader = leaderNow();
+      const replica = DATA.find((n) => n !== leader)!;
+      const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8'), timeout: 5000 } });
+      try {
+        const res = await request(`https://${IP[replica]}:8008/metrics`, { dispatcher });
+        const body = await res.body.text();
+        expect(res.statusCode).toBe(200);
+        expect(body).toMatch(/^patroni_replica\{[^}]*\} 1$/m);
+        expect(body).toMatch(/^patroni_postgres_timeline\{[^}]*\} \d+$/m);
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+        const said = `${check.stdout}${check.stderr}`;
+        // promtool exits 1 when the text does not parse, 3 for lint findings only: Patroni's own
+        // metric names (counters without _total) draw those on every release, and scrape fine.
+        expect(check.error).toBeUndefined();
+        expect([0, 3], said).toContain(check.status);
+        expect(said).not.toMatch(/error|parsing/i);
+        process.stdout.write(`[figure] ${replica} GET /metrics: ${body.split('\n').length} lines, promtool exit ${check.status}\n`);
+      } finally {
+        await dispatcher.close();
+      }
+    });
+
     itAll(
       'leader container loses power: Patroni fails over, HAProxy follows, pgha reports it, and the old leader rejoins as a replica',
       async () => {

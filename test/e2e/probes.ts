@@ -11,9 +11,9 @@ import { psql, sshOk, type Ran } from './harness.js';
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
 /**
- * pgha's own patroni 3.0.2-1+pgha1 (packaging/patroni/README.md), built from Debian's .deb in the
+ * pgha's own patroni 3.0.2-1+pgha2 (packaging/patroni/README.md), built from Debian's .deb in the
  * package cache as download-packages builds it; tests rebuild higher versions from it, so what
- * they upgrade to still carries the leader key fix.
+ * they upgrade to still carries its fixes.
  */
 export async function fixedPatroniDeb(): Promise<string> {
   const { ensurePatroniFix } = await import('../../src/platforms/nspawn/patroni-fix.js');
@@ -23,7 +23,7 @@ export async function fixedPatroniDeb(): Promise<string> {
 /**
  * A .deb with only its version changed: `cached` is a file name in the package cache or an
  * absolute path; a `+pghaN` suffix of its version is replaced by `+suffix`, anything else gets
- * `+suffix` appended (3.0.2-1 → 3.0.2-1+pgha2, pgha's 3.0.2-1+pgha1 → 3.0.2-1+pgha2).
+ * `+suffix` appended (3.0.2-1 → 3.0.2-1+pgha3, pgha's 3.0.2-1+pgha2 → 3.0.2-1+pgha3).
  */
 export function rebuiltDeb(workDir: string, cached: string, suffix: string): { file: string; version: string } {
   const src = isAbsolute(cached) ? cached : join(DEB_CACHE, cached);

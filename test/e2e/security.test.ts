@@ -36,7 +36,7 @@ const IPS = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13`, pro
 const DATA = [IPS.pg1, IPS.pg2, IPS.pg3];
 const ALL = Object.values(IPS);
 /** pgha's own build (packaging/patroni/README.md): Debian's 3.0.2-1 would fail `pgha test`'s Patroni build check. */
-const PATRONI_BASE = '3.0.2-1+pgha1';
+const PATRONI_BASE = '3.0.2-1+pgha2';
 
 interface Probe {
   status?: number;
@@ -205,8 +205,8 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     // The rebuilt package starts from Debian's in the package cache, which a fresh machine fills
     // on its first download-packages: run one before rebuilding (later ones reuse the cache).
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
-    // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
-    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2');
+    // Above pgha's own 3.0.2-1+pgha2, which download-packages adds by itself.
+    const deb = rebuiltDeb(root, await fixedPatroniDeb(), 'pgha3');
     rebuilt = deb.version;
     for (const args of [
       ['download-packages', dir, '--add-deb', deb.file],

@@ -68,15 +68,15 @@ const UPGRADE_RELEASES: Record<12 | 13, UpgradeRelease> = {
     pgNew: '15.20-0+deb12u1',
     pgServerVersion: /^15\.20 /,
     patroniOld: '3.0.2-1',
-    // Above pgha's own 3.0.2-1+pgha1, which download-packages adds by itself.
-    patroniA: '3.0.2-1+pgha2',
-    patroniB: '3.0.2-1+pgha3',
+    // Above pgha's own 3.0.2-1+pgha2, which download-packages adds by itself.
+    patroniA: '3.0.2-1+pgha3',
+    patroniB: '3.0.2-1+pgha4',
     etcdOld: '3.4.23-4+b4',
     haproxyOld: '2.6.12-1+deb12u3',
     haproxyNew: '2.6.12-1+deb12u4',
     rebuilt: async (root) => [
-      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha2').file,
       rebuiltDeb(root, await fixedPatroniDeb(), 'pgha3').file,
+      rebuiltDeb(root, await fixedPatroniDeb(), 'pgha4').file,
       rebuiltDeb(root, 'etcd-server_3.4.23-4+b4_amd64.deb', 'pgha1').file,
       rebuiltDeb(root, 'etcd-client_3.4.23-4+b4_amd64.deb', 'pgha1').file,
     ],

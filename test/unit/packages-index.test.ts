@@ -28,7 +28,7 @@ describe('newestVersions', () => {
       stanza('postgresql-15', '15.9-0+deb12u1'),
       stanza('postgresql-15', '15.20-0+deb12u1'),
       // pgha's build is versioned above Debian's, so apt installs it
-      stanza('patroni', '3.0.2-1+pgha1'),
+      stanza('patroni', '3.0.2-1+pgha2'),
       stanza('patroni', '3.0.2-1'),
       // `~` sorts before the end: a backport's ~deb13u1 is older than the release without it
       stanza('etcd-server', '3.5.16-4~deb13u1'),
@@ -43,7 +43,7 @@ describe('newestVersions', () => {
     expect(newestVersions(index, ['haproxy', 'postgresql-15', 'patroni', 'etcd-server', 'pgbouncer'])).toEqual({
       haproxy: '3.0.11-1+deb13u5',
       'postgresql-15': '15.20-0+deb12u1',
-      patroni: '3.0.2-1+pgha1',
+      patroni: '3.0.2-1+pgha2',
       'etcd-server': '3.5.16-4',
       pgbouncer: '1:1.18.0-1',
     });

@@ -1,14 +1,15 @@
 /**
- * pgha's patroni leader key fix (packaging/patroni/README.md): the patch applies exactly or fails
- * loudly, Patroni's own _update_leader stops taking a key another member holds, the repository
- * resolves the fixed build's version through Debian's, and status/test/deploy's judgement.
+ * pgha's patroni build (packaging/patroni/README.md): the patch applies exactly or fails loudly,
+ * Patroni's own _update_leader stops taking a key another member holds, a replica's timeline in
+ * GET /metrics is a number, the build is versioned above every earlier one, the repository
+ * resolves its version through Debian's, and status/test/deploy's judgement.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LEADER_KEY_FIX, leaderKeyBug, leaderKeyFix } from '../../src/patroni/known-bugs.js';
-import { PATRONI_FIX_VERSION, applyPatroniFix } from '../../src/platforms/nspawn/patroni-fix.js';
+import { PATRONI_FIX_BASE, PATRONI_FIX_EARLIER, PATRONI_FIX_VERSION, applyPatroniFix } from '../../src/platforms/nspawn/patroni-fix.js';
 import { fixToBase } from '../../src/platforms/nspawn/repo.js';
 import { tempDirs } from './tempdirs.js';
 
@@ -36,12 +37,20 @@ describe('the patch on an excerpt of Debian 3.0.2-1 (test/fixtures/patroni-fix/e
     expect(readFileSync(join(d, 'patroni/api.py'), 'utf8')).toContain(`'pgha_fixes': ['${LEADER_KEY_FIX}']`);
   });
 
+  it('applies: the timeline metric reads `or 0`, so a None timeline prints 0', async () => {
+    const d = excerptCopy();
+    await applyPatroniFix(d);
+    const api = readFileSync(join(d, 'patroni/api.py'), 'utf8');
+    expect(api).toContain(`.format(scope_label, postgres.get('timeline') or 0))`);
+    expect(api).not.toContain(`postgres.get('timeline', 0)`);
+  });
+
   it('fails loudly, changing nothing, when the original text is not there', async () => {
     const d = excerptCopy();
     const f = join(d, 'patroni/dcs/etcd3.py');
     const changed = readFileSync(f, 'utf8').replace('                except ReturnFalseException:\n                    pass\n', '');
     writeFileSync(f, changed);
-    await expect(applyPatroniFix(d)).rejects.toThrow(/leader key patch does not apply/);
+    await expect(applyPatroniFix(d)).rejects.toThrow(/Patroni patch does not apply/);
     expect(readFileSync(f, 'utf8')).toBe(changed);
     expect(readFileSync(join(d, 'patroni/api.py'), 'utf8')).not.toContain('pgha_fixes');
   });
@@ -91,19 +100,70 @@ describe.skipIf(!realCode)("Patroni's own _update_leader (Debian 3.0.2-1 install
     expect(out.absent).toEqual({ returned: true, holder: 'pg1', lease: 'new' });
     expect(out.still_ours).toEqual({ returned: true, holder: 'pg1', lease: 'new' });
   });
+
+  /**
+   * The timeline line of Patroni's own api.py, evaluated by python3 as get_metrics does, for a
+   * replica's status (timeline None), a leader's (3) and one without the key.
+   */
+  const timelineLines = (tree: string): string[] => {
+    const api = readFileSync(join(tree, 'patroni/api.py'), 'utf8');
+    const line = api.split('\n').filter((l) => l.includes('"patroni_postgres_timeline{0} {1}"'));
+    expect(line).toHaveLength(1);
+    const expr = line[0]!.trim().replace(/^metrics\.append\((.*)\)$/, '$1');
+    const script = [`scope_label = '{scope="x"}'`, `for postgres in ({'timeline': None}, {'timeline': 3}, {}):`, `    print(${expr})`].join(
+      '\n',
+    );
+    const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return r.stdout.trim().split('\n');
+  };
+
+  it('unpatched: a replica’s timeline prints as None (the scrape Prometheus rejects)', () => {
+    expect(timelineLines(copy())).toEqual([
+      'patroni_postgres_timeline{scope="x"} None',
+      'patroni_postgres_timeline{scope="x"} 3',
+      'patroni_postgres_timeline{scope="x"} 0',
+    ]);
+  });
+
+  it('patched: a replica’s timeline prints as 0, a leader’s as it is', async () => {
+    const d = copy();
+    await applyPatroniFix(d);
+    expect(timelineLines(d)).toEqual([
+      'patroni_postgres_timeline{scope="x"} 0',
+      'patroni_postgres_timeline{scope="x"} 3',
+      'patroni_postgres_timeline{scope="x"} 0',
+    ]);
+  });
+});
+
+describe('the build’s version', () => {
+  const newer = (a: string, b: string) => spawnSync('dpkg', ['--compare-versions', a, 'gt', b]).status === 0;
+  it('sorts above Debian’s and every earlier pgha build, so upgrade offers it to hosts running those', () => {
+    expect(PATRONI_FIX_VERSION).toBe('3.0.2-1+pgha2');
+    expect(PATRONI_FIX_EARLIER).toEqual(['3.0.2-1+pgha1']);
+    for (const v of [PATRONI_FIX_BASE, ...PATRONI_FIX_EARLIER]) expect(newer(PATRONI_FIX_VERSION, v), v).toBe(true);
+  });
 });
 
 describe('the local repository resolves the fixed build through Debian’s version', () => {
-  it('maps pins and extra versions of patroni 3.0.2-1+pgha1 to 3.0.2-1 and leaves the rest alone', () => {
+  it('maps pins and extra versions of pgha’s patroni build to 3.0.2-1 and leaves the rest alone', () => {
     const spec = fixToBase({
       clusterDir: '/x',
       codename: 'bookworm',
       packages: ['patroni', 'etcd-server'],
       pins: { patroni: PATRONI_FIX_VERSION, 'etcd-server': '3.4.23-4+b4' },
-      extraVersions: { patroni: ['3.0.2-1', PATRONI_FIX_VERSION, '3.0.2-1+pgha2'], 'postgresql-15': ['15.18-0+deb12u1'] },
+      extraVersions: { patroni: ['3.0.2-1', PATRONI_FIX_VERSION, '3.0.2-1+pgha3'], 'postgresql-15': ['15.18-0+deb12u1'] },
     });
     expect(spec.pins).toEqual({ patroni: '3.0.2-1', 'etcd-server': '3.4.23-4+b4' });
-    expect(spec.extraVersions).toEqual({ patroni: ['3.0.2-1', '3.0.2-1+pgha2'], 'postgresql-15': ['15.18-0+deb12u1'] });
+    expect(spec.extraVersions).toEqual({ patroni: ['3.0.2-1', '3.0.2-1+pgha3'], 'postgresql-15': ['15.18-0+deb12u1'] });
+  });
+
+  it('refuses a pin of an earlier pgha build, which is no longer made, unless its .deb is added', () => {
+    const spec = { clusterDir: '/x', codename: 'bookworm', packages: ['patroni'], pins: { patroni: '3.0.2-1+pgha1' } };
+    expect(() => fixToBase(spec)).toThrow(/patroni 3\.0\.2-1\+pgha1 is an earlier build of pgha's/);
+    const added = fixToBase({ ...spec, extraDebs: ['/keep/patroni_3.0.2-1+pgha1_all.deb'] });
+    expect(added.pins).toEqual({ patroni: '3.0.2-1+pgha1' });
   });
 });
 

@@ -19,7 +19,7 @@ const bookworm: ResolvedManifest = {
   source: 'the local repository',
   components: {
     postgresql: { package: 'postgresql-15', version: '15.20-0+deb12u1' },
-    patroni: { package: 'patroni', version: '3.0.2-1+pgha1' },
+    patroni: { package: 'patroni', version: '3.0.2-1+pgha2' },
     etcd: { package: 'etcd-server', version: '3.4.23-4+b4' },
     haproxy: { package: 'haproxy', version: '2.6.12-1+deb12u4' },
   },
@@ -36,7 +36,7 @@ describe('releasesTable', () => {
       '| component | Debian 12 (bookworm) | Debian 13 (trixie) |',
       '|---|---|---|',
       '| PostgreSQL (`postgresql-<major>`) | `15.20-0+deb12u1` | not resolved yet: run `pgha download-packages` with `os_version: 13` |',
-      '| Patroni (`patroni`) | `3.0.2-1+pgha1` | not resolved yet: run `pgha download-packages` with `os_version: 13` |',
+      '| Patroni (`patroni`) | `3.0.2-1+pgha2` | not resolved yet: run `pgha download-packages` with `os_version: 13` |',
       '| etcd (`etcd-server`) | `3.4.23-4+b4` | not resolved yet: run `pgha download-packages` with `os_version: 13` |',
       '| HAProxy (`haproxy`) | `2.6.12-1+deb12u4` | not resolved yet: run `pgha download-packages` with `os_version: 13` |',
       '| PgBouncer (`pgbouncer`) | not in its repository | not resolved yet: run `pgha download-packages` with `os_version: 13` |',

@@ -1,6 +1,6 @@
 /**
- * pgha's own build of Debian 12's patroni 3.0.2-1, carrying the leader key fix of
- * packaging/patroni/3.0.2-leader-key.patch (why: packaging/patroni/README.md). Built from
+ * pgha's own build of Debian 12's patroni 3.0.2-1, carrying the fixes of
+ * packaging/patroni/3.0.2-pgha.patch (why: packaging/patroni/README.md). Built from
  * Debian's .deb in the package cache, with only the patched files, md5sums and Version changed,
  * and cached under PGHA_CACHE_DIR/built/ keyed by the patch's hash, so a changed patch is a new
  * build and an unchanged one is built once per machine.
@@ -14,11 +14,17 @@ import { RuntimeError } from '../../errors.js';
 import { cacheDir } from './paths.js';
 import { run, exists, type Log, noLog } from './sys.js';
 
-/** Debian's version the patch is written against, and the version of the build carrying it. */
+/**
+ * Debian's version the patch is written against, and the version of the build carrying it. A
+ * changed patch takes the next +pghaN, so that hosts running the previous build are offered it
+ * (upgrade compares package versions; PATRONI_FIX_EARLIER are the builds it replaces).
+ */
 export const PATRONI_FIX_BASE = '3.0.2-1';
-export const PATRONI_FIX_VERSION = '3.0.2-1+pgha1';
+export const PATRONI_FIX_VERSION = '3.0.2-1+pgha2';
+/** pgha's earlier builds: +pgha1 had the leader key fix but printed a replica's timeline as "None" in GET /metrics. */
+export const PATRONI_FIX_EARLIER: readonly string[] = ['3.0.2-1+pgha1'];
 export const PATRONI_FIX_FILE = `patroni_${PATRONI_FIX_VERSION}_all.deb`;
-export const PATRONI_FIX_PATCH = 'packaging/patroni/3.0.2-leader-key.patch';
+export const PATRONI_FIX_PATCH = 'packaging/patroni/3.0.2-pgha.patch';
 
 /** The package root (where package.json names pgha), from src/…, dist/… or dist/bundle/…. */
 function packageRoot(): string {
@@ -54,7 +60,7 @@ export async function applyPatroniFix(distPackages: string): Promise<void> {
   for (const dry of [true, false]) {
     const r = await run('patch', dry ? ['--dry-run', ...args] : args, { allowFail: true });
     if (r.code !== 0) {
-      throw new RuntimeError(`the Patroni leader key patch does not apply to ${distPackages}:\n${(r.stdout + r.stderr).trim()}`, {
+      throw new RuntimeError(`pgha's Patroni patch does not apply to ${distPackages}:\n${(r.stdout + r.stderr).trim()}`, {
         where: 'download-packages: patroni fix',
         hint: `${PATRONI_FIX_PATCH} is written against Debian's patroni ${PATRONI_FIX_BASE}`,
       });

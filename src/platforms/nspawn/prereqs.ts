@@ -15,7 +15,7 @@ export const HOST_PREREQS: Prereq[] = [
   { tool: 'systemd-nspawn', pkg: 'systemd-container' },
   { tool: 'debootstrap', pkg: 'debootstrap' },
   { tool: 'dpkg-scanpackages', pkg: 'dpkg-dev' },
-  // Applies packaging/patroni/3.0.2-leader-key.patch (dpkg-dev depends on it anyway).
+  // Applies packaging/patroni/3.0.2-pgha.patch (dpkg-dev depends on it anyway).
   { tool: 'patch', pkg: 'patch' },
 ];
 

@@ -21,7 +21,14 @@ import { IMAGE_STAMP, ensureImage } from './image.js';
 import { recordResolved } from './resolved-store.js';
 import { debianMirrors } from './mirrors.js';
 import { aptListsDir, cacheDir, debCacheDir } from './paths.js';
-import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION, ensurePatroniFix, patroniFixPatchHash } from './patroni-fix.js';
+import {
+  PATRONI_FIX_BASE,
+  PATRONI_FIX_EARLIER,
+  PATRONI_FIX_FILE,
+  PATRONI_FIX_VERSION,
+  ensurePatroniFix,
+  patroniFixPatchHash,
+} from './patroni-fix.js';
 import { CGROUP_WRAPPER, cgroupRoots, removeCgroupTree } from './cgroups.js';
 import { acquireLock, exists, isMounted, noLog, removeTreeSafely, run, type Log } from './sys.js';
 
@@ -181,7 +188,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
     if (given && !(await sameFile(given, fixed))) {
       throw new UsageError(`${given} is not pgha's own patroni ${PATRONI_FIX_VERSION} build, and would replace it`, {
         where: 'download-packages',
-        hint: 'give a rebuilt patroni another version (e.g. 3.0.2-1+pgha2)',
+        hint: `give a rebuilt patroni another version (e.g. ${PATRONI_FIX_VERSION}+local1)`,
       });
     }
     wanted.set(PATRONI_FIX_FILE, fixed);
@@ -229,6 +236,16 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
 
 /** The spec as the mirror can resolve it: pins and extra versions of pgha's patroni build become Debian's. */
 export function fixToBase(spec: LocalRepoSpec): LocalRepoSpec {
+  // An earlier pgha build is no longer made and is on no mirror: say so rather than let apt fail
+  // to find it, unless it was handed over as a .deb.
+  const pin = spec.pins.patroni;
+  const added = new Set((spec.extraDebs ?? []).map((d) => basename(d)));
+  if (pin !== undefined && PATRONI_FIX_EARLIER.includes(pin) && !added.has(`patroni_${pin}_all.deb`)) {
+    throw new UsageError(`patroni ${pin} is an earlier build of pgha's, which it no longer makes`, {
+      where: 'download-packages',
+      hint: `pin patroni_package_version ${PATRONI_FIX_VERSION} (the same fixes and more), or add the old .deb with --add-deb`,
+    });
+  }
   const swap = (v: string) => (v === PATRONI_FIX_VERSION ? PATRONI_FIX_BASE : v);
   const pins = Object.fromEntries(Object.entries(spec.pins).map(([p, v]) => [p, p === 'patroni' ? swap(v) : v]));
   const extraVersions = Object.fromEntries(
