@@ -158,6 +158,12 @@ export interface Component {
    */
   reactions(cluster: ResolvedCluster, path: string, change?: FileChange): UnitReaction[];
   readonly formation: Formation;
+  /**
+   * The content to write at `path` given what the host has there now: `desired` unless part of
+   * the host's copy must stay (etcd's initial-* settings of a member that has started). Asked only
+   * of a file whose content differs, where deploy has the host's copy (not sensitive files).
+   */
+  settle?(path: string, desired: string, onHost: string, unitActive: (unit: string) => boolean): string;
   /** The ports it listens on (config.yml's port clash and listen-address rules check them). */
   ports?(cluster: ResolvedCluster, host: ResolvedHost): PortUse[];
   /** Directories holding private keys: readable only by the service that uses them. */

@@ -192,3 +192,8 @@ export function postmasterParametersCommand(port: number): Command {
     intent: { kind: 'read-postmaster-parameters' },
   };
 }
+
+/** Units stopped and disabled, so that a reboot of a host that left the cluster starts none of them. */
+export function disableUnitsCommand(units: readonly string[]): Command {
+  return { script: `systemctl disable --now ${units.map(quote).join(' ')}`, intent: { kind: 'disable-units', units } };
+}

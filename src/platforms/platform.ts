@@ -116,6 +116,12 @@ export interface Platform {
   /** Remove the hosts `provision` made (nspawn), or refuse (bare: pgha never removes hosts it did not create). */
   deprovision(req: DeprovisionRequest): Promise<string>;
 
+  /**
+   * The host of a node `pgha remove-node` took out of the cluster: removed where provision made
+   * it (nspawn), left to the operator otherwise (bare). Returns the line printed about it.
+   */
+  removeHost(req: { clusterName: string; host: string; log: Log }): Promise<string>;
+
   /** Open the transport every command on `host` goes through (today SSH as root, with the pinned host key). */
   connect(host: HostAddr, access: HostAccess): Promise<HostTransport>;
 

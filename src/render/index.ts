@@ -56,6 +56,20 @@ export function unitsFor(cluster: ResolvedCluster, host: ResolvedHost): UnitSpec
   );
 }
 
+/** What deploy writes at `path` on `host`, given the host's copy (each component's `settle`, where it has one). */
+export function settleFile(
+  cluster: ResolvedCluster,
+  host: ResolvedHost,
+  path: string,
+  desired: string,
+  onHost: string,
+  unitActive: (unit: string) => boolean,
+): string {
+  let content = desired;
+  for (const c of COMPONENTS) if (c.settle && c.runsOn(cluster, host)) content = c.settle(path, content, onHost, unitActive);
+  return content;
+}
+
 /** The names of unitsFor. */
 export function servicesFor(cluster: ResolvedCluster, host: ResolvedHost): string[] {
   return unitsFor(cluster, host).map((u) => u.unit);

@@ -52,7 +52,11 @@ export type CommandIntent =
   /** deploy: postgres_exporter's role on the leader: is it there with pg_monitor (checkOnly), or create it. */
   | { kind: 'monitoring-role'; role: string; checkOnly: boolean }
   /** switchover: psql through a client endpoint (HAProxy, PgBouncer): does the server it reaches take writes, and its address. */
-  | { kind: 'probe-writes'; ip: string; port: number };
+  | { kind: 'probe-writes'; ip: string; port: number }
+  /** restore, remove-node: Patroni and its PostgreSQL stopped on a data node. */
+  | { kind: 'stop-member'; unit: string }
+  /** remove-node: units stopped and disabled on a host leaving the cluster. */
+  | { kind: 'disable-units'; units: readonly string[] };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

@@ -407,6 +407,79 @@ except urllib.error.HTTPError as e:
     expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
   });
 
+  it(
+    'grows and shrinks while it serves: pg4 joins etcd and Patroni with reloads only; remove-node takes it out again',
+    async () => {
+      const PG4 = `${SUBNET}.15`;
+      const configPath = join(dir, 'config.yml');
+      const original = readFileSync(configPath, 'utf8');
+      const leader = leaderName()!;
+      const leaderIp = NODES[['pg1', 'pg2', 'pg3'].indexOf(leader)]!;
+      const sql = (ip: string, q: string) =>
+        psql(`host=${ip} port=5432 user=postgres dbname=postgres sslmode=require`, q, secret('postgres')).stdout;
+      const postmasterStart = () => sql(leaderIp, 'select pg_catalog.pg_postmaster_start_time()');
+      const etcdStartedAt = () =>
+        NODES.map((ip) => sshOk(dir, ip, 'systemctl show -p ActiveEnterTimestampMonotonic --value etcd.service').trim());
+      const status = async () =>
+        JSON.parse((await pghaOk(['status', dir, '-o', 'json'])).stdout) as { etcd: { name: string; healthy: boolean }[] };
+      const started = postmasterStart();
+      const etcdBefore = etcdStartedAt();
+
+      const doc = parse(original) as { instances: Record<string, unknown>[] };
+      doc.instances.push({ Name: 'pg4', node: 5, location: doc.instances[0]!.location, role: ['replica', 'etcd'], ip_address: PG4 });
+      writeFileSync(configPath, stringify(doc));
+      outputs.push((await pghaOk(['provision', dir])).stdout);
+      const check = await pgha(['deploy', dir, '--check']);
+      outputs.push(check.stdout, check.stderr);
+      expect(check.code).toBe(10);
+      const plan = planLines(check.stdout, 'pending changes:');
+      expect(plan).toContain(`cluster: etcd: add member pg4 (https://${PG4}:2380)`);
+      expect(plan.filter((l) => /restart (etcd|patroni)/.test(l))).toEqual([]);
+      const add = await pghaOk(['deploy', dir]);
+      outputs.push(add.stdout, add.stderr);
+      expect(planLines(add.stdout, 'applied:')).toContain(`cluster: etcd: add member pg4 (https://${PG4}:2380)`);
+      // pg4 streams, as an etcd member too; nothing else restarted.
+      expect(patronictl().find((m) => m.Member === 'pg4')).toMatchObject({ Role: 'Replica', State: 'streaming' });
+      expect((await status()).etcd.map((e) => [e.name, e.healthy])).toEqual([
+        ['pg1', true],
+        ['pg2', true],
+        ['pg3', true],
+        ['pg4', true],
+      ]);
+      expect(sql(leaderIp, "select application_name from pg_catalog.pg_stat_replication where application_name = 'pg4'")).toBe('pg4');
+      expect(postmasterStart()).toBe(started);
+      expect(etcdStartedAt()).toEqual(etcdBefore);
+      expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+
+      // The configured primary and the leader are refused; pg4 goes.
+      const refused = await pgha(['remove-node', dir, 'pg1']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/pg1 has role primary/);
+      const remove = await pghaOk(['remove-node', dir, 'pg4']);
+      outputs.push(remove.stdout, remove.stderr);
+      expect(planLines(remove.stdout, 'applied:')).toContain(`cluster: etcd: remove member pg4 (https://${PG4}:2380)`);
+      expect(remove.stdout).toMatch(/pg4: container removed/);
+      expect(
+        patronictl()
+          .map((m) => m.Member)
+          .sort(),
+      ).toEqual(['pg1', 'pg2', 'pg3']);
+      expect((await status()).etcd.map((e) => e.name)).toEqual(['pg1', 'pg2', 'pg3']);
+      expect((parse(readFileSync(configPath, 'utf8')) as { instances: { Name: string }[] }).instances.map((i) => i.Name)).not.toContain(
+        'pg4',
+      );
+      expect(readFileSync(join(dir, 'ssh', 'known_hosts'), 'utf8')).not.toMatch(new RegExp(`^(pg4|${PG4.replace(/\./g, '\\.')})[ ,]`, 'm'));
+      expect(postmasterStart()).toBe(started);
+      expect(etcdStartedAt()).toEqual(etcdBefore);
+      // The leader dropped pg4's replication slot once its member key was gone.
+      for (let i = 0; i < 30 && sql(leaderIp, "select slot_name from pg_catalog.pg_replication_slots where slot_name = 'pg4'") !== ''; i++)
+        await new Promise((r) => setTimeout(r, 1000));
+      expect(sql(leaderIp, "select slot_name from pg_catalog.pg_replication_slots where slot_name = 'pg4'")).toBe('');
+      expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+    },
+    15 * 60_000,
+  );
+
   it('keeps the live leader after a switchover done behind its back', async () => {
     const before = leaderName();
     const target = before === 'pg2' ? 'pg3' : 'pg2';

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { ensureClusterMaterial, loadCluster } from '../../src/app/cluster-dir.js';
 import { RefusedError } from '../../src/errors.js';
 import { ETCD_CONFIG } from '../../src/components/paths.js';
+import { onlyInitialSettingsDiffer, withInitialSettingsOf } from '../../src/components/etcd/config.js';
 import type { SimCluster } from './sim/cluster.js';
 import { planLines, simulated } from './sim/setup.js';
 
@@ -63,14 +64,18 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
       'pg1=https://10.10.0.11:2380,pg2=https://10.10.0.12:2380,pg3=https://10.10.0.13:2380,pg4=https://10.10.0.14:2380',
     );
     expect(etcdNames()).toEqual(['pg1', 'pg2', 'pg3', 'pg4']);
-    // The other members' files changed only in initial-cluster: none restarted.
+    // The running members keep their files' initial-* settings (read only at first start): not
+    // rewritten, not restarted.
     expect(log.filter((l) => /restart etcd/.test(l))).toEqual([]);
-    expect(log).toContain('pg1: write /etc/etcd/pgha.conf.yml /etc/patroni/demo.yml');
+    expect(log).toContain('pg1: write /etc/patroni/demo.yml');
     expect(log).toContain('pg1: reload patroni@demo.service');
     expect(log).toContain('proxy1: reload haproxy.service');
     expect(sim.members.get('pg4')?.role).toBe('replica');
     expect(sim.host('pg1').startedAt.get('patroni@demo.service')).toBe(leaderStart);
     expect(log.filter((l) => /restart PostgreSQL/.test(l))).toEqual([]);
+    // pg4 keeps `existing` in its file now that it runs: the next deploy has nothing to do.
+    const again = await c.run({ check: true });
+    expect(again.exitCode, again.summary).toBe(0);
   });
 
   it('removes it again: etcd member remove; the others reload, etcd restarts nowhere', async () => {
@@ -121,5 +126,25 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
       sim.host('pg3').active.add('etcd.service');
       writeFileSync(config(), original);
     }
+  });
+});
+
+describe("etcd's initial-* settings on a member that runs", () => {
+  const onHost = 'name: pg4\ninitial-cluster: a=x,pg4=y\ninitial-cluster-state: existing\nlogger: zap\n';
+  it('are kept from the host copy: a file differing only there is the host copy byte for byte', () => {
+    const desired = 'name: pg4\ninitial-cluster: a=x,b=z,pg4=y\ninitial-cluster-state: new\nlogger: zap\n';
+    expect(onlyInitialSettingsDiffer(onHost, desired)).toBe(true);
+    expect(withInitialSettingsOf(desired, onHost)).toBe(onHost);
+  });
+  it('…while any other change goes through, and restarts the member', () => {
+    const desired = 'name: pg4\ninitial-cluster: a=x,b=z,pg4=y\ninitial-cluster-state: new\nlogger: capnslog\n';
+    const settled = withInitialSettingsOf(desired, onHost);
+    expect(parse(settled)).toEqual({
+      name: 'pg4',
+      'initial-cluster': 'a=x,pg4=y',
+      'initial-cluster-state': 'existing',
+      logger: 'capnslog',
+    });
+    expect(onlyInitialSettingsDiffer(onHost, settled)).toBe(false);
   });
 });

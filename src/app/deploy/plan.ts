@@ -30,7 +30,7 @@ import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../pl
 import { osReleaseProblem } from '../../plan/os-check.js';
 import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
-import { packagesFor, renderCluster, unitsFor, type PackageSpec } from '../../render/index.js';
+import { packagesFor, renderCluster, settleFile, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
 import { etcdHealth } from '../live/view.js';
 import { waitFor } from '../wait.js';
@@ -135,6 +135,7 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const paths = [...w.files.map((f) => f.path), ...copiedRepo];
   const units = w.units.map((u) => u.unit);
   w.facts = await gatherFacts(t, { paths, packages: w.packages.map((p) => p.name), services: units, hashOnly: paths });
+  const facts0 = w.facts;
   const differing = w.files.filter((f) => {
     const fact = w.facts!.files[f.path];
     return !f.sensitive && fact?.state === 'file' && fact.sha256 !== sha256(f.content);
@@ -142,6 +143,14 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   if (differing.length) {
     const contents = await gatherFacts(t, { paths: differing.map((f) => f.path), packages: [], services: [] });
     Object.assign(w.facts.files, contents.files);
+    // What the components keep of the host's copy (settleFile): may make a file equal again.
+    const active = (u: string) => facts0.services[u]?.active === 'active';
+    w.files = w.files.map((f) => {
+      const onHost = facts0.files[f.path];
+      if (!differing.includes(f) || onHost?.state !== 'file' || onHost.content === undefined) return f;
+      const content = settleFile(d.loaded.cluster, w.host, f.path, f.content, onHost.content, active);
+      return content === f.content ? f : { ...f, content };
+    });
   }
   const files = planHost({ files: w.files, packages: w.packages }, w.facts, {
     redact: (s: string) => d.session.material.secrets.redact(s),

@@ -79,6 +79,24 @@ export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost, opts:
   return layered(etcdModel(cluster, host, opts), host.vars.etcd_conf_settings);
 }
 
+/**
+ * `desired` with the initial-* settings of `onHost` (a member's file once it has started), in
+ * their places; `desired` as it is when either does not parse. The result is the host's copy
+ * byte for byte when nothing but initial-* differed.
+ */
+export function withInitialSettingsOf(desired: string, onHost: string): string {
+  try {
+    const want = parse(desired) as unknown;
+    const have = parse(onHost) as unknown;
+    if (!isPlainObject(want) || !isPlainObject(have)) return desired;
+    if (onlyInitialSettingsDiffer(onHost, desired)) return onHost;
+    const merged = Object.fromEntries(Object.entries(want).map(([k, v]) => [k, k.startsWith('initial-') && k in have ? have[k] : v]));
+    return toYaml(merged as Plain);
+  } catch {
+    return desired;
+  }
+}
+
 /** Whether two etcd config files differ only in settings etcd reads when a member first starts (initial-*). */
 export function onlyInitialSettingsDiffer(before: string, after: string): boolean {
   const rest = (text: string): unknown => {

@@ -3,7 +3,7 @@ import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
 import { hasRole, num, optStr, userSecrets } from '../common.js';
 import { pinned, portOf, type Component } from '../component.js';
 import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_SSL_DIR } from '../paths.js';
-import { etcdFiles, onlyInitialSettingsDiffer } from './config.js';
+import { etcdFiles, onlyInitialSettingsDiffer, withInitialSettingsOf } from './config.js';
 import { etcdHealthCheck } from './health.js';
 
 export const ETCD_UNIT = 'etcd.service';
@@ -28,6 +28,11 @@ export const etcd: Component = {
     if (path.startsWith('/etc/etcd/') || path === ETCD_DEFAULTS) return [{ unit: ETCD_UNIT, how: 'restart' }];
     return [];
   },
+  // A member that has started reads initial-* never again, and the value it joined with
+  // (`existing` for a member added later) must not flip back to `new` in its file on the next
+  // deploy: once it runs, the host's initial-* settings are kept.
+  settle: (path, desired, onHost, unitActive) =>
+    path === ETCD_CONFIG && unitActive(ETCD_UNIT) ? withInitialSettingsOf(desired, onHost) : desired,
   formation: 'etcd',
   ports: () => [portOf('etcd_client_port', 'etcd clients'), portOf('etcd_peer_port', 'etcd peers')],
   privateDirs: { [ETCD_SSL_DIR]: { owner: 'etcd', group: 'etcd', mode: 0o750 } },

@@ -45,7 +45,7 @@ if [ -d ${quote(data)} ] && ${pgCtl(bin, data)} status >/dev/null 2>&1; then
   echo stopped
 fi
 `;
-  return { script, timeoutSec: 420 };
+  return { script, timeoutSec: 420, intent: { kind: 'stop-member', unit: patroniUnit } };
 }
 
 /**

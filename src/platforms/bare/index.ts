@@ -37,6 +37,10 @@ export const barePlatform: Platform = {
     );
   },
 
+  removeHost(req) {
+    return Promise.resolve(`${req.host}: a bare host is left as it is (its services stopped and disabled); decommission it yourself`);
+  },
+
   connect: connectOverSsh,
 
   osFacts: readOsFacts,

@@ -60,6 +60,14 @@ export const nspawnPlatform: Platform = {
     return [`removed ${rows.length} containers and bridge ${result.bridge} in ${result.seconds.toFixed(1)} s:`, ...rows].join('\n');
   },
 
+  async removeHost(req) {
+    const { requireRoot } = await import('./prereqs.js');
+    const { removeNspawnHost } = await import('./deprovision.js');
+    requireRoot('remove-node');
+    const r = await removeNspawnHost({ clusterName: req.clusterName, host: req.host }, { log: req.log });
+    return `${req.host}: container removed (${r.stopped}, ${r.seconds.toFixed(1)} s)`;
+  },
+
   // The containers run sshd; pgha reaches them like any host (the bridge address is routable here).
   connect: connectOverSsh,
 

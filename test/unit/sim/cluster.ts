@@ -521,6 +521,16 @@ class SimTransport implements HostTransport {
           return Promise.resolve({ code: 2, stdout: '', stderr: `psql: error: connection to server at "${intent.ip}" failed` });
         return ok(`f|${leaderHost.ip}\n`);
       }
+      case 'stop-member': {
+        const was = h.active.delete(intent.unit);
+        this.sim.members.delete(this.host);
+        this.sim.log.push(`${this.host}: stop Patroni and PostgreSQL`);
+        return ok(was ? 'stopped\n' : '');
+      }
+      case 'disable-units':
+        for (const u of intent.units) h.active.delete(u);
+        this.sim.log.push(`${this.host}: disable ${intent.units.join(' ')}`);
+        return ok();
     }
   }
 

@@ -25,6 +25,8 @@ export class SimEtcd implements Requester {
     switch (req.path) {
       case '/health':
         return Promise.resolve(json(200, { health: 'true' }));
+      case '/v3/kv/deleterange':
+        return done(`delete ${Buffer.from(String(body.key), 'base64').toString()}`);
       case '/v3/cluster/member/list':
         return Promise.resolve(json(200, { members: this.sim.etcdMembers.map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls })) }));
       case '/v3/cluster/member/add':
