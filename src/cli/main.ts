@@ -13,7 +13,7 @@ import { registerExplain } from './explain.js';
 import { registerExporter } from './exporter.js';
 import { formatError } from './format-error.js';
 import { registerProvision } from './provision.js';
-import { registerRemoveNode } from './remove-node.js';
+import { registerNodes } from './nodes.js';
 import { registerRender } from './render.js';
 import { registerRestore } from './restore.js';
 import { registerRotateCerts } from './rotate-certs.js';
@@ -40,7 +40,7 @@ const COMMANDS: Register[] = [
   registerRotateCerts,
   registerUpgrade,
   registerSwitchover,
-  registerRemoveNode,
+  registerNodes,
   registerVerbs,
   registerStatus,
   registerTest,

@@ -451,6 +451,20 @@ except urllib.error.HTTPError as e:
       expect(etcdStartedAt()).toEqual(etcdBefore);
       expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
 
+      // pg4 rebuilt under the same name and address, as a host that died and came back empty: a new
+      // etcd member, a replica built again, nothing else restarted.
+      const oldKey = sshOk(dir, PG4, 'cat /etc/ssh/ssh_host_ed25519_key.pub').trim();
+      const replace = await pghaOk(['replace-node', dir, 'pg4']);
+      outputs.push(replace.stdout, replace.stderr);
+      expect(replace.stdout).toMatch(/etcd: member pg4 removed; it joins again as a new member/);
+      expect(planLines(replace.stdout, 'applied:')).toContain(`cluster: etcd: add member pg4 (https://${PG4}:2380)`);
+      expect(sshOk(dir, PG4, 'cat /etc/ssh/ssh_host_ed25519_key.pub').trim()).not.toBe(oldKey);
+      expect(patronictl().find((m) => m.Member === 'pg4')).toMatchObject({ Role: 'Replica', State: 'streaming' });
+      expect((await status()).etcd.every((e) => e.healthy)).toBe(true);
+      expect(postmasterStart()).toBe(started);
+      expect(etcdStartedAt()).toEqual(etcdBefore);
+      expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+
       // The configured primary and the leader are refused; pg4 goes.
       const refused = await pgha(['remove-node', dir, 'pg1']);
       expect(refused.code).toBe(2);

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureClusterMaterial, loadCluster } from '../../src/app/cluster-dir.js';
-import { removeNode } from '../../src/app/remove-node/index.js';
-import { withoutInstance, withoutKnownHosts } from '../../src/app/remove-node/config-edit.js';
+import { removeNode } from '../../src/app/nodes/remove.js';
+import { replaceNode } from '../../src/app/nodes/replace.js';
+import { withoutInstance, withoutKnownHosts } from '../../src/app/nodes/config-edit.js';
 import { RefusedError, UsageError } from '../../src/errors.js';
 import type { SimCluster } from './sim/cluster.js';
 import { planLines, simulated } from './sim/setup.js';
@@ -103,12 +104,59 @@ describe('pgha remove-node (simulated, bare M1 + HAProxy)', () => {
   });
 });
 
+describe('pgha replace-node (simulated, bare M1 + HAProxy)', () => {
+  const c = simulated('m1-haproxy-nspawn', 'demo', { bare: true });
+  let sim: SimCluster;
+  const logged: string[] = [];
+  const replace = (name: string) =>
+    replaceNode(c.dir(), name, { concurrency: 4, log: (l) => logged.push(l) }, 'silent', { ...c.seams(), skipProvision: true });
+
+  beforeAll(async () => {
+    sim = c.sim();
+    expect((await c.run()).exitCode).toBe(0);
+  });
+
+  it('refuses the leader (exit 3), changing nothing', async () => {
+    const mark = sim.log.length;
+    const err = await replace('pg1').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RefusedError);
+    expect((err as Error).message).toContain('pg1 is the leader');
+    expect(sim.since(mark)).toEqual([]);
+  });
+
+  it('rebuilds a replica that came back empty: its old etcd member and DCS key go, it joins as a new member and a new replica; nothing else restarts', async () => {
+    const oldId = sim.etcdMembers.find((m) => m.name === 'pg3')!.id;
+    // The host as a reinstall leaves it: no file, no package, nothing running.
+    sim.addHost('pg3');
+    sim.members.delete('pg3');
+    const mark = sim.log.length;
+    const r = await replace('pg3');
+    expect(r.exitCode).toBe(0);
+    const log = sim.since(mark);
+    const at = (line: string) => {
+      const i = log.indexOf(line);
+      expect(i, `${line} in\n${log.join('\n')}`).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    expect(at('etcd: member remove pg3')).toBeLessThan(at('etcd: member add https://10.10.0.13:2380'));
+    expect(at('etcd: delete /pgha/demo/members/pg3')).toBeLessThan(at('pg3: start etcd.service'));
+    expect(at('etcd: member add https://10.10.0.13:2380')).toBeLessThan(at('pg3: start etcd.service'));
+    expect(sim.etcdMembers.map((m) => m.name).sort()).toEqual(['pg1', 'pg2', 'pg3']);
+    expect(sim.etcdMembers.find((m) => m.name === 'pg3')!.id).not.toBe(oldId);
+    expect(sim.members.get('pg3')?.role).toBe('replica');
+    expect(log.filter((l) => /restart (etcd|PostgreSQL)|^pg[12]: (start|restart) /.test(l))).toEqual([]);
+    expect(r.summary).toMatch(/etcd: member pg3 removed; it joins again as a new member/);
+    expect((await c.run({ check: true })).exitCode).toBe(0);
+  });
+});
+
 describe('remove-node edits', () => {
   it('drops one instance from config.yml, with the comment above it; keeps the other comments and instances as written', () => {
     const text = '# my cluster\ninstances:\n  - Name: a # first\n    x: 1\n  # the second\n  - Name: b\n    x: 2\n  - Name: c\n';
-    expect(withoutInstance(text, 'b', 'config.yml')).toBe(
-      '# my cluster\ninstances:\n  - Name: a # first\n    x: 1\n  - Name: c\n',
-    );
+    expect(withoutInstance(text, 'b', 'config.yml')).toBe('# my cluster\ninstances:\n  - Name: a # first\n    x: 1\n  - Name: c\n');
     expect(() => withoutInstance(text, 'z', 'config.yml')).toThrow(/no instance is named z/);
   });
   it("drops a host's known_hosts lines, by name or address, markers included; keeps the rest", () => {

@@ -9,39 +9,30 @@
  * allowlist reloaded, nothing restarted); NAME's services disabled; its host removed where
  * provision made it (nspawn) and its pinned host keys dropped.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dataNodes, etcdMembers, hasRole, isDataNode } from '../../components/common.js';
-import { EtcdGateway } from '../../components/etcd/auth.js';
-import { etcdPeerUrl } from '../../components/etcd/config.js';
-import { etcdHealth } from '../../components/etcd/live.js';
-import { planEtcdMembership, readEtcdMembers } from '../../components/etcd/membership.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dataNodes, hasRole, isDataNode } from '../../components/common.js';
 import { patroniUnit } from '../../components/patroni/config.js';
-import { dcsPrefix } from '../../components/patroni/dcs-keys.js';
 import { disableUnitsCommand } from '../../components/host-commands.js';
 import { stopMemberCommand } from '../../components/pgbackrest/restore.js';
 import { validateConfig } from '../../config/validate.js';
 import { parseConfigText } from '../../config/load.js';
 import { ConfigError, RefusedError, UsageError } from '../../errors.js';
-import type { ResolvedHost } from '../../model/types.js';
 import { leaderOf } from '../../patroni/judge.js';
 import { platformFor } from '../../platforms/index.js';
-import { knownHostsName } from '../../transport/known-hosts.js';
 import { run } from '../../transport/types.js';
-import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
 import { ensureClusterMaterial, loadCluster } from '../cluster-dir.js';
 import { deploy, type DeployResult } from '../deploy/index.js';
 import { tryReadCluster } from '../live/view.js';
 import type { Progress } from '../progress.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
-import { withoutInstance, withoutKnownHosts } from './config-edit.js';
+import { withoutInstance } from './config-edit.js';
+import { checkEtcdQuorum, dropKnownHosts, forgetMember } from './steps.js';
 
 export interface RemoveNodeRequest {
   concurrency: number;
   /** Progress lines on stderr (deploy's own phases go to `progress`). */
   log: (line: string) => void;
 }
-
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 export async function removeNode(
   dir: string,
@@ -125,67 +116,10 @@ export async function removeNode(
     }
     await session.close();
     lines.push(await platformFor(cluster.platform).removeHost({ clusterName: cluster.name, host: name, log: req.log }));
-    if (existsSync(paths.knownHosts)) {
-      const ip = knownHostsName(host.ip);
-      writeFileSync(
-        paths.knownHosts,
-        withoutKnownHosts(readFileSync(paths.knownHosts, 'utf8'), (p) => p === name || p === ip),
-      );
-      lines.push(`${paths.knownHosts}: ${name}'s host keys dropped`);
-    }
+    const dropped = dropKnownHosts(paths.knownHosts, host);
+    if (dropped) lines.push(dropped);
     return { ...result, summary: [result.summary, ...lines].join('\n') };
   } finally {
     await session.close();
   }
-}
-
-/** Refused (exit 3) before anything changes when etcd would lose its quorum without `host`'s member. */
-async function checkEtcdQuorum(session: ClusterSession, host: ResolvedHost, remaining: ResolvedHost[]): Promise<void> {
-  const members = etcdMembers(session.cluster);
-  const health = await Promise.all(
-    members.map(async (h) => ({
-      name: h.name,
-      healthy: await etcdHealth(session.etcdHttp(h.name)).then(
-        (x) => x.healthy,
-        () => false,
-      ),
-    })),
-  );
-  const healthy = health.filter((h) => h.healthy).map((h) => h.name);
-  const via = healthy.find((n) => n !== host.name);
-  if (!via) {
-    throw new RefusedError(`refusing to remove ${host.name}; nothing was changed:`, ['no other etcd member answers healthy'], {
-      hint: 'bring etcd back on the other members first (`pgha status DIR`)',
-    });
-  }
-  const gw = new EtcdGateway(session.etcdHttp(via), `${via}: etcd`);
-  if (host.vars.etcd_authentication_mode === 'basic') await gw.authenticate('root', session.material.secrets.get(ETCD_ROOT_SECRET));
-  const wanted = etcdMembers({ ...session.cluster, hosts: remaining }).map((h) => ({ name: h.name, peerUrl: etcdPeerUrl(h) }));
-  const plan = planEtcdMembership(await readEtcdMembers(gw), wanted, healthy);
-  if (plan.refusals.length) {
-    throw new RefusedError(`refusing to remove ${host.name}; nothing was changed:`, plan.refusals, plan.hint ? { hint: plan.hint } : {});
-  }
-}
-
-/**
- * The removed member's key in the DCS, deleted at once instead of left to expire with its lease
- * (up to ttl): until it goes, the leader keeps its replication slot and status lists it.
- */
-async function forgetMember(session: ClusterSession, remaining: ResolvedHost[], name: string): Promise<string | undefined> {
-  const errors: string[] = [];
-  for (const h of etcdMembers({ ...session.cluster, hosts: remaining })) {
-    try {
-      const gw = new EtcdGateway(session.etcdHttp(h.name), `${h.name}: etcd`);
-      if (h.vars.etcd_authentication_mode === 'basic') {
-        const user = String(h.vars.patroni_etcd_user);
-        await gw.authenticate(user, session.material.secrets.get(user));
-      }
-      await gw.must('/v3/kv/deleterange', { key: b64(`${dcsPrefix(h.vars, session.cluster.name)}members/${name}`) });
-      return undefined;
-    } catch (e) {
-      errors.push(`${h.name}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  // Not fatal: the key expires with its lease on its own.
-  return `${name}'s member key stays in etcd until its lease expires (${errors.join('; ')})`;
 }

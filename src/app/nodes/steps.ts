@@ -1,0 +1,92 @@
+/**
+ * The steps remove-node and replace-node share: the etcd quorum check without a member, the
+ * member's key in the DCS deleted, its host keys dropped from DIR/ssh/known_hosts.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { etcdMembers } from '../../components/common.js';
+import { EtcdGateway } from '../../components/etcd/auth.js';
+import { etcdPeerUrl } from '../../components/etcd/config.js';
+import { etcdHealth } from '../../components/etcd/live.js';
+import { applyEtcdMemberStep, planEtcdMembership, readEtcdMembers, type EtcdMemberStep } from '../../components/etcd/membership.js';
+import { dcsPrefix } from '../../components/patroni/dcs-keys.js';
+import { RefusedError } from '../../errors.js';
+import type { ResolvedHost } from '../../model/types.js';
+import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
+import { knownHostsName } from '../../transport/known-hosts.js';
+import type { ClusterSession } from '../session.js';
+import { withoutKnownHosts } from './config-edit.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** Refused (exit 3) before anything changes when etcd would lose its quorum without `host`'s member. */
+export async function checkEtcdQuorum(
+  session: ClusterSession,
+  host: ResolvedHost,
+  remaining: ResolvedHost[],
+  verb = 'remove',
+): Promise<{ gw: EtcdGateway; steps: EtcdMemberStep[] }> {
+  const members = etcdMembers(session.cluster);
+  const health = await Promise.all(
+    members.map(async (h) => ({
+      name: h.name,
+      healthy: await etcdHealth(session.etcdHttp(h.name)).then(
+        (x) => x.healthy,
+        () => false,
+      ),
+    })),
+  );
+  const healthy = health.filter((h) => h.healthy).map((h) => h.name);
+  const via = healthy.find((n) => n !== host.name);
+  if (!via) {
+    throw new RefusedError(`refusing to ${verb} ${host.name}; nothing was changed:`, ['no other etcd member answers healthy'], {
+      hint: 'bring etcd back on the other members first (`pgha status DIR`)',
+    });
+  }
+  const gw = new EtcdGateway(session.etcdHttp(via), `${via}: etcd`);
+  if (host.vars.etcd_authentication_mode === 'basic') await gw.authenticate('root', session.material.secrets.get(ETCD_ROOT_SECRET));
+  const wanted = etcdMembers({ ...session.cluster, hosts: remaining }).map((h) => ({ name: h.name, peerUrl: etcdPeerUrl(h) }));
+  const plan = planEtcdMembership(await readEtcdMembers(gw), wanted, healthy);
+  if (plan.refusals.length) {
+    throw new RefusedError(`refusing to ${verb} ${host.name}; nothing was changed:`, plan.refusals, plan.hint ? { hint: plan.hint } : {});
+  }
+  return { gw, steps: plan.steps };
+}
+
+/** The member's etcd membership removed now (replace-node: before its host comes back empty). */
+export async function removeEtcdMember(check: { gw: EtcdGateway; steps: EtcdMemberStep[] }): Promise<void> {
+  for (const step of check.steps) await applyEtcdMemberStep(check.gw, step);
+}
+
+/** `host`'s pinned keys (by name and address) dropped from DIR/ssh/known_hosts; a line saying so, or undefined. */
+export function dropKnownHosts(file: string, host: ResolvedHost): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const ip = knownHostsName(host.ip);
+  writeFileSync(
+    file,
+    withoutKnownHosts(readFileSync(file, 'utf8'), (p) => p === host.name || p === ip),
+  );
+  return `${file}: ${host.name}'s host keys dropped`;
+}
+
+/**
+ * The removed member's key in the DCS, deleted at once instead of left to expire with its lease
+ * (up to ttl): until it goes, the leader keeps its replication slot and status lists it.
+ */
+export async function forgetMember(session: ClusterSession, remaining: ResolvedHost[], name: string): Promise<string | undefined> {
+  const errors: string[] = [];
+  for (const h of etcdMembers({ ...session.cluster, hosts: remaining })) {
+    try {
+      const gw = new EtcdGateway(session.etcdHttp(h.name), `${h.name}: etcd`);
+      if (h.vars.etcd_authentication_mode === 'basic') {
+        const user = String(h.vars.patroni_etcd_user);
+        await gw.authenticate(user, session.material.secrets.get(user));
+      }
+      await gw.must('/v3/kv/deleterange', { key: b64(`${dcsPrefix(h.vars, session.cluster.name)}members/${name}`) });
+      return undefined;
+    } catch (e) {
+      errors.push(`${h.name}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  // Not fatal: the key expires with its lease on its own.
+  return `${name}'s member key stays in etcd until its lease expires (${errors.join('; ')})`;
+}
