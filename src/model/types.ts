@@ -123,3 +123,11 @@ export interface RenderInputs {
    */
   exporterBundle(): string;
 }
+
+/** A directory deploy creates with its own owner and mode (those holding private keys). */
+export interface DesiredDirectory {
+  path: string;
+  owner: string;
+  group: string;
+  mode: number;
+}

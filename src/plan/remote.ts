@@ -1,4 +1,4 @@
-import type { DesiredFile } from '../model/types.js';
+import type { DesiredDirectory, DesiredFile } from '../model/types.js';
 import { run, type Transport } from '../transport/types.js';
 import { applyFilesScript, parseApplyOutput, type ApplyFilesResult } from './apply-files.js';
 import { factsScript, parseFacts, type HostFacts } from './facts.js';
@@ -23,13 +23,14 @@ export async function gatherFacts(t: Transport, q: FactsQuery): Promise<HostFact
   return parseFacts(r.stdout, t.host);
 }
 
-/** Writes files atomically in one round trip; returns which actually changed. */
+/** Writes files atomically in one round trip (key directories first); returns which actually changed. */
 export async function applyFiles(
   t: Transport,
   files: readonly DesiredFile[],
   extraSecrets: readonly string[] = [],
+  privateDirs: readonly DesiredDirectory[] = [],
 ): Promise<ApplyFilesResult> {
   if (files.length === 0) return { changed: [], metaChanged: [] };
-  const r = await run(t, applyFilesScript(files, extraSecrets), 'write files');
+  const r = await run(t, applyFilesScript(files, extraSecrets, privateDirs), 'write files');
   return parseApplyOutput(r.stdout);
 }

@@ -6,7 +6,7 @@ import type { RenderOptions } from '../components/common.js';
 import type { PackageSpec, RenderContext, UnitSpec } from '../components/component.js';
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../components/paths.js';
 import { COMPONENTS } from '../components/registry.js';
-import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
+import type { DesiredDirectory, DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
 import { dirname } from 'node:path/posix';
 import { renderTemplate } from './templates.js';
 
@@ -89,12 +89,7 @@ export function isPreInstall(file: DesiredFile): boolean {
   );
 }
 
-export interface DesiredDirectory {
-  path: string;
-  owner: string;
-  group: string;
-  mode: number;
-}
+export type { DesiredDirectory } from '../model/types.js';
 
 /** Directories holding private keys: readable only by the service that uses them. */
 const PRIVATE_DIRS: Readonly<Record<string, Omit<DesiredDirectory, 'path'>>> = Object.fromEntries(
@@ -110,4 +105,13 @@ export function directoriesFor(files: DesiredFile[]): DesiredDirectory[] {
   return [...dirs]
     .sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b))
     .map((path) => ({ path, ...(PRIVATE_DIRS[path] ?? { owner: 'root', group: 'root', mode: 0o755 }) }));
+}
+
+/** The key directories among `files`' directories: deploy creates or corrects these first. */
+export function privateDirectoriesFor(files: readonly DesiredFile[]): DesiredDirectory[] {
+  const dirs = new Set(files.map((f) => dirname(f.path)));
+  return [...dirs].flatMap((path) => {
+    const meta = PRIVATE_DIRS[path];
+    return meta ? [{ path, ...meta }] : [];
+  });
 }

@@ -1,6 +1,14 @@
 /** Packages, services and the set of files per role. */
 import { describe, expect, it } from 'vitest';
-import { directoriesFor, isPreInstall, packagesFor, renderCluster, renderHost, servicesFor } from '../../src/render/index.js';
+import {
+  directoriesFor,
+  isPreInstall,
+  privateDirectoriesFor,
+  packagesFor,
+  renderCluster,
+  renderHost,
+  servicesFor,
+} from '../../src/render/index.js';
 import { fakeInputs, loadExample } from '../golden/inputs.js';
 
 describe('packagesFor / servicesFor', () => {
@@ -100,6 +108,15 @@ describe('directoriesFor / isPreInstall', () => {
     expect(dirs.find((d) => d.path === '/etc/haproxy/ssl')).toMatchObject({ owner: 'root', group: 'haproxy', mode: 0o750 });
     expect(dirs.find((d) => d.path === '/etc/patroni')).toMatchObject({ owner: 'root', mode: 0o755 });
     expect(dirs.findIndex((d) => d.path === '/etc/patroni')).toBeLessThan(dirs.findIndex((d) => d.path === '/etc/patroni/ssl'));
+  });
+
+  it('privateDirectoriesFor: only the key directories of the files given, with their service owner and 0750', () => {
+    const demo = loadExample('m1-overrides');
+    const files = renderHost(demo, demo.hosts[0]!, fakeInputs(demo));
+    const dirs = privateDirectoriesFor(files);
+    expect(dirs.map((d) => d.path).sort()).toEqual(['/etc/etcd/ssl', '/etc/patroni/ssl']);
+    for (const d of dirs) expect(d.mode).toBe(0o750);
+    expect(privateDirectoriesFor(files.filter((f) => !f.path.includes('/ssl/')))).toEqual([]);
   });
 
   it('writes the files that defuse package installation first', () => {

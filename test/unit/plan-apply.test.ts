@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +100,35 @@ describe('applyFilesScript, run for real with bash', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/received \d+ of 12 bytes|before END/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('creates key directories with their mode before the keys, and corrects an existing 0755 one (issue 12)', async () => {
+    const dir = tempDir('pgha-apply-');
+    const fresh = join(dir, 'etc/patroni/ssl');
+    const old = join(dir, 'etc/etcd/ssl');
+    spawnSync('mkdir', ['-p', '-m', '0755', old]);
+    const keys = [f(join(fresh, 'node.key'), 'k\n', { mode: 0o600 }), f(join(old, 'node.key'), 'k\n', { mode: 0o600 })];
+    const dirs = [fresh, old].map((path) => ({ path, owner, group, mode: 0o750 }));
+    const r = await t.exec(applyFilesScript(keys, [], dirs));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    for (const d of [fresh, old]) expect(statSync(d).mode & 0o777, d).toBe(0o750);
+    // The key directories are not files: nothing reports them as changed.
+    expect(parseApplyOutput(r.stdout).changed).toEqual(keys.map((k) => k.path));
+  });
+
+  it('refuses a symbolic link where a key directory belongs, touching nothing behind it', async () => {
+    const dir = tempDir('pgha-apply-');
+    const elsewhere = join(dir, 'elsewhere');
+    spawnSync('mkdir', ['-m', '0755', elsewhere]);
+    symlinkSync(elsewhere, join(dir, 'ssl'));
+    const r = await t.exec(
+      applyFilesScript([f(join(dir, 'ssl', 'node.key'), 'k\n')], [], [{ path: join(dir, 'ssl'), owner, group, mode: 0o750 }]),
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${join(dir, 'ssl')}: is a symbolic link`);
+    expect(statSync(elsewhere).mode & 0o777).toBe(0o755);
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it('writes nothing and costs no round trip for an empty list', async () => {

@@ -36,7 +36,7 @@ import { isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
 import { etcdHealth, restartMember, waitAllStreaming, waitLeader } from '../live/view.js';
 import type { ClusterAction, HostWholePlan, UnitAction, WholePlan } from '../../plan/cluster-plan.js';
 import { applyFiles } from '../../plan/remote.js';
-import { isPreInstall } from '../../render/index.js';
+import { isPreInstall, privateDirectoriesFor } from '../../render/index.js';
 import { run } from '../../transport/types.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
@@ -137,6 +137,7 @@ export class Executor {
       t,
       files,
       secrets.names().map((n) => secrets.get(n)),
+      privateDirectoriesFor(files),
     );
     const paths = new Set(files.map((f) => f.path));
     this.record(host).files.actions.push(...p.files.actions.filter((a) => a.kind !== 'install' && paths.has(a.path)));
