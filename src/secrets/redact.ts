@@ -12,13 +12,24 @@ export function encodedForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   // YAML's double-quoted style escapes like JSON but writes some control characters short
   // (\t, \a, \e …) and others as \xXX: cover both spellings of each control character.
-  const yamlDouble = json
-    .replace(/\\u00([0-9a-f]{2})/gi, (_m, hex: string) => `\\x${hex.toUpperCase()}`)
-    .replace(/\\x07/g, '\\a')
-    .replace(/\\x0B/g, '\\v')
-    .replace(/\\x1B/g, '\\e')
-    .replace(/\\x00/g, '\\0');
-  return [value, json, yamlDouble, value.replace(/'/g, "''"), value.replace(/"/g, '""'), value.replace(/\\/g, '\\\\').replace(/:/g, '\\:')];
+  // The hex digits of \xXX are written lower case by the yaml library pgha renders with, upper
+  // case by others: both spellings are looked for.
+  const yamlDouble = (hexCase: (h: string) => string) =>
+    json
+      .replace(/\\u00([0-9a-f]{2})/gi, (_m, hex: string) => `\\x${hexCase(hex)}`)
+      .replace(/\\x07/g, '\\a')
+      .replace(/\\x0[Bb]/g, '\\v')
+      .replace(/\\x1[Bb]/g, '\\e')
+      .replace(/\\x00/g, '\\0');
+  return [
+    value,
+    json,
+    yamlDouble((h) => h.toUpperCase()),
+    yamlDouble((h) => h.toLowerCase()),
+    value.replace(/'/g, "''"),
+    value.replace(/"/g, '""'),
+    value.replace(/\\/g, '\\\\').replace(/:/g, '\\:'),
+  ];
 }
 
 /** Applies a file's masks (by shape) before the caller's value-based redaction. */

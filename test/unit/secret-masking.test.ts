@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { shownContent } from '../../src/app/render.js';
 import type { ClusterConfig, DesiredFile } from '../../src/model/types.js';
 import { resolveCluster } from '../../src/model/resolve.js';
@@ -125,6 +125,31 @@ describe('secrets are masked in every encoding pgha writes', () => {
         expect(leaks(diffs, newPw)).toBe(false);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('masking by value, checked against independent encoders', () => {
+  // leaks() above looks for encodedForms' own spellings, so it cannot notice a spelling that
+  // encodedForms forgets; here each encoding comes from its real writer (or the format's rule).
+  const writers: [string, (pw: string) => string][] = [
+    ['JSON', (pw) => JSON.stringify({ password: pw })],
+    ['YAML double-quoted', (pw) => stringify({ password: pw }, { defaultStringType: 'QUOTE_DOUBLE', lineWidth: 0 })],
+    ['YAML single-quoted', (pw) => stringify({ password: pw }, { defaultStringType: 'QUOTE_SINGLE', lineWidth: 0 })],
+    ['userlist.txt', (pw) => `"pgbouncer" "${pw.replace(/"/g, '""')}"`],
+    ['.pgpass', (pw) => `10.0.0.1:5432:*:postgres:${pw.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}`],
+  ];
+  it.each(writers)('%s: the password is masked whatever the encoding made of it', (_name, write) => {
+    fc.assert(
+      fc.property(password, (pw) => {
+        const shown = new Redactor([pw]).redact(`before\n${write(pw)}\nafter`);
+        // Whatever the writer made of the password is gone, and nothing else changed around it.
+        expect(shown).not.toContain(write(pw));
+        expect(shown.startsWith('before\n')).toBe(true);
+        expect(shown.endsWith('\nafter')).toBe(true);
+        if (/['"\\:]/.test(pw)) expect(shown).toContain('********');
+      }),
+      { numRuns: 200 },
     );
   });
 });
