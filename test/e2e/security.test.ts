@@ -768,9 +768,10 @@ rm -f /tmp/pgha-needles
         .split('\n');
 
     /**
-     * Key directories: nobody but root or their service may write to them (replace a key). pgha
-     * means them to be 0750 and service-owned (render's directoriesFor), but deploy creates them
-     * with mkdir -p as root:root 0755; the keys inside are 0600 either way.
+     * Key directories: nobody but root or their service may write to them (replace a key). Deploy
+     * creates them 0750 and service-owned (render's privateDirectoriesFor); 0755 is still accepted
+     * because a cluster deployed before that keeps its directories until a key in them is written
+     * again. The keys inside are 0600 either way.
      */
     const expectKeyDir = (ip: string, path: string, service: string) => {
       const [line] = stat(ip, [path]);
