@@ -136,9 +136,11 @@ export interface ValidConfig {
 
 /**
  * Keys that name JavaScript's object machinery. Merged as data (`out[key] = …`), `__proto__`
- * would replace a map's prototype and every variable with it; none of them is a setting.
+ * would replace a map's prototype and every variable with it; a `toString` or `valueOf` key that
+ * is not a function crashed the schema check's deep comparison (an internal error, not exit 2).
+ * None of them is a setting.
  */
-export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['prototype', ...Object.getOwnPropertyNames(Object.prototype)]);
 
 /** The path of every reserved key at or below `v` (own keys only). */
 function reservedKeyPaths(v: unknown, at: (string | number)[]): (string | number)[][] {

@@ -113,6 +113,17 @@ describe('reserved keys (__proto__, constructor, prototype)', () => {
     expect(errs[0]!.slice(0, start.length)).toBe(start);
     expect(errs[0]).toContain('cannot be a key');
   });
+  it.each(['toString', 'valueOf', 'hasOwnProperty'])(
+    '%s, in items the schema compares, is refused at its line, not an internal error',
+    (key) => {
+      // Two equal objects in an array with uniqueItems: the schema's deep comparison called the
+      // item's `toString`, here a number (TypeError, reported as a pgha bug).
+      const text = base.replace('    role: [haproxy]\n', `    role: [haproxy, {${key}: 1}, {${key}: 1}]\n`);
+      const errs = errorsOf(text);
+      expect(errs).toHaveLength(2);
+      expect(errs[0]).toMatch(new RegExp(`^config\\.yml:\\d+: instances\\[3\\]\\.role\\[1\\]\\.${key}: "${key}" cannot be a key`));
+    },
+  );
   it('in -e values, and -e __proto__ itself', () => {
     expect(errorsOf(base, parseExtraVars(['patroni_conf_settings={__proto__: {a: 1}}']))).toEqual([
       expect.stringMatching(/^-e: patroni_conf_settings\.__proto__: "__proto__" cannot be a key/),
