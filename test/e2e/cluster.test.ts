@@ -477,6 +477,7 @@ except urllib.error.HTTPError as e:
         patronictl()
           .map((m) => m.Member)
           .sort(),
+        remove.stderr,
       ).toEqual(['pg1', 'pg2', 'pg3']);
       expect((await status()).etcd.map((e) => e.name)).toEqual(['pg1', 'pg2', 'pg3']);
       expect((parse(readFileSync(configPath, 'utf8')) as { instances: { Name: string }[] }).instances.map((i) => i.Name)).not.toContain(

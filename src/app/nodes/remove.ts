@@ -26,7 +26,7 @@ import { tryReadCluster } from '../live/view.js';
 import type { Progress } from '../progress.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 import { withoutInstance } from './config-edit.js';
-import { checkEtcdQuorum, dropKnownHosts, forgetMember } from './steps.js';
+import { checkEtcdQuorum, dropKnownHosts, forgetMember, waitMemberGone } from './steps.js';
 
 export interface RemoveNodeRequest {
   concurrency: number;
@@ -97,6 +97,14 @@ export async function removeNode(
       }
       const kept = await forgetMember(session, remaining, name);
       if (kept) req.log(kept);
+      const shows = await waitMemberGone(
+        session,
+        dataNodes(cluster)
+          .map((h) => h.name)
+          .filter((n) => n !== name),
+        name,
+      );
+      if (shows) req.log(shows);
     }
 
     writeFileSync(paths.config, without);

@@ -40,7 +40,8 @@ export async function replaceNode(
   const loaded = loadCluster(dir);
   const { cluster, paths } = loaded;
   const host = cluster.hosts.find((h) => h.name === name);
-  if (!host) throw new UsageError(`${name} is not an instance of ${paths.config} (instances: ${cluster.hosts.map((h) => h.name).join(', ')})`);
+  if (!host)
+    throw new UsageError(`${name} is not an instance of ${paths.config} (instances: ${cluster.hosts.map((h) => h.name).join(', ')})`);
   const material = await ensureClusterMaterial(loaded);
   const session = new ClusterSession(cluster, paths, material, seams.connectHost, seams.rest);
   const lines: string[] = [];

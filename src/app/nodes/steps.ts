@@ -14,6 +14,8 @@ import type { ResolvedHost } from '../../model/types.js';
 import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
 import { knownHostsName } from '../../transport/known-hosts.js';
 import type { ClusterSession } from '../session.js';
+import { tryReadCluster } from '../live/view.js';
+import { waitFor } from '../wait.js';
 import { withoutKnownHosts } from './config-edit.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -89,4 +91,26 @@ export async function forgetMember(session: ClusterSession, remaining: ResolvedH
   }
   // Not fatal: the key expires with its lease on its own.
   return `${name}'s member key stays in etcd until its lease expires (${errors.join('; ')})`;
+}
+
+/**
+ * Until the remaining members' DCS view no longer lists `name` (its key deleted, or expired with
+ * its lease: at most ttl), bounded; a line saying it still shows, or undefined once gone.
+ */
+export async function waitMemberGone(
+  session: ClusterSession,
+  members: readonly string[],
+  name: string,
+  timeoutMs = 45_000,
+): Promise<string | undefined> {
+  const gone = await waitFor(
+    async () => {
+      const info = await tryReadCluster(session, members);
+      return info && !info.members.some((m) => m.name === name) ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 500, what: `${name} to leave the DCS` },
+  ).catch(() => false);
+  return gone
+    ? undefined
+    : `${name} still shows in Patroni's view after ${Math.round(timeoutMs / 1000)} s; it goes when its key's lease expires`;
 }
