@@ -197,3 +197,17 @@ export function postmasterParametersCommand(port: number): Command {
 export function disableUnitsCommand(units: readonly string[]): Command {
   return { script: `systemctl disable --now ${units.map(quote).join(' ')}`, intent: { kind: 'disable-units', units } };
 }
+
+/** Whether the physical replication slot exists on this member (prints `1`), read with the pinned search_path. */
+export function replicationSlotExistsCommand(slot: string, port: number): Command {
+  const sql = `SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name ${EQ} ${quoteLiteral(slot)}`;
+  return {
+    script: `cd /tmp && ${PINNED_SEARCH_PATH} runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h /var/run/postgresql -d postgres -c ${quote(sql)}`,
+    intent: { kind: 'replication-slot-exists', slot },
+  };
+}
+
+/** A SQL string literal: quotes doubled (the slot names Patroni derives hold none, but a literal is a literal). */
+function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

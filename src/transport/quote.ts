@@ -56,7 +56,9 @@ export type CommandIntent =
   /** restore, remove-node: Patroni and its PostgreSQL stopped on a data node. */
   | { kind: 'stop-member'; unit: string }
   /** remove-node: units stopped and disabled on a host leaving the cluster. */
-  | { kind: 'disable-units'; units: readonly string[] };
+  | { kind: 'disable-units'; units: readonly string[] }
+  /** remove-node: does the leader still hold a member's replication slot. */
+  | { kind: 'replication-slot-exists'; slot: string };
 
 /** Text spliced into a `sh` template verbatim. Only for fragments pgha itself wrote. */
 export interface RawShell {

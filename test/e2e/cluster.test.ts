@@ -13,6 +13,7 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { clusterSecrets, e2eSuiteCanRun, removeStaleCluster, pgha, pghaOk, psql, ssh, sshOk, removeTestCluster } from './harness.js';
+import { ProxyWriter } from './probes.js';
 
 const canRun = e2eSuiteCanRun('cluster');
 
@@ -424,6 +425,11 @@ except urllib.error.HTTPError as e:
         JSON.parse((await pghaOk(['status', dir, '-o', 'json'])).stdout) as { etcd: { name: string; healthy: boolean }[] };
       const started = postmasterStart();
       const etcdBefore = etcdStartedAt();
+      // A writer through HAProxy for the whole case: adding, rebuilding and removing a node fails
+      // and loses no write (HAProxy reloads keep their servers' states).
+      const writer = new ProxyWriter(dir, PROXY);
+      writer.install();
+      const stopWriter = writer.start('grow_shrink_writes');
 
       const doc = parse(original) as { instances: Record<string, unknown>[] };
       doc.instances.push({ Name: 'pg4', node: 5, location: doc.instances[0]!.location, role: ['replica', 'etcd'], ip_address: PG4 });
@@ -491,6 +497,12 @@ except urllib.error.HTTPError as e:
         await new Promise((r) => setTimeout(r, 1000));
       expect(sql(leaderIp, "select slot_name from pg_catalog.pg_replication_slots where slot_name = 'pg4'")).toBe('');
       expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+      const report = await stopWriter();
+      process.stdout.write(
+        `[figure] add, replace and remove pg4 under a writer: ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms\n`,
+      );
+      expect(report.errors).toBe(0);
+      expect(report.lost).toBe(0);
     },
     15 * 60_000,
   );

@@ -26,7 +26,7 @@ import { tryReadCluster } from '../live/view.js';
 import type { Progress } from '../progress.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 import { withoutInstance } from './config-edit.js';
-import { checkEtcdQuorum, dropKnownHosts, forgetMember, waitMemberGone } from './steps.js';
+import { checkEtcdQuorum, dropKnownHosts, dropMemberSlot, forgetMember, slotNameOf, waitMemberGone } from './steps.js';
 
 export interface RemoveNodeRequest {
   concurrency: number;
@@ -69,12 +69,14 @@ export async function removeNode(
   const session = new ClusterSession(cluster, paths, material, seams.connectHost, seams.rest);
   try {
     const remaining = cluster.hosts.filter((h) => h.name !== name);
+    let leader: string | undefined;
     if (isDataNode(host)) {
       const live = await tryReadCluster(
         session,
         dataNodes(cluster).map((h) => h.name),
       );
-      if (live && leaderOf(live)?.name === name) {
+      leader = live ? leaderOf(live)?.name : undefined;
+      if (leader === name) {
         throw new RefusedError(`refusing to remove ${name}; nothing was changed:`, [`${name} is the leader`], {
           hint: `switch over first: pgha switchover ${paths.dir}`,
         });
@@ -105,6 +107,11 @@ export async function removeNode(
         name,
       );
       if (shows) req.log(shows);
+      if (leader) {
+        await session.connect([session.host(leader)], 1);
+        const slot = await dropMemberSlot(session, leader, name);
+        req.log(slot ?? `${leader}: replication slot ${slotNameOf(name)} dropped`);
+      }
     }
 
     writeFileSync(paths.config, without);

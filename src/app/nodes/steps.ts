@@ -16,6 +16,9 @@ import { knownHostsName } from '../../transport/known-hosts.js';
 import type { ClusterSession } from '../session.js';
 import { tryReadCluster } from '../live/view.js';
 import { waitFor } from '../wait.js';
+import { replicationSlotExistsCommand } from '../../components/host-commands.js';
+import { patchDcsConfig } from '../../patroni/ops.js';
+import { run } from '../../transport/types.js';
 import { withoutKnownHosts } from './config-edit.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -113,4 +116,39 @@ export async function waitMemberGone(
   return gone
     ? undefined
     : `${name} still shows in Patroni's view after ${Math.round(timeoutMs / 1000)} s; it goes when its key's lease expires`;
+}
+
+/** The physical slot Patroni keeps for a member: its name, lower-cased, anything but [a-z0-9_] as `_`. */
+export function slotNameOf(member: string): string {
+  return member.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+}
+
+/**
+ * The leader's replication slot for a member that left, dropped now. Patroni 4 keeps the slots of
+ * members that disappeared for `member_slots_ttl` (30 min by default), retaining WAL for a node
+ * that is not coming back; remove-node sets it to 0 for one HA cycle (the PATCH wakes the leader's
+ * loop), waits until the slot is gone, and puts the DCS value back. Patroni 3 drops the slot
+ * itself once the member's key is gone, and ignores the key. A line when the slot stays.
+ */
+export async function dropMemberSlot(session: ClusterSession, leader: string, member: string): Promise<string | undefined> {
+  const slot = slotNameOf(member);
+  const port = Number(session.host(leader).vars.postgres_port);
+  const exists = async () =>
+    (await run(session.transport(leader), replicationSlotExistsCommand(slot, port), 'read replication slots')).stdout.trim() === '1';
+  if (!(await exists())) return undefined;
+  const before = (await session.patroni(leader).config()).member_slots_ttl;
+  const writer = session.patroni(leader, { fromMember: true });
+  await patchDcsConfig(writer, { member_slots_ttl: 0 });
+  try {
+    const gone = await waitFor(async () => ((await exists()) ? undefined : true), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      what: `${leader} to drop ${member}'s replication slot`,
+    }).catch(() => false);
+    return gone
+      ? undefined
+      : `${leader} still holds replication slot ${slot}: drop it there (SELECT pg_drop_replication_slot('${slot}')) once Patroni no longer lists ${member}`;
+  } finally {
+    await patchDcsConfig(writer, { member_slots_ttl: before ?? null });
+  }
 }

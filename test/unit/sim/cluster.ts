@@ -527,6 +527,9 @@ class SimTransport implements HostTransport {
         this.sim.log.push(`${this.host}: stop Patroni and PostgreSQL`);
         return ok(was ? 'stopped\n' : '');
       }
+      case 'replication-slot-exists':
+        // The leader's slots: one per member the simulation has, as Patroni keeps them.
+        return ok(this.sim.members.has(intent.slot) && this.sim.leader() !== intent.slot ? '1\n' : '');
       case 'disable-units':
         for (const u of intent.units) h.active.delete(u);
         this.sim.log.push(`${this.host}: disable ${intent.units.join(' ')}`);
