@@ -409,7 +409,7 @@ except urllib.error.HTTPError as e:
   });
 
   it(
-    'grows and shrinks while it serves: pg4 joins etcd and Patroni with reloads only; remove-node takes it out again',
+    'grows and shrinks while it serves: pg4 joins etcd and Patroni with reloads only, replace-node rebuilds it empty, remove-node takes it out again; a writer through HAProxy loses nothing',
     async () => {
       const PG4 = `${SUBNET}.15`;
       const configPath = join(dir, 'config.yml');

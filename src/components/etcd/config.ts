@@ -91,7 +91,7 @@ export function withInitialSettingsOf(desired: string, onHost: string): string {
     if (!isPlainObject(want) || !isPlainObject(have)) return desired;
     if (onlyInitialSettingsDiffer(onHost, desired)) return onHost;
     const merged = Object.fromEntries(Object.entries(want).map(([k, v]) => [k, k.startsWith('initial-') && k in have ? have[k] : v]));
-    return toYaml(merged as Plain);
+    return toYaml(merged);
   } catch {
     return desired;
   }
