@@ -13,14 +13,7 @@ import { RefusedError } from '../../src/errors.js';
 import { ETCD_CONFIG } from '../../src/components/paths.js';
 import { onlyInitialSettingsDiffer, withInitialSettingsOf } from '../../src/components/etcd/config.js';
 import type { SimCluster } from './sim/cluster.js';
-import { planLines, simulated } from './sim/setup.js';
-
-const PG4 = `  - Name: pg4
-    node: 5
-    location: main
-    role: [replica, etcd]
-    ip_address: 10.10.0.14
-`;
+import { PG4_INSTANCE, planLines, simulated } from './sim/setup.js';
 
 describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy)', () => {
   const c = simulated('m1-haproxy-nspawn', 'demo');
@@ -39,7 +32,7 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
   });
 
   it('adds a data node: etcd member add, then it joins as an existing member; a replica; nothing else restarts', async () => {
-    writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4}  - Name: proxy1`));
+    writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4_INSTANCE}  - Name: proxy1`));
     sim.addHost('pg4', { os_version: 12 });
     // As `pgha provision` leaves DIR: the new host's key and certificate made.
     await ensureClusterMaterial(loadCluster(c.dir(), {}));
@@ -95,7 +88,7 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
   it('refuses, changing nothing, two membership changes at once, or one that would lose quorum', async () => {
     const two = original.replace(
       '  - Name: proxy1',
-      `${PG4}${PG4.replace(/pg4/g, 'pg5').replace('.14', '.15').replace('node: 5', 'node: 6')}  - Name: proxy1`,
+      `${PG4_INSTANCE}${PG4_INSTANCE.replace(/pg4/g, 'pg5').replace('.14', '.15').replace('node: 5', 'node: 6')}  - Name: proxy1`,
     );
     writeFileSync(config(), two);
     sim.addHost('pg5', { os_version: 12 });
@@ -111,7 +104,7 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
         /changes etcd's membership by 2 members .*add member pg4.*add member pg5.*one member at a time/,
       );
       // With pg3's etcd down, a fourth member would need 3 of 4 healthy: refused, naming the member down.
-      writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4}  - Name: proxy1`));
+      writeFileSync(config(), original.replace('  - Name: proxy1', `${PG4_INSTANCE}  - Name: proxy1`));
       sim.host('pg3').active.delete('etcd.service');
       const quorum = await c.run().then(
         () => undefined,

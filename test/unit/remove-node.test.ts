@@ -14,14 +14,7 @@ import { replaceNode } from '../../src/app/nodes/replace.js';
 import { withoutInstance, withoutKnownHosts } from '../../src/app/nodes/config-edit.js';
 import { RefusedError, UsageError } from '../../src/errors.js';
 import type { SimCluster } from './sim/cluster.js';
-import { planLines, simulated } from './sim/setup.js';
-
-const PG4 = `  - Name: pg4
-    node: 5
-    location: main
-    role: [replica, etcd]
-    ip_address: 10.10.0.14
-`;
+import { lineAt, PG4_INSTANCE, planLines, simulated } from './sim/setup.js';
 
 describe('pgha remove-node (simulated, bare M1 + HAProxy)', () => {
   const c = simulated('m1-haproxy-nspawn', 'demo', { bare: true });
@@ -38,7 +31,7 @@ describe('pgha remove-node (simulated, bare M1 + HAProxy)', () => {
   beforeAll(async () => {
     sim = c.sim();
     expect((await c.run()).exitCode).toBe(0);
-    writeFileSync(config(), readFileSync(config(), 'utf8').replace('  - Name: proxy1', `${PG4}  - Name: proxy1`));
+    writeFileSync(config(), readFileSync(config(), 'utf8').replace('  - Name: proxy1', `${PG4_INSTANCE}  - Name: proxy1`));
     sim.addHost('pg4', { os_version: 12 });
     await ensureClusterMaterial(loadCluster(c.dir(), {}));
     expect((await c.run()).exitCode).toBe(0);
@@ -76,11 +69,7 @@ describe('pgha remove-node (simulated, bare M1 + HAProxy)', () => {
     const r = await remove('pg4');
     expect(r.exitCode).toBe(0);
     const log = sim.since(mark);
-    const at = (line: string) => {
-      const i = log.indexOf(line);
-      expect(i, `${line} in\n${log.join('\n')}`).toBeGreaterThanOrEqual(0);
-      return i;
-    };
+    const at = (line: string) => lineAt(log, line);
     const stop = at('pg4: stop Patroni and PostgreSQL');
     const forget = at('etcd: delete /pgha/demo/members/pg4');
     const memberRemove = at('etcd: member remove pg4');
@@ -136,11 +125,7 @@ describe('pgha replace-node (simulated, bare M1 + HAProxy)', () => {
     const r = await replace('pg3');
     expect(r.exitCode).toBe(0);
     const log = sim.since(mark);
-    const at = (line: string) => {
-      const i = log.indexOf(line);
-      expect(i, `${line} in\n${log.join('\n')}`).toBeGreaterThanOrEqual(0);
-      return i;
-    };
+    const at = (line: string) => lineAt(log, line);
     expect(at('etcd: member remove pg3')).toBeLessThan(at('etcd: member add https://10.10.0.13:2380'));
     expect(at('etcd: delete /pgha/demo/members/pg3')).toBeLessThan(at('pg3: start etcd.service'));
     expect(at('etcd: member add https://10.10.0.13:2380')).toBeLessThan(at('pg3: start etcd.service'));

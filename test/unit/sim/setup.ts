@@ -2,7 +2,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { ensureClusterMaterial, loadCluster } from '../../../src/app/cluster-dir.js';
 import { deploy, type DeployRequest } from '../../../src/app/deploy/index.js';
 import type { DeploySeams } from '../../../src/app/deploy/context.js';
@@ -62,3 +62,18 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
 
 export const index = (log: string[], re: RegExp) => log.findIndex((l) => re.test(l));
 export const lastIndex = (log: string[], re: RegExp) => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
+
+/** Where `line` is in `log`, asserting it is there at all (the log shown when not). */
+export function lineAt(log: string[], line: string): number {
+  const i = log.indexOf(line);
+  expect(i, `${line} in\n${log.join('\n')}`).toBeGreaterThanOrEqual(0);
+  return i;
+}
+
+/** A fourth data node running etcd, as config.yml's instances list it (m1-haproxy-nspawn's addresses). */
+export const PG4_INSTANCE = `  - Name: pg4
+    node: 5
+    location: main
+    role: [replica, etcd]
+    ip_address: 10.10.0.14
+`;
