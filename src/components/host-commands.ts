@@ -193,9 +193,16 @@ export function postmasterParametersCommand(port: number): Command {
   };
 }
 
-/** Units stopped and disabled, so that a reboot of a host that left the cluster starts none of them. */
+/**
+ * Units stopped and disabled, so that a reboot of a host that left the cluster starts none of
+ * them. One at a time, and a unit the host never got (a deploy that stopped half-way) is no
+ * error: the host is leaving, what is there is stopped.
+ */
 export function disableUnitsCommand(units: readonly string[]): Command {
-  return { script: `systemctl disable --now ${units.map(quote).join(' ')}`, intent: { kind: 'disable-units', units } };
+  const script = `for u in ${units.map(quote).join(' ')}; do
+  if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl disable --now -- "$u"; fi
+done`;
+  return { script, intent: { kind: 'disable-units', units } };
 }
 
 /** Whether the physical replication slot exists on this member (prints `1`), read with the pinned search_path. */

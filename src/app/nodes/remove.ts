@@ -20,6 +20,7 @@ import { ConfigError, RefusedError, UsageError } from '../../errors.js';
 import { leaderOf } from '../../patroni/judge.js';
 import { platformFor } from '../../platforms/index.js';
 import { run } from '../../transport/types.js';
+import { servicesFor } from '../../render/index.js';
 import { ensureClusterMaterial, loadCluster } from '../cluster-dir.js';
 import { deploy, type DeployResult } from '../deploy/index.js';
 import { tryReadCluster } from '../live/view.js';
@@ -121,9 +122,9 @@ export async function removeNode(
 
     const lines: string[] = [];
     if (reachable) {
-      const units = [isDataNode(host) ? patroniUnit(cluster) : undefined, hasRole(host, 'etcd') ? 'etcd.service' : undefined].filter(
-        (u): u is string => u !== undefined,
-      );
+      // Every unit pgha runs there (HAProxy, PgBouncer, the exporters too): a bare host left as it
+      // is must not go on serving its last configuration.
+      const units = servicesFor(cluster, host);
       if (units.length) {
         await run(session.transport(name), disableUnitsCommand(units), 'disable services');
         lines.push(`${name}: ${units.join(', ')} stopped and disabled`);
