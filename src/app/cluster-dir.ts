@@ -17,7 +17,8 @@ import type { ClusterPki } from '../model/types.js';
 
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
-import { printConfigWarnings } from './config-warnings.js';
+import { printConfigWarnings, printPkiWarnings } from './config-warnings.js';
+import { etcdMembers } from '../components/common.js';
 
 export function clusterNameOf(dir: string): string {
   return basename(resolvePath(dir));
@@ -74,12 +75,13 @@ export interface ClusterMaterial {
  * no component owns: pgha itself logs in with it (HAProxy's stats page demands one, mtls Patroni
  * too), whatever the cluster runs.
  */
-export function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: string[] } {
+export function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; clients: string[]; etcdPeers: string[] } {
   const dials = (h: ResolvedHost) =>
     COMPONENTS.some((c) => c.dialsWithHostCert !== undefined && c.runsOn(cluster, h) && c.dialsWithHostCert(cluster, h));
   return {
     hosts: cluster.hosts.map((h) => ({ name: h.name, ip: h.ip, serverOnly: !dials(h) })),
     clients: [...new Set([...COMPONENTS.flatMap((c) => c.clientIdentities?.(cluster) ?? []), 'pgha'])],
+    etcdPeers: etcdMembers(cluster).map((h) => h.name),
   };
 }
 
@@ -98,7 +100,7 @@ export async function readClusterMaterial(
   const wanted = pkiWanted(cluster);
   const [ssh, pkiMissing, secrets] = await Promise.all([
     readSshKey(paths.dir),
-    missingPki(paths.dir, wanted.hosts, wanted.clients),
+    missingPki(paths.dir, wanted.hosts, wanted.clients, new Date(), wanted.etcdPeers),
     loadSecrets(paths.dir),
   ]);
   const missing = [
@@ -125,7 +127,8 @@ export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<Clus
   const { paths, cluster } = loaded;
   const ssh = await ensureSshKey(paths.dir);
   const wanted = pkiWanted(cluster);
-  await ensureClusterPki(paths.dir, wanted.hosts, { clients: wanted.clients });
+  const report = await ensureClusterPki(paths.dir, wanted.hosts, { clients: wanted.clients, etcdPeers: wanted.etcdPeers });
+  printPkiWarnings(report.warnings);
   const secrets = await ensureSecrets(paths.dir, clusterSecretNames(cluster));
   const pki = await readClusterPki(paths.dir);
   return { secrets, pki, sshPublicKey: ssh.publicKeyLine };

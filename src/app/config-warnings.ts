@@ -16,3 +16,13 @@ export function printConfigWarnings(warnings: readonly ConfigProblem[], err: Nod
     err.write(line);
   }
 }
+
+/** What ensureClusterPki found an operator should act on (a CA close to expiry, etcd without its peer CA), once per process. */
+export function printPkiWarnings(warnings: readonly string[], err: NodeJS.WritableStream = process.stderr): void {
+  for (const w of warnings) {
+    const line = `warning: ${w}\n`;
+    if (printed.has(line)) continue;
+    printed.add(line);
+    err.write(line);
+  }
+}

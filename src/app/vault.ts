@@ -41,7 +41,7 @@ export async function secretFiles(dir: string): Promise<string[]> {
   await secretsIn(join(p.secrets, '.rotate'));
   for (const e of await entries(p.ssl)) {
     // The CA's key, and during `rotate-certs --ca` the new or the old one's (src/pki/rotation.ts).
-    if (e.file && /^ca(-next|-previous)?\.key$/.test(e.name)) files.push(join(p.ssl, e.name));
+    if (e.file && /^(etcd-peer-)?ca(-next|-previous)?\.key$/.test(e.name)) files.push(join(p.ssl, e.name));
     if (!e.dir) continue;
     for (const f of await entries(join(p.ssl, e.name))) if (f.file && f.name.endsWith('.key')) files.push(join(p.ssl, e.name, f.name));
   }

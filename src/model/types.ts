@@ -109,6 +109,13 @@ export interface ClusterPki {
   caIssuer?: string;
   nodes: Record<string, { cert: string; key: string }>;
   clients: Record<string, { cert: string; key: string }>;
+  /**
+   * etcd's peer TLS when etcd has its own peer CA (src/pki/rotation.ts#ETCD_PEER_CA): what the
+   * peer port trusts, and each member's peer certificate once the peer CA has issued it (until
+   * then a member presents its node certificate). Absent in a cluster directory from before the
+   * peer CA existed: the peer port trusts the cluster CA and members present node certificates.
+   */
+  etcdPeer?: { caCert: string; nodes: Record<string, { cert: string; key: string }> };
 }
 
 /** Everything rendering needs besides the resolved cluster: pure inputs. */

@@ -164,6 +164,8 @@ function build(o: BuildOptions): string {
 
 export interface IssueCaOptions {
   clusterName: string;
+  /** What the CA is, after the cluster's name in its subject: `CA` (the default), `etcd peer CA`. */
+  title?: string;
   now: Date;
   keyPem?: string;
   random?: RandomBytes;
@@ -175,7 +177,7 @@ export function issueCa(opts: IssueCaOptions): KeyAndCert {
   const notAfter = new Date(opts.now.getTime());
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
   const name = [
-    { name: 'commonName', value: `pgha ${opts.clusterName} CA` },
+    { name: 'commonName', value: `pgha ${opts.clusterName} ${opts.title ?? 'CA'}` },
     { name: 'organizationName', value: 'pgha' },
   ];
   const certPem = build({
@@ -318,7 +320,7 @@ export function needsReissue(certPem: string, opts: NeedsReissueOptions): string
     return `certificate cannot be read (${(err as Error).message})`;
   }
   const ca = new X509Certificate(opts.caCertPem);
-  if (!x509.checkIssued(ca) || !x509.verify(ca.publicKey)) return 'not signed by the current cluster CA';
+  if (!x509.checkIssued(ca) || !x509.verify(ca.publicKey)) return 'not signed by the current CA';
 
   const { notBefore, notAfter } = cert.validity;
   if (notBefore.getTime() > opts.now.getTime()) return `not valid before ${notBefore.toISOString()}`;

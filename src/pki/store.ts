@@ -1,7 +1,8 @@
 /**
  * The cluster PKI on disk, DIR/ssl (docs/architecture.md#the-cluster-directory):
  *   ssl/ 0700: ca.key 0600, ca.crt 0644
- *   ssl/<host>/ 0700: node.key 0600, node.crt 0644
+ *   ssl/etcd-peer-ca.key 0600, etcd-peer-ca.crt 0644 (etcd's peer CA, src/pki/rotation.ts#ETCD_PEER_CA)
+ *   ssl/<host>/ 0700: node.key 0600, node.crt 0644; etcd-peer.key, etcd-peer.crt on etcd members
  *   ssl/clients/ 0700: <name>.key 0600, <name>.crt 0644
  *
  * Re-runs keep whatever is still good. A certificate that must be reissued keeps its private key
@@ -15,11 +16,9 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { ClusterPki } from '../model/types.js';
 import {
-  daysLeft,
   generateRsaKeyPemAsync,
   type ExtKeyUsage,
   type HostIdentity,
-  issueCa,
   issueClientCert,
   issueNodeCert,
   type KeyAndCert,
@@ -30,8 +29,9 @@ import {
   nodeSans,
   type SubjectAltNames,
 } from './certs.js';
+import { ensureCa } from './ca-store.js';
 import { enforceMode, ensurePrivateDir, writeFileAtomic } from './files.js';
-import { readCaFiles, trustBundle } from './rotation.js';
+import { CLUSTER_CA, ETCD_PEER_CA, ETCD_PEER_CA_MIGRATING, etcdPeerTrust, readCaFamily, readCaFiles, trustBundle } from './rotation.js';
 // Keys may be sealed (vault mode); certificates never are, and read through the same function.
 import { readPrivateIfExists as readIfExists, writePrivate } from './vault.js';
 
@@ -47,6 +47,8 @@ export interface PkiReport {
 export interface EnsurePkiOptions {
   /** Client identities for mtls mode, e.g. ['haproxy', 'pgha']; [] otherwise. */
   clients: string[];
+  /** The hosts (among `hosts`) that run etcd: each gets a peer certificate from etcd's peer CA. */
+  etcdPeers?: string[];
   now?: Date;
   /** Goes into the CA's subject; defaults to the directory's name. */
   clusterName?: string;
@@ -59,7 +61,6 @@ export interface EnsurePkiOptions {
 
 const KEY_MODE = 0o600;
 const CERT_MODE = 0o644;
-const CA_WARN_DAYS = 365;
 // Host and client names become directory and file names: refuse anything that could escape DIR/ssl.
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const CLIENTS_DIR = 'clients';
@@ -86,6 +87,8 @@ interface LeafSpec {
   sans: SubjectAltNames;
   commonName: string;
   extKeyUsage: ExtKeyUsage[];
+  /** The CA that signs it, when not the cluster CA (etcd peer certificates). */
+  issuer?: KeyAndCert;
   issue(keyPem: string): KeyAndCert;
 }
 
@@ -108,12 +111,23 @@ export async function ensureClusterPki(dir: string, hosts: HostIdentity[], opts:
   const ssl = join(dir, 'ssl');
   await ensurePrivateDir(ssl);
 
-  const ca = await ensureCa(ssl, clusterName, now, report, rel);
+  const cluster = await ensureCa(ssl, CLUSTER_CA, clusterName, now, report, rel, true);
+  const ca = cluster.pair!;
+  // etcd's peer CA is born with the cluster CA. A directory that has a cluster CA without it comes
+  // from before it existed: its etcd members present node certificates to each other, and only a
+  // CA rotation, whose phases let both kinds be trusted meanwhile, can move them to peer ones.
+  const peerCa = (await ensureCa(ssl, ETCD_PEER_CA, clusterName, now, report, rel, cluster.created)).pair;
+  const peerHosts = hosts.filter((h) => opts.etcdPeers?.includes(h.name));
+  if (peerHosts.length && !peerCa && (await readCaFamily(dir, ETCD_PEER_CA)).next === undefined) {
+    report.warnings.push(
+      `etcd has no peer CA of its own (${rel(join(ssl, `${ETCD_PEER_CA.current}.crt`))}): its peer port accepts any certificate of the cluster CA that allows client use, including those of hosts that are not etcd members; run 'pgha rotate-certs DIR --ca' once to give etcd its own`,
+    );
+  }
 
-  const leaves = leafSpecs(ssl, hosts, opts.clients, ca, now);
+  const leaves = leafSpecs(ssl, hosts, opts.clients, ca, now, peerCa ? { ca: peerCa, hosts: peerHosts } : undefined);
 
   // Decide everything first, then generate all missing keys concurrently (keygen dominates).
-  const plans = (await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now)))).map((p): LeafPlan =>
+  const plans = (await Promise.all(leaves.map((leaf) => planLeaf(leaf, leaf.issuer ?? ca, now)))).map((p): LeafPlan =>
     opts.reissueAll && p.action === 'keep' ? { ...p, action: 'reissue', reason: 'rotation asked for' } : p,
   );
   const newKeys = await Promise.all(
@@ -150,6 +164,7 @@ export async function missingPki(
   hosts: HostIdentity[],
   clients: string[],
   now = new Date(),
+  etcdPeers: string[] = [],
 ): Promise<{ missing: string[]; stale: string[] }> {
   const rel = (p: string) => relative(dir, p);
   const ssl = join(dir, 'ssl');
@@ -164,14 +179,45 @@ export async function missingPki(
     return { missing: absent.filter((p): p is string => p !== undefined), stale: [] };
   }
   const ca = { keyPem: caKey, certPem: caCert };
-  const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, ca, now, true)));
+  const [peerKey, peerCert] = [
+    await readIfExists(join(ssl, `${ETCD_PEER_CA.current}.key`)),
+    await readIfExists(join(ssl, `${ETCD_PEER_CA.current}.crt`)),
+  ];
+  if (peerKey !== undefined && peerCert !== undefined && etcdPeers.length) {
+    const peerCa = { keyPem: peerKey, certPem: peerCert };
+    leaves.push(...peerLeafSpecs(ssl, { ca: peerCa, hosts: hosts.filter((h) => etcdPeers.includes(h.name)) }, now));
+  }
+  const plans = await Promise.all(leaves.map((leaf) => planLeaf(leaf, leaf.issuer ?? ca, now, true)));
   return {
     missing: plans.flatMap((p) => (p.action === 'create' ? [rel(p.leaf.certPath)] : [])),
     stale: plans.flatMap((p) => (p.action === 'reissue' ? [`${rel(p.leaf.certPath)}: ${p.reason}`] : [])),
   };
 }
 
-function leafSpecs(ssl: string, hosts: HostIdentity[], clients: string[], ca: KeyAndCert, now: Date): LeafSpec[] {
+/** etcd members' peer certificates: node-like (name, address, both usages), from etcd's peer CA. */
+function peerLeafSpecs(ssl: string, peer: { ca: KeyAndCert; hosts: HostIdentity[] }, now: Date): LeafSpec[] {
+  return peer.hosts.map((h) => {
+    const host = { name: h.name, ip: h.ip };
+    return {
+      keyPath: join(ssl, h.name, 'etcd-peer.key'),
+      certPath: join(ssl, h.name, 'etcd-peer.crt'),
+      sans: nodeSans(host),
+      commonName: h.name,
+      extKeyUsage: nodeExtKeyUsage(host),
+      issuer: peer.ca,
+      issue: (keyPem: string) => issueNodeCert({ ca: peer.ca, host, now, keyPem }),
+    };
+  });
+}
+
+function leafSpecs(
+  ssl: string,
+  hosts: HostIdentity[],
+  clients: string[],
+  ca: KeyAndCert,
+  now: Date,
+  peer?: { ca: KeyAndCert; hosts: HostIdentity[] },
+): LeafSpec[] {
   const leaves: LeafSpec[] = hosts.map((host) => ({
     keyPath: join(ssl, host.name, 'node.key'),
     certPath: join(ssl, host.name, 'node.crt'),
@@ -190,6 +236,7 @@ function leafSpecs(ssl: string, hosts: HostIdentity[], clients: string[], ca: Ke
       issue: (keyPem) => issueClientCert({ ca, commonName: name, now, keyPem }),
     });
   }
+  if (peer) leaves.push(...peerLeafSpecs(ssl, peer, now));
   return leaves;
 }
 
@@ -228,45 +275,6 @@ function isUsableKey(keyPem: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function ensureCa(ssl: string, clusterName: string, now: Date, report: PkiReport, rel: (p: string) => string): Promise<KeyAndCert> {
-  const keyPath = join(ssl, 'ca.key');
-  const certPath = join(ssl, 'ca.crt');
-  const keyPem = await readIfExists(keyPath);
-  const certPem = await readIfExists(certPath);
-
-  if (keyPem === undefined && certPem === undefined) {
-    const ca = issueCa({ clusterName, now, keyPem: await generateRsaKeyPemAsync() });
-    await writePrivate(dirname(ssl), keyPath, ca.keyPem, KEY_MODE);
-    await writeFileAtomic(certPath, ca.certPem, CERT_MODE);
-    report.created.push(rel(certPath));
-    return ca;
-  }
-  // Never replace half a CA silently: every host trusts the old certificate, and a new CA would
-  // mean reissuing and redeploying everything. That has to be the operator's decision.
-  if (keyPem === undefined || certPem === undefined) {
-    const missing = keyPem === undefined ? keyPath : certPath;
-    throw new UsageError(`cluster CA incomplete: ${missing} is missing`, {
-      hint: 'restore it from a backup; to start a new CA, remove DIR/ssl entirely and redeploy every host',
-    });
-  }
-  if (!keyMatchesCert(keyPem, certPem)) {
-    throw new UsageError(`${keyPath} does not belong to ${certPath}`, {
-      hint: 'restore the matching pair from a backup',
-    });
-  }
-  await enforceMode(keyPath, KEY_MODE);
-  const left = daysLeft(certPem, now);
-  if (left < CA_WARN_DAYS) {
-    report.warnings.push(
-      left <= 0
-        ? `cluster CA ${rel(certPath)} has expired; TLS between cluster members will fail`
-        : `cluster CA ${rel(certPath)} expires in ${Math.floor(left)} days; run 'pgha rotate-certs DIR --ca' to roll a new one`,
-    );
-  }
-  report.kept.push(rel(certPath));
-  return { keyPem, certPem };
 }
 
 async function mustRead(path: string): Promise<string> {
@@ -315,6 +323,18 @@ export async function readClusterPki(dir: string, want: { hosts?: string[]; clie
       key: await mustRead(join(ssl, name, 'node.key')),
     };
   }
+  const peerFiles = await readCaFamily(dir, ETCD_PEER_CA);
+  const migrating = (await readIfExists(join(ssl, ETCD_PEER_CA_MIGRATING))) !== undefined;
+  const peer = etcdPeerTrust(peerFiles, caCert, migrating);
+  const peerNodes: NonNullable<ClusterPki['etcdPeer']>['nodes'] = {};
+  // A member's peer certificate exists once the current peer CA issued it; before that (a rotation
+  // bringing the peer CA in) the member presents its node certificate.
+  if (peerFiles.current !== undefined) {
+    for (const name of Object.keys(nodes)) {
+      const [cert, key] = [await readIfExists(join(ssl, name, 'etcd-peer.crt')), await readIfExists(join(ssl, name, 'etcd-peer.key'))];
+      if (cert !== undefined && key !== undefined) peerNodes[name] = { cert, key };
+    }
+  }
   const clients: ClusterPki['clients'] = {};
   for (const name of [...clientNames].sort()) {
     checkName('client', name);
@@ -323,5 +343,11 @@ export async function readClusterPki(dir: string, want: { hosts?: string[]; clie
       key: await mustRead(join(ssl, CLIENTS_DIR, `${name}.key`)),
     };
   }
-  return { caCert, ...(caFiles.previous !== undefined || caFiles.next !== undefined ? { caIssuer: caFiles.current } : {}), nodes, clients };
+  return {
+    caCert,
+    ...(caFiles.previous !== undefined || caFiles.next !== undefined ? { caIssuer: caFiles.current } : {}),
+    nodes,
+    clients,
+    ...(peer.ownCa ? { etcdPeer: { caCert: peer.trust, nodes: peerNodes } } : {}),
+  };
 }

@@ -15,7 +15,14 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitoringAlertCases, monitoringTargetCases, type MonitoringEnv } from './monitoring-cases.js';
 import { statusFaultCases, statusReadingCases, synchronousReplicationCases, type StatusEnv } from './status-cases.js';
-import { patronictl as patronictlOn, ProxyWriter, waitHealthy as waitHealthyOn } from './probes.js';
+import {
+  ETCD_NODE_FILES,
+  ETCD_PEER_FILES,
+  etcdPeerProbe,
+  patronictl as patronictlOn,
+  ProxyWriter,
+  waitHealthy as waitHealthyOn,
+} from './probes.js';
 import {
   clusterSecrets,
   configureM1Args,
@@ -107,6 +114,19 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
   const monitoringEnv: MonitoringEnv = { ...statusEnv, leader: () => leaderName() };
   statusReadingCases(statusEnv);
   monitoringTargetCases(monitoringEnv);
+
+  it("etcd's peer port admits only certificates of etcd's own peer CA: not the monitoring host's, not a member's node certificate", () => {
+    // Positive control: pg1's peer certificate, pg2's peer certificate verified by the peer CA.
+    expect(etcdPeerProbe(dir, IP.pg1!, IP.pg2!, ETCD_PEER_FILES)).toMatch(/^ACCEPTED .*"etcdserver":"3\.5\./);
+    // The monitoring server dials Patroni and etcd's client port with its certificate (cluster CA,
+    // client use allowed), from its own address, which the certificate names: still no etcd peer.
+    const fromMonitor = etcdPeerProbe(dir, MONITOR, IP.pg2!, { cert: '/etc/prometheus/ssl/node.crt', key: '/etc/prometheus/ssl/node.key' });
+    const fromNodeCert = etcdPeerProbe(dir, IP.pg1!, IP.pg2!, ETCD_NODE_FILES);
+    process.stdout.write(
+      `[note] etcd peer port: monitoring host's certificate: ${fromMonitor}; a member's node certificate: ${fromNodeCert}\n`,
+    );
+    for (const out of [fromMonitor, fromNodeCert]) expect(out).toMatch(/^refused .*(certificate|reset|EOF|closed)/i);
+  });
   // Synchronous replication (issue 14), on the healthy cluster led by pg1, which it leaves as it found it.
   synchronousReplicationCases({ ...statusEnv, viaProxy });
 

@@ -351,3 +351,30 @@ CREATE FUNCTION public.get_auth(text) RETURNS TABLE(usename name, passwd text) L
 
 /** How many `pgbouncer.get_auth` functions a database holds: 1 once deploy set up PgBouncer's auth_query there. */
 export const GET_AUTH_COUNT_SQL = `SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc WHERE proname = 'get_auth' AND pronamespace = 'pgbouncer'::regnamespace`;
+
+/**
+ * A request to an etcd member's peer port (`GET /version`, which any admitted peer may make),
+ * sent from host `fromIp` with a certificate and key already there: what someone holding that
+ * host's key could try. With `ca` the member's own certificate is verified against it (a positive
+ * control); without, it is not (an intruder would not care), so a refusal is etcd's verdict on
+ * the client certificate. Returns `ACCEPTED <body>` or `refused <why>`.
+ */
+export function etcdPeerProbe(dir: string, fromIp: string, memberIp: string, files: { ca?: string; cert: string; key: string }): string {
+  const context = files.ca
+    ? `ctx=ssl.create_default_context(cafile=${JSON.stringify(files.ca)})`
+    : 'ctx=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)\nctx.check_hostname=False\nctx.verify_mode=ssl.CERT_NONE';
+  const script = `import ssl,urllib.request
+${context}
+ctx.load_cert_chain(${JSON.stringify(files.cert)},${JSON.stringify(files.key)})
+try:
+    print('ACCEPTED', urllib.request.urlopen('https://${memberIp}:2380/version',context=ctx,timeout=10).read().decode())
+except Exception as e:
+    print('refused', e)
+`;
+  return sshOk(dir, fromIp, 'python3 -', script).trim();
+}
+
+/** The peer TLS files on an etcd member with its own peer CA (src/components/etcd/config.ts). */
+export const ETCD_PEER_FILES = { ca: '/etc/etcd/ssl/peer-ca.crt', cert: '/etc/etcd/ssl/peer.crt', key: '/etc/etcd/ssl/peer.key' };
+/** The node certificate on an etcd member: the cluster CA's, allowed for client use. */
+export const ETCD_NODE_FILES = { cert: '/etc/etcd/ssl/node.crt', key: '/etc/etcd/ssl/node.key' };

@@ -26,7 +26,16 @@ import {
   sshOk,
   type Ran,
 } from './harness.js';
-import { fixedPatroniDeb, patronictl as patronictlOn, ProxyWriter, rebuiltDeb, waitHealthy } from './probes.js';
+import {
+  ETCD_NODE_FILES,
+  ETCD_PEER_FILES,
+  etcdPeerProbe,
+  fixedPatroniDeb,
+  patronictl as patronictlOn,
+  ProxyWriter,
+  rebuiltDeb,
+  waitHealthy,
+} from './probes.js';
 
 const canRun = e2eSuiteCanRun('security');
 
@@ -202,6 +211,12 @@ describe.skipIf(!canRun)('security on nspawn: mtls mode, M1 + HAProxy', () => {
     // Otherwise apt installs the newest in the repository: the rebuilt one meant for the upgrade.
     doc.cluster_vars.patroni_package_version = PATRONI_BASE;
     writeFileSync(configPath, stringify(doc));
+    // A cluster directory as an older pgha left it, without etcd's own peer CA: deploy keeps the
+    // cluster CA for etcd's peers (and says so), and the rotate-certs --ca case brings the peer CA
+    // in on the live cluster, on Debian 12's etcd 3.4.
+    for (const f of readdirSync(join(dir, 'ssl'), { recursive: true, encoding: 'utf8' })) {
+      if (/(^|\/)etcd-peer/.test(f)) rmSync(join(dir, 'ssl', f));
+    }
     // The rebuilt package starts from Debian's in the package cache, which a fresh machine fills
     // on its first download-packages: run one before rebuilding (later ones reuse the cache).
     outputs.push((await pghaOk(['download-packages', dir])).stdout);
@@ -1005,5 +1020,23 @@ if runuser -u postgres -- psql -X -At -c 'select 1' "$ci host=127.0.0.1 port=554
       },
       20 * 60_000,
     );
+
+    it("brought etcd its own peer CA (the directory had none): the node certificates etcd's peers used before are refused, even from their own address", async () => {
+      expect(outputs.join('\n')).toMatch(/warning: etcd has no peer CA of its own/);
+      expect(readdirSync(join(dir, 'ssl')).filter((f) => f.startsWith('etcd-peer-ca'))).toEqual(['etcd-peer-ca.crt', 'etcd-peer-ca.key']);
+      for (const [from, to] of [
+        [IPS.pg1, IPS.pg2],
+        [IPS.pg3, IPS.pg1],
+      ] as const) {
+        expect(etcdPeerProbe(dir, from, to, ETCD_PEER_FILES)).toMatch(/^ACCEPTED .*"etcdserver":"3\.4\./);
+        const before = etcdPeerProbe(dir, from, to, ETCD_NODE_FILES);
+        process.stdout.write(`[note] etcd 3.4 peer port after the peer CA came in, a member's node certificate: ${before}\n`);
+        expect(before).toMatch(/^refused .*(certificate|reset|EOF|closed)/i);
+      }
+      // Nothing warns any more.
+      const t = await pgha(['test', dir]);
+      expect(t.code, t.stdout).toBe(0);
+      expect(t.stderr).not.toMatch(/etcd has no peer CA/);
+    });
   });
 });

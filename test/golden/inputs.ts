@@ -30,6 +30,9 @@ export function fakePki(hosts: string[]): ClusterPki {
     caCert: fakePem('CERTIFICATE', 'pgha-ca'),
     nodes: Object.fromEntries(hosts.map((h) => [h, pair(h)])),
     clients: { haproxy: pair('haproxy'), pgha: pair('pgha') },
+    // A cluster created now: etcd has its own peer CA, and every host a peer certificate (only
+    // etcd members' are rendered).
+    etcdPeer: { caCert: fakePem('CERTIFICATE', 'pgha-etcd-peer-ca'), nodes: Object.fromEntries(hosts.map((h) => [h, pair(`${h} etcd peer`)])) },
   };
 }
 

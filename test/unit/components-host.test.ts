@@ -76,6 +76,7 @@ describe('renderHost', () => {
     const keys = files.filter((f) => f.path.endsWith('.key'));
     expect(keys.map((f) => [f.path, f.owner, f.mode, f.sensitive])).toEqual([
       ['/etc/etcd/ssl/node.key', 'etcd', 0o600, true],
+      ['/etc/etcd/ssl/peer.key', 'etcd', 0o600, true],
       ['/etc/patroni/ssl/node.key', 'postgres', 0o600, true],
     ]);
     expect(files.find((f) => f.path === '/etc/patroni/demo.yml')).toMatchObject({ owner: 'postgres', group: 'postgres', mode: 0o600 });

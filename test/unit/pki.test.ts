@@ -196,7 +196,7 @@ describe('needsReissue', () => {
   });
 
   it('wants a new certificate when the CA changed', () => {
-    expect(needsReissue(node.certPem, { ...want(), caCertPem: otherCa.certPem })).toMatch(/not signed by the current cluster CA/);
+    expect(needsReissue(node.certPem, { ...want(), caCertPem: otherCa.certPem })).toMatch(/not signed by the current CA/);
   });
 
   it('checks common name and usages when asked', () => {
@@ -326,17 +326,19 @@ describe('ensureClusterPki / readClusterPki', () => {
     let report;
     const t0 = performance.now();
     try {
-      report = await ensureClusterPki(dir, hosts, { clients: ['haproxy', 'pgha'], now: NOW, clusterName: 'demo' });
+      report = await ensureClusterPki(dir, hosts, { clients: ['haproxy', 'pgha'], etcdPeers: ['pg1'], now: NOW, clusterName: 'demo' });
     } finally {
       process.umask(old);
     }
     timings['ensureClusterPki(2 hosts, 2 clients)'] = Math.round(performance.now() - t0);
     expect(report.created).toEqual([
       'ssl/ca.crt',
+      'ssl/etcd-peer-ca.crt',
       'ssl/pg1/node.crt',
       'ssl/pg2/node.crt',
       'ssl/clients/haproxy.crt',
       'ssl/clients/pgha.crt',
+      'ssl/pg1/etcd-peer.crt',
     ]);
     expect(report.kept).toEqual([]);
     expect(report.reissued).toEqual([]);
@@ -356,6 +358,20 @@ describe('ensureClusterPki / readClusterPki', () => {
     expect(cax.subject).toContain('CN=pgha demo CA');
     expect(new X509Certificate(pki.nodes['pg2']!.cert).verify(cax.publicKey)).toBe(true);
     expect(pki.nodes['pg2']!.key).toContain('PRIVATE KEY');
+    // etcd's peer CA: born with the cluster CA, apart from it, signing only the etcd member's peer
+    // certificate, which no cluster-CA verifier accepts and whose key is not the node key.
+    expect(await mode('ssl/etcd-peer-ca.key')).toBe(0o600);
+    expect(await mode('ssl/pg1/etcd-peer.key')).toBe(0o600);
+    const peerCa = new X509Certificate(pki.etcdPeer!.caCert);
+    expect(peerCa.subject).toContain('CN=pgha demo etcd peer CA');
+    expect(Object.keys(pki.etcdPeer!.nodes)).toEqual(['pg1']);
+    const peer = new X509Certificate(pki.etcdPeer!.nodes['pg1']!.cert);
+    expect(peer.verify(peerCa.publicKey)).toBe(true);
+    expect(peer.verify(cax.publicKey)).toBe(false);
+    expect(new X509Certificate(pki.nodes['pg1']!.cert).verify(peerCa.publicKey)).toBe(false);
+    expect(peer.subjectAltName).toBe('DNS:pg1, DNS:localhost, IP Address:10.33.0.11, IP Address:127.0.0.1');
+    expect(pki.etcdPeer!.nodes['pg1']!.key).not.toBe(pki.nodes['pg1']!.key);
+    expect(report.warnings).toEqual([]);
   });
 
   it('keeps everything on a re-run', async () => {
@@ -364,7 +380,7 @@ describe('ensureClusterPki / readClusterPki', () => {
     const report = await ensureClusterPki(dir, hosts, { clients: ['haproxy', 'pgha'], now: new Date(NOW.getTime() + DAY) });
     expect(report.created).toEqual([]);
     expect(report.reissued).toEqual([]);
-    expect(report.kept).toHaveLength(5);
+    expect(report.kept).toHaveLength(6);
     expect(await fingerprint('ssl/pg1/node.crt')).toBe(before);
     expect(await fingerprint('ssl/ca.crt')).toBe(caBefore);
   });
@@ -440,7 +456,7 @@ describe('ensureClusterPki / readClusterPki', () => {
   it('reissues leaves close to expiry but keeps the CA', async () => {
     const caBefore = await fingerprint('ssl/ca.crt');
     const report = await ensureClusterPki(dir, hosts, { clients: ['haproxy'], now: LATE });
-    expect(report.kept).toEqual(['ssl/ca.crt']);
+    expect(report.kept).toEqual(['ssl/ca.crt', 'ssl/etcd-peer-ca.crt']);
     expect(report.reissued.map((r) => r.path).sort()).toEqual(['ssl/clients/haproxy.crt', 'ssl/pg1/node.crt', 'ssl/pg2/node.crt']);
     for (const r of report.reissued) expect(r.reason).toMatch(/expires on .* fewer than 30/);
     expect(await fingerprint('ssl/ca.crt')).toBe(caBefore);

@@ -311,6 +311,28 @@ describe('pgbouncer.ini', () => {
 });
 
 describe('etcd config', () => {
+  it('keeps the node certificate and cluster CA for peers in a directory from before etcd had its peer CA', () => {
+    const cluster = resolveCluster(config({}), {});
+    const inputs = fakeInputs(cluster);
+    delete inputs.pki.etcdPeer;
+    const files = renderCluster(cluster, inputs, {}).get('pg1')!;
+    const doc = parse(files.find((f) => f.path === '/etc/etcd/pgha.conf.yml')!.content);
+    expect(doc['peer-transport-security']).toEqual({
+      'cert-file': '/etc/etcd/ssl/node.crt',
+      'key-file': '/etc/etcd/ssl/node.key',
+      'trusted-ca-file': '/etc/etcd/ssl/ca.crt',
+      'client-cert-auth': true,
+    });
+    expect(files.some((f) => f.path.startsWith('/etc/etcd/ssl/peer'))).toBe(false);
+  });
+  it('has a member present its node certificate while a rotation brings the peer CA in (no peer certificate yet)', () => {
+    const cluster = resolveCluster(config({}), {});
+    const inputs = fakeInputs(cluster);
+    inputs.pki.etcdPeer = { caCert: 'BOTH CAS\n', nodes: {} };
+    const files = renderCluster(cluster, inputs, {}).get('pg1')!;
+    expect(files.find((f) => f.path === '/etc/etcd/ssl/peer.crt')!.content).toContain('FAKE CERTIFICATE FOR pg1\n');
+    expect(files.find((f) => f.path === '/etc/etcd/ssl/peer-ca.crt')!.content).toBe('BOTH CAS\n');
+  });
   it('merges etcd_conf_settings; null removes a key or a section', () => {
     const doc = etcd({
       cluster: { etcd_conf_settings: { 'heartbeat-interval': 250, 'enable-v2': null, 'client-transport-security': null } },
@@ -334,6 +356,23 @@ describe('etcd config', () => {
     });
     const certAuth = etcd({ cluster: { etcd_authentication_mode: 'none' } });
     expect(certAuth['client-transport-security']).toMatchObject({ 'trusted-ca-file': '/etc/etcd/ssl/ca.crt', 'client-cert-auth': true });
+    // The peer port trusts etcd's own peer CA, and a member presents its peer certificate.
+    expect(doc['peer-transport-security']).toEqual({
+      'cert-file': '/etc/etcd/ssl/peer.crt',
+      'key-file': '/etc/etcd/ssl/peer.key',
+      'trusted-ca-file': '/etc/etcd/ssl/peer-ca.crt',
+      'client-cert-auth': true,
+    });
+    const files = render().get('pg2')!;
+    const at = (path: string) => files.find((f) => f.path === path);
+    expect(at('/etc/etcd/ssl/peer-ca.crt')!.content).toContain('FAKE CERTIFICATE FOR pgha-etcd-peer-ca');
+    expect(at('/etc/etcd/ssl/peer.crt')!.content).toContain('FAKE CERTIFICATE FOR pg2 etcd peer');
+    expect(at('/etc/etcd/ssl/peer.key')).toMatchObject({ owner: 'etcd', mode: 0o600, sensitive: true });
+    expect(
+      render()
+        .get('lb')!
+        .some((f) => f.path.startsWith('/etc/etcd/')),
+    ).toBe(false);
     const plain = etcd({ cluster: { etcd_ssl_enabled: false, etcd_authentication_mode: 'none' } });
     expect(plain['listen-peer-urls']).toBe('http://10.0.0.1:2380');
     expect(plain).not.toHaveProperty('client-transport-security');

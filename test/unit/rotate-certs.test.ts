@@ -18,7 +18,15 @@ import { CA_PHASES, nextPhase, parseJournal, trustedIn, readJournal } from '../.
 import { main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/errors.js';
 import { issueCa } from '../../src/pki/certs.js';
-import { dropPreviousCaCert, pemCertificates, promoteNextCa, readCaFiles, stageNextCa, trustBundle } from '../../src/pki/rotation.js';
+import {
+  dropPreviousCaCert,
+  ETCD_PEER_CA,
+  pemCertificates,
+  promoteNextCa,
+  readCaFiles,
+  stageNextCa,
+  trustBundle,
+} from '../../src/pki/rotation.js';
 import { ensureClusterPki, readClusterPki } from '../../src/pki/store.js';
 import type { SimCluster } from './sim/cluster.js';
 import { planLines, simulated } from './sim/setup.js';
@@ -118,7 +126,7 @@ describe('the CA files in DIR/ssl through the phases', () => {
     expect(existsSync(ssl('ca-next.crt'))).toBe(false);
     expect((await readClusterPki(dir)).caCert).toBe(bundle);
     const r = await ensureClusterPki(dir, hosts, { clients: ['pgha'], now });
-    expect(r.reissued.map((x) => x.reason)).toEqual(Array(3).fill('not signed by the current cluster CA'));
+    expect(r.reissued.map((x) => x.reason)).toEqual(Array(3).fill('not signed by the current CA'));
     expect(issuerOf(readFileSync(ssl('db1/node.crt'), 'utf8'))).toBe(subject(next));
   });
 
@@ -129,6 +137,121 @@ describe('the CA files in DIR/ssl through the phases', () => {
     const pki = await readClusterPki(dir);
     expect(pemCertificates(pki.caCert)).toHaveLength(1);
     expect(pki.caIssuer).toBeUndefined();
+  });
+});
+
+describe("etcd's peer CA, brought into a directory from before it existed by a CA rotation", () => {
+  let dir = '';
+  const hosts = [
+    { name: 'db1', ip: '10.0.0.1' },
+    { name: 'db2', ip: '10.0.0.2' },
+  ];
+  const opts = { clients: ['pgha'], etcdPeers: ['db1', 'db2'], now };
+  const ssl = (f: string) => join(dir, 'ssl', f);
+  /** What a member presents on the peer port, and what the port trusts, in one state of DIR. */
+  type PeerState = { trust: string; presents: Record<string, string> };
+  const peerState = async (): Promise<PeerState> => {
+    const pki = await readClusterPki(dir);
+    const presents = Object.fromEntries(hosts.map((h) => [h.name, (pki.etcdPeer?.nodes[h.name] ?? pki.nodes[h.name]!).cert]));
+    return { trust: pki.etcdPeer?.caCert ?? pki.caCert, presents };
+  };
+  const accepted = (trust: string, cert: string) =>
+    pemCertificates(trust).some((ca) => {
+      const c = new X509Certificate(cert);
+      const a = new X509Certificate(ca);
+      return c.checkIssued(a) && c.verify(a.publicKey);
+    });
+  /**
+   * During a rolling restart members of the state before and after meet: each must accept what
+   * the other presents, or etcd loses the member (and with two, its quorum).
+   */
+  const meet = (a: PeerState, b: PeerState) => {
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      for (const cert of Object.values(x.presents)) expect(accepted(y.trust, cert)).toBe(true);
+    }
+  };
+  beforeAll(async () => {
+    dir = join(mkdtempSync(join(tmpdir(), 'pgha-peer-ca-')), 'c');
+    await ensureClusterPki(dir, hosts, opts);
+    // What an older pgha left: no peer CA, no peer certificates.
+    for (const f of [
+      'etcd-peer-ca.key',
+      'etcd-peer-ca.crt',
+      'db1/etcd-peer.key',
+      'db1/etcd-peer.crt',
+      'db2/etcd-peer.key',
+      'db2/etcd-peer.crt',
+    ]) {
+      rmSync(ssl(f));
+    }
+  });
+  afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+  it('is not created for a directory that has a cluster CA: deploy warns and keeps the cluster CA for peers', async () => {
+    const r = await ensureClusterPki(dir, hosts, opts);
+    expect(r.created).toEqual([]);
+    expect(r.warnings).toEqual([expect.stringMatching(/etcd has no peer CA of its own .*pgha rotate-certs DIR --ca/)]);
+    expect(existsSync(ssl('etcd-peer-ca.crt'))).toBe(false);
+    expect((await readClusterPki(dir)).etcdPeer).toBeUndefined();
+  });
+
+  it('comes in phase by phase, every member accepting every other at each step, and ends trusted alone', async () => {
+    const legacy = await peerState();
+    expect(accepted(legacy.trust, legacy.presents.db1!)).toBe(true);
+
+    // trust-both: both new CAs staged; members still present node certificates.
+    await stageNextCa(dir, 'c', now);
+    expect(await stageNextCa(dir, 'c', now, ETCD_PEER_CA)).toBe('created');
+    expect(existsSync(ssl('etcd-peer-ca.migrating'))).toBe(true);
+    await ensureClusterPki(dir, hosts, { ...opts, reissueAll: true });
+    expect(existsSync(ssl('db1/etcd-peer.crt'))).toBe(false);
+    const trustBoth = await peerState();
+    expect(pemCertificates(trustBoth.trust)).toHaveLength(3);
+    meet(legacy, trustBoth);
+    expect(new X509Certificate(readFileSync(ssl('etcd-peer-ca-next.crt'), 'utf8')).subject).toContain('etcd peer CA');
+    expect((await secretFiles(dir)).filter((f) => f.includes('etcd-peer-ca'))).toEqual([ssl('etcd-peer-ca-next.key')]);
+
+    // issue-new: the new peer CA issues each member's peer certificate; the trust is unchanged (no
+    // etcd restart for it).
+    await promoteNextCa(dir);
+    await promoteNextCa(dir, ETCD_PEER_CA);
+    const r = await ensureClusterPki(dir, hosts, { ...opts, reissueAll: true });
+    expect(r.created.sort()).toEqual(['ssl/db1/etcd-peer.crt', 'ssl/db2/etcd-peer.crt']);
+    const issueNew = await peerState();
+    expect(issueNew.trust).toBe(trustBoth.trust);
+    meet(trustBoth, issueNew);
+
+    // drop-old: the peer port trusts etcd's peer CA alone: no certificate of the cluster CA passes.
+    await dropPreviousCaCert(dir);
+    await dropPreviousCaCert(dir, ETCD_PEER_CA);
+    expect(existsSync(ssl('etcd-peer-ca.migrating'))).toBe(false);
+    const dropOld = await peerState();
+    meet(issueNew, dropOld);
+    expect(pemCertificates(dropOld.trust)).toHaveLength(1);
+    const pki = await readClusterPki(dir);
+    for (const h of hosts) expect(accepted(dropOld.trust, pki.nodes[h.name]!.cert)).toBe(false);
+    expect(accepted(dropOld.trust, pki.clients.pgha!.cert)).toBe(false);
+    expect((await ensureClusterPki(dir, hosts, opts)).warnings).toEqual([]);
+  });
+
+  it('then rolls with the cluster CA like any CA: old and new peer CAs trusted together', async () => {
+    const before = await peerState();
+    await stageNextCa(dir, 'c', now, ETCD_PEER_CA);
+    expect(existsSync(ssl('etcd-peer-ca.migrating'))).toBe(false);
+    const trustBoth = await peerState();
+    meet(before, trustBoth);
+    await promoteNextCa(dir, ETCD_PEER_CA);
+    await ensureClusterPki(dir, hosts, { ...opts, reissueAll: true });
+    const issueNew = await peerState();
+    expect(issueNew.trust).toBe(trustBoth.trust);
+    meet(trustBoth, issueNew);
+    await dropPreviousCaCert(dir, ETCD_PEER_CA);
+    const dropOld = await peerState();
+    meet(issueNew, dropOld);
+    expect(accepted(dropOld.trust, before.presents.db1!)).toBe(false);
   });
 });
 

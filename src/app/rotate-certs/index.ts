@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../../errors.js';
-import { dropPreviousCaCert, dropPreviousCaKey, promoteNextCa, stageNextCa } from '../../pki/rotation.js';
+import { CLUSTER_CA, dropPreviousCaCert, dropPreviousCaKey, ETCD_PEER_CA, promoteNextCa, stageNextCa } from '../../pki/rotation.js';
 import { ensureClusterPki, readClusterPki } from '../../pki/store.js';
 import { clusterNameOf, loadCluster, pkiWanted, type LoadedCluster } from '../cluster-dir.js';
 import { deploy, type DeployResult } from '../deploy/index.js';
@@ -50,14 +50,20 @@ async function prepare(loaded: LoadedCluster, phase: CaPhase, now: Date): Promis
   const dir = loaded.paths.dir;
   let note: string | undefined;
   switch (phase) {
-    case 'trust-both':
-      note = (await stageNextCa(dir, clusterNameOf(dir), now)) === 'created' ? 'new CA: ssl/ca-next.crt' : 'new CA: ssl/ca-next.crt (kept)';
+    case 'trust-both': {
+      const staged: string[] = [];
+      for (const family of caFamilies(loaded)) {
+        const how = await stageNextCa(dir, clusterNameOf(dir), now, family);
+        staged.push(`new ${family.title}: ssl/${family.next}.crt${how === 'kept' ? ' (kept)' : ''}`);
+      }
+      note = staged.join('; ');
       break;
+    }
     case 'issue-new':
-      await promoteNextCa(dir);
+      for (const family of caFamilies(loaded)) await promoteNextCa(dir, family);
       break;
     case 'drop-old':
-      await dropPreviousCaCert(dir);
+      for (const family of caFamilies(loaded)) await dropPreviousCaCert(dir, family);
       break;
   }
   const n = await reissueLeaves(loaded, now);
@@ -65,9 +71,22 @@ async function prepare(loaded: LoadedCluster, phase: CaPhase, now: Date): Promis
   return [note, `${n} certificates reissued by ${by} (keys kept)`].filter(Boolean).join('; ');
 }
 
+/**
+ * The CAs a rotation rolls: the cluster CA, and etcd's peer CA where etcd runs (which a directory
+ * from before the peer CA existed gets by this rotation).
+ */
+function caFamilies(loaded: LoadedCluster): (typeof CLUSTER_CA)[] {
+  return pkiWanted(loaded.cluster).etcdPeers.length ? [CLUSTER_CA, ETCD_PEER_CA] : [CLUSTER_CA];
+}
+
 async function reissueLeaves(loaded: LoadedCluster, now: Date): Promise<number> {
   const wanted = pkiWanted(loaded.cluster);
-  const r = await ensureClusterPki(loaded.paths.dir, wanted.hosts, { clients: wanted.clients, now, reissueAll: true });
+  const r = await ensureClusterPki(loaded.paths.dir, wanted.hosts, {
+    clients: wanted.clients,
+    etcdPeers: wanted.etcdPeers,
+    now,
+    reissueAll: true,
+  });
   return r.reissued.length + r.created.length;
 }
 
@@ -114,7 +133,7 @@ export async function rotateCerts(
     }
     lines.push(`phase ${phase} done: ${PHASE_WORDS[phase]}`);
     if (phase === 'drop-old') {
-      await dropPreviousCaKey(loaded.paths.dir);
+      for (const family of caFamilies(loaded)) await dropPreviousCaKey(loaded.paths.dir, family);
       removeJournal(path);
     }
     const done: CaPhase = phase;

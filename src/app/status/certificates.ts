@@ -1,4 +1,4 @@
-/** The expiry of the cluster CA and of every host's node certificate, read from DIR/ssl (what `pgha status` lists). */
+/** The expiry of the cluster CA, etcd's peer CA and every host's node certificate, read from DIR/ssl (what `pgha status` lists). */
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ export async function certificateStatus(paths: ClusterPaths, hosts: readonly Res
   };
   const all = await Promise.all([
     one('CA', join(paths.ssl, 'ca.crt')),
+    one('etcd peer CA', join(paths.ssl, 'etcd-peer-ca.crt')),
     ...hosts.map((h) => one(h.name, join(paths.ssl, h.name, 'node.crt'))),
   ]);
   return all.filter((c): c is CertificateStatus => c !== undefined);

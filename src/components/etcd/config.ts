@@ -7,7 +7,7 @@ import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '.
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 import { isPlainObject } from '../../model/merge.js';
-import { bool, etcdMembers, hostPort, layered, num, str, tlsFiles, type RenderOptions } from '../common.js';
+import { bool, etcdMembers, hostPort, layered, nodePem, num, str, tlsFiles, withNewline, type RenderOptions } from '../common.js';
 import { toYaml } from '../yaml.js';
 import { ETCD_CONFIG, ETCD_DEFAULTS, ETCD_DROP_IN, ETCD_SSL_DIR } from '../paths.js';
 
@@ -28,7 +28,18 @@ export function etcdEndpoints(cluster: ResolvedCluster): string[] {
   return etcdMembers(cluster).map(etcdClientUrl);
 }
 
-export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}): Plain {
+/**
+ * etcd's peer TLS files when it has its own peer CA (ClusterPki.etcdPeer): the peer port trusts
+ * peer-ca.crt alone, and a member presents peer.crt, so a certificate of the cluster CA (any
+ * other host's) is no etcd peer. Without one, the node certificate and the cluster CA serve.
+ */
+const PEER_TLS = {
+  'cert-file': `${ETCD_SSL_DIR}/peer.crt`,
+  'key-file': `${ETCD_SSL_DIR}/peer.key`,
+  'trusted-ca-file': `${ETCD_SSL_DIR}/peer-ca.crt`,
+};
+
+export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}, ownPeerCa = false): Plain {
   const v = host.vars;
   const ssl = bool(v, 'etcd_ssl_enabled');
   const clientPort = num(v, 'etcd_client_port');
@@ -70,13 +81,23 @@ export function etcdModel(cluster: ResolvedCluster, host: ResolvedHost, opts: Re
       str(v, 'etcd_authentication_mode') === 'basic'
         ? { 'cert-file': tls['cert-file'], 'key-file': tls['key-file'], 'client-cert-auth': false }
         : { ...tls, 'client-cert-auth': true };
-    model['peer-transport-security'] = { ...tls, 'client-cert-auth': true };
+    model['peer-transport-security'] = { ...(ownPeerCa ? PEER_TLS : tls), 'client-cert-auth': true };
   }
   return model;
 }
 
-export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}): Plain {
-  return layered(etcdModel(cluster, host, opts), host.vars.etcd_conf_settings);
+export function etcdDocument(cluster: ResolvedCluster, host: ResolvedHost, opts: RenderOptions = {}, ownPeerCa = false): Plain {
+  return layered(etcdModel(cluster, host, opts, ownPeerCa), host.vars.etcd_conf_settings);
+}
+
+/** peer.crt, peer.key and peer-ca.crt: the member's peer certificate (its node one until the peer CA issued it) and the peer trust. */
+function peerTlsFiles(inputs: RenderInputs, host: ResolvedHost, peer: NonNullable<RenderInputs['pki']['etcdPeer']>): DesiredFile[] {
+  const pem = peer.nodes[host.name] ?? nodePem(inputs, host);
+  return [
+    { path: PEER_TLS['trusted-ca-file'], content: withNewline(peer.caCert), owner: 'etcd', group: 'etcd', mode: 0o644 },
+    { path: PEER_TLS['cert-file'], content: withNewline(pem.cert), owner: 'etcd', group: 'etcd', mode: 0o644 },
+    { path: PEER_TLS['key-file'], content: withNewline(pem.key), owner: 'etcd', group: 'etcd', mode: 0o600, sensitive: true },
+  ];
 }
 
 /**
@@ -137,9 +158,17 @@ DAEMON_ARGS=
 
 export function etcdFiles(cluster: ResolvedCluster, host: ResolvedHost, inputs: RenderInputs, opts: RenderOptions = {}): DesiredFile[] {
   const files: DesiredFile[] = [];
+  const peer = bool(host.vars, 'etcd_ssl_enabled') ? inputs.pki.etcdPeer : undefined;
   if (bool(host.vars, 'etcd_ssl_enabled')) files.push(...tlsFiles(ETCD_SSL_DIR, 'etcd', 'etcd', inputs, host));
+  if (peer) files.push(...peerTlsFiles(inputs, host, peer));
   files.push(
-    { path: ETCD_CONFIG, content: toYaml(etcdDocument(cluster, host, opts)), owner: 'root', group: 'etcd', mode: 0o640 },
+    {
+      path: ETCD_CONFIG,
+      content: toYaml(etcdDocument(cluster, host, opts, peer !== undefined)),
+      owner: 'root',
+      group: 'etcd',
+      mode: 0o640,
+    },
     { path: ETCD_DEFAULTS, content: DEFAULTS, owner: 'root', group: 'root', mode: 0o644 },
     { path: ETCD_DROP_IN, content: DROP_IN, owner: 'root', group: 'root', mode: 0o644 },
   );
