@@ -18,7 +18,7 @@ import type { ClusterPki } from '../model/types.js';
 export { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { clusterPaths, type ClusterPaths } from './cluster-paths.js';
 import { printConfigWarnings, printPkiWarnings } from './config-warnings.js';
-import { etcdMembers } from '../components/common.js';
+import { dataNodes, etcdMembers } from '../components/common.js';
 
 export function clusterNameOf(dir: string): string {
   return basename(resolvePath(dir));
@@ -86,6 +86,23 @@ export function pkiWanted(cluster: ResolvedCluster): { hosts: HostIdentity[]; cl
 }
 
 /**
+ * Without etcd RBAC (`etcd_authentication_mode: none`) etcd's client port admits any certificate
+ * of the cluster CA that allows client use, with full access to the DCS: say which hosts beyond
+ * the members (data nodes, etcd hosts) hold one, so the operator knows what a stolen key on them
+ * would reach. Pure.
+ */
+export function openEtcdClientWarnings(cluster: ResolvedCluster, wanted: ReturnType<typeof pkiWanted>): string[] {
+  const members = etcdMembers(cluster);
+  if (!members.some((h) => h.vars.etcd_authentication_mode === 'none' && h.vars.etcd_ssl_enabled === true)) return [];
+  const inside = new Set([...members, ...dataNodes(cluster)].map((h) => h.name));
+  const others = wanted.hosts.filter((h) => !h.serverOnly && !inside.has(h.name)).map((h) => h.name);
+  if (!others.length) return [];
+  return [
+    `etcd_authentication_mode: none: etcd admits the certificates of ${others.join(', ')} (cluster CA, client use) as clients with full access to the DCS, where Patroni's configuration lives; set etcd_authentication_mode: basic (what configure writes) to confine each client to what its etcd user may do`,
+  ];
+}
+
+/**
  * The material as it is, creating nothing: `render` and `deploy --check` only read. Anything
  * missing is exit 2, listed, pointing at `pgha deploy`, which creates it; DIR is left exactly as
  * it was. A certificate deploy would reissue (new address, close to expiry) is used as it is,
@@ -128,7 +145,7 @@ export async function ensureClusterMaterial(loaded: LoadedCluster): Promise<Clus
   const ssh = await ensureSshKey(paths.dir);
   const wanted = pkiWanted(cluster);
   const report = await ensureClusterPki(paths.dir, wanted.hosts, { clients: wanted.clients, etcdPeers: wanted.etcdPeers });
-  printPkiWarnings(report.warnings);
+  printPkiWarnings([...report.warnings, ...openEtcdClientWarnings(cluster, wanted)]);
   const secrets = await ensureSecrets(paths.dir, clusterSecretNames(cluster));
   const pki = await readClusterPki(paths.dir);
   return { secrets, pki, sshPublicKey: ssh.publicKeyLine };

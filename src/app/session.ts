@@ -163,9 +163,11 @@ export class ClusterSession implements LiveSource {
     const h = this.host(name);
     const fake = this.rest?.etcd(h);
     if (fake) return fake;
+    // pgha's client certificate: without RBAC (etcd_authentication_mode: none) etcd admits a client
+    // by it alone; with RBAC etcd asks for none and the login decides.
     const http = new NodeHttpRequester(
       { ip: h.ip, port: Number(h.vars.etcd_client_port), servername: h.name },
-      { ca: this.material.pki.caCert },
+      this.tls(),
       undefined,
       h.vars.etcd_ssl_enabled === true ? 'https' : 'http',
     );

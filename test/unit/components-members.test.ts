@@ -11,7 +11,7 @@ import { readStatusSections, statusSectionLines } from '../../src/components/sta
 import type { HostState } from '../../src/components/health.js';
 import { COMPONENTS, entryPointsOn } from '../../src/components/registry.js';
 import { clientEndpoints } from '../../src/app/deploy/index.js';
-import { clusterSecretNames, pkiWanted, type LoadedCluster } from '../../src/app/cluster-dir.js';
+import { clusterSecretNames, openEtcdClientWarnings, pkiWanted, type LoadedCluster } from '../../src/app/cluster-dir.js';
 import { writeEndpoints, type Live } from '../../src/app/verbs/live.js';
 import { loadExample } from '../golden/inputs.js';
 
@@ -201,5 +201,20 @@ describe('the material in the cluster directory', () => {
       Object.fromEntries(pkiWanted(cluster).hosts.map((h) => [h.name, !h.serverOnly]));
     expect(clientUse(loadExample('m1-pgbackrest-debian12'))).toEqual({ pg1: true, pg2: true, pg3: true, proxy1: false, backup1: true });
     expect(clientUse(loadExample('m1-pgbouncer-bare'))).toMatchObject({ db1: true, etcd1: true });
+  });
+
+  it("etcd peer certificates go to etcd members only; without etcd RBAC, deploy names the other hosts whose certificates etcd's client port would admit", () => {
+    const backup = loadExample('m1-pgbackrest-debian12', { etcd_authentication_mode: 'none' });
+    expect(pkiWanted(backup).etcdPeers).toEqual(['pg1', 'pg2', 'pg3']);
+    expect(openEtcdClientWarnings(backup, pkiWanted(backup))).toEqual([
+      expect.stringMatching(
+        /^etcd_authentication_mode: none: etcd admits the certificates of backup1 \(cluster CA, client use\) .* set etcd_authentication_mode: basic/,
+      ),
+    ]);
+    const rbac = loadExample('m1-pgbackrest-debian12', { etcd_authentication_mode: 'basic' });
+    expect(openEtcdClientWarnings(rbac, pkiWanted(rbac))).toEqual([]);
+    // Only members and the server-only proxy: nothing beyond what must reach the DCS anyway.
+    const plain = loadExample('m1-haproxy-nspawn', { etcd_authentication_mode: 'none' });
+    expect(openEtcdClientWarnings(plain, pkiWanted(plain))).toEqual([]);
   });
 });

@@ -1,7 +1,12 @@
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
+import type { ClusterMaterial } from '../../src/app/cluster-dir.js';
+import { clusterPaths } from '../../src/app/cluster-paths.js';
+import { ClusterSession } from '../../src/app/session.js';
+import { issueCa, issueClientCert, issueNodeCert } from '../../src/pki/certs.js';
+import { loadExample } from '../golden/inputs.js';
 import { NodeHttpRequester, secureContextOf } from '../../src/transport/https.js';
 
 describe('secureContextOf', () => {
@@ -113,6 +118,44 @@ describe('NodeHttpRequester: kept connections', () => {
       expect(srv.connections()).toBe(2);
     } finally {
       await srv.close();
+    }
+  });
+});
+
+describe("pgha's etcd client", () => {
+  const now = new Date();
+  const ca = issueCa({ clusterName: 'etcdc', now });
+  const server = issueNodeCert({ ca, host: { name: 'pg1', ip: '127.0.0.1' }, now });
+  const pgha = issueClientCert({ ca, commonName: 'pgha', now });
+
+  it("presents pgha's client certificate, which etcd without RBAC (client-cert-auth) demands: membership reads work there too", async () => {
+    // What etcd's client port is with etcd_authentication_mode: none: a client certificate of the cluster CA or no TLS session.
+    const s = createServer(
+      { key: server.keyPem, cert: server.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        res.end(JSON.stringify({ members: [{ name: 'pg1' }], client: peer.subject.CN }));
+      },
+    );
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const port = (s.address() as AddressInfo).port;
+    try {
+      const example = loadExample('m1-haproxy-nspawn', { etcd_client_port: port, etcd_authentication_mode: 'none' });
+      const cluster = { ...example, hosts: example.hosts.map((h) => (h.name === 'pg1' ? { ...h, ip: '127.0.0.1' } : h)) };
+      const material = {
+        secrets: { get: () => '', names: () => [] } as unknown as ClusterMaterial['secrets'],
+        pki: { caCert: ca.certPem, nodes: {}, clients: { pgha: { cert: pgha.certPem, key: pgha.keyPem } } },
+        sshPublicKey: '',
+      };
+      const session = new ClusterSession(cluster, clusterPaths('/nonexistent/etcdc'), material);
+      try {
+        const r = await session.etcdHttp('pg1').request({ method: 'POST', path: '/v3/cluster/member/list', body: {}, timeoutMs: 5000 });
+        expect(r.body).toEqual({ members: [{ name: 'pg1' }], client: 'pgha' });
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
     }
   });
 });
