@@ -125,7 +125,7 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     process.stdout.write(
       `[note] etcd peer port: monitoring host's certificate: ${fromMonitor}; a member's node certificate: ${fromNodeCert}\n`,
     );
-    for (const out of [fromMonitor, fromNodeCert]) expect(out).toMatch(/^refused .*(certificate|reset|EOF|closed)/i);
+    for (const out of [fromMonitor, fromNodeCert]) expect(out).toMatch(/^refused .*(certificate|unknown ca|reset|EOF|closed)/i);
   });
   // Synchronous replication (issue 14), on the healthy cluster led by pg1, which it leaves as it found it.
   synchronousReplicationCases({ ...statusEnv, viaProxy });

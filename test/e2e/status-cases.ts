@@ -146,7 +146,7 @@ export function statusReadingCases(env: StatusEnv): void {
     );
     const upLine = raw.split('\n').find((l) => / pgha_rw \d+ \S+ \S+ 2 /.test(l));
     expect(upLine).toContain(` ${s.leader} `);
-    expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', ...Object.keys(IPS)].sort());
+    expect(s.certificates.map((c) => c.host).sort()).toEqual(['CA', 'etcd peer CA', ...Object.keys(IPS)].sort());
     for (const c of s.certificates) expect(c.daysLeft).toBeGreaterThan(300);
   });
 

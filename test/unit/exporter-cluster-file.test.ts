@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveFamilies, backupFamilies } from '../../src/app/exporter/cluster-backups.js';
 import { certificateFamilies, etcdFamilies, haproxyFamilies, pageValue } from '../../src/app/exporter/cluster-extras.js';
 import { parseClusterFile } from '../../src/app/exporter/cluster-file.js';
 import { renderExposition } from '../../src/app/exporter/exposition.js';
@@ -53,7 +54,20 @@ describe('parseClusterFile', () => {
 
   it('takes a file with members and a CA only', () => {
     const f = parse({ scope: 'x', tls: { ca: '/ca' }, patroni: FILE.patroni });
-    expect([f.etcd, f.haproxy, f.certificates, f.tls.cert]).toEqual([[], [], [], undefined]);
+    expect([f.etcd, f.haproxy, f.backups, f.archive, f.certificates, f.tls.cert]).toEqual([[], [], [], [], [], undefined]);
+  });
+
+  it('reads the repository and archiver endpoints where a repository exists', () => {
+    const f = parse({
+      ...FILE,
+      backups: [{ name: 'backup1', url: 'https://10.0.0.30:9100/metrics' }],
+      archive: [{ name: 'pg1', url: 'https://10.0.0.11:9187/metrics' }],
+    });
+    expect(f.backups.map((e) => [e.name, e.url.host, e.url.pathname])).toEqual([['backup1', '10.0.0.30:9100', '/metrics']]);
+    expect(f.archive.map((e) => e.name)).toEqual(['pg1']);
+    expect(message({ ...FILE, archive: [{ name: 'pg1', url: 'https://pg1:9187/metrics' }] })).toMatch(
+      /archive\[0\]\.url must name the host by its address/,
+    );
   });
 
   it('refuses what would be guessed at, naming the field', () => {
@@ -156,6 +170,62 @@ describe('the families beside Patroni', () => {
   });
 });
 
+const NODE_EXPORTER_PAGE = `# HELP pgha_pgbackrest_last_backup_timestamp_seconds When the newest backup in the repository ended (Unix time; 0: none yet).
+# TYPE pgha_pgbackrest_last_backup_timestamp_seconds gauge
+pgha_pgbackrest_last_backup_timestamp_seconds{stanza="main"} 1700000000
+node_load1 0.5
+`;
+const POSTGRES_EXPORTER_PAGE = `# TYPE pg_stat_archiver_archived_count counter
+pg_stat_archiver_archived_count 42
+# TYPE pg_stat_archiver_failed_count counter
+pg_stat_archiver_failed_count 3
+`;
+
+describe('the backup and archiving families (where a repository exists)', () => {
+  it('the newest backup: its end time and age from the repository host, 0 up when its node_exporter did not answer', () => {
+    const page = parseExposition(
+      renderExposition(
+        backupFamilies(
+          'main',
+          [
+            { host: 'backup1', metrics: { status: 200, text: NODE_EXPORTER_PAGE } },
+            { host: 'backup2', metrics: undefined },
+          ],
+          1700000600,
+        ),
+      ),
+    );
+    expect(sampleOf(page, 'pgha_backup_metrics_up', { host: 'backup1' })?.value).toBe(1);
+    expect(sampleOf(page, 'pgha_backup_last_end_timestamp_seconds', { host: 'backup1' })?.value).toBe(1700000000);
+    expect(sampleOf(page, 'pgha_backup_age_seconds', { host: 'backup1' })?.value).toBe(600);
+    expect(sampleOf(page, 'pgha_backup_metrics_up', { host: 'backup2' })?.value).toBe(0);
+    expect(sampleOf(page, 'pgha_backup_last_end_timestamp_seconds', { host: 'backup2' })).toBeUndefined();
+    // No backup yet (the timer writes 0): the end time says so, and there is no age to make up.
+    const none = parseExposition(
+      renderExposition(
+        backupFamilies('main', [{ host: 'backup1', metrics: { status: 200, text: NODE_EXPORTER_PAGE.replace('1700000000', '0') } }], 1),
+      ),
+    );
+    expect(sampleOf(none, 'pgha_backup_last_end_timestamp_seconds', { host: 'backup1' })?.value).toBe(0);
+    expect(sampleOf(none, 'pgha_backup_age_seconds', { host: 'backup1' })).toBeUndefined();
+  });
+
+  it("archiving: each member's archived and failed totals from pg_stat_archiver, as counters", () => {
+    const text = renderExposition(
+      archiveFamilies('main', [
+        { member: 'pg1', metrics: { status: 200, text: POSTGRES_EXPORTER_PAGE } },
+        { member: 'pg2', metrics: { status: 503, text: '' } },
+      ]),
+    );
+    expect(text).toContain('# TYPE pgha_wal_archive_failures_total counter\n');
+    const page = parseExposition(text);
+    expect(sampleOf(page, 'pgha_wal_archived_total', { member: 'pg1' })?.value).toBe(42);
+    expect(sampleOf(page, 'pgha_wal_archive_failures_total', { member: 'pg1' })?.value).toBe(3);
+    expect(sampleOf(page, 'pgha_postgres_exporter_up', { member: 'pg2' })?.value).toBe(0);
+    expect(sampleOf(page, 'pgha_wal_archived_total', { member: 'pg2' })).toBeUndefined();
+  });
+});
+
 describe('pgha exporter --cluster-file FILE (mtls members)', () => {
   const servers: Server[] = [];
   let file = '';
@@ -175,6 +245,8 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
       '/health': { status: 200, text: '{"health":"true","reason":""}' },
       '/metrics': { status: 200, text: ETCD_METRICS.replace('etcd_server_is_leader 0', 'etcd_server_is_leader 1') },
       '/stats;csv': { status: 200, text: HAPROXY_CSV },
+      '/node/metrics': { status: 200, text: NODE_EXPORTER_PAGE },
+      '/pg/metrics': { status: 200, text: POSTGRES_EXPORTER_PAGE },
     };
     const cert = issueNodeCert({ ca, host: { name: 'pg1', ip: '127.0.0.1' }, now });
     // Like Patroni with verify_client: required, etcd with client-cert-auth and the stats listener's `verify required`.
@@ -201,6 +273,8 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
         ],
         etcd: [{ name: 'pg1', url }],
         haproxy: [{ name: 'proxy1', url: `${url}/stats;csv` }],
+        backups: [{ name: 'backup1', url: `${url}/node/metrics` }],
+        archive: [{ name: 'pg1', url: `${url}/pg/metrics` }],
         certificates: [
           { name: 'ca', path: paths.ca },
           { name: 'gone', path: join(dir, 'gone.crt') },
@@ -231,6 +305,8 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
       expect(sampleOf(page, 'pgha_etcd_is_leader', { member: 'pg1' })?.value).toBe(1);
       expect(sampleOf(page, 'pgha_haproxy_server_up', { server: 'pg1', backend: 'pgha_rw' })?.value).toBe(1);
       expect(sampleOf(page, 'pgha_certificate_readable', { name: 'gone' })?.value).toBe(0);
+      expect(sampleOf(page, 'pgha_backup_last_end_timestamp_seconds', { host: 'backup1' })?.value).toBe(1700000000);
+      expect(sampleOf(page, 'pgha_wal_archive_failures_total', { member: 'pg1' })?.value).toBe(3);
       expect(sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca' })!.value - Date.now() / 1000).toBeGreaterThan(
         300 * 86_400,
       );
@@ -260,7 +336,7 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
 });
 
 describe.skipIf(process.env.CI !== 'true' && spawnSync('promtool', ['--version']).status !== 0)('promtool check metrics', () => {
-  it('accepts the etcd, HAProxy and certificate families (base units in every name)', () => {
+  it('accepts the etcd, HAProxy, certificate, backup and archiving families (base units in every name)', () => {
     const ca = issueCa({ clusterName: 'main', now: new Date() });
     const page = renderExposition([
       ...etcdFamilies('main', [
@@ -272,6 +348,8 @@ describe.skipIf(process.env.CI !== 'true' && spawnSync('promtool', ['--version']
         { name: 'ca', pem: ca.certPem },
         { name: 'gone', pem: undefined },
       ]),
+      ...backupFamilies('main', [{ host: 'backup1', metrics: { status: 200, text: NODE_EXPORTER_PAGE } }], 1700000600),
+      ...archiveFamilies('main', [{ member: 'pg1', metrics: { status: 200, text: POSTGRES_EXPORTER_PAGE } }]),
     ]);
     // Under CI a missing promtool is a missing prerequisite (.ci/run installs Debian's prometheus).
     const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });

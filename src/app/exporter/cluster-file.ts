@@ -11,9 +11,13 @@
  *   "patroni": [{ "name": "pg1", "url": "https://10.0.0.11:8008" }],
  *   "etcd": [{ "name": "pg1", "url": "https://10.0.0.11:2379" }],
  *   "haproxy": [{ "name": "proxy1", "url": "https://10.0.0.20:8404/stats;csv" }],
+ *   "backups": [{ "name": "backup1", "url": "https://10.0.0.30:9100/metrics" }],
+ *   "archive": [{ "name": "pg1", "url": "https://10.0.0.11:9187/metrics" }],
  *   "certificates": [{ "name": "ca", "path": "/etc/pgha-exporter/ssl/ca.crt" }]
  * }
- * `etcd`, `haproxy` and `certificates` may be absent (nothing of that kind is read).
+ * `etcd`, `haproxy`, `backups` (each repository host's node_exporter), `archive` (each data
+ * node's postgres_exporter, where WAL is archived) and `certificates` may be absent (nothing of
+ * that kind is read).
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../../errors.js';
@@ -30,6 +34,8 @@ export interface ClusterFile {
   patroni: Endpoint[];
   etcd: Endpoint[];
   haproxy: Endpoint[];
+  backups: Endpoint[];
+  archive: Endpoint[];
   certificates: { name: string; path: string }[];
 }
 
@@ -95,6 +101,8 @@ export function parseClusterFile(file: string, content: string): ClusterFile {
     patroni,
     etcd: endpoints(file, 'etcd', o.etcd, true),
     haproxy: endpoints(file, 'haproxy', o.haproxy, true),
+    backups: endpoints(file, 'backups', o.backups, true),
+    archive: endpoints(file, 'archive', o.archive, true),
     certificates: certificates.map((c: unknown, i) => {
       const r = record(c);
       if (!r) throw fail(file, `certificates[${i}]`, 'must be an object {name, path}');

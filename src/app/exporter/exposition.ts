@@ -1,8 +1,9 @@
 /**
  * Prometheus' text exposition format, version 0.0.4: metric families (a name, its help, its type
  * and its samples) written as `# HELP`, `# TYPE` and one line per sample. Pure: no I/O, no
- * clock. Only gauges: every value pgha's exporter reports is a reading of Patroni's state at
- * scrape time, and an info metric is a gauge of 1 in this version of the format.
+ * clock. Gauges for readings of state at scrape time (an info metric is a gauge of 1 in this
+ * version of the format); counters (named `…_total`) for the few totals read from PostgreSQL's
+ * statistics, so that rate() and increase() treat a reset as one.
  */
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -15,7 +16,7 @@ export interface Sample {
 export interface MetricFamily {
   name: string;
   help: string;
-  type: 'gauge';
+  type: 'gauge' | 'counter';
   samples: Sample[];
 }
 
@@ -57,6 +58,7 @@ export function renderExposition(families: readonly MetricFamily[]): string {
   const out: string[] = [];
   for (const f of families) {
     if (!METRIC_NAME.test(f.name)) throw new Error(`invalid metric name ${JSON.stringify(f.name)}`);
+    if (f.type === 'counter' && !f.name.endsWith('_total')) throw new Error(`counter ${f.name} must end in _total`);
     if (seen.has(f.name)) throw new Error(`metric family ${f.name} declared twice`);
     seen.add(f.name);
     if (!f.samples.length) continue;

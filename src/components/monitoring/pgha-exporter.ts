@@ -2,8 +2,9 @@
  * pgha's own exporter as a service on the monitoring host (issue 15): `pgha exporter
  * --cluster-file` run by Debian's nodejs from the single-file build (scripts/build-exporter.mjs;
  * it runs on Debian 12's node 18 and 13's node 20), reading every data node's /patroni, each etcd
- * member's health and leadership, each HAProxy stats page and the certificates it holds, as one
- * page Prometheus scrapes (job `pgha`).
+ * member's health and leadership, each HAProxy stats page, the newest backup and each data node's
+ * WAL archiver where a repository exists, and the certificates it holds, as one page Prometheus
+ * scrapes (job `pgha`).
  *
  * - No cluster directory on the host: deploy writes /etc/pgha-exporter/cluster.json (members by
  *   address, the paths of the CA and of the host's node certificate and key; no secret), and the
@@ -42,6 +43,7 @@ export function exporterClusterFile(cluster: ResolvedCluster): Record<string, un
     const stats = hasRole(h, 'haproxy') ? statsEndpoint(cluster, h) : undefined;
     return stats ? [{ name: h.name, url: url(true, h.ip, stats.port, `${stats.path};csv`) }] : [];
   });
+  const repositories = cluster.hosts.filter((h) => hasRole(h, 'pgbackrest'));
   return {
     scope: cluster.name,
     tls: { ca: `${ssl}/ca.crt`, cert: `${ssl}/node.crt`, key: `${ssl}/node.key` },
@@ -54,6 +56,17 @@ export function exporterClusterFile(cluster: ResolvedCluster): Record<string, un
       url: url(bool(h.vars, 'etcd_ssl_enabled'), h.ip, num(h.vars, 'etcd_client_port')),
     })),
     haproxy: proxies,
+    // Where a repository exists: the newest backup (its node_exporter's textfile metric) and each
+    // data node's archiver (postgres_exporter), both over the exporters' TLS.
+    ...(repositories.length
+      ? {
+          backups: repositories.map((h) => ({ name: h.name, url: url(true, h.ip, num(h.vars, 'node_exporter_port'), '/metrics') })),
+          archive: dataNodes(cluster).map((h) => ({
+            name: h.name,
+            url: url(true, h.ip, num(h.vars, 'postgres_exporter_port'), '/metrics'),
+          })),
+        }
+      : {}),
     certificates: [
       { name: 'ca', path: `${ssl}/ca.crt` },
       { name: 'monitoring-node', path: `${ssl}/node.crt` },

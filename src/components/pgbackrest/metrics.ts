@@ -12,7 +12,9 @@ import { isMonitored } from '../monitoring/topology.js';
 import { quote } from '../../transport/quote.js';
 import { stanzaOf } from './topology.js';
 
-export const BACKUP_METRIC = 'pgha_pgbackrest_last_backup_timestamp_seconds';
+import { BACKUP_METRIC } from './backup-metric.js';
+
+export { BACKUP_METRIC };
 export const BACKUP_METRICS_SERVICE = 'pgha-pgbackrest-metrics.service';
 export const BACKUP_METRICS_TIMER = 'pgha-pgbackrest-metrics.timer';
 export const BACKUP_METRICS_SCRIPT = '/usr/local/lib/pgha/pgbackrest-metrics';
