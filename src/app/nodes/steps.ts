@@ -8,13 +8,13 @@ import { EtcdGateway } from '../../components/etcd/auth.js';
 import { etcdPeerUrl } from '../../components/etcd/config.js';
 import { etcdHealth } from '../../components/etcd/live.js';
 import { applyEtcdMemberStep, planEtcdMembership, readEtcdMembers, type EtcdMemberStep } from '../../components/etcd/membership.js';
-import { dcsPrefix } from '../../components/patroni/dcs-keys.js';
 import { RefusedError } from '../../errors.js';
 import type { ResolvedHost } from '../../model/types.js';
 import { ETCD_ROOT_SECRET } from '../../secrets/store.js';
 import { knownHostsName } from '../../transport/known-hosts.js';
 import type { ClusterSession } from '../session.js';
 import { tryReadCluster } from '../live/view.js';
+import { onPatroniDcs } from '../patroni-dcs.js';
 import { waitFor } from '../wait.js';
 import { replicationSlotExistsCommand } from '../../components/host-commands.js';
 import { patchDcsConfig } from '../../patroni/ops.js';
@@ -78,22 +78,13 @@ export function dropKnownHosts(file: string, host: ResolvedHost): string | undef
  * (up to ttl): until it goes, the leader keeps its replication slot and status lists it.
  */
 export async function forgetMember(session: ClusterSession, remaining: ResolvedHost[], name: string): Promise<string | undefined> {
-  const errors: string[] = [];
-  for (const h of etcdMembers({ ...session.cluster, hosts: remaining })) {
-    try {
-      const gw = new EtcdGateway(session.etcdHttp(h.name), `${h.name}: etcd`);
-      if (h.vars.etcd_authentication_mode === 'basic') {
-        const user = String(h.vars.patroni_etcd_user);
-        await gw.authenticate(user, session.material.secrets.get(user));
-      }
-      await gw.must('/v3/kv/deleterange', { key: b64(`${dcsPrefix(h.vars, session.cluster.name)}members/${name}`) });
-      return undefined;
-    } catch (e) {
-      errors.push(`${h.name}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
+  const outcome = await onPatroniDcs(
+    session,
+    (gw, prefix) => gw.must('/v3/kv/deleterange', { key: b64(`${prefix}members/${name}`) }),
+    remaining,
+  );
   // Not fatal: the key expires with its lease on its own.
-  return `${name}'s member key stays in etcd until its lease expires (${errors.join('; ')})`;
+  return outcome.ok ? undefined : `${name}'s member key stays in etcd until its lease expires (${outcome.errors.join('; ')})`;
 }
 
 /**
