@@ -39,6 +39,32 @@ export interface SshConnectOptions {
  */
 const MAX_CHANNELS = 8;
 
+/** How often, and how long apart, a refused session channel is asked for again. */
+const SESSION_OPEN_TRIES = 4;
+const SESSION_OPEN_DELAY_MS = 250;
+
+/**
+ * `open` again when sshd refused the session channel itself ("Channel open failure"): sshd frees
+ * a session's slot only after the channel is gone on its side too, a moment after the client saw
+ * it close, so a burst of short commands at the limit can meet a slot not yet free (seen in a
+ * restore's health checks: every probe of one round refused at once). The command never started,
+ * so asking again is safe; anything else fails at once.
+ */
+export async function sessionOpenRetried<T>(
+  open: () => Promise<T>,
+  tries = SESSION_OPEN_TRIES,
+  delayMs = SESSION_OPEN_DELAY_MS,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await open();
+    } catch (e) {
+      if (i >= tries || !/Channel open failure/i.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, delayMs * i));
+    }
+  }
+}
+
 const PROVISION_HINT = (dir: string) =>
   `verify the host's key out of band (e.g. on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), ` +
   `then re-run \`pgha provision ${dir}\` to pin it`;
@@ -202,12 +228,14 @@ export class SshTransport implements Transport {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       // Collect bytes and decode once: decoding chunk by chunk splits multi-byte characters.
-      const r = await this.ssh.execCommand(wrapped, {
-        ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
-        noTrim: true,
-        onStdout: (b: Buffer) => out.push(b),
-        onStderr: (b: Buffer) => err.push(b),
-      });
+      const r = await sessionOpenRetried(() =>
+        this.ssh.execCommand(wrapped, {
+          ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
+          noTrim: true,
+          onStdout: (b: Buffer) => out.push(b),
+          onStderr: (b: Buffer) => err.push(b),
+        }),
+      );
       // Neither exit status nor signal: the channel closed under the command, which means the
       // connection went away. Reporting it as "exit 255" would blame the command.
       if (r.code === null && !r.signal) {

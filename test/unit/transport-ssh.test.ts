@@ -43,6 +43,8 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
   let port = 0;
   let connections = 0;
   let authAttempts = 0;
+  /** Session channels the server refuses before it accepts again (sshd at MaxSessions). */
+  let refuseSessions = 0;
   const commands: string[] = [];
 
   beforeAll(async () => {
@@ -72,7 +74,12 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
             ch.pipe(sock).pipe(ch);
           });
         });
-        c.on('session', (accept: () => any) => {
+        c.on('session', (accept: () => any, reject: () => void) => {
+          if (refuseSessions > 0) {
+            refuseSessions--;
+            reject();
+            return;
+          }
           const session = accept();
           session.on('exec', (acc: () => any, _rej: unknown, info: { command: string }) => {
             commands.push(info.command);
@@ -135,6 +142,22 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
       expect(t.execCount).toBe(15);
       expect(connections - before).toBe(1);
     } finally {
+      await t.close();
+    }
+  });
+
+  it('asks again for a session channel sshd refused (a slot not yet free), and gives up after four refusals', async () => {
+    const t = await SshTransport.connect(opts(knownHosts([`[127.0.0.1]:${port} ${host.pub}`])));
+    try {
+      refuseSessions = 2;
+      const r = await t.exec({ script: 'echo again' });
+      expect(r).toMatchObject({ code: 0, stdout: 'again\n' });
+      expect(refuseSessions).toBe(0);
+      refuseSessions = 4;
+      await expect(t.exec({ script: 'echo never' })).rejects.toThrow(/Channel open failure/);
+      expect(refuseSessions).toBe(0);
+    } finally {
+      refuseSessions = 0;
       await t.close();
     }
   });
