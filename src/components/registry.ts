@@ -8,14 +8,25 @@
 import type { Component, EntryPoint, WithStatus } from './component.js';
 import { etcd } from './etcd/index.js';
 import { haproxy } from './haproxy/index.js';
-import { nodeExporter, postgresExporter, prometheus } from './monitoring/index.js';
+import { nodeExporter, pgbouncerExporter, postgresExporter, prometheus } from './monitoring/index.js';
 import { patroni } from './patroni/index.js';
 import { pgbackrest } from './pgbackrest/index.js';
 import { pgbouncer } from './pgbouncer/index.js';
 import { postgres } from './postgres/index.js';
 import type { ResolvedCluster, ResolvedHost } from '../model/types.js';
 
-const REGISTERED = [etcd, patroni, postgres, pgbouncer, haproxy, pgbackrest, nodeExporter, postgresExporter, prometheus] as const;
+const REGISTERED = [
+  etcd,
+  patroni,
+  postgres,
+  pgbouncer,
+  haproxy,
+  pgbackrest,
+  nodeExporter,
+  postgresExporter,
+  pgbouncerExporter,
+  prometheus,
+] as const;
 
 export const COMPONENTS: readonly Component[] = REGISTERED;
 

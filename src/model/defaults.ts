@@ -63,6 +63,8 @@ export const BUILTIN_DEFAULTS: Readonly<Vars> = Object.freeze({
   alertmanager_conf_settings: {},
   node_exporter_port: 9100,
   postgres_exporter_port: 9187,
+  // pgbouncer_exporter's own default (Prometheus's allocation for it).
+  pgbouncer_exporter_port: 9127,
   // Prometheus's allocation for patroni-exporter, whose interface `pgha exporter` keeps.
   pgha_exporter_port: 9547,
 
@@ -84,6 +86,7 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'prometheus_package_version',
   'node_exporter_package_version',
   'postgres_exporter_package_version',
+  'pgbouncer_exporter_package_version',
   // TPA's instance key (also a variable): the pgbackrest host keeping a data node's backups.
   'backup',
   'patroni_repl_max_lag',

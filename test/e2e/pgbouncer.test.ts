@@ -5,6 +5,8 @@
  * PgBouncer host must follow the leader through switchovers, not only the hosts whose role changed.
  * The cluster has a pgBackRest repository host (`--enable-pgbackrest`): its stanza must converge
  * through the same killed deploys, and the leader archive WAL into it over pgBackRest's TLS.
+ * It is monitored (`--enable-monitoring`): Prometheus must scrape every PgBouncer through
+ * pgbouncer_exporter, which reads PgBouncer's console as a stats user and nothing more.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ const SUBNET = '10.232.2';
 const NODES = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, pg3: `${SUBNET}.13` } as const;
 /** The repository host configure --enable-pgbackrest adds, at the next free address. */
 const BACKUP = `${SUBNET}.14`;
+/** The monitoring host configure --enable-monitoring adds after it. */
+const MONITOR = `${SUBNET}.15`;
 type Node = keyof typeof NODES;
 
 /** Run `pgha deploy` and SIGKILL it `delayMs` after its progress shows `phase` starting. */
@@ -99,6 +103,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
           '--enable-patroni',
           '--enable-pgbouncer',
           '--enable-pgbackrest',
+          '--enable-monitoring',
           '--subnet',
           `${SUBNET}.0/24`,
         ])
@@ -176,6 +181,52 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       `${local('select * from pg_catalog.pg_stat_archiver')}\n${ssh(dir, leaderIp, 'journalctl -u patroni@* --no-pager -n 40').stdout}`;
     expect(found, why()).toBe('1');
     expect(local('select failed_count from pg_catalog.pg_stat_archiver'), why()).toBe(failedBefore);
+  });
+
+  it('(monitoring) Prometheus scrapes every PgBouncer through pgbouncer_exporter: targets up, pgbouncer_up 1, pools read', async () => {
+    type Sample = { metric: Record<string, string>; value: [number, string] };
+    const query = async (q: string): Promise<Sample[]> => {
+      const res = await fetch(`http://${MONITOR}:9090/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await res.json()) as { status: string; data: { result: Sample[] } };
+      expect(body.status, q).toBe('success');
+      return body.data.result;
+    };
+    const byHost = (r: Sample[]) => Object.fromEntries(r.map((x) => [x.metric.host, x.value[1]]));
+    const all = { pg1: '1', pg2: '1', pg3: '1' };
+    let up: Record<string, string> = {};
+    for (let i = 0; i < 90; i++) {
+      up = byHost(await query('up{job="pgbouncer"}').catch(() => []));
+      if (Object.keys(all).every((h) => up[h] === '1') && Object.keys(up).length === 3) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const targets = await (await fetch(`http://${MONITOR}:9090/api/v1/targets?scrapePool=pgbouncer`)).text();
+    expect(up, targets).toEqual(all);
+    expect(byHost(await query('pgbouncer_up'))).toEqual(all);
+    // The console answered SHOW POOLS: the pool of the database the suite's clients used.
+    const pools = await query('pgbouncer_pools_client_active_connections');
+    expect(new Set(pools.map((p) => p.metric.host))).toEqual(new Set(['pg1', 'pg2', 'pg3']));
+    outputs.push(`[note] pgbouncer targets up: ${JSON.stringify(up)}; pool samples: ${pools.length}`);
+  });
+
+  it('(monitoring) the exporter runs as prometheus, a stats user on the socket only: SHOW yes, PAUSE no, TCP refused', () => {
+    const ip = NODES.pg1;
+    expect(sshOk(dir, ip, 'systemctl show -p User --value prometheus-pgbouncer-exporter').trim()).toBe('prometheus');
+    const asPrometheus = (sql: string, host = '/var/run/postgresql') =>
+      ssh(
+        dir,
+        ip,
+        `cd /tmp && runuser -u prometheus -- psql -X -At -w -h ${host} -p 6432 -U prometheus -d pgbouncer -c ${JSON.stringify(sql)}`,
+        '',
+      );
+    const show = asPrometheus('SHOW VERSION');
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/PgBouncer/);
+    const pause = asPrometheus('PAUSE');
+    expect(pause.code).not.toBe(0);
+    expect(pause.stderr).toMatch(/admin access needed/);
+    const tcp = asPrometheus('SHOW VERSION', ip);
+    expect(tcp.code).not.toBe(0);
+    expect(tcp.stderr).toMatch(/rejected|not allowed|authentication failed/);
   });
 
   it('never put a secret in deploy output or on a command line on the hosts', () => {

@@ -386,7 +386,7 @@ describe.skipIf(!inCi && !hasPromtool())('promtool', () => {
     present();
     const r = promtool(['check', 'rules', write(file('/etc/prometheus/pgha-rules.yml'))]);
     expect(r.status, r.out).toBe(0);
-    expect(r.out).toMatch(/SUCCESS: 10 rules found/);
+    expect(r.out).toMatch(/SUCCESS: 11 rules found/);
     const c = loadExample('m1-monitoring-debian13', { prometheus_rules_settings: null });
     const all = renderCluster(c, fakeInputs(c))
       .get('monitor1')!

@@ -86,6 +86,7 @@ describe('parseComponents', () => {
       'haproxy',
       'node_exporter',
       'postgres_exporter',
+      'pgbouncer_exporter',
       'prometheus',
     ]);
     expect(parseComponents('patroni,pgpool').unknown).toEqual(['pgpool']);

@@ -1,6 +1,7 @@
 /**
  * The exporters Prometheus scrapes: Debian's prometheus-node-exporter on every host of a
- * monitored cluster and prometheus-postgres-exporter on its data nodes. Both listen on the host's
+ * monitored cluster, prometheus-postgres-exporter on its data nodes and
+ * prometheus-pgbouncer-exporter on its PgBouncer hosts (Debian 13 only, ./topology.ts). All listen on the host's
  * own address only, and speak TLS with the host's node certificate, admitting only clients whose
  * certificate the cluster CA issued (exporter-toolkit's web configuration): what they expose
  * (process lists, database names, settings) is not for the whole network.
@@ -8,8 +9,8 @@
 import type { DesiredFile, RenderInputs, ResolvedHost } from '../../model/types.js';
 import { hasRole, hostPort, num, tlsFiles } from '../common.js';
 import { toYaml } from '../yaml.js';
-import { PG_SOCKET_DIR } from '../paths.js';
-import { POSTGRES_EXPORTER_ROLE } from './topology.js';
+import { PG_SOCKET_DIR, PGBOUNCER_PIDFILE } from '../paths.js';
+import { PGBOUNCER_EXPORTER_USER, POSTGRES_EXPORTER_ROLE } from './topology.js';
 
 export interface ExporterPaths {
   unit: string;
@@ -31,6 +32,16 @@ export const POSTGRES_EXPORTER: ExporterPaths = {
   sslDir: '/etc/prometheus/postgres-exporter-ssl',
   webConfig: '/etc/prometheus/postgres-exporter-web.yml',
 };
+
+export const PGBOUNCER_EXPORTER: ExporterPaths = {
+  unit: 'prometheus-pgbouncer-exporter.service',
+  defaults: '/etc/default/prometheus-pgbouncer-exporter',
+  sslDir: '/etc/prometheus/pgbouncer-exporter-ssl',
+  webConfig: '/etc/prometheus/pgbouncer-exporter-web.yml',
+};
+
+/** Debian's unit runs the exporter as `postgres`; this drop-in runs it as `prometheus` (./topology.ts). */
+export const PGBOUNCER_EXPORTER_DROP_IN = '/etc/systemd/system/prometheus-pgbouncer-exporter.service.d/pgha.conf';
 
 /**
  * Where node_exporter reads metrics pgha writes as files: the certificates' expiry on the
@@ -96,5 +107,33 @@ export function postgresExporterFiles(host: ResolvedHost, inputs: RenderInputs):
   return [
     ...exporterTls(POSTGRES_EXPORTER, inputs, host),
     { path: POSTGRES_EXPORTER.defaults, content, owner: 'root', group: 'root', mode: 0o644 },
+  ];
+}
+
+const PGBOUNCER_EXPORTER_DROP_IN_TEXT = `# Managed by pgha: changes here are overwritten by \`pgha deploy\`.
+# Not PgBouncer's own user: PgBouncer admits \`postgres\` on its socket as its admin.
+[Service]
+User=prometheus
+Group=prometheus
+`;
+
+/**
+ * pgbouncer_exporter reads PgBouncer's console (the `pgbouncer` database) over PgBouncer's Unix
+ * socket as PGBOUNCER_EXPORTER_USER, a stats user PgBouncer admits there by peer authentication
+ * (../pgbouncer/config.ts): the connection string holds no password, so the defaults file is no
+ * secret. The pid file gives its `pgbouncer_process_*` metrics.
+ */
+export function pgbouncerExporterFiles(host: ResolvedHost, inputs: RenderInputs): DesiredFile[] {
+  const dsn = `host=${PG_SOCKET_DIR} port=${num(host.vars, 'pgbouncer_port')} user=${PGBOUNCER_EXPORTER_USER} dbname=pgbouncer sslmode=disable`;
+  const args = [
+    `--web.listen-address=${hostPort(host.ip, num(host.vars, 'pgbouncer_exporter_port'))}`,
+    `--web.config.file=${PGBOUNCER_EXPORTER.webConfig}`,
+    `--pgBouncer.pid-file=${PGBOUNCER_PIDFILE}`,
+  ];
+  const content = `${header('pgbouncer_exporter_port')}PGBOUNCER_EXPORTER_CONNECTION_STRING="${dsn}"\nARGS=${envValue(args)}\n`;
+  return [
+    ...exporterTls(PGBOUNCER_EXPORTER, inputs, host),
+    { path: PGBOUNCER_EXPORTER.defaults, content, owner: 'root', group: 'root', mode: 0o644 },
+    { path: PGBOUNCER_EXPORTER_DROP_IN, content: PGBOUNCER_EXPORTER_DROP_IN_TEXT, owner: 'root', group: 'root', mode: 0o644 },
   ];
 }

@@ -5,14 +5,23 @@
  *   Debian (prometheus, prometheus-alertmanager), and pgha's own exporter run by Debian's nodejs
  *   (./pgha-exporter.ts); its status section prints their URLs;
  * - `node_exporter` on every host; `postgres_exporter` on every data node, with its role set up
- *   on the leader as a cluster step (./exporters.ts).
+ *   on the leader as a cluster step (./exporters.ts); `pgbouncer_exporter` on every PgBouncer
+ *   host of Debian 13 (its stats user is PgBouncer's configuration, ../pgbouncer/config.ts).
  */
 import { hasRole, hostPort, num, optStr } from '../common.js';
 import { companion, pinned, portOf, type ClusterStep, type Component, type WithStatus } from '../component.js';
 import { monitoringRoleCommand } from '../host-commands.js';
 import { exporterHealth, prometheusHealth } from './health.js';
 import { PGHA_EXPORTER_SSL_DIR, PGHA_EXPORTER_UNIT, pghaExporterFiles, pghaExporterReacts } from './pgha-exporter.js';
-import { NODE_EXPORTER, POSTGRES_EXPORTER, nodeExporterFiles, postgresExporterFiles } from './exporters.js';
+import {
+  NODE_EXPORTER,
+  PGBOUNCER_EXPORTER,
+  PGBOUNCER_EXPORTER_DROP_IN,
+  POSTGRES_EXPORTER,
+  nodeExporterFiles,
+  pgbouncerExporterFiles,
+  postgresExporterFiles,
+} from './exporters.js';
 import {
   ALERTMANAGER_CONFIG,
   ALERTMANAGER_DEFAULTS,
@@ -24,7 +33,7 @@ import {
   PROMETHEUS_UNIT,
   monitoringFiles,
 } from './prometheus.js';
-import { POSTGRES_EXPORTER_ROLE, runsNodeExporter, runsPostgresExporter } from './topology.js';
+import { POSTGRES_EXPORTER_ROLE, runsNodeExporter, runsPgbouncerExporter, runsPostgresExporter } from './topology.js';
 import type { ResolvedHost } from '../../model/types.js';
 
 /** What `pgha status` prints for a monitoring host: where its UIs answer. */
@@ -127,4 +136,29 @@ export const postgresExporter: Component = {
   upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'postgres_exporter_port') },
   health: exporterHealth('postgres_exporter', 'postgres_exporter_port'),
   clusterSteps: () => [monitoringRole],
+};
+
+/**
+ * pgbouncer_exporter (Debian 13's prometheus-pgbouncer-exporter) on the PgBouncer hosts of a
+ * monitored cluster. It needs no cluster step: its stats user and the HBA line admitting it live
+ * in PgBouncer's own files, which PgBouncer reloads.
+ */
+export const pgbouncerExporter: Component = {
+  name: 'pgbouncer_exporter',
+  runsOn: runsPgbouncerExporter,
+  packages: (host) => [pinned('prometheus-pgbouncer-exporter', optStr(host.vars, 'pgbouncer_exporter_package_version'))],
+  files: (_cluster, host, ctx) => pgbouncerExporterFiles(host, ctx.inputs),
+  units: () => [PGBOUNCER_EXPORTER.unit],
+  reactions: (_cluster, path) =>
+    path === PGBOUNCER_EXPORTER.defaults ||
+    path === PGBOUNCER_EXPORTER.webConfig ||
+    path === PGBOUNCER_EXPORTER_DROP_IN ||
+    path.startsWith(`${PGBOUNCER_EXPORTER.sslDir}/`)
+      ? [{ unit: PGBOUNCER_EXPORTER.unit, how: 'restart' }]
+      : [],
+  formation: 'service',
+  ports: () => [portOf('pgbouncer_exporter_port', 'pgbouncer_exporter')],
+  privateDirs: { [PGBOUNCER_EXPORTER.sslDir]: PRIVATE },
+  upgrade: { kind: 'service', how: 'restart', port: (host) => num(host.vars, 'pgbouncer_exporter_port') },
+  health: exporterHealth('pgbouncer_exporter', 'pgbouncer_exporter_port'),
 };

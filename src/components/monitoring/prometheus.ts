@@ -13,8 +13,9 @@
  * - node_exporter on every host, postgres_exporter on every data node (./exporters.ts);
  * - pgha's own exporter on this host's loopback (job `pgha`, ./pgha-exporter.ts): every member as
  *   Patroni, etcd and HAProxy see it, on one page.
- * PgBouncer is not scraped: Debian has no exporter for it that pgha installs, and the pool
- * in front of a data node is seen through postgres_exporter's connection counts.
+ * - pgbouncer_exporter on every PgBouncer host of Debian 13 (job `pgbouncer`, ./exporters.ts):
+ *   its pools, clients and servers from PgBouncer's console. PgBouncer on Debian 12 is not
+ *   scraped: bookworm's package of that name is a Python exporter without TLS (./topology.ts).
  *
  * Each target carries a `host` label (the instance name), so alerts name hosts as config.yml does.
  */
@@ -26,6 +27,7 @@ import { toYaml } from '../yaml.js';
 import { TEXTFILE_DIR } from './exporters.js';
 import { certificateExpiryMetrics } from './certificates.js';
 import { PGHA_EXPORTER_BIND } from './pgha-exporter.js';
+import { runsPgbouncerExporter } from './topology.js';
 import { prometheusRulesYaml } from './rules.js';
 
 export const PROMETHEUS_UNIT = 'prometheus.service';
@@ -103,6 +105,17 @@ function scrapeConfigs(cluster: ResolvedCluster, sslDir: string): Plain[] {
       staticTargets(nodes, (h) => num(h.vars, 'postgres_exporter_port')),
     ),
   );
+  const poolers = cluster.hosts.filter((h) => runsPgbouncerExporter(cluster, h));
+  if (poolers.length) {
+    jobs.push(
+      job(
+        'pgbouncer',
+        'https',
+        sslDir,
+        staticTargets(poolers, (h) => num(h.vars, 'pgbouncer_exporter_port')),
+      ),
+    );
+  }
   return jobs;
 }
 

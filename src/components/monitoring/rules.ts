@@ -6,7 +6,7 @@
  *
  * Metric names are the exporters' own: Patroni's /metrics (3.0 says `patroni_master` where 4.x
  * says `patroni_primary` as well, so leader rules take either), etcd's, HAProxy's built-in
- * exporter's, postgres_exporter's pg_stat_archiver, and pgha's certificate textfile
+ * exporter's, postgres_exporter's pg_stat_archiver, pgbouncer_exporter's `pgbouncer_up`, and pgha's certificate textfile
  * (./certificates.ts). Every `for` is a multiple of the default 15 s scrape and evaluation
  * interval, so an alert fires at most one interval after its `for` has passed.
  */
@@ -101,6 +101,13 @@ export function defaultRules(cluster: ResolvedCluster): Record<string, Plain> {
       'critical',
       'HAProxy on {{ $labels.host }} has no server up in {{ $labels.proxy }}',
       'Clients connecting through this backend are refused.',
+    ),
+    PgBouncerDown: alert(
+      'up{job="pgbouncer"} == 0 or pgbouncer_up == 0',
+      '2m',
+      'warning',
+      'PgBouncer on {{ $labels.host }} is down',
+      "pgbouncer_exporter does not answer, or cannot read PgBouncer's console: clients connecting through this PgBouncer are likely refused.",
     ),
     CertificateExpiringSoon: alert(
       `${CERT_EXPIRY_METRIC} - time() < 30 * 86400`,

@@ -23,7 +23,41 @@ import {
   PGBOUNCER_PIDFILE,
   PGBOUNCER_USERLIST,
 } from '../paths.js';
+import { PGBOUNCER_EXPORTER_USER, runsPgbouncerExporter } from '../monitoring/topology.js';
 import { FOLLOW_SCRIPT } from './follow.js';
+
+/** Where PgBouncer reads its HBA rules, written only on a host that runs pgbouncer_exporter. */
+export const PGBOUNCER_HBA = '/etc/pgbouncer/pgha_hba.conf';
+
+/**
+ * A SCRAM secret no password matches (its keys are zeros: a password would need a SHA-256
+ * preimage of them), for the exporter's userlist line: PgBouncer only admits a user it finds
+ * in auth_file, and the HBA file admits this one by peer and never by password.
+ */
+export const LOCKED_SCRAM_SECRET = `SCRAM-SHA-256$4096:${'A'.repeat(22)}==$${'A'.repeat(43)}=:${'A'.repeat(43)}=`;
+
+/**
+ * PgBouncer's HBA rules where pgbouncer_exporter runs (auth_type hba): the exporter's stats user
+ * is admitted on the Unix socket to the console alone, by peer (its system user's name), and
+ * refused everywhere else; every other user authenticates exactly as with auth_type
+ * scram-sha-256, over the socket and over TCP alike.
+ */
+export function pgbouncerHba(): string {
+  const u = PGBOUNCER_EXPORTER_USER;
+  return [
+    '# Managed by pgha: changes here are overwritten by `pgha deploy`.',
+    '# pgbouncer_exporter reads the console as a stats user, by peer on the Unix socket only.',
+    `local pgbouncer ${u} peer`,
+    `local all ${u} reject`,
+    `host all ${u} 0.0.0.0/0 reject`,
+    `host all ${u} ::/0 reject`,
+    '# Everyone else: as auth_type = scram-sha-256 (auth_file, then auth_query).',
+    'local all all scram-sha-256',
+    'host all all 0.0.0.0/0 scram-sha-256',
+    'host all all ::/0 scram-sha-256',
+    '',
+  ].join('\n');
+}
 
 /** The function auth_query calls; deploy creates it (pgbouncerAuthSql) in every database. */
 export const PGBOUNCER_AUTH_QUERY = 'SELECT usename, passwd FROM pgbouncer.get_auth($1)';
@@ -57,7 +91,7 @@ export function databasesIni(ip: string, port: number): string {
   return databasesTemplate().replace('{host}', ip).replace('{port}', String(port));
 }
 
-export function pgbouncerModel(_cluster: ResolvedCluster, host: ResolvedHost): Plain {
+export function pgbouncerModel(cluster: ResolvedCluster, host: ResolvedHost): Plain {
   const v = host.vars;
   const pgbouncer: Plain = {
     listen_addr: `${host.ip},127.0.0.1`,
@@ -79,6 +113,14 @@ export function pgbouncerModel(_cluster: ResolvedCluster, host: ResolvedHost): P
     // leader. One second keeps a switchover's cut on that host as short as on the others.
     server_login_retry: 1,
   };
+  // pgbouncer_exporter (monitoring, Debian 13): a stats user admitted by peer on the socket.
+  if (runsPgbouncerExporter(cluster, host)) {
+    Object.assign(pgbouncer, {
+      auth_type: 'hba',
+      auth_hba_file: PGBOUNCER_HBA,
+      stats_users: [str(v, 'patroni_super_user'), PGBOUNCER_EXPORTER_USER],
+    });
+  }
   if (bool(v, 'patroni_ssl_enabled')) {
     Object.assign(pgbouncer, {
       client_tls_sslmode: 'require',
@@ -186,6 +228,9 @@ export function pgbouncerFiles(
   const target = leaderHost(cluster, opts);
   if (!target) throw new Error('a pgbouncer host needs a data node to point at');
   const authUser = str(v, 'pgbouncer_auth_user');
+  const exporter = runsPgbouncerExporter(cluster, host);
+  const userlist =
+    userlistLine(authUser, inputs.secret(authUser)) + (exporter ? userlistLine(PGBOUNCER_EXPORTER_USER, LOCKED_SCRAM_SECRET) : '');
   files.push(
     {
       path: PGBOUNCER_INI,
@@ -203,13 +248,14 @@ export function pgbouncerFiles(
     },
     {
       path: PGBOUNCER_USERLIST,
-      content: userlistLine(authUser, inputs.secret(authUser)),
+      content: userlist,
       owner: 'postgres',
       group: 'postgres',
       mode: 0o600,
       // "user" "password": the second field, whatever it holds, is the secret.
       masks: [{ pattern: /^("(?:[^"\n]|"")*"\s+)"(?:[^"\n]|"")*"$/gm, replace: '$1"********"' }],
     },
+    ...(exporter ? [{ path: PGBOUNCER_HBA, content: pgbouncerHba(), owner: 'root', group: 'postgres', mode: 0o640 }] : []),
     { path: PGBOUNCER_FOLLOW_SCRIPT, content: FOLLOW_SCRIPT, owner: 'root', group: 'root', mode: 0o755 },
     {
       path: PGBOUNCER_FOLLOW_CONFIG,

@@ -14,7 +14,7 @@ import { declaredDatabases, declaredUsers, hbaSettings } from './declared.js';
 import { etcdQuorum } from './etcd.js';
 import { readOnlyWithoutReplicas, lagWithoutReadOnly, syncReadWithoutSynchronous } from './haproxy.js';
 import { knownLocation, uniqueIp, uniqueLocations, uniqueName, uniqueNode, usableIp } from './instances.js';
-import { prometheusRulesValid } from './monitoring.js';
+import { pgbouncerNotScrapedOnDebian12, prometheusRulesValid } from './monitoring.js';
 import { listenAddresses, ports } from './network.js';
 import { patroniTiming } from './patroni-timing.js';
 import { backupNamesRepository, oneBackupHost, pgbackrestOffDataNodes, unusedRepository } from './pgbackrest.js';
@@ -62,7 +62,7 @@ export const RULES: readonly Rule[] = [
   declaredDatabases,
   // Errors first, then the warnings, host by host: legal, but rarely what was meant.
   eachHost(mtlsNeedsTls, requiredVariables, listenAddresses, ports, patroniTiming, etcdBasicCleartext, lagWithoutReadOnly),
-  eachHost(readOnlyWithoutReplicas, syncReadWithoutSynchronous),
+  eachHost(readOnlyWithoutReplicas, syncReadWithoutSynchronous, pgbouncerNotScrapedOnDebian12),
   someCandidateDirect,
   eachInstance(unusedRepository),
 ];

@@ -1,5 +1,6 @@
 /**
- * Rules about the monitoring host (issue 15): the alert rules prometheus_rules_settings leaves
+ * Rules about the monitoring host (issue 15): PgBouncer on Debian 12 is not scraped (a warning);
+ * the alert rules prometheus_rules_settings leaves
  * must be rules Prometheus loads. Prometheus refuses a whole rules file over one bad rule and
  * keeps running the old one, so a typo would silently leave every alert stale; here it is a
  * config error instead, pointing at the setting. (PromQL itself is Prometheus's to check:
@@ -8,6 +9,7 @@
 import { isPlainObject } from '../../model/merge.js';
 import { prometheusRules } from '../../components/monitoring/rules.js';
 import { hasRole } from '../../components/common.js';
+import { isMonitored, releaseHasPgbouncerExporter } from '../../components/monitoring/topology.js';
 import type { HostRule } from './context.js';
 
 const DURATION = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
@@ -38,4 +40,22 @@ export const prometheusRulesValid: HostRule = (ctx, host, i) => {
       `alert rule ${name} ${problem}; fix it in prometheus_rules_settings.${name}, or set it to null to remove the rule`,
     );
   }
+};
+
+/**
+ * PgBouncer on a Debian 12 host of a monitored cluster: deploy installs no exporter for it, since
+ * bookworm's prometheus-pgbouncer-exporter (1.7) is a Python exporter that cannot speak TLS, and
+ * every exporter pgha runs admits only clients with a certificate from the cluster CA. A warning,
+ * so that the missing `pgbouncer` job is no surprise.
+ */
+export const pgbouncerNotScrapedOnDebian12: HostRule = (ctx, host, i) => {
+  if (!hasRole(host, 'pgbouncer') || !isMonitored(ctx.resolved) || releaseHasPgbouncerExporter(host)) return;
+  ctx.perHost(
+    'warning',
+    ctx.blame(i, ['os_version']),
+    'pgbouncer not scraped',
+    host.name,
+    (hosts) =>
+      `PgBouncer on ${hosts} is not scraped by Prometheus: Debian 12's prometheus-pgbouncer-exporter is another exporter (1.7, Python) without TLS; Debian 13 (os_version: 13) ships pgbouncer_exporter, which deploy then installs`,
+  );
 };
