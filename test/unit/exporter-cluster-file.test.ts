@@ -14,6 +14,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveFamilies, backupFamilies } from '../../src/app/exporter/cluster-backups.js';
 import { certificateFamilies, etcdFamilies, haproxyFamilies, pageValue } from '../../src/app/exporter/cluster-extras.js';
+import { pgbouncerFamilies, pgbouncerTargets } from '../../src/app/exporter/cluster-pgbouncer.js';
 import { parseClusterFile } from '../../src/app/exporter/cluster-file.js';
 import { renderExposition } from '../../src/app/exporter/exposition.js';
 import { runExporter } from '../../src/app/exporter/index.js';
@@ -181,6 +182,38 @@ pg_stat_archiver_archived_count 42
 pg_stat_archiver_failed_count 3
 `;
 
+/** pgbouncer_exporter 0.10's page: SHOW DATABASES rows as labels (the console's own row has no host). */
+const PGBOUNCER_EXPORTER_PAGE = `# HELP pgbouncer_databases_current_connections Current number of connections for this database
+# TYPE pgbouncer_databases_current_connections gauge
+pgbouncer_databases_current_connections{database="pgbouncer",force_user="pgbouncer",host="",name="pgbouncer",pool_mode="statement",port="6432"} 0
+pgbouncer_databases_current_connections{database="app",force_user="",host="10.0.0.11",name="app",pool_mode="transaction",port="5432"} 2
+pgbouncer_databases_current_connections{database="postgres",force_user="",host="10.0.0.11",name="postgres",pool_mode="transaction",port="5432"} 1
+# HELP pgbouncer_up The pgbouncer scrape succeeded
+# TYPE pgbouncer_up gauge
+pgbouncer_up 1
+`;
+
+describe('the PgBouncer families (where pgbouncer_exporter runs)', () => {
+  it('reads where each PgBouncer sends clients from its databases, once per address; a silent or failing one is 0 with no target', () => {
+    expect(pgbouncerTargets(PGBOUNCER_EXPORTER_PAGE)).toEqual(['10.0.0.11']);
+    const page = parseExposition(
+      renderExposition(
+        pgbouncerFamilies('main', [
+          { host: 'pg1', metrics: { status: 200, text: PGBOUNCER_EXPORTER_PAGE } },
+          { host: 'pg2', metrics: { status: 200, text: PGBOUNCER_EXPORTER_PAGE.replace('pgbouncer_up 1', 'pgbouncer_up 0') } },
+          { host: 'pg3', metrics: undefined },
+        ]),
+      ),
+    );
+    expect(sampleOf(page, 'pgha_pgbouncer_up', { host: 'pg1' })?.value).toBe(1);
+    expect(sampleOf(page, 'pgha_pgbouncer_target_info', { host: 'pg1' })?.labels.target).toBe('10.0.0.11');
+    for (const h of ['pg2', 'pg3']) {
+      expect(sampleOf(page, 'pgha_pgbouncer_up', { host: h })?.value).toBe(0);
+      expect(sampleOf(page, 'pgha_pgbouncer_target_info', { host: h })).toBeUndefined();
+    }
+  });
+});
+
 describe('the backup and archiving families (where a repository exists)', () => {
   it('the newest backup: its end time and age from the repository host, 0 up when its node_exporter did not answer', () => {
     const page = parseExposition(
@@ -247,6 +280,7 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
       '/stats;csv': { status: 200, text: HAPROXY_CSV },
       '/node/metrics': { status: 200, text: NODE_EXPORTER_PAGE },
       '/pg/metrics': { status: 200, text: POSTGRES_EXPORTER_PAGE },
+      '/pgb/metrics': { status: 200, text: PGBOUNCER_EXPORTER_PAGE },
     };
     const cert = issueNodeCert({ ca, host: { name: 'pg1', ip: '127.0.0.1' }, now });
     // Like Patroni with verify_client: required, etcd with client-cert-auth and the stats listener's `verify required`.
@@ -275,6 +309,7 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
         haproxy: [{ name: 'proxy1', url: `${url}/stats;csv` }],
         backups: [{ name: 'backup1', url: `${url}/node/metrics` }],
         archive: [{ name: 'pg1', url: `${url}/pg/metrics` }],
+        pgbouncer: [{ name: 'pg1', url: `${url}/pgb/metrics` }],
         certificates: [
           { name: 'ca', path: paths.ca },
           { name: 'gone', path: join(dir, 'gone.crt') },
@@ -307,6 +342,7 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
       expect(sampleOf(page, 'pgha_certificate_readable', { name: 'gone' })?.value).toBe(0);
       expect(sampleOf(page, 'pgha_backup_last_end_timestamp_seconds', { host: 'backup1' })?.value).toBe(1700000000);
       expect(sampleOf(page, 'pgha_wal_archive_failures_total', { member: 'pg1' })?.value).toBe(3);
+      expect(sampleOf(page, 'pgha_pgbouncer_target_info', { host: 'pg1' })?.labels.target).toBe('10.0.0.11');
       expect(sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca' })!.value - Date.now() / 1000).toBeGreaterThan(
         300 * 86_400,
       );
@@ -336,7 +372,7 @@ describe('pgha exporter --cluster-file FILE (mtls members)', () => {
 });
 
 describe.skipIf(process.env.CI !== 'true' && spawnSync('promtool', ['--version']).status !== 0)('promtool check metrics', () => {
-  it('accepts the etcd, HAProxy, certificate, backup and archiving families (base units in every name)', () => {
+  it('accepts the etcd, HAProxy, certificate, backup, archiving and PgBouncer families (base units in every name)', () => {
     const ca = issueCa({ clusterName: 'main', now: new Date() });
     const page = renderExposition([
       ...etcdFamilies('main', [
@@ -350,6 +386,7 @@ describe.skipIf(process.env.CI !== 'true' && spawnSync('promtool', ['--version']
       ]),
       ...backupFamilies('main', [{ host: 'backup1', metrics: { status: 200, text: NODE_EXPORTER_PAGE } }], 1700000600),
       ...archiveFamilies('main', [{ member: 'pg1', metrics: { status: 200, text: POSTGRES_EXPORTER_PAGE } }]),
+      ...pgbouncerFamilies('main', [{ host: 'pg1', metrics: { status: 200, text: PGBOUNCER_EXPORTER_PAGE } }]),
     ]);
     // Under CI a missing promtool is a missing prerequisite (.ci/run installs Debian's prometheus).
     const r = spawnSync('promtool', ['check', 'metrics'], { input: page, encoding: 'utf8' });

@@ -4,8 +4,8 @@
  * concurrently, every member's /patroni through PatroniClient — node's https, verified with the
  * CA, presenting the host's certificate where the REST API requires mtls — and, where the file
  * names them, each etcd member's /health and /metrics, each HAProxy stats page's CSV, each
- * repository host's node_exporter and each data node's postgres_exporter (same CA and client
- * certificate), and the certificate files. Every connection verifies its peer.
+ * repository host's node_exporter, each data node's postgres_exporter and each PgBouncer host's
+ * pgbouncer_exporter (same CA and client certificate), and the certificate files. Every connection verifies its peer.
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import { NodeHttpRequester, type TlsMaterial } from '../../transport/https.js';
 import type { Collection, ExporterSource } from './answer.js';
 import { archiveFamilies, backupFamilies } from './cluster-backups.js';
 import { certificateFamilies, etcdFamilies, haproxyFamilies, type Answer } from './cluster-extras.js';
+import { pgbouncerFamilies } from './cluster-pgbouncer.js';
 import { parseClusterFile, type Endpoint } from './cluster-file.js';
 import { clusterCollection, type MemberScrape } from './cluster-page.js';
 import { scrapeMember } from './member-scrape.js';
@@ -68,7 +69,7 @@ export function clusterFileSource(file: string, timeoutSeconds: number): Exporte
     what: `cluster ${desc.scope} (${desc.patroni.map((e) => e.name).join(', ')}) from ${file}`,
     collect: async (): Promise<Collection> => {
       const started = process.hrtime.bigint();
-      const [scrapes, etcd, haproxy, backups, archive, certs] = await Promise.all([
+      const [scrapes, etcd, haproxy, backups, archive, pgbouncer, certs] = await Promise.all([
         Promise.all(
           members.map(async (m): Promise<MemberScrape> => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
         ),
@@ -81,6 +82,7 @@ export function clusterFileSource(file: string, timeoutSeconds: number): Exporte
         Promise.all(desc.haproxy.map(async (e) => ({ host: e.name, csv: await get(e, path(e), tls, timeoutMs) }))),
         Promise.all(desc.backups.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
         Promise.all(desc.archive.map(async (e) => ({ member: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
+        Promise.all(desc.pgbouncer.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
         // Read each round: a certificate deploy renewed shows without a restart.
         Promise.all(desc.certificates.map(async (c) => ({ name: c.name, pem: await readFile(c.path, 'utf8').catch(() => undefined) }))),
       ]);
@@ -89,6 +91,7 @@ export function clusterFileSource(file: string, timeoutSeconds: number): Exporte
         ...(haproxy.length ? haproxyFamilies(desc.scope, haproxy) : []),
         ...(backups.length ? backupFamilies(desc.scope, backups, Date.now() / 1000) : []),
         ...(archive.length ? archiveFamilies(desc.scope, archive) : []),
+        ...(pgbouncer.length ? pgbouncerFamilies(desc.scope, pgbouncer) : []),
         ...(certs.length ? certificateFamilies(desc.scope, certs) : []),
       ];
       return clusterCollection(desc.scope, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);

@@ -13,11 +13,12 @@
  *   "haproxy": [{ "name": "proxy1", "url": "https://10.0.0.20:8404/stats;csv" }],
  *   "backups": [{ "name": "backup1", "url": "https://10.0.0.30:9100/metrics" }],
  *   "archive": [{ "name": "pg1", "url": "https://10.0.0.11:9187/metrics" }],
+ *   "pgbouncer": [{ "name": "pg1", "url": "https://10.0.0.11:9127/metrics" }],
  *   "certificates": [{ "name": "ca", "path": "/etc/pgha-exporter/ssl/ca.crt" }]
  * }
  * `etcd`, `haproxy`, `backups` (each repository host's node_exporter), `archive` (each data
- * node's postgres_exporter, where WAL is archived) and `certificates` may be absent (nothing of
- * that kind is read).
+ * node's postgres_exporter, where WAL is archived), `pgbouncer` (each PgBouncer host's
+ * pgbouncer_exporter) and `certificates` may be absent (nothing of that kind is read).
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../../errors.js';
@@ -36,6 +37,7 @@ export interface ClusterFile {
   haproxy: Endpoint[];
   backups: Endpoint[];
   archive: Endpoint[];
+  pgbouncer: Endpoint[];
   certificates: { name: string; path: string }[];
 }
 
@@ -103,6 +105,7 @@ export function parseClusterFile(file: string, content: string): ClusterFile {
     haproxy: endpoints(file, 'haproxy', o.haproxy, true),
     backups: endpoints(file, 'backups', o.backups, true),
     archive: endpoints(file, 'archive', o.archive, true),
+    pgbouncer: endpoints(file, 'pgbouncer', o.pgbouncer, true),
     certificates: certificates.map((c: unknown, i) => {
       const r = record(c);
       if (!r) throw fail(file, `certificates[${i}]`, 'must be an object {name, path}');

@@ -3,7 +3,8 @@
  * --cluster-file` run by Debian's nodejs from the single-file build (scripts/build-exporter.mjs;
  * it runs on Debian 12's node 18 and 13's node 20), reading every data node's /patroni, each etcd
  * member's health and leadership, each HAProxy stats page, the newest backup and each data node's
- * WAL archiver where a repository exists, and the certificates it holds, as one page Prometheus
+ * WAL archiver where a repository exists, each PgBouncer's state and target, and the
+ * certificates it holds, as one page Prometheus
  * scrapes (job `pgha`).
  *
  * - No cluster directory on the host: deploy writes /etc/pgha-exporter/cluster.json (members by
@@ -20,6 +21,7 @@
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { bool, dataNodes, etcdMembers, hasRole, hostPort, num, tlsFiles } from '../common.js';
 import { statsEndpoint } from '../haproxy/config.js';
+import { runsPgbouncerExporter } from './topology.js';
 
 export const PGHA_EXPORTER_UNIT = 'pgha-exporter.service';
 export const PGHA_EXPORTER_UNIT_FILE = `/etc/systemd/system/${PGHA_EXPORTER_UNIT}`;
@@ -44,6 +46,7 @@ export function exporterClusterFile(cluster: ResolvedCluster): Record<string, un
     return stats ? [{ name: h.name, url: url(true, h.ip, stats.port, `${stats.path};csv`) }] : [];
   });
   const repositories = cluster.hosts.filter((h) => hasRole(h, 'pgbackrest'));
+  const bouncers = cluster.hosts.filter((h) => runsPgbouncerExporter(cluster, h));
   return {
     scope: cluster.name,
     tls: { ca: `${ssl}/ca.crt`, cert: `${ssl}/node.crt`, key: `${ssl}/node.key` },
@@ -66,6 +69,10 @@ export function exporterClusterFile(cluster: ResolvedCluster): Record<string, un
             url: url(true, h.ip, num(h.vars, 'postgres_exporter_port'), '/metrics'),
           })),
         }
+      : {}),
+    // Where pgbouncer_exporter runs: whether each PgBouncer answers, and where it sends clients.
+    ...(bouncers.length
+      ? { pgbouncer: bouncers.map((h) => ({ name: h.name, url: url(true, h.ip, num(h.vars, 'pgbouncer_exporter_port'), '/metrics') })) }
       : {}),
     certificates: [
       { name: 'ca', path: `${ssl}/ca.crt` },
