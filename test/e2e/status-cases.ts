@@ -199,7 +199,7 @@ export function statusReadingCases(env: StatusEnv): void {
 
   const startExporter = exporterStarter(() => dir);
 
-  it('pgha exporter --cluster DIR: every member in metrics promtool accepts, /health 200', async () => {
+  it('pgha exporter --cluster DIR: every member and etcd member in metrics promtool accepts, /health 200', async () => {
     const ex = await startExporter();
     try {
       const m = await scrape(`${ex.url}/metrics`);
@@ -212,6 +212,9 @@ export function statusReadingCases(env: StatusEnv): void {
         expect(sample(m.text, 'patroni_exporter_scrape_success', member.Member)).toBe(1);
       }
       expect(String(sample(m.text, 'patroni_postgresql_server_version', 'pg1'))).toMatch(/^17\d{4}$/);
+      // etcd as the monitoring host's exporter reads it, from the controller with pgha's client certificate.
+      for (const member of ctl) expect(sample(m.text, 'pgha_etcd_healthy', member.Member), member.Member).toBe(1);
+      expect(ctl.map((member) => sample(m.text, 'pgha_etcd_is_leader', member.Member)).filter((v) => v === 1)).toHaveLength(1);
       const check = spawnSync('promtool', ['check', 'metrics'], { input: m.text, encoding: 'utf8' });
       expect(check.error, 'promtool (Debian package prometheus, installed by .ci/run)').toBeUndefined();
       expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);

@@ -1,5 +1,6 @@
 /**
- * `pgha exporter --cluster DIR`: every data node's /patroni through the cluster's CA, as one page.
+ * `pgha exporter --cluster DIR`: every data node's /patroni and every etcd member through the
+ * cluster's CA with pgha's client certificate, as one page.
  * The pure merge (src/app/exporter/cluster-page.ts), then the whole mode against fake members on
  * loopback addresses with certificates of a throwaway cluster CA: pg1 the leader, pg2 a replica
  * answering 503 with its status, pg3 with nothing listening.
@@ -17,7 +18,7 @@ import { runExporter } from '../../src/app/exporter/index.js';
 import { statusCacheKey, writeStatusCache } from '../../src/app/status-config-cache.js';
 import { resolveCluster } from '../../src/model/resolve.js';
 import type { ClusterConfig } from '../../src/model/types.js';
-import { issueCa, issueNodeCert } from '../../src/pki/certs.js';
+import { issueCa, issueClientCert, issueNodeCert } from '../../src/pki/certs.js';
 import { recorded } from './exporter-fake-patroni.js';
 import { parseExposition, sampleOf } from './exporter-text.js';
 import { tempDirs } from './tempdirs.js';
@@ -74,14 +75,27 @@ describe('pgha exporter --cluster DIR', () => {
     const ca = issueCa({ clusterName: 'e2estat', now });
     mkdirSync(join(dir, 'ssl'), { recursive: true });
     writeFileSync(join(dir, 'ssl', 'ca.crt'), ca.certPem);
+    // pgha's client certificate, which the members here demand (as etcd without RBAC does).
+    const pgha = issueClientCert({ ca, commonName: 'pgha', now });
+    mkdirSync(join(dir, 'ssl', 'clients'), { recursive: true });
+    writeFileSync(join(dir, 'ssl', 'clients', 'pgha.crt'), pgha.certPem);
+    writeFileSync(join(dir, 'ssl', 'clients', 'pgha.key'), pgha.keyPem, { mode: 0o600 });
     const answers = { pg1: recorded('get-patroni.leader'), pg2: recorded('get-primary.replica') };
+    const etcd = {
+      '/health': { status: 200, text: '{"health":"true","reason":""}' },
+      '/metrics': { status: 200, text: 'etcd_server_has_leader 1\netcd_server_is_leader 0\n' },
+    } as Record<string, { status: number; text: string }>;
     let port = 0;
     for (const name of ['pg1', 'pg2'] as const) {
       const cert = issueNodeCert({ ca, host: { name, ip: IPS[name] }, now });
-      const s = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
-        const a = req.url === '/patroni' ? answers[name] : { status: 404, text: '' };
-        res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.text);
-      });
+      const s = createServer(
+        { key: cert.keyPem, cert: cert.certPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: true },
+        (req, res) => {
+          // One port stands in for the member's REST API and its etcd client port.
+          const a = req.url === '/patroni' ? answers[name] : (etcd[req.url ?? ''] ?? { status: 404, text: '' });
+          res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.text);
+        },
+      );
       servers.push(s);
       port = await new Promise<number>((r) => s.listen(port, IPS[name], () => r((s.address() as AddressInfo).port)));
     }
@@ -91,7 +105,7 @@ describe('pgha exporter --cluster DIR', () => {
     const standIn = {
       architecture: 'M1',
       cluster_name: 'e2estat',
-      cluster_vars: { patroni_ssl_enabled: true, patroni_listen_port: port },
+      cluster_vars: { patroni_ssl_enabled: true, patroni_listen_port: port, etcd_ssl_enabled: true, etcd_client_port: port },
       locations: [{ Name: 'main' }],
       instance_defaults: { platform: 'bare', vars: {} },
       instances: [inst('pg1', 1, ['primary', 'etcd']), inst('pg2', 2, ['replica', 'etcd']), inst('pg3', 3, ['replica', 'etcd'])],
@@ -121,6 +135,10 @@ describe('pgha exporter --cluster DIR', () => {
       expect(sampleOf(page, 'patroni_patroni_info', { member: 'pg2' })?.labels.role).toBe('replica');
       expect(sampleOf(page, 'patroni_exporter_scrape_success', { member: 'pg2' })?.value).toBe(1);
       expect(sampleOf(page, 'patroni_exporter_scrape_success', { member: 'pg3' })?.value).toBe(0);
+      // etcd too, as the monitoring host's exporter reads it, with pgha's client certificate.
+      expect(sampleOf(page, 'pgha_etcd_healthy', { member: 'pg1' })?.value).toBe(1);
+      expect(sampleOf(page, 'pgha_etcd_has_leader', { member: 'pg2' })?.value).toBe(1);
+      expect(sampleOf(page, 'pgha_etcd_up', { member: 'pg3' })?.value).toBe(0);
       // The certificates of DIR/ssl, as their files are named.
       expect(
         sampleOf(page, 'pgha_certificate_file_expiry_timestamp_seconds', { name: 'ca.crt' })!.value - Date.now() / 1000,

@@ -14,9 +14,9 @@ import { PatroniClient } from '../../patroni/client.js';
 import { NodeHttpRequester, type TlsMaterial } from '../../transport/https.js';
 import type { Collection, ExporterSource } from './answer.js';
 import { archiveFamilies, backupFamilies } from './cluster-backups.js';
-import { certificateFamilies, etcdFamilies, haproxyFamilies, type Answer } from './cluster-extras.js';
+import { certificateFamilies, etcdFamilies, haproxyFamilies, type Answer, type CertificateRead } from './cluster-extras.js';
 import { pgbouncerFamilies } from './cluster-pgbouncer.js';
-import { parseClusterFile, type Endpoint } from './cluster-file.js';
+import { parseClusterFile, type ClusterFile, type Endpoint } from './cluster-file.js';
 import { clusterCollection, type MemberScrape } from './cluster-page.js';
 import { scrapeMember } from './member-scrape.js';
 
@@ -59,42 +59,58 @@ export function clusterFileSource(file: string, timeoutSeconds: number): Exporte
     tls.cert = readStart('--cluster-file', desc.tls.cert, 'the certificate');
     tls.key = readStart('--cluster-file', desc.tls.key, 'the key');
   }
+  return {
+    what: `cluster ${desc.scope} (${desc.patroni.map((e) => e.name).join(', ')}) from ${file}`,
+    // Read each round: a certificate deploy renewed shows without a restart.
+    collect: describedClusterCollect(desc, tls, timeoutSeconds, () =>
+      Promise.all(desc.certificates.map(async (c) => ({ name: c.name, pem: await readFile(c.path, 'utf8').catch(() => undefined) }))),
+    ),
+  };
+}
+
+/**
+ * One round over a described cluster (the monitoring host's file, or `--cluster DIR`'s own
+ * description: ./cluster.ts): every member's /patroni and every other target the description
+ * names, concurrently, with `tls`; `certificates` reads the certificate files to report.
+ */
+export function describedClusterCollect(
+  desc: ClusterFile,
+  tls: TlsMaterial,
+  timeoutSeconds: number,
+  certificates: () => Promise<CertificateRead[]>,
+): () => Promise<Collection> {
   const timeoutMs = Math.round(timeoutSeconds * 1000);
   const members = desc.patroni.map((e) => {
     const t = target(e);
     return { member: e.name, client: new PatroniClient({ host: e.name, ip: t.ip, port: t.port }, { tls, ssl: t.https }) };
   });
   const path = (e: Endpoint) => `${e.url.pathname}${e.url.search}`;
-  return {
-    what: `cluster ${desc.scope} (${desc.patroni.map((e) => e.name).join(', ')}) from ${file}`,
-    collect: async (): Promise<Collection> => {
-      const started = process.hrtime.bigint();
-      const [scrapes, etcd, haproxy, backups, archive, pgbouncer, certs] = await Promise.all([
-        Promise.all(
-          members.map(async (m): Promise<MemberScrape> => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
-        ),
-        Promise.all(
-          desc.etcd.map(async (e) => {
-            const [health, metrics] = await Promise.all([get(e, '/health', tls, timeoutMs), get(e, '/metrics', tls, timeoutMs)]);
-            return { member: e.name, health, metrics };
-          }),
-        ),
-        Promise.all(desc.haproxy.map(async (e) => ({ host: e.name, csv: await get(e, path(e), tls, timeoutMs) }))),
-        Promise.all(desc.backups.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
-        Promise.all(desc.archive.map(async (e) => ({ member: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
-        Promise.all(desc.pgbouncer.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
-        // Read each round: a certificate deploy renewed shows without a restart.
-        Promise.all(desc.certificates.map(async (c) => ({ name: c.name, pem: await readFile(c.path, 'utf8').catch(() => undefined) }))),
-      ]);
-      const extra = [
-        ...(etcd.length ? etcdFamilies(desc.scope, etcd) : []),
-        ...(haproxy.length ? haproxyFamilies(desc.scope, haproxy) : []),
-        ...(backups.length ? backupFamilies(desc.scope, backups, Date.now() / 1000) : []),
-        ...(archive.length ? archiveFamilies(desc.scope, archive) : []),
-        ...(pgbouncer.length ? pgbouncerFamilies(desc.scope, pgbouncer) : []),
-        ...(certs.length ? certificateFamilies(desc.scope, certs) : []),
-      ];
-      return clusterCollection(desc.scope, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
-    },
+  return async (): Promise<Collection> => {
+    const started = process.hrtime.bigint();
+    const [scrapes, etcd, haproxy, backups, archive, pgbouncer, certs] = await Promise.all([
+      Promise.all(
+        members.map(async (m): Promise<MemberScrape> => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
+      ),
+      Promise.all(
+        desc.etcd.map(async (e) => {
+          const [health, metrics] = await Promise.all([get(e, '/health', tls, timeoutMs), get(e, '/metrics', tls, timeoutMs)]);
+          return { member: e.name, health, metrics };
+        }),
+      ),
+      Promise.all(desc.haproxy.map(async (e) => ({ host: e.name, csv: await get(e, path(e), tls, timeoutMs) }))),
+      Promise.all(desc.backups.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
+      Promise.all(desc.archive.map(async (e) => ({ member: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
+      Promise.all(desc.pgbouncer.map(async (e) => ({ host: e.name, metrics: await get(e, path(e), tls, timeoutMs) }))),
+      certificates(),
+    ]);
+    const extra = [
+      ...(etcd.length ? etcdFamilies(desc.scope, etcd) : []),
+      ...(haproxy.length ? haproxyFamilies(desc.scope, haproxy) : []),
+      ...(backups.length ? backupFamilies(desc.scope, backups, Date.now() / 1000) : []),
+      ...(archive.length ? archiveFamilies(desc.scope, archive) : []),
+      ...(pgbouncer.length ? pgbouncerFamilies(desc.scope, pgbouncer) : []),
+      ...(certs.length ? certificateFamilies(desc.scope, certs) : []),
+    ];
+    return clusterCollection(desc.scope, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
   };
 }

@@ -5,7 +5,7 @@
  * `pgbouncer_databases_*` (pgha points every database at the leader: src/components/pgbouncer).
  * Reading the exporter rather than PgBouncer keeps pgha's exporter free of credentials. Pure.
  */
-import { type Answer } from './cluster-extras.js';
+import type { Answer } from './cluster-extras.js';
 import type { MetricFamily, Sample } from './exposition.js';
 
 export interface PgbouncerRead {

@@ -1,21 +1,24 @@
 /**
- * `--cluster DIR`'s edge: every data node's GET /patroni, concurrently, through the cluster's
- * own REST clients — verified with DIR/ssl/ca.crt, and with pgha's client certificate where the
- * REST API requires one (mtls) — exactly as `pgha status` reads members. Nothing secret is
- * needed or read: GET /patroni takes no password. Beside them, the days left on every
- * certificate of DIR/ssl and DIR/ssl/clients, read each round (deploy may have renewed one).
- * etcd and HAProxy are read only by the monitoring host's exporter (./cluster-file-source.ts):
- * from an operator's machine they would need pgha's client certificate where `pgha status` asks
- * none of it.
+ * `--cluster DIR`'s edge: the same round as the monitoring host's exporter
+ * (./cluster-file-source.ts), over the description deploy would write there, computed from DIR
+ * (src/components/monitoring/pgha-exporter.ts#exporterClusterFile): every data node's
+ * GET /patroni, each etcd member's /health and /metrics, each HAProxy stats page, and on a
+ * monitored cluster the exporters that carry the newest backup, the WAL archivers and PgBouncer's
+ * targets. It trusts DIR/ssl's bundle and presents pgha's client certificate (DIR/ssl/clients/pgha),
+ * which an mtls REST API, etcd without RBAC, HAProxy's stats listener and the exporters' TLS all
+ * admit; nothing else secret is read. Beside them, the days left on every certificate of DIR/ssl
+ * and DIR/ssl/clients, read each round (deploy may have renewed one).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dataNodes } from '../../components/common.js';
-import { patroniClientFor, probeContext } from '../live/probe.js';
+import { exporterClusterFile } from '../../components/monitoring/pgha-exporter.js';
+import type { TlsMaterial } from '../../transport/https.js';
+import { privateOrUndefined, probeContext } from '../live/probe.js';
 import type { Collection } from './answer.js';
-import { certificateFamilies, type CertificateRead } from './cluster-extras.js';
-import { clusterCollection, type MemberScrape } from './cluster-page.js';
-import { scrapeMember } from './member-scrape.js';
+import type { CertificateRead } from './cluster-extras.js';
+import { describedClusterCollect } from './cluster-file-source.js';
+import { parseClusterFile } from './cluster-file.js';
 
 export interface ClusterScraper {
   /** The cluster's name and its data nodes, for the start line. */
@@ -38,20 +41,15 @@ async function readCertificates(ssl: string): Promise<CertificateRead[]> {
 
 export async function clusterScraper(dir: string, timeoutSeconds: number): Promise<ClusterScraper> {
   const ctx = await probeContext(dir);
-  const members = dataNodes(ctx.cluster).map((h) => ({ member: h.name, client: patroniClientFor(ctx, h) }));
+  const tls: TlsMaterial = {
+    ca: ctx.tls.ca,
+    cert: await readFile(join(ctx.paths.ssl, 'clients', 'pgha.crt'), 'utf8').catch(() => undefined),
+    key: await privateOrUndefined(join(ctx.paths.ssl, 'clients', 'pgha.key')),
+  };
+  const desc = parseClusterFile(ctx.paths.config, JSON.stringify(exporterClusterFile(ctx.cluster)));
   return {
     scope: ctx.cluster.name,
-    members: members.map((m) => m.member),
-    collect: async () => {
-      const started = process.hrtime.bigint();
-      const [scrapes, certs] = await Promise.all([
-        Promise.all(
-          members.map(async (m): Promise<MemberScrape> => ({ member: m.member, scrape: await scrapeMember(m.client, timeoutSeconds) })),
-        ),
-        readCertificates(ctx.paths.ssl),
-      ]);
-      const extra = certs.length ? certificateFamilies(ctx.cluster.name, certs) : [];
-      return clusterCollection(ctx.cluster.name, scrapes, Number(process.hrtime.bigint() - started) / 1e9, extra);
-    },
+    members: dataNodes(ctx.cluster).map((h) => h.name),
+    collect: describedClusterCollect(desc, tls, timeoutSeconds, () => readCertificates(ctx.paths.ssl)),
   };
 }

@@ -21,7 +21,7 @@
 import type { DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../../model/types.js';
 import { bool, dataNodes, etcdMembers, hasRole, hostPort, num, tlsFiles } from '../common.js';
 import { statsEndpoint } from '../haproxy/config.js';
-import { runsPgbouncerExporter } from './topology.js';
+import { isMonitored, runsPgbouncerExporter } from './topology.js';
 
 export const PGHA_EXPORTER_UNIT = 'pgha-exporter.service';
 export const PGHA_EXPORTER_UNIT_FILE = `/etc/systemd/system/${PGHA_EXPORTER_UNIT}`;
@@ -45,7 +45,9 @@ export function exporterClusterFile(cluster: ResolvedCluster): Record<string, un
     const stats = hasRole(h, 'haproxy') ? statsEndpoint(cluster, h) : undefined;
     return stats ? [{ name: h.name, url: url(true, h.ip, stats.port, `${stats.path};csv`) }] : [];
   });
-  const repositories = cluster.hosts.filter((h) => hasRole(h, 'pgbackrest'));
+  // Their node_exporter and the data nodes' postgres_exporter run only on a monitored cluster
+  // (`pgha exporter --cluster DIR` describes any cluster with this).
+  const repositories = isMonitored(cluster) ? cluster.hosts.filter((h) => hasRole(h, 'pgbackrest')) : [];
   const bouncers = cluster.hosts.filter((h) => runsPgbouncerExporter(cluster, h));
   return {
     scope: cluster.name,
