@@ -5,7 +5,7 @@
  * `pgbouncer_databases_*` (pgha points every database at the leader: src/components/pgbouncer).
  * Reading the exporter rather than PgBouncer keeps pgha's exporter free of credentials. Pure.
  */
-import type { Answer } from './cluster-extras.js';
+import { pageValue, type Answer } from './cluster-extras.js';
 import type { MetricFamily, Sample } from './exposition.js';
 
 export interface PgbouncerRead {
@@ -37,9 +37,7 @@ export function pgbouncerTargets(page: string): string[] {
 
 /** 1 when the exporter answered and says its PgBouncer answered it (pgbouncer_up). */
 function up(a: Answer): number {
-  if (a?.status !== 200) return 0;
-  const m = /^pgbouncer_up(?:\{[^}]*\})?\s+(\S+)/m.exec(a.text);
-  return m && Number(m[1]) === 1 ? 1 : 0;
+  return a?.status === 200 && pageValue(a.text, 'pgbouncer_up') === 1 ? 1 : 0;
 }
 
 export function pgbouncerFamilies(scope: string, reads: readonly PgbouncerRead[]): MetricFamily[] {

@@ -11,7 +11,6 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataNodes } from '../../components/common.js';
 import { exporterClusterFile } from '../../components/monitoring/pgha-exporter.js';
 import type { TlsMaterial } from '../../transport/https.js';
 import { privateOrUndefined, probeContext } from '../live/probe.js';
@@ -49,7 +48,7 @@ export async function clusterScraper(dir: string, timeoutSeconds: number): Promi
   const desc = parseClusterFile(ctx.paths.config, JSON.stringify(exporterClusterFile(ctx.cluster)));
   return {
     scope: ctx.cluster.name,
-    members: dataNodes(ctx.cluster).map((h) => h.name),
+    members: desc.patroni.map((e) => e.name),
     collect: describedClusterCollect(desc, tls, timeoutSeconds, () => readCertificates(ctx.paths.ssl)),
   };
 }
