@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import type { Command } from './quote.js';
-import { argv, type ExecResult, type Transport } from './types.js';
+import { argv, type ExecResult, type StartedCommand, type Transport } from './types.js';
 
 /**
  * The Transport contract on this machine: `bash -c script` with the command's stdin. Used for the
@@ -50,6 +50,28 @@ export class LocalTransport implements Transport {
       });
       child.stdin.end(cmd.stdin ?? '');
     });
+  }
+
+  /** The command started with its stdin and stdout as pipes (see StartedCommand); `cmd.stdin` is not sent. */
+  start(cmd: Command): Promise<StartedCommand> {
+    this.count++;
+    const [file = 'bash', ...args] = argv(cmd);
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(this.env ? { env: this.env } : {}),
+      ...(this.cwd ? { cwd: this.cwd } : {}),
+    });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdin.on('error', () => undefined);
+    const done = new Promise<ExecResult>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        const sig = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
+        resolve({ stdout: '', stderr: Buffer.concat(err).toString('utf8'), code: code ?? (sig !== undefined ? 128 + sig : 255) });
+      });
+    });
+    return Promise.resolve({ stdin: child.stdin, stdout: child.stdout, done });
   }
 
   async close(): Promise<void> {

@@ -12,7 +12,8 @@ import {
   type HostKeyVerdict,
 } from './known-hosts.js';
 import { maskSecrets, quote, type Command } from './quote.js';
-import { argv, type ExecResult, type Transport } from './types.js';
+import type { ClientChannel } from 'ssh2';
+import { argv, type ExecResult, type StartedCommand, type Transport } from './types.js';
 
 export interface SshConnectOptions {
   /** Inventory name, for messages only. */
@@ -222,7 +223,7 @@ export class SshTransport implements Transport {
   async exec(cmd: Command): Promise<ExecResult> {
     this.count++;
     if (this.lostReason !== undefined) throw this.lost(this.lostReason);
-    const wrapped = (this.sudo ? ['sudo', '-n', '--', ...argv(cmd)] : argv(cmd)).map((w) => quote(w)).join(' ');
+    const wrapped = this.commandLine(cmd);
     await this.acquire();
     try {
       const out: Buffer[] = [];
@@ -251,6 +252,50 @@ export class SshTransport implements Transport {
     } finally {
       this.release();
     }
+  }
+
+  private commandLine(cmd: Command): string {
+    return (this.sudo ? ['sudo', '-n', '--', ...argv(cmd)] : argv(cmd)).map((w) => quote(w)).join(' ');
+  }
+
+  /**
+   * The command started, its stdin and stdout the channel itself (see StartedCommand). The
+   * channel counts against the connection's limit until it closes. `cmd.stdin` is not sent: the
+   * caller writes the stream.
+   */
+  async start(cmd: Command): Promise<StartedCommand> {
+    this.count++;
+    const conn = this.ssh.connection;
+    if (this.lostReason !== undefined || !conn) throw this.lost(this.lostReason ?? 'not connected');
+    const line = this.commandLine(cmd);
+    await this.acquire();
+    let channel: ClientChannel;
+    try {
+      channel = await sessionOpenRetried(
+        () => new Promise<ClientChannel>((resolve, reject) => conn.exec(line, (err, ch) => (err ? reject(err) : resolve(ch)))),
+      );
+    } catch (e) {
+      this.release();
+      throw this.lost(maskSecrets((e as Error).message, cmd.secrets));
+    }
+    const err: Buffer[] = [];
+    channel.stderr.on('data', (b: Buffer) => err.push(b));
+    let status: { code: number | null; signal: string | undefined } | undefined;
+    channel.on('exit', (code: number | null, signal?: string) => {
+      status = { code, signal };
+    });
+    const done = new Promise<ExecResult>((resolve, reject) => {
+      channel.once('close', () => {
+        this.release();
+        if (!status || (status.code === null && !status.signal)) {
+          reject(this.lost(this.lostReason ?? 'the command ended without an exit status'));
+          return;
+        }
+        const stderr = maskSecrets(Buffer.concat(err).toString('utf8'), cmd.secrets);
+        resolve({ stdout: '', stderr, code: status.code ?? 128 + (SIGNALS[status.signal ?? ''] ?? 127) });
+      });
+    });
+    return { stdin: channel, stdout: channel, done };
   }
 
   /**

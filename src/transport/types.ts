@@ -1,4 +1,4 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { RuntimeError } from '../errors.js';
 import { maskSecrets, type Command } from './quote.js';
 
@@ -20,12 +20,24 @@ export interface Transport {
 }
 
 /**
+ * A command started with its stdin and stdout left open as streams, for more bytes than a
+ * string should hold (a backup repository copied from one host to another through pgha). `done`
+ * settles when the command ends; its `stdout` is empty (it went to the stream), its stderr kept.
+ */
+export interface StartedCommand {
+  stdin: Writable;
+  stdout: Readable;
+  done: Promise<ExecResult>;
+}
+
+/**
  * A transport to a cluster host that also opens TCP channels from the host (Patroni's REST API
  * through a member, so unsafe calls pass its allowlist) and copies directories onto it.
  */
 export type HostTransport = Transport & {
   forwardOut(ip: string, port: number): Promise<Duplex>;
   putDirectory(local: string, remote: string): Promise<void>;
+  start(cmd: Command): Promise<StartedCommand>;
 };
 
 /** Seconds between TERM and KILL for a command that outlives its timeout. */

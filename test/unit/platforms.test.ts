@@ -257,7 +257,12 @@ describe('ClusterSession transports', () => {
     const fake = (h: ResolvedHost): Promise<HostTransport> => {
       opened.push(h.name);
       const t = cannedTransport(h.name, { stdout: 'ok', stderr: '', code: 0 });
-      return Promise.resolve({ ...t, forwardOut: () => Promise.reject(new Error('none')), putDirectory: () => Promise.resolve() });
+      return Promise.resolve({
+        ...t,
+        forwardOut: () => Promise.reject(new Error('none')),
+        putDirectory: () => Promise.resolve(),
+        start: () => Promise.reject(new Error('none')),
+      });
     };
     const s = new ClusterSession(cluster, paths, material, fake);
     await s.connect(cluster.hosts);

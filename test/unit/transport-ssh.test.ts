@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefusedError, RuntimeError } from '../../src/errors.js';
 import { gatherFacts } from '../../src/plan/remote.js';
 import { MASK, withSecrets } from '../../src/transport/quote.js';
+import { pipeBetween } from '../../src/transport/pipe.js';
 import { SshTransport } from '../../src/transport/ssh.js';
 import { run } from '../../src/transport/types.js';
 import { tempDirs } from './tempdirs.js';
@@ -143,6 +144,32 @@ describe.skipIf(!hasKeygen)('SshTransport (in-process ssh2 server)', () => {
       expect(connections - before).toBe(1);
     } finally {
       await t.close();
+    }
+  });
+
+  it('streams a command between two connections, every byte, and names the side that failed', async () => {
+    const kh = knownHosts([`[127.0.0.1]:${port} ${host.type} ${host.blob}`]);
+    const a = await SshTransport.connect(opts(kh));
+    const b = await SshTransport.connect({ ...opts(kh), host: 'pg2' });
+    try {
+      const out = join(dir, 'streamed');
+      const r = await pipeBetween(
+        { t: a, cmd: { script: 'head -c 3000000 /dev/urandom | tee ' + join(dir, 'sent') }, step: 'send' },
+        { t: b, cmd: { script: `cat > ${out}` }, step: 'receive' },
+      );
+      expect(r.bytes).toBe(3_000_000);
+      expect(readFileSync(out).equals(readFileSync(join(dir, 'sent')))).toBe(true);
+      const err = await pipeBetween(
+        { t: a, cmd: { script: 'echo partial; echo "no such stanza" >&2; exit 4' }, step: 'send' },
+        { t: b, cmd: { script: 'cat >/dev/null' }, step: 'receive' },
+      ).catch((e: unknown) => e);
+      expect((err as RuntimeError).where).toBe('pg1: send');
+      expect((err as Error).message).toMatch(/exit code 4[^]*no such stanza/);
+      // Every channel was given back: the connection still runs commands.
+      expect((await b.exec({ script: 'echo ok' })).stdout).toBe('ok\n');
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 

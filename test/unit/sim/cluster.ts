@@ -548,6 +548,11 @@ class SimTransport implements HostTransport {
     return Promise.reject(new Error('sim: no tunnels; the REST seam answers instead'));
   }
 
+  /** Streams between hosts (a repository copied for a clone) run on real hosts only. */
+  start(): Promise<never> {
+    return Promise.reject(new Error(`sim ${this.host}: streamed commands are not simulated`));
+  }
+
   putDirectory(): Promise<void> {
     return Promise.resolve();
   }
