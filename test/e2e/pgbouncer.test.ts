@@ -27,6 +27,11 @@ const BACKUP = `${SUBNET}.14`;
 /** The monitoring host configure --enable-monitoring adds after it. */
 const MONITOR = `${SUBNET}.15`;
 type Node = keyof typeof NODES;
+/** The cluster `restore --clone` builds from this one's repository: one data node and a repository host of its own. */
+const CLONE = 'e2eclone';
+const CLONE_SUBNET = '10.232.12';
+const CLONE_PG1 = `${CLONE_SUBNET}.11`;
+const CLONE_BACKUP = `${CLONE_SUBNET}.12`;
 
 /** Run `pgha deploy` and SIGKILL it `delayMs` after its progress shows `phase` starting. */
 function deployKilledDuring(dir: string, phase: string, delayMs: number): Promise<{ killed: boolean; output: string }> {
@@ -58,6 +63,7 @@ function killedAfter(args: string[], marker: string, delayMs: number): Promise<{
 describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys', () => {
   let root = '';
   let dir = '';
+  let cloneDir = '';
   const outputs: string[] = [];
   const psSamples: string[] = [];
   let sampling = false;
@@ -91,6 +97,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
 
   beforeAll(async () => {
     await removeStaleCluster(CLUSTER);
+    await removeStaleCluster(CLONE);
     root = mkdtempSync(join(tmpdir(), 'pgha-e2e-'));
     dir = join(root, CLUSTER);
     outputs.push(
@@ -115,6 +122,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
 
   afterAll(async () => {
     sampling = false;
+    if (cloneDir) await removeTestCluster(cloneDir, '');
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
@@ -488,6 +496,75 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + PgBouncer, interrupted deploys
       const log = ssh(dir, NODES[replica], `journalctl -u patroni@${CLUSTER} --no-pager --since @${reinitStarted}`).stdout;
       expect(log).toMatch(/replica has been created using pgbackrest/);
       expect(sql('SELECT pg_catalog.count(*) FROM pitr', NODES[replica])).toBe('60');
+    },
+    10 * 60_000,
+  );
+  it(
+    'clones the cluster at a point in time into a new cluster from its repository; the source is not changed',
+    async () => {
+      const sqlOn = (d: string, ip: string, text: string) =>
+        sshOk(
+          d,
+          ip,
+          'cd /tmp && runuser -u postgres -- psql -X -At -v ON_ERROR_STOP=1 -h /var/run/postgresql -d postgres -f -',
+          `${text}\n`,
+        ).trim();
+      const sourceLeader = NODES[leader()!];
+      const rows = (d: string, ip: string) => sqlOn(d, ip, "SELECT pg_catalog.string_agg(id::text, ',' ORDER BY id) FROM pitr");
+      const started = sqlOn(dir, sourceLeader, 'SELECT pg_catalog.pg_postmaster_start_time()');
+      sqlOn(dir, sourceLeader, Array.from({ length: 10 }, (_, i) => `INSERT INTO pitr (id) VALUES (${61 + i});`).join('\n'));
+      await new Promise((r) => setTimeout(r, 1100));
+      const target = sqlOn(dir, sourceLeader, 'SELECT pg_catalog.now()');
+      await new Promise((r) => setTimeout(r, 1100));
+      sqlOn(dir, sourceLeader, Array.from({ length: 10 }, (_, i) => `INSERT INTO pitr (id) VALUES (${71 + i});`).join('\n'));
+
+      cloneDir = join(root, CLONE);
+      await pghaOk([
+        'configure',
+        cloneDir,
+        '-a',
+        'M1',
+        '--enable-patroni',
+        '--enable-pgbackrest',
+        '--data-nodes',
+        '1',
+        '--subnet',
+        `${CLONE_SUBNET}.0/24`,
+      ]);
+      // A clone of the directory itself, and of a cluster sharing its addresses: exit 2, nothing touched.
+      const self = await pgha(['restore', dir, '--clone', dir, '--target-time', target]);
+      expect(self.code, self.stderr).toBe(2);
+      expect(self.stderr).toMatch(/is the cluster directory being restored/);
+      await pghaOk(['download-packages', cloneDir]);
+      await pghaOk(['provision', cloneDir]);
+
+      const cloned = await pghaOk(['restore', dir, '--clone', cloneDir, '--target-time', target]);
+      expect(cloned.stdout).toMatch(new RegExp(`stanza ${CLUSTER} copied as ${CLONE}`));
+      expect(cloned.stdout).toMatch(/pg1: password of postgres, replicator(, rewind)? set from the cluster directory's secrets/);
+      expect(cloned.stdout).toMatch(/ 0 failed/);
+      // Exactly the rows committed at or before the target.
+      expect(rows(cloneDir, CLONE_PG1)).toBe(Array.from({ length: 70 }, (_, i) => String(i + 1)).join(','));
+      // The clone's superuser logs in with the clone's password, not the source's.
+      const cloneSecret = readFileSync(join(cloneDir, 'secrets', 'postgres'), 'utf8').trim();
+      const login = psql(
+        `host=${CLONE_PG1} port=5432 user=postgres dbname=postgres sslmode=require`,
+        'select pg_catalog.count(*) from pitr',
+        cloneSecret,
+      );
+      expect(login.code, login.stderr).toBe(0);
+      expect(login.stdout).toBe('70');
+      // The clone archives and backs up into its own repository; a second clone into it is refused.
+      const check = ssh(cloneDir, CLONE_BACKUP, `cd /tmp && runuser -u postgres -- pgbackrest --stanza=${CLONE} check`);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect((await pghaOk(['backup', cloneDir, '--type', 'incr'])).stdout).toMatch(/\d{8}-\d{6}F_\d{8}-\d{6}I/);
+      const again = await pgha(['restore', dir, '--clone', cloneDir, '--target-time', target]);
+      expect(again.code, again.stderr).toBe(3);
+      expect(again.stderr).toMatch(/is in use, not a new cluster/);
+      // The source kept running, unchanged: same postmaster, every row, its own repository.
+      expect(sqlOn(dir, sourceLeader, 'SELECT pg_catalog.pg_postmaster_start_time()')).toBe(started);
+      expect(rows(dir, sourceLeader)).toBe(Array.from({ length: 80 }, (_, i) => String(i + 1)).join(','));
+      const own = ssh(dir, BACKUP, `cd /tmp && runuser -u postgres -- pgbackrest --stanza=${CLUSTER} check`);
+      expect(own.code, own.stdout + own.stderr).toBe(0);
     },
     10 * 60_000,
   );

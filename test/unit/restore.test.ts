@@ -3,12 +3,15 @@
  * restore forgets in etcd, the repository's answer read for the refusals, and the host commands'
  * decisions. The restore itself runs on real hosts in the PgBouncer e2e suite.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { quote } from '../../src/transport/quote.js';
 import { keysToForget, dcsPrefix } from '../../src/components/patroni/dcs-keys.js';
 import {
   emptyDataCommand,
   flushArchiveCommand,
   recoverCommand,
+  recoveryServerOptions,
   restoreDataCommand,
   stopMemberCommand,
 } from '../../src/components/pgbackrest/restore.js';
@@ -135,7 +138,7 @@ describe('the host commands of a restore', () => {
   });
 
   it('waits for promotion, fails when PostgreSQL stops short of the target, and resets every recovery setting', () => {
-    const s = recoverCommand(pg1).script;
+    const s = recoverCommand(pg1, 'main').script;
     expect(s).toMatch(/pg_is_in_recovery/);
     expect(s).toMatch(/stopped before it reached the target/);
     for (const p of [
@@ -149,6 +152,27 @@ describe('the host commands of a restore', () => {
       expect(s).toContain(`alter system reset ${p}'`);
     }
     expect(s.indexOf('alter system')).toBeLessThan(s.lastIndexOf('stop -m fast'));
+  });
+
+  it("starts recovery with this host's files, port and stanza, on the socket only, as the shell pg_ctl uses splits them", () => {
+    const opts = recoveryServerOptions(pg1, 'main');
+    const words = spawnSync('sh', ['-c', `printf '%s\\n' ${opts}`], { encoding: 'utf8' })
+      .stdout.trimEnd()
+      .split('\n');
+    expect(words).toEqual([
+      '-c',
+      'listen_addresses=',
+      '-c',
+      'port=5432',
+      '-c',
+      'hba_file=/var/lib/postgresql/17/backed/pg_hba.conf',
+      '-c',
+      'ident_file=/var/lib/postgresql/17/backed/pg_ident.conf',
+      '-c',
+      'archive_command=pgbackrest --stanza=main archive-push %p',
+    ]);
+    expect(recoverCommand(pg1, 'main').script).toContain(`-o ${quote(opts)}`);
+    expect(() => recoveryServerOptions(pg1, "x'; rm -rf /")).toThrow(/not a plain name/);
   });
 
   it('archives the segment being written before the leader stops, after a commit record, and waits for it', () => {

@@ -17,13 +17,15 @@ export interface RestoreJournal {
   target: string;
   timeline: number;
   started: string;
+  /** A clone's: the name of the cluster it is cloned from (absent for a restore in place). */
+  source?: string;
 }
 
 export function readJournal(path: string): RestoreJournal | undefined {
   try {
     const j = JSON.parse(readFileSync(path, 'utf8')) as Partial<RestoreJournal>;
     return typeof j.target === 'string' && typeof j.timeline === 'number' && typeof j.started === 'string'
-      ? { target: j.target, timeline: j.timeline, started: j.started }
+      ? { target: j.target, timeline: j.timeline, started: j.started, ...(typeof j.source === 'string' ? { source: j.source } : {}) }
       : undefined;
   } catch {
     return undefined;

@@ -160,6 +160,11 @@ function dirOption(doc: Plain, option: string, fallback?: string): string[] {
   return dir !== undefined && dir.startsWith('/') ? [dir] : [];
 }
 
+/** A data node's archive spool (spool-path), when its final pgbackrest.conf names one. */
+export function spoolPathOf(cluster: ResolvedCluster, host: ResolvedHost): string | undefined {
+  return dirOption(pgbackrestDocument(cluster, host), 'spool-path')[0];
+}
+
 /**
  * The directories pgBackRest writes, owned by postgres (it runs as postgres: the server and
  * PostgreSQL's archive_command alike), created by the server unit before it starts.

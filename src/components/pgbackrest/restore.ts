@@ -66,6 +66,26 @@ runuser -u postgres -- pgbackrest ${args} >&2
 }
 
 /**
+ * The settings the hand-started recovery overrides on PostgreSQL's command line (pg_ctl -o,
+ * which a shell splits), because the restored postgresql.conf is Patroni's file from the host
+ * the backup was taken on: in a clone, that host's addresses, its data directory's hba and ident
+ * files, its port and its stanza. This host's own values instead, and no TCP listener at all:
+ * nobody but pgha needs the node before Patroni takes it over (psql comes over the socket).
+ */
+export function recoveryServerOptions(host: ResolvedHost, stanza: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(stanza)) throw new Error(`bug: stanza ${JSON.stringify(stanza)} is not a plain name`);
+  const { data, port } = pgPaths(host);
+  const settings = [
+    'listen_addresses=',
+    `port=${port}`,
+    `hba_file=${data}/pg_hba.conf`,
+    `ident_file=${data}/pg_ident.conf`,
+    `archive_command=pgbackrest --stanza=${stanza} archive-push %p`,
+  ];
+  return settings.map((kv) => `-c ${quote(kv)}`).join(' ');
+}
+
+/**
  * Start PostgreSQL by hand and wait until it has recovered to the target and promoted. When
  * recovery ends before the target (a time after the last archived WAL, say), PostgreSQL stops
  * itself: the command fails with the log's last lines. Then the recovery settings pgBackRest
@@ -73,7 +93,7 @@ runuser -u postgres -- pgbackrest ${args} >&2
  * this node recovers, as a replica), and PostgreSQL stops cleanly. ALTER SYSTEM names no
  * relation, so no role's schema can shadow anything in it. Prints the new timeline.
  */
-export function recoverCommand(host: ResolvedHost): Command {
+export function recoverCommand(host: ResolvedHost, stanza: string): Command {
   const { bin, data, port } = pgPaths(host);
   const psql = `runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -p ${port} -h ${PG_SOCKET_DIR} -d postgres`;
   const script = `set -uo pipefail
@@ -82,7 +102,7 @@ log=${quote(RESTORE_LOG)}
 install -o postgres -g postgres -m 0640 /dev/null "$log"
 fail() { echo "$1" >&2; tail -n 15 "$log" >&2; exit 1; }
 if ! ${pgCtl(bin, data)} status >/dev/null 2>&1; then
-  ${pgCtl(bin, data)} -l "$log" -w -t ${RECOVERY_TIMEOUT_SEC} start >&2 || fail "PostgreSQL did not start to recover"
+  ${pgCtl(bin, data)} -l "$log" -o ${quote(recoveryServerOptions(host, stanza))} -w -t ${RECOVERY_TIMEOUT_SEC} start >&2 || fail "PostgreSQL did not start to recover"
 fi
 until [ "$(${psql} -c 'select pg_catalog.pg_is_in_recovery()' 2>/dev/null)" = f ]; do
   ${pgCtl(bin, data)} status >/dev/null 2>&1 || fail "PostgreSQL stopped before it reached the target: the archive ends before it (see ${RESTORE_LOG}); restore to an earlier target, or to everything archived with --latest"
