@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
-import { PghaError, RefusedError, RuntimeError } from '../errors.js';
+import { RefusedError, RuntimeError } from '../errors.js';
 import {
   checkHostKey,
   fingerprint,
@@ -12,6 +12,7 @@ import {
   type HostKeyVerdict,
 } from './known-hosts.js';
 import { maskSecrets, quote, type Command } from './quote.js';
+import { connectError, PROVISION_HINT } from './ssh-errors.js';
 import type { ClientChannel } from 'ssh2';
 import { argv, type ExecResult, type StartedCommand, type Transport } from './types.js';
 
@@ -65,10 +66,6 @@ export async function sessionOpenRetried<T>(
     }
   }
 }
-
-const PROVISION_HINT = (dir: string) =>
-  `verify the host's key out of band (e.g. on its console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), ` +
-  `then re-run \`pgha provision ${dir}\` to pin it`;
 
 function clusterDirOf(knownHostsPath: string): string {
   // DIR/ssh/known_hosts → DIR; anything else is shown as is.
@@ -361,44 +358,3 @@ export class SshTransport implements Transport {
 
 /** ssh2 reports signals by name without the SIG prefix. */
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
-
-function connectError(e: unknown, opts: SshConnectOptions, username: string, port: number, dir: string): PghaError {
-  const err = e as Error & { code?: string; level?: string };
-  const where = `${opts.host} (${opts.ip}): ssh`;
-  const target = `${username}@${opts.ip}:${port}`;
-  if (err.level === 'client-authentication') {
-    return new RuntimeError(`${target} refused our key (${err.message})`, {
-      where,
-      hint: `check that ${dir}/ssh/id_pgha.pub is in ~${username}/.ssh/authorized_keys on ${opts.host}`,
-    });
-  }
-  if (err.code === 'ECONNREFUSED') {
-    return new RuntimeError(`nothing listens for SSH on ${opts.ip}:${port}`, {
-      where,
-      hint: `start sshd on ${opts.host}, or fix its ip_address in ${dir}/config.yml`,
-    });
-  }
-  if (err.code === 'ETIMEDOUT' || /timed out/i.test(err.message)) {
-    return new RuntimeError(`no answer from ${opts.ip}:${port} (${err.message})`, {
-      where,
-      hint: `check that ${opts.host} is running and reachable from here (pgha provision ${dir} starts local containers)`,
-    });
-  }
-  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') {
-    return new RuntimeError(`${opts.ip} is unreachable (${err.code})`, {
-      where,
-      hint: `check the network route to ${opts.host}, or fix its ip_address in ${dir}/config.yml`,
-    });
-  }
-  if (/host key|no matching/i.test(err.message)) {
-    return new RefusedError(
-      `${opts.host} (${opts.ip}) offers none of the host key types pinned in ${opts.knownHostsPath} (${err.message})`,
-      [],
-      { where, hint: PROVISION_HINT(dir) },
-    );
-  }
-  return new RuntimeError(`cannot connect to ${target}: ${err.message}`, {
-    where,
-    hint: `check that ${opts.host} is up and that sshd accepts ${username}`,
-  });
-}
