@@ -23,37 +23,17 @@ export class LocalTransport implements Transport {
     return this.count;
   }
 
-  exec(cmd: Command): Promise<ExecResult> {
-    this.count++;
-    return new Promise((resolve, reject) => {
-      const [file = 'bash', ...args] = argv(cmd);
-      const child = spawn(file, args, {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        ...(this.env ? { env: this.env } : {}),
-        ...(this.cwd ? { cwd: this.cwd } : {}),
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
-      // A script that exits without reading all of stdin closes the pipe under us; that is its
-      // business and shows in its exit code, not a transport failure.
-      child.stdin.on('error', () => undefined);
-      child.on('error', reject);
-      child.on('close', (code, signal) => {
-        const sig = signal ? (osConstants.signals as Record<string, number>)[signal] : undefined;
-        resolve({
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(err).toString('utf8'),
-          code: code ?? (sig !== undefined ? 128 + sig : 255),
-        });
-      });
-      child.stdin.end(cmd.stdin ?? '');
-    });
+  async exec(cmd: Command): Promise<ExecResult> {
+    const started = this.start(cmd);
+    const out: Buffer[] = [];
+    started.stdout.on('data', (b: Buffer) => out.push(b));
+    started.stdin.end(cmd.stdin ?? '');
+    const r = await started.done;
+    return { ...r, stdout: Buffer.concat(out).toString('utf8') };
   }
 
   /** The command started with its stdin and stdout as pipes (see StartedCommand); `cmd.stdin` is not sent. */
-  start(cmd: Command): Promise<StartedCommand> {
+  start(cmd: Command): StartedCommand {
     this.count++;
     const [file = 'bash', ...args] = argv(cmd);
     const child = spawn(file, args, {
@@ -63,6 +43,8 @@ export class LocalTransport implements Transport {
     });
     const err: Buffer[] = [];
     child.stderr.on('data', (b: Buffer) => err.push(b));
+    // A script that exits without reading all of stdin closes the pipe under us; that is its
+    // business and shows in its exit code, not a transport failure.
     child.stdin.on('error', () => undefined);
     const done = new Promise<ExecResult>((resolve, reject) => {
       child.on('error', reject);
@@ -71,7 +53,7 @@ export class LocalTransport implements Transport {
         resolve({ stdout: '', stderr: Buffer.concat(err).toString('utf8'), code: code ?? (sig !== undefined ? 128 + sig : 255) });
       });
     });
-    return Promise.resolve({ stdin: child.stdin, stdout: child.stdout, done });
+    return { stdin: child.stdin, stdout: child.stdout, done };
   }
 
   async close(): Promise<void> {

@@ -16,7 +16,7 @@ const SIGPIPE_EXIT = 128 + 13;
 
 export interface PipeEnd {
   host: string;
-  start(cmd: Command): Promise<StartedCommand>;
+  start(cmd: Command): Promise<StartedCommand> | StartedCommand;
 }
 
 function failed(host: string, step: string, r: ExecResult): RuntimeError {
