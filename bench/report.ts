@@ -49,6 +49,18 @@ export interface BenchFigures {
   exporter_rss_mb: number | null;
   /** Issue 15: a replica's Patroni stopped → PatroniMemberDown firing in Prometheus. */
   alert_fire_s: number | null;
+  /** Issue 14: SIGKILL to every process of the leader's container at once; the longest write gap (goal ttl + 5 s). */
+  leader_crash_gap_ms: number | null;
+  /** Issue 14: writes the frozen-then-resumed old leader accepted, through HAProxy and directly (goal 0). */
+  frozen_leader_split_brain_writes: number | null;
+  /** Issue 14: writes the partitioned old leader accepted through HAProxy, the bench cluster's entry point (goal 0). */
+  partition_split_brain_writes: number | null;
+  /** Issue 14: a new data node in config.yml → `pgha provision` + `pgha deploy` → streaming. */
+  add_node_s: number | null;
+  /** Issue 14: pg_basebackup of the same leader's data on that new host. */
+  basebackup_floor_s: number | null;
+  /** Issue 14: failed writes through HAProxy while `pgha remove-node` removes that node (goal 0). */
+  remove_node_failed_writes: number | null;
 }
 
 export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
@@ -86,6 +98,12 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'monitoring_patronictl_list_ms',
   'exporter_rss_mb',
   'alert_fire_s',
+  'leader_crash_gap_ms',
+  'frozen_leader_split_brain_writes',
+  'partition_split_brain_writes',
+  'add_node_s',
+  'basebackup_floor_s',
+  'remove_node_failed_writes',
 ];
 
 /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
@@ -234,6 +252,28 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
         }
       : { goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: 'not measured', pass: null },
   );
+  // Issue 14's failure behaviour and node changes.
+  out.push(
+    have(f.leader_crash_gap_ms)
+      ? {
+          goal: 'leader host crash (SIGKILL of its container): write gap ≤ ttl + 5 s',
+          measured: `${f.leader_crash_gap_ms} ms (ttl ${PATRONI_TTL_MS} ms)`,
+          pass: f.leader_crash_gap_ms! <= PATRONI_TTL_MS + 5_000,
+        }
+      : { goal: 'leader host crash (SIGKILL of its container): write gap ≤ ttl + 5 s', measured: 'not measured', pass: null },
+  );
+  const zeroGoal = (goal: string, x: number | null, what: string): GoalCheck =>
+    have(x) ? { goal, measured: `${x} ${what}`, pass: x === 0 } : { goal, measured: 'not measured', pass: null };
+  out.push(zeroGoal('frozen leader, resumed: writes it accepts = 0', f.frozen_leader_split_brain_writes, 'accepted'));
+  out.push(zeroGoal('partitioned leader: writes it accepts through the entry points = 0', f.partition_split_brain_writes, 'accepted'));
+  out.push({
+    goal: 'add a data node (provision + deploy until it streams) vs pg_basebackup on that host (reported)',
+    measured: have(f.add_node_s, f.basebackup_floor_s)
+      ? `${f.add_node_s} s vs floor ${f.basebackup_floor_s} s = ${round(f.add_node_s! / f.basebackup_floor_s!, 2)} ×`
+      : 'not measured',
+    pass: null,
+  });
+  out.push(zeroGoal('remove-node: failed writes = 0', f.remove_node_failed_writes, 'failed'));
   out.push({
     goal: 'rotate-passwords: failed writes = 0',
     measured: have(f.rotate_passwords_failed_writes) ? `${f.rotate_passwords_failed_writes} failed` : 'not measured',
@@ -338,6 +378,24 @@ export const METHOD = `## Method
   \`patroni_dynamic_conf_settings: {synchronous_mode: true, synchronous_mode_strict: true}\` is
   deployed (a DCS PATCH, no restart) and a replica is the synchronous standby; goal 0. The setting
   is removed and deployed again afterwards.
+- **leader_crash_gap_ms**: same writer; SIGKILL to every process of the leader's container at
+  once (its pid namespace, from the machine; no process gets to hand anything over, the leader key
+  has to expire); the longest gap until writes flow again (goal: ttl + 5 s). The container is
+  then booted again by \`pgha provision\` and brought back by \`pgha deploy\`.
+- **frozen_leader_split_brain_writes**: during the frozen-leader run above, a second writer on the
+  HAProxy host inserts straight into the old leader's PostgreSQL (its own address, port 5432); the
+  freeze lasts until another member leads. Counted: the direct writer's inserts acknowledged after
+  the freeze took effect, plus the HAProxy writer's acknowledged after it that the primary does not
+  have afterwards (goal 0); the old leader must then be a replica in recovery (context).
+- **partition_split_brain_writes**: during the asynchronous partition run, the HAProxy writer's
+  inserts acknowledged after the link went down that the primary does not have afterwards (goal 0:
+  the isolated leader accepts nothing through the entry point; bench3 has HAProxy, no PgBouncer).
+  The direct writer's count is in the context.
+- **add_node_s**: a fourth data node (role replica) appended to config.yml; wall time of
+  \`pgha provision\` + \`pgha deploy\` until the leader sees it streaming, under the writer.
+  **basebackup_floor_s**: then, on that host, \`pg_basebackup -X stream -c fast\` of the same
+  leader as Patroni's replication user. **remove_node_failed_writes**: the writer's failed inserts
+  while \`pgha remove-node DIR pg4\` takes it out again (goal 0).
 - **rotate_passwords_failed_writes**: same writer (one connection, reopened only after an
   error); \`pgha rotate-passwords DIR\` renews every password of the cluster while it writes; the
   writes that failed (goal 0: nothing restarts, no open connection is cut).

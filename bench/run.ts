@@ -4,7 +4,7 @@
  *
  * Environment:
  *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
- *                         failover, upgrade, rotate, freeze, scale, backup, monitoring); results then go to /var/tmp/pgha-bench-last.*
+ *                         failover, upgrade, rotate, freeze, scale, backup, monitoring, nodes); results then go to /var/tmp/pgha-bench-last.*
  *   PGHA_BENCH_PGBENCH_SCALE=n  pgbench scale of the backup part (70: about 1 GB)
  *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
  *                         (never torn down by the bench)
@@ -29,8 +29,11 @@ import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
 import { BIN, REPO, configureM1Args, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
 import {
+  ackedAfter,
   containerInitPid,
+  crashContainer,
   fixedPatroniDeb,
+  lostAckedAfter,
   freezeContainer,
   patronictl,
   ProxyWriter,
@@ -43,6 +46,7 @@ import { emptyFigures, markdown, median, newestPerKey, round, type BenchFigures,
 import { measureRenderPlan } from './render-plan.js';
 import { measureBackups } from './backups.js';
 import { measureMonitoring } from './monitoring.js';
+import { measureNodes } from './nodes.js';
 
 const PARTS = [
   'render',
@@ -58,6 +62,7 @@ const PARTS = [
   'scale',
   'backup',
   'monitoring',
+  'nodes',
 ] as const;
 type Part = (typeof PARTS)[number];
 const only = process.env.PGHA_BENCH_ONLY?.split(',')
@@ -421,7 +426,7 @@ async function main(): Promise<void> {
   }
 
   const needMain =
-    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze'] as Part[]).some(wants) ||
+    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze', 'nodes'] as Part[]).some(wants) ||
     (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
@@ -555,6 +560,32 @@ async function main(): Promise<void> {
     await pghaOk(['provision', c.dir]);
     await pghaOk(['deploy', c.dir]);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
+
+    log("failover: the leader's host crashes (SIGKILL to every process of its container at once)");
+    let crashed = '';
+    let killed = 0;
+    const cr = await failoverGap(
+      c,
+      w,
+      `bench_crash_${Date.now() % 100000}`,
+      async (leader) => {
+        crashed = leader;
+        const pidFile = hostPaths(c.name, leader).pidFile;
+        const nspawn = Number(readFileSync(pidFile, 'utf8').trim());
+        killed = crashContainer(containerInitPid(pidFile));
+        await until(`container ${leader} (systemd-nspawn ${nspawn}) to be gone`, () => !existsSync(`/proc/${nspawn}`), 60_000);
+      },
+      newLeader,
+    );
+    f.leader_crash_gap_ms = cr.longestGapMs;
+    ctx.leader_crash = { ...cr, crashed, processes_killed: killed };
+    log(`leader crash (${crashed}, ${killed} processes): longest gap ${cr.longestGapMs} ms, lost ${cr.lost}`);
+    // Power back: provision boots the container on its kept state, deploy brings it in as a replica.
+    const back = Date.now();
+    await pghaOk(['provision', c.dir]);
+    await pghaOk(['deploy', c.dir]);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
+    ctx.leader_crash_rejoin_s = round((Date.now() - back) / 1000, 1);
   }
 
   if (c && wants('upgrade')) {
@@ -614,49 +645,89 @@ async function main(): Promise<void> {
     const w = getWriter();
     const HOLD_MS = 45_000;
     const healthyAgain = async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000).then(() => undefined);
-    log(`freeze: every process of the leader's container stopped for ${HOLD_MS / 1000} s`);
-    const fr = await failoverGap(
-      c,
-      w,
-      `bench_freeze_${Date.now() % 100000}`,
-      async (leader) => {
-        const init = containerInitPid(hostPaths(c.name, leader).pidFile);
-        const pids = freezeContainer(init);
-        try {
-          await sleep(HOLD_MS);
-        } finally {
-          thawContainer(init, pids);
-        }
-      },
-      healthyAgain,
-    );
-    f.frozen_leader_lost_writes = fr.lost;
-    f.frozen_leader_gap_ms = fr.longestGapMs;
-    ctx.frozen_leader = fr;
-    log(`frozen leader: longest gap ${fr.longestGapMs} ms, lost ${fr.lost} of ${fr.acked}`);
-
-    const partition = (table: string) =>
-      failoverGap(
+    const otherLeads = (old: string) =>
+      c.dataNodes
+        .filter((n) => n !== old)
+        .some((n) => patronictl(c.dir, c.ips[n]!, c.name).some((m) => m.Role === 'Leader' && m.State === 'running' && m.Member !== old));
+    /**
+     * A fault on the leader (`cut` makes it and returns its undo) under the HAProxy writer and a
+     * second writer straight to the leader's PostgreSQL, held HOLD_MS and until another member
+     * leads; what each writer had acknowledged after the fault took effect (split brain), and
+     * whether the old leader came back as a replica.
+     */
+    const leaderFault = async (label: string, cut: (init: number) => () => void) => {
+      let old = '';
+      let tCut = 0;
+      let stopDirect: (() => Promise<WriterReport>) | undefined;
+      const report = await failoverGap(
         c,
         w,
-        table,
+        `bench_${label}_${Date.now() % 100000}`,
         async (leader) => {
-          const init = containerInitPid(hostPaths(c.name, leader).pidFile);
-          const link = (state: string) => spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state]);
-          if (link('down').status !== 0) throw new Error(`cannot take ${leader}'s link down`);
+          old = leader;
+          stopDirect = w.start(`bench_${label}_direct_${Date.now() % 100000}`, c.ips[leader]);
+          await sleep(1000);
+          const undo = cut(containerInitPid(hostPaths(c.name, leader).pidFile));
+          tCut = Date.now();
           try {
             await sleep(HOLD_MS);
+            await until('another member to lead', () => otherLeads(leader), 60_000);
           } finally {
-            link('up');
+            undo();
           }
         },
         healthyAgain,
       );
+      const direct = await stopDirect!();
+      // A replica or, under synchronous_mode, the sync standby: anything but a leader, and in recovery.
+      const role = patronictl(c.dir, c.ips[old]!, c.name).find((m) => m.Member === old)?.Role;
+      const inRecovery = sshOk(
+        c.dir,
+        c.ips[old]!,
+        `cd /tmp && runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -c 'select pg_is_in_recovery()'`,
+      ).trim();
+      const asReplica = role !== undefined && role !== 'Leader' && inRecovery === 't';
+      const split = {
+        old_leader: old,
+        via_haproxy: lostAckedAfter(report, tCut),
+        direct: ackedAfter(direct, tCut),
+        direct_acked_before: direct.acked - ackedAfter(direct, tCut),
+        direct_errors: direct.errors,
+        back_as_replica: asReplica,
+      };
+      log(
+        `${label}: old leader ${old} accepted ${split.via_haproxy} through HAProxy, ${split.direct} directly; back as a replica: ${asReplica}`,
+      );
+      return { report, direct, split };
+    };
 
-    log(`partition: the leader's container link down for ${HOLD_MS / 1000} s`);
-    const pa = await partition(`bench_partition_${Date.now() % 100000}`);
+    log(`freeze: every process of the leader's container stopped for ${HOLD_MS / 1000} s (and until another member leads)`);
+    const frozen = await leaderFault('freeze', (init) => {
+      const pids = freezeContainer(init);
+      return () => thawContainer(init, pids);
+    });
+    const fr = frozen.report;
+    f.frozen_leader_lost_writes = fr.lost;
+    f.frozen_leader_gap_ms = fr.longestGapMs;
+    f.frozen_leader_split_brain_writes = frozen.split.via_haproxy + frozen.split.direct;
+    ctx.frozen_leader = fr;
+    ctx.frozen_leader_split_brain = frozen.split;
+    log(`frozen leader: longest gap ${fr.longestGapMs} ms, lost ${fr.lost} of ${fr.acked}`);
+
+    const partition = (label: string) =>
+      leaderFault(label, (init) => {
+        const link = (state: string) => spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state]);
+        if (link('down').status !== 0) throw new Error("cannot take the leader's link down");
+        return () => void link('up');
+      });
+
+    log(`partition: the leader's container link down for ${HOLD_MS / 1000} s (and until another member leads)`);
+    const part = await partition('partition');
+    const pa = part.report;
     f.partition_lost_writes = pa.lost;
+    f.partition_split_brain_writes = part.split.via_haproxy;
     ctx.partition = pa;
+    ctx.partition_split_brain = part.split;
     log(`partitioned leader: longest gap ${pa.longestGapMs} ms, lost ${pa.lost} of ${pa.acked} (asynchronous replication)`);
 
     log('partition again, with synchronous_mode strict');
@@ -664,14 +735,34 @@ async function main(): Promise<void> {
     try {
       await pghaOk(['deploy', c.dir]);
       await until('a synchronous standby', () => patronictl(c.dir, c.ips.pg1!, c.name).some((m) => m.Role === 'Sync Standby'), 120_000);
-      const ps = await partition(`bench_partition_strict_${Date.now() % 100000}`);
+      const strict = await partition('partition_strict');
+      const ps = strict.report;
       f.partition_strict_lost_writes = ps.lost;
       ctx.partition_strict = ps;
+      ctx.partition_strict_split_brain = strict.split;
       log(`partitioned leader, strict: longest gap ${ps.longestGapMs} ms, lost ${ps.lost} of ${ps.acked}`);
     } finally {
       setClusterVar(c.dir, 'patroni_dynamic_conf_settings', undefined);
       await pghaOk(['deploy', c.dir]);
     }
+  }
+
+  if (c && wants('nodes')) {
+    log('nodes: a fourth data node added (provision + deploy), pg_basebackup on it, then remove-node, under the writer');
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000);
+    const figures = await measureNodes(
+      {
+        dir: c.dir,
+        name: c.name,
+        pgMajor: PG_MAJOR,
+        writer: getWriter(),
+        pgha: (args) => pghaOk(args),
+        log,
+      },
+      ctx,
+    );
+    Object.assign(f, figures);
+    log(`nodes: ${JSON.stringify(figures)}`);
   }
 
   if (c && !REUSE && !KEEP) {

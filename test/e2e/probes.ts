@@ -144,12 +144,28 @@ export interface WriterReport {
   settleMs: number;
   /** When each acknowledged write came back (seconds since the epoch, the hosts' shared clock). */
   ackedAt: number[];
+  /** When each acknowledged write the primary does not have came back (as ackedAt). */
+  lostAckedAt: number[];
 }
 
 /** Milliseconds from `t` (ms since the epoch) to the first write acknowledged after it; undefined when none was. */
 export function firstAckAfterMs(report: WriterReport, t: number): number | undefined {
   const at = report.ackedAt.find((s) => s * 1000 > t);
   return at === undefined ? undefined : Math.round(at * 1000 - t);
+}
+
+/** Writes acknowledged after `t` (ms since the epoch). */
+export function ackedAfter(report: WriterReport, t: number): number {
+  return report.ackedAt.filter((s) => s * 1000 > t).length;
+}
+
+/**
+ * Writes acknowledged after `t` (ms since the epoch) that the primary does not have afterwards.
+ * With `t` the moment a fault stopped the old leader (frozen, cut off), those were accepted by a
+ * node that is not in the primary's history: writes a second primary took, split brain.
+ */
+export function lostAckedAfter(report: WriterReport, t: number): number {
+  return report.lostAckedAt.filter((s) => s * 1000 > t).length;
 }
 
 /** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
@@ -193,8 +209,12 @@ export class ProxyWriter {
     }
   }
 
-  /** Start writing into a fresh table; the returned function stops the writer and reports. */
-  start(table: string): () => Promise<WriterReport> {
+  /**
+   * Start writing into a fresh table; the returned function stops the writer and reports. It
+   * writes through HAProxy, or with `host` straight to that node's PostgreSQL (port 5432), from
+   * the HAProxy host all the same.
+   */
+  start(table: string, host = this.proxyIp): () => Promise<WriterReport> {
     const created = this.sql(`create table ${table}(id int primary key, at timestamptz default now())`);
     if (created.code !== 0) throw new Error(created.stderr);
     const stopFile = `/tmp/${table}.stop`;
@@ -210,7 +230,7 @@ export class ProxyWriter {
         '-o',
         'BatchMode=yes',
         `root@${this.proxyIp}`,
-        `python3 /root/writer.py ${this.proxyIp} ${table} ${stopFile}`,
+        `python3 /root/writer.py ${host} ${table} ${stopFile}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -246,14 +266,15 @@ export class ProxyWriter {
       // replica that has not replayed the last writes would make them look lost.
       const settleMs = await this.waitWritable();
       const present = new Set(this.sql(`select id from ${table}`).stdout.split('\n').filter(Boolean).map(Number));
-      const lost = acked.filter((id) => !present.has(id)).length;
+      const lostAckedAt = times.filter((_, i) => !present.has(acked[i]!));
       return {
         acked: acked.length,
-        lost,
+        lost: lostAckedAt.length,
         longestGapMs: Math.round(gap * 1000),
         errors,
         settleMs,
         ackedAt: times,
+        lostAckedAt,
         ...(lastError ? { lastError } : {}),
       };
     };
@@ -331,6 +352,22 @@ export function thawContainer(init: number | undefined, pids: readonly number[])
       // exited
     }
   }
+}
+
+/**
+ * A host crash: SIGKILL to every process of a container at once (its init last), so that none of
+ * them gets to hand anything over. Returns how many processes were signalled.
+ */
+export function crashContainer(init: number): number {
+  const pids = pidsInContainer(init).filter((p) => p !== init);
+  for (const p of [...pids, init]) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids.length + 1;
 }
 
 /**

@@ -6,7 +6,7 @@ import { PRIMARY_STRATEGIES } from '../../src/app/upgrade/plan.js';
 describe('bench report', () => {
   it('has exactly the keys of issue 5 item 1', () => {
     expect(Object.keys(emptyFigures())).toEqual([...FIGURE_KEYS]);
-    expect(FIGURE_KEYS).toHaveLength(34);
+    expect(FIGURE_KEYS).toHaveLength(40);
   });
 
   it('median of odd and even samples', () => {
@@ -104,6 +104,31 @@ describe('issue 15 figures', () => {
     expect(judge(30, 100, 80, 120)).toEqual([true, true, true]);
     expect(judge(31, 100, 80.1, 121)).toEqual([false, false, false]);
     expect(goalsFrom(checkGoals(emptyFigures()), 'exporter --cluster')[0]!.measured).toBe('not measured');
+  });
+});
+
+describe('issue 14 figures', () => {
+  it('a leader host crash resumes writes within ttl + 5 s; neither a resumed frozen leader nor a partitioned one accepts a write; remove-node fails none', () => {
+    const judge = (crash: number, frozen: number, partition: number, removed: number) =>
+      goalsFrom(
+        checkGoals({
+          ...emptyFigures(),
+          leader_crash_gap_ms: crash,
+          frozen_leader_split_brain_writes: frozen,
+          partition_split_brain_writes: partition,
+          add_node_s: 30,
+          basebackup_floor_s: 2,
+          remove_node_failed_writes: removed,
+        }),
+        'leader host crash',
+      )
+        .slice(0, 5)
+        .map((x) => x.pass);
+    expect(judge(35_000, 0, 0, 0)).toEqual([true, true, true, null, true]);
+    expect(judge(35_001, 1, 2, 3)).toEqual([false, false, false, null, false]);
+    const g = goalsFrom(checkGoals({ ...emptyFigures(), add_node_s: 30, basebackup_floor_s: 2 }), 'add a data node')[0]!;
+    expect(g.measured).toBe('30 s vs floor 2 s = 15 ×');
+    expect(goalsFrom(checkGoals(emptyFigures()), 'leader host crash')[0]!.measured).toBe('not measured');
   });
 });
 
