@@ -7,11 +7,15 @@
  *   compress-type and process-max), into a file on the repository host. The bytes travel
  *   replica → this machine → repository host over SSH (there is no trust between the hosts), so
  *   the floor pays one more hop than pgBackRest does.
- * - restore_pitr_s: from `pgha restore --target-time T --force` starting to the leader-to-be
- *   recovered and promoted (pgha prints it), i.e. stop, archive flush, restore and replay;
+ * - restore_pitr_s: the leader-to-be's own restore, as `pgha restore --target-time T --force`
+ *   prints it (`restored and recovered to T in X s`): pgBackRest's restore of the backup, the
+ *   replay of the WAL up to T and the promotion, on that node; the stops of the members, the
+ *   archive flush and the DCS reset before it are not in it (nor in the floor).
  *   restore_floor_s: the floor's archive unpacked on a data node the same way round. The WAL
  *   between the backup and T is a few segments, replayed in well under a second: the floor
- *   leaves it out. The whole restore (new full backup, replicas rebuilt) is in the context.
+ *   leaves it out. restore_total_s: the whole `pgha restore` command (stops, flush, restore,
+ *   new full backup, replicas rebuilt, `pgha test`); the context keeps it beside pgha's running
+ *   total at the promotion (restore.until_promoted_s).
  * - pitr_rows_wrong: rows present that were written after T, plus rows missing from before (goal 0).
  * - replica_from_repo_s: `pgha reinit` of a replica (Patroni builds it from the repository);
  *   replica_basebackup_s: pg_basebackup of the same leader into a scratch directory on that host.
@@ -19,6 +23,7 @@
  *   last segment was archived while one is waiting (0 when none waits). Goal ≤ 5 s.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { round } from './report.js';
 
 export interface BackupFigures {
@@ -26,6 +31,7 @@ export interface BackupFigures {
   backup_floor_s: number;
   restore_pitr_s: number;
   restore_floor_s: number;
+  restore_total_s: number;
   pitr_rows_wrong: number;
   replica_from_repo_s: number;
   replica_basebackup_s: number;
@@ -49,6 +55,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function measureBackups(d: BackupBenchDeps, ctx: Record<string, unknown>): Promise<BackupFigures> {
   const { dir, ips } = d;
+  // The machine's load around this part (the run's context has it at the start of the whole run).
+  const loadNow = () => loadavg().map((x) => round(x, 2));
+  const loadAtStart = loadNow();
   const data = `/var/lib/postgresql/${d.pgMajor}/${d.name}`;
   const sql = (ip: string, text: string) =>
     d
@@ -131,13 +140,20 @@ export async function measureBackups(d: BackupBenchDeps, ctx: Record<string, unk
   sql(L, 'DROP TABLE pitr');
   d.log(`backup: pgha restore --target-time ${target}`);
   const restore = await d.pghaOk(['restore', dir, '--target-time', target, '--force']);
-  const recovered = /restored and recovered to .* \(([\d.]+) s\)/.exec(restore.stdout);
+  // "  pg1: restored and recovered to <target> in <X> s, promoted onto timeline <N> (<running total> s)"
+  const recovered = /restored and recovered to .*? in ([\d.]+) s, promoted onto timeline \S+ \(([\d.]+) s\)/.exec(restore.stdout);
   if (!recovered) throw new Error(`no recovery time in the restore's output:\n${restore.stdout}`);
   L = leaderIp();
   const ids = new Set(sql(L, 'SELECT id FROM pitr').split('\n').filter(Boolean).map(Number));
   let wrong = 0;
   for (let i = 1; i <= 400; i++) if (ids.has(i) !== i <= 200) wrong++;
-  ctx.restore = { target, total_s: round(restore.seconds, 1), output: restore.stdout.split('\n').filter((l) => !l.startsWith('✓')) };
+  ctx.restore = {
+    target,
+    recovered_s: Number(recovered[1]),
+    until_promoted_s: Number(recovered[2]),
+    total_s: round(restore.seconds, 1),
+    output: restore.stdout.split('\n').filter((l) => !l.startsWith('✓')),
+  };
 
   d.log('backup: restore floor (the floor archive unpacked on pg3)');
   const unpack = await d.shell(
@@ -159,11 +175,13 @@ export async function measureBackups(d: BackupBenchDeps, ctx: Record<string, unk
   );
   if (bb.code !== 0) throw new Error(`pg_basebackup: ${bb.stderr}`);
 
+  ctx.backup_loadavg = { at_start: loadAtStart, at_end: loadNow() };
   return {
     backup_full_s: round(backup.seconds, 1),
     backup_floor_s: round(floor.seconds, 1),
     restore_pitr_s: Number(recovered[1]),
     restore_floor_s: round(unpack.seconds, 1),
+    restore_total_s: round(restore.seconds, 1),
     pitr_rows_wrong: wrong,
     replica_from_repo_s: round(reinit.seconds, 1),
     replica_basebackup_s: round(Number(bb.stdout.trim().split('\n').pop()) / 1000, 1),

@@ -35,9 +35,11 @@ export interface BenchFigures {
   /** Issue 13 (bench/backups.ts): a full backup of ≥ 1 GB vs tar + zstd of the same data to the same disk. */
   backup_full_s: number | null;
   backup_floor_s: number | null;
-  /** Issue 13: restore + recovery to a time vs unpacking the floor's archive. */
+  /** Issue 13: the leader-to-be's restore + recovery to a time vs unpacking the floor's archive. */
   restore_pitr_s: number | null;
   restore_floor_s: number | null;
+  /** Issue 13: the whole `pgha restore` (members stopped, restore, new full backup, replicas rebuilt); reported. */
+  restore_total_s: number | null;
   pitr_rows_wrong: number | null;
   replica_from_repo_s: number | null;
   replica_basebackup_s: number | null;
@@ -90,6 +92,7 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'backup_floor_s',
   'restore_pitr_s',
   'restore_floor_s',
+  'restore_total_s',
   'pitr_rows_wrong',
   'replica_from_repo_s',
   'replica_basebackup_s',

@@ -80,27 +80,44 @@ export function configureM1Args(
   ];
 }
 
+/** OpenSSH's arguments for a command on a cluster host, with the cluster's key and pinned host keys. */
+function sshArgs(dir: string, ip: string, script: string): string[] {
+  return [
+    '-i',
+    join(dir, 'ssh', 'id_pgha'),
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `root@${ip}`,
+    script,
+  ];
+}
+
 /** A command on a cluster host through OpenSSH, with the cluster's key and pinned host keys. */
 export function ssh(dir: string, ip: string, script: string, input?: string): Ran {
-  const r = spawnSync(
-    'ssh',
-    [
-      '-i',
-      join(dir, 'ssh', 'id_pgha'),
-      '-o',
-      `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ConnectTimeout=10',
-      `root@${ip}`,
-      script,
-    ],
-    { input: input ?? '', encoding: 'utf8', timeout: 120_000 },
-  );
+  const r = spawnSync('ssh', sshArgs(dir, ip, script), { input: input ?? '', encoding: 'utf8', timeout: 120_000 });
   return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** ssh() without blocking the event loop, for polling while something else is timed; killed after timeoutMs. */
+export function sshAsync(dir: string, ip: string, script: string, timeoutMs = 30_000): Promise<Ran> {
+  return new Promise((resolvePromise) => {
+    const child = spawn('ssh', sshArgs(dir, ip, script), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? 1, stdout, stderr });
+    });
+  });
 }
 
 export function sshOk(dir: string, ip: string, script: string, input?: string): string {

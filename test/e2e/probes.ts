@@ -4,7 +4,7 @@
  * All of them go around pgha (OpenSSH, psql, Patroni's own CLI) so that they can judge it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
 import { psql, sshOk, type Ran } from './harness.js';
 
@@ -84,15 +84,15 @@ export async function waitHealthy(
 }
 
 /**
- * Inserts ids 1, 2, … through HAProxy every 10 ms, on a fresh connection after any error (250 ms
- * to connect, 2 s per insert), and prints `A id time` for each acknowledged one. It runs on the
- * HAProxy host, in python3 with psycopg2 (both come with Debian's patroni dependencies), so that
- * the controller's load does not shape the figures.
+ * Inserts ids 1, 2, … through HAProxy (or a data node's PgBouncer: the port) every 10 ms, on a
+ * fresh connection after any error (250 ms to connect, 2 s per insert), and prints `A id time` for
+ * each acknowledged one. It runs on the proxy's host, in python3 with psycopg2 (both come with
+ * Debian's patroni dependencies), so that the controller's load does not shape the figures.
  */
 const WRITER = `import os, select, sys, time
 import psycopg2, psycopg2.extensions as ext
-host, table, stop = sys.argv[1], sys.argv[2], sys.argv[3]
-dsn = "host=" + host + " port=5432 user=postgres dbname=postgres sslmode=require password=" + open('/root/.writer-pw').read().strip()
+host, table, stop, port = sys.argv[1], sys.argv[2], sys.argv[3], (sys.argv[4:] or ["5432"])[0]
+dsn = "host=" + host + " port=" + port + " user=postgres dbname=postgres sslmode=require password=" + open('/root/.writer-pw').read().strip()
 def wait(conn, deadline):
     while True:
         st = conn.poll()
@@ -168,11 +168,15 @@ export function lostAckedAfter(report: WriterReport, t: number): number {
   return report.lostAckedAt.filter((s) => s * 1000 > t).length;
 }
 
-/** A writer on the HAProxy host of a deployed cluster; install once, then start per table. */
+/**
+ * A writer on the HAProxy host of a deployed cluster (or on a data node, through its PgBouncer:
+ * port 6432); install once, then start per table.
+ */
 export class ProxyWriter {
   constructor(
     private readonly dir: string,
     private readonly proxyIp: string,
+    private readonly port = 5432,
   ) {}
 
   private password(): string {
@@ -180,7 +184,7 @@ export class ProxyWriter {
   }
 
   sql(statement: string): Ran {
-    return psql(`host=${this.proxyIp} port=5432 user=postgres dbname=postgres sslmode=require`, statement, this.password());
+    return psql(`host=${this.proxyIp} port=${this.port} user=postgres dbname=postgres sslmode=require`, statement, this.password());
   }
 
   install(): void {
@@ -211,8 +215,8 @@ export class ProxyWriter {
 
   /**
    * Start writing into a fresh table; the returned function stops the writer and reports. It
-   * writes through HAProxy, or with `host` straight to that node's PostgreSQL (port 5432), from
-   * the HAProxy host all the same.
+   * writes through the proxy (HAProxy, or PgBouncer with its port), or with `host` straight to
+   * that node's PostgreSQL (port 5432), from the proxy's host all the same.
    */
   start(table: string, host = this.proxyIp): () => Promise<WriterReport> {
     const created = this.sql(`create table ${table}(id int primary key, at timestamptz default now())`);
@@ -230,7 +234,7 @@ export class ProxyWriter {
         '-o',
         'BatchMode=yes',
         `root@${this.proxyIp}`,
-        `python3 /root/writer.py ${host} ${table} ${stopFile}`,
+        `python3 /root/writer.py ${host} ${table} ${stopFile} ${host === this.proxyIp ? this.port : 5432}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -302,6 +306,22 @@ export function containerInitPid(pidFile: string): number {
   const children = readFileSync(`/proc/${nspawn}/task/${nspawn}/children`, 'utf8').trim().split(/\s+/).map(Number);
   if (children.length !== 1) throw new Error(`systemd-nspawn ${nspawn} has ${children.length} children, not 1`);
   return children[0]!;
+}
+
+/**
+ * A clean stop of a whole container, as `poweroff` would: SIGTERM to its systemd-nspawn (whose
+ * pid is in `pidFile`), which shuts the container's systemd down; waits until it has exited.
+ * Returns the seconds it took. `pgha provision` boots it again on its kept state.
+ */
+export async function stopContainerCleanly(pidFile: string, timeoutMs = 120_000): Promise<number> {
+  const t0 = Date.now();
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  process.kill(pid, 'SIGTERM');
+  while (existsSync(`/proc/${pid}`)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`systemd-nspawn ${pid} still runs ${timeoutMs / 1000} s after SIGTERM`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return (Date.now() - t0) / 1000;
 }
 
 /** A process's state letter (T: stopped), or undefined when it is gone. */
