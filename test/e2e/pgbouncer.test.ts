@@ -7,6 +7,8 @@
  * through the same killed deploys, and the leader archive WAL into it over pgBackRest's TLS.
  * It is monitored (`--enable-monitoring`): Prometheus must scrape every PgBouncer through
  * pgbouncer_exporter, which reads PgBouncer's console as a stats user and nothing more.
+ * Its repository then serves a point-in-time restore in place (across a switchover and a
+ * failover) and a clone: a second, small cluster (e2eclone) built from it at a point in time.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
