@@ -27,7 +27,7 @@ import { PG_CREATECLUSTER_DROP_IN } from '../src/components/paths.js';
 import { DEFAULT_OS_VERSION, releaseByVersion, releaseName, type DebianRelease } from '../src/model/releases.js';
 import { hostPaths } from '../src/platforms/nspawn/paths.js';
 import { packagesFor } from '../src/render/index.js';
-import { BIN, REPO, configureM1Args, e2eBlocker, sshOk, type Ran } from '../test/e2e/harness.js';
+import { BIN, REPO, configureM1Args, e2eBlocker, sshArgs, sshOk, type Ran } from '../test/e2e/harness.js';
 import {
   ackedAfter,
   containerInitPid,
@@ -147,18 +147,7 @@ async function pghaOk(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags: st
 
 /** OpenSSH to a host, asynchronously (so that several hosts can run at once). */
 function sshAsync(dir: string, ip: string, script: string): Promise<Timed> {
-  return timed('ssh', [
-    '-i',
-    join(dir, 'ssh', 'id_pgha'),
-    '-o',
-    `UserKnownHostsFile=${join(dir, 'ssh', 'known_hosts')}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    `root@${ip}`,
-    script,
-  ]);
+  return timed('ssh', sshArgs(dir, ip, script));
 }
 
 /** A local bash pipeline (pipefail), timed; `input` goes to its stdin. */

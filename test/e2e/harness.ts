@@ -81,7 +81,7 @@ export function configureM1Args(
 }
 
 /** OpenSSH's arguments for a command on a cluster host, with the cluster's key and pinned host keys. */
-function sshArgs(dir: string, ip: string, script: string): string[] {
+export function sshArgs(dir: string, ip: string, script: string): string[] {
   return [
     '-i',
     join(dir, 'ssh', 'id_pgha'),
