@@ -13,9 +13,8 @@ import {
   planEtcdAuth,
   readEtcdAuth,
 } from '../../components/etcd/auth.js';
-import { patroniRolePasswords, setRolePasswordsCommand } from '../../components/postgres/role-passwords.js';
 import type { ClusterAction } from '../../plan/cluster-plan.js';
-import { run } from '../../transport/types.js';
+import { setPatroniRoles } from '../role-passwords.js';
 import type { DeployContext } from './context.js';
 import { rolePasswordsPending } from './plan.js';
 
@@ -23,10 +22,7 @@ import { rolePasswordsPending } from './plan.js';
 export async function applyRolePasswords(d: DeployContext, leader: string): Promise<ClusterAction | undefined> {
   const users = await rolePasswordsPending(d, leader);
   if (!users.length) return undefined;
-  const lv = d.session.host(leader).vars;
-  const all = patroniRolePasswords(lv, (n) => d.secret(n));
-  const passwords = new Map(users.map((u) => [u, all.get(u)!] as const));
-  await run(d.session.transport(leader), setRolePasswordsCommand(passwords, Number(lv.postgres_port)), 'set role passwords');
+  await setPatroniRoles(d.session.transport(leader), d.session.host(leader).vars, (n) => d.secret(n), users);
   return { kind: 'role-passwords', users };
 }
 

@@ -13,7 +13,6 @@ import {
   describeEtcdAuthStep,
   type EtcdAuthState,
 } from '../../components/etcd/auth.js';
-import { patroniRolePasswords, readRolePasswordsCommand, rolesToUpdate } from '../../components/postgres/role-passwords.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
 import { postmasterParametersCommand } from '../../components/host-commands.js';
@@ -32,6 +31,7 @@ import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
 import { packagesFor, renderCluster, settleFile, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
+import { stalePatroniRoles } from '../role-passwords.js';
 import { etcdHealth } from '../live/view.js';
 import { waitFor } from '../wait.js';
 import { patroniUnit } from '../../components/patroni/config.js';
@@ -263,14 +263,7 @@ export async function readEtcdAuthState(d: DeployContext): Promise<EtcdAuthState
 
 /** Patroni's roles whose password in PostgreSQL is not the one in DIR/secrets (read on the leader; nothing secret crosses). */
 export async function rolePasswordsPending(d: DeployContext, leader: string): Promise<string[]> {
-  const lv = d.session.host(leader).vars;
-  const passwords = patroniRolePasswords(lv, (n) => d.secret(n));
-  const r = await run(
-    d.session.transport(leader),
-    readRolePasswordsCommand([...passwords.keys()], Number(lv.postgres_port)),
-    'read role passwords',
-  );
-  return rolesToUpdate(r.stdout, passwords);
+  return stalePatroniRoles(d.session.transport(leader), d.session.host(leader).vars, (n) => d.secret(n));
 }
 
 /** The parameters PostgreSQL reads only at start, asked of the leader only when the patch sets parameters. */

@@ -99,21 +99,27 @@ export async function cloneRestore(
   const nodes = dataNodes(clone.cluster);
   const journalPath = clone.paths.restoreJournal;
   const t0 = Date.now();
-  let to: ClusterSession | undefined;
+  // One session to NEWDIR's hosts for the whole clone; the deploys open their own.
+  const to = new ClusterSession(clone.cluster, clone.paths, material);
   try {
     // 1. Refusals. DIR's repository host must answer; its data nodes need not (a clone of a
     // cluster that is gone is what a repository is for).
     await from.connect([sourceRepo]);
     const where = { repo: sourceRepo.name, stanza: sourceStanza, dir };
     const window = refuseOutsideWindow(await readRepositoryInfo(from.transport(sourceRepo.name), sourceStanza), target, where);
-    const reachable: string[] = [];
-    for (const h of dataNodes(source.cluster)) {
-      await from.connect([h]).then(
-        () => reachable.push(h.name),
-        (e: unknown) =>
-          out(`  ${h.name} (${source.cluster.name}): not reached (${(e as Error).message}); the clone gets what the repository holds`),
-      );
-    }
+    // Each data node on its own, all at once: one that does not answer must not hide the others.
+    const reached = await Promise.all(
+      dataNodes(source.cluster).map((h) =>
+        from.connect([h]).then(
+          () => h.name,
+          (e: unknown) => {
+            out(`  ${h.name} (${source.cluster.name}): not reached (${(e as Error).message}); the clone gets what the repository holds`);
+            return undefined;
+          },
+        ),
+      ),
+    );
+    const reachable = reached.filter((n): n is string => n !== undefined);
     const liveLeader = (await view.readMembers(from, reachable, 5_000))
       .map((m) => (m.info ? leaderOf(m.info) : undefined))
       .find((l) => l !== undefined);
@@ -121,8 +127,7 @@ export async function cloneRestore(
     const resumed = readJournal(journalPath);
     const resuming = resumed?.source === source.cluster.name && resumed.target === describeTarget(target) ? resumed : undefined;
     const timeline = recoveryTimeline(resuming, target, liveLeader?.timeline, window.timeline, where);
-    to = new ClusterSession(clone.cluster, clone.paths, material);
-    await to.connect([cloneRepo]);
+    await to.connect([...nodes, cloneRepo]);
     if (!resuming && !o.force) {
       const labels = (
         await run(to.transport(cloneRepo.name), backupLabelsCommand(repositoryPath(clone.cluster, cloneRepo), stanza), 'list backups')
@@ -137,7 +142,6 @@ export async function cloneRestore(
         );
       }
     }
-    await to.close();
 
     // 2. NEWDIR deployed: hosts configured, etcd formed, a cluster to replace.
     if (!resuming) {
@@ -167,11 +171,8 @@ export async function cloneRestore(
     out(
       `clone ${source.cluster.name} at ${describeTarget(target)} along timeline ${timeline} into ${clone.cluster.name}${resuming ? ` (resuming a clone begun ${resuming.started})` : ''}; ${lead.name} will lead`,
     );
-    to = new ClusterSession(clone.cluster, clone.paths, material);
-    const session = to;
-    await session.connect([...nodes, cloneRepo]);
     await rebuildFromRepository({
-      session,
+      session: to,
       secrets: material.secrets,
       lead,
       replicas: nodes.filter((h) => h !== lead),
@@ -181,11 +182,11 @@ export async function cloneRestore(
       timeline,
       out,
       t0,
-      beforeRestore: () => copyStanza(from, session, { sourceRepo, cloneRepo, sourceStanza, stanza, out, t0 }),
+      beforeRestore: () => copyStanza(from, to, { sourceRepo, cloneRepo, sourceStanza, stanza, out, t0 }),
     });
   } finally {
     await from.close();
-    await to?.close();
+    await to.close();
   }
 
   // 5. NEWDIR's own passwords on the roles it declares.

@@ -24,16 +24,11 @@ import {
   stopMemberCommand,
 } from '../../components/pgbackrest/restore.js';
 import { patroniUnit } from '../../components/patroni/config.js';
-import {
-  patroniRolePasswords,
-  readRolePasswordsCommand,
-  rolesToUpdate,
-  setRolePasswordsCommand,
-} from '../../components/postgres/role-passwords.js';
 import type { ResolvedHost } from '../../model/types.js';
 import type { SecretStore } from '../../secrets/store.js';
 import { run } from '../../transport/types.js';
 import * as view from '../live/view.js';
+import { setPatroniRoles, stalePatroniRoles } from '../role-passwords.js';
 import type { ClusterSession } from '../session.js';
 import { forgetClusterState } from './dcs.js';
 import { describeTarget, pgbackrestTargetArgs, type RestoreTarget } from './target.js';
@@ -102,12 +97,8 @@ export async function rebuildFromRepository(r: Rebuild): Promise<void> {
 /** Patroni's roles whose stored password is not DIR/secrets' one, set; returns their names. */
 async function resetRolePasswords(r: Rebuild): Promise<string[]> {
   const t = r.session.transport(r.lead.name);
-  const port = Number(r.lead.vars.postgres_port);
-  const passwords = patroniRolePasswords(r.lead.vars, (n) => r.secrets.get(n));
-  const read = await run(t, readRolePasswordsCommand([...passwords.keys()], port), 'read role passwords');
-  const stale = rolesToUpdate(read.stdout, passwords);
-  if (stale.length) {
-    await run(t, setRolePasswordsCommand(new Map(stale.map((u) => [u, passwords.get(u)!] as const)), port), 'set role passwords');
-  }
+  const secret = (n: string) => r.secrets.get(n);
+  const stale = await stalePatroniRoles(t, r.lead.vars, secret);
+  if (stale.length) await setPatroniRoles(t, r.lead.vars, secret, stale);
   return stale;
 }
