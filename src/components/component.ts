@@ -75,6 +75,15 @@ export interface EntryPoint {
   tls?: 'verify-full' | 'verify-ca';
 }
 
+/**
+ * An entry point that belongs to no one host: a virtual IP that moves between the hosts serving
+ * it. `via` says who serves it, as messages name it (`VIP, keepalived on proxy1, proxy2`).
+ */
+export interface ClusterEntryPoint extends EntryPoint {
+  ip: string;
+  via: string;
+}
+
 /** Where a cluster step runs: on the leader, or on every host of a role (a backup repository, say). */
 export type StepTarget = { kind: 'leader' } | { kind: 'role'; role: Role };
 
@@ -180,6 +189,8 @@ export interface Component {
   stateScript?(cluster: ResolvedCluster, host: ResolvedHost): string;
   /** Where clients connect on a host running it (proxies and poolers); none when absent. */
   entryPoints?(host: ResolvedHost): EntryPoint[];
+  /** Where clients connect that is no host's own address (a VIP); none when absent. */
+  clusterEntryPoints?(cluster: ResolvedCluster): ClusterEntryPoint[];
   /** What deploy sets up inside the running cluster for it, in order; considered only where a host runs it. */
   clusterSteps?(cluster: ResolvedCluster): ClusterStep[];
   /** Its section of `pgha status`, on the hosts running it. */

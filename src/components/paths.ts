@@ -19,6 +19,8 @@ export const HAPROXY_CA = `${HAPROXY_SSL_DIR}/ca.crt`;
 export const HAPROXY_CLIENT_PEM = `${HAPROXY_SSL_DIR}/haproxy.pem`;
 export const HAPROXY_ADMIN_SOCKET = '/run/haproxy/admin.sock';
 
+export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
+
 export const PGBOUNCER_INI = '/etc/pgbouncer/pgbouncer.ini';
 export const PGBOUNCER_DATABASES = '/etc/pgbouncer/pgha-databases.ini';
 export const PGBOUNCER_USERLIST = '/etc/pgbouncer/userlist.txt';

@@ -5,9 +5,10 @@
  * Prometheus that scrapes them. A new component is a
  * folder under src/components/ plus one line here.
  */
-import type { Component, EntryPoint, WithStatus } from './component.js';
+import type { ClusterEntryPoint, Component, EntryPoint, WithStatus } from './component.js';
 import { etcd } from './etcd/index.js';
 import { haproxy } from './haproxy/index.js';
+import { keepalived } from './keepalived/index.js';
 import { nodeExporter, pgbouncerExporter, postgresExporter, prometheus } from './monitoring/index.js';
 import { patroni } from './patroni/index.js';
 import { pgbackrest } from './pgbackrest/index.js';
@@ -21,6 +22,7 @@ const REGISTERED = [
   postgres,
   pgbouncer,
   haproxy,
+  keepalived,
   pgbackrest,
   nodeExporter,
   postgresExporter,
@@ -47,4 +49,9 @@ export function componentNamed(name: string): Component | undefined {
 /** Where clients connect on `host`: every entry point of the components it runs, in registry order. */
 export function entryPointsOn(cluster: ResolvedCluster, host: ResolvedHost): EntryPoint[] {
   return COMPONENTS.flatMap((c) => (c.entryPoints && c.runsOn(cluster, host) ? c.entryPoints(host) : []));
+}
+
+/** Where clients connect that is no host's own address (a VIP), in registry order. */
+export function clusterEntryPoints(cluster: ResolvedCluster): ClusterEntryPoint[] {
+  return COMPONENTS.flatMap((c) => c.clusterEntryPoints?.(cluster) ?? []);
 }

@@ -92,6 +92,13 @@ export const KNOWN_WITHOUT_DEFAULT: readonly string[] = [
   'patroni_repl_max_lag',
   // Unset: no HAProxy listener for reads from synchronous standbys (src/components/haproxy/config.ts).
   'haproxy_sync_read_port',
+  // Unset: no virtual IP. Set: keepalived moves it between the haproxy hosts (src/components/keepalived/).
+  'vip_address',
+  // The interface keepalived puts the VIP on (nspawn's configure writes host0; bare hosts say theirs).
+  'vip_interface',
+  // Unset: derived from the cluster's name (src/components/keepalived/vip.ts).
+  'keepalived_virtual_router_id',
+  'keepalived_package_version',
   'postgres_data_dir',
   'postgres_bin_dir',
   'etcd_data_dir',

@@ -152,7 +152,7 @@ describe('status', () => {
   it('every section is present, in name order, each with the hosts running its component', () => {
     const states = demo.hosts.map((h) => state(h, h.name === 'proxy1' ? { haproxy: SERVERS } : {}));
     const sections = readStatusSections(demo, states, view);
-    expect(Object.keys(sections)).toEqual(['haproxy', 'pgbackrest', 'pgbouncer', 'prometheus']);
+    expect(Object.keys(sections)).toEqual(['haproxy', 'keepalived', 'pgbackrest', 'pgbouncer', 'prometheus']);
     expect(sections.haproxy.map((e) => e.host)).toEqual(['proxy1']);
     // No repository host in this cluster: pgBackRest's section is empty and prints no line.
     expect(sections.pgbackrest).toEqual([]);

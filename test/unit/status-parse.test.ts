@@ -178,6 +178,11 @@ describe('members', () => {
     expect(formatStatusTable(s)).toContain('\nwarning: pg1 is the leader, but config.yml does not name it; fix: put pg1 back');
   });
 
+  it('says which proxy holds the VIP, and where keepalived could not be read', () => {
+    const table = formatStatusTable(status0(cluster('get-cluster.leader')));
+    expect(table).toContain('VIP 10.233.1.250: on proxy1; keepalived: proxy1 active, proxy2 unreachable: no answer within 3 s');
+  });
+
   it('scheduled restart and pause come through', () => {
     const rows = memberRows(NODES, cluster('get-cluster.scheduled-restart'), new Map());
     expect(rows.find((r) => r.scheduledRestart)?.name).toBe('pg2');
@@ -206,6 +211,10 @@ const status0 = (info: ClusterInfo, reach = new Map<string, string | undefined>(
     },
   ],
   haproxy: [{ host: 'proxy1', reachable: true, servers: parseServersState(SERVERS_STATE), writesTo: ['pg1'] }],
+  keepalived: [
+    { host: 'proxy1', address: '10.233.1.250', reachable: true, keepalived: 'active', holdsVip: true },
+    { host: 'proxy2', address: '10.233.1.250', reachable: false, keepalived: '?', holdsVip: false, error: 'no answer within 3 s' },
+  ],
   pgbouncer: [{ host: 'pg2', reachable: true, target: { host: '10.233.1.11', port: 5432 }, targetMember: 'pg1', pointsAtLeader: true }],
   pgbackrest: [],
   prometheus: [],

@@ -233,6 +233,8 @@ describe('readStatus', () => {
       'members',
       'etcd',
       'haproxy',
+      // Added with the VIP (issue 14; empty here: no vip_address).
+      'keepalived',
       // Added with pgBackRest's section (empty here: no repository host); sections go in name order.
       'pgbackrest',
       'pgbouncer',

@@ -4,7 +4,7 @@
  * what it executed in the same words. Every step looks at the real state first, so a re-run —
  * also after an interruption — converges and a run with nothing to do changes nothing.
  */
-import { entryPointsOn } from '../../components/registry.js';
+import { clusterEntryPoints, entryPointsOn } from '../../components/registry.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { formatWholePlan, isEmptyPlan } from '../../plan/cluster-plan.js';
 import { ensureClusterMaterial, loadCluster, readClusterMaterial, type LoadedCluster } from '../cluster-dir.js';
@@ -32,14 +32,19 @@ export interface DeployResult {
   roundTrips: Record<string, number>;
 }
 
-/** Where clients connect, for the end of a deploy: every component's entry points, host by host. */
+/**
+ * Where clients connect, for the end of a deploy: a VIP first (what clients should use), then
+ * every component's entry points, host by host.
+ */
 export function clientEndpoints(loaded: LoadedCluster): string[] {
-  return loaded.cluster.hosts.flatMap((h) =>
-    entryPointsOn(loaded.cluster, h).map(
-      // `read-only: ` and `read-sync: ` are padded to `read-write:`'s width, so the hosts line up.
-      (e) => `${`${e.kind}:`.padEnd('read-write:'.length)} host=${h.ip} port=${String(e.port)} (${e.label} on ${h.name})`,
+  // `read-only: ` and `read-sync: ` are padded to `read-write:`'s width, so the hosts line up.
+  const kind = (k: string) => `${k}:`.padEnd('read-write:'.length);
+  return [
+    ...clusterEntryPoints(loaded.cluster).map((e) => `${kind(e.kind)} host=${e.ip} port=${String(e.port)} (${e.via})`),
+    ...loaded.cluster.hosts.flatMap((h) =>
+      entryPointsOn(loaded.cluster, h).map((e) => `${kind(e.kind)} host=${h.ip} port=${String(e.port)} (${e.label} on ${h.name})`),
     ),
-  );
+  ];
 }
 
 export async function deploy(dir: string, req: DeployRequest, progress: Progress, seams: DeploySeams = {}): Promise<DeployResult> {

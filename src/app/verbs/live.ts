@@ -11,7 +11,7 @@ import { run } from '../../transport/types.js';
 import { parseWriteProbe, probeWritesCommand, type Endpoint } from '../../components/postgres/write-probe.js';
 import { ensureClusterMaterial, loadCluster, type LoadedCluster } from '../cluster-dir.js';
 import { etcdMembers, isDataNode } from '../../components/common.js';
-import { entryPointsOn } from '../../components/registry.js';
+import { clusterEntryPoints, entryPointsOn } from '../../components/registry.js';
 import * as view from '../live/view.js';
 import { ClusterSession, type SessionSeams } from '../session.js';
 import { waitFor } from '../wait.js';
@@ -118,13 +118,19 @@ export async function readDcsLeader(live: Live): Promise<string | null> {
   });
 }
 
-/** Every read-write entry point the components declare (src/components/registry.ts), host by host. */
+/** Every read-write entry point the components declare (src/components/registry.ts): a VIP first, then host by host. */
 export function writeEndpoints(live: Live): Endpoint[] {
-  return live.loaded.cluster.hosts.flatMap((h) =>
-    entryPointsOn(live.loaded.cluster, h)
+  const cluster = live.loaded.cluster;
+  return [
+    ...clusterEntryPoints(cluster)
       .filter((e) => e.kind === 'read-write')
-      .map((e): Endpoint => ({ via: `${e.label} on ${h.name}`, ip: h.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
-  );
+      .map((e): Endpoint => ({ via: e.via, ip: e.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
+    ...cluster.hosts.flatMap((h) =>
+      entryPointsOn(cluster, h)
+        .filter((e) => e.kind === 'read-write')
+        .map((e): Endpoint => ({ via: `${e.label} on ${h.name}`, ip: h.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
+    ),
+  ];
 }
 
 export type { Endpoint, WriteProbe } from '../../components/postgres/write-probe.js';

@@ -25,15 +25,28 @@ export function writesTo(servers: readonly HaproxyServer[]): string[] {
   return servers.filter((s) => s.backend === HAPROXY_RW_BACKEND && s.state === 'UP').map((s) => s.server);
 }
 
-async function writesReachLeader(probe: HealthProbe, h: ResolvedHost, leader: ResolvedHost | undefined): Promise<CheckResult> {
-  const name = `HAProxy ${h.name}: writes reach the leader`;
+/**
+ * Whether writes through `h`'s read-write port (or `at`, another address of the same proxies:
+ * the VIP) land on the leader: psql from a data node, asking the server that answers.
+ */
+export async function writesReachLeader(
+  probe: HealthProbe,
+  h: ResolvedHost,
+  leader: ResolvedHost | undefined,
+  at: { name: string; via: string; ip: string } = {
+    name: `HAProxy ${h.name}: writes reach the leader`,
+    via: `HAProxy on ${h.name}`,
+    ip: h.ip,
+  },
+): Promise<CheckResult> {
+  const { name, via, ip } = at;
   const superuser = String(h.vars.patroni_super_user);
   const password = probe.secret(superuser);
   if (!leader) return { name, ok: false, detail: 'no leader to compare with' };
   if (!password) return { name, ok: false, detail: `no DIR/secrets/${superuser}` };
   const port = Number(h.vars.haproxy_port);
   // HAProxy passes TCP through to whichever member leads: the chain to the cluster CA is verified.
-  const ep = { via: `HAProxy on ${h.name}`, ip: h.ip, port, ...(h.vars.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {}) };
+  const ep = { via, ip, port, ...(h.vars.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {}) };
   try {
     const ran = await probe.onDataNode(probeWritesCommand(ep, superuser, password));
     if (!ran) return { name, ok: false, detail: 'no data node reachable over SSH to run psql from' };
@@ -42,8 +55,8 @@ async function writesReachLeader(probe: HealthProbe, h: ResolvedHost, leader: Re
     const ok = r.code === 0 && writable && server === leader.ip;
     const detail =
       r.code !== 0
-        ? `psql via ${h.ip}:${port} from ${runner.name} failed: ${(r.stderr.trim().split('\n').pop() ?? '').replaceAll(password, '********')}`
-        : `psql via ${h.ip}:${port} reached ${server || '?'}${writable ? ' (primary)' : ' (in recovery)'}${server === leader.ip ? `, the leader ${leader.name}` : `, not the leader ${leader.name} (${leader.ip})`}`;
+        ? `psql via ${ip}:${port} from ${runner.name} failed: ${(r.stderr.trim().split('\n').pop() ?? '').replaceAll(password, '********')}`
+        : `psql via ${ip}:${port} reached ${server || '?'}${writable ? ' (primary)' : ' (in recovery)'}${server === leader.ip ? `, the leader ${leader.name}` : `, not the leader ${leader.name} (${leader.ip})`}`;
     return { name, ok, detail };
   } catch (e) {
     return { name, ok: false, detail: firstLine(e) };

@@ -25,6 +25,7 @@ import { synchronousReplication } from './synchronous.js';
 import { etcdBasicCleartext, mtlsNeedsTls } from './tls.js';
 import { upstreamChainCanLead, upstreamNamesDataNode, upstreamNoCycle, someCandidateDirect } from './upstream.js';
 import { userNames } from './users.js';
+import { vipInterfaceSet, vipNeedsProxies, vipNotAHostAddress } from './vip.js';
 import { clusterWideVariables, requiredVariables, unknownVariables } from './variables.js';
 
 export type { Loc, Rule, RuleContext, SemanticResult } from './context.js';
@@ -53,6 +54,9 @@ export const RULES: readonly Rule[] = [
   eachInstance(upstreamChainCanLead),
   etcdQuorum,
   haproxyOrPgbouncer,
+  vipNeedsProxies,
+  vipNotAHostAddress,
+  eachHost(vipInterfaceSet),
   clusterWideVariables,
   synchronousReplication,
   dataNodesOneRelease,

@@ -31,6 +31,9 @@ export const CLUSTER_WIDE = [
   'etcd_ssl_enabled',
   'etcd_authentication_mode',
   'pgbouncer_auth_user',
+  // One address, one VRRP instance: every proxy must agree on both.
+  'vip_address',
+  'keepalived_virtual_router_id',
 ] as const;
 
 /** Variables with a default that rendering cannot do without (a null would unset them). */

@@ -14,7 +14,7 @@ function all(config: ClusterConfig, extraVars: Vars = {}): { errors: string[]; w
 
 describe('semanticProblems', () => {
   it('runs every rule', () => {
-    expect(RULES.length).toBe(21);
+    expect(RULES.length).toBe(24);
   });
 
   it('finds nothing in valid clusters', () => {

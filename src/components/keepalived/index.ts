@@ -1,0 +1,49 @@
+/**
+ * keepalived on the `haproxy` hosts of a cluster with `vip_address`: the virtual IP clients use,
+ * held by one proxy at a time and moved to another within seconds when its holder or its HAProxy
+ * dies (./config.ts says how and why).
+ */
+import { hasRole, optStr } from '../common.js';
+import { pinned, type ClusterEntryPoint, type WithStatus } from '../component.js';
+import type { ResolvedCluster } from '../../model/types.js';
+import { keepalivedFiles } from './config.js';
+import { keepalivedHealth } from './health.js';
+import { KEEPALIVED_UNIT, keepalivedStateScript } from './live.js';
+import { keepalivedStatus, type KeepalivedStatus } from './status.js';
+import { vipHolders, vipOf } from './vip.js';
+
+/** The VIP leads to the proxies' frontends: the same ports, the same certificate rule as HAProxy's. */
+function vipEntryPoints(cluster: ResolvedCluster): ClusterEntryPoint[] {
+  const holders = vipHolders(cluster);
+  const first = holders[0];
+  const vip = first && vipOf(first.vars);
+  if (!first || !vip) return [];
+  const v = first.vars;
+  const via = `VIP, keepalived on ${holders.map((h) => h.name).join(', ')}`;
+  const tls = v.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {};
+  return [
+    { kind: 'read-write', ip: vip.address, port: Number(v.haproxy_port), label: 'HAProxy', via, ...tls },
+    ...(v.haproxy_read_only_load_balancer_enabled === true
+      ? [{ kind: 'read-only' as const, ip: vip.address, port: Number(v.haproxy_read_only_port), label: 'HAProxy', via, ...tls }]
+      : []),
+    ...(typeof v.haproxy_sync_read_port === 'number'
+      ? [{ kind: 'read-sync' as const, ip: vip.address, port: v.haproxy_sync_read_port, label: 'HAProxy', via, ...tls }]
+      : []),
+  ];
+}
+
+export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
+  name: 'keepalived',
+  runsOn: (_cluster, host) => hasRole(host, 'haproxy') && vipOf(host.vars) !== undefined,
+  packages: (host) => [pinned('keepalived', optStr(host.vars, 'keepalived_package_version'))],
+  files: (cluster, host) => keepalivedFiles(cluster, host),
+  units: () => [KEEPALIVED_UNIT],
+  // SIGHUP: keepalived rereads its file; the VRRP instance keeps its state and the address stays put.
+  reactions: (_cluster, path) => (path.startsWith('/etc/keepalived/') ? [{ unit: KEEPALIVED_UNIT, how: 'reload' }] : []),
+  // After HAProxy (registry order), so the address never leads to a proxy that is not serving.
+  formation: 'service',
+  health: keepalivedHealth,
+  stateScript: keepalivedStateScript,
+  status: keepalivedStatus,
+  clusterEntryPoints: vipEntryPoints,
+};
