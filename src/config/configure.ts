@@ -113,8 +113,12 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   if (o.enableHaproxy) wanted.push({ name: 'proxy1', roles: ['haproxy'] });
   if (o.enablePgbackrest) wanted.push({ name: 'backup1', roles: ['pgbackrest'] });
   if (o.enableMonitoring) wanted.push({ name: 'monitor1', roles: ['monitoring-server'] });
+  // TPA's default of two proxies, so the entry point survives one host. The second comes last so
+  // that adding it moved no other host's address.
+  if (o.enableHaproxy) wanted.push({ name: 'proxy2', roles: ['haproxy'] });
 
   let addresses: { name: string; ip: string }[];
+  let vip: Vars = {};
   if (rules.hostAddresses === 'listed') {
     const given = o.hostnames;
     if (!given) throw new UsageError(`--platform ${o.platform} needs --hostnames-from FILE (lines "name ip")`);
@@ -127,6 +131,8 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
   } else {
     const { base } = parseCidr24(o.subnet ?? defaultSubnet(o.clusterName));
     addresses = wanted.map((w, i) => ({ name: w.name, ip: `${base.join('.')}.${11 + i}` }));
+    // The VIP at the top of the subnet, far above the hosts (at most 50 data nodes, 7 etcd).
+    if (o.enableHaproxy && rules.vipInterface) vip = { vip_address: `${base.join('.')}.250`, vip_interface: rules.vipInterface };
   }
 
   const instances: InstanceConfig[] = wanted.map((w, i) => ({
@@ -149,6 +155,7 @@ export function buildConfig(o: ConfigureOptions, rules: PlatformConfigureRules):
     postgres_version: o.postgresVersion ?? release.postgresDefault,
     patroni_package_flavour: o.patroniPackageFlavour,
     ...rules.clusterVars,
+    ...vip,
   };
   return {
     architecture: 'M1',

@@ -17,6 +17,11 @@ export interface PlatformConfigureRules {
   hostAddresses: 'listed' | 'assigned';
   /** Written into cluster_vars of a new config.yml (nspawn: `use_local_repo_only`, its containers have no route out). */
   clusterVars: Readonly<Vars>;
+  /**
+   * The interface every assigned host's address is on (nspawn: `host0`): with it, configure gives
+   * a cluster with HAProxy a virtual IP in `--subnet`. Absent: the operator chooses both.
+   */
+  vipInterface?: string;
 }
 
 export interface InstanceConfig {

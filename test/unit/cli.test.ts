@@ -55,7 +55,10 @@ describe.skipIf(!built)('pgha CLI (run `npm run build` first)', () => {
       ['pg2', ['replica', 'etcd'], '10.77.3.12'],
       ['pg3', ['replica', 'etcd'], '10.77.3.13'],
       ['proxy1', ['haproxy'], '10.77.3.14'],
+      ['proxy2', ['haproxy'], '10.77.3.15'],
     ]);
+    // Two proxies and a VIP that moves between them (keepalived), at the top of the subnet.
+    expect(cfg.cluster_vars).toMatchObject({ vip_address: '10.77.3.250', vip_interface: 'host0' });
     for (const d of ['ssl', 'secrets', 'ssh']) expect(statSync(join(dir, d)).mode & 0o777).toBe(0o700);
     expect(readdirSync(join(dir, 'secrets')).sort()).toEqual(['etcd_patroni', 'etcd_root', 'patroni', 'postgres', 'replicator', 'rewind']);
   });

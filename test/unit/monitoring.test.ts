@@ -58,6 +58,8 @@ describe('configure --enable-monitoring', () => {
       ['pg3', 'replica+etcd', '13'],
       ['proxy1', 'haproxy', '14'],
       ['monitor1', 'monitoring-server', '15'],
+      // The second proxy comes last, so that it moved no other host's address.
+      ['proxy2', 'haproxy', '16'],
     ]);
     expect(validateConfig(parseConfigText(stringify(cfg), 'config.yml')).warnings).toEqual([]);
   });

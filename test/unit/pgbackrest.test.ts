@@ -45,6 +45,7 @@ describe('configure --enable-pgbackrest', () => {
       ['pg3', 'replica+etcd', '13', 'backup1'],
       ['proxy1', 'haproxy', '14', '-'],
       ['backup1', 'pgbackrest', '15', '-'],
+      ['proxy2', 'haproxy', '16', '-'],
     ]);
   });
 

@@ -15,6 +15,8 @@ export const nspawnPlatform: Platform = {
     hostAddresses: 'assigned',
     // The containers have no route out: packages come from DIR/local-repo only.
     clusterVars: Object.freeze({ use_local_repo_only: true }),
+    // A container's end of its veth (./container-config.ts), where keepalived puts the VIP.
+    vipInterface: 'host0',
   }),
 
   clusterDirProblem: bindMountProblem,
