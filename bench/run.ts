@@ -47,6 +47,7 @@ import { measureRenderPlan } from './render-plan.js';
 import { measureBackups } from './backups.js';
 import { measureMonitoring } from './monitoring.js';
 import { measureNodes } from './nodes.js';
+import { measureProxyLoss } from './proxy-loss.js';
 
 const PARTS = [
   'render',
@@ -575,6 +576,10 @@ async function main(): Promise<void> {
     await pghaOk(['deploy', c.dir]);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
     ctx.leader_crash_rejoin_s = round((Date.now() - back) / 1000, 1);
+
+    log('failover: the HAProxy host holding the VIP crashes');
+    f.proxy_loss_gap_ms = await measureProxyLoss(c, { pghaOk, until, sleep, log }, ctx);
+    await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
   }
 
   if (c && wants('upgrade')) {
