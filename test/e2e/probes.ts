@@ -170,13 +170,15 @@ export function lostAckedAfter(report: WriterReport, t: number): number {
 
 /**
  * A writer on the HAProxy host of a deployed cluster (or on a data node, through its PgBouncer:
- * port 6432); install once, then start per table.
+ * port 6432); install once, then start per table. `runOn` runs it on another host than the one
+ * it writes to: writes to a VIP come from a host that keeps running when the VIP's holder dies.
  */
 export class ProxyWriter {
   constructor(
     private readonly dir: string,
     private readonly proxyIp: string,
     private readonly port = 5432,
+    private readonly runOn = proxyIp,
   ) {}
 
   private password(): string {
@@ -188,13 +190,9 @@ export class ProxyWriter {
   }
 
   install(): void {
-    sshOk(
-      this.dir,
-      this.proxyIp,
-      'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null',
-    );
-    sshOk(this.dir, this.proxyIp, 'cat > /root/writer.py', WRITER);
-    sshOk(this.dir, this.proxyIp, 'umask 077 && cat > /root/.writer-pw', this.password());
+    sshOk(this.dir, this.runOn, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-psycopg2 >/dev/null');
+    sshOk(this.dir, this.runOn, 'cat > /root/writer.py', WRITER);
+    sshOk(this.dir, this.runOn, 'umask 077 && cat > /root/.writer-pw', this.password());
   }
 
   /**
@@ -233,7 +231,7 @@ export class ProxyWriter {
         'StrictHostKeyChecking=yes',
         '-o',
         'BatchMode=yes',
-        `root@${this.proxyIp}`,
+        `root@${this.runOn}`,
         `python3 /root/writer.py ${host} ${table} ${stopFile} ${host === this.proxyIp ? this.port : 5432}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -244,7 +242,7 @@ export class ProxyWriter {
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const closed = new Promise<void>((r) => child.on('close', () => r()));
     return async () => {
-      sshOk(this.dir, this.proxyIp, `touch ${stopFile}`);
+      sshOk(this.dir, this.runOn, `touch ${stopFile}`);
       await closed;
       const acked: number[] = [];
       const times: number[] = [];

@@ -16,7 +16,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { fixedPatroniDeb, patronictl as patronictlOn, rebuiltDeb, ProxyWriter, waitHealthy, type WriterReport } from './probes.js';
+import {
+  ackedAfter,
+  containerInitPid,
+  crashContainer,
+  firstAckAfterMs,
+  fixedPatroniDeb,
+  patronictl as patronictlOn,
+  rebuiltDeb,
+  ProxyWriter,
+  waitHealthy,
+  type WriterReport,
+} from './probes.js';
+import { hostPaths } from '../../src/platforms/nspawn/paths.js';
 import {
   BIN,
   clusterSecrets,
@@ -406,6 +418,57 @@ describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian 
       await healthy();
     },
     20 * 60_000,
+  );
+
+  it(
+    'the VIP: deploy and status name it and it leads to the leader; the proxy holding it crashes under a writer, the other takes it, no acknowledged write is lost; the crashed proxy returns without taking it back',
+    async () => {
+      await healthy();
+      const vip = String(
+        (parse(readFileSync(join(dir, 'config.yml'), 'utf8')) as { cluster_vars: Record<string, unknown> }).cluster_vars.vip_address,
+      );
+      expect(outputs.join('\n')).toContain(`read-write: host=${vip} port=5432 (VIP, keepalived on proxy1, proxy2)`);
+      type VipEntry = { host: string; holdsVip: boolean; keepalived: string; reachable: boolean };
+      const vipStatus = async () =>
+        (JSON.parse((await pghaOk(['status', dir, '-o', 'json'])).stdout) as { keepalived: VipEntry[] }).keepalived;
+      const holders = async () => (await vipStatus()).filter((e) => e.holdsVip).map((e) => e.host);
+      // The first proxy has the higher VRRP priority and took the address at formation.
+      expect(await holders()).toEqual(['proxy1']);
+
+      // Written from a data node, which outlives the proxy.
+      const vipWriter = new ProxyWriter(dir, vip, 5432, NODES.pg3);
+      vipWriter.install();
+      const stop = vipWriter.start('w_vip');
+      await new Promise((r) => setTimeout(r, 2000));
+      const crashedAt = Date.now();
+      crashContainer(containerInitPid(hostPaths(CLUSTER, 'proxy1').pidFile));
+      // keepalived's backup takes over after three missed adverts (1 s apart); writes resume there.
+      const deadline = Date.now() + 60_000;
+      while ((await holders().catch(() => [])).join() !== 'proxy2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, 3000));
+      const report = await stop();
+      const resumedMs = firstAckAfterMs(report, crashedAt);
+      figures.push(
+        `VIP holder proxy1 crashed: writes through the VIP again after ${resumedMs ?? '∞'} ms; ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
+      );
+      expect(await holders()).toEqual(['proxy2']);
+      expect(ackedAfter(report, crashedAt)).toBeGreaterThan(0);
+      expect(report.lost).toBe(0);
+
+      // proxy1 boots again: keepalived there comes up as a backup (nopreempt), the VIP stays put.
+      outputs.push((await pghaOk(['provision', dir])).stdout);
+      const back = Date.now() + 60_000;
+      while ((await vipStatus()).find((e) => e.host === 'proxy1')?.keepalived !== 'active' && Date.now() < back)
+        await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(await holders()).toEqual(['proxy2']);
+      const tested = await pgha(['test', dir]);
+      outputs.push(tested.stdout, tested.stderr);
+      expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toMatch(new RegExp(`VIP ${vip.replaceAll('.', '\\.')}: one holder.*held by proxy2`));
+      expect(tested.stdout).toMatch(new RegExp(`VIP ${vip.replaceAll('.', '\\.')}: writes reach the leader`));
+    },
+    10 * 60_000,
   );
 
   it('prints no secret', () => {
