@@ -20,7 +20,6 @@ import {
   ackedAfter,
   containerInitPid,
   crashContainer,
-  firstAckAfterMs,
   fixedPatroniDeb,
   patronictl as patronictlOn,
   rebuiltDeb,
@@ -447,9 +446,9 @@ describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian 
       while ((await holders().catch(() => [])).join() !== 'proxy2' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       await new Promise((r) => setTimeout(r, 3000));
       const report = await stop();
-      const resumedMs = firstAckAfterMs(report, crashedAt);
+      // The longest gap is the outage: the writes in flight at the crash fail, the next succeed on proxy2.
       figures.push(
-        `VIP holder proxy1 crashed: writes through the VIP again after ${resumedMs ?? '∞'} ms; ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms`,
+        `VIP holder proxy1 crashed: longest gap ${report.longestGapMs} ms through the VIP; ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost`,
       );
       expect(await holders()).toEqual(['proxy2']);
       expect(ackedAfter(report, crashedAt)).toBeGreaterThan(0);
