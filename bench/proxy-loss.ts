@@ -50,10 +50,17 @@ export async function measureProxyLoss(c: ProxyLossCluster, d: ProxyLossDeps, ct
   });
   await d.sleep(3000);
   const report = await stop();
-  const gap = firstAckAfterMs(report, crashedAt) ?? null;
-  ctx.proxy_loss = { crashed: holder, resumed_ms: gap, ...report, ackedAt: undefined, lostAckedAt: undefined };
+  // The longest gap is the outage: the writes in flight at the crash fail, the next go to the new holder.
+  const gap = report.longestGapMs;
+  ctx.proxy_loss = {
+    crashed: holder,
+    first_ack_after_crash_ms: firstAckAfterMs(report, crashedAt) ?? null,
+    ...report,
+    ackedAt: undefined,
+    lostAckedAt: undefined,
+  };
   d.log(
-    `proxy loss (${holder} crashed): writes through the VIP again after ${gap} ms; ${report.errors} failed, ${report.lost} lost of ${report.acked}`,
+    `proxy loss (${holder} crashed): longest gap ${gap} ms through the VIP; ${report.errors} failed, ${report.lost} lost of ${report.acked}`,
   );
   await d.pghaOk(['provision', c.dir]);
   return gap;

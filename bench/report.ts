@@ -63,7 +63,7 @@ export interface BenchFigures {
   basebackup_floor_s: number | null;
   /** Issue 14: failed writes through HAProxy while `pgha remove-node` removes that node (goal 0). */
   remove_node_failed_writes: number | null;
-  /** Issue 14: the HAProxy host holding the VIP crashes; ms until a write through the VIP is acknowledged again (reported). */
+  /** Issue 14: the HAProxy host holding the VIP crashes; the longest write gap through the VIP (reported). */
   proxy_loss_gap_ms: number | null;
 }
 
@@ -409,8 +409,8 @@ export const METHOD = `## Method
   while \`pgha remove-node DIR pg4\` takes it out again (goal 0).
 - **proxy_loss_gap_ms**: a writer on a data node inserts through the VIP (keepalived on bench3's
   two HAProxy hosts); the proxy holding the VIP crashes (SIGKILL to every process of its
-  container); the milliseconds from the crash to the first write acknowledged through the VIP
-  again. Reported; keepalived's own floor is three missed adverts, about 3.5 s. The proxy is then
+  container); the longest gap between writes acknowledged through the VIP (the outage: writes in
+  flight at the crash fail, the next reach the new holder). Reported; keepalived's own floor is three missed adverts, about 3.5 s. The proxy is then
   booted again by \`pgha provision\`.
 - **rotate_passwords_failed_writes**: same writer (one connection, reopened only after an
   error); \`pgha rotate-passwords DIR\` renews every password of the cluster while it writes; the
