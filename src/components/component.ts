@@ -183,6 +183,11 @@ export interface Component {
   /** What healthy means for it, on the hosts running it: `pgha test` prints it; upgrade waits for it after each host. */
   readonly health?: HealthCheck;
   /**
+   * Active is not yet serving: after starting any of its units, deploy waits until `health`
+   * passes on all its hosts (keepalived takes the VIP only after VRRP's master-down interval).
+   */
+  readonly awaitHealthAfterStart?: true;
+  /**
    * Shell printing its live state on a host (read over SSH, one exec for all components of a
    * host, by status and by its health check); the exit code says whether the state could be read.
    */

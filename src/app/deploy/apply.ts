@@ -38,6 +38,7 @@ import type { ClusterAction, HostWholePlan, UnitAction, WholePlan } from '../../
 import { applyFiles } from '../../plan/remote.js';
 import { isPreInstall, privateDirectoriesFor } from '../../render/index.js';
 import { run } from '../../transport/types.js';
+import { awaitStartedServices } from './settle.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
 import { etcdMembers } from '../../components/common.js';
@@ -366,7 +367,9 @@ export class Executor {
 
   /** Units of the `early` formation (before etcd) or the `service` one (proxies and the like, once the cluster leads), in parallel. */
   async parallelPhase(formation: 'early' | 'service'): Promise<void> {
-    await Promise.all(this.unitsOf(formation).map(({ host, a }) => this.unit(host, a)));
+    const units = this.unitsOf(formation);
+    await Promise.all(units.map(({ host, a }) => this.unit(host, a)));
+    if (formation === 'service') await awaitStartedServices(this.d, units);
   }
 
   async verify(): Promise<void> {

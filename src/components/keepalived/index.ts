@@ -43,6 +43,8 @@ export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
   // After HAProxy (registry order), so the address never leads to a proxy that is not serving.
   formation: 'service',
   health: keepalivedHealth,
+  // A started keepalived waits about 3.5 s (three adverts) before it takes the VIP.
+  awaitHealthAfterStart: true,
   stateScript: keepalivedStateScript,
   status: keepalivedStatus,
   clusterEntryPoints: vipEntryPoints,
