@@ -196,13 +196,16 @@ export function postmasterParametersCommand(port: number): Command {
 /**
  * Units stopped and disabled, so that a reboot of a host that left the cluster starts none of
  * them. One at a time, and a unit the host never got (a deploy that stopped half-way) is no
- * error: the host is leaving, what is there is stopped.
+ * error: the host is leaving, what is there is stopped. reset-failed: a process that had exited
+ * with an error (etcd may, once its member is removed) leaves no failed unit behind. `removes`:
+ * directories deleted after
+ * (the data of an etcd member removed from etcd, which could never rejoin with it).
  */
-export function disableUnitsCommand(units: readonly string[]): Command {
+export function disableUnitsCommand(units: readonly string[], removes: readonly string[] = []): Command {
   const script = `for u in ${units.map(quote).join(' ')}; do
-  if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl disable --now -- "$u"; fi
-done`;
-  return { script, intent: { kind: 'disable-units', units } };
+  if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl disable --now -- "$u"; systemctl reset-failed -- "$u" 2>/dev/null || true; fi
+done${removes.length ? `\nrm -rf -- ${removes.map(quote).join(' ')}` : ''}`;
+  return { script, intent: { kind: 'disable-units', units, ...(removes.length ? { removes } : {}) } };
 }
 
 /** Whether the physical replication slot exists on this member (prints `1`), read with the pinned search_path. */

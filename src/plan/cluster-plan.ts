@@ -14,12 +14,15 @@ export type { UnitSpec } from '../components/component.js';
 import { isPlainObject, type Plain } from '../model/merge.js';
 import { describeAction, type HostPlan } from './plan.js';
 
-export type UnitOp = 'start' | 'reload' | 'restart';
+/** `disable`: a unit the host no longer has the role for, stopped and disabled (see retiredUnitAction). */
+export type UnitOp = 'start' | 'reload' | 'restart' | 'disable';
 
 export interface UnitAction {
   unit: string;
   op: UnitOp;
   formation: Formation;
+  /** `disable` only: directories removed once the unit is stopped. */
+  removes?: readonly string[];
 }
 
 export interface HostWholePlan {
@@ -81,6 +84,21 @@ export function planUnits(
   return out;
 }
 
+/**
+ * The unit of a role the host no longer has (etcd taken off a data node), found running or
+ * enabled there: stopped and disabled, so that no reboot starts it again, and `removes` deleted.
+ * Nothing for a unit the host never had (systemd knows no such unit) or one already disabled.
+ */
+export function retiredUnitAction(
+  unit: string,
+  formation: Formation,
+  fact: { active: string; enabled: string } | undefined,
+  removes: readonly string[] = [],
+): UnitAction | undefined {
+  if (!fact || (!isActive(fact.active) && fact.enabled !== 'enabled')) return undefined;
+  return { unit, op: 'disable', formation, ...(removes.length ? { removes } : {}) };
+}
+
 export function needsDaemonReload(changedPaths: readonly string[]): boolean {
   return changedPaths.some((p) => p.startsWith('/etc/systemd/system/'));
 }
@@ -123,6 +141,7 @@ export function planRollingRestart(opts: {
 }
 
 export function describeUnitAction(a: UnitAction): string {
+  if (a.op === 'disable') return `stop and disable ${a.unit}${a.removes?.length ? `, remove ${a.removes.join(' ')}` : ''}`;
   return `${a.op} ${a.unit}`;
 }
 

@@ -55,8 +55,8 @@ export type CommandIntent =
   | { kind: 'probe-writes'; ip: string; port: number }
   /** restore, remove-node: Patroni and its PostgreSQL stopped on a data node. */
   | { kind: 'stop-member'; unit: string }
-  /** remove-node: units stopped and disabled on a host leaving the cluster. */
-  | { kind: 'disable-units'; units: readonly string[] }
+  /** remove-node: units stopped and disabled on a host leaving the cluster; deploy: etcd on a host that lost role etcd. */
+  | { kind: 'disable-units'; units: readonly string[]; removes?: readonly string[] }
   /** remove-node: does the leader still hold a member's replication slot. */
   | { kind: 'replication-slot-exists'; slot: string };
 

@@ -507,6 +507,159 @@ except urllib.error.HTTPError as e:
     15 * 60_000,
   );
 
+  it(
+    'moves etcd from the data nodes to dedicated hosts while it serves: 3 → 4 → 5 members and back to 3, one member per deploy, reloads only; two at once refused; a writer through HAProxy loses nothing',
+    async () => {
+      const configPath = join(dir, 'config.yml');
+      type Instance = { Name: string; node: number; location: string; role: string[]; ip_address: string };
+      const readDoc = () => parse(readFileSync(configPath, 'utf8')) as { instances: Instance[] };
+      const edit = (change: (instances: Instance[]) => void) => {
+        const doc = readDoc();
+        change(doc.instances);
+        writeFileSync(configPath, stringify(doc));
+      };
+      const dropEtcd = (name: string) => (instances: Instance[]) => {
+        const i = instances.find((x) => x.Name === name)!;
+        i.role = i.role.filter((r) => r !== 'etcd');
+      };
+      // New hosts above the highest address config.yml has (HAProxy hosts included, however many).
+      const start = readDoc();
+      const octets = start.instances.map((i) => Number(i.ip_address.split('.')[3]));
+      const ipOf = (k: number) => `${SUBNET}.${Math.max(...octets) + k}`;
+      const nodeOf = (k: number) => Math.max(...start.instances.map((i) => i.node)) + k;
+      const proxyIp = start.instances.find((i) => i.role.includes('haproxy'))!.ip_address;
+      const dedicated = (k: number): Instance => ({
+        Name: `etcd${k}`,
+        node: nodeOf(k),
+        location: start.instances[0]!.location,
+        role: ['etcd'],
+        ip_address: ipOf(k),
+      });
+      const [ETCD1, ETCD2] = [dedicated(1), dedicated(2)];
+      const ipByName = new Map([...start.instances, ETCD1, ETCD2].map((i) => [i.Name, i.ip_address]));
+      const peer = (name: string) => `(https://${ipByName.get(name)!}:2380)`;
+
+      const leader = leaderName()!;
+      expect(leader).toBe('pg1');
+      const sql = (q: string) => psql(`host=${PG1} port=5432 user=postgres dbname=postgres sslmode=require`, q, secret('postgres')).stdout;
+      const postmasterStart = sql('select pg_catalog.pg_postmaster_start_time()');
+      const patroniPids = () => NODES.map((ip) => sshOk(dir, ip, `systemctl show -p MainPID --value patroni@${CLUSTER}`).trim());
+      const etcdStartedAt = (ip: string) => sshOk(dir, ip, 'systemctl show -p ActiveEnterTimestampMonotonic --value etcd.service').trim();
+      const pidsBefore = patroniPids();
+      const pg1EtcdBefore = etcdStartedAt(PG1);
+      // etcd's own view of its membership, through pg1 (a member throughout), as root.
+      const memberNames = async (): Promise<string[]> => {
+        const dispatcher = new Agent({ connect: { ca: ca(), servername: 'pg1' } });
+        const post = async (path: string, body: object, token?: string) => {
+          const res = await request(`https://${PG1}:2379${path}`, {
+            method: 'POST',
+            body: JSON.stringify(body),
+            headers: token ? { authorization: token } : {},
+            dispatcher,
+          });
+          return (await res.body.json()) as Record<string, unknown>;
+        };
+        const { token } = await post('/v3/auth/authenticate', { name: 'root', password: secret('etcd_root') });
+        const list = (await post('/v3/cluster/member/list', {}, String(token))) as { members: { name: string }[] };
+        await dispatcher.close();
+        return list.members.map((m) => m.name).sort();
+      };
+      const statusEtcd = async () =>
+        (JSON.parse((await pghaOk(['status', dir, '-o', 'json'])).stdout) as { etcd: { name: string; healthy: boolean }[] }).etcd;
+      /** The lines of one host's block in a plan. */
+      const hostBlock = (plan: string[], host: string) => {
+        const at = plan.findIndex((l) => l.startsWith(`${host}: `));
+        if (at < 0) return [];
+        const end = plan.slice(at + 1).findIndex((l) => !l.startsWith('  '));
+        return plan.slice(at + 1, end < 0 ? plan.length : at + 1 + end);
+      };
+
+      const writer = new ProxyWriter(dir, proxyIp);
+      writer.install();
+      const stopWriter = writer.start('etcd_move_writes');
+      const t0 = Date.now();
+
+      // Both dedicated hosts made at once (one provision), each joining etcd in its own deploy.
+      edit((instances) => instances.push(ETCD1, ETCD2));
+      outputs.push((await pghaOk(['provision', dir])).stdout);
+      edit((instances) => instances.splice(instances.findIndex((i) => i.Name === 'etcd2')));
+
+      /** One membership step: --check names it alone and restarts nothing; deploy does it; etcd and Patroni agree after. */
+      const step = async (line: string, members: string[], left?: string) => {
+        const check = await pgha(['deploy', dir, '--check']);
+        outputs.push(check.stdout, check.stderr);
+        expect(check.code, `${check.stdout}${check.stderr}`).toBe(10);
+        const plan = planLines(check.stdout, 'pending changes:');
+        expect(plan.filter((l) => /^cluster: etcd: (add|remove) member/.test(l))).toEqual([line]);
+        expect(plan.filter((l) => /restart/.test(l))).toEqual([]);
+        // Patroni's etcd hosts change on every data node: taken by reload.
+        for (const m of ['pg1', 'pg2', 'pg3']) expect(hostBlock(plan, m)).toContain(`  reload patroni@${CLUSTER}.service`);
+        const disable = `  stop and disable etcd.service, remove /var/lib/etcd/${CLUSTER}`;
+        if (left) expect(hostBlock(plan, left)).toContain(disable);
+        const ts = Date.now();
+        const applied = await pghaOk(['deploy', dir]);
+        process.stdout.write(`[figure] etcd ${line.replace('cluster: etcd: ', '')}: deploy ${((Date.now() - ts) / 1000).toFixed(1)} s\n`);
+        outputs.push(applied.stdout, applied.stderr);
+        const done = planLines(applied.stdout, 'applied:');
+        expect(done).toContain(line);
+        if (left) expect(hostBlock(done, left)).toContain(disable);
+        expect(await memberNames()).toEqual([...members].sort());
+        expect((await statusEtcd()).map((e) => [e.name, e.healthy]).sort()).toEqual([...members].sort().map((m) => [m, true]));
+        const hosts = members.map((m) => `${ipByName.get(m)!}:2379`).sort();
+        for (const ip of NODES) {
+          const conf = parse(sshOk(dir, ip, `cat /etc/patroni/${CLUSTER}.yml`)) as { etcd3: { hosts: string[] } };
+          expect([...conf.etcd3.hosts].sort(), ip).toEqual(hosts);
+        }
+        if (left) {
+          // Its member gone, etcd there is stopped, disabled and its data deleted; Patroni and PostgreSQL serve on.
+          const ip = ipByName.get(left)!;
+          expect(ssh(dir, ip, 'systemctl is-active etcd.service').stdout.trim()).toBe('inactive');
+          expect(ssh(dir, ip, 'systemctl is-enabled etcd.service').stdout.trim()).toBe('disabled');
+          expect(ssh(dir, ip, `test -e /var/lib/etcd/${CLUSTER}`).code).toBe(1);
+          expect(patronictl().find((m) => m.Member === left)).toMatchObject({ Role: 'Replica', State: 'streaming' });
+        }
+      };
+
+      await step(`cluster: etcd: add member etcd1 ${peer('etcd1')}`, ['pg1', 'pg2', 'pg3', 'etcd1']);
+      const etcd1Started = etcdStartedAt(ETCD1.ip_address);
+      edit((instances) => instances.push(ETCD2));
+      await step(`cluster: etcd: add member etcd2 ${peer('etcd2')}`, ['pg1', 'pg2', 'pg3', 'etcd1', 'etcd2']);
+
+      // Two members at once (etcd off pg2 and pg3): refused before anything changes, both named.
+      const five = readFileSync(configPath, 'utf8');
+      edit((instances) => [dropEtcd('pg2'), dropEtcd('pg3')].forEach((f) => f(instances)));
+      const refused = await pgha(['deploy', dir]);
+      expect(refused.code, `${refused.stdout}${refused.stderr}`).toBe(3);
+      // Named in etcd's own order (by member ID).
+      expect(refused.stderr).toMatch(/changes etcd's membership by 2 members \(remove member pg[23] .*; remove member pg[23] /);
+      expect(refused.stderr).toMatch(/remove member pg2 \(/);
+      expect(refused.stderr).toMatch(/remove member pg3 \(/);
+      expect(await memberNames()).toEqual(['etcd1', 'etcd2', 'pg1', 'pg2', 'pg3']);
+      writeFileSync(configPath, five);
+
+      edit(dropEtcd('pg3'));
+      await step(`cluster: etcd: remove member pg3 ${peer('pg3')}`, ['pg1', 'pg2', 'etcd1', 'etcd2'], 'pg3');
+      edit(dropEtcd('pg2'));
+      await step(`cluster: etcd: remove member pg2 ${peer('pg2')}`, ['pg1', 'etcd1', 'etcd2'], 'pg2');
+
+      expect((await pgha(['deploy', dir, '--check'])).code).toBe(0);
+      const report = await stopWriter();
+      const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+      process.stdout.write(
+        `[figure] etcd 3 → 5 → 3 under a writer (${((Date.now() - t0) / 1000).toFixed(0)} s, load ${load}): ${report.acked} acknowledged, ${report.errors} failed, ${report.lost} lost, longest gap ${report.longestGapMs} ms\n`,
+      );
+      // Patroni reloaded only, PostgreSQL on the leader never restarted, etcd restarted on no member.
+      expect(patroniPids()).toEqual(pidsBefore);
+      expect(sql('select pg_catalog.pg_postmaster_start_time()')).toBe(postmasterStart);
+      expect(etcdStartedAt(PG1)).toBe(pg1EtcdBefore);
+      expect(etcdStartedAt(ETCD1.ip_address)).toBe(etcd1Started);
+      expect(leaderName()).toBe(leader);
+      expect(report.errors).toBe(0);
+      expect(report.lost).toBe(0);
+    },
+    15 * 60_000,
+  );
+
   it('keeps the live leader after a switchover done behind its back', async () => {
     const before = leaderName();
     const target = before === 'pg2' ? 'pg3' : 'pg2';

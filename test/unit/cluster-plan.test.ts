@@ -14,6 +14,8 @@ import {
   planHostWhole,
   planRollingRestart,
   planUnits,
+  retiredUnitAction,
+  describeUnitAction,
   type HostWholePlan,
 } from '../../src/plan/cluster-plan.js';
 import type { FileFact, HostFacts, PackageFact } from '../../src/plan/facts.js';
@@ -49,6 +51,26 @@ describe('planUnits', () => {
       { unit: 'pgha-pgbouncer-follow.service', op: 'restart', formation: 'service' },
     ]);
     expect(planUnits(pg1, () => 'active', [])).toEqual([]);
+  });
+});
+
+describe('retiredUnitAction (etcd on a host that lost role etcd)', () => {
+  it('stops and disables a unit still running or enabled, naming what it removes', () => {
+    for (const fact of [
+      { active: 'active', enabled: 'enabled' },
+      { active: 'inactive', enabled: 'enabled' },
+      { active: 'failed', enabled: 'enabled' },
+      { active: 'active', enabled: 'disabled' },
+    ]) {
+      const a = retiredUnitAction('etcd.service', 'etcd', fact, ['/var/lib/etcd/demo']);
+      expect(a).toEqual({ unit: 'etcd.service', op: 'disable', formation: 'etcd', removes: ['/var/lib/etcd/demo'] });
+      expect(describeUnitAction(a!)).toBe('stop and disable etcd.service, remove /var/lib/etcd/demo');
+    }
+  });
+  it('leaves alone a unit the host never had, or one already stopped and disabled (a converged re-run)', () => {
+    expect(retiredUnitAction('etcd.service', 'etcd', undefined)).toBeUndefined();
+    expect(retiredUnitAction('etcd.service', 'etcd', { active: 'inactive', enabled: 'not-found' })).toBeUndefined();
+    expect(retiredUnitAction('etcd.service', 'etcd', { active: 'inactive', enabled: 'disabled' })).toBeUndefined();
   });
 });
 

@@ -13,7 +13,7 @@ import { RefusedError } from '../../src/errors.js';
 import { ETCD_CONFIG } from '../../src/components/paths.js';
 import { onlyInitialSettingsDiffer, withInitialSettingsOf } from '../../src/components/etcd/config.js';
 import type { SimCluster } from './sim/cluster.js';
-import { PG4_INSTANCE, planLines, simulated } from './sim/setup.js';
+import { lineAt, PG4_INSTANCE, planLines, simulated } from './sim/setup.js';
 
 describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy)', () => {
   const c = simulated('m1-haproxy-nspawn', 'demo');
@@ -21,6 +21,11 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
   let original = '';
   const config = () => join(c.dir(), 'config.yml');
   const etcdNames = () => sim.etcdMembers.map((m) => m.name).sort();
+  /** config.yml's text with role etcd taken off data node `name`. */
+  const withoutEtcd = (text: string, name: string) => {
+    const at = text.indexOf(`- Name: ${name}\n`);
+    return text.slice(0, at) + text.slice(at).replace('role: [replica, etcd]', 'role: [replica]');
+  };
   beforeAll(async () => {
     sim = c.sim();
     original = readFileSync(config(), 'utf8');
@@ -85,6 +90,36 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
     expect(log).toContain('proxy1: reload haproxy.service');
   });
 
+  it('takes etcd off a data node: member remove, then its etcd stopped and disabled and its data deleted; Patroni reloads; given back, it joins anew', async () => {
+    writeFileSync(config(), withoutEtcd(original, 'pg3'));
+    const check = await c.run({ check: true });
+    expect(check.exitCode).toBe(10);
+    const plan = planLines(check.summary, 'pending changes:');
+    expect(plan).toContain('cluster: etcd: remove member pg3 (https://10.10.0.13:2380)');
+    expect(plan).toContain('  stop and disable etcd.service, remove /var/lib/etcd/demo');
+    expect(plan.filter((l) => /restart/.test(l))).toEqual([]);
+    const mark = sim.log.length;
+    const r = await c.run();
+    expect(r.exitCode, r.summary).toBe(0);
+    const log = sim.since(mark);
+    expect(planLines(r.summary, 'applied:')).toEqual(plan);
+    expect(etcdNames()).toEqual(['pg1', 'pg2']);
+    expect(lineAt(log, 'etcd: member remove pg3')).toBeLessThan(lineAt(log, 'pg3: disable etcd.service, remove /var/lib/etcd/demo'));
+    expect(sim.host('pg3').active.has('etcd.service')).toBe(false);
+    expect(log).toContain('pg3: reload patroni@demo.service');
+    expect(log.filter((l) => /restart etcd|restart PostgreSQL/.test(l))).toEqual([]);
+    // Done: the next run finds etcd disabled there and has nothing to do.
+    expect((await c.run({ check: true })).exitCode).toBe(0);
+
+    // The role given back: a new member (its old data is gone), announced first, joining as `existing`.
+    writeFileSync(config(), original);
+    const back = await c.run();
+    expect(back.exitCode, back.summary).toBe(0);
+    expect(planLines(back.summary, 'applied:')).toContain('cluster: etcd: add member pg3 (https://10.10.0.13:2380)');
+    expect(etcdNames()).toEqual(['pg1', 'pg2', 'pg3']);
+    expect((parse(sim.host('pg3').files.get(ETCD_CONFIG)!.content) as Record<string, string>)['initial-cluster-state']).toBe('existing');
+  });
+
   it('refuses, changing nothing, two membership changes at once, or one that would lose quorum', async () => {
     const two = original.replace(
       '  - Name: proxy1',
@@ -114,6 +149,15 @@ describe('deploy changes the shape of a running cluster (simulated, M1 + HAProxy
       expect((quorum as Error).message).toMatch(
         /etcd would lose its quorum: after add member pg4 \(https:\/\/10\.10\.0\.14:2380\) it has 4 members, needing 3 healthy, and only 2 \(pg1, pg2\) are; down: pg3/,
       );
+      // Two members removed at once (etcd taken off pg2 and pg3): refused, naming both.
+      sim.host('pg3').active.add('etcd.service');
+      writeFileSync(config(), withoutEtcd(withoutEtcd(original, 'pg3'), 'pg2'));
+      const both = await c.run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(both).toBeInstanceOf(RefusedError);
+      expect((both as Error).message).toMatch(/changes etcd's membership by 2 members \(remove member pg2 .*; remove member pg3 /);
       expect(sim.since(mark)).toEqual([]);
     } finally {
       sim.host('pg3').active.add('etcd.service');

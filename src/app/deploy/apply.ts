@@ -22,6 +22,7 @@ import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
 import {
   daemonReloadCommand,
+  disableUnitsCommand,
   installPackagesCommand,
   reloadUnitCommand,
   restartUnitCommand,
@@ -76,7 +77,13 @@ export class Executor {
   private async unit(host: string, a: UnitAction, opts: { noBlock?: boolean } = {}): Promise<void> {
     const t = this.d.session.transport(host);
     const cmd =
-      a.op === 'start' ? startUnitsCommand([a.unit], opts) : a.op === 'restart' ? restartUnitCommand(a.unit) : reloadUnitCommand(a.unit);
+      a.op === 'start'
+        ? startUnitsCommand([a.unit], opts)
+        : a.op === 'restart'
+          ? restartUnitCommand(a.unit)
+          : a.op === 'disable'
+            ? disableUnitsCommand([a.unit], a.removes)
+            : reloadUnitCommand(a.unit);
     await run(t, cmd, `${a.op} ${a.unit}`);
     this.record(host).units.push(a);
   }
@@ -166,6 +173,8 @@ export class Executor {
 
   async etcdPhase(): Promise<void> {
     await this.etcdMembership();
+    // etcd on a host that lost role etcd, its member removed just now: stopped, disabled, its data gone.
+    await Promise.all(this.unitsOf('etcd', 'disable').map(({ host, a }) => this.unit(host, a)));
     const members = etcdMembers(this.d.loaded.cluster).filter((h) => this.d.work.has(h.name));
     if (!members.length) return;
     // Members of a new cluster wait for each other: start them all, without blocking, then gate.
@@ -175,7 +184,7 @@ export class Executor {
     const gate = members.filter((h) => !this.skipEtcdWait.includes(h.name));
     await Promise.all(gate.map((h) => this.waitEtcd(h.name)));
     // A changed configuration rolls through the members one at a time, health-gated.
-    for (const { host, a } of this.unitsOf('etcd').filter((x) => x.a.op !== 'start')) {
+    for (const { host, a } of this.unitsOf('etcd').filter((x) => x.a.op === 'restart' || x.a.op === 'reload')) {
       await this.unit(host, a);
       await Promise.all(gate.map((h) => this.waitEtcd(h.name)));
     }
@@ -195,7 +204,8 @@ export class Executor {
   /**
    * The planned membership step, before any member starts: a member is added before it first
    * starts (it then joins with `initial-cluster-state: existing`), and one config.yml dropped is
-   * removed (its host, no longer in config.yml, is left as it is: pgha remove-node stops it).
+   * removed (a host no longer in config.yml is left as it is: pgha remove-node stops it; one that
+   * only lost role etcd has its etcd stopped and disabled right after, see retiredEtcd in ./plan.ts).
    */
   async etcdMembership(): Promise<void> {
     const via = this.d.etcdLive?.via;

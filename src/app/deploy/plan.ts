@@ -4,7 +4,8 @@
  * the DCS configuration), then build the whole plan with the pure functions of src/plan/. Reads
  * only: `deploy --check` stops after this.
  */
-import { dataNodes, etcdMembers } from '../../components/common.js';
+import { dataNodes, etcdMembers, hasRole, str } from '../../components/common.js';
+import { ETCD_UNIT } from '../../components/etcd/index.js';
 import {
   deferredEtcdStep,
   EtcdGateway,
@@ -24,7 +25,14 @@ import type { ResolvedHost } from '../../model/types.js';
 import { leaderKeyBug, leaderKeyFix } from '../../patroni/known-bugs.js';
 import { leaderOf } from '../../patroni/judge.js';
 import { notInConfigHint, notInConfigMessage } from '../../patroni/not-in-config.js';
-import { patchedParameters, planHostWhole, planRollingRestart, type ClusterAction } from '../../plan/cluster-plan.js';
+import {
+  patchedParameters,
+  planHostWhole,
+  planRollingRestart,
+  retiredUnitAction,
+  type ClusterAction,
+  type UnitAction,
+} from '../../plan/cluster-plan.js';
 import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../plan/etcd-preflight.js';
 import { osReleaseProblem } from '../../plan/os-check.js';
 import { planHost, sha256 } from '../../plan/plan.js';
@@ -133,7 +141,9 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const t = d.session.transport(w.host.name);
   const copiedRepo = usesCopiedRepo(d, w.host) ? [REMOTE_REPO_INDEX] : [];
   const paths = [...w.files.map((f) => f.path), ...copiedRepo];
-  const units = w.units.map((u) => u.unit);
+  // etcd on a host without role etcd: a member config.yml took the role from, to stop (retiredEtcd).
+  const retiring = d.etcdLive && !hasRole(w.host, 'etcd') ? [ETCD_UNIT] : [];
+  const units = [...w.units.map((u) => u.unit), ...retiring];
   w.facts = await gatherFacts(t, { paths, packages: w.packages.map((p) => p.name), services: units, hashOnly: paths });
   const facts0 = w.facts;
   const differing = w.files.filter((f) => {
@@ -156,15 +166,26 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
     redact: (s: string) => d.session.material.secrets.redact(s),
   });
   const facts = w.facts;
-  d.plan.hosts.set(
-    w.host.name,
-    planHostWhole(
-      files,
-      w.units,
-      (u) => facts.services[u]?.active,
-      (path) => changeOf(w, path),
-    ),
+  const whole = planHostWhole(
+    files,
+    w.units,
+    (u) => facts.services[u]?.active,
+    (path) => changeOf(w, path),
   );
+  const retired = retiring.length ? retiredEtcd(w.host, facts.services[ETCD_UNIT]) : undefined;
+  if (retired) whole.units.push(retired);
+  d.plan.hosts.set(w.host.name, whole);
+}
+
+/**
+ * A host that stays in config.yml without role etcd, where etcd still runs or is enabled: its
+ * member leaves etcd in this run (the membership step removes it, or refuses), so its etcd is
+ * stopped and disabled after the `member remove`, and its data directory deleted — a removed
+ * member's data can never rejoin (etcd refuses its old ID), so the role given back later starts
+ * it as a new member. Planned only while etcd answers (etcdLive), which the membership step needs.
+ */
+function retiredEtcd(host: ResolvedHost, fact: { active: string; enabled: string } | undefined): UnitAction | undefined {
+  return retiredUnitAction(ETCD_UNIT, 'etcd', fact, [str(host.vars, 'etcd_data_dir')]);
 }
 
 /** Refuse (before anything changes) every host whose OS release is not the one its os_version names. */

@@ -327,7 +327,9 @@ class SimTransport implements HostTransport {
           const v = h.packages.get(p);
           lines.push(v ? `P =${p} known ${b64(`install ok installed\t${v}\n`)}` : `P =${p} absent`);
         }
-        for (const u of intent.services) lines.push(`S ${b64(u)} ${h.active.has(u) ? '=active' : '=inactive'} =enabled`);
+        // Enabled once started (deploy's start enables it), until disabled; unknown to systemd otherwise.
+        for (const u of intent.services)
+          lines.push(`S ${b64(u)} ${h.active.has(u) ? '=active' : '=inactive'} ${h.startedAt.has(u) ? '=enabled' : '=not-found'}`);
         lines.push(`END ${intent.paths.length} ${intent.packages.length} ${intent.services.length}`);
         return ok(lines.join('\n') + '\n');
       }
@@ -531,8 +533,11 @@ class SimTransport implements HostTransport {
         // The leader's slots: one per member the simulation has, as Patroni keeps them.
         return ok(this.sim.members.has(intent.slot) && this.sim.leader() !== intent.slot ? '1\n' : '');
       case 'disable-units':
-        for (const u of intent.units) h.active.delete(u);
-        this.sim.log.push(`${this.host}: disable ${intent.units.join(' ')}`);
+        for (const u of intent.units) {
+          h.active.delete(u);
+          h.startedAt.delete(u);
+        }
+        this.sim.log.push(`${this.host}: disable ${intent.units.join(' ')}${intent.removes ? `, remove ${intent.removes.join(' ')}` : ''}`);
         return ok();
     }
   }
