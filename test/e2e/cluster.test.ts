@@ -278,6 +278,9 @@ except urllib.error.HTTPError as e:
       'proxy1: 2 changes',
       '  update /etc/haproxy/haproxy.cfg',
       '  reload haproxy.service',
+      'proxy2: 2 changes',
+      '  update /etc/haproxy/haproxy.cfg',
+      '  reload haproxy.service',
     ]);
     const reloaded = await pghaOk(['deploy', dir]);
     outputs.push(reloaded.stdout, reloaded.stderr);
@@ -411,9 +414,11 @@ except urllib.error.HTTPError as e:
   it(
     'grows and shrinks while it serves: pg4 joins etcd and Patroni with reloads only, replace-node rebuilds it empty, remove-node takes it out again; a writer through HAProxy loses nothing',
     async () => {
-      const PG4 = `${SUBNET}.15`;
       const configPath = join(dir, 'config.yml');
       const original = readFileSync(configPath, 'utf8');
+      // The next free address above every host of config.yml (two proxies take .14 and .15).
+      const octets = (parse(original) as { instances: { ip_address: string }[] }).instances.map((i) => Number(i.ip_address.split('.')[3]));
+      const PG4 = `${SUBNET}.${Math.max(...octets) + 1}`;
       const leader = leaderName()!;
       const leaderIp = NODES[['pg1', 'pg2', 'pg3'].indexOf(leader)]!;
       const sql = (ip: string, q: string) =>
@@ -432,7 +437,7 @@ except urllib.error.HTTPError as e:
       const stopWriter = writer.start('grow_shrink_writes');
 
       const doc = parse(original) as { instances: Record<string, unknown>[] };
-      doc.instances.push({ Name: 'pg4', node: 5, location: doc.instances[0]!.location, role: ['replica', 'etcd'], ip_address: PG4 });
+      doc.instances.push({ Name: 'pg4', node: Math.max(...doc.instances.map((i) => Number(i.node))) + 1, location: doc.instances[0]!.location, role: ['replica', 'etcd'], ip_address: PG4 });
       writeFileSync(configPath, stringify(doc));
       outputs.push((await pghaOk(['provision', dir])).stdout);
       const check = await pgha(['deploy', dir, '--check']);

@@ -43,6 +43,8 @@ const IP: Record<string, string> = { pg1: `${SUBNET}.11`, pg2: `${SUBNET}.12`, p
 const PROXY = `${SUBNET}.14`;
 /** The monitoring host configure --enable-monitoring adds, at the next free address. */
 const MONITOR = `${SUBNET}.15`;
+/** The second HAProxy host, which configure adds last. */
+const PROXY2 = `${SUBNET}.16`;
 const NAMES = ['pg1', 'pg2', 'pg3'];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -110,7 +112,12 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
     await removeTestCluster(dir, root);
   }, 5 * 60_000);
 
-  const statusEnv: StatusEnv = { dir: () => dir, cluster: CLUSTER, ips: { ...IP, proxy1: PROXY, monitor1: MONITOR }, outputs };
+  const statusEnv: StatusEnv = {
+    dir: () => dir,
+    cluster: CLUSTER,
+    ips: { ...IP, proxy1: PROXY, monitor1: MONITOR, proxy2: PROXY2 },
+    outputs,
+  };
   const monitoringEnv: MonitoringEnv = { ...statusEnv, leader: () => leaderName() };
   statusReadingCases(statusEnv);
   monitoringTargetCases(monitoringEnv);

@@ -113,7 +113,11 @@ export function statusReadingCases(env: StatusEnv): void {
       expect(osr).toBe('debian 13 trixie');
       const names = Object.keys(h.packages!);
       // Every host also runs the monitoring host's node exporter; data nodes its postgres exporter.
-      const own: Record<string, string[]> = { proxy1: ['haproxy'], monitor1: ['prometheus'] };
+      const own: Record<string, string[]> = {
+        proxy1: ['haproxy', 'keepalived'],
+        proxy2: ['haproxy', 'keepalived'],
+        monitor1: ['prometheus'],
+      };
       expect(names).toEqual(expect.arrayContaining(own[h.name] ?? ['etcd-server', 'patroni', 'postgresql-17']));
       expect(names).toEqual([...names].sort());
       for (const [p, v] of Object.entries(h.packages!)) {
@@ -134,10 +138,15 @@ export function statusReadingCases(env: StatusEnv): void {
       ['pg3', true],
     ]);
     expect(s.etcd.filter((e) => e.leader)).toHaveLength(1);
-    expect(s.haproxy).toHaveLength(1);
-    expect(s.haproxy[0]!.writesTo).toEqual([s.leader]);
-    expect(s.haproxy[0]!.servers.map((x) => x.server).sort()).toEqual(['pg1', 'pg2', 'pg3']);
-    for (const x of s.haproxy[0]!.servers) expect(x.address, x.server).toBe(IPS[x.server]);
+    expect(s.haproxy.map((h) => h.host)).toEqual(Object.keys(IPS).filter((n) => n.startsWith('proxy')));
+    for (const h of s.haproxy) {
+      expect(h.writesTo, h.host).toEqual([s.leader]);
+      expect(h.servers.map((x) => x.server).sort()).toEqual(['pg1', 'pg2', 'pg3']);
+      for (const x of h.servers) expect(x.address, x.server).toBe(IPS[x.server]);
+    }
+    // The VIP: on exactly one proxy, keepalived running on both.
+    expect(s.keepalived.filter((k) => k.holdsVip)).toHaveLength(1);
+    expect(s.keepalived.map((k) => k.keepalived)).toEqual(s.haproxy.map(() => 'active'));
     // Independent: HAProxy's own socket, read with OpenSSH.
     const raw = sshOk(
       dir,
