@@ -437,7 +437,13 @@ except urllib.error.HTTPError as e:
       const stopWriter = writer.start('grow_shrink_writes');
 
       const doc = parse(original) as { instances: Record<string, unknown>[] };
-      doc.instances.push({ Name: 'pg4', node: Math.max(...doc.instances.map((i) => Number(i.node))) + 1, location: doc.instances[0]!.location, role: ['replica', 'etcd'], ip_address: PG4 });
+      doc.instances.push({
+        Name: 'pg4',
+        node: Math.max(...doc.instances.map((i) => Number(i.node))) + 1,
+        location: doc.instances[0]!.location,
+        role: ['replica', 'etcd'],
+        ip_address: PG4,
+      });
       writeFileSync(configPath, stringify(doc));
       outputs.push((await pghaOk(['provision', dir])).stdout);
       const check = await pgha(['deploy', dir, '--check']);
@@ -470,6 +476,11 @@ except urllib.error.HTTPError as e:
       expect(replace.stdout).toMatch(/etcd: member pg4 removed; it joins again as a new member/);
       expect(planLines(replace.stdout, 'applied:')).toContain(`cluster: etcd: add member pg4 (https://${PG4}:2380)`);
       expect(sshOk(dir, PG4, 'cat /etc/ssh/ssh_host_ed25519_key.pub').trim()).not.toBe(oldKey);
+      // Deploy returned once pg4 streamed; its walreceiver can reconnect once while the leader's
+      // next HA cycle creates its slot, so the state is read until it settles (30 s at most).
+      const settled = Date.now() + 30_000;
+      while (patronictl().find((m) => m.Member === 'pg4')?.State !== 'streaming' && Date.now() < settled)
+        await new Promise((r) => setTimeout(r, 1000));
       expect(patronictl().find((m) => m.Member === 'pg4')).toMatchObject({ Role: 'Replica', State: 'streaming' });
       expect((await status()).etcd.every((e) => e.healthy)).toBe(true);
       expect(postmasterStart()).toBe(started);

@@ -145,7 +145,9 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
         await waitHealthy();
         const r = await run(['switchover', target, '--force']);
         expect(r.stdout).toMatch(new RegExp(`${target} leads after [\\d.]+ s`));
-        expect(r.stdout).toMatch(/writes reach .* through HAProxy on proxy1 after/);
+        expect(r.stdout).toMatch(
+          /writes reach \S+ through VIP, keepalived on proxy1, proxy2 after [\d.]+ s, HAProxy on proxy1 after [\d.]+ s, HAProxy on proxy2 after/,
+        );
         expect(r.stdout).toMatch(/streams from .*; switchover done in [\d.]+ s/);
         assertLeader(target);
         figures.push(`→ ${target}: ${r.stdout.trim().split('\n').slice(1).join(' | ')}`);
