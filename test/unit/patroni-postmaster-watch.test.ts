@@ -88,6 +88,13 @@ function start(cmd: string, args: string[]): ChildProcess {
   return p;
 }
 
+/** The watch on `conf`, and a check of what it logged (it names each postmaster it waits on). */
+function startWatch(conf: string): () => string {
+  let err = '';
+  start('python3', [join(dir, 'watch.py'), conf]).stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  return () => err;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(ok: () => boolean, ms: number): Promise<boolean> {
@@ -103,8 +110,10 @@ describe.skipIf(!hasPython || !SLEEP)('the postmaster watch script', () => {
   it('wakes Patroni once, at once, when the postmaster exits, and not before', async () => {
     const postmaster = start(join(dir, 'postgres'), ['60']);
     const conf = setup('crash', postmaster.pid!);
-    start('python3', [join(dir, 'watch.py'), conf]);
-    await sleep(700);
+    const logged = startWatch(conf);
+    // Under load python3 takes a while to start: wait for it to watch, not for a fixed time.
+    expect(await until(() => logged().includes(`watching postmaster ${postmaster.pid}`), 10_000)).toBe(true);
+    await sleep(300);
     expect(seen).toEqual([]);
     const killed = Date.now();
     postmaster.kill('SIGKILL');
@@ -123,23 +132,24 @@ describe.skipIf(!hasPython || !SLEEP)('the postmaster watch script', () => {
   it('ignores a stale postmaster.pid that names a process other than postgres', async () => {
     const other = start(SLEEP!, ['60']);
     const conf = setup('stale', other.pid!);
-    start('python3', [join(dir, 'watch.py'), conf]);
-    await sleep(500);
+    const logged = startWatch(conf);
+    await sleep(1000);
     other.kill('SIGKILL');
     await sleep(700);
     expect(seen).toEqual([]);
+    expect(logged()).not.toContain('watching');
   });
 
   it('follows the next postmaster after a restart', async () => {
     const first = start(join(dir, 'postgres'), ['60']);
     const conf = setup('restart', first.pid!);
-    start('python3', [join(dir, 'watch.py'), conf]);
-    await sleep(500);
+    const logged = startWatch(conf);
+    expect(await until(() => logged().includes(`watching postmaster ${first.pid}`), 10_000)).toBe(true);
     first.kill('SIGKILL');
     expect(await until(() => seen.length === 1, 3000)).toBe(true);
     const second = start(join(dir, 'postgres'), ['60']);
     writeFileSync(join(dir, 'restart', 'postmaster.pid'), `${second.pid}\n`);
-    await sleep(500);
+    expect(await until(() => logged().includes(`watching postmaster ${second.pid}`), 10_000)).toBe(true);
     expect(seen).toHaveLength(1);
     second.kill('SIGKILL');
     expect(await until(() => seen.length === 2, 3000)).toBe(true);

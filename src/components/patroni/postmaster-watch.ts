@@ -115,6 +115,7 @@ def main(path):
         if not pid or not is_postgres(pid):
             time.sleep(POLL)
             continue
+        log('watching postmaster %d' % pid)
         wait_exit(pid)
         if postmaster_pid(data_dir) != pid and postmaster_pid(data_dir) is not None:
             continue  # the pid was read just before a restart: not an exit of the running postmaster
