@@ -4,12 +4,14 @@
  *
  * Environment:
  *   PGHA_BENCH_ONLY=a,b   run only these parts (render, floor, deploy, status, switchover, tpa,
- *                         failover, upgrade, rotate, freeze, scale, backup, monitoring, nodes); results then go to /var/tmp/pgha-bench-last.*
+ *                         failover, pmkill, upgrade, rotate, freeze, scale, backup, monitoring, nodes); results then go to /var/tmp/pgha-bench-last.*
+ *                         (pmkill: only the failover part's postmaster kill, PGHA_BENCH_PMKILLS times)
  *   PGHA_BENCH_PGBENCH_SCALE=n  pgbench scale of the backup part (70: about 1 GB)
  *   PGHA_BENCH_DIR=DIR    use this already deployed `bench3` cluster instead of creating one
  *                         (never torn down by the bench)
  *   PGHA_BENCH_KEEP=1     leave the bench3 cluster running at the end (its directory is printed)
  *   PGHA_BENCH_SWITCHOVERS=n  switchovers per HAProxy setting (5)
+ *   PGHA_BENCH_PMKILLS=n  postmaster kills of the pmkill part (3; its figure is their median)
  *   PGHA_BENCH_OS_VERSION=12|13  the Debian release of the bench's clusters (default: pgha's default, 13)
  *
  * Clusters: benchfl (10.239.1.0/24, floor), bench3 (10.239.2.0/24), bench6 (10.239.3.0/24),
@@ -57,6 +59,7 @@ const PARTS = [
   'switchover',
   'tpa',
   'failover',
+  'pmkill',
   'upgrade',
   'rotate',
   'freeze',
@@ -108,6 +111,7 @@ function benchRelease(): BenchRelease {
 const REL = benchRelease();
 const PG_MAJOR = REL.release.postgresDefault;
 const SWITCHOVERS = Number(process.env.PGHA_BENCH_SWITCHOVERS ?? 5);
+const PMKILLS = Number(process.env.PGHA_BENCH_PMKILLS ?? 3);
 const STATUS_RUNS = 20;
 /** TPA's HAProxy server checks; fastinter/downinter removed so that they default to inter, as in TPA. */
 const TPA_CHECKS = { default_server: { inter: '3s', fall: 3, rise: 2, fastinter: null, downinter: null } };
@@ -353,6 +357,19 @@ async function failoverGap(
   return report;
 }
 
+/** kill -9 of the leader's postmaster under the writer: Patroni restarts it in place (or another member takes over). */
+async function postmasterKillGap(c: Cluster, w: ProxyWriter): Promise<WriterReport> {
+  return failoverGap(
+    c,
+    w,
+    `bench_pmkill_${Date.now() % 100000}`,
+    async (leader) => {
+      sshOk(c.dir, c.ips[leader]!, `kill -9 $(head -1 /var/lib/postgresql/${PG_MAJOR}/${c.name}/postmaster.pid)`);
+    },
+    async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000).then(() => undefined),
+  );
+}
+
 async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -416,7 +433,7 @@ async function main(): Promise<void> {
   }
 
   const needMain =
-    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'upgrade', 'rotate', 'freeze', 'nodes'] as Part[]).some(wants) ||
+    (['deploy', 'status', 'switchover', 'tpa', 'failover', 'pmkill', 'upgrade', 'rotate', 'freeze', 'nodes'] as Part[]).some(wants) ||
     (wants('scale') && f.cold_deploy_s === null);
   let c: Cluster | undefined;
   if (needMain && REUSE) {
@@ -516,16 +533,7 @@ async function main(): Promise<void> {
         return patronictl(c.dir, c.ips[other]!, c.name).some((m) => m.Role === 'Leader' && m.State === 'running' && m.Member !== old);
       });
     log('failover: kill -9 of the leader postmaster');
-    const pm = await failoverGap(
-      c,
-      w,
-      `bench_pmkill_${Date.now() % 100000}`,
-      async (leader) => {
-        sshOk(c.dir, c.ips[leader]!, `kill -9 $(head -1 /var/lib/postgresql/${PG_MAJOR}/${c.name}/postmaster.pid)`);
-      },
-      // Patroni restarts PostgreSQL on the same node when it still holds the leader key, or another takes over.
-      async () => waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 180_000).then(() => undefined),
-    );
+    const pm = await postmasterKillGap(c, w);
     f.postmaster_kill_gap_ms = pm.longestGapMs;
     ctx.failover_postmaster_kill = pm;
     log(`postmaster kill: longest gap ${pm.longestGapMs} ms, lost ${pm.lost}`);
@@ -580,6 +588,19 @@ async function main(): Promise<void> {
     log('failover: the HAProxy host holding the VIP crashes');
     f.proxy_loss_gap_ms = await measureProxyLoss(c, { pghaOk, until, sleep, log }, ctx);
     await waitHealthy(c.dir, c.ips.pg1!, c.name, 3, 300_000);
+  }
+
+  if (c && wants('pmkill') && !wants('failover')) {
+    const gaps: number[] = [];
+    const lost: number[] = [];
+    for (let i = 1; i <= PMKILLS; i++) {
+      const pm = await postmasterKillGap(c, getWriter());
+      log(`postmaster kill ${i}: longest gap ${pm.longestGapMs} ms, lost ${pm.lost}, load ${loadavg()[0]!.toFixed(2)}`);
+      gaps.push(pm.longestGapMs);
+      lost.push(pm.lost);
+    }
+    f.postmaster_kill_gap_ms = Math.round(median(gaps));
+    ctx.postmaster_kills = { gaps_ms: gaps, lost, load_after: loadavg().map((x) => round(x, 2)) };
   }
 
   if (c && wants('upgrade')) {
