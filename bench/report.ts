@@ -26,8 +26,8 @@ export interface BenchFigures {
   frozen_leader_gap_ms: number | null;
   /** Issue 17: the leader's container link down 45 s, then up; asynchronous replication. */
   partition_lost_writes: number | null;
-  /** Issue 17: the same partition with `synchronous_mode` and `synchronous_mode_strict` on (goal 0). */
-  partition_strict_lost_writes: number | null;
+  /** Issue 14: the same partition with `patroni_synchronous_mode: strict` (goal 0); `partition_strict_lost_writes` in older files. */
+  sync_strict_lost_writes: number | null;
   /** Issue 12: writes through HAProxy that failed while `pgha rotate-passwords` ran (its writer keeps one connection). */
   rotate_passwords_failed_writes: number | null;
   /** Issue 12: the same writer's failed writes while `pgha rotate-certs --ca` ran (three phases, etcd restarted member by member). */
@@ -87,7 +87,7 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'frozen_leader_lost_writes',
   'frozen_leader_gap_ms',
   'partition_lost_writes',
-  'partition_strict_lost_writes',
+  'sync_strict_lost_writes',
   'rotate_passwords_failed_writes',
   'rotate_ca_failed_writes',
   'backup_full_s',
@@ -111,6 +111,14 @@ export const FIGURE_KEYS: readonly (keyof BenchFigures)[] = [
   'remove_node_failed_writes',
   'proxy_loss_gap_ms',
 ];
+
+/**
+ * Keys renamed since results files were first committed, with the name older files use: those
+ * files stay in bench/results and are read as they are.
+ */
+export const FORMER_KEY_NAMES: Readonly<Partial<Record<keyof BenchFigures, string>>> = {
+  sync_strict_lost_writes: 'partition_strict_lost_writes',
+};
 
 /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts): the frozen leader's gap goal is ttl + 5 s. */
 export const PATRONI_TTL_MS = 30_000;
@@ -250,11 +258,11 @@ export function checkGoals(f: BenchFigures): GoalCheck[] {
     pass: null,
   });
   out.push(
-    have(f.partition_strict_lost_writes)
+    have(f.sync_strict_lost_writes)
       ? {
           goal: 'partitioned leader, synchronous_mode strict: 0 lost writes',
-          measured: `${f.partition_strict_lost_writes} lost`,
-          pass: f.partition_strict_lost_writes === 0,
+          measured: `${f.sync_strict_lost_writes} lost`,
+          pass: f.sync_strict_lost_writes === 0,
         }
       : { goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: 'not measured', pass: null },
   );
@@ -385,10 +393,11 @@ export const METHOD = `## Method
   missing afterwards, and the longest gap (goal: ttl + 5 s). On Debian 12 bench3 runs pgha's
   fixed Patroni (packaging/patroni/README.md) for it, upgraded to first when it still runs Debian's.
 - **partition_lost_writes**: the leader's container link down for 45 s, then up; asynchronous
-  replication, so reported, not judged. **partition_strict_lost_writes**: the same after
-  \`patroni_dynamic_conf_settings: {synchronous_mode: true, synchronous_mode_strict: true}\` is
-  deployed (a DCS PATCH, no restart) and a replica is the synchronous standby; goal 0. The setting
-  is removed and deployed again afterwards.
+  replication, so reported, not judged. **sync_strict_lost_writes**: the same after
+  \`patroni_synchronous_mode: strict\` is deployed (a DCS PATCH, no restart) and a replica is the
+  synchronous standby; goal 0. The setting is removed and deployed again afterwards. Older
+  results files call it partition_strict_lost_writes (set then through
+  \`patroni_dynamic_conf_settings\`: the same two Patroni keys).
 - **leader_crash_gap_ms**: same writer; SIGKILL to every process of the leader's container at
   once (its pid namespace, from the machine; no process gets to hand anything over, the leader key
   has to expire); the longest gap until writes flow again (goal: ttl + 5 s). The container is
@@ -442,13 +451,15 @@ export interface OtherColumn {
 
 /**
  * The newest measured value of every key over several results files of one release (partial runs
- * measure only some keys, so one file rarely has them all). `runs` in any order.
+ * measure only some keys, so one file rarely has them all), a renamed key also under its former
+ * name (FORMER_KEY_NAMES). `runs` in any order.
  */
-export function newestPerKey(runs: readonly { date: string; figures: Partial<BenchFigures> }[]): OtherColumn['values'] {
+export function newestPerKey(runs: readonly { date: string; figures: Readonly<Record<string, unknown>> }[]): OtherColumn['values'] {
   const out: OtherColumn['values'] = {};
   for (const run of [...runs].sort((a, b) => a.date.localeCompare(b.date)))
     for (const k of FIGURE_KEYS) {
-      const v = run.figures[k];
+      const former = FORMER_KEY_NAMES[k];
+      const v = run.figures[k] ?? (former === undefined ? undefined : run.figures[former]);
       if (typeof v === 'number') out[k] = { value: v, date: run.date };
     }
   return out;

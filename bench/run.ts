@@ -745,19 +745,20 @@ async function main(): Promise<void> {
     ctx.partition_split_brain = part.split;
     log(`partitioned leader: longest gap ${pa.longestGapMs} ms, lost ${pa.lost} of ${pa.acked} (asynchronous replication)`);
 
-    log('partition again, with synchronous_mode strict');
-    setClusterVar(c.dir, 'patroni_dynamic_conf_settings', { synchronous_mode: true, synchronous_mode_strict: true });
+    log('partition again, with patroni_synchronous_mode: strict');
+    // pgha's own variable, as an operator sets it: deploy PATCHes Patroni's configuration, no restart.
+    setClusterVar(c.dir, 'patroni_synchronous_mode', 'strict');
     try {
       await pghaOk(['deploy', c.dir]);
       await until('a synchronous standby', () => patronictl(c.dir, c.ips.pg1!, c.name).some((m) => m.Role === 'Sync Standby'), 120_000);
-      const strict = await partition('partition_strict');
+      const strict = await partition('sync_strict');
       const ps = strict.report;
-      f.partition_strict_lost_writes = ps.lost;
-      ctx.partition_strict = ps;
-      ctx.partition_strict_split_brain = strict.split;
+      f.sync_strict_lost_writes = ps.lost;
+      ctx.sync_strict = ps;
+      ctx.sync_strict_split_brain = strict.split;
       log(`partitioned leader, strict: longest gap ${ps.longestGapMs} ms, lost ${ps.lost} of ${ps.acked}`);
     } finally {
-      setClusterVar(c.dir, 'patroni_dynamic_conf_settings', undefined);
+      setClusterVar(c.dir, 'patroni_synchronous_mode', undefined);
       await pghaOk(['deploy', c.dir]);
     }
   }

@@ -1,8 +1,9 @@
 /**
  * The faults suite, run by faults.test.ts (Debian 13, every case) and faults-debian12.test.ts
  * (Debian 12: the roll of pgha's fixed Patroni onto a running cluster, then the stalls). Faults on a real cluster (3 data nodes with etcd + HAProxy, nspawn): the leader's whole
- * container losing power, one etcd member stopped, and a data node off the network while a
- * config change is pending. Each is asserted with probes that do not go through pgha's code
+ * container losing power, one etcd member stopped, a data node off the network while a
+ * config change is pending, the leader frozen or partitioned under a writer, and the partition
+ * again with synchronous_mode strict (issue 14: 0 acknowledged writes lost). Each is asserted with probes that do not go through pgha's code
  * (patronictl and psql on the nodes over OpenSSH, psql through HAProxy, etcd's /health over
  * HTTPS), and each ends with the cluster converged again by pgha itself. The containers are
  * removed even when a test fails.
@@ -19,12 +20,14 @@ import type { ClusterStatus } from '../../src/app/status.js';
 import {
   firstAckAfterMs,
   freezeContainer,
+  lostAckedAfter,
   patronictl as patronictlOn,
   pidsInContainer,
   procState,
   ProxyWriter,
   thawContainer,
   type PatronictlMember,
+  type WriterReport,
 } from './probes.js';
 import {
   clusterSecrets,
@@ -75,9 +78,10 @@ export function faultsSuite(o: FaultsOptions): void {
   const SUBNET = UNPATCHED ? '10.241.1' : o.subnet;
   const canRun = e2eSuiteCanRun(o.suite);
   /**
-   * The crash, stop, network and frozen-replica cases run on the default release only (a frozen
-   * replica never touches the leader key: 0 lost on both releases in every run up to stop 20);
-   * the leader's stalls on every release.
+   * The crash, stop, network, frozen-replica and strict-partition cases run on the default release
+   * only (a frozen replica never touches the leader key: 0 lost on both releases in every run up to
+   * stop 20; synchronous mode is Patroni's own code, which pgha's patch does not touch, and CI
+   * time is tight); the leader's stalls on every release.
    */
   const itAll = o.stallsOnly ? () => undefined : it;
   /** Patroni's ttl as pgha sets it (src/components/patroni/dcs.ts), and how long a freeze lasts. */
@@ -145,13 +149,15 @@ export function faultsSuite(o: FaultsOptions): void {
       outputs.push(r.stdout, r.stderr);
       return r;
     };
-    const setPatroniPin = (version: string | undefined): void => {
+    /** Sets (or, with undefined, removes) one of config.yml's cluster_vars. */
+    const setClusterVar = (key: string, value: unknown): void => {
       const configPath = join(dir, 'config.yml');
       const doc = parse(readFileSync(configPath, 'utf8')) as { cluster_vars: Record<string, unknown> };
-      if (version === undefined) delete doc.cluster_vars.patroni_package_version;
-      else doc.cluster_vars.patroni_package_version = version;
+      if (value === undefined) delete doc.cluster_vars[key];
+      else doc.cluster_vars[key] = value;
       writeFileSync(configPath, stringify(doc));
     };
+    const setPatroniPin = (version: string | undefined): void => setClusterVar('patroni_package_version', version);
     const status = async (): Promise<ClusterStatus> => JSON.parse((await ok(['status', dir, '-o', 'json'])).stdout) as ClusterStatus;
     const until = async <T>(what: string, probe: () => T | undefined | Promise<T | undefined>, seconds = 180): Promise<T> => {
       const deadline = Date.now() + seconds * 1000;
@@ -181,6 +187,8 @@ export function faultsSuite(o: FaultsOptions): void {
       }
       throw new Error('no data node names a running leader');
     };
+    /** patronictl's roles of a member that follows the leader (a synchronous standby under synchronous_mode). */
+    const REPLICA_ROLES = ['Replica', 'Sync Standby'];
     /** Every member streaming with no lag, as patronictl on `ip` sees it, or undefined. */
     const converged = (ip: string): PatronictlMember[] | undefined => {
       const ms = patronictl(ip);
@@ -189,7 +197,9 @@ export function faultsSuite(o: FaultsOptions): void {
       const good =
         ms.length === 3 &&
         leaders.length === 1 &&
-        replicas.every((m) => m.Role === 'Replica' && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0);
+        replicas.every(
+          (m) => REPLICA_ROLES.includes(m.Role) && ['running', 'streaming'].includes(m.State) && Number(m['Lag in MB'] ?? 0) === 0,
+        );
       return good ? ms : undefined;
     };
     /** The leader's own view of its WAL senders: who really streams from it. */
@@ -573,7 +583,7 @@ export function faultsSuite(o: FaultsOptions): void {
     const rejoined = async (victim: string, leader: string, probe: string) => {
       const ms = await until(`${victim} to stream from ${leader} with no lag`, () => converged(probe), 300);
       expect(ms.find((m) => m.Role === 'Leader')?.Member).toBe(leader);
-      expect(ms.find((m) => m.Member === victim)?.Role).toBe('Replica');
+      expect(REPLICA_ROLES).toContain(ms.find((m) => m.Member === victim)?.Role);
       await until(`${leader} to see ${victim} streaming`, () => (streamingFrom(leader).includes(victim) ? true : undefined), 60);
       expect(local(victim, 'select pg_is_in_recovery()')).toBe('t');
       expect(writable()).toEqual([leader]);
@@ -758,67 +768,175 @@ export function faultsSuite(o: FaultsOptions): void {
       );
     }
 
+    interface Partitioned {
+      next: string;
+      /** ms from just before the cut to the new leader, as patronictl on a survivor saw it. */
+      tLeaderMs: number;
+      report: WriterReport;
+      /** ms from just before the cut to the first write acknowledged after it took effect. */
+      resumedMs: number | undefined;
+    }
+    /**
+     * The steps both partition cases share: the leader `old`'s container link down under the
+     * HAProxy writer until a survivor leads and FREEZE_MS have passed, then up again. While it is
+     * cut off and a survivor leads, writes through HAProxy land on that survivor and `isolated`
+     * may probe the old leader; every write acknowledged after the cut is on the new leader (the
+     * isolated one accepted none through the entry point). Back on the network no other member
+     * leads, and the old leader rejoins as a replica.
+     */
+    const partitionLeader = async (old: string, table: string, isolated?: (next: string) => void): Promise<Partitioned> => {
+      const w = proxyWriter();
+      const survivors = DATA.filter((n) => n !== old);
+      const probe = IP[survivors[0]!]!;
+      const init = containerInit(old);
+      const link = (state: 'up' | 'down') =>
+        spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state], { encoding: 'utf8' });
+      const stop = w.start(table);
+      let stopped = false;
+      let cut = false;
+      try {
+        await sleep(3000);
+        const t0 = Date.now();
+        let next = '';
+        let tLeaderMs = 0;
+        // When the fault had taken effect: writes acknowledged before that are not "resumed".
+        let tCut = t0;
+        try {
+          const down = link('down');
+          expect(down.status, down.stderr).toBe(0);
+          tCut = Date.now();
+          cut = true;
+          next = await until(
+            'a new leader among the survivors',
+            () => {
+              const l = leaderOn(probe);
+              return l && l !== old ? l : undefined;
+            },
+            120,
+          );
+          tLeaderMs = Date.now() - t0;
+          // The entry point follows the new leader; no insert through it reaches the old one.
+          const landed = new Set<string>();
+          await until(
+            'writes through HAProxy to reach the new leader',
+            () => {
+              const r = viaProxy('insert into faults default values returning at, pg_is_in_recovery()');
+              if (r.code === 0) landed.add(r.stdout);
+              return r.code === 0 && r.stdout === `${IP[next]}|f` ? true : undefined;
+            },
+            60,
+          );
+          expect([...landed]).toEqual([`${IP[next]}|f`]);
+          isolated?.(next);
+          await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
+        } finally {
+          if (cut) expect(link('up').status).toBe(0);
+          cut = false;
+        }
+        expect(survivors).toContain(next);
+        const leaders = await leadersFor(probe, 20_000);
+        expect([...leaders]).toEqual([next]);
+        await rejoined(old, next, probe);
+        const report = await stop();
+        stopped = true;
+        expect(lostAckedAfter(report, tCut), 'writes acknowledged after the cut that the new leader lacks').toBe(0);
+        const after = firstAckAfterMs(report, tCut);
+        return { next, tLeaderMs, report, resumedMs: after === undefined ? undefined : after + (tCut - t0) };
+      } finally {
+        if (cut) link('up');
+        if (!stopped) {
+          // A failed run still says what the writer lost: the figure that shows what went wrong.
+          const r = await stop().catch(() => undefined);
+          if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
+        }
+      }
+    };
+
     it(
-      'leader partitioned (its container link down) past the ttl under a writer: one leader elected, the old one rejoins as a replica; lost writes measured (asynchronous replication)',
+      'leader partitioned (its container link down) past the ttl under a writer: one leader elected, HAProxy follows it, the old one rejoins as a replica; lost writes measured (asynchronous replication)',
       async () => {
-        const w = proxyWriter();
         await until('the cluster to stream with no lag', () => converged(IP.pg1!));
         const old = leaderNow();
-        const survivors = DATA.filter((n) => n !== old);
-        const probe = IP[survivors[0]!]!;
-        const init = containerInit(old);
-        const link = (state: 'up' | 'down') =>
-          spawnSync('nsenter', ['-t', String(init), '-n', 'ip', 'link', 'set', 'host0', state], { encoding: 'utf8' });
-        const stop = w.start('partitioned_leader');
-        let stopped = false;
-        let cut = false;
-        try {
-          await sleep(3000);
-          const t0 = Date.now();
-          let next = '';
-          let tLeader = 0;
-          // When the fault had taken effect: writes acknowledged before that are not "resumed".
-          let tCut = t0;
-          try {
-            const down = link('down');
-            expect(down.status, down.stderr).toBe(0);
-            tCut = Date.now();
-            cut = true;
-            next = await until(
-              'a new leader among the survivors',
-              () => {
-                const l = leaderOn(probe);
-                return l && l !== old ? l : undefined;
-              },
-              120,
-            );
-            tLeader = Date.now() - t0;
-            await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
-          } finally {
-            if (cut) expect(link('up').status).toBe(0);
-            cut = false;
-          }
-          expect(survivors).toContain(next);
-          const leaders = await leadersFor(probe, 20_000);
-          expect([...leaders]).toEqual([next]);
-          await rejoined(old, next, probe);
-          const report = await stop();
-          stopped = true;
-          const after = firstAckAfterMs(report, tCut);
-          const resumedMs = after === undefined ? undefined : after + (tCut - t0);
-          process.stdout.write(
-            `[figure] leader ${old} partitioned ${FREEZE_MS / 1000} s: new leader ${next} after ${(tLeader / 1000).toFixed(1)} s, first write acknowledged ${resumedMs} ms after the cut, longest gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost (asynchronous replication)\n`,
-          );
-          expect(resumedMs).toBeDefined();
-          await testExits0();
-        } finally {
-          if (cut) link('up');
-          if (!stopped) {
-            // A failed run still says what the writer lost: the figure that shows what went wrong.
-            const r = await stop().catch(() => undefined);
-            if (r) process.stdout.write(`[figure] failed run: ${r.acked} acknowledged, ${r.lost} lost, longest gap ${r.longestGapMs} ms\n`);
-          }
-        }
+        const p = await partitionLeader(old, 'partitioned_leader');
+        const { report } = p;
+        process.stdout.write(
+          `[figure] leader ${old} partitioned ${FREEZE_MS / 1000} s: new leader ${p.next} after ${(p.tLeaderMs / 1000).toFixed(1)} s, first write acknowledged ${p.resumedMs} ms after the cut, longest gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost (asynchronous replication)\n`,
+        );
+        expect(p.resumedMs).toBeDefined();
+        await testExits0();
+      },
+      15 * 60_000,
+    );
+
+    /**
+     * An insert on `node`'s own socket, run inside its container from the machine (nsenter: it
+     * works while the node is off the network), given 5 s.
+     */
+    const insertInside = (node: string, sql = 'insert into faults default values returning id'): Ran => {
+      const r = spawnSync(
+        'nsenter',
+        [
+          '-t',
+          String(containerInit(node)),
+          '-m',
+          '-u',
+          '-i',
+          '-n',
+          'sh',
+          '-c',
+          `cd /tmp && timeout -k 2 5 runuser -u postgres -- psql -X -At -h /var/run/postgresql -d postgres -v ON_ERROR_STOP=1 -c ${JSON.stringify(sql)}`,
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      return { code: r.status ?? 1, stdout: (r.stdout ?? '').trim(), stderr: r.stderr ?? '' };
+    };
+
+    // Last: it leaves the cluster in strict mode, which no later case expects otherwise.
+    itAll(
+      'synchronous_mode strict (config.yml, deployed with no restart), then the leader partitioned past the ttl under a writer: the synchronous standby is promoted, the isolated old leader acknowledges no write, it rejoins as a replica, 0 acknowledged writes lost',
+      async () => {
+        await until('the cluster to stream with no lag', () => converged(IP.pg1!));
+        const old = leaderNow();
+        const started = postmasterStart(old);
+        setClusterVar('patroni_synchronous_mode', 'strict');
+        await ok(['deploy', dir]);
+        // A DCS change (PATCH /config): the leader's PostgreSQL kept running.
+        expect(postmasterStart(old)).toBe(started);
+        const s = await until(
+          'pgha status to name one synchronous standby',
+          async () => {
+            const st = await status();
+            return st.syncStandbys.length === 1 ? st : undefined;
+          },
+          60,
+        );
+        expect(s.synchronousMode).toBe('strict');
+        expect(s.leader).toBe(old);
+        const sync = s.syncStandbys[0]!;
+        expect(s.members.find((m) => m.name === sync)?.role).toBe('sync_standby');
+        // The probe below works on this container while the link is up: a failure later is the node's answer.
+        expect(insertInside(old, 'select 1')).toMatchObject({ code: 0, stdout: '1' });
+        let isolated: Ran | undefined;
+        const p = await partitionLeader(old, 'strict_partitioned_leader', () => {
+          // With no synchronous standby reachable the commit waits (strict), or Patroni, cut off from
+          // etcd, has demoted it already: either way nothing is acknowledged.
+          isolated = insertInside(old);
+        });
+        const { report } = p;
+        // timeout(1) exits 124 when psql gave up at its TERM, 137 when it had to be killed.
+        const waited = isolated!.code === 124 || isolated!.code === 137;
+        const said = waited ? 'waited 5 s, unacknowledged' : `refused: ${isolated!.stderr.trim().split('\n')[0]}`;
+        process.stdout.write(
+          `[figure] synchronous_mode strict, leader ${old} partitioned ${FREEZE_MS / 1000} s: synchronous standby ${sync}, new leader ${p.next} after ${(p.tLeaderMs / 1000).toFixed(1)} s, first write acknowledged ${p.resumedMs} ms after the cut, longest gap ${report.longestGapMs} ms, ${report.acked} acknowledged, ${report.lost} lost; an insert on the isolated old leader's socket: ${said}\n`,
+        );
+        expect(p.next, 'the promoted member').toBe(sync);
+        expect(isolated!.code, `insert on the isolated ${old}: ${isolated!.stdout}`).not.toBe(0);
+        expect(waited || /read-only|recovery|connection to server|the database system is/.test(isolated!.stderr), isolated!.stderr).toBe(
+          true,
+        );
+        expect(report.lost, 'acknowledged writes missing on the new leader').toBe(0);
+        expect(p.resumedMs).toBeDefined();
+        await testExits0();
       },
       15 * 60_000,
     );

@@ -59,7 +59,7 @@ describe('issue 17 figures', () => {
 
   it('a partition with synchronous_mode strict must lose nothing', () => {
     const strict = (n: number | null) =>
-      goalsFrom(checkGoals({ ...emptyFigures(), partition_strict_lost_writes: n }), 'partitioned leader, synchronous')[0]!;
+      goalsFrom(checkGoals({ ...emptyFigures(), sync_strict_lost_writes: n }), 'partitioned leader, synchronous')[0]!;
     expect(strict(0)).toMatchObject({ goal: 'partitioned leader, synchronous_mode strict: 0 lost writes', measured: '0 lost', pass: true });
     expect(strict(1)).toMatchObject({ measured: '1 lost', pass: false });
     expect(strict(null)).toMatchObject({ measured: 'not measured', pass: null });
@@ -139,6 +139,20 @@ describe("the other release's column", () => {
       { date: '2026-12-03', figures: { status_ms: 241, cold_deploy_s: 99.9 } },
     ]);
     expect(v).toEqual({ status_ms: { value: 236, date: '2026-12-04' }, cold_deploy_s: { value: 99.9, date: '2026-12-03' } });
+  });
+
+  it('reads a renamed key under its former name in older files', () => {
+    const v = newestPerKey([
+      { date: '2026-12-05', figures: { partition_strict_lost_writes: 0 } },
+      { date: '2026-12-04', figures: { partition_strict_lost_writes: 3 } },
+    ]);
+    expect(v).toEqual({ sync_strict_lost_writes: { value: 0, date: '2026-12-05' } });
+    // A newer file under the new name wins over an older one under the former.
+    const w = newestPerKey([
+      { date: '2026-12-05', figures: { partition_strict_lost_writes: 2 } },
+      { date: '2026-12-07', figures: { sync_strict_lost_writes: 0 } },
+    ]);
+    expect(w.sync_strict_lost_writes).toEqual({ value: 0, date: '2026-12-07' });
   });
 
   it('is a third column of the figures table, dated; without one the table has two', () => {
