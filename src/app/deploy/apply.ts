@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dataNodes } from '../../components/common.js';
+import { dataNodes, etcdMembers } from '../../components/common.js';
 import {
   applyEtcdAuth,
   deferredEtcdStep,
@@ -43,7 +43,6 @@ import { run } from '../../transport/types.js';
 import { awaitStartedServices } from './settle.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
-import { etcdMembers } from '../../components/common.js';
 import { applyEtcdMemberStep } from '../../components/etcd/membership.js';
 import { applyDeferredEtcdAuth, applyRolePasswords } from './credentials.js';
 import { leaderName, REMOTE_REPO_INDEX, usesCopiedRepo } from './plan.js';
