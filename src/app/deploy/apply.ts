@@ -30,17 +30,17 @@ import {
   startUnitsCommand,
 } from '../../components/host-commands.js';
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../../components/paths.js';
-import { RuntimeError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { isPlainObject, stripNulls } from '../../model/merge.js';
 import { leaderOf, maximumLagOnFailover } from '../../patroni/judge.js';
 import { patchDcsConfig } from '../../patroni/ops.js';
-import { isLeaderRole, type ClusterInfo } from '../../patroni/types.js';
+import type { ClusterInfo } from '../../patroni/types.js';
 import { etcdHealth, restartMember, waitAllStreaming, waitLeader } from '../live/view.js';
 import type { ClusterAction, HostWholePlan, UnitAction, WholePlan } from '../../plan/cluster-plan.js';
 import { applyFiles } from '../../plan/remote.js';
 import { isPreInstall, privateDirectoriesFor } from '../../render/index.js';
 import { run } from '../../transport/types.js';
-import { awaitStartedServices } from './settle.js';
+import { awaitStartedServices, verifyOneLeader } from './settle.js';
 import { waitFor } from '../wait.js';
 import type { DeployContext } from './context.js';
 import { applyEtcdMemberStep } from '../../components/etcd/membership.js';
@@ -388,13 +388,6 @@ export class Executor {
   }
 
   async verify(): Promise<void> {
-    if (!dataNodes(this.d.loaded.cluster).some((h) => this.d.work.has(h.name))) return;
-    const info = await this.d.readLive();
-    const leaders = info?.members.filter((m) => isLeaderRole(m.role)) ?? [];
-    if (leaders.length !== 1) {
-      throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, {
-        hint: 'run `pgha status DIR` and look at the Patroni logs',
-      });
-    }
+    await verifyOneLeader(this.d);
   }
 }

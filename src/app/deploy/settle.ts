@@ -1,11 +1,13 @@
 /**
- * After the `service` formation: a component whose unit is active before it serves
+ * How a deploy ends. After the `service` formation: a component whose unit is active before it serves
  * (`awaitHealthAfterStart`: keepalived holds the VIP only after VRRP's master-down interval) is
  * waited for until its health check passes, whenever this run started one of its units, so that
  * deploy ends with every entry point it prints in service.
  */
+import { dataNodes } from '../../components/common.js';
 import { COMPONENTS } from '../../components/registry.js';
 import { RuntimeError } from '../../errors.js';
+import { isLeaderRole } from '../../patroni/types.js';
 import type { UnitAction } from '../../plan/cluster-plan.js';
 import { healthProbe, sessionProbeDeps } from '../health.js';
 import { waitFor } from '../wait.js';
@@ -44,5 +46,17 @@ export async function awaitStartedServices(d: DeployContext, started: readonly {
         },
       );
     }
+  }
+}
+
+/** Last: where this run touched a data node, the cluster must have exactly one leader. */
+export async function verifyOneLeader(d: DeployContext): Promise<void> {
+  if (!dataNodes(d.loaded.cluster).some((h) => d.work.has(h.name))) return;
+  const info = await d.readLive();
+  const leaders = info?.members.filter((m) => isLeaderRole(m.role)) ?? [];
+  if (leaders.length !== 1) {
+    throw new RuntimeError(`the cluster has ${leaders.length} leaders after deploy`, {
+      hint: 'run `pgha status DIR` and look at the Patroni logs',
+    });
   }
 }
