@@ -198,13 +198,19 @@ export function postmasterParametersCommand(port: number): Command {
  * them. One at a time, and a unit the host never got (a deploy that stopped half-way) is no
  * error: the host is leaving, what is there is stopped. reset-failed: a process that had exited
  * with an error (etcd may, once its member is removed) leaves no failed unit behind. `removes`:
- * directories deleted after
- * (the data of an etcd member removed from etcd, which could never rejoin with it).
+ * etcd data directories deleted after (a member removed from etcd could never rejoin with its
+ * old data): only once none of the units is active any more, and only a directory holding
+ * etcd's `member` directory, so a unit that would not stop, or a mistyped path (`/var/lib`),
+ * deletes nothing.
  */
 export function disableUnitsCommand(units: readonly string[], removes: readonly string[] = []): Command {
-  const script = `for u in ${units.map(quote).join(' ')}; do
+  const list = units.map(quote).join(' ');
+  const remove = `if ! systemctl is-active --quiet -- ${list}; then
+  for d in ${removes.map(quote).join(' ')}; do if [ -d "$d/member" ]; then rm -rf -- "$d"; fi; done
+fi`;
+  const script = `for u in ${list}; do
   if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl disable --now -- "$u"; systemctl reset-failed -- "$u" 2>/dev/null || true; fi
-done${removes.length ? `\nrm -rf -- ${removes.map(quote).join(' ')}` : ''}`;
+done${removes.length ? `\n${remove}` : ''}`;
   return { script, intent: { kind: 'disable-units', units, ...(removes.length ? { removes } : {}) } };
 }
 

@@ -25,6 +25,9 @@ export async function awaitStartedServices(d: DeployContext, started: readonly {
       started.some((s) => s.host === h.name && s.a.op === 'start' && c.units(cluster, h).includes(s.a.unit)),
     );
     if (!startedHere.length) continue;
+    // The check reads all of the component's hosts and runs psql from a data node: a run limited
+    // by --hosts holds no connection to the others, so it cannot judge (pgha test can, after).
+    if (!hosts.every((h) => d.work.has(h.name)) || !dataNodes(cluster).some((h) => d.work.has(h.name))) continue;
     let failing: string[] = [];
     try {
       // The whole component's check, not the started hosts' alone: one VIP holder among all proxies.

@@ -159,7 +159,10 @@ export async function waitWritesReachLeader(
   const leaderIp = live.session.host(leader).ip;
   return Promise.all(
     writeEndpoints(live).map(async (ep) => {
-      const [kind, host] = ep.via.split(' on ');
+      // `HAProxy on proxy1`; a VIP's via (`VIP, keepalived on proxy1, proxy2`) names no one host.
+      const [kind, host] = ep.via.startsWith('VIP')
+        ? ['keepalived', `the proxies (${ep.via.split(' on ')[1] ?? ''})`]
+        : ep.via.split(' on ');
       await waitFor(
         async () => {
           const p = await probeWrites(live, leader, ep);

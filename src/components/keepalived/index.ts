@@ -40,7 +40,8 @@ export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
   units: () => [KEEPALIVED_UNIT],
   // SIGHUP: keepalived rereads its file; the VRRP instance keeps its state and the address stays put.
   reactions: (_cluster, path) => (path.startsWith('/etc/keepalived/') ? [{ unit: KEEPALIVED_UNIT, how: 'reload' }] : []),
-  // After HAProxy (registry order), so the address never leads to a proxy that is not serving.
+  // Started with HAProxy (the service formation starts its units together): the track script
+  // and VRRP's master-down wait (about 3.5 s) keep the address off a proxy whose HAProxy is not up.
   formation: 'service',
   health: keepalivedHealth,
   // A started keepalived waits about 3.5 s (three adverts) before it takes the VIP.
