@@ -466,6 +466,14 @@ describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian 
       expect(tested.code, tested.stdout + tested.stderr).toBe(0);
       expect(tested.stdout).toMatch(new RegExp(`VIP ${vip.replaceAll('.', '\\.')}: one holder.*held by proxy2`));
       expect(tested.stdout).toMatch(new RegExp(`VIP ${vip.replaceAll('.', '\\.')}: writes reach the leader`));
+
+      // HAProxy stopped on the holder: keepalived's track script gives the address up, proxy1 takes it.
+      const proxy2 = `${SUBNET}.15`;
+      sshOk(dir, proxy2, 'systemctl stop haproxy.service');
+      const moved = Date.now() + 30_000;
+      while ((await holders()).join() !== 'proxy1' && Date.now() < moved) await new Promise((r) => setTimeout(r, 500));
+      expect(await holders()).toEqual(['proxy1']);
+      sshOk(dir, proxy2, 'systemctl start haproxy.service');
     },
     10 * 60_000,
   );
