@@ -52,6 +52,16 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
   const leaderName = () => patronictl().find((m) => m.Role === 'Leader')?.Member;
   const secret = (name: string) => readFileSync(join(dir, 'secrets', name), 'utf8').trim();
   const ca = () => readFileSync(join(dir, 'ssl', 'ca.crt'), 'utf8');
+  /** A POST to etcd's v3 JSON gateway on pg1, its certificate verified by `dispatcher`. */
+  const etcdPost = async (dispatcher: Agent, path: string, body: object, token?: string) => {
+    const res = await request(`https://${PG1}:2379${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: token ? { authorization: token } : {},
+      dispatcher,
+    });
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  };
 
   beforeAll(async () => {
     await removeStaleCluster(CLUSTER);
@@ -143,15 +153,7 @@ describe.skipIf(!canRun)('cluster on nspawn: M1 + HAProxy', () => {
 
   it('etcd refuses anonymous reads and confines Patroni to its prefix', async () => {
     const dispatcher = new Agent({ connect: { ca: ca(), servername: 'pg1' } });
-    const post = async (path: string, body: object, token?: string) => {
-      const res = await request(`https://${PG1}:2379${path}`, {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: token ? { authorization: token } : {},
-        dispatcher,
-      });
-      return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
-    };
+    const post = (path: string, body: object, token?: string) => etcdPost(dispatcher, path, body, token);
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     const anonymous = await post('/v3/kv/range', { key: b64(`/pgha/${CLUSTER}/leader`) });
     expect(anonymous.status).not.toBe(200);
@@ -566,15 +568,7 @@ except urllib.error.HTTPError as e:
       // etcd's own view of its membership, through pg1 (a member throughout), as root.
       const memberNames = async (): Promise<string[]> => {
         const dispatcher = new Agent({ connect: { ca: ca(), servername: 'pg1' } });
-        const post = async (path: string, body: object, token?: string) => {
-          const res = await request(`https://${PG1}:2379${path}`, {
-            method: 'POST',
-            body: JSON.stringify(body),
-            headers: token ? { authorization: token } : {},
-            dispatcher,
-          });
-          return (await res.body.json()) as Record<string, unknown>;
-        };
+        const post = async (path: string, body: object, token?: string) => (await etcdPost(dispatcher, path, body, token)).body;
         const { token } = await post('/v3/auth/authenticate', { name: 'root', password: secret('etcd_root') });
         const list = (await post('/v3/cluster/member/list', {}, String(token))) as { members: { name: string }[] };
         await dispatcher.close();

@@ -175,6 +175,16 @@ export function faultsSuite(o: FaultsOptions): void {
       }
     };
     const leaderOn = (ip: string) => patronictl(ip).find((m) => m.Role === 'Leader' && m.State === 'running')?.Member;
+    /** Waits until `probe` sees a running leader other than `old` (a fault's successor), and names it. */
+    const newLeaderOn = (probe: string, old: string, seconds?: number) =>
+      until(
+        'a new leader among the survivors',
+        () => {
+          const l = leaderOn(probe);
+          return l && l !== old ? l : undefined;
+        },
+        seconds,
+      );
     /** The leader as patronictl on the first data node that answers sees it. */
     const leaderNow = (): string => {
       for (const n of DATA) {
@@ -344,10 +354,7 @@ export function faultsSuite(o: FaultsOptions): void {
         // power cut — Patroni gets no chance to hand over the leader key, which has to expire.
         const t0 = Date.now();
         process.kill(containerInit(old), 'SIGKILL');
-        const next = await until('a new leader among the survivors', () => {
-          const l = leaderOn(probe);
-          return l && l !== old ? l : undefined;
-        });
+        const next = await newLeaderOn(probe, old);
         const tLeader = (Date.now() - t0) / 1000;
         expect(survivors).toContain(next);
         // Writes through HAProxy land on the new leader (its address, and it is not in recovery).
@@ -613,14 +620,7 @@ export function faultsSuite(o: FaultsOptions): void {
             expect(frozen.length).toBeGreaterThan(5);
             // Every process of the container is stopped: Patroni, PostgreSQL, etcd, sshd, systemd.
             expect(containerPids(old).filter((p) => procState(p) !== 'T')).toEqual([]);
-            next = await until(
-              'a new leader among the survivors',
-              () => {
-                const l = leaderOn(probe);
-                return l && l !== old ? l : undefined;
-              },
-              120,
-            );
+            next = await newLeaderOn(probe, old, 120);
             tLeader = Date.now() - t0;
             await sleep(Math.max(0, FREEZE_MS - (Date.now() - t0)));
           } finally {
@@ -806,14 +806,7 @@ export function faultsSuite(o: FaultsOptions): void {
           expect(down.status, down.stderr).toBe(0);
           tCut = Date.now();
           cut = true;
-          next = await until(
-            'a new leader among the survivors',
-            () => {
-              const l = leaderOn(probe);
-              return l && l !== old ? l : undefined;
-            },
-            120,
-          );
+          next = await newLeaderOn(probe, old, 120);
           tLeaderMs = Date.now() - t0;
           // The entry point follows the new leader; no insert through it reaches the old one.
           const landed = new Set<string>();
