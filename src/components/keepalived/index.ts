@@ -6,30 +6,21 @@
 import { hasRole, optStr } from '../common.js';
 import { pinned, type ClusterEntryPoint, type WithStatus } from '../component.js';
 import type { ResolvedCluster } from '../../model/types.js';
+import { haproxy } from '../haproxy/index.js';
 import { keepalivedFiles } from './config.js';
 import { keepalivedHealth } from './health.js';
 import { KEEPALIVED_UNIT, keepalivedStateScript } from './live.js';
 import { keepalivedStatus, type KeepalivedStatus } from './status.js';
 import { vipHolders, vipOf } from './vip.js';
 
-/** The VIP leads to the proxies' frontends: the same ports, the same certificate rule as HAProxy's. */
+/** The VIP leads to the proxies' frontends: HAProxy's own entry points, at the VIP's address. */
 function vipEntryPoints(cluster: ResolvedCluster): ClusterEntryPoint[] {
   const holders = vipHolders(cluster);
   const first = holders[0];
   const vip = first && vipOf(first.vars);
   if (!first || !vip) return [];
-  const v = first.vars;
   const via = `VIP, keepalived on ${holders.map((h) => h.name).join(', ')}`;
-  const tls = v.patroni_ssl_enabled === true ? { tls: 'verify-ca' as const } : {};
-  return [
-    { kind: 'read-write', ip: vip.address, port: Number(v.haproxy_port), label: 'HAProxy', via, ...tls },
-    ...(v.haproxy_read_only_load_balancer_enabled === true
-      ? [{ kind: 'read-only' as const, ip: vip.address, port: Number(v.haproxy_read_only_port), label: 'HAProxy', via, ...tls }]
-      : []),
-    ...(typeof v.haproxy_sync_read_port === 'number'
-      ? [{ kind: 'read-sync' as const, ip: vip.address, port: v.haproxy_sync_read_port, label: 'HAProxy', via, ...tls }]
-      : []),
-  ];
+  return (haproxy.entryPoints?.(first) ?? []).map((e) => ({ ...e, ip: vip.address, via }));
 }
 
 export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
