@@ -94,10 +94,12 @@ interface BenchRelease {
 const BENCH_RELEASES: Record<number, Omit<BenchRelease, 'release'>> = {
   // pgha's fixed 3.0.2-1+pgha2 (packaging/patroni/README.md), rebuilt one higher.
   12: { patroniPin: '3.0.2-1', patroniNew: '3.0.2-1+pgha3', buildPatroniNew: async (w) => rebuiltDeb(w, await fixedPatroniDeb(), 'pgha3') },
+  // pgha's own 4.0.7-3~deb13u1+pgha1 (a switchover releases the leader key sooner), what deploy
+  // installs by default: the switchover part measures it. The upgrade part rolls a rebuild above it.
   13: {
-    patroniPin: '4.0.7-3~deb13u1',
-    patroniNew: '4.0.7-3~deb13u1+pgha1',
-    buildPatroniNew: (w) => Promise.resolve(rebuiltDeb(w, 'patroni_4.0.7-3~deb13u1_all.deb', 'pgha1')),
+    patroniPin: '4.0.7-3~deb13u1+pgha1',
+    patroniNew: '4.0.7-3~deb13u1+pgha2',
+    buildPatroniNew: async (w) => rebuiltDeb(w, await fixedPatroniDeb('4.0.7-3~deb13u1'), 'pgha2'),
   },
 };
 

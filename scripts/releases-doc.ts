@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RELEASES, type DebianRelease } from '../src/model/releases.js';
 import { newestVersions, type IndexEntry } from '../src/platforms/nspawn/packages-index.js';
-import { PATRONI_FIX_BASE, PATRONI_FIX_FILE, PATRONI_FIX_VERSION } from '../src/platforms/nspawn/patroni-fix.js';
+import { patroniBuildFile, patroniBuildOf } from '../src/platforms/nspawn/patroni-fix.js';
 import { aptListsDir, resolvedManifestFile } from '../src/platforms/nspawn/paths.js';
 import { TABLE_COMPONENTS, parseResolvedManifest, resolvedManifest, type ResolvedManifest } from '../src/platforms/nspawn/resolved.js';
 import { aptListEntries } from '../src/platforms/nspawn/resolved-store.js';
@@ -49,12 +49,12 @@ export async function committedColumns(): Promise<ReleaseColumn[]> {
 /**
  * The entries a local repository built from these apt lists holds for the table's packages: the
  * mirror's, plus pgha's patroni build where the repository builder adds it (src/platforms/nspawn/
- * repo.ts: beside Debian's 3.0.2-1, versioned above it, so hosts install it).
+ * repo.ts: beside the Debian version it is built from, versioned above it, so hosts install it).
  */
 export function asLocalRepoWouldHold(entries: readonly IndexEntry[]): IndexEntry[] {
-  return newestVersions(entries, ['patroni']).patroni === PATRONI_FIX_BASE
-    ? [...entries, { name: 'patroni', version: PATRONI_FIX_VERSION, file: PATRONI_FIX_FILE }]
-    : [...entries];
+  const newest = newestVersions(entries, ['patroni']).patroni;
+  const build = newest === undefined ? undefined : patroniBuildOf(newest);
+  return build ? [...entries, { name: 'patroni', version: build.version, file: patroniBuildFile(build) }] : [...entries];
 }
 
 async function fromAptLists(release: DebianRelease): Promise<ResolvedManifest | undefined> {

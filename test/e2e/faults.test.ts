@@ -10,6 +10,6 @@ faultsSuite({
   cluster: 'e2efault',
   subnet: '10.237.1',
   suite: 'faults',
-  patroniVersion: '4.0.7-3~deb13u1',
+  patroniVersion: '4.0.7-3~deb13u1+pgha1',
   stallsOnly: false,
 });

@@ -11,13 +11,15 @@ import { psql, sshOk, type Ran } from './harness.js';
 export const DEB_CACHE = '/var/cache/pgha/debs';
 
 /**
- * pgha's own patroni 3.0.2-1+pgha2 (packaging/patroni/README.md), built from Debian's .deb in the
- * package cache as download-packages builds it; tests rebuild higher versions from it, so what
- * they upgrade to still carries its fixes.
+ * pgha's own patroni build of Debian's `base` (packaging/patroni/README.md: 3.0.2-1 → +pgha2,
+ * 4.0.7-3~deb13u1 → +pgha1), built from Debian's .deb in the package cache as download-packages
+ * builds it; tests rebuild higher versions from it, so what they upgrade to still carries its fixes.
  */
-export async function fixedPatroniDeb(): Promise<string> {
-  const { ensurePatroniFix } = await import('../../src/platforms/nspawn/patroni-fix.js');
-  return ensurePatroniFix(join(DEB_CACHE, 'patroni_3.0.2-1_all.deb'));
+export async function fixedPatroniDeb(base: '3.0.2-1' | '4.0.7-3~deb13u1' = '3.0.2-1'): Promise<string> {
+  const { ensurePatroniBuild, patroniBuildOf } = await import('../../src/platforms/nspawn/patroni-fix.js');
+  const build = patroniBuildOf(base);
+  if (!build) throw new Error(`pgha makes no patroni build of ${base}`);
+  return ensurePatroniBuild(build, join(DEB_CACHE, `patroni_${base}_all.deb`));
 }
 
 /**

@@ -99,22 +99,23 @@ const UPGRADE_RELEASES: Record<12 | 13, UpgradeRelease> = {
     pgNew: '17.12-0+deb13u1+pgha1',
     pgServerVersion: /^17\.12 /,
     patroniOld: '4.0.7-3~deb13u1',
-    patroniA: '4.0.7-3~deb13u1+pgha1',
-    patroniB: '4.0.7-3~deb13u1+pgha2',
+    // Above pgha's own 4.0.7-3~deb13u1+pgha1, which download-packages adds by itself.
+    patroniA: '4.0.7-3~deb13u1+pgha2',
+    patroniB: '4.0.7-3~deb13u1+pgha3',
     etcdOld: '3.5.16-4',
     haproxyOld: '3.0.11-1+deb13u4',
     haproxyNew: '3.0.11-1+deb13u5',
-    rebuilt: (root) =>
-      Promise.resolve(
-        [
-          ['patroni_4.0.7-3~deb13u1_all.deb', 'pgha1'],
-          ['patroni_4.0.7-3~deb13u1_all.deb', 'pgha2'],
-          ['etcd-server_3.5.16-4_amd64.deb', 'pgha1'],
-          ['etcd-client_3.5.16-4_amd64.deb', 'pgha1'],
-          ['postgresql-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
-          ['postgresql-client-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
-        ].map(([deb, suffix]) => rebuiltDeb(root, deb!, suffix!).file),
-      ),
+    rebuilt: async (root) => {
+      const patroni = await fixedPatroniDeb('4.0.7-3~deb13u1');
+      return [
+        [patroni, 'pgha2'],
+        [patroni, 'pgha3'],
+        ['etcd-server_3.5.16-4_amd64.deb', 'pgha1'],
+        ['etcd-client_3.5.16-4_amd64.deb', 'pgha1'],
+        ['postgresql-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
+        ['postgresql-client-17_17.12-0+deb13u1_amd64.deb', 'pgha1'],
+      ].map(([deb, suffix]) => rebuiltDeb(root, deb!, suffix!).file);
+    },
   },
 };
 

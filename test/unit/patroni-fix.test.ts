@@ -9,11 +9,14 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LEADER_KEY_FIX, leaderKeyBug, leaderKeyFix } from '../../src/patroni/known-bugs.js';
-import { PATRONI_FIX_BASE, PATRONI_FIX_EARLIER, PATRONI_FIX_VERSION, applyPatroniFix } from '../../src/platforms/nspawn/patroni-fix.js';
+import { PATRONI_BUILDS, applyPatroniPatch, patroniBuildOf, type PatroniBuild } from '../../src/platforms/nspawn/patroni-fix.js';
 import { fixToBase } from '../../src/platforms/nspawn/repo.js';
 import { tempDirs } from './tempdirs.js';
 
 const tmp = tempDirs();
+const BUILD_302 = patroniBuildOf('3.0.2-1')!;
+const BUILD_407 = patroniBuildOf('4.0.7-3~deb13u1')!;
+const applyPatroniFix = (d: string) => applyPatroniPatch(BUILD_302, d);
 const FIXTURES = resolve(import.meta.dirname, '../fixtures/patroni-fix');
 const SCENARIOS = join(FIXTURES, 'leader_key_scenarios.py');
 
@@ -59,6 +62,89 @@ describe('the patch on an excerpt of Debian 3.0.2-1 (test/fixtures/patroni-fix/e
     const d = excerptCopy();
     await applyPatroniFix(d);
     await expect(applyPatroniFix(d)).rejects.toThrow(/does not apply/);
+  });
+});
+
+const EXCERPT_407 = join(FIXTURES, 'excerpt-4.0.7');
+
+/**
+ * The on_shutdown callback of a patched ha.py, run by python3 against a stand-in `self` whose
+ * is_failover_possible answers `answers` in turn: how often it was asked, and whether the key
+ * was released. Real time passes (the callback sleeps between asks).
+ */
+function runOnShutdown(haPy: string, answers: boolean[]): { asked: number; released: boolean; role: string | null } {
+  const script = String.raw`
+import json, sys, textwrap, time
+src = open(sys.argv[1]).read()
+start = src.index('        def on_shutdown(')
+body = textwrap.dedent(src[start:src.index('        def before_shutdown(')])
+answers = json.loads(sys.argv[2])
+class Executor:
+    def __enter__(self): return self
+    def __exit__(self, *a): return False
+class Handler:
+    role = None
+    def set_role(self, r): Handler.role = r
+class Self:
+    asked = 0
+    state_handler = Handler()
+    _async_executor = Executor()
+    def is_failover_possible(self, cluster_lsn=0):
+        Self.asked += 1
+        return answers[min(Self.asked, len(answers)) - 1]
+    def release_leader_key_voluntarily(self, lsn):
+        pass
+g = {'time': time, 'self': Self(), 'status': {'released': False}}
+exec(body, g)
+g['on_shutdown'](200, 100)
+print(json.dumps({'asked': Self.asked, 'released': g['status']['released'], 'role': Handler.role}))
+`;
+  const r = spawnSync('python3', ['-c', script, haPy, JSON.stringify(answers)], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as { asked: number; released: boolean; role: string | null };
+}
+
+describe('the 4.0.7 patch on an excerpt of Debian 4.0.7-3~deb13u1 (test/fixtures/patroni-fix/excerpt-4.0.7)', () => {
+  const patched = async (): Promise<string> => {
+    const d = tmp('pgha-pfix407-');
+    cpSync(EXCERPT_407, d, { recursive: true });
+    await applyPatroniPatch(BUILD_407, d);
+    return d;
+  };
+
+  it('polls a stopping postmaster every 0.1 s instead of every second', async () => {
+    const d = await patched();
+    const init = readFileSync(join(d, 'patroni/postgresql/__init__.py'), 'utf8');
+    expect(init).toMatch(/^STOP_POLLING_INTERVAL = 0\.1$/m);
+    expect(init).not.toMatch(/^STOP_POLLING_INTERVAL = 1$/m);
+  });
+
+  it('unpatched: on_shutdown sleeps a whole second before it asks whether a replica has the checkpoint', () => {
+    const t0 = Date.now();
+    expect(runOnShutdown(join(EXCERPT_407, 'patroni/ha.py'), [true])).toEqual({ asked: 1, released: true, role: 'demoted' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('patched: on_shutdown releases the key as soon as a replica has the checkpoint', async () => {
+    const d = await patched();
+    expect(runOnShutdown(join(d, 'patroni/ha.py'), [true])).toEqual({ asked: 1, released: true, role: 'demoted' });
+    expect(runOnShutdown(join(d, 'patroni/ha.py'), [false, false, true])).toEqual({ asked: 3, released: true, role: 'demoted' });
+  });
+
+  it('patched: still gives replicas the whole second, and keeps the key when none catches up (the stop then releases it)', async () => {
+    const d = await patched();
+    const t0 = Date.now();
+    const r = runOnShutdown(join(d, 'patroni/ha.py'), [false]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(r.released).toBe(false);
+    expect(r.role).toBeNull();
+    expect(r.asked).toBeGreaterThanOrEqual(5);
+    expect(r.asked).toBeLessThanOrEqual(12);
+  });
+
+  it('fails loudly on a tree it was already applied to', async () => {
+    const d = await patched();
+    await expect(applyPatroniPatch(BUILD_407, d)).rejects.toThrow(/does not apply/);
   });
 });
 
@@ -137,12 +223,26 @@ describe.skipIf(!realCode)("Patroni's own _update_leader (Debian 3.0.2-1 install
   });
 });
 
-describe('the build’s version', () => {
+describe('the builds’ versions', () => {
   const newer = (a: string, b: string) => spawnSync('dpkg', ['--compare-versions', a, 'gt', b]).status === 0;
-  it('sorts above Debian’s and every earlier pgha build, so upgrade offers it to hosts running those', () => {
-    expect(PATRONI_FIX_VERSION).toBe('3.0.2-1+pgha2');
-    expect(PATRONI_FIX_EARLIER).toEqual(['3.0.2-1+pgha1']);
-    for (const v of [PATRONI_FIX_BASE, ...PATRONI_FIX_EARLIER]) expect(newer(PATRONI_FIX_VERSION, v), v).toBe(true);
+  it.each(PATRONI_BUILDS.map((b) => [b.version, b] as [string, PatroniBuild]))(
+    '%s sorts above Debian’s and every earlier pgha build, and below Debian’s next upload',
+    (_, b) => {
+      for (const v of [b.base, ...b.earlier]) expect(newer(b.version, v), v).toBe(true);
+      expect(
+        newer(
+          b.base.replace(/(\d+)$/, (n) => String(Number(n) + 1)),
+          b.version,
+        ),
+      ).toBe(true);
+      expect(b.version.startsWith(`${b.base}+pgha`)).toBe(true);
+    },
+  );
+  it('are 3.0.2-1+pgha2 (replacing +pgha1) and 4.0.7-3~deb13u1+pgha1', () => {
+    expect(PATRONI_BUILDS.map((b) => [b.version, b.earlier])).toEqual([
+      ['3.0.2-1+pgha2', ['3.0.2-1+pgha1']],
+      ['4.0.7-3~deb13u1+pgha1', []],
+    ]);
   });
 });
 
@@ -152,11 +252,16 @@ describe('the local repository resolves the fixed build through Debian’s versi
       clusterDir: '/x',
       codename: 'bookworm',
       packages: ['patroni', 'etcd-server'],
-      pins: { patroni: PATRONI_FIX_VERSION, 'etcd-server': '3.4.23-4+b4' },
-      extraVersions: { patroni: ['3.0.2-1', PATRONI_FIX_VERSION, '3.0.2-1+pgha3'], 'postgresql-15': ['15.18-0+deb12u1'] },
+      pins: { patroni: BUILD_302.version, 'etcd-server': '3.4.23-4+b4' },
+      extraVersions: { patroni: ['3.0.2-1', BUILD_302.version, '3.0.2-1+pgha3'], 'postgresql-15': ['15.18-0+deb12u1'] },
     });
     expect(spec.pins).toEqual({ patroni: '3.0.2-1', 'etcd-server': '3.4.23-4+b4' });
     expect(spec.extraVersions).toEqual({ patroni: ['3.0.2-1', '3.0.2-1+pgha3'], 'postgresql-15': ['15.18-0+deb12u1'] });
+  });
+
+  it('maps a pin of the 4.0.7 build to Debian’s 4.0.7-3~deb13u1', () => {
+    const spec = fixToBase({ clusterDir: '/x', codename: 'trixie', packages: ['patroni'], pins: { patroni: BUILD_407.version } });
+    expect(spec.pins).toEqual({ patroni: '4.0.7-3~deb13u1' });
   });
 
   it('refuses a pin of an earlier pgha build, which is no longer made, unless its .deb is added', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { README_FILE, asLocalRepoWouldHold, committedColumns } from '../../scripts/releases-doc.js';
 import { BEGIN, END, releasesSection, releasesTable, spliceSection } from '../../scripts/releases-table.js';
 import { RELEASES } from '../../src/model/releases.js';
-import { PATRONI_FIX_VERSION } from '../../src/platforms/nspawn/patroni-fix.js';
+import { patroniBuildOf } from '../../src/platforms/nspawn/patroni-fix.js';
 import type { ResolvedManifest } from '../../src/platforms/nspawn/resolved.js';
 
 const bookworm: ResolvedManifest = {
@@ -78,11 +78,13 @@ describe('spliceSection', () => {
 });
 
 describe('asLocalRepoWouldHold', () => {
-  it("adds pgha's patroni build where the repository builder does: beside Debian's 3.0.2-1", () => {
+  it("adds pgha's patroni builds where the repository builder does: beside Debian's 3.0.2-1 and 4.0.7-3~deb13u1", () => {
     const debian = [{ name: 'patroni', version: '3.0.2-1', file: 'patroni_3.0.2-1_all.deb' }];
-    expect(asLocalRepoWouldHold(debian).map((e) => e.version)).toEqual(['3.0.2-1', PATRONI_FIX_VERSION]);
+    expect(asLocalRepoWouldHold(debian).map((e) => e.version)).toEqual(['3.0.2-1', patroniBuildOf('3.0.2-1')!.version]);
     const trixie = [{ name: 'patroni', version: '4.0.7-3~deb13u1', file: 'patroni_4.0.7-3~deb13u1_all.deb' }];
-    expect(asLocalRepoWouldHold(trixie)).toEqual(trixie);
+    expect(asLocalRepoWouldHold(trixie).map((e) => e.version)).toEqual(['4.0.7-3~deb13u1', '4.0.7-3~deb13u1+pgha1']);
+    const other = [{ name: 'patroni', version: '4.0.8-1', file: 'patroni_4.0.8-1_all.deb' }];
+    expect(asLocalRepoWouldHold(other)).toEqual(other);
   });
 });
 

@@ -22,12 +22,12 @@ import { recordResolved } from './resolved-store.js';
 import { debianMirrors } from './mirrors.js';
 import { aptListsDir, cacheDir, debCacheDir } from './paths.js';
 import {
-  PATRONI_FIX_BASE,
-  PATRONI_FIX_EARLIER,
-  PATRONI_FIX_FILE,
-  PATRONI_FIX_VERSION,
-  ensurePatroniFix,
-  patroniFixPatchHash,
+  ensurePatroniBuild,
+  patroniBuildFile,
+  patroniBuildNamed,
+  patroniBuildOf,
+  patroniBuildReplacing,
+  patroniPatchesHash,
 } from './patroni-fix.js';
 import { CGROUP_WRAPPER, cgroupRoots, removeCgroupTree } from './cgroups.js';
 import { acquireLock, exists, isMounted, noLog, removeTreeSafely, run, type Log } from './sys.js';
@@ -131,7 +131,7 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
           .sort(([a], [b]) => a.localeCompare(b)),
         extra: await Promise.all(extraDebs.map(async (d) => [basename(d), await sha256File(d)])),
         imageStamp,
-        patroniFix: patroniFixPatchHash(),
+        patroniFix: patroniPatchesHash(),
       }),
     )
     .digest('hex');
@@ -178,20 +178,21 @@ export async function buildLocalRepo(spec: LocalRepoSpec, opts: { log?: Log; env
   const wanted = new Map<string, string>(); // file name in repo -> source path
   for (const p of resolved) wanted.set(debFileName(p), join(debs, debFileName(p)));
   for (const d of extraDebs) wanted.set(basename(d), d);
-  // Debian 12's patroni 3.0.2-1 loses writes after a stalled leader resumes: carry pgha's fixed
-  // build beside it, versioned above it so hosts install it (packaging/patroni/README.md).
-  // Debian 13's 4.0.7 carries upstream's fix (src/patroni/known-bugs.ts): nothing is built.
-  const base = resolved.find((p) => p.name === 'patroni' && p.version === PATRONI_FIX_BASE);
-  if (base) {
-    const fixed = await ensurePatroniFix(join(debs, debFileName(base)), { log, env });
-    const given = wanted.get(PATRONI_FIX_FILE);
+  // pgha's patroni builds (packaging/patroni/README.md): carried beside Debian's version they are
+  // built from, versioned above it, so hosts install them unless a pin says otherwise.
+  for (const p of resolved) {
+    const build = p.name === 'patroni' ? patroniBuildOf(p.version) : undefined;
+    if (!build) continue;
+    const fixed = await ensurePatroniBuild(build, join(debs, debFileName(p)), { log, env });
+    const file = patroniBuildFile(build);
+    const given = wanted.get(file);
     if (given && !(await sameFile(given, fixed))) {
-      throw new UsageError(`${given} is not pgha's own patroni ${PATRONI_FIX_VERSION} build, and would replace it`, {
+      throw new UsageError(`${given} is not pgha's own patroni ${build.version} build, and would replace it`, {
         where: 'download-packages',
-        hint: `give a rebuilt patroni another version (e.g. ${PATRONI_FIX_VERSION}+local1)`,
+        hint: `give a rebuilt patroni another version (e.g. ${build.version}+local1)`,
       });
     }
-    wanted.set(PATRONI_FIX_FILE, fixed);
+    wanted.set(file, fixed);
   }
   for (const [name, src] of wanted) {
     if (!(await exists(src))) throw new RuntimeError(`apt did not leave ${name} in ${debs}`, { where: 'download-packages' });
@@ -240,13 +241,14 @@ export function fixToBase(spec: LocalRepoSpec): LocalRepoSpec {
   // to find it, unless it was handed over as a .deb.
   const pin = spec.pins.patroni;
   const added = new Set((spec.extraDebs ?? []).map((d) => basename(d)));
-  if (pin !== undefined && PATRONI_FIX_EARLIER.includes(pin) && !added.has(`patroni_${pin}_all.deb`)) {
+  const replacing = pin === undefined ? undefined : patroniBuildReplacing(pin);
+  if (replacing && !added.has(`patroni_${pin}_all.deb`)) {
     throw new UsageError(`patroni ${pin} is an earlier build of pgha's, which it no longer makes`, {
       where: 'download-packages',
-      hint: `pin patroni_package_version ${PATRONI_FIX_VERSION} (the same fixes and more), or add the old .deb with --add-deb`,
+      hint: `pin patroni_package_version ${replacing.version} (the same fixes and more), or add the old .deb with --add-deb`,
     });
   }
-  const swap = (v: string) => (v === PATRONI_FIX_VERSION ? PATRONI_FIX_BASE : v);
+  const swap = (v: string) => patroniBuildNamed(v)?.base ?? v;
   const pins = Object.fromEntries(Object.entries(spec.pins).map(([p, v]) => [p, p === 'patroni' ? swap(v) : v]));
   const extraVersions = Object.fromEntries(
     Object.entries(spec.extraVersions ?? {}).map(([p, vs]) => [p, p === 'patroni' ? [...new Set(vs.map(swap))] : vs]),
