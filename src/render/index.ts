@@ -3,7 +3,7 @@
  * functions of the resolved cluster, the secrets and the PKI.
  */
 import type { RenderOptions } from '../components/common.js';
-import type { PackageSpec, RenderContext, UnitSpec } from '../components/component.js';
+import type { Formation, PackageSpec, RenderContext, UnitSpec } from '../components/component.js';
 import { LOCAL_REPO_REMOTE_DIR, LOCAL_REPO_SOURCE_LIST } from '../components/paths.js';
 import { COMPONENTS } from '../components/registry.js';
 import type { DesiredDirectory, DesiredFile, RenderInputs, ResolvedCluster, ResolvedHost } from '../model/types.js';
@@ -53,6 +53,13 @@ export function unitsFor(cluster: ResolvedCluster, host: ResolvedHost): UnitSpec
       formation: c.formation,
       reactions: (path, change) => c.reactions(cluster, path, change),
     })),
+  );
+}
+
+/** Units of components that no longer run on `host` which deploy stops there if they still run (Component.retiredUnits). */
+export function retiredUnitsFor(cluster: ResolvedCluster, host: ResolvedHost): { unit: string; formation: Formation }[] {
+  return COMPONENTS.filter((c) => !c.runsOn(cluster, host)).flatMap((c) =>
+    (c.retiredUnits?.(cluster, host) ?? []).map((unit) => ({ unit, formation: c.formation })),
   );
 }
 

@@ -8,10 +8,11 @@
  * With PGHA_CAPTURE_FIXTURES=1 the suite first records the Patroni contract fixtures from this
  * cluster into test/fixtures/patroni-3.0.2/ (see capture.ts there), or into PGHA_CAPTURE_OUT.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { monitoringAlertCases, monitoringTargetCases, type MonitoringEnv } from './monitoring-cases.js';
 import { statusFaultCases, statusReadingCases, synchronousReplicationCases, type StatusEnv } from './status-cases.js';
@@ -30,6 +31,7 @@ import {
   pghaOk,
   psql,
   removeStaleCluster,
+  ssh,
   sshOk,
   type Ran,
   removeTestCluster,
@@ -347,6 +349,39 @@ describe.skipIf(!canRun)('operations on nspawn: status, test, exporter, switchov
 
   monitoringAlertCases(monitoringEnv);
   statusFaultCases(statusEnv);
+
+  it(
+    'without vip_address, deploy stops and disables keepalived on both proxies and the address is released; given back, one proxy holds it again',
+    async () => {
+      const path = join(dir, 'config.yml');
+      const original = readFileSync(path, 'utf8');
+      const doc = parse(original) as { cluster_vars: Record<string, unknown> };
+      const vip = String(doc.cluster_vars.vip_address);
+      const holding = () => [PROXY, PROXY2].filter((ip) => sshOk(dir, ip, `ip -o -4 addr show to ${vip}/32`).trim() !== '');
+      expect(holding()).toHaveLength(1);
+      delete doc.cluster_vars.vip_address;
+      writeFileSync(path, stringify(doc));
+      try {
+        const check = await run(['deploy', '--check'], 10);
+        expect(check.stdout.match(/stop and disable keepalived\.service/g)).toHaveLength(2);
+        await run(['deploy']);
+        for (const ip of [PROXY, PROXY2]) {
+          expect(ssh(dir, ip, 'systemctl is-active keepalived; systemctl is-enabled keepalived').stdout.trim().split('\n')).toEqual([
+            'inactive',
+            'disabled',
+          ]);
+        }
+        expect(holding()).toEqual([]);
+        expect((await run(['deploy', '--check'])).stdout).not.toMatch(/keepalived/);
+      } finally {
+        writeFileSync(path, original);
+      }
+      await run(['deploy']);
+      expect(holding()).toHaveLength(1);
+      expect((await run(['test'])).stdout).toMatch(new RegExp(`VIP ${vip.replaceAll('.', '\\.')}: writes reach the leader`));
+    },
+    6 * 60_000,
+  );
 
   it('never prints a secret', () => {
     const all = outputs.join('\n');

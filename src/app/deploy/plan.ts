@@ -37,7 +37,7 @@ import { etcdPreflight, type EtcdMemberView, type EtcdPreflight } from '../../pl
 import { osReleaseProblem } from '../../plan/os-check.js';
 import { planHost, sha256 } from '../../plan/plan.js';
 import { gatherFacts } from '../../plan/remote.js';
-import { packagesFor, renderCluster, settleFile, unitsFor, type PackageSpec } from '../../render/index.js';
+import { packagesFor, renderCluster, retiredUnitsFor, settleFile, unitsFor, type PackageSpec } from '../../render/index.js';
 import { run } from '../../transport/types.js';
 import { stalePatroniRoles } from '../role-passwords.js';
 import { etcdHealth } from '../live/view.js';
@@ -143,7 +143,9 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const paths = [...w.files.map((f) => f.path), ...copiedRepo];
   // etcd on a host without role etcd: a member config.yml took the role from, to stop (retiredEtcd).
   const retiring = d.etcdLive && !hasRole(w.host, 'etcd') ? [ETCD_UNIT] : [];
-  const units = [...w.units.map((u) => u.unit), ...retiring];
+  // Units of components the host no longer runs (Component.retiredUnits): stopped if they still run.
+  const retired = retiredUnitsFor(d.loaded.cluster, w.host);
+  const units = [...w.units.map((u) => u.unit), ...retiring, ...retired.map((r) => r.unit)];
   w.facts = await gatherFacts(t, { paths, packages: w.packages.map((p) => p.name), services: units, hashOnly: paths });
   const facts0 = w.facts;
   const differing = w.files.filter((f) => {
@@ -172,8 +174,12 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
     (u) => facts.services[u]?.active,
     (path) => changeOf(w, path),
   );
-  const retired = retiring.length ? retiredEtcd(w.host, facts.services[ETCD_UNIT]) : undefined;
-  if (retired) whole.units.push(retired);
+  const etcdRetired = retiring.length ? retiredEtcd(w.host, facts.services[ETCD_UNIT]) : undefined;
+  if (etcdRetired) whole.units.push(etcdRetired);
+  for (const r of retired) {
+    const a = retiredUnitAction(r.unit, r.formation, facts.services[r.unit]);
+    if (a) whole.units.push(a);
+  }
   d.plan.hosts.set(w.host.name, whole);
 }
 

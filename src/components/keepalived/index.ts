@@ -37,6 +37,8 @@ export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
   health: keepalivedHealth,
   // A started keepalived waits about 3.5 s (three adverts) before it takes the VIP.
   awaitHealthAfterStart: true,
+  // A proxy whose cluster dropped vip_address: keepalived stops, and with it releases the address.
+  retiredUnits: (_cluster, host) => (hasRole(host, 'haproxy') ? [KEEPALIVED_UNIT] : []),
   stateScript: keepalivedStateScript,
   status: keepalivedStatus,
   clusterEntryPoints: vipEntryPoints,

@@ -213,6 +213,17 @@ export class SimCluster {
     return `patroni@${this.cluster.name}.service`;
   }
 
+  /** The VIP (vip_address without its prefix), where the cluster has one. */
+  vipAddress(): string | undefined {
+    const v = this.cluster.hosts.find((h) => h.roles.includes('haproxy'))?.vars.vip_address;
+    return typeof v === 'string' ? v.split('/')[0] : undefined;
+  }
+
+  /** The proxy holding the VIP: the first (config.yml order) whose keepalived runs. */
+  vipHolder(): string | undefined {
+    return this.cluster.hosts.find((h) => h.roles.includes('haproxy') && this.host(h.name).active.has('keepalived.service'))?.name;
+  }
+
   leaderHost(): ResolvedHost | undefined {
     const name = this.leader();
     return this.cluster.hosts.find((h) => h.name === name);
@@ -498,6 +509,14 @@ class SimTransport implements HostTransport {
               }
               out.push('@@pgha:rc=0');
             }
+          } else if (c === 'keepalived') {
+            // The first proxy (config.yml order) whose keepalived runs holds the VIP.
+            const active = h.active.has('keepalived.service');
+            out.push(
+              `active=${active ? 'active' : 'inactive'}`,
+              `holds=${active && this.sim.vipHolder() === this.host ? 'yes' : 'no'}`,
+              '@@pgha:rc=0',
+            );
           } else if (c === 'pgbackrest') {
             // The repository host's info; a data node's archiver: the leader archived every segment, replicas archive none.
             const repo = this.sim.cluster.hosts.find((x) => x.name === this.host)?.roles.includes('pgbackrest');
@@ -513,7 +532,8 @@ class SimTransport implements HostTransport {
       }
       case 'probe-writes': {
         // The proxy at that address hands the connection to the leader (HAProxy by its health check, PgBouncer by its target).
-        const proxy = this.sim.cluster.hosts.find((x) => x.ip === intent.ip);
+        const vipHolder = this.sim.vipAddress() === intent.ip ? this.sim.vipHolder() : undefined;
+        const proxy = this.sim.cluster.hosts.find((x) => (vipHolder ? x.name === vipHolder : x.ip === intent.ip));
         const leader = this.sim.leader();
         const at = proxy && this.sim.host(proxy.name);
         const up = at && [...at.active].some((u) => /^(haproxy|pgbouncer)/.test(u));

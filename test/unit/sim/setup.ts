@@ -29,7 +29,7 @@ export function planLines(summary: string, header: string): string[] {
 }
 
 /** An example cluster copied to a directory named after it, and deploy wired to a simulation of it. */
-export function simulated(example: string, name: string, opts: { bare?: boolean } = {}) {
+export function simulated(example: string, name: string, opts: { bare?: boolean; config?: (text: string) => string } = {}) {
   let root = '';
   let dir = '';
   let sim: SimCluster | undefined;
@@ -41,6 +41,11 @@ export function simulated(example: string, name: string, opts: { bare?: boolean 
     if (opts.bare) {
       const config = join(dir, 'config.yml');
       writeFileSync(config, readFileSync(config, 'utf8').replace('platform: nspawn', 'platform: bare'));
+    }
+    // config: the example's config.yml changed before the simulated hosts are made from it.
+    if (opts.config) {
+      const config = join(dir, 'config.yml');
+      writeFileSync(config, opts.config(readFileSync(config, 'utf8')));
     }
     const loaded = loadCluster(dir, {});
     sim = new SimCluster(loaded.cluster);
