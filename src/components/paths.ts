@@ -5,6 +5,9 @@ export const PATRONI_CA = `${PATRONI_SSL_DIR}/ca.crt`;
 export const PATRONI_CERT = `${PATRONI_SSL_DIR}/node.crt`;
 export const PATRONI_KEY = `${PATRONI_SSL_DIR}/node.key`;
 export const PG_SOCKET_DIR = '/var/run/postgresql';
+/** ./patroni/postmaster-watch.ts: wakes Patroni's HA loop when the postmaster exits. */
+export const POSTMASTER_WATCH_SCRIPT = '/usr/local/lib/pgha/postmaster-watch';
+export const POSTMASTER_WATCH_UNIT = 'pgha-postmaster-watch.service';
 /** Read by postgresql-common through createcluster.conf's include_dir, so no conffile is touched. */
 export const PG_CREATECLUSTER_DROP_IN = '/etc/postgresql-common/createcluster.d/pgha.conf';
 

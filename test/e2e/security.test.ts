@@ -455,6 +455,26 @@ except Exception as e:
       },
       5 * 60_000,
     );
+
+    it(
+      "the postmaster watch wakes Patroni through the mtls REST API when a replica's postmaster is killed",
+      async () => {
+        const replica = (['pg1', 'pg2', 'pg3'] as const).find((n) => n !== leaderName())!;
+        const ip = IPS[replica];
+        const since = sshOk(dir, ip, 'date +%s').trim();
+        const watchLog = () => sshOk(dir, ip, `journalctl -u pgha-postmaster-watch.service --since @${since} -o cat`);
+        sshOk(dir, ip, 'kill -9 "$(pgrep -o -u postgres -x postgres)"');
+        let log = '';
+        for (let i = 0; i < 30 && !/exited; (woke|could not wake) Patroni/.test(log); i++) {
+          await new Promise((res) => setTimeout(res, 500));
+          log = watchLog();
+        }
+        // Woken, not merely attempted: the watch's request passed Patroni's client-certificate check.
+        expect(log).toMatch(/postmaster \d+ exited; woke Patroni in \d+ ms/);
+        await waitHealthy(dir, IPS.pg1, CLUSTER, 3);
+      },
+      3 * 60_000,
+    );
   });
 
   describe('etcd', () => {

@@ -35,6 +35,7 @@ describe('planUnits', () => {
     expect(planUnits(pg1, () => 'inactive', [])).toEqual([
       { unit: 'etcd.service', op: 'start', formation: 'etcd' },
       { unit: 'patroni@demo.service', op: 'start', formation: 'patroni' },
+      { unit: 'pgha-postmaster-watch.service', op: 'start', formation: 'patroni' },
     ]);
     expect(planUnits(pg1, (u) => (u === 'etcd.service' ? 'failed' : 'active'), [])).toEqual([
       { unit: 'etcd.service', op: 'start', formation: 'etcd' },

@@ -61,10 +61,15 @@ describe('packagesFor / servicesFor', () => {
   });
 
   it('names the units pgha manages, in start order', () => {
-    expect(servicesFor(pool, host('db2'))).toEqual(['patroni@pool.service', 'pgbouncer.service', 'pgha-pgbouncer-follow.service']);
+    expect(servicesFor(pool, host('db2'))).toEqual([
+      'patroni@pool.service',
+      'pgha-postmaster-watch.service',
+      'pgbouncer.service',
+      'pgha-pgbouncer-follow.service',
+    ]);
     expect(servicesFor(pool, host('etcd3'))).toEqual(['etcd.service']);
     const demo = loadExample('m1-haproxy-nspawn');
-    expect(servicesFor(demo, demo.hosts[0]!)).toEqual(['etcd.service', 'patroni@demo.service']);
+    expect(servicesFor(demo, demo.hosts[0]!)).toEqual(['etcd.service', 'patroni@demo.service', 'pgha-postmaster-watch.service']);
     expect(servicesFor(demo, demo.hosts[3]!)).toEqual(['haproxy.service']);
   });
 });
@@ -129,6 +134,7 @@ describe('directoriesFor / isPreInstall', () => {
       '/etc/systemd/system/etcd.service.d/pgha.conf',
       '/etc/postgresql-common/createcluster.d/pgha.conf',
       '/etc/systemd/system/patroni@demo.service.d/pgha.conf',
+      '/etc/systemd/system/pgha-postmaster-watch.service',
     ]);
   });
 });

@@ -67,6 +67,11 @@ describe('deploy against a simulated cluster (M1 + HAProxy)', () => {
     expect(index(log, /: start patroni@demo\.service$/)).toBe(index(log, /^pg1: start patroni@demo\.service$/));
     expect(index(log, /^pg1: start patroni/)).toBeLessThan(index(log, /^pg2: start patroni/));
     expect(index(log, /^pg1: start patroni/)).toBeLessThan(index(log, /^pg3: start patroni/));
+    // The postmaster watch on every data node, the leader's too, once every member's Patroni runs.
+    for (const h of ['pg1', 'pg2', 'pg3'])
+      expect(index(log, new RegExp(`^${h}: start pgha-postmaster-watch\\.service$`))).toBeGreaterThan(
+        lastIndex(log, /: start patroni@demo\.service$/),
+      );
     expect(lastIndex(log, /: start patroni/)).toBeLessThan(index(log, /^proxy1: start haproxy\.service$/));
     expect(sim.leader()).toBe('pg1');
     expect(r.summary).toContain('patroni: pg1 bootstrapped the cluster');

@@ -73,7 +73,7 @@ describe('pgha remove-node (simulated, bare M1 + HAProxy)', () => {
     const stop = at('pg4: stop Patroni and PostgreSQL');
     const forget = at('etcd: delete /pgha/demo/members/pg4');
     const memberRemove = at('etcd: member remove pg4');
-    const disable = at('pg4: disable etcd.service patroni@demo.service');
+    const disable = at('pg4: disable etcd.service patroni@demo.service pgha-postmaster-watch.service');
     expect(stop).toBeLessThan(forget);
     expect(forget).toBeLessThan(memberRemove);
     expect(memberRemove).toBeLessThan(disable);

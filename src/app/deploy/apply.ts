@@ -18,6 +18,7 @@ import {
   planEtcdAuth,
   readEtcdAuth,
 } from '../../components/etcd/auth.js';
+import { patroniUnit } from '../../components/patroni/config.js';
 import { desiredDcs } from '../../components/patroni/dcs.js';
 import { dcsPatch } from '../../components/patroni/dcs-patch.js';
 import {
@@ -257,13 +258,17 @@ export class Executor {
   async patroniPhase(): Promise<void> {
     const data = dataNodes(this.d.loaded.cluster).filter((h) => this.d.work.has(h.name));
     if (!data.length) return;
-    const starts = this.unitsOf('patroni', 'start');
+    // Patroni's own unit forms the cluster. The step's other units (the postmaster watch) wait
+    // for a postmaster by themselves: they start once every member's Patroni has.
+    const own = patroniUnit(this.d.loaded.cluster);
+    const starts = this.unitsOf('patroni', 'start').filter((s) => s.a.unit === own);
+    const helpers = this.unitsOf('patroni', 'start').filter((s) => s.a.unit !== own);
     let leader = leaderName(this.d);
     if (!leader) {
       // Nothing leads yet: the configured primary bootstraps alone, the replicas follow it.
       const primary = this.d.work.has(this.d.configuredPrimary().name) ? this.d.configuredPrimary().name : data[0]!.name;
-      const own = starts.find((s) => s.host === primary);
-      if (own) await this.unit(primary, own.a);
+      const first = starts.find((s) => s.host === primary);
+      if (first) await this.unit(primary, first.a);
       await this.waitLeader(primary);
       leader = primary;
       this.notes.push(`patroni: ${leader} bootstrapped the cluster`);
@@ -278,6 +283,7 @@ export class Executor {
         leader,
         others.map((s) => s.host),
       );
+    await Promise.all(helpers.map(({ host, a }) => this.unit(host, a)));
     const reloads = this.unitsOf('patroni').filter((x) => x.a.op !== 'start');
     await Promise.all(reloads.map(({ host, a }) => this.unit(host, a)));
     await Promise.all(reloads.filter((x) => x.a.op === 'reload').map(({ host }) => waitServingNewCertificate(this.d, host)));

@@ -2,10 +2,11 @@
 import type { OsVersion } from '../../model/releases.js';
 import { releaseOf } from '../../model/releases.js';
 import { isDataNode, optStr, userSecrets } from '../common.js';
-import { companion, pinned, portOf, type Component } from '../component.js';
-import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN } from '../paths.js';
+import { companion, pinned, portOf, unitOfSystemdPath, type Component } from '../component.js';
+import { PATRONI_SSL_DIR, PG_CREATECLUSTER_DROP_IN, POSTMASTER_WATCH_SCRIPT, POSTMASTER_WATCH_UNIT } from '../paths.js';
 import { patroniFiles, patroniUnit } from './config.js';
 import { patroniHealth } from './health.js';
+import { postmasterWatchFiles } from './postmaster-watch.js';
 
 /**
  * Packages Patroni needs beside its own, per Debian release. On 13, patroni 4.0.7 names
@@ -22,8 +23,10 @@ export const patroni: Component = {
     const extra = WITH_PATRONI[releaseOf(host.vars).version].map(companion);
     return [pinned(flavour === 'edb' ? 'edb-patroni' : 'patroni', optStr(host.vars, 'patroni_package_version')), ...extra];
   },
-  files: (cluster, host, ctx) => patroniFiles(cluster, host, ctx.inputs),
-  units: (cluster) => [patroniUnit(cluster)],
+  files: (cluster, host, ctx) => [...patroniFiles(cluster, host, ctx.inputs), ...postmasterWatchFiles(cluster)],
+  // Patroni's unit first: deploy's Patroni phase bootstraps and joins members with it, and
+  // starts the postmaster watch (./postmaster-watch.ts) after them. Upgrade restarts the first.
+  units: (cluster) => [patroniUnit(cluster), POSTMASTER_WATCH_UNIT],
   // Patroni re-reads its file on reload (SIGHUP) and applies what changed itself, restarting
   // PostgreSQL only where a parameter needs it (then shown as pending restart).
   // A reload (SIGHUP) reloads PostgreSQL too, which re-reads its ssl_* files; the REST API builds
@@ -31,6 +34,9 @@ export const patroni: Component = {
   // serial number changed, so rotate-certs always pushes new leaves with a new bundle.
   reactions: (cluster, path) => {
     if (path.startsWith('/etc/patroni/')) return [{ unit: patroniUnit(cluster), how: 'reload' }];
+    // The watch reads Patroni's file at every wake; only its own script or unit needs a restart.
+    if (path === POSTMASTER_WATCH_SCRIPT || unitOfSystemdPath(path) === POSTMASTER_WATCH_UNIT)
+      return [{ unit: POSTMASTER_WATCH_UNIT, how: 'restart' }];
     return [];
   },
   formation: 'patroni',
