@@ -7,8 +7,8 @@
  */
 import { synchronousModeFromConfig, type SynchronousMode } from '../components/patroni/synchronous.js';
 import { RefusedError, RuntimeError } from '../errors.js';
-import type { Platform } from '../model/types.js';
 import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
+import { platformFor } from '../platforms/index.js';
 import { leaderName, leadersOf, maximumLagOnFailover, pickCandidate, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { readNode, waitLeader } from './live/view.js';
@@ -283,7 +283,7 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   const { reached, missed } = await waitWritesReachLeader(live, to, t0, req.writesTimeoutMs);
   const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
   if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
-  const warnings = missed.map((m) => missedEndpointWarning(m, to, live.loaded.cluster.platform));
+  const warnings = missed.map((m) => missedEndpointWarning(m, to, platformFor(live.loaded.cluster.platform).hostDownRemedy));
   for (const w of warnings) out(w);
   await waitBack(live, from, `${from} to stream from ${to}`, req.backTimeoutMs ?? 180_000);
   const totalMs = Date.now() - t0;
@@ -304,13 +304,12 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
  * which reached the new leader through another proxy), but that proxy cannot take the VIP over
  * until it is back. Names the host and what to do about it.
  */
-export function missedEndpointWarning(m: MissedEndpoint, leader: string, platform: Platform): string {
+export function missedEndpointWarning(m: MissedEndpoint, leader: string, hostDownRemedy: string): string {
   const host = m.ep.host ?? m.ep.via;
   const unit = m.ep.via.split(' on ')[0]!.toLowerCase();
-  const start = platform === 'nspawn' ? 'boot its container with `pgha provision DIR`' : 'start the host';
   return (
     `warning: writes through ${m.ep.via} do not reach ${leader} (${m.last}); the VIP ${m.ep.servedThrough ?? ''} does, ` +
-    `but ${host} cannot take it over: if ${host} is down, ${start}, else look at \`systemctl status ${unit}\` on ${host}; then run \`pgha test DIR\``
+    `but ${host} cannot take it over: if ${host} is down, ${hostDownRemedy}, else look at \`systemctl status ${unit}\` on ${host}; then run \`pgha test DIR\``
   );
 }
 
