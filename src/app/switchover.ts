@@ -2,17 +2,28 @@
  * `pgha switchover` (docs/architecture.md#operations): every pre-check evaluated and reported together, then
  * POST /switchover from the leader's own member tunnel (it is an unsafe call, and the REST API
  * allowlist admits only members), then waits until the candidate leads, clients' writes reach
- * it through HAProxy/PgBouncer, and the old primary streams from it.
+ * it through HAProxy/PgBouncer (through the VIP, when the cluster has one: a proxy behind it
+ * that does not follow is a warning), and the old primary streams from it.
  */
 import { synchronousModeFromConfig, type SynchronousMode } from '../components/patroni/synchronous.js';
 import { RefusedError, RuntimeError } from '../errors.js';
 import { cancelSwitchover, postSwitchover } from '../patroni/ops.js';
+import { platformFor } from '../platforms/index.js';
 import { leaderName, leadersOf, maximumLagOnFailover, pickCandidate, replicaLag } from '../patroni/judge.js';
 import { isHealthyReplicaState, isLeaderRole, isReplicaRole, type ClusterInfo, type PatroniNodeStatus } from '../patroni/types.js';
 import { readNode, waitLeader } from './live/view.js';
 import type { SessionSeams } from './session.js';
 import { confirmOrRefuse } from './verbs/confirm.js';
-import { readCluster, readConfig, readDcsLeader, waitBack, waitWritesReachLeader, withLive, type Live } from './verbs/live.js';
+import {
+  readCluster,
+  readConfig,
+  readDcsLeader,
+  waitBack,
+  waitWritesReachLeader,
+  withLive,
+  type Live,
+  type MissedEndpoint,
+} from './verbs/live.js';
 
 export interface SwitchoverFacts {
   candidate: string;
@@ -129,6 +140,8 @@ export interface SwitchoverRequest {
   force: boolean;
   /** How long the old leader may take to stream from the new one (default 180 s; upgrade, whose old leader may come back on new binaries, allows 300 s). */
   backTimeoutMs?: number;
+  /** How long writes may take to reach the new leader through the entry points (default 60 s; verbs/live.ts#waitWritesReachLeader). */
+  writesTimeoutMs?: number;
 }
 
 export interface SwitchoverReport {
@@ -137,10 +150,12 @@ export interface SwitchoverReport {
   scheduledAt?: string;
   /** ms from the request to the candidate leading (state running). */
   toLeaderMs?: number;
-  /** ms from the request to writes reaching it through every proxy, when there are proxies. */
+  /** ms from the request to writes reaching it through every entry point that did, when there are any. */
   toWritesMs?: number;
   totalMs?: number;
   endpoints: string[];
+  /** Entry points behind the VIP that writes did not reach, one `warning: …` line each, with the remedy. */
+  warnings: string[];
 }
 
 export async function gatherFacts(live: Live, candidate: string): Promise<SwitchoverFacts> {
@@ -207,8 +222,9 @@ export async function switchover(
 /**
  * The switchover on an open session: the pre-checks (a refusal lists every reason), the request
  * from the leader's member tunnel, then the waits until the candidate leads, writes reach it
- * through every proxy and the old leader streams from it. `pgha upgrade` moves its leader
- * through here too.
+ * through every entry point clients use (the VIP rather than the proxies behind it: a proxy host
+ * that is down is a warning, not a failure) and the old leader streams from it. `pgha upgrade`
+ * moves its leader through here too.
  */
 export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (line: string) => void): Promise<SwitchoverReport> {
   const facts = await gatherFacts(live, req.candidate);
@@ -240,7 +256,7 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   if (outcome.kind === 'scheduled') {
     const at = (await readCluster(live)).scheduled_switchover?.at ?? req.scheduledAt ?? '';
     out(`scheduled: Patroni switches over from ${from} to ${to} at ${at} (cancel with \`pgha switchover DIR --cancel\`)`);
-    return { from, to, scheduledAt: at, endpoints: [] };
+    return { from, to, scheduledAt: at, endpoints: [], warnings: [] };
   }
   if (outcome.kind === 'unknown') out(`Patroni: ${outcome.message}; polling the cluster`);
 
@@ -264,9 +280,11 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
   const toLeaderMs = Date.now() - t0;
   out(`${to} leads after ${fmtSeconds(toLeaderMs)}`);
 
-  const reached = await waitWritesReachLeader(live, to, t0);
+  const { reached, missed } = await waitWritesReachLeader(live, to, t0, req.writesTimeoutMs);
   const toWritesMs = reached.length ? Math.max(...reached.map((r) => r.ms)) : undefined;
   if (reached.length) out(`writes reach ${to} through ${reached.map((r) => `${r.ep.via} after ${fmtSeconds(r.ms)}`).join(', ')}`);
+  const warnings = missed.map((m) => missedEndpointWarning(m, to, platformFor(live.loaded.cluster.platform).hostDownRemedy));
+  for (const w of warnings) out(w);
   await waitBack(live, from, `${from} to stream from ${to}`, req.backTimeoutMs ?? 180_000);
   const totalMs = Date.now() - t0;
   out(`${from} streams from ${to}; switchover done in ${fmtSeconds(totalMs)} (new leader after ${fmtSeconds(toLeaderMs)})`);
@@ -277,7 +295,22 @@ export async function switchoverLive(live: Live, req: SwitchoverRequest, out: (l
     ...(toWritesMs !== undefined ? { toWritesMs } : {}),
     totalMs,
     endpoints: reached.map((r) => r.ep.via),
+    warnings,
   };
+}
+
+/**
+ * A proxy behind the VIP that writes did not reach: the switchover stands (clients use the VIP,
+ * which reached the new leader through another proxy), but that proxy cannot take the VIP over
+ * until it is back. Names the host and what to do about it.
+ */
+export function missedEndpointWarning(m: MissedEndpoint, leader: string, hostDownRemedy: string): string {
+  const host = m.ep.host ?? m.ep.via;
+  const unit = m.ep.via.split(' on ')[0]!.toLowerCase();
+  return (
+    `warning: writes through ${m.ep.via} do not reach ${leader} (${m.last}); the VIP ${m.ep.servedThrough ?? ''} does, ` +
+    `but ${host} cannot take it over: if ${host} is down, ${hostDownRemedy}, else look at \`systemctl status ${unit}\` on ${host}; then run \`pgha test DIR\``
+  );
 }
 
 /**

@@ -212,15 +212,17 @@ class Upgrade {
   /**
    * Hand the leader to a healthy replica (an upgraded one if any) through `pgha switchover`'s own
    * path: its pre-checks, then the waits until the candidate leads, writes reach it through the
-   * proxies and the old leader streams from it.
+   * proxies (the VIP, when there is one) and the old leader streams from it.
    */
   async switchover(leader: string, upgraded: ReadonlySet<string>): Promise<string> {
     const info = await this.gateHealthy(`before the switchover from ${leader}`);
     const candidate = pickCandidate(info, leader, upgraded);
     if (!candidate) throw new RefusedError(`no healthy replica to switch over to from ${leader}`, [], { where: `${leader}: switchover` });
     const live = { loaded: this.loaded, session: this.session, dataNodes: this.dataNodes() };
-    await switchoverLive(live, { candidate, force: true, backTimeoutMs: 300_000 }, this.req.log);
+    const report = await switchoverLive(live, { candidate, force: true, backTimeoutMs: 300_000 }, this.req.log);
     this.notes.push(`switched over from ${leader} to ${candidate}`);
+    // A proxy behind the VIP that did not follow does not stop the upgrade (clients use the VIP), but the summary says so.
+    this.notes.push(...report.warnings);
     return candidate;
   }
 

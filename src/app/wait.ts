@@ -9,11 +9,14 @@ export interface WaitOptions {
   what: string;
   where?: string;
   hint?: string;
+  /** Stops the wait early, failing as a timeout would: the caller no longer needs the answer. */
+  signal?: AbortSignal;
 }
 
 /** Call `probe` until it returns a value other than undefined; errors count as "not yet". */
 export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOptions): Promise<T> {
-  const deadline = Date.now() + o.timeoutMs;
+  const started = Date.now();
+  const deadline = started + o.timeoutMs;
   let last: string;
   for (;;) {
     try {
@@ -23,15 +26,16 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, o: WaitOpt
     } catch (e) {
       last = (e as Error).message;
     }
-    if (Date.now() >= deadline) {
-      throw new RuntimeError(
-        `timed out after ${Math.round(o.timeoutMs / 1000)} s waiting for ${o.what}${last ? ` (last error: ${last})` : ''}`,
-        {
-          ...(o.where ? { where: o.where } : {}),
-          ...(o.hint ? { hint: o.hint } : {}),
-        },
-      );
+    if (Date.now() >= deadline || o.signal?.aborted) {
+      const waited = o.signal?.aborted
+        ? `gave up after ${Math.round((Date.now() - started) / 1000)} s`
+        : `timed out after ${Math.round(o.timeoutMs / 1000)} s`;
+      throw new RuntimeError(`${waited} waiting for ${o.what}${last ? ` (last error: ${last})` : ''}`, {
+        ...(o.where ? { where: o.where } : {}),
+        ...(o.hint ? { hint: o.hint } : {}),
+      });
     }
-    await sleep(o.intervalMs ?? 500);
+    // An abort ends the sleep; the loop then probes once more and gives up.
+    await sleep(o.intervalMs ?? 500, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined);
   }
 }

@@ -23,7 +23,8 @@ on it is a synchronous standby (Patroni promotes no other); there is exactly one
 etcd's leader key names it; the cluster is not paused; nothing else is scheduled. Without
 NEW_PRIMARY, pgha picks a synchronous standby, else the healthy replica with the least lag.
 Then it waits until NEW_PRIMARY leads, writes reach it through HAProxy/PgBouncer, and the old
-primary streams from it, and prints the times.`,
+primary streams from it, and prints the times. With a VIP, writes must reach it through the VIP;
+a proxy behind the VIP that does not follow (its host down) is a warning naming the host.`,
     )
     .action(async (dir: string, candidate: string | undefined, o: { scheduled?: string; force: boolean; cancel: boolean }) => {
       if (o.cancel) {

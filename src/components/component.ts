@@ -82,6 +82,12 @@ export interface EntryPoint {
 export interface ClusterEntryPoint extends EntryPoint {
   ip: string;
   via: string;
+  /**
+   * The hosts whose own entry point of the same label and kind this one leads to (a VIP's
+   * holders). Clients that use this one need only one of those hosts alive, so a switchover
+   * requires writes to reach the new leader through this one and only warns about theirs.
+   */
+  servedBy: readonly string[];
 }
 
 /** Where a cluster step runs: on the leader, or on every host of a role (a backup repository, say). */

@@ -122,6 +122,9 @@ export interface Platform {
    */
   removeHost(req: { clusterName: string; host: string; log: Log }): Promise<string>;
 
+  /** What brings back a host that went down, as a remedy says it after "if HOST is down, ". */
+  readonly hostDownRemedy: string;
+
   /** Open the transport every command on `host` goes through (today SSH as root, with the pinned host key). */
   connect(host: HostAddr, access: HostAccess): Promise<HostTransport>;
 

@@ -421,7 +421,7 @@ describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian 
   );
 
   it(
-    'the VIP: deploy and status name it and it leads to the leader; the proxy holding it crashes under a writer, the other takes it, no acknowledged write is lost; the crashed proxy returns without taking it back',
+    'the VIP: deploy and status name it and it leads to the leader; the proxy holding it crashes under a writer, the other takes it, no acknowledged write is lost; with that proxy still down a switchover succeeds through the VIP, warning about it, losing no acknowledged write; the crashed proxy returns without taking it back',
     async () => {
       await healthy();
       const vip = String(
@@ -458,6 +458,31 @@ describe.skipIf(blocker !== undefined)(`upgrade on nspawn: M1 + HAProxy, Debian 
       expect(await holders()).toEqual([other]);
       expect(ackedAfter(report, crashedAt)).toBeGreaterThan(0);
       expect(report.lost).toBe(0);
+
+      // With the crashed proxy still down, a switchover needs writes to reach the new leader
+      // through the VIP only, and names the dead proxy in a warning rather than failing on it.
+      const before = leaderName();
+      const stopSw = vipWriter.start('w_vip_switchover');
+      await new Promise((r) => setTimeout(r, 2000));
+      const sw = await pgha(['switchover', dir, '--force']);
+      outputs.push(sw.stdout, sw.stderr);
+      const switchedAt = Date.now();
+      await new Promise((r) => setTimeout(r, 2000));
+      const swReport = await stopSw();
+      const warning = sw.stdout.split('\n').find((l) => l.startsWith('warning: '));
+      figures.push(
+        `switchover with ${first} down: longest gap ${swReport.longestGapMs} ms through the VIP; ${swReport.acked} acknowledged, ${swReport.errors} failed, ${swReport.lost} lost`,
+        ...sw.stdout
+          .split('\n')
+          .filter((l) => /^(writes reach|warning:|\S+ streams from)/.test(l))
+          .map((l) => `    ${l}`),
+      );
+      expect(sw.code, `${sw.stdout}\n${sw.stderr}`).toBe(0);
+      expect(leaderName()).not.toBe(before);
+      expect(sw.stdout).toMatch(new RegExp(`^writes reach pg\\d through VIP, keepalived on proxy1, proxy2 after `, 'm'));
+      expect(warning).toMatch(new RegExp(`^warning: writes through HAProxy on ${first} do not reach pg\\d .*pgha provision DIR`));
+      expect(swReport.lost).toBe(0);
+      expect(ackedAfter(swReport, switchedAt - 1000)).toBeGreaterThan(0);
 
       // The crashed proxy boots again: keepalived there comes up as a backup (nopreempt), the VIP stays put.
       outputs.push((await pghaOk(['provision', dir])).stdout);

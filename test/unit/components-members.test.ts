@@ -64,13 +64,22 @@ describe('entryPoints', () => {
   it('the switchover probes writes through every read-write entry point, never the read-only one', () => {
     const live = (cluster: ReturnType<typeof loadExample>) => ({ loaded: loaded(cluster) }) as unknown as Live;
     expect(writeEndpoints(live(loadExample('m1-overrides')))).toEqual([
-      { via: 'HAProxy on haproxy1', ip: '10.30.0.21', port: 5432, tls: 'verify-ca' },
+      { via: 'HAProxy on haproxy1', ip: '10.30.0.21', port: 5432, host: 'haproxy1', tls: 'verify-ca' },
     ]);
     expect(writeEndpoints(live(loadExample('m1-pgbouncer-bare', { patroni_ssl_enabled: false })))[0]).toEqual({
       via: 'PgBouncer on db1',
       ip: '10.20.0.11',
       port: 6432,
+      host: 'db1',
     });
+  });
+
+  it('with a VIP, the VIP first; the HAProxy it leads to is served through it (the switchover only warns about that one)', () => {
+    const live = (cluster: ReturnType<typeof loadExample>) => ({ loaded: loaded(cluster) }) as unknown as Live;
+    expect(writeEndpoints(live(loadExample('m1-overrides', { vip_address: '10.30.0.250', vip_interface: 'eth0' })))).toEqual([
+      { via: 'VIP, keepalived on haproxy1', ip: '10.30.0.250', port: 5432, tls: 'verify-ca' },
+      { via: 'HAProxy on haproxy1', ip: '10.30.0.21', port: 5432, host: 'haproxy1', tls: 'verify-ca', servedThrough: '10.30.0.250' },
+    ]);
   });
 });
 

@@ -21,7 +21,7 @@ const VIP_VARS = `  vip_address: 10.10.0.250\n  vip_interface: host0\n`;
 const withVip = (text: string) => text.replace('cluster_vars:\n', `cluster_vars:\n${VIP_VARS}`) + PROXY2;
 
 describe('keepalived on two proxies (simulated, M1 + HAProxy)', () => {
-  const c = simulated('m1-haproxy-nspawn', 'demo', { config: withVip });
+  const c = simulated('m1-haproxy-nspawn', 'demo', { editConfig: withVip });
   let sim: SimCluster;
   const config = () => join(c.dir(), 'config.yml');
   const keepalivedOn = () => ['proxy1', 'proxy2'].filter((p) => sim.host(p).active.has('keepalived.service'));
@@ -33,7 +33,7 @@ describe('keepalived on two proxies (simulated, M1 + HAProxy)', () => {
     const r = await c.run();
     expect(r.exitCode, r.summary).toBe(0);
     expect(keepalivedOn()).toEqual(['proxy1', 'proxy2']);
-    expect(sim.vipHolder()).toBe('proxy1');
+    expect(sim.answering('10.10.0.250')).toBe('proxy1');
   });
 
   it('without vip_address, deploy stops and disables keepalived on both proxies; then it has nothing to do', async () => {

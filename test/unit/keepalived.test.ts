@@ -72,11 +72,28 @@ describe('keepalived: the VIP on the HAProxy hosts', () => {
     expect(conf).toContain('    virtual_router_id 42\n');
   });
 
-  it('the VIP is an entry point of its own, read-write first, with HAProxy’s certificate rule', () => {
+  it('the VIP is an entry point of its own, read-write first, with HAProxy’s certificate rule, served by the proxies', () => {
     const cluster = resolveCluster(config(), { haproxy_read_only_load_balancer_enabled: true, patroni_ssl_enabled: true });
+    const servedBy = ['proxy1', 'proxy2'];
     expect(clusterEntryPoints(cluster)).toEqual([
-      { kind: 'read-write', ip: '10.40.1.250', port: 5432, label: 'HAProxy', via: 'VIP, keepalived on proxy1, proxy2', tls: 'verify-ca' },
-      { kind: 'read-only', ip: '10.40.1.250', port: 5433, label: 'HAProxy', via: 'VIP, keepalived on proxy1, proxy2', tls: 'verify-ca' },
+      {
+        kind: 'read-write',
+        ip: '10.40.1.250',
+        port: 5432,
+        label: 'HAProxy',
+        via: 'VIP, keepalived on proxy1, proxy2',
+        servedBy,
+        tls: 'verify-ca',
+      },
+      {
+        kind: 'read-only',
+        ip: '10.40.1.250',
+        port: 5433,
+        label: 'HAProxy',
+        via: 'VIP, keepalived on proxy1, proxy2',
+        servedBy,
+        tls: 'verify-ca',
+      },
     ]);
   });
 

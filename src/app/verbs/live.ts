@@ -118,17 +118,35 @@ export async function readDcsLeader(live: Live): Promise<string | null> {
   });
 }
 
+/**
+ * A read-write entry point of the cluster: a VIP's, or one on a host (`host`). `servedThrough`
+ * is the address of the VIP that leads to it, when one does: clients then need not use it directly.
+ */
+export interface WriteEndpoint extends Endpoint {
+  host?: string;
+  servedThrough?: string;
+}
+
 /** Every read-write entry point the components declare (src/components/registry.ts): a VIP first, then host by host. */
-export function writeEndpoints(live: Live): Endpoint[] {
+export function writeEndpoints(live: Live): WriteEndpoint[] {
   const cluster = live.loaded.cluster;
+  const shared = clusterEntryPoints(cluster).filter((e) => e.kind === 'read-write');
   return [
-    ...clusterEntryPoints(cluster)
-      .filter((e) => e.kind === 'read-write')
-      .map((e): Endpoint => ({ via: e.via, ip: e.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
+    ...shared.map((e): WriteEndpoint => ({ via: e.via, ip: e.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
     ...cluster.hosts.flatMap((h) =>
       entryPointsOn(cluster, h)
         .filter((e) => e.kind === 'read-write')
-        .map((e): Endpoint => ({ via: `${e.label} on ${h.name}`, ip: h.ip, port: e.port, ...(e.tls ? { tls: e.tls } : {}) })),
+        .map((e): WriteEndpoint => {
+          const vip = shared.find((v) => v.label === e.label && v.servedBy.includes(h.name));
+          return {
+            via: `${e.label} on ${h.name}`,
+            ip: h.ip,
+            port: e.port,
+            host: h.name,
+            ...(e.tls ? { tls: e.tls } : {}),
+            ...(vip ? { servedThrough: vip.ip } : {}),
+          };
+        }),
     ),
   ];
 }
@@ -146,38 +164,76 @@ export async function probeWrites(live: Live, from: string, ep: Endpoint): Promi
   return parseWriteProbe(r.stdout);
 }
 
+/** An entry point behind a VIP whose writes did not reach the leader, with what its last probe saw (one line). */
+export interface MissedEndpoint {
+  ep: WriteEndpoint;
+  last: string;
+}
+
 /**
- * Wait until every client endpoint lands on `leader` and it takes writes; all endpoints in
- * parallel, each with the ms since `since` at which it first did.
+ * Wait until the client endpoints land on `leader` and it takes writes; all endpoints in
+ * parallel, each with the ms since `since` at which it first did. Those behind a VIP are not
+ * required (clients use the VIP, which needs one of them): they get `graceMs` more once the
+ * required ones are reached (HAProxy's checks see a new leader within about a second), never
+ * beyond `timeoutMs`, and the ones not reached by then are returned as missed. Without a VIP
+ * every endpoint is required: each is one clients use.
  */
 export async function waitWritesReachLeader(
   live: Live,
   leader: string,
   since: number,
   timeoutMs = 60_000,
-): Promise<{ ep: Endpoint; ms: number }[]> {
+  graceMs = 10_000,
+): Promise<{ reached: { ep: WriteEndpoint; ms: number }[]; missed: MissedEndpoint[] }> {
   const leaderIp = live.session.host(leader).ip;
-  return Promise.all(
-    writeEndpoints(live).map(async (ep) => {
-      // `HAProxy on proxy1`; a VIP's via (`VIP, keepalived on proxy1, proxy2`) names no one host.
-      const [kind, host] = ep.via.startsWith('VIP')
-        ? ['keepalived', `the proxies (${ep.via.split(' on ')[1] ?? ''})`]
-        : ep.via.split(' on ');
-      await waitFor(
-        async () => {
-          const p = await probeWrites(live, leader, ep);
-          return p.writable && p.server === leaderIp ? true : undefined;
-        },
-        {
-          timeoutMs,
-          intervalMs: 250,
-          what: `writes through ${ep.via} to reach ${leader}`,
-          hint: `look at ${kind ?? 'the proxy'}'s log on ${host ?? 'its host'}`,
-        },
-      );
-      return { ep, ms: Date.now() - since };
-    }),
-  );
+  const endpoints = writeEndpoints(live);
+  const last = new Map<WriteEndpoint, string>();
+  const reach = async (ep: WriteEndpoint, signal?: AbortSignal) => {
+    // `HAProxy on proxy1`; a VIP's via (`VIP, keepalived on proxy1, proxy2`) names no one host.
+    const [kind, host] = ep.host === undefined ? ['keepalived', `the proxies (${ep.via.split(' on ')[1] ?? ''})`] : ep.via.split(' on ');
+    await waitFor(
+      async () => {
+        const p = await probeWrites(live, leader, ep).catch((e: unknown) => {
+          last.set(ep, (e as Error).message.replace(/\s*\n\s*/g, ' '));
+          throw e;
+        });
+        last.set(ep, `it led to ${p.server || 'no server'}${p.writable ? '' : ', in recovery'}`);
+        return p.writable && p.server === leaderIp ? true : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 250,
+        what: `writes through ${ep.via} to reach ${leader}`,
+        hint: `look at ${kind ?? 'the proxy'}'s log on ${host ?? 'its host'}`,
+        ...(signal ? { signal } : {}),
+      },
+    );
+    return { ep, ms: Date.now() - since };
+  };
+  const stop = new AbortController();
+  const optional = endpoints
+    .filter((ep) => ep.servedThrough !== undefined)
+    .map((ep) =>
+      reach(ep, stop.signal).then(
+        (r) => ({ reached: r }),
+        () => ({ missed: { ep, last: last.get(ep) ?? 'no probe finished' } }),
+      ),
+    );
+  let required: { ep: WriteEndpoint; ms: number }[];
+  try {
+    required = await Promise.all(endpoints.filter((ep) => ep.servedThrough === undefined).map((ep) => reach(ep)));
+  } catch (e) {
+    stop.abort();
+    await Promise.all(optional);
+    throw e;
+  }
+  const grace = setTimeout(() => stop.abort(), graceMs);
+  const rest = await Promise.all(optional).finally(() => clearTimeout(grace));
+  const reached = [...required, ...rest.flatMap((r) => ('reached' in r ? [r.reached] : []))];
+  return {
+    reached: endpoints.flatMap((ep) => reached.filter((r) => r.ep === ep)),
+    missed: rest.flatMap((r) => ('missed' in r ? [r.missed] : [])),
+  };
 }
 
 /** `name` is back after a restart, reinit or switchover (src/app/live/view.ts#isBack). */

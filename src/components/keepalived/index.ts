@@ -19,8 +19,9 @@ function vipEntryPoints(cluster: ResolvedCluster): ClusterEntryPoint[] {
   const first = holders[0];
   const vip = first && vipOf(first.vars);
   if (!first || !vip) return [];
-  const via = `VIP, keepalived on ${holders.map((h) => h.name).join(', ')}`;
-  return (haproxy.entryPoints?.(first) ?? []).map((e) => ({ ...e, ip: vip.address, via }));
+  const servedBy = holders.map((h) => h.name);
+  const via = `VIP, keepalived on ${servedBy.join(', ')}`;
+  return (haproxy.entryPoints?.(first) ?? []).map((e) => ({ ...e, ip: vip.address, via, servedBy }));
 }
 
 export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {

@@ -41,6 +41,8 @@ export const barePlatform: Platform = {
     return Promise.resolve(`${req.host}: a bare host is left as it is (its services stopped and disabled); decommission it yourself`);
   },
 
+  hostDownRemedy: 'start the machine again',
+
   connect: connectOverSsh,
 
   osFacts: readOsFacts,

@@ -70,6 +70,9 @@ export const nspawnPlatform: Platform = {
     return `${req.host}: container removed (${r.stopped}, ${r.seconds.toFixed(1)} s)`;
   },
 
+  // provision boots the containers that are not running, a crashed one included, and leaves the rest.
+  hostDownRemedy: 'boot its container with `pgha provision DIR`',
+
   // The containers run sshd; pgha reaches them like any host (the bridge address is routable here).
   connect: connectOverSsh,
 

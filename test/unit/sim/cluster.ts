@@ -106,6 +106,8 @@ export class SimCluster {
   timeline = 1;
   /** A switchover Patroni was asked to make later (POST /switchover with scheduled_at), until it is cancelled. */
   scheduledSwitchover: { at: string; from: string; to: string } | undefined;
+  /** Hosts that crashed: SSH to them fails and nothing answers at their address (the VIP moves off them). */
+  readonly down = new Set<string>();
   /** A clock that ticks on every install and start, for install and start times. */
   private clock = 1000;
 
@@ -202,7 +204,26 @@ export class SimCluster {
     return this.log.slice(mark);
   }
 
-  connectHost = (h: ResolvedHost): Promise<HostTransport> => Promise.resolve(new SimTransport(this, h.name));
+  connectHost = (h: ResolvedHost): Promise<HostTransport> =>
+    this.down.has(h.name)
+      ? Promise.reject(new Error(`ssh ${h.name}: connect ETIMEDOUT ${h.ip}:22`))
+      : Promise.resolve(new SimTransport(this, h.name));
+
+  /**
+   * The host answering at `ip`: the host with that address, or for the VIP the first proxy up
+   * whose keepalived and HAProxy run (keepalived's track script gives the address up otherwise).
+   */
+  answering(ip: string): string | undefined {
+    const own = this.cluster.hosts.find((x) => x.ip === ip);
+    if (own) return this.down.has(own.name) ? undefined : own.name;
+    return this.cluster.hosts.find(
+      (x) =>
+        String(x.vars.vip_address ?? '').split('/')[0] === ip &&
+        !this.down.has(x.name) &&
+        this.host(x.name).active.has('keepalived.service') &&
+        this.host(x.name).active.has('haproxy.service'),
+    )?.name;
+  }
 
   rest = {
     patroni: (h: ResolvedHost, fromMember: boolean): Requester => new SimPatroni(this, h.name, fromMember),
@@ -211,17 +232,6 @@ export class SimCluster {
 
   patroniUnit(): string {
     return `patroni@${this.cluster.name}.service`;
-  }
-
-  /** The VIP (vip_address without its prefix), where the cluster has one. */
-  vipAddress(): string | undefined {
-    const v = this.cluster.hosts.find((h) => h.roles.includes('haproxy'))?.vars.vip_address;
-    return typeof v === 'string' ? v.split('/')[0] : undefined;
-  }
-
-  /** The proxy holding the VIP: the first (config.yml order) whose keepalived runs. */
-  vipHolder(): string | undefined {
-    return this.cluster.hosts.find((h) => h.roles.includes('haproxy') && this.host(h.name).active.has('keepalived.service'))?.name;
   }
 
   leaderHost(): ResolvedHost | undefined {
@@ -510,13 +520,10 @@ class SimTransport implements HostTransport {
               out.push('@@pgha:rc=0');
             }
           } else if (c === 'keepalived') {
-            // The first proxy (config.yml order) whose keepalived runs holds the VIP.
-            const active = h.active.has('keepalived.service');
-            out.push(
-              `active=${active ? 'active' : 'inactive'}`,
-              `holds=${active && this.sim.vipHolder() === this.host ? 'yes' : 'no'}`,
-              '@@pgha:rc=0',
-            );
+            // keepalived holds the address on the proxy the VIP's probe would reach (SimCluster#answering).
+            const vip = String(this.sim.cluster.hosts.find((x) => x.name === this.host)?.vars.vip_address ?? '').split('/')[0]!;
+            const unit = h.active.has('keepalived.service') ? 'active' : 'inactive';
+            out.push(`active=${unit}`, `holds=${this.sim.answering(vip) === this.host ? 'yes' : 'no'}`, '@@pgha:rc=0');
           } else if (c === 'pgbackrest') {
             // The repository host's info; a data node's archiver: the leader archived every segment, replicas archive none.
             const repo = this.sim.cluster.hosts.find((x) => x.name === this.host)?.roles.includes('pgbackrest');
@@ -532,10 +539,9 @@ class SimTransport implements HostTransport {
       }
       case 'probe-writes': {
         // The proxy at that address hands the connection to the leader (HAProxy by its health check, PgBouncer by its target).
-        const vipHolder = this.sim.vipAddress() === intent.ip ? this.sim.vipHolder() : undefined;
-        const proxy = this.sim.cluster.hosts.find((x) => (vipHolder ? x.name === vipHolder : x.ip === intent.ip));
+        const proxy = this.sim.answering(intent.ip);
         const leader = this.sim.leader();
-        const at = proxy && this.sim.host(proxy.name);
+        const at = proxy && this.sim.host(proxy);
         const up = at && [...at.active].some((u) => /^(haproxy|pgbouncer)/.test(u));
         const leaderHost = leader ? this.sim.cluster.hosts.find((x) => x.name === leader) : undefined;
         this.sim.probes.push(`${this.host}: psql ${intent.ip}:${intent.port}`);

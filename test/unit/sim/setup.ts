@@ -29,7 +29,7 @@ export function planLines(summary: string, header: string): string[] {
 }
 
 /** An example cluster copied to a directory named after it, and deploy wired to a simulation of it. */
-export function simulated(example: string, name: string, opts: { bare?: boolean; config?: (text: string) => string } = {}) {
+export function simulated(example: string, name: string, opts: { bare?: boolean; editConfig?: (yml: string) => string } = {}) {
   let root = '';
   let dir = '';
   let sim: SimCluster | undefined;
@@ -38,15 +38,9 @@ export function simulated(example: string, name: string, opts: { bare?: boolean;
     dir = join(root, name);
     cpSync(join(ROOT, 'examples', example), dir, { recursive: true });
     // bare: hosts that exist already, so upgrade asks no local repository to hold the versions first.
-    if (opts.bare) {
-      const config = join(dir, 'config.yml');
-      writeFileSync(config, readFileSync(config, 'utf8').replace('platform: nspawn', 'platform: bare'));
-    }
-    // config: the example's config.yml changed before the simulated hosts are made from it.
-    if (opts.config) {
-      const config = join(dir, 'config.yml');
-      writeFileSync(config, opts.config(readFileSync(config, 'utf8')));
-    }
+    const config = join(dir, 'config.yml');
+    if (opts.bare) writeFileSync(config, readFileSync(config, 'utf8').replace('platform: nspawn', 'platform: bare'));
+    if (opts.editConfig) writeFileSync(config, opts.editConfig(readFileSync(config, 'utf8')));
     const loaded = loadCluster(dir, {});
     sim = new SimCluster(loaded.cluster);
     // As `pgha configure` leaves it: keys, certificates and passwords in place (deploy --check creates none).
