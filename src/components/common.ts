@@ -129,3 +129,6 @@ export function hostPort(ip: string, port: number): string {
 export function hostCidr(ip: string): string {
   return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
+
+/** How every file pgha writes begins (the rest of the line varies): a file that does is pgha's. */
+export const MANAGED_BY_PGHA = '# Managed by pgha';

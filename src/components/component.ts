@@ -194,13 +194,14 @@ export interface Component {
    */
   readonly awaitHealthAfterStart?: true;
   /**
-   * Units deploy stops and disables on `host` (one of config.yml's) when the component no longer
-   * runs there, because a variable or role was taken away: removing vip_address takes keepalived
-   * down on the proxies, rather than leaving it holding the address. Asked only of hosts that do
-   * not run it; a unit already inactive and disabled is left alone. Nothing else is removed.
-   * (etcd retires its own way, after its member leaves: src/app/deploy/plan.ts.)
+   * What deploy stops and disables on a host of config.yml that does not run the component (now),
+   * where `managedFile` there is still pgha's (it starts with MANAGED_BY_PGHA): removing
+   * vip_address takes pgha's keepalived down, rather than leaving it holding the address, while
+   * a keepalived an operator runs for an address of their own is never touched. Units already
+   * inactive and disabled are left alone; nothing is removed. (etcd retires its own way, after
+   * its member leaves: src/app/deploy/plan.ts.)
    */
-  retiredUnits?(cluster: ResolvedCluster, host: ResolvedHost): string[];
+  readonly retired?: { readonly units: readonly string[]; readonly managedFile: string };
   /**
    * Shell printing its live state on a host (read over SSH, one exec for all components of a
    * host, by status and by its health check); the exit code says whether the state could be read.

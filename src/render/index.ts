@@ -56,10 +56,13 @@ export function unitsFor(cluster: ResolvedCluster, host: ResolvedHost): UnitSpec
   );
 }
 
-/** Units of components that no longer run on `host` which deploy stops there if they still run (Component.retiredUnits). */
-export function retiredUnitsFor(cluster: ResolvedCluster, host: ResolvedHost): { unit: string; formation: Formation }[] {
-  return COMPONENTS.filter((c) => !c.runsOn(cluster, host)).flatMap((c) =>
-    (c.retiredUnits?.(cluster, host) ?? []).map((unit) => ({ unit, formation: c.formation })),
+/** What deploy retires on `host` of the components it does not run (Component.retired). */
+export function retiredUnitsFor(
+  cluster: ResolvedCluster,
+  host: ResolvedHost,
+): { unit: string; formation: Formation; managedFile: string }[] {
+  return COMPONENTS.filter((c) => c.retired && !c.runsOn(cluster, host)).flatMap((c) =>
+    c.retired!.units.map((unit) => ({ unit, formation: c.formation, managedFile: c.retired!.managedFile })),
   );
 }
 

@@ -67,3 +67,30 @@ describe('keepalived on two proxies (simulated, M1 + HAProxy)', () => {
     expect(keepalivedOn()).toEqual(['proxy1', 'proxy2']);
   });
 });
+
+describe('a keepalived that is not pgha’s (simulated, M1 + HAProxy, no VIP)', () => {
+  const c = simulated('m1-haproxy-nspawn', 'demo');
+  const OWN = '/etc/keepalived/keepalived.conf';
+
+  it('is never stopped: only a keepalived.conf that pgha wrote makes keepalived pgha’s to retire', async () => {
+    const sim = c.sim();
+    // An operator's keepalived on proxy1, for an address of their own.
+    const proxy1 = sim.host('proxy1');
+    proxy1.files.set(OWN, { content: 'vrrp_instance theirs {\n}\n', owner: 'root', group: 'root', mode: 0o644 });
+    proxy1.active.add('keepalived.service');
+    proxy1.startedAt.set('keepalived.service', Date.now());
+    const first = await c.run();
+    expect(first.exitCode, first.summary).toBe(0);
+    expect(planLines(first.summary, 'applied:').filter((l) => /keepalived/.test(l))).toEqual([]);
+    expect(proxy1.active.has('keepalived.service')).toBe(true);
+    // The same keepalived with pgha's file: retired.
+    proxy1.files.set(OWN, {
+      content: '# Managed by pgha: changes here are overwritten by `pgha deploy`.\n',
+      owner: 'root',
+      group: 'root',
+      mode: 0o644,
+    });
+    const check = await c.run({ check: true });
+    expect(planLines(check.summary, 'pending changes:')).toContain('  stop and disable keepalived.service');
+  });
+});

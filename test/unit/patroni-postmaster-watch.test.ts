@@ -3,8 +3,9 @@
  * a fake postmaster (a copy of sleep named `postgres`, so its comm is what a postmaster's is), a
  * fake data directory and a fake Patroni REST API. It must send nothing while the postmaster
  * runs, exactly one no-op `PATCH /config` with Patroni's credentials as soon as it crashes
- * (exits leaving its postmaster.pid), nothing when it stops (postmaster.pid removed first), and
- * nothing for a stale postmaster.pid naming some other process.
+ * (exits leaving its postmaster.pid) and its leftover backends are gone, nothing when it stops
+ * (postmaster.pid removed first) or when Patroni is stopping it, and nothing for a stale
+ * postmaster.pid naming some other process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ let dir: string;
 let server: Server;
 let port = 0;
 let seen: Seen[] = [];
+let patroniState: string | undefined;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -41,8 +43,10 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (b: Buffer) => (body += b.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
       res.setHeader('content-type', 'application/json');
+      // GET /patroni: the state Patroni reports; the watch asks it before it wakes Patroni.
+      if (req.method === 'GET') return void res.end(JSON.stringify(patroniState ? { state: patroniState } : {}));
+      seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
       res.end('{}');
     });
   });
@@ -54,6 +58,7 @@ beforeAll(async () => {
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
   seen = [];
+  patroniState = undefined;
 });
 
 afterAll(() => {
@@ -84,7 +89,10 @@ function setup(name: string, pid: number): string {
 }
 
 function start(cmd: string, args: string[]): ChildProcess {
-  const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PGHA_WATCH_POLL: '0.05' } });
+  const p = spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PGHA_WATCH_POLL: '0.05', PGHA_WATCH_LEFTOVER_WAIT: '10' },
+  });
   children.push(p);
   return p;
 }
@@ -140,6 +148,31 @@ describe.skipIf(!hasPython || !SLEEP)('the postmaster watch script', () => {
     postmaster.kill('SIGTERM');
     expect(await until(() => logged().includes(`postmaster ${postmaster.pid} stopped (postmaster.pid removed)`), 5000)).toBe(true);
     await sleep(300);
+    expect(seen).toEqual([]);
+  });
+
+  it('waits for the crashed postmaster’s leftover backends to exit before it wakes Patroni', async () => {
+    const postmaster = start(join(dir, 'postgres'), ['60']);
+    const backend = start(join(dir, 'postgres'), ['60']);
+    const conf = setup('leftover', postmaster.pid!);
+    const logged = startWatch(conf);
+    expect(await until(() => logged().includes(`watching postmaster ${postmaster.pid}`), 10_000)).toBe(true);
+    postmaster.kill('SIGKILL');
+    await sleep(700);
+    expect(seen).toEqual([]);
+    backend.kill('SIGKILL');
+    expect(await until(() => seen.length === 1, 3000)).toBe(true);
+    expect(seen[0]!.url).toBe('/config');
+  });
+
+  it('leaves Patroni be when it killed the postmaster itself (its state is stopping)', async () => {
+    patroniState = 'stopping';
+    const postmaster = start(join(dir, 'postgres'), ['60']);
+    const conf = setup('stopping', postmaster.pid!);
+    const logged = startWatch(conf);
+    expect(await until(() => logged().includes(`watching postmaster ${postmaster.pid}`), 10_000)).toBe(true);
+    postmaster.kill('SIGKILL');
+    expect(await until(() => logged().includes(`killed while Patroni was stopping: nothing to do`), 5000)).toBe(true);
     expect(seen).toEqual([]);
   });
 

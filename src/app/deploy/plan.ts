@@ -4,7 +4,7 @@
  * the DCS configuration), then build the whole plan with the pure functions of src/plan/. Reads
  * only: `deploy --check` stops after this.
  */
-import { dataNodes, etcdMembers, hasRole, str } from '../../components/common.js';
+import { dataNodes, etcdMembers, hasRole, MANAGED_BY_PGHA, str } from '../../components/common.js';
 import { ETCD_UNIT } from '../../components/etcd/index.js';
 import {
   deferredEtcdStep,
@@ -143,10 +143,17 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const paths = [...w.files.map((f) => f.path), ...copiedRepo];
   // etcd on a host without role etcd: a member config.yml took the role from, to stop (retiredEtcd).
   const retiring = d.etcdLive && !hasRole(w.host, 'etcd') ? [ETCD_UNIT] : [];
-  // Units of components the host no longer runs (Component.retiredUnits): stopped if they still run.
+  // Units of components the host does not run (Component.retired): stopped where they still run
+  // and their file is pgha's. The file's content is read (it is small and never sensitive).
   const retired = retiredUnitsFor(d.loaded.cluster, w.host);
   const units = [...w.units.map((u) => u.unit), ...retiring, ...retired.map((r) => r.unit)];
-  w.facts = await gatherFacts(t, { paths, packages: w.packages.map((p) => p.name), services: units, hashOnly: paths });
+  const markers = [...new Set(retired.map((r) => r.managedFile))].filter((p) => !paths.includes(p));
+  w.facts = await gatherFacts(t, {
+    paths: [...paths, ...markers],
+    packages: w.packages.map((p) => p.name),
+    services: units,
+    hashOnly: paths,
+  });
   const facts0 = w.facts;
   const differing = w.files.filter((f) => {
     const fact = w.facts!.files[f.path];
@@ -177,6 +184,8 @@ export async function planHostWork(d: DeployContext, w: HostWork): Promise<void>
   const etcdRetired = retiring.length ? retiredEtcd(w.host, facts.services[ETCD_UNIT]) : undefined;
   if (etcdRetired) whole.units.push(etcdRetired);
   for (const r of retired) {
+    const marker = facts.files[r.managedFile];
+    if (marker?.state !== 'file' || !marker.content?.startsWith(MANAGED_BY_PGHA)) continue;
     const a = retiredUnitAction(r.unit, r.formation, facts.services[r.unit]);
     if (a) whole.units.push(a);
   }

@@ -15,7 +15,7 @@
  *   does not have.
  */
 import type { DesiredFile, ResolvedCluster, ResolvedHost } from '../../model/types.js';
-import { str } from '../common.js';
+import { MANAGED_BY_PGHA, str } from '../common.js';
 import { KEEPALIVED_CONFIG } from '../paths.js';
 import { vipHolders, vipOf, virtualRouterId } from './vip.js';
 
@@ -34,7 +34,7 @@ export function keepalivedConf(cluster: ResolvedCluster, host: ResolvedHost): st
   const iface = str(host.vars, 'vip_interface');
   const peers = vipHolders(cluster).filter((h) => h.name !== host.name);
   return [
-    '# Managed by pgha: changes here are overwritten by `pgha deploy`.',
+    `${MANAGED_BY_PGHA}: changes here are overwritten by \`pgha deploy\`.`,
     'global_defs {',
     `    router_id ${host.name}`,
     // The check runs as root; keepalived then insists that nobody else can change what it runs.

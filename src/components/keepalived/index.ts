@@ -5,6 +5,7 @@
  */
 import { hasRole, optStr } from '../common.js';
 import { pinned, type ClusterEntryPoint, type WithStatus } from '../component.js';
+import { KEEPALIVED_CONFIG } from '../paths.js';
 import type { ResolvedCluster } from '../../model/types.js';
 import { haproxy } from '../haproxy/index.js';
 import { keepalivedFiles } from './config.js';
@@ -38,8 +39,9 @@ export const keepalived: WithStatus<'keepalived', KeepalivedStatus> = {
   health: keepalivedHealth,
   // A started keepalived waits about 3.5 s (three adverts) before it takes the VIP.
   awaitHealthAfterStart: true,
-  // A proxy whose cluster dropped vip_address: keepalived stops, and with it releases the address.
-  retiredUnits: (_cluster, host) => (hasRole(host, 'haproxy') ? [KEEPALIVED_UNIT] : []),
+  // A host whose cluster dropped vip_address (or its haproxy role): pgha's keepalived stops, and
+  // with it releases the address.
+  retired: { units: [KEEPALIVED_UNIT], managedFile: KEEPALIVED_CONFIG },
   stateScript: keepalivedStateScript,
   status: keepalivedStatus,
   clusterEntryPoints: vipEntryPoints,

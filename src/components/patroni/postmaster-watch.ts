@@ -12,7 +12,11 @@
  * Only a crash wakes Patroni: a postmaster that exits with its postmaster.pid still naming it
  * (kill -9, a fatal signal, the OOM killer). Every shutdown, in any mode, removes that file before
  * the process ends, so no exit Patroni itself causes (a demotion, a restart, a stop, pg_rewind's
- * single-user run) brings a cycle forward. The first version woke Patroni on every exit, and in
+ * single-user run) brings a cycle forward; nor does Patroni's own SIGKILL of a stop that outran
+ * its timeout, which leaves the file but finds Patroni's state `stopping` (GET /patroni, asked
+ * first). Before it wakes Patroni it waits (≤ 10 s, Patroni's loop_wait) for the dead postmaster's
+ * leftover backends to exit: a new postmaster refuses to start while they hold its shared memory,
+ * and Patroni would then give the leader key up. The first version woke Patroni on every exit, and in
  * one CI run of the frozen-leader case the resumed old leader, woken as its demotion stopped its
  * postmaster, took the leader key back (1059 acknowledged writes lost); `loop_wait: 1`, which
  * also runs that old leader's cycles sooner, had lost 1040 the same way. A frozen or partitioned
@@ -51,6 +55,7 @@ import yaml
 # Removing a key the DCS configuration does not have changes nothing; the request only wakes the loop.
 WAKE_BODY = json.dumps({'pgha_postmaster_exited': None}).encode()
 POLL = float(os.environ.get('PGHA_WATCH_POLL', '0.5'))  # tests shorten it
+LEFTOVER_WAIT = float(os.environ.get('PGHA_WATCH_LEFTOVER_WAIT', '10'))  # Patroni's loop_wait
 
 
 def log(msg):
@@ -94,11 +99,29 @@ def wait_exit(pid):
         os.close(fd)
 
 
-def wake(cfg):
+def leftover_backends():
+    """This user's postgres processes: a crashed postmaster's children that have not noticed yet."""
+    me = os.getuid()
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat('/proc/' + entry).st_uid != me:
+                continue
+        except OSError:
+            continue
+        if is_postgres(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def api_request(cfg, method, path, body=None):
+    """Patroni's own REST API, as patronictl on this node reaches it (address, CA, credentials)."""
     api = cfg.get('restapi') or {}
     tls = bool(api.get('certfile'))
-    url = ('https' if tls else 'http') + '://' + api['connect_address'] + '/config'
-    req = urllib.request.Request(url, data=WAKE_BODY, method='PATCH', headers={'Content-Type': 'application/json'})
+    url = ('https' if tls else 'http') + '://' + api['connect_address'] + path
+    req = urllib.request.Request(url, data=body, method=method, headers={'Content-Type': 'application/json'})
     auth = api.get('authentication')
     if auth:
         token = base64.b64encode((auth['username'] + ':' + auth['password']).encode()).decode()
@@ -109,7 +132,7 @@ def wake(cfg):
         if api.get('verify_client') in ('required', 'optional'):
             ctx.load_cert_chain(api['certfile'], api.get('keyfile'))
     with urllib.request.urlopen(req, timeout=5, context=ctx) as r:
-        r.read()
+        return r.read()
 
 
 def main(path):
@@ -130,11 +153,22 @@ def main(path):
             time.sleep(POLL)
             continue
         t = time.time()
+        # A backend busy in a statement notices its postmaster's death only at its next wait; until
+        # it exits, a new postmaster refuses to start (its shared memory is still in use) and
+        # Patroni would give the leader key up. Wake Patroni once they are gone (they usually are
+        # within milliseconds), or after LEFTOVER_WAIT: no later than Patroni's own cycle would come.
+        while leftover_backends() and time.time() - t < LEFTOVER_WAIT:
+            time.sleep(0.05)
         try:
             cfg = load(path)
             data_dir = cfg['postgresql']['data_dir']
-            wake(cfg)
-            log('postmaster %d exited; woke Patroni in %.0f ms' % (pid, (time.time() - t) * 1000))
+            # Patroni killed it itself (a stop that outran its timeout): it is mid-stop, leave it be.
+            state = json.loads(api_request(cfg, 'GET', '/patroni') or b'{}').get('state')
+            if state in ('stopping', 'stopped'):
+                log('postmaster %d killed while Patroni was %s: nothing to do' % (pid, state))
+            else:
+                api_request(cfg, 'PATCH', '/config', WAKE_BODY)
+                log('postmaster %d exited; woke Patroni in %.0f ms' % (pid, (time.time() - t) * 1000))
         except Exception as e:  # Patroni down or restarting: its own loop finds PostgreSQL gone
             log('postmaster %d exited; could not wake Patroni: %s' % (pid, e))
         time.sleep(POLL)
