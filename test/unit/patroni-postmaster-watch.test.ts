@@ -4,8 +4,7 @@
  * fake data directory and a fake Patroni REST API. It must send nothing while the postmaster
  * runs, exactly one no-op `PATCH /config` with Patroni's credentials as soon as it crashes
  * (exits leaving its postmaster.pid) and its leftover backends are gone, nothing when it stops
- * (postmaster.pid removed first) or when Patroni is stopping it, and nothing for a stale
- * postmaster.pid naming some other process.
+ * (postmaster.pid removed first), and nothing for a stale postmaster.pid naming some other process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +31,6 @@ let dir: string;
 let server: Server;
 let port = 0;
 let seen: Seen[] = [];
-let patroniState: string | undefined;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
@@ -44,8 +42,6 @@ beforeAll(async () => {
     req.on('data', (b: Buffer) => (body += b.toString()));
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
-      // GET /patroni: the state Patroni reports; the watch asks it before it wakes Patroni.
-      if (req.method === 'GET') return void res.end(JSON.stringify(patroniState ? { state: patroniState } : {}));
       seen.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body });
       res.end('{}');
     });
@@ -58,7 +54,6 @@ beforeAll(async () => {
 afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
   seen = [];
-  patroniState = undefined;
 });
 
 afterAll(() => {
@@ -163,17 +158,6 @@ describe.skipIf(!hasPython || !SLEEP)('the postmaster watch script', () => {
     backend.kill('SIGKILL');
     expect(await until(() => seen.length === 1, 3000)).toBe(true);
     expect(seen[0]!.url).toBe('/config');
-  });
-
-  it('leaves Patroni be when it killed the postmaster itself (its state is stopping)', async () => {
-    patroniState = 'stopping';
-    const postmaster = start(join(dir, 'postgres'), ['60']);
-    const conf = setup('stopping', postmaster.pid!);
-    const logged = startWatch(conf);
-    expect(await until(() => logged().includes(`watching postmaster ${postmaster.pid}`), 10_000)).toBe(true);
-    postmaster.kill('SIGKILL');
-    expect(await until(() => logged().includes(`killed while Patroni was stopping: nothing to do`), 5000)).toBe(true);
-    expect(seen).toEqual([]);
   });
 
   it('ignores a stale postmaster.pid that names a process other than postgres', async () => {
